@@ -1,0 +1,35 @@
+// swift-tools-version:5.9
+// i2: DICOM ⇄ AI tools. One executable over one library; native libraries reached only through
+// their wrapper targets (CDCMTK → I2DICOM, CNIfTI → I2NIfTI). No Swift package dependencies.
+import PackageDescription
+
+let dcmtkLibs = ["dcmjpls", "dcmtkcharls", "dcmjpeg", "ijg8", "ijg12", "ijg16", "dcmimage", "dcmimgle",
+                 "dcmnet", "dcmtls", "dcmdata", "oflog", "ofstd"]
+
+let package = Package(
+    name: "i2",
+    products: [.executable(name: "i2", targets: ["i2"])],
+    targets: [
+        .target(
+            name: "CDCMTK",
+            linkerSettings: dcmtkLibs.map { .linkedLibrary($0) } + [.linkedLibrary("z"), .linkedLibrary("stdc++")]
+        ),
+        .target(
+            name: "CNIfTI",
+            linkerSettings: [.linkedLibrary("niftiio"), .linkedLibrary("znz"), .linkedLibrary("z"),
+                             .linkedLibrary("deflate"), .linkedLibrary("m")]
+        ),
+        .target(name: "I2Model"),
+        .target(name: "I2DICOM", dependencies: ["CDCMTK", "I2Model"]),
+        .target(name: "I2NIfTI", dependencies: ["CNIfTI", "I2Model"]),
+        .target(name: "I2Core", dependencies: ["I2Model", "I2DICOM", "I2NIfTI"]),
+        .target(name: "I2CLI", dependencies: ["I2Core"]),
+        .executableTarget(name: "i2", dependencies: ["I2CLI"]),
+        .target(name: "I2TestSupport", path: "Tests/I2TestSupport"),
+        .testTarget(name: "I2ModelTests", dependencies: ["I2Model", "I2TestSupport"]),
+        .testTarget(name: "I2CoreTests", dependencies: ["I2Core", "I2TestSupport"]),
+        .testTarget(name: "I2CLITests", dependencies: ["I2CLI", "I2TestSupport"]),
+        .testTarget(name: "I2EndToEndTests", dependencies: ["I2TestSupport"]),
+    ],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,208 @@
+// dcmdata: reading, decoding and writing data sets behind the plain-C API of CDCMTK.h.
+#include "CDCMTK.h"
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dctk.h>
+#include <dcmtk/dcmdata/dcpath.h>
+#include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmjpeg/djdecode.h>
+#include <dcmtk/dcmjpls/djdecode.h>
+#include <dcmtk/oflog/oflog.h>
+
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+
+struct i2dcm_file {
+    DcmFileFormat format;
+};
+
+static void say(char *err, size_t len, const OFString &msg) {
+    if (err && len) { snprintf(err, len, "%s", msg.c_str()); }
+}
+
+// Codecs register once per process; DCMTK's registries are global.
+static void registerCodecs() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        OFLog::configure(OFLogger::FATAL_LOG_LEVEL);  // errors reach Swift as statuses, not log lines
+        DcmRLEDecoderRegistration::registerCodecs();
+        DJDecoderRegistration::registerCodecs();
+        DJLSDecoderRegistration::registerCodecs();
+    });
+}
+
+extern "C" i2dcm_file *i2dcm_open(const char *path, int *not_dicom, char *err, size_t errlen) {
+    registerCodecs();
+    *not_dicom = 0;
+    // Is there a Part 10 preamble? Without one, accept the file only if it parses as a data set
+    // that at least names a SOP class (old ACR-NEMA style files), otherwise call it not DICOM.
+    bool part10 = false;
+    if (FILE *fp = fopen(path, "rb")) {
+        char buf[132];
+        part10 = fread(buf, 1, 132, fp) == 132 && memcmp(buf + 128, "DICM", 4) == 0;
+        fclose(fp);
+    } else {
+        say(err, errlen, OFString("cannot open: ") + strerror(errno));
+        return nullptr;
+    }
+    auto *f = new i2dcm_file();
+    OFCondition c = f->format.loadFile(path, EXS_Unknown, EGL_noChange, 4096, part10 ? ERM_fileOnly : ERM_autoDetect);
+    if (c.bad()) {
+        if (!part10) { *not_dicom = 1; say(err, errlen, "not a DICOM file"); }
+        else { say(err, errlen, OFString("cannot read DICOM: ") + c.text()); }
+        delete f;
+        return nullptr;
+    }
+    if (!part10 && !f->format.getDataset()->tagExists(DCM_SOPClassUID)) {
+        *not_dicom = 1;
+        say(err, errlen, "not a DICOM file");
+        delete f;
+        return nullptr;
+    }
+    return f;
+}
+
+extern "C" i2dcm_file *i2dcm_new(void) {
+    registerCodecs();
+    return new i2dcm_file();
+}
+
+extern "C" void i2dcm_free(i2dcm_file *f) { delete f; }
+
+static DcmElement *findElement(i2dcm_file *f, const char *path) {
+    DcmDataset *ds = f->format.getDataset();
+    // Plain tags are the common case: skip the path machinery for them.
+    DcmTagKey key;
+    if (strchr(path, '.') == nullptr && strchr(path, '[') == nullptr) {
+        unsigned g, e;
+        if (sscanf(path, "(%x,%x)", &g, &e) == 2) {
+            key = DcmTagKey(g, e);
+        } else {
+            const DcmDataDictionary &dict = dcmDataDict.rdlock();
+            const DcmDictEntry *entry = dict.findEntry(path);
+            if (entry) key = entry->getKey();
+            dcmDataDict.rdunlock();
+            if (!entry) return nullptr;
+        }
+        DcmElement *el = nullptr;
+        return ds->findAndGetElement(key, el).good() ? el : nullptr;
+    }
+    DcmPathProcessor proc;
+    if (proc.findOrCreatePath(ds, path, OFFalse).bad()) return nullptr;
+    OFList<DcmPath *> results;
+    if (proc.getResults(results) == 0) return nullptr;
+    DcmObject *obj = results.front()->back()->m_obj;
+    return obj && obj->isLeaf() ? OFstatic_cast(DcmElement *, obj) : nullptr;
+}
+
+extern "C" int i2dcm_get(i2dcm_file *f, const char *path, char *buf, size_t buflen) {
+    DcmElement *el = findElement(f, path);
+    if (!el) return -1;
+    OFString value;
+    if (el->getOFStringArray(value).bad()) return -1;
+    if (buf && buflen) snprintf(buf, buflen, "%s", value.c_str());
+    return (int)value.length();
+}
+
+extern "C" int i2dcm_items(i2dcm_file *f, const char *path) {
+    DcmDataset *ds = f->format.getDataset();
+    DcmPathProcessor proc;
+    if (proc.findOrCreatePath(ds, path, OFFalse).bad()) return -1;
+    OFList<DcmPath *> results;
+    if (proc.getResults(results) == 0) return -1;
+    DcmObject *obj = results.front()->back()->m_obj;
+    if (!obj || obj->ident() != EVR_SQ) return -1;
+    return (int)OFstatic_cast(DcmSequenceOfItems *, obj)->card();
+}
+
+extern "C" int i2dcm_transfer_syntax(i2dcm_file *f, char *buf, size_t buflen) {
+    E_TransferSyntax xfer = f->format.getDataset()->getOriginalXfer();
+    DcmXfer x(xfer);
+    snprintf(buf, buflen, "%s", xfer == EXS_Unknown ? "" : x.getXferID());
+    return 0;
+}
+
+extern "C" long i2dcm_pixel_length(i2dcm_file *f) {
+    DcmElement *el = nullptr;
+    if (f->format.getDataset()->findAndGetElement(DCM_PixelData, el).bad() || !el) return -1;
+    return (long)el->getLength();
+}
+
+extern "C" int i2dcm_pixels(i2dcm_file *f, void *dst, size_t len, char *err, size_t errlen) {
+    DcmDataset *ds = f->format.getDataset();
+    DcmElement *el = nullptr;
+    if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el) {
+        say(err, errlen, "no pixel data");
+        return -1;
+    }
+    E_TransferSyntax xfer = ds->getOriginalXfer();
+    DcmXfer x(xfer);
+    if (x.isEncapsulated()) {
+        OFCondition c = ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
+        if (c.bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit)) {
+            say(err, errlen, OFString("cannot decode pixel data in transfer syntax ") + x.getXferName() +
+                                 " (" + x.getXferID() + "): " + (c.bad() ? c.text() : "no codec"));
+            return -1;
+        }
+        ds->findAndGetElement(DCM_PixelData, el);
+    }
+    // Loads the value from file now if it was deferred; swaps to little endian.
+    const Uint8 *bytes = nullptr;
+    OFCondition c = el->getUint8Array(OFconst_cast(Uint8 *&, bytes));
+    Uint32 have = el->getLength();
+    if (el->getVR() == EVR_OW || el->getTag().getEVR() == EVR_OW) {
+        Uint16 *words = nullptr;
+        c = el->getUint16Array(words);
+        bytes = (const Uint8 *)words;
+    }
+    if (c.bad() || !bytes) {
+        say(err, errlen, OFString("cannot read pixel data: ") + c.text());
+        return -1;
+    }
+    if (have < len) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "pixel data has %u bytes, %zu expected (truncated file?)", (unsigned)have, len);
+        say(err, errlen, msg);
+        return -1;
+    }
+    memcpy(dst, bytes, len);
+    return 0;
+}
+
+extern "C" int i2dcm_put(i2dcm_file *f, const char *path, const char *value, char *err, size_t errlen) {
+    DcmDataset *ds = f->format.getDataset();
+    DcmPathProcessor proc;
+    OFCondition c = proc.findOrCreatePath(ds, path, OFTrue);
+    if (c.bad()) { say(err, errlen, OFString(path) + ": " + c.text()); return -1; }
+    OFList<DcmPath *> results;
+    proc.getResults(results);
+    DcmObject *obj = results.front()->back()->m_obj;
+    if (!obj || !obj->isLeaf()) { say(err, errlen, OFString(path) + ": not an element"); return -1; }
+    c = OFstatic_cast(DcmElement *, obj)->putString(value);
+    if (c.bad()) { say(err, errlen, OFString(path) + ": " + c.text()); return -1; }
+    return 0;
+}
+
+extern "C" int i2dcm_copy(i2dcm_file *from, i2dcm_file *to, uint16_t group, uint16_t elem) {
+    DcmElement *el = nullptr;
+    DcmDataset *src = from->format.getDataset();
+    if (src->findAndGetElement(DcmTagKey(group, elem), el, OFFalse, OFTrue /* create copy */).bad() || !el) return -1;
+    return to->format.getDataset()->insert(el, OFTrue).good() ? 0 : -1;
+}
+
+extern "C" int i2dcm_put_pixels(i2dcm_file *f, const void *data, size_t len, int bits_allocated, char *err, size_t errlen) {
+    DcmDataset *ds = f->format.getDataset();
+    OFCondition c = bits_allocated > 8
+        ? ds->putAndInsertUint16Array(DCM_PixelData, (const Uint16 *)data, (unsigned long)(len / 2))
+        : ds->putAndInsertUint8Array(DCM_PixelData, (const Uint8 *)data, (unsigned long)len);
+    if (c.bad()) { say(err, errlen, OFString("pixel data: ") + c.text()); return -1; }
+    return 0;
+}
+
+extern "C" int i2dcm_save(i2dcm_file *f, const char *path, char *err, size_t errlen) {
+    OFCondition c = f->format.saveFile(path, EXS_LittleEndianExplicit, EET_ExplicitLength, EGL_recalcGL,
+                                        EPD_withoutPadding, 0, 0, EWM_createNewMeta);
+    if (c.bad()) { say(err, errlen, OFString("cannot write DICOM: ") + c.text()); return -1; }
+    return 0;
+}

@@ -1,0 +1,53 @@
+// The C ABI over DCMTK that Swift sees (through I2DICOM only).
+// Why a shim: Swift's C++ interop imports DCMTK only partly (methods returning pointers and the
+// DCM_* tag macros do not import), so this plain-C header with opaque handles is the seam, and the
+// Swift targets stay out of C++ interop mode. Every function returns a status (0 ok, -1 failed or
+// absent) and, where it can fail for a reason worth telling, writes that reason into `err`.
+#ifndef CDCMTK_H
+#define CDCMTK_H
+#include <stddef.h>
+#include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// A DICOM data set (with its file meta information when read from a Part 10 file).
+typedef struct i2dcm_file i2dcm_file;
+
+/// Reads a DICOM file. Pixel data is loaded lazily (on i2dcm_pixels). Returns NULL on failure;
+/// *not_dicom is set to 1 when the file is not DICOM at all (no DICM prefix and no parseable data set).
+i2dcm_file *i2dcm_open(const char *path, int *not_dicom, char *err, size_t errlen);
+/// An empty data set, for writing.
+i2dcm_file *i2dcm_new(void);
+void i2dcm_free(i2dcm_file *f);
+
+/// The value of the element at `path`, all values joined by '\'. `path` is DCMTK path syntax:
+/// "(0020,0032)", "ImagePositionPatient", or "SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing".
+/// Returns the full value length (which may exceed buflen-1: the copy is truncated), or -1 when absent.
+int i2dcm_get(i2dcm_file *f, const char *path, char *buf, size_t buflen);
+/// Number of items in the sequence at `path`, or -1 when absent.
+int i2dcm_items(i2dcm_file *f, const char *path);
+/// The transfer syntax UID the data set was read in ("" when unknown).
+int i2dcm_transfer_syntax(i2dcm_file *f, char *buf, size_t buflen);
+/// Length in bytes of the (still encoded) pixel data as stored, or -1 when there is none.
+long i2dcm_pixel_length(i2dcm_file *f);
+
+/// Decodes all frames of the pixel data (decompressing any transfer syntax DCMTK has a codec for)
+/// and copies `len` bytes of native little-endian pixels into `dst`. Fails when the pixel data is
+/// missing, shorter than `len`, or in a transfer syntax no codec decodes.
+int i2dcm_pixels(i2dcm_file *f, void *dst, size_t len, char *err, size_t errlen);
+
+/// Sets the element at `path` (creating sequences and items along the way) from a string value
+/// ('\'-separated for multiple values). An empty value writes an empty element.
+int i2dcm_put(i2dcm_file *f, const char *path, const char *value, char *err, size_t errlen);
+/// Copies the element (or sequence) `group,elem` from one data set to another when present.
+int i2dcm_copy(i2dcm_file *from, i2dcm_file *to, uint16_t group, uint16_t elem);
+/// Sets native pixel data (OW when bits_allocated > 8, else OB).
+int i2dcm_put_pixels(i2dcm_file *f, const void *data, size_t len, int bits_allocated, char *err, size_t errlen);
+/// Saves as a Part 10 file in explicit VR little endian with a fresh file meta header.
+int i2dcm_save(i2dcm_file *f, const char *path, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

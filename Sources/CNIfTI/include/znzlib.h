@@ -1,0 +1,2 @@
+// Forwarding header: see CNIfTI.h.
+#include <nifti/znzlib.h>

@@ -1,0 +1,34 @@
+// Every subcommand, in the order dispatch, help, man pages and completions list them.
+
+public enum CommandTable {
+    public static let all: [Command] = [
+        Receive.command, Watch.command, Process.command, Convert.command, Send.command,
+        Seg2Nifti.command, Nifti2Seg.command,
+    ]
+
+    public static func named(_ name: String) -> Command? { all.first { $0.name == name } }
+
+    /// Flags of `i2` itself.
+    public static let topFlags: [Flag] = [
+        CommonFlags.help,
+        Flag("version", short: "V", summary: "Print the version and exit"),
+        Flag("generate", value: "WHAT", summary: "Print a generated file: the man pages or a shell completion script",
+             details: "`man` prints man/i2.1; `man-SUB` prints man/i2-SUB.1; `complete-bash`, `complete-zsh` and `complete-fish` print the completion scripts. This is how man/ and completions/ are regenerated.",
+             choices: ["man", "complete-bash", "complete-zsh", "complete-fish"] + all.map { "man-" + $0.name }),
+    ]
+}
+
+/// Subcommands that are declared but not built yet.
+enum NotYetBuilt {
+    static func command(_ name: String, _ summary: String, _ description: String) -> Command {
+        Command(name: name, summary: summary, description: description + "\n\nNot built yet in this version: running it prints a message and exits with status 2.",
+                flags: [], positionals: [], run: nil)
+    }
+}
+
+enum Receive { static let command = NotYetBuilt.command("receive", "DICOM storage node: receive studies from a PACS (C-STORE/C-ECHO SCP)", "Stores every received instance under ROOT/<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm.") }
+enum Watch { static let command = NotYetBuilt.command("watch", "Notice completed series under a receive root and hand them on", "A series is complete after a quiet period with no new files.") }
+enum Process { static let command = NotYetBuilt.command("process", "Run an image-processing tool on a series and turn its output into DICOM", "Produces DICOM-SEG, encapsulated PDF or derived series from a tool's output.") }
+enum Send { static let command = NotYetBuilt.command("send", "Send DICOM files to a PACS (C-STORE SCU)", "C-STOREs files and directories to a DICOM node.") }
+enum Seg2Nifti { static let command = NotYetBuilt.command("seg2nifti", "Convert a DICOM-SEG to a label map with dcmqi-style JSON metadata", "Writes the label map and the segment metadata.") }
+enum Nifti2Seg { static let command = NotYetBuilt.command("nifti2seg", "Convert a label map to a DICOM-SEG referencing its source series", "Reads dcmqi segmentation metainfo JSON for the segment attributes.") }

@@ -1,0 +1,63 @@
+// Atomic writes: data goes to a hidden temporary file in the target directory, then is renamed into
+// place, so a reader (or `i2 watch`) never sees half a file and a failure leaves nothing behind.
+import Foundation
+import I2Model
+
+public enum AtomicFile {
+    /// Writes `body`'s output to `path` atomically. `body` receives the temporary path to write to.
+    /// On any error the temporary file is removed and the error is rethrown.
+    public static func write(to path: String, durable: Bool = false, _ body: (String) throws -> Void) throws {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        let tmp = dir + "/." + url.lastPathComponent + ".i2tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            try body(tmp)
+            if durable, let fd = Optional(open(tmp, O_RDONLY)), fd >= 0 { fsync(fd); close(fd) }
+            if rename(tmp, path) != 0 {
+                throw I2Error(.io, path: path, "cannot rename into place: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            unlink(tmp)
+            throw error
+        }
+    }
+
+    /// Writes bytes atomically.
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        try write(to: path) { tmp in try FileBytes.write(bytes, to: tmp) }
+    }
+}
+
+/// Plain whole-file byte I/O with errors naming the path.
+public enum FileBytes {
+    public static func read(_ path: String) throws -> [UInt8] {
+        guard let fh = fopen(path, "rb") else {
+            throw I2Error(.io, path: path, "cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(fh) }
+        fseeko(fh, 0, SEEK_END)
+        let n = Int(ftello(fh))
+        fseeko(fh, 0, SEEK_SET)
+        var out = [UInt8](repeating: 0, count: max(n, 0))
+        let got = out.withUnsafeMutableBytes { fread($0.baseAddress, 1, n, fh) }
+        if got != n { throw I2Error(.io, path: path, "read failed after \(got) of \(n) bytes") }
+        return out
+    }
+
+    /// Writes several buffers in order to a new file (no atomicity: callers use AtomicFile).
+    public static func write(_ parts: [[UInt8]], to path: String) throws {
+        guard let fh = fopen(path, "wb") else {
+            throw I2Error(.io, path: path, "cannot create: \(String(cString: strerror(errno)))")
+        }
+        for p in parts where !p.isEmpty {
+            let n = p.withUnsafeBytes { fwrite($0.baseAddress, 1, p.count, fh) }
+            if n != p.count {
+                let reason = String(cString: strerror(errno))
+                fclose(fh)
+                throw I2Error(.io, path: path, "write failed: \(reason)")
+            }
+        }
+        if fclose(fh) != 0 { throw I2Error(.io, path: path, "write failed: \(String(cString: strerror(errno)))") }
+    }
+    public static func write(_ bytes: [UInt8], to path: String) throws { try write([bytes], to: path) }
+}

@@ -1,0 +1,59 @@
+// The file formats i2 reads and writes, chosen by file extension, and the one protocol they share.
+import I2Model
+
+public enum FileFormat: String, CaseIterable, Sendable {
+    case nifti = "nii", niftiGz = "nii.gz", nrrd, nhdr, mha, mhd, npy
+
+    /// The format a path names by its extension, or nil (a directory or a DICOM file list).
+    public init?(path: String) {
+        let lower = path.lowercased()
+        for f in FileFormat.allCases.sorted(by: { $0.rawValue.count > $1.rawValue.count })
+        where lower.hasSuffix("." + f.rawValue) {
+            self = f
+            return
+        }
+        return nil
+    }
+
+    /// The extensions listed in help and completions.
+    public static var extensions: [String] { allCases.map { "." + $0.rawValue } }
+
+    var codec: VolumeFormat.Type {
+        switch self {
+        case .nifti, .niftiGz: return NIfTIFormat.self
+        case .nrrd, .nhdr: return NRRDFormat.self
+        case .mha, .mhd: return MetaImageFormat.self
+        case .npy: return NumPyFormat.self
+        }
+    }
+}
+
+/// One file format. Readers return a `Volume` in LPS; writers must write atomically
+/// (use `AtomicFile`) and return every path they created (e.g. `.mhd` + `.raw`, `.npy` + `.json`).
+protocol VolumeFormat {
+    static func read(path: String) throws -> Volume
+    static func write(_ volume: Volume, to path: String, options: WriteOptions) throws -> [String]
+}
+
+public struct WriteOptions: Sendable {
+    /// gzip level for compressed outputs (.nii.gz, gzip NRRD, compressed MetaImage): 1...9.
+    public var compressionLevel: Int = 6
+    /// Worker threads for compression.
+    public var threads: Int = 0   // 0: one per core
+    public init() {}
+}
+
+public enum VolumeIO {
+    public static func read(path: String) throws -> Volume {
+        guard let f = FileFormat(path: path) else {
+            throw I2Error(.usage, path: path, "unknown image format (expected one of \(FileFormat.extensions.joined(separator: ", ")))")
+        }
+        return try f.codec.read(path: path)
+    }
+    public static func write(_ volume: Volume, to path: String, options: WriteOptions = WriteOptions()) throws -> [String] {
+        guard let f = FileFormat(path: path) else {
+            throw I2Error(.usage, path: path, "unknown output format (expected one of \(FileFormat.extensions.joined(separator: ", ")))")
+        }
+        return try f.codec.write(volume, to: path, options: options)
+    }
+}

@@ -1,0 +1,109 @@
+// A DICOM data set owned from Swift: read, query by tag or path, decode pixels, write.
+// The only place (with Tag.swift) that reaches CDCMTK; every status becomes an I2Error here.
+internal import CDCMTK
+import I2Model
+
+public final class DicomFile {
+    let handle: OpaquePointer
+    public let path: String
+
+    /// Reads `path`. Throws I2Error(.notDICOM) for a file that is not DICOM at all.
+    public init(path: String) throws {
+        var notDicom: Int32 = 0
+        var err = [CChar](repeating: 0, count: 512)
+        guard let h = i2dcm_open(path, &notDicom, &err, err.count) else {
+            throw I2Error(notDicom != 0 ? .notDICOM : .invalidInput, path: path, String(cString: err))
+        }
+        handle = h
+        self.path = path
+    }
+
+    /// A new, empty data set to be written to `path`.
+    public init(newAt path: String) {
+        handle = i2dcm_new()
+        self.path = path
+    }
+
+    deinit { i2dcm_free(handle) }
+
+    /// String value (multi-values joined by "\"), or nil when absent. `path` is a tag or a DCMTK path.
+    public func string(_ path: String) -> String? {
+        var buf = [CChar](repeating: 0, count: 256)
+        let n = i2dcm_get(handle, path, &buf, buf.count)
+        if n < 0 { return nil }
+        if Int(n) >= buf.count {
+            buf = [CChar](repeating: 0, count: Int(n) + 1)
+            _ = i2dcm_get(handle, path, &buf, buf.count)
+        }
+        return String(cString: buf).trimmed(" \0")
+    }
+    public func string(_ tag: Tag) -> String? { string(tag.path) }
+
+    /// Numeric values of a (multi-valued) numeric string element.
+    public func doubles(_ path: String) -> [Double]? {
+        guard let s = string(path), !s.isEmpty else { return nil }
+        let v = s.split(separator: "\\").compactMap { Double(String($0).trimmed(" ")) }
+        return v.isEmpty ? nil : v
+    }
+    public func doubles(_ tag: Tag) -> [Double]? { doubles(tag.path) }
+    public func int(_ tag: Tag) -> Int? { doubles(tag.path)?.first.map { Int($0) } }
+
+    public func items(_ path: String) -> Int? {
+        let n = i2dcm_items(handle, path)
+        return n < 0 ? nil : Int(n)
+    }
+
+    public var transferSyntax: String {
+        var buf = [CChar](repeating: 0, count: 80)
+        _ = i2dcm_transfer_syntax(handle, &buf, buf.count)
+        return String(cString: buf)
+    }
+
+    public var hasPixelData: Bool { i2dcm_pixel_length(handle) >= 0 }
+
+    /// Decodes the pixel data into `buffer` (exactly `buffer.count` bytes are needed).
+    public func readPixels(into buffer: UnsafeMutableRawBufferPointer) throws {
+        var err = [CChar](repeating: 0, count: 512)
+        if i2dcm_pixels(handle, buffer.baseAddress, buffer.count, &err, err.count) != 0 {
+            throw I2Error(.invalidInput, path: path, String(cString: err))
+        }
+    }
+
+    public func set(_ path: String, _ value: String) throws {
+        var err = [CChar](repeating: 0, count: 512)
+        if i2dcm_put(handle, path, value, &err, err.count) != 0 {
+            throw I2Error(.invalidInput, path: self.path, String(cString: err))
+        }
+    }
+    public func set(_ tag: Tag, _ value: String) throws { try set(tag.path, value) }
+
+    /// Copies `tag` from `other` when present there.
+    @discardableResult
+    public func copy(_ tag: Tag, from other: DicomFile) -> Bool {
+        i2dcm_copy(other.handle, handle, tag.group, tag.element) == 0
+    }
+
+    public func setPixels(_ bytes: UnsafeRawBufferPointer, bitsAllocated: Int) throws {
+        var err = [CChar](repeating: 0, count: 512)
+        if i2dcm_put_pixels(handle, bytes.baseAddress, bytes.count, Int32(bitsAllocated), &err, err.count) != 0 {
+            throw I2Error(.io, path: path, String(cString: err))
+        }
+    }
+
+    /// Writes a Part 10 file (explicit VR little endian) to `target`.
+    public func save(to target: String) throws {
+        var err = [CChar](repeating: 0, count: 512)
+        if i2dcm_save(handle, target, &err, err.count) != 0 {
+            throw I2Error(.io, path: path, String(cString: err))
+        }
+    }
+}
+
+extension String {
+    func trimmed(_ set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,70 @@
+// The one volume model: a voxel buffer plus its grid, in DICOM patient coordinates (LPS).
+// Every format converts to and from this; NIfTI's RAS affine is derived at the edge (Geometry.swift).
+
+/// Voxel storage types, little-endian in `Volume.data`.
+public enum VoxelType: String, CaseIterable, Sendable {
+    case uint8, int8, uint16, int16, uint32, int32, float32, float64
+
+    public var byteCount: Int {
+        switch self {
+        case .uint8, .int8: return 1
+        case .uint16, .int16: return 2
+        case .uint32, .int32, .float32: return 4
+        case .float64: return 8
+        }
+    }
+    public var isFloat: Bool { self == .float32 || self == .float64 }
+    public var isSigned: Bool { self == .int8 || self == .int16 || self == .int32 || isFloat }
+
+    /// The inclusive range an integer type holds (floats: nil).
+    public var integerRange: ClosedRange<Double>? {
+        switch self {
+        case .uint8: return 0...255
+        case .int8: return -128...127
+        case .uint16: return 0...65535
+        case .int16: return -32768...32767
+        case .uint32: return 0...4_294_967_295
+        case .int32: return -2_147_483_648...2_147_483_647
+        case .float32, .float64: return nil
+        }
+    }
+}
+
+/// A 3-D (or 4-D: x, y, z, t) image on a regular grid.
+///
+/// Voxel (i, j, k) sits at `origin + i*spacing[0]*direction.column(0) + j*spacing[1]*direction.column(1)
+/// + k*spacing[2]*direction.column(2)`, all in LPS millimetres. `data` is x-fastest, little-endian.
+/// For a DICOM series, axis 0 runs along a row (IOP's first vector), axis 1 down the columns,
+/// axis 2 along the slice normal in the order the slices were sorted.
+public struct Volume: Sendable {
+    public var size: [Int]              // 3 or 4 entries; size[3] is the number of volumes (time/echo)
+    public var spacing: [Double]        // 3 entries, mm
+    public var origin: Vector3          // LPS mm, centre of voxel (0,0,0)
+    public var direction: Matrix3       // columns are the LPS unit vectors of axes 0, 1, 2
+    public var voxelType: VoxelType
+    public var data: [UInt8]
+
+    public init(size: [Int], spacing: [Double], origin: Vector3, direction: Matrix3,
+                voxelType: VoxelType, data: [UInt8]) {
+        self.size = size
+        self.spacing = spacing
+        self.origin = origin
+        self.direction = direction
+        self.voxelType = voxelType
+        self.data = data
+    }
+
+    /// A zero-filled volume.
+    public init(size: [Int], spacing: [Double] = [1, 1, 1], origin: Vector3 = .zero,
+                direction: Matrix3 = .identity, voxelType: VoxelType) {
+        let count = size.reduce(1, *) * voxelType.byteCount
+        self.init(size: size, spacing: spacing, origin: origin, direction: direction,
+                  voxelType: voxelType, data: [UInt8](repeating: 0, count: count))
+    }
+
+    public var voxelCount: Int { size.reduce(1, *) }
+    public var byteCount: Int { voxelCount * voxelType.byteCount }
+
+    /// Voxel-to-LPS affine (4x4, row-major), spacing folded in.
+    public var affineLPS: Matrix4 { Geometry.affine(origin: origin, direction: direction, spacing: spacing) }
+}
