@@ -1,0 +1,91 @@
+// i2 convert: DICOM series, NIfTI, NRRD, MetaImage and NumPy, in any sensible direction.
+import I2Core
+import I2Model
+
+enum Convert {
+    static let output = Flag("output", short: "o", value: "PATH", summary: "Output file or directory (instead of the last argument)",
+                             completion: .file(extensions: []))
+    static let format = Flag("format", short: "f", value: "EXT", summary: "Output format when writing into a directory",
+                             details: "The extension of the files written into an output directory, one per series.",
+                             choices: FileFormat.allCases.map(\.rawValue), defaultValue: "nii.gz")
+    static let series = Flag("series", short: "s", value: "UID", summary: "Convert only this series (repeatable)",
+                             details: "A SeriesInstanceUID, or a group name as --list prints it (UID plus a split suffix such as _e2).",
+                             repeatable: true)
+    static let list = Flag("list", short: "l", summary: "List the series and volumes found, convert nothing",
+                           details: "One line per volume: group name, modality, orientation, size, slice count, description.")
+    static let pattern = Flag("name", short: "n", value: "PATTERN", summary: "File name pattern for one output per series",
+                              details: "Placeholders: {number} SeriesNumber, {description} SeriesDescription, {modality}, {patient} PatientID, {series} SeriesInstanceUID, {study} StudyInstanceUID. A volume split out of a series gets a suffix (_e2 echo, _t3 temporal position, _o2 another orientation or size). Unsafe characters become '_'; clashing names get _2, _3.",
+                              defaultValue: "{number}_{description}")
+    static let noSidecar = Flag("no-sidecar", summary: "Do not write the JSON sidecar next to images converted from DICOM",
+                                details: "By default, converting from DICOM also writes NAME.json with the key acquisition metadata (BIDS-style names, as dcm2niix does).")
+    static let tilt = Flag("tilt", value: "MODE", summary: "Gantry tilt: keep the sheared affine, or resample to an orthogonal grid",
+                           details: "Tilt is detected from the slice positions against the orientation's normal. `shear` (default) keeps every voxel and writes the exact sheared affine (NIfTI sform; NRRD and MetaImage directions are not orthogonal). `resample` shifts each slice in-plane by linear interpolation so the grid is orthogonal, as dcm2niix does.",
+                           choices: ["shear", "resample"], defaultValue: "shear")
+    static let equalize = Flag("equalize", summary: "Resample irregularly spaced slices to their smallest spacing",
+                               details: "Without it, a series whose slice spacing varies by more than 1% (or that misses slices) is refused, naming the two files where the spacing breaks.")
+    static let ref = Flag("ref", short: "r", value: "SERIES_DIR", summary: "Write a derived DICOM series on the grid of IMAGE, copying patient and study from this series",
+                          details: "With an image input and an output directory: writes one DICOM instance per slice with a new SeriesInstanceUID, patient and study copied from the reference.",
+                          completion: .directory)
+    static let force = Flag("force", summary: "Overwrite existing output files",
+                            details: "Without it, an existing output file is an error for that input (nothing is lost).")
+    static let level = Flag("compression-level", value: "N", summary: "gzip level for .nii.gz and compressed outputs (1-9)",
+                            choices: (1...9).map(String.init), defaultValue: "6")
+
+    static let command = Command(
+        name: "convert",
+        summary: "Convert between DICOM series, NIfTI, NRRD, MetaImage and NumPy",
+        description: """
+        Converts a DICOM series (a directory searched recursively, or files) or an image file to another format, chosen by the output's extension: .nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd, .npy. Geometry is kept exactly: slices are sorted along the normal, the spacing comes from the positions, and NIfTI gets the RAS affine (qform and sform).
+        A directory holding several series gives one output per volume into the output directory (see --name); --series picks some, --list shows them. Within a series, what cannot form one volume (another orientation, echoes, temporal positions) is split, not stacked.
+        With --ref, an image is written back as a derived DICOM series into the output directory.
+        Each written path is printed on stdout; logs go to stderr. An input of '-' reads paths from stdin, one per line.
+        """,
+        flags: [output, format, series, list, pattern, noSidecar, tilt, equalize, ref, force, level, CommonFlags.null],
+        positionals: [
+            Positional("INPUT", summary: "DICOM directory or files, or an image file; '-' reads paths from stdin", variadic: true),
+            Positional("OUTPUT", summary: "Output file (format from its extension) or directory", optional: true),
+        ],
+        examples: [
+            ("i2 convert ct/ ct.nii.gz", "a DICOM series to compressed NIfTI, plus ct.json"),
+            ("i2 convert --list study/", "list the series and volumes in a folder"),
+            ("i2 convert study/ out/ --format nrrd", "one NRRD per series into out/"),
+            ("i2 convert mask.nii.gz derived/ --ref ct/", "a result image back to a DICOM series"),
+        ],
+        run: run)
+
+    @Sendable static func run(_ args: ParsedArguments) throws -> ExitStatus {
+        var positionals = args.positionals
+        var outputPath = args.value("output")
+        if outputPath == nil && !args.has("list") {
+            guard positionals.count >= 2 else { throw UsageError("needs an INPUT and an OUTPUT (see 'i2 convert --help')") }
+            outputPath = positionals.removeLast()
+        }
+        guard !positionals.isEmpty else { throw UsageError("needs at least one INPUT") }
+        StandardOutput.nulSeparated = args.has("null")
+
+        var inputs: [String] = []
+        for p in positionals {
+            if p == "-" { inputs += StandardInput.paths() } else { inputs.append(p) }
+        }
+        var options = ConvertOptions(inputs: inputs, output: outputPath ?? "")
+        options.formatInDirectory = args.value("format").flatMap(FileFormat.init(rawValue:)) ?? .niftiGz
+        options.seriesFilter = args.all("series")
+        options.namePattern = args.value("name") ?? "{number}_{description}"
+        options.sidecar = !args.has("no-sidecar")
+        options.tilt = args.value("tilt") == "resample" ? .resample : .shear
+        options.equalize = args.has("equalize")
+        options.reference = args.value("ref")
+        options.overwrite = args.has("force")
+        options.write.compressionLevel = Int(args.value("compression-level") ?? "6")!
+
+        if args.has("list") {
+            let result = try Conversion.list(inputs: inputs, warn: Diagnostics.warning)
+            for line in result.lines { StandardOutput.write(line + "\n") }
+            for e in result.errors { Diagnostics.error(e.description) }
+            return result.errors.isEmpty ? .success : .partialFailure
+        }
+        let result = Conversion.run(options, warn: Diagnostics.warning, wrote: StandardOutput.record)
+        for e in result.errors { Diagnostics.error(e.description) }
+        return result.errors.isEmpty ? .success : .partialFailure
+    }
+}
