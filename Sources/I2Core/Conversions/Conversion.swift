@@ -1,4 +1,5 @@
-// i2 convert's engine: resolve inputs to volumes, write each to its output, collect per-input errors.
+// i2 convert's engine: resolve inputs to volumes (DICOM stacks or image files), write each to its
+// output, and collect per-input errors so one bad series never stops the others.
 import Foundation
 import I2Model
 
@@ -26,12 +27,166 @@ public struct BatchResult: Sendable {
 }
 
 public enum Conversion {
+    /// Converts everything `options` names. `wrote` is called with each path as soon as it is in place.
     public static func run(_ options: ConvertOptions, warn: (String) -> Void, wrote: (String) -> Void) -> BatchResult {
-        var r = BatchResult()
-        r.errors.append(I2Error(.usage, "not implemented"))
-        return r
+        var result = BatchResult()
+        let images = options.inputs.filter { FileFormat(path: $0) != nil }
+        let dicomInputs = options.inputs.filter { FileFormat(path: $0) == nil }
+        let outputFormat = FileFormat(path: options.output)
+        var usedNames = Set<String>()
+
+        func emit(_ paths: [String]) { for p in paths { result.written.append(p); wrote(p) } }
+
+        // Image files: one output each (or a derived DICOM series with --ref).
+        for input in images {
+            do {
+                let volume = try VolumeIO.read(path: input)
+                if let ref = options.reference {
+                    emit(try VolumeToDicom.write(volume, reference: ref, into: try outputDirectory(options.output)))
+                    continue
+                }
+                let target: String
+                if outputFormat != nil {
+                    guard images.count == 1 && dicomInputs.isEmpty else {
+                        throw I2Error(.usage, "several inputs need an output directory, not the file \(options.output)")
+                    }
+                    target = options.output
+                } else {
+                    let base = stripExtension((input as NSString).lastPathComponent)
+                    target = try outputDirectory(options.output) + "/" + unique(base, &usedNames) + "." + options.formatInDirectory.rawValue
+                }
+                try checkTarget(target, options)
+                emit(try VolumeIO.write(volume, to: target, options: options.write))
+            } catch let e as I2Error {
+                if e.kind == .usage { result.errors.append(e); return result }
+                result.errors.append(e.at(input))
+            } catch {
+                result.errors.append(I2Error(.io, path: input, "\(error)"))
+            }
+        }
+        guard !dicomInputs.isEmpty else { return result }
+        if options.reference != nil {
+            result.errors.append(I2Error(.usage, "--ref applies to image inputs; \(dicomInputs[0]) is not an image file"))
+            return result
+        }
+
+        // DICOM: scan, group into stacks, convert each.
+        let (files, listErrors) = DicomScan.files(in: dicomInputs)
+        result.errors += listErrors
+        let scan = DicomScan(files: files)
+        scan.warnings.forEach(warn)
+        result.errors += scan.errors
+        var stacks = SeriesAssembly.stacks(scan.slices)
+        if !options.seriesFilter.isEmpty {
+            stacks = stacks.filter { s in options.seriesFilter.contains { $0 == s.name || $0 == s.first.seriesInstanceUID } }
+            for uid in options.seriesFilter where !stacks.contains(where: { $0.name == uid || $0.first.seriesInstanceUID == uid }) {
+                result.errors.append(I2Error(.invalidInput, "no series \(uid) in the inputs (see --list)"))
+            }
+        }
+        if stacks.isEmpty {
+            if result.errors.isEmpty { result.errors.append(I2Error(.invalidInput, path: dicomInputs.joined(separator: " "), "no DICOM images found")) }
+            return result
+        }
+        if outputFormat != nil && stacks.count > 1 {
+            let names = stacks.map(\.name).joined(separator: ", ")
+            result.errors.append(I2Error(.usage, "\(stacks.count) volumes found (\(names)): give an output directory, or pick one with --series (see --list)"))
+            return result
+        }
+        for stack in stacks {
+            do {
+                let info = scan.seriesInfo[stack.first.seriesInstanceUID] ?? SeriesInfo(uid: stack.first.seriesInstanceUID)
+                let target: String
+                if outputFormat != nil {
+                    target = options.output
+                } else {
+                    let name = unique(Naming.name(options.namePattern, stack: stack, info: info), &usedNames)
+                    target = try outputDirectory(options.output) + "/" + name + "." + options.formatInDirectory.rawValue
+                }
+                try checkTarget(target, options)
+                let (volume, notes) = try assemble(stack, options: options)
+                notes.forEach(warn)
+                let paths = try VolumeIO.write(volume, to: target, options: options.write)
+                emit(paths)
+                if options.sidecar {
+                    emit([try Sidecar.write(for: paths[0], info: info, stack: stack, volume: volume, notes: notes)])
+                }
+            } catch let e as I2Error {
+                result.errors.append(e.path == nil ? e.at(stack.first.path) : e)
+            } catch {
+                result.errors.append(I2Error(.io, path: stack.first.path, "\(error)"))
+            }
+        }
+        return result
     }
+
+    /// One stack to one volume, with tilt and irregular spacing handled as the options say.
+    static func assemble(_ stack: SliceStack, options: ConvertOptions) throws -> (Volume, [String]) {
+        let g = SeriesAssembly.geometry(stack)
+        var notes: [String] = []
+        if let irr = g.irregular, !options.equalize {
+            throw I2Error(.invalidInput, path: irr.before.label,
+                          String(format: "slice spacing breaks between this file and %@: %.4g mm instead of %.4g mm (missing slice or irregular spacing); use --equalize to resample", irr.after.label, irr.gap, irr.typical))
+        }
+        var volume = try DicomToVolume.read(stack, geometry: g)
+        if stack.sliceCount == 1, let t = stack.first.thickness, t > 0 { volume.spacing[2] = t }
+        if case .sheared(let degrees) = g.tilt {
+            if options.tilt == .resample {
+                volume = Resample.untilt(volume)
+                notes.append(String(format: "%@: gantry tilt of %.2f° resampled to an orthogonal grid", stack.name, degrees))
+            } else {
+                notes.append(String(format: "%@: gantry tilt of %.2f°: the affine is sheared (NIfTI sform; use --tilt resample for an orthogonal grid)", stack.name, degrees))
+            }
+        }
+        if g.irregular != nil {
+            volume = Resample.equalize(volume, offsets: g.offsets)
+            notes.append("\(stack.name): irregular slice spacing resampled to \(volume.spacing[2]) mm")
+        }
+        return (volume, notes)
+    }
+
+    /// Lines for --list: one per volume.
     public static func list(inputs: [String], warn: (String) -> Void) throws -> BatchResult {
-        BatchResult()
+        var result = BatchResult()
+        let (files, errors) = DicomScan.files(in: inputs)
+        result.errors += errors
+        let scan = DicomScan(files: files)
+        scan.warnings.forEach(warn)
+        result.errors += scan.errors
+        for stack in SeriesAssembly.stacks(scan.slices) {
+            let f = stack.first
+            let size = "\(f.columns)x\(f.rows)x\(stack.sliceCount)" + (stack.volumes > 1 ? "x\(stack.volumes)" : "")
+            let fields = [stack.name, f.modality.isEmpty ? "-" : f.modality, Orientation.label(f),
+                          size, "\(stack.slices.count) slices", f.seriesNumber.isEmpty ? "-" : f.seriesNumber, f.seriesDescription]
+            result.lines.append(fields.joined(separator: "\t"))
+        }
+        return result
+    }
+
+    static func outputDirectory(_ path: String) throws -> String {
+        guard !path.isEmpty else { throw I2Error(.usage, "no output given") }
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw I2Error(.io, path: path, "cannot create output directory")
+        }
+        return path.hasSuffix("/") ? String(path.dropLast()) : path
+    }
+
+    static func checkTarget(_ path: String, _ options: ConvertOptions) throws {
+        if !options.overwrite && FileManager.default.fileExists(atPath: path) {
+            throw I2Error(.io, path: path, "output exists (use --force to overwrite)")
+        }
+    }
+
+    static func unique(_ name: String, _ used: inout Set<String>) -> String {
+        var candidate = name, n = 2
+        while used.contains(candidate) { candidate = "\(name)_\(n)"; n += 1 }
+        used.insert(candidate)
+        return candidate
+    }
+
+    static func stripExtension(_ name: String) -> String {
+        guard let f = FileFormat(path: name) else { return name }
+        return String(name.dropLast(f.rawValue.count + 1))
     }
 }

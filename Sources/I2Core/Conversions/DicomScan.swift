@@ -1,0 +1,181 @@
+// Finding DICOM slices: walk inputs (directories recursively, or files), read each header once,
+// and describe every image frame as a SliceHeader. Non-DICOM files are reported as warnings.
+import Foundation
+import I2DICOM
+import I2Model
+
+struct DicomScan {
+    var slices: [SliceHeader] = []
+    var errors: [I2Error] = []
+    var warnings: [String] = []
+    /// Per-series attributes for sidecars and naming, from the first file seen of each series.
+    var seriesInfo: [String: SeriesInfo] = [:]
+
+    /// Lists regular files under each input (recursively for directories), sorted for determinism.
+    static func files(in inputs: [String]) -> (files: [String], errors: [I2Error]) {
+        var files: [String] = []
+        var errors: [I2Error] = []
+        let fm = FileManager.default
+        for input in inputs {
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: input, isDirectory: &isDir) else {
+                errors.append(I2Error(.io, path: input, "no such file or directory"))
+                continue
+            }
+            if !isDir.boolValue { files.append(input); continue }
+            guard let e = fm.enumerator(atPath: input) else {
+                errors.append(I2Error(.io, path: input, "cannot read directory"))
+                continue
+            }
+            var found: [String] = []
+            while let rel = e.nextObject() as? String {
+                let name = (rel as NSString).lastPathComponent
+                if name.hasPrefix(".") { if e.fileAttributes?[.type] as? FileAttributeType == .typeDirectory { e.skipDescendants() }; continue }
+                if e.fileAttributes?[.type] as? FileAttributeType == .typeRegular { found.append(input + "/" + rel) }
+            }
+            files += found.sorted()
+        }
+        return (files, errors)
+    }
+
+    /// Reads the headers of `files` (in parallel: DCMTK parsing dominates for big series).
+    init(files: [String]) {
+        var results = [Result<[SliceHeader], I2Error>?](repeating: nil, count: files.count)
+        var infos = [SeriesInfo?](repeating: nil, count: files.count)
+        results.withUnsafeMutableBufferPointer { res in
+            infos.withUnsafeMutableBufferPointer { inf in
+                let resBase = res.baseAddress!, infBase = inf.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: files.count) { i in
+                    do {
+                        let file = try DicomFile(path: files[i])
+                        let slices = try DicomScan.slices(of: file)
+                        (resBase + i).pointee = .success(slices)
+                        if let s = slices.first { (infBase + i).pointee = SeriesInfo(file: file, uid: s.seriesInstanceUID) }
+                    } catch let e as I2Error {
+                        (resBase + i).pointee = .failure(e.at(files[i]))
+                    } catch {
+                        (resBase + i).pointee = .failure(I2Error(.invalidInput, path: files[i], "\(error)"))
+                    }
+                }
+            }
+        }
+        for (i, r) in results.enumerated() {
+            switch r! {
+            case .success(let s):
+                slices += s
+                if let info = infos[i], seriesInfo[info.uid] == nil { seriesInfo[info.uid] = info }
+            case .failure(let e) where e.kind == .notDICOM:
+                warnings.append("\(files[i]): skipped, not a DICOM file")
+            case .failure(let e):
+                errors.append(e)
+            }
+        }
+    }
+
+    /// Frames of one file as slices. Files without pixel data (SR, presentation states) yield none.
+    static func slices(of f: DicomFile) throws -> [SliceHeader] {
+        guard f.hasPixelData else {
+            if f.string(.sopClassUID) != nil && f.string(.rows) == nil { return [] }  // not an image: nothing to convert
+            throw I2Error(.invalidInput, path: f.path, "missing pixel data")
+        }
+        guard let rows = f.int(.rows), let cols = f.int(.columns), rows > 0, cols > 0 else {
+            throw I2Error(.invalidInput, path: f.path, "missing Rows/Columns")
+        }
+        let samples = f.int(.samplesPerPixel) ?? 1
+        if samples != 1 {
+            throw I2Error(.invalidInput, path: f.path, "colour images (SamplesPerPixel \(samples)) are not supported")
+        }
+        let bits = f.int(.bitsAllocated) ?? 16
+        guard [8, 16, 32].contains(bits) else {
+            throw I2Error(.invalidInput, path: f.path, "BitsAllocated \(bits) is not supported (8, 16 or 32)")
+        }
+        let frames = max(f.int(.numberOfFrames) ?? 1, 1)
+        let sop = f.string(.sopInstanceUID) ?? f.path
+        let series = f.string(.seriesInstanceUID) ?? "unknown-series"
+        let enhanced = f.items("PerFrameFunctionalGroupsSequence") != nil
+
+        func attribute(_ frame: Int, _ macro: String, _ tag: Tag) -> [Double]? {
+            guard enhanced else { return f.doubles(tag) }
+            return f.doubles("PerFrameFunctionalGroupsSequence[\(frame)].\(macro)[0].\(tag.path)")
+                ?? f.doubles("SharedFunctionalGroupsSequence[0].\(macro)[0].\(tag.path)")
+                ?? f.doubles(tag)
+        }
+
+        var out: [SliceHeader] = []
+        for frame in 0..<frames {
+            guard let iop = attribute(frame, "PlaneOrientationSequence", .imageOrientationPatient), iop.count == 6 else {
+                throw I2Error(.invalidInput, path: f.path, "missing or malformed ImageOrientationPatient")
+            }
+            var ipp = attribute(frame, "PlanePositionSequence", .imagePositionPatient)
+            if ipp == nil && frames > 1 && !enhanced, let ipp0 = f.doubles(.imagePositionPatient), ipp0.count == 3 {
+                // Legacy multi-frame: frames stacked along the normal from the first position.
+                let spacing = f.doubles(.spacingBetweenSlices)?.first ?? f.doubles(.sliceThickness)?.first ?? 1
+                let n = Vector3(iop[1] * iop[5] - iop[2] * iop[4], iop[2] * iop[3] - iop[0] * iop[5], iop[0] * iop[4] - iop[1] * iop[3])
+                ipp = (Vector3(ipp0) + n * (spacing * Double(frame))).array
+            }
+            guard let pos = ipp, pos.count == 3 else {
+                throw I2Error(.invalidInput, path: f.path, "missing or malformed ImagePositionPatient")
+            }
+            let spacing = attribute(frame, "PixelMeasuresSequence", .pixelSpacing) ?? [1, 1]
+            var s = SliceHeader(path: f.path, frame: frame, frameCount: frames, sopInstanceUID: sop,
+                                seriesInstanceUID: series, rows: rows, columns: cols,
+                                pixelSpacing: spacing.count == 2 ? spacing : [1, 1], orientation: iop, position: Vector3(pos),
+                                bitsAllocated: bits, bitsStored: f.int(.bitsStored) ?? bits,
+                                signed: f.int(.pixelRepresentation) == 1)
+            s.slope = attribute(frame, "PixelValueTransformationSequence", .rescaleSlope)?.first ?? 1
+            if s.slope == 0 { s.slope = 1 }
+            s.intercept = attribute(frame, "PixelValueTransformationSequence", .rescaleIntercept)?.first ?? 0
+            s.instanceNumber = f.int(.instanceNumber) ?? 0
+            s.thickness = attribute(frame, "PixelMeasuresSequence", .sliceThickness)?.first
+            s.modality = f.string(.modality) ?? ""
+            s.seriesNumber = f.string(.seriesNumber) ?? ""
+            s.seriesDescription = f.string(.seriesDescription) ?? ""
+            if enhanced {
+                s.temporal = f.doubles("PerFrameFunctionalGroupsSequence[\(frame)].FrameContentSequence[0].TemporalPositionIndex")?.first.map { Int($0) }
+                s.echo = nil
+                if let te = f.doubles("PerFrameFunctionalGroupsSequence[\(frame)].MREchoSequence[0].EffectiveEchoTime")?.first {
+                    s.echo = Int((te * 1000).rounded())   // distinct echo times split; the suffix names the time in µs
+                }
+            } else {
+                s.echo = f.int(.echoNumbers)
+                s.temporal = f.int(.temporalPositionIdentifier)
+            }
+            out.append(s)
+        }
+        return out
+    }
+}
+
+/// Series-level attributes used for output names and the JSON sidecar.
+struct SeriesInfo: Sendable {
+    var uid: String
+    var values: [String: String] = [:]      // sidecar key → raw DICOM string
+
+    static let sidecarTags: [(String, Tag)] = [
+        ("Modality", .modality), ("Manufacturer", .manufacturer), ("ManufacturersModelName", .manufacturerModelName),
+        ("SoftwareVersions", .softwareVersions), ("InstitutionName", .institutionName), ("StationName", .stationName),
+        ("BodyPartExamined", .bodyPartExamined), ("PatientPosition", .patientPosition),
+        ("StudyDescription", .studyDescription), ("SeriesDescription", .seriesDescription), ("ProtocolName", .protocolName),
+        ("ImageType", .imageType), ("SeriesNumber", .seriesNumber), ("AcquisitionNumber", .acquisitionNumber),
+        ("StudyDate", .studyDate), ("SeriesDate", .seriesDate), ("AcquisitionDate", .acquisitionDate),
+        ("AcquisitionTime", .acquisitionTime), ("SeriesTime", .seriesTime),
+        ("SliceThickness", .sliceThickness), ("SpacingBetweenSlices", .spacingBetweenSlices),
+        ("KVP", .kvp), ("XRayTubeCurrent", .xRayTubeCurrent), ("ExposureTime", .exposureTime),
+        ("ConvolutionKernel", .convolutionKernel), ("GantryDetectorTilt", .gantryDetectorTilt),
+        ("MagneticFieldStrength", .magneticFieldStrength), ("ScanningSequence", .scanningSequence),
+        ("SequenceVariant", .sequenceVariant), ("ScanOptions", .scanOptions), ("MRAcquisitionType", .mrAcquisitionType),
+        ("SequenceName", .sequenceName), ("EchoTime", .echoTime), ("RepetitionTime", .repetitionTime),
+        ("InversionTime", .inversionTime), ("FlipAngle", .flipAngle),
+        ("PatientID", .patientID), ("StudyInstanceUID", .studyInstanceUID), ("SeriesInstanceUID", .seriesInstanceUID),
+        ("FrameOfReferenceUID", .frameOfReferenceUID), ("ImageOrientationPatientDICOM", .imageOrientationPatient),
+    ]
+
+    init(uid: String, values: [String: String] = [:]) { self.uid = uid; self.values = values }
+
+    init(file: DicomFile, uid: String) {
+        self.uid = uid
+        for (key, tag) in SeriesInfo.sidecarTags {
+            if let v = file.string(tag), !v.isEmpty { values[key] = v }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+// A sorted SliceStack → one Volume: decode every frame straight into its place in the voxel buffer,
+// then apply RescaleSlope/Intercept, keeping the stored integer type (or int16) when that is lossless
+// after scaling and using float32 otherwise.
+import Dispatch
+import I2DICOM
+import I2Model
+
+public enum DicomToVolume {
+    static func read(_ stack: SliceStack, geometry g: StackGeometry) throws -> Volume {
+        let f = stack.first
+        let stored: VoxelType = storedType(f)
+        for s in stack.slices where s.rows != f.rows || s.columns != f.columns {
+            throw I2Error(.invalidInput, path: s.label, "image size \(s.columns)x\(s.rows) differs from \(f.columns)x\(f.rows) in \(f.label): mixed image sizes in one series")
+        }
+        for s in stack.slices where storedType(s) != stored {
+            throw I2Error(.invalidInput, path: s.label, "pixel type differs from the rest of the series")
+        }
+        let sliceBytes = f.rows * f.columns * stored.byteCount
+        var size = [f.columns, f.rows, stack.sliceCount]
+        if stack.volumes > 1 { size.append(stack.volumes) }
+        var volume = Volume(size: size, spacing: g.spacing, origin: g.origin, direction: g.direction, voxelType: stored)
+
+        // Files hold one or more frames; decode each file once, in parallel.
+        var byFile: [String: [(index: Int, frame: Int)]] = [:]
+        for (i, s) in stack.slices.enumerated() { byFile[s.path, default: []].append((i, s.frame)) }
+        let files = Array(byFile.keys)
+        var failures = [I2Error?](repeating: nil, count: files.count)
+        volume.data.withUnsafeMutableBytes { buf in
+            let base = buf.baseAddress!
+            failures.withUnsafeMutableBufferPointer { fail in
+                let failBase = fail.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: files.count) { fi in
+                    let entries = byFile[files[fi]]!
+                    do {
+                        let file = try DicomFile(path: files[fi])
+                        let frames = stack.slices[entries[0].index].frameCount
+                        if frames == 1 {
+                            try file.readPixels(into: UnsafeMutableRawBufferPointer(start: base + entries[0].index * sliceBytes, count: sliceBytes))
+                        } else {
+                            var all = [UInt8](repeating: 0, count: sliceBytes * frames)
+                            try all.withUnsafeMutableBytes { try file.readPixels(into: $0) }
+                            for e in entries {
+                                all.withUnsafeBytes { src in
+                                    (base + e.index * sliceBytes).copyMemory(from: src.baseAddress! + e.frame * sliceBytes, byteCount: sliceBytes)
+                                }
+                            }
+                        }
+                    } catch let e as I2Error {
+                        (failBase + fi).pointee = e.at(files[fi])
+                    } catch {
+                        (failBase + fi).pointee = I2Error(.invalidInput, path: files[fi], "\(error)")
+                    }
+                }
+            }
+        }
+        if let e = failures.compactMap({ $0 }).first { throw e }
+        if f.signed && f.bitsStored < f.bitsAllocated { signExtend(&volume, bits: f.bitsStored) }
+        Scaling.apply(to: &volume, slopes: stack.slices.map(\.slope), intercepts: stack.slices.map(\.intercept),
+                      sliceVoxels: f.rows * f.columns)
+        return volume
+    }
+
+    static func storedType(_ s: SliceHeader) -> VoxelType {
+        switch (s.bitsAllocated, s.signed) {
+        case (8, false): return .uint8
+        case (8, true): return .int8
+        case (16, false): return .uint16
+        case (16, true): return .int16
+        case (32, false): return .uint32
+        default: return .int32
+        }
+    }
+
+    /// Stored values narrower than their container carry the sign in bit (bitsStored-1).
+    static func signExtend(_ v: inout Volume, bits: Int) {
+        let shift = v.voxelType.byteCount * 8 - bits
+        v.data.withUnsafeMutableBytes { raw in
+            switch v.voxelType {
+            case .int8: let p = raw.bindMemory(to: Int8.self); for i in p.indices { p[i] = (p[i] << shift) >> shift }
+            case .int16: let p = raw.bindMemory(to: Int16.self); for i in p.indices { p[i] = (p[i] << shift) >> shift }
+            case .int32: let p = raw.bindMemory(to: Int32.self); for i in p.indices { p[i] = (p[i] << shift) >> shift }
+            default: break
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+// The JSON sidecar written next to an image converted from DICOM (on by default, --no-sidecar):
+// key acquisition metadata with BIDS-style names, as dcm2niix writes them; times in seconds as BIDS wants.
+import Foundation
+import I2Model
+
+enum Sidecar {
+    static let numeric: Set<String> = ["SeriesNumber", "AcquisitionNumber", "SliceThickness", "SpacingBetweenSlices", "KVP",
+                                       "XRayTubeCurrent", "ExposureTime", "MagneticFieldStrength", "FlipAngle", "GantryDetectorTilt"]
+    static let milliseconds: Set<String> = ["EchoTime", "RepetitionTime", "InversionTime"]   // DICOM ms → BIDS s
+    static let arrays: Set<String> = ["ImageType", "ScanningSequence", "SequenceVariant", "ScanOptions", "ImageOrientationPatientDICOM"]
+
+    /// Writes IMAGE.json beside `imagePath` (same name without the image extension) and returns its path.
+    static func write(for imagePath: String, info: SeriesInfo, stack: SliceStack, volume: Volume, notes: [String]) throws -> String {
+        var json: [String: Any] = [:]
+        for (key, raw) in info.values {
+            let parts = raw.split(separator: "\\").map { String($0).trimmingCharacters(in: .whitespaces) }
+            if milliseconds.contains(key), let v = Double(parts[0]) { json[key] = v / 1000 }
+            else if key == "ImageOrientationPatientDICOM" { json[key] = parts.compactMap(Double.init) }
+            else if arrays.contains(key) { json[key] = parts }
+            else if numeric.contains(key), let v = Double(parts[0]) { json[key] = v == v.rounded() && abs(v) < 1e15 ? Int(v) as Any : v }
+            else { json[key] = raw }
+        }
+        if let echo = stack.first.echo { json["EchoNumber"] = echo }
+        json["SliceCount"] = stack.sliceCount
+        if stack.volumes > 1 { json["VolumeCount"] = stack.volumes }
+        json["VoxelSpacing"] = volume.spacing
+        json["ConversionNotes"] = notes.isEmpty ? nil : notes
+        json["ConversionSoftware"] = "i2"
+        json["ConversionSoftwareVersion"] = "0.1.0"
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+        let path = Conversion.stripExtension(imagePath) + ".json"
+        try AtomicFile.write(Array(data) + [10], to: path)
+        return path
+    }
+}

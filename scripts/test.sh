@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The test command: install peers, build i2, run every test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+swift build
+swift test
