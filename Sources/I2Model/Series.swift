@@ -21,6 +21,7 @@ public struct SliceHeader: Sendable {
     public var echo: Int?
     public var temporal: Int?
     public var instanceNumber: Int = 0
+    public var transferSyntax = ""
     public var thickness: Double?             // SliceThickness, the spacing of a single-slice volume
     public var slope: Double = 1
     public var intercept: Double = 0

@@ -68,3 +68,11 @@ public struct Volume: Sendable {
     /// Voxel-to-LPS affine (4x4, row-major), spacing folded in.
     public var affineLPS: Matrix4 { Geometry.affine(origin: origin, direction: direction, spacing: spacing) }
 }
+
+extension Array where Element == UInt8 {
+    /// A buffer whose contents the caller overwrites entirely: skips zero-filling (and so touching)
+    /// every page of a large volume before it is read into.
+    public static func uninitialized(_ count: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { _, n in n = count }
+    }
+}

@@ -101,6 +101,7 @@ struct DicomScan {
                 ?? f.doubles(tag)
         }
 
+        let syntax = f.transferSyntax
         var out: [SliceHeader] = []
         for frame in 0..<frames {
             guard let iop = attribute(frame, "PlaneOrientationSequence", .imageOrientationPatient), iop.count == 6 else {
@@ -126,6 +127,7 @@ struct DicomScan {
             if s.slope == 0 { s.slope = 1 }
             s.intercept = attribute(frame, "PixelValueTransformationSequence", .rescaleIntercept)?.first ?? 0
             s.instanceNumber = f.int(.instanceNumber) ?? 0
+            s.transferSyntax = syntax
             s.thickness = attribute(frame, "PixelMeasuresSequence", .sliceThickness)?.first
             s.modality = f.string(.modality) ?? ""
             s.seriesNumber = f.string(.seriesNumber) ?? ""

@@ -18,7 +18,8 @@ public enum DicomToVolume {
         let sliceBytes = f.rows * f.columns * stored.byteCount
         var size = [f.columns, f.rows, stack.sliceCount]
         if stack.volumes > 1 { size.append(stack.volumes) }
-        var volume = Volume(size: size, spacing: g.spacing, origin: g.origin, direction: g.direction, voxelType: stored)
+        var volume = Volume(size: size, spacing: g.spacing, origin: g.origin, direction: g.direction, voxelType: stored,
+                            data: .uninitialized(size.reduce(1, *) * stored.byteCount))
 
         // Files hold one or more frames; decode each file once, in parallel.
         var byFile: [String: [(index: Int, frame: Int)]] = [:]
@@ -32,10 +33,15 @@ public enum DicomToVolume {
                 DispatchQueue.concurrentPerform(iterations: files.count) { fi in
                     let entries = byFile[files[fi]]!
                     do {
+                        let first = stack.slices[entries[0].index]
+                        let frames = first.frameCount
+                        let target = UnsafeMutableRawBufferPointer(start: base + entries[0].index * sliceBytes, count: sliceBytes)
+                        if frames == 1 && NativePixels.applies(to: first.transferSyntax) && NativePixels.read(path: files[fi], into: target) {
+                            return
+                        }
                         let file = try DicomFile(path: files[fi])
-                        let frames = stack.slices[entries[0].index].frameCount
                         if frames == 1 {
-                            try file.readPixels(into: UnsafeMutableRawBufferPointer(start: base + entries[0].index * sliceBytes, count: sliceBytes))
+                            try file.readPixels(into: target)
                         } else {
                             var all = [UInt8](repeating: 0, count: sliceBytes * frames)
                             try all.withUnsafeMutableBytes { try file.readPixels(into: $0) }

@@ -1,0 +1,45 @@
+// Fast path for the common case: uncompressed little-endian pixel data stored as the last element of
+// the file. It is read with one pread straight into the caller's buffer, skipping DCMTK's own copy;
+// the element header just before it is checked first, and anything unexpected falls back to DCMTK.
+import Foundation
+
+public enum NativePixels {
+    static let littleEndianSyntaxes: Set<String> = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1"]
+
+    /// True when `transferSyntax` stores pixels natively in little-endian order.
+    public static func applies(to transferSyntax: String) -> Bool { littleEndianSyntaxes.contains(transferSyntax) }
+
+    /// Reads exactly `buffer.count` bytes of pixel data from the end of `path`. Returns false (and
+    /// reads nothing useful) when the file does not end with a PixelData element of that length.
+    public static func read(path: String, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return false }
+        let size = Int(st.st_size)
+        let length = buffer.count
+        // The value may carry one byte of padding to an even length.
+        for padded in [length, length + 1] where padded % 2 == 0 && size >= padded + 12 {
+            var header = [UInt8](repeating: 0, count: 12)
+            guard pread(fd, &header, 12, off_t(size - padded - 12)) == 12 else { return false }
+            let le = UInt32(padded).littleEndianBytes
+            let explicit = header[0...3] == [0xE0, 0x7F, 0x10, 0x00] && (header[4...5] == [0x4F, 0x57] || header[4...5] == [0x4F, 0x42])
+                && header[6...7] == [0, 0] && Array(header[8...11]) == le
+            let implicit = header[4...7] == [0xE0, 0x7F, 0x10, 0x00] && Array(header[8...11]) == le
+            guard explicit || implicit else { continue }
+            var done = 0
+            while done < length {
+                let n = pread(fd, buffer.baseAddress! + done, length - done, off_t(size - padded + done))
+                if n <= 0 { return false }
+                done += n
+            }
+            return true
+        }
+        return false
+    }
+}
+
+extension UInt32 {
+    var littleEndianBytes: [UInt8] { [UInt8(self & 0xFF), UInt8((self >> 8) & 0xFF), UInt8((self >> 16) & 0xFF), UInt8(self >> 24)] }
+}
