@@ -65,8 +65,9 @@ final class VolumeToDicomTests: XCTestCase {
         func rotX(_ v: Vector3) -> Vector3 { Vector3(v.x, v.y * cos(b) - v.z * sin(b), v.y * sin(b) + v.z * cos(b)) }
         var v = Volume(size: [4, 5, 3], spacing: [0.7, 0.9, 2.5], origin: Vector3(-12.25, 30.5, 101.125),
                        direction: Matrix3(columns: rz.map(rotX)), voxelType: type)
+        let count = v.voxelCount
         v.data.withUnsafeMutableBytes { raw in
-            for i in 0..<v.voxelCount {
+            for i in 0..<count {
                 switch type {
                 case .float32: raw.bindMemory(to: Float.self)[i] = Float(value(i))
                 case .int32: raw.bindMemory(to: Int32.self)[i] = Int32(value(i))
@@ -140,25 +141,29 @@ final class VolumeToDicomTests: XCTestCase {
         XCTAssertEqual(values(back), values(volume))
     }
 
-    /// An MR reference keeps MR Image Storage; anything else becomes Secondary Capture, which takes
-    /// 8-bit pixels as they are. Both must be valid IODs.
+    /// An MR reference keeps MR Image Storage (16 bits); anything else becomes Secondary Capture, which
+    /// takes 8-bit pixels as they are. All must be valid IODs, rescaled or not.
     func testMRAndSecondaryCapture() throws {
         let dir = TestSupport.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let volume = obliqueVolume(.uint8) { i in Double(i * 7 % 256) }
-        for (sopClass, modality, expected) in [(VolumeToDicom.mrImage, "MR", VolumeToDicom.mrImage),
-                                                ("1.2.840.10008.5.1.4.1.1.128", "PT", VolumeToDicom.secondaryCapture)] {
+        let bytes = obliqueVolume(.uint8) { i in Double(i * 7 % 256) }
+        let floats = obliqueVolume(.float32) { i in Double(i) / 7 }
+        let pet = "1.2.840.10008.5.1.4.1.1.128", sc = VolumeToDicom.secondaryCapture, mr = VolumeToDicom.mrImage
+        for (n, (sopClass, modality, volume, expected, bits)) in [(mr, "MR", bytes, mr, 16), (pet, "PT", bytes, sc, 8),
+                                                                  (mr, "MR", floats, mr, 16), (pet, "PT", floats, sc, 16)].enumerated() {
             let ref = try reference(as: sopClass, modality: modality, in: dir)
-            let out = dir + "/" + modality
+            let out = dir + "/\(n)"
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let paths = try VolumeToDicom.write(volume, reference: ref, into: out)
             let f = try DicomFile(path: paths[0])
             XCTAssertEqual(f.string(.sopClassUID), expected)
             XCTAssertEqual(f.string(.modality), modality)
-            XCTAssertEqual(f.int(.bitsAllocated), expected == VolumeToDicom.mrImage ? 16 : 8)
+            XCTAssertEqual(f.int(.bitsAllocated), bits)
             let (back, _) = try readSeries(out)
             assertSameGrid(volume, back)
-            XCTAssertEqual(values(back), values(volume))
+            let (a, b) = (values(volume), values(back))
+            let tolerance = volume.voxelType.isFloat ? (a.max()! - a.min()!) / 131070 + 1e-6 : 0
+            for i in a.indices { XCTAssertEqual(a[i], b[i], accuracy: tolerance, "case \(n) voxel \(i)") }
             try assertValidIOD(paths[2])
         }
     }

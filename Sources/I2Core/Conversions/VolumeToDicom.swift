@@ -14,7 +14,8 @@ enum VolumeToDicom {
 
     /// Writes one single-frame instance per slice k into `dir` (which exists), named `IM_0001.dcm`,
     /// `IM_0002.dcm`, … (k+1, at least four digits), each atomically. Returns the paths in slice order.
-    /// `reference` is a series directory or one of its files; its first slice supplies the copied attributes.
+    /// `reference` is a series directory or one of its files (several series: the first found); its
+    /// first slice along the normal supplies the copied attributes.
     static func write(_ volume: Volume, reference: String, into dir: String) throws -> [String] {
         guard volume.size.count == 3 || (volume.size.count == 4 && volume.size[3] == 1) else {
             throw I2Error(.invalidInput, "a \(volume.size.count)-D volume (\(volume.size.map(String.init).joined(separator: "x"))) cannot become a derived DICOM series: only 3-D volumes are supported")
@@ -91,6 +92,8 @@ enum VolumeToDicom {
         try f.set(.seriesDate, now.date)
         try f.set(.seriesTime, now.time)
         if sopClass != secondaryCapture, !f.copy(.patientPosition, from: ref) { try f.set(.patientPosition, "") }
+        // Type 2C (paired body parts): a validator cannot tell, so always present, empty if unknown.
+        if !f.copy(.laterality, from: ref) { try f.set(.laterality, "") }
         // Frame of Reference: the reference's, so the derived series overlays its source.
         try f.set(.frameOfReferenceUID, ref.string(.frameOfReferenceUID).flatMap { $0.isEmpty ? nil : $0 }
                   ?? UID.derived(from: "frame-of-reference/" + refStack.first.seriesInstanceUID))
@@ -98,10 +101,15 @@ enum VolumeToDicom {
         try f.set(.manufacturer, "i2")
         try f.set(.contentDate, now.date)
         try f.set(.contentTime, now.time)
-        // ImageType: CT requires a third value (AXIAL or LOCALIZER); keep the reference's when it has one.
+        // ImageType: CT and MR require a third value. CT: the reference's (AXIAL or LOCALIZER), else
+        // AXIAL. MR: OTHER, since its terms (T1 MAP, MPR, …) describe content a tool's output may not be.
         var imageType = ["DERIVED", "SECONDARY"]
-        let refType = (ref.string(.imageType) ?? "").split(separator: "\\").map(String.init)
-        if refType.count > 2 { imageType.append(refType[2]) } else if sopClass == ctImage { imageType.append("AXIAL") }
+        if sopClass == ctImage {
+            let refType = (ref.string(.imageType) ?? "").split(separator: "\\").map(String.init)
+            imageType.append(refType.count > 2 && ["AXIAL", "LOCALIZER"].contains(refType[2]) ? refType[2] : "AXIAL")
+        } else if sopClass == mrImage {
+            imageType.append("OTHER")
+        }
         try f.set(.imageType, imageType.joined(separator: "\\"))
         try f.set(.derivationDescription, "Computed image written by i2 on the grid of its volume, in the frame of reference of series \(refStack.first.seriesInstanceUID)")
         switch sopClass {
@@ -201,7 +209,8 @@ struct PixelEncoding {
         if v.voxelType.byteCount == 2 || (v.voxelType.byteCount == 1 && !sixteenBits) {
             bitsAllocated = v.voxelType.byteCount * 8
             signed = v.voxelType.isSigned
-            bytes = Array(v.data.prefix(n * v.voxelType.byteCount))
+            let needed = n * v.voxelType.byteCount
+            bytes = v.data.count == needed ? v.data : Array(v.data.prefix(needed))   // shared, not copied
             return
         }
         var sl = 1.0, ic = 0.0
@@ -302,5 +311,6 @@ private extension Tag {
     static let conversionType = Tag(0x0008, 0x0064)
     static let echoTrainLength = Tag(0x0018, 0x0091)
     static let patientOrientation = Tag(0x0020, 0x0020)
+    static let laterality = Tag(0x0020, 0x0060)
     static let positionReferenceIndicator = Tag(0x0020, 0x1040)
 }
