@@ -48,7 +48,7 @@ public enum TestSupport {
         if let s = stdin { inp.fileHandleForWriting.write(s.data(using: .utf8)!) }
         try? inp.fileHandleForWriting.close()
         // Read both pipes concurrently so a chatty child cannot deadlock on a full pipe.
-        var errData = Data()
+        nonisolated(unsafe) var errData = Data()
         let group = DispatchGroup()
         group.enter()
         DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
