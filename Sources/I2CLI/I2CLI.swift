@@ -1,4 +1,5 @@
 // Entry point of the command line: dispatch argv to a subcommand, map every outcome to an exit status.
+import I2Core
 import I2Model
 
 public enum I2CLI {
@@ -6,6 +7,7 @@ public enum I2CLI {
 
     public static func main(_ argv: [String]) -> Int32 {
         StandardOutput.installPipeHandling()
+        TempFiles.installSignalCleanup()
         var args = Array(argv.dropFirst())
         guard let first = args.first else {
             Diagnostics.write(Help.top())

@@ -10,6 +10,8 @@ public enum AtomicFile {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         let tmp = dir + "/." + url.lastPathComponent + ".i2tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        TempFiles.add(tmp)
+        defer { TempFiles.remove(tmp) }
         do {
             try body(tmp)
             if durable, let fd = Optional(open(tmp, O_RDONLY)), fd >= 0 { fsync(fd); close(fd) }
@@ -60,4 +62,24 @@ public enum FileBytes {
         if fclose(fh) != 0 { throw I2Error(.io, path: path, "write failed: \(String(cString: strerror(errno)))") }
     }
     public static func write(_ bytes: [UInt8], to path: String) throws { try write([bytes], to: path) }
+}
+
+/// Temporary files being written right now, so SIGINT/SIGTERM can remove them before the process
+/// dies: an interrupted run leaves neither a partial output nor a hidden temporary behind.
+public enum TempFiles {
+    nonisolated(unsafe) private static var paths = Set<String>()
+    private static let lock = NSLock()
+
+    static func add(_ p: String) { lock.lock(); paths.insert(p); lock.unlock() }
+    static func remove(_ p: String) { lock.lock(); paths.remove(p); lock.unlock() }
+
+    /// On SIGINT/SIGTERM: unlink the temporaries, then exit with 128+signal as shells expect.
+    public static func installSignalCleanup() {
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig) { s in
+                for p in TempFiles.paths { unlink(p) }
+                _exit(128 + s)
+            }
+        }
+    }
 }
