@@ -10,15 +10,17 @@ public enum Gzip {
     /// Chunk of input per gzip member: large enough that the ratio matches one stream within ~0.1%.
     static let chunkSize = 4 << 20
 
-    /// Compresses `input` into a list of gzip members, in order. `threads` 0 means one per core.
+    /// Compresses `input` into a list of gzip members, in order. `threads` 1 compresses on the calling
+    /// thread; anything else uses every core.
     public static func compress(_ input: UnsafeRawBufferPointer, level: Int, threads: Int = 0) -> [[UInt8]] {
         let n = input.count
         let chunks = max(1, (n + chunkSize - 1) / chunkSize)
         var out = [[UInt8]](repeating: [], count: chunks)
         let lvl = Int32(min(max(level, 0), 12))
+        let source = input.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!   // empty input: one empty member
         out.withUnsafeMutableBufferPointer { outs in
             let outBase = outs.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let work = { (c: Int) in
                 guard let compressor = libdeflate_alloc_compressor(lvl) else { return }
                 defer { libdeflate_free_compressor(compressor) }
                 let start = c * chunkSize
@@ -26,11 +28,12 @@ public enum Gzip {
                 let bound = libdeflate_gzip_compress_bound(compressor, len)
                 var buf = [UInt8](repeating: 0, count: bound)
                 let written = buf.withUnsafeMutableBytes {
-                    libdeflate_gzip_compress(compressor, input.baseAddress! + start, len, $0.baseAddress, bound)
+                    libdeflate_gzip_compress(compressor, source + start, len, $0.baseAddress, bound)
                 }
                 buf.removeLast(bound - written)
                 (outBase + c).pointee = buf
             }
+            if threads == 1 { (0..<chunks).forEach(work) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) }
         }
         return out
     }
