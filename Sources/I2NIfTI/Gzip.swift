@@ -30,8 +30,8 @@ public enum Gzip {
                 let written = buf.withUnsafeMutableBytes {
                     libdeflate_gzip_compress(compressor, source + start, len, $0.baseAddress, bound)
                 }
-                buf.removeLast(bound - written)
-                (outBase + c).pointee = buf
+                // A right-sized copy: removeLast keeps the bound's capacity, doubling peak memory.
+                (outBase + c).pointee = Array(buf[0..<written])
             }
             if threads == 1 { (0..<chunks).forEach(work) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) }
         }

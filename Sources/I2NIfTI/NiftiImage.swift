@@ -71,9 +71,23 @@ public final class NiftiImage {
     /// nifti_image_load, and NaN/Inf floats are kept (nifti_read_buffer would zero them).
     public func readData() throws -> [UInt8] {
         let n = nim.pointee
-        let total = Int(n.nvox) * Int(n.nbyper)
-        guard n.iname_offset >= 0, let iname = n.iname else {
-            throw I2Error(.invalidInput, path: path, "unsupported NIfTI layout (no binary voxel data offset)")
+        let (total, overflow) = Int(n.nvox).multipliedReportingOverflow(by: Int(n.nbyper))
+        guard n.iname_offset >= 0, let iname = n.iname, !overflow else {
+            throw I2Error(.invalidInput, path: path, "unsupported NIfTI layout (no usable voxel data size or offset)")
+        }
+        // A header can claim any size: check it against the file before allocating. deflate expands at
+        // most ~1032:1, so a .nii.gz claiming more than that is cut short (or corrupt) too.
+        var st = stat()
+        if stat(iname, &st) == 0 {
+            let available = Int(st.st_size) - Int(n.iname_offset)
+            if nifti_is_gzfile(iname) == 0 && available < total {
+                throw I2Error(.invalidInput, path: path,
+                              "voxel data is truncated: \(max(available, 0)) of \(total) bytes present")
+            }
+            if nifti_is_gzfile(iname) != 0 && total / 1032 > Int(st.st_size) {
+                throw I2Error(.invalidInput, path: path,
+                              "voxel data is truncated: the header needs \(total) bytes, more than the file can hold")
+            }
         }
         guard let fp = znzopen(iname, "rb", nifti_is_gzfile(iname)) else {
             throw I2Error(.io, path: path, "cannot open voxel data")
@@ -84,25 +98,24 @@ public final class NiftiImage {
             throw I2Error(.invalidInput, path: path, "data offset \(n.iname_offset) is past the end of the file")
         }
         var got = 0
-        let data = [UInt8](unsafeUninitializedCapacity: total) { buf, count in
+        var data = [UInt8](unsafeUninitializedCapacity: total) { buf, count in
+            guard let base = buf.baseAddress else { return }
             // znzread takes at most 2^31 bytes per call on gz files; read in slices.
             while got < total {
-                let want = min(total - got, 1 << 30)
-                let r = znzread(buf.baseAddress! + got, 1, want, fp)
+                let r = znzread(base + got, 1, min(total - got, 1 << 30), fp)
                 if r == 0 { break }
                 got += r
             }
-            if got < total { buf.baseAddress!.advanced(by: got).initialize(repeating: 0, count: total - got) }
+            (base + got).initialize(repeating: 0, count: total - got)
             count = total
         }
-        if got < total {
+        if got < total || total == 0 {
             throw I2Error(.invalidInput, path: path, "voxel data is truncated: \(got) of \(total) bytes present")
         }
-        var out = data
         if n.swapsize > 1 && n.byteorder != nifti_short_order() {
-            out.withUnsafeMutableBytes { nifti_swap_Nbytes(n.nvox, n.swapsize, $0.baseAddress) }
+            data.withUnsafeMutableBytes { nifti_swap_Nbytes(n.nvox, n.swapsize, $0.baseAddress) }
         }
-        return out
+        return data
     }
 
     // MARK: type codes and geometry helpers
@@ -166,7 +179,7 @@ public final class NiftiImage {
         h.datatype = Int16(code(of: type))
         h.bitpix = Int16(type.byteCount * 8)
 
-        let rows = affineRAS.map { $0.map(Float.init) }
+        let rows = affineRAS.map { $0.map { Float($0) + 0 } }   // + 0: no "-0" from the LPS flip
         var m = mat44()
         withUnsafeMutableBytes(of: &m.m) { raw in
             for r in 0..<4 { for c in 0..<4 { raw.storeBytes(of: rows[r][c], toByteOffset: (r * 4 + c) * 4, as: Float.self) } }

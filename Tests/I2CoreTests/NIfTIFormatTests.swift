@@ -198,6 +198,13 @@ final class NIfTIFormatTests: XCTestCase {
         try Kit.patch(dir + "/t.nii") { $0.removeLast(100) }
         XCTAssertTrue(message(dir + "/t.nii").hasPrefix(dir + "/t.nii: voxel data is truncated"), message(dir + "/t.nii"))
 
+        // A header claiming 32767³ voxels must fail cleanly, not try to allocate 70 GB.
+        _ = try VolumeIO.write(v, to: dir + "/huge.nii")
+        try Kit.patch(dir + "/huge.nii") { for d in 1...3 { Kit.put(Int16.max, at: 40 + 2 * d, in: &$0) } }
+        XCTAssertTrue(message(dir + "/huge.nii").hasPrefix(dir + "/huge.nii: voxel data is truncated"), message(dir + "/huge.nii"))
+        _ = try TestSupport.run("/bin/sh", ["-c", "gzip -c '\(dir)/huge.nii' > '\(dir)/huge.nii.gz'"])
+        XCTAssertTrue(message(dir + "/huge.nii.gz").hasPrefix(dir + "/huge.nii.gz: voxel data is truncated"), message(dir + "/huge.nii.gz"))
+
         _ = try VolumeIO.write(v, to: dir + "/c.nii")
         try Kit.patch(dir + "/c.nii") { Kit.put(Int16(32), at: 70, in: &$0); Kit.put(Int16(64), at: 72, in: &$0) }
         let complex = message(dir + "/c.nii")
@@ -207,6 +214,71 @@ final class NIfTIFormatTests: XCTestCase {
         bad.data.removeLast()
         XCTAssertThrowsError(try VolumeIO.write(bad, to: dir + "/bad.nii"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/bad.nii"))
+    }
+
+    /// An independent reader, nibabel (the repo's .venv or python3), must see the same grid, voxels and
+    /// affine in our .nii.gz: sheared sform exactly, qform as its rotation part.
+    func testNibabelAgreesIfInstalled() throws {
+        let candidates = [TestSupport.packageRoot.appendingPathComponent(".venv/bin/python3").path, "/usr/bin/env"]
+        guard let python = candidates.first(where: { p in
+            let args = p.hasSuffix("env") ? ["python3", "-c", "import nibabel"] : ["-c", "import nibabel"]
+            return (try? TestSupport.run(p, args))?.status == 0
+        }) else { throw XCTSkip("nibabel is not installed (pip install nibabel)") }
+        let sheared = Matrix3(columns: [Vector3(1, 0, 0), Vector3(0.6, 0.8, 0), Vector3(0, 0, 1)])
+        for (name, direction) in [("oblique", Kit.oblique), ("sheared", sheared)] {
+            var v = Volume(size: [5, 4, 3], spacing: [0.75, 1.25, 2.25], origin: Kit.origin, direction: direction, voxelType: .int16)
+            v.data.withUnsafeMutableBytes { raw in
+                for k in 0..<3 { for j in 0..<4 { for i in 0..<5 {
+                    raw.storeBytes(of: Int16(i + 10 * j + 100 * k), toByteOffset: 2 * (i + 5 * (j + 4 * k)), as: Int16.self)
+                } } }
+            }
+            let path = dir + "/\(name).nii.gz"
+            _ = try VolumeIO.write(v, to: path)
+            let script = """
+                import nibabel as nib, numpy as np
+                img = nib.load('\(path)')
+                a = np.asanyarray(img.dataobj)
+                i, j, k = np.meshgrid(range(5), range(4), range(3), indexing='ij')
+                print(a.shape, a.dtype, bool((a == i + 10 * j + 100 * k).all()), int(img.header['sform_code']), int(img.header['qform_code']))
+                print(' '.join('%.6f' % x for x in img.affine[:3].ravel()))
+                print(' '.join('%.6f' % x for x in img.get_qform()[:3].ravel()))
+                """
+            let args = python.hasSuffix("env") ? ["python3", "-c", script] : ["-c", script]
+            let r = try TestSupport.run(python, args)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let lines = r.stdout.split(separator: "\n").map(String.init)
+            guard lines.count == 3 else { return XCTFail("unexpected nibabel output: \(r.stdout)") }
+            XCTAssertEqual(lines[0], "(5, 4, 3) int16 True 1 1", name)
+            let ras = Geometry.flipLPSRAS(v.affineLPS)
+            XCTAssertEqual(lines[1], ras[0..<3].joined().map { String(format: "%.6f", $0 + 0) }.joined(separator: " "), "\(name) sform")
+            if name == "oblique" {   // without shear the qform is the same transform
+                XCTAssertEqual(lines[2], lines[1], "qform")
+            }
+        }
+        // And the other way: a big-endian file nibabel writes (scl_slope NaN, i.e. unscaled).
+        let made = dir + "/be.nii"
+        let script = """
+            import nibabel as nib, numpy as np
+            k, j, i = np.meshgrid(range(3), range(4), range(5), indexing='ij')
+            a = (i + 10 * j + 100 * k).astype('>i4').transpose(2, 1, 0)
+            aff = np.array([[0, -2, 0, 10], [1.5, 0, 0, -20], [0, 0, 3, 30], [0, 0, 0, 1]])
+            h = nib.Nifti1Header(endianness='>')
+            h.set_data_dtype(np.int32)
+            nib.Nifti1Image(a, aff, header=h).to_filename('\(made)')
+            """
+        let r = try TestSupport.run(python, python.hasSuffix("env") ? ["python3", "-c", script] : ["-c", script])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let v = try VolumeIO.read(path: made)
+        XCTAssertEqual(v.size, [5, 4, 3])
+        XCTAssertEqual(v.voxelType, .int32)
+        let values: [Int32] = v.data.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
+        let expected: [Int32] = (0..<60).map { n in
+            let (i, j, k) = (n % 5, n / 5 % 4, n / 20)
+            return Int32(i + 10 * j + 100 * k)
+        }
+        XCTAssertEqual(values, expected)
+        let lps = Geometry.flipLPSRAS([[0, -2, 0, 10], [1.5, 0, 0, -20], [0, 0, 3, 30], [0, 0, 0, 1]])
+        XCTAssertEqual(v.affineLPS.joined().map { $0 + 0 }, lps.joined().map { $0 + 0 })
     }
 
     /// nifticlib's own command-line tool, when installed, must agree with our header.

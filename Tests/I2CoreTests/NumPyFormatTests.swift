@@ -64,7 +64,11 @@ final class NumPyFormatTests: XCTestCase {
             w = np.array(s['affine_lps']) @ np.array([4, 3, 2, 1])
             print(a.shape, a.dtype, ok, s['axes'], s['dtype'], ' '.join('%.6f' % x for x in w[:3]))
             """)
-        let world = (0..<3).map { r in v.affineLPS[r][0] * 4 + v.affineLPS[r][1] * 3 + v.affineLPS[r][2] * 2 + v.affineLPS[r][3] }
+        let m = v.affineLPS
+        let world: [Double] = (0..<3).map { r in
+            let ijk: Double = m[r][0] * 4 + m[r][1] * 3 + m[r][2] * 2
+            return ijk + m[r][3]
+        }
         XCTAssertEqual(out, "(3, 4, 5) int16 True ['k', 'j', 'i'] <i2 " + world.map { String(format: "%.6f", $0) }.joined(separator: " "))
     }
 
@@ -131,6 +135,16 @@ final class NumPyFormatTests: XCTestCase {
         _ = try VolumeIO.write(v, to: dir + "/d.npy")
         try Kit.patch(dir + "/d.npy") { $0.replaceSubrange(21..<24, with: Array("<i8".utf8)) }
         XCTAssertTrue(message(dir + "/d.npy").contains("unsupported NumPy dtype '<i8'"), message(dir + "/d.npy"))
+
+        _ = try VolumeIO.write(v, to: dir + "/w.npy")
+        try Kit.patch(dir + "/w.json") { json in
+            json = Array(String(decoding: json, as: UTF8.self).replacingOccurrences(of: "\"shape\": [3,", with: "\"shape\": [2,").utf8)
+        }
+        XCTAssertTrue(message(dir + "/w.npy").hasPrefix(dir + "/w.json: sidecar describes shape [2, 4, 5]"), message(dir + "/w.npy"))
+
+        _ = try VolumeIO.write(v, to: dir + "/big.npy")
+        try Kit.patch(dir + "/big.npy") { $0.replaceSubrange(60..<69, with: Array("(3, 4, 5)".utf8).map { $0 == 0x33 ? 0x39 : $0 }) }
+        XCTAssertTrue(message(dir + "/big.npy").hasPrefix(dir + "/big.npy: file is truncated"), message(dir + "/big.npy"))
 
         _ = try VolumeIO.write(v, to: dir + "/s.npy")
         try FileBytes.write(Array("{\"affine_lps\": [1, 2]}".utf8), to: dir + "/s.json")

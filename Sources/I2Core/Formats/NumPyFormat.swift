@@ -54,7 +54,7 @@ enum NumPyFormat: VolumeFormat {
             try out.close()
         }
         let json = sidecarPath(path)
-        let affine = volume.affineLPS
+        let affine = volume.affineLPS.map { $0.map { $0 + 0 } }   // + 0: no "-0" in the JSON
         let sidecar: [String: Any] = [
             "format": "i2 NumPy sidecar 1",
             "axes": shape.count == 4 ? ["t", "k", "j", "i"] : ["k", "j", "i"],
@@ -65,11 +65,26 @@ enum NumPyFormat: VolumeFormat {
             "dtype": descr,
             "spacing": volume.spacing,
             "affine_lps": affine,
-            "affine_ras": Geometry.flipLPSRAS(affine),
+            "affine_ras": Geometry.flipLPSRAS(affine).map { $0.map { $0 + 0 } },
         ]
-        let text = try JSONSerialization.data(withJSONObject: sidecar, options: [.prettyPrinted, .sortedKeys])
-        try AtomicFile.write(Array(text) + [0x0a], to: json)
+        try AtomicFile.write(Array(try sidecarText(sidecar).utf8), to: json)
         return [path, json]
+    }
+
+    /// Pretty JSON with one line per key and per matrix row (JSONSerialization's own pretty printing
+    /// puts every number of a 4x4 affine on its own line).
+    static func sidecarText(_ object: [String: Any]) throws -> String {
+        func compact(_ v: Any) throws -> String {
+            String(decoding: try JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed, .sortedKeys]), as: UTF8.self)
+        }
+        let lines = try object.keys.sorted().map { key -> String in
+            let value = object[key] ?? NSNull()
+            if let rows = value as? [[Double]] {
+                return "  \(try compact(key)): [\n    " + (try rows.map(compact).joined(separator: ",\n    ")) + "\n  ]"
+            }
+            return "  \(try compact(key)): \(try compact(value))"
+        }
+        return "{\n" + lines.joined(separator: ",\n") + "\n}\n"
     }
 
     // MARK: header
@@ -144,6 +159,12 @@ enum NumPyFormat: VolumeFormat {
             throw I2Error(.io, path: path, "cannot open: \(String(cString: strerror(errno)))")
         }
         defer { fclose(fh) }
+        // Header-claimed sizes are checked against the file before anything is allocated.
+        var st = stat()
+        if fstat(fileno(fh), &st) == 0 && Int(st.st_size) - offset < count {
+            throw I2Error(.invalidInput, path: path,
+                          "file is truncated: \(what) needs \(count) bytes, \(max(Int(st.st_size) - offset, 0)) present")
+        }
         var got = 0
         let data = [UInt8](unsafeUninitializedCapacity: count) { buf, n in
             if fseeko(fh, off_t(offset), SEEK_SET) == 0, let base = buf.baseAddress { got = fread(base, 1, count, fh) }
