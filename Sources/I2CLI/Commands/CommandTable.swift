@@ -26,9 +26,3 @@ enum NotYetBuilt {
     }
 }
 
-enum Receive { static let command = NotYetBuilt.command("receive", "DICOM storage node: receive studies from a PACS (C-STORE/C-ECHO SCP)", "Stores every received instance under ROOT/<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm.") }
-enum Watch { static let command = NotYetBuilt.command("watch", "Notice completed series under a receive root and hand them on", "A series is complete after a quiet period with no new files.") }
-enum Process { static let command = NotYetBuilt.command("process", "Run an image-processing tool on a series and turn its output into DICOM", "Produces DICOM-SEG, encapsulated PDF or derived series from a tool's output.") }
-enum Send { static let command = NotYetBuilt.command("send", "Send DICOM files to a PACS (C-STORE SCU)", "C-STOREs files and directories to a DICOM node.") }
-enum Seg2Nifti { static let command = NotYetBuilt.command("seg2nifti", "Convert a DICOM-SEG to a label map with dcmqi-style JSON metadata", "Writes the label map and the segment metadata.") }
-enum Nifti2Seg { static let command = NotYetBuilt.command("nifti2seg", "Convert a label map to a DICOM-SEG referencing its source series", "Reads dcmqi segmentation metainfo JSON for the segment attributes.") }
