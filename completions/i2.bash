@@ -34,8 +34,23 @@ _i2_top() {
 }
 
 _i2_receive() {
+    case $prev in
+        --aet|-a) :; return ;;
+        --port|-p) :; return ;;
+        --bind) :; return ;;
+        --allow) :; return ;;
+        --max-associations) :; return ;;
+        --max-pdu) :; return ;;
+        --acse-timeout) :; return ;;
+        --dimse-timeout) :; return ;;
+        --idle-timeout) :; return ;;
+        --on-duplicate) _i2_words 'keep-both overwrite reject'; return ;;
+        --min-free) :; return ;;
+        --drain) :; return ;;
+    esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-a --aet -p --port --bind --allow --max-associations --max-pdu --acse-timeout --dimse-timeout --idle-timeout --on-duplicate --no-fsync --min-free --drain --json -0 --null -h --help'; return; fi
+    _i2_dirs
 }
 
 _i2_watch() {

@@ -24,7 +24,23 @@ complete -c i2 -n __fish_use_subcommand -s V -l version -d 'Print the version an
 complete -c i2 -n __fish_use_subcommand -l generate -x -a 'man complete-bash complete-zsh complete-fish man-receive man-watch man-process man-convert man-send man-seg2nifti man-nifti2seg' -d 'Print a generated file: the man pages or a shell completion script'
 complete -c i2 -n '__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from receive watch process convert send seg2nifti nifti2seg' -a 'receive watch process convert send seg2nifti nifti2seg'
 
+complete -c i2 -n '__fish_seen_subcommand_from receive' -s a -l aet -x -d 'Our AE title (case-sensitive)'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -s p -l port -x -d 'TCP port to listen on'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l bind -x -d 'Listen on this address only (e.g. 127.0.0.1 or ::1)'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l allow -x -d 'Accept only this calling AE title (repeatable)'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l max-associations -x -d 'Simultaneous associations; more are rejected as transient'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l max-pdu -x -d 'Maximum PDU length we receive'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l acse-timeout -x -d 'Wait this long for an association request or release'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l dimse-timeout -x -d 'A data set may stall this long mid-transfer'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l idle-timeout -x -d 'Abort an association idle this long between commands'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l on-duplicate -x -a 'keep-both overwrite reject' -d 'Same SOP Instance UID, different content'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l no-fsync -d 'Do not fsync before answering (faster; a power loss may lose acknowledged instances)'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l min-free -x -d 'Refuse instances (status 0xA700) while free space is below SIZE (e.g. 500M, 2G)'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l drain -x -d 'On SIGINT/SIGTERM, let transfers in flight finish for at most this long'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l json -d 'Print one JSON object per stored instance instead of its path'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -s 0 -l null -d 'Separate output paths with NUL instead of newline'
 complete -c i2 -n '__fish_seen_subcommand_from receive' -s h -l help -d 'Print help and exit'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -a '(__fish_complete_directories)'
 
 complete -c i2 -n '__fish_seen_subcommand_from watch' -s h -l help -d 'Print help and exit'
 

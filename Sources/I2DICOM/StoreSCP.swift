@@ -1,0 +1,123 @@
+// The storage SCP: DCMTK runs the protocol on its threads (CDCMTKSCP.h); Swift decides what happens
+// to each received data set through `handler`, which may be called from several threads at once.
+internal import CDCMTK
+import Foundation
+import I2Model
+
+public struct StoreSCPConfig: Sendable {
+    public var aeTitle = "I2"
+    public var bindAddress = ""
+    public var port = 11112
+    public var incomingDirectory: String
+    public var maxPDU = 131072
+    public var acseTimeout = 30
+    public var dimseTimeout = 60
+    public var idleTimeout = 300
+    public var maxAssociations = 16
+    public var allowedCallers: [String] = []
+    public var minFreeBytes: UInt64 = 0
+    public var drainSeconds = 30
+    public init(incomingDirectory: String) { self.incomingDirectory = incomingDirectory }
+}
+
+/// One received instance, complete in a temporary file the handler now owns.
+public struct ReceivedInstance: Sendable {
+    public var temporaryPath: String
+    public var callingAE: String
+    public var peer: String
+    public var sopClassUID: String
+    public var sopInstanceUID: String
+}
+
+/// What to answer the sender: success, or a failure status with a short reason.
+public enum StoreAnswer: Sendable {
+    case success
+    case outOfResources(String)          // 0xA700: the sender may retry later
+    case cannotUnderstand(String)        // 0xC000: retrying the same data will not help
+
+    public var status: UInt16 {
+        switch self {
+        case .success: return 0
+        case .outOfResources: return 0xA700
+        case .cannotUnderstand: return 0xC000
+        }
+    }
+    public var comment: String {
+        switch self {
+        case .success: return ""
+        case .outOfResources(let s), .cannotUnderstand(let s): return s
+        }
+    }
+}
+
+public enum LogLevel: Int32, Sendable { case info = 0, warning = 1, error = 2 }
+
+public final class StoreSCP: @unchecked Sendable {
+    let config: StoreSCPConfig
+    let handler: @Sendable (ReceivedInstance) -> StoreAnswer
+    let log: @Sendable (LogLevel, String) -> Void
+    let ready: @Sendable () -> Void
+    private let stopFlag = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+
+    public init(config: StoreSCPConfig, handler: @escaping @Sendable (ReceivedInstance) -> StoreAnswer,
+                log: @escaping @Sendable (LogLevel, String) -> Void, ready: @escaping @Sendable () -> Void = {}) {
+        self.config = config
+        self.handler = handler
+        self.log = log
+        self.ready = ready
+        stopFlag.pointee = 0
+    }
+
+    deinit { stopFlag.deallocate() }
+
+    /// Asks `run` to stop accepting and drain. Async-signal-safe (a plain store).
+    public func stop() { stopFlag.pointee = 1 }
+    public var stopPointer: UnsafeMutablePointer<Int32> { stopFlag }
+
+    /// Serves until `stop()`; throws when the port cannot be opened.
+    public func run() throws {
+        let callers = config.allowedCallers.map { strdup($0) }
+        defer { callers.forEach { free($0) } }
+        var err = [CChar](repeating: 0, count: 512)
+        let rc: Int32 = config.aeTitle.withCString { ae in
+            config.bindAddress.withCString { bind in
+                config.incomingDirectory.withCString { incoming in
+                    callers.map { UnsafePointer($0) }.withUnsafeBufferPointer { list in
+                        var c = i2scp_config(
+                            ae_title: ae, bind_address: bind, port: Int32(config.port), incoming_dir: incoming,
+                            max_pdu: config.maxPDU, acse_timeout: Int32(config.acseTimeout),
+                            dimse_timeout: Int32(config.dimseTimeout), idle_timeout: Int32(config.idleTimeout),
+                            max_associations: Int32(config.maxAssociations),
+                            allowed_callers: list.baseAddress, allowed_count: Int32(list.count),
+                            min_free_bytes: config.minFreeBytes, drain_seconds: Int32(config.drainSeconds))
+                        let ctx = Unmanaged.passUnretained(self).toOpaque()
+                        return i2scp_run(&c, storeTrampoline, logTrampoline, readyTrampoline, ctx, stopFlag, &err, err.count)
+                    }
+                }
+            }
+        }
+        if rc != 0 { throw I2Error(.io, String(cString: err)) }
+    }
+}
+
+private func instance(_ ctx: UnsafeMutableRawPointer?) -> StoreSCP {
+    Unmanaged<StoreSCP>.fromOpaque(ctx!).takeUnretainedValue()
+}
+
+private let storeTrampoline: i2scp_store_fn = { ctx, tmp, caller, peer, sopClass, sopInstance, comment, commentLength in
+    let scp = instance(ctx)
+    let answer = scp.handler(ReceivedInstance(temporaryPath: String(cString: tmp!), callingAE: String(cString: caller!),
+                                              peer: String(cString: peer!), sopClassUID: String(cString: sopClass!),
+                                              sopInstanceUID: String(cString: sopInstance!)))
+    if let comment, commentLength > 0 {
+        _ = answer.comment.withCString { strncpy(comment, $0, commentLength - 1) }
+        comment[commentLength - 1] = 0
+    }
+    return answer.status
+}
+
+private let logTrampoline: i2scp_log_fn = { ctx, level, message in
+    instance(ctx).log(LogLevel(rawValue: level) ?? .info, String(cString: message!))
+}
+
+private let readyTrampoline: @convention(c) (UnsafeMutableRawPointer?) -> Void = { ctx in instance(ctx).ready() }
