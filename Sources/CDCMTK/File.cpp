@@ -63,6 +63,14 @@ extern "C" i2dcm_file *i2dcm_open(const char *path, int *not_dicom, char *err, s
     return f;
 }
 
+extern "C" i2dcm_file *i2dcm_open_damaged(const char *path) {
+    registerCodecs();
+    auto *f = new i2dcm_file();
+    OFCondition c = f->format.loadFileUntilTag(path, EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect, DCM_PixelData);
+    if (c.bad() && !f->format.getDataset()->tagExists(DCM_SeriesInstanceUID)) { delete f; return nullptr; }
+    return f;
+}
+
 extern "C" i2dcm_file *i2dcm_new(void) {
     registerCodecs();
     return new i2dcm_file();

@@ -18,6 +18,14 @@ public final class DicomFile {
         self.path = path
     }
 
+    /// What can still be read of a file that `init(path:)` refused (the attributes before the pixel
+    /// data of a truncated file), or nil.
+    public init?(damagedAt path: String) {
+        guard let h = i2dcm_open_damaged(path) else { return nil }
+        handle = h
+        self.path = path
+    }
+
     /// A new, empty data set to be written to `path`.
     public init(newAt path: String) {
         handle = i2dcm_new()

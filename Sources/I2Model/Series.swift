@@ -176,7 +176,12 @@ public enum SeriesAssembly {
             spacing[2] = step.length
             let gaps = zip(offsets.dropFirst(), offsets).map { $0 - $1 }
             let typical = gaps.sorted()[gaps.count / 2]
-            if let i = gaps.firstIndex(where: { abs($0 - typical) > 0.01 * abs(typical) }) {
+            // "More than 1% off" is measured against the mean gap (first to last over the count), so
+            // positions rounded in the headers (gaps alternating 0.62/0.63 mm) pass, while one gap 2%
+            // longer, a missing slice or coincident slices do not. The 1.01 absorbs float noise at 1%.
+            let mean = (offsets.last! - offsets[0]) / Double(gaps.count)
+            let worst = gaps.indices.max { abs(gaps[$0] - mean) < abs(gaps[$1] - mean) }!
+            if let i = gaps.firstIndex(where: { abs($0) < 1e-3 }) ?? (abs(gaps[worst] - mean) > 0.0101 * abs(mean) ? worst : nil) {
                 irregular = (slices[i], slices[i + 1], gaps[i], typical)
             }
         }

@@ -17,6 +17,9 @@ typedef struct i2dcm_file i2dcm_file;
 /// Reads a DICOM file. Pixel data is loaded lazily (on i2dcm_pixels). Returns NULL on failure;
 /// *not_dicom is set to 1 when the file is not DICOM at all (no DICM prefix and no parseable data set).
 i2dcm_file *i2dcm_open(const char *path, int *not_dicom, char *err, size_t errlen);
+/// For a file i2dcm_open refused: the attributes before the pixel data, when those can still be read
+/// (a truncated file), so the caller can tell which series it belonged to. NULL otherwise.
+i2dcm_file *i2dcm_open_damaged(const char *path);
 /// An empty data set, for writing.
 i2dcm_file *i2dcm_new(void);
 void i2dcm_free(i2dcm_file *f);

@@ -18,6 +18,10 @@ public enum AtomicFile {
             if rename(tmp, path) != 0 {
                 throw I2Error(.io, path: path, "cannot rename into place: \(String(cString: strerror(errno)))")
             }
+        } catch var e as I2Error {
+            unlink(tmp)
+            if e.path == tmp { e.path = path }   // name the file the user asked for, not our temporary
+            throw e
         } catch {
             unlink(tmp)
             throw error

@@ -76,13 +76,18 @@ public enum Conversion {
         let scan = DicomScan(files: files)
         scan.warnings.forEach(warn)
         result.errors += scan.errors
-        var stacks = SeriesAssembly.stacks(scan.slices)
+        var stacks = SeriesAssembly.stacks(scan.slices).filter { !scan.damagedSeries.contains($0.first.seriesInstanceUID) }
         if !options.seriesFilter.isEmpty {
             stacks = stacks.filter { s in options.seriesFilter.contains { $0 == s.name || $0 == s.first.seriesInstanceUID } }
             for uid in options.seriesFilter where !stacks.contains(where: { $0.name == uid || $0.first.seriesInstanceUID == uid }) {
                 result.errors.append(I2Error(.invalidInput, "no series \(uid) in the inputs (see --list)"))
             }
         }
+        let directory: String?
+        do { directory = outputFormat == nil ? try outputDirectory(options.output) : nil } catch let e as I2Error {
+            result.errors.append(e)
+            return result
+        } catch { return result }
         if stacks.isEmpty {
             if result.errors.isEmpty { result.errors.append(I2Error(.invalidInput, path: dicomInputs.joined(separator: " "), "no DICOM images found")) }
             return result
@@ -93,14 +98,15 @@ public enum Conversion {
             return result
         }
         for stack in stacks {
+            var name: String?
             do {
                 let info = scan.seriesInfo[stack.first.seriesInstanceUID] ?? SeriesInfo(uid: stack.first.seriesInstanceUID)
                 let target: String
-                if outputFormat != nil {
-                    target = options.output
+                if let dir = directory {
+                    name = unique(Naming.name(options.namePattern, stack: stack, info: info), &usedNames)
+                    target = dir + "/" + name! + "." + options.formatInDirectory.rawValue
                 } else {
-                    let name = unique(Naming.name(options.namePattern, stack: stack, info: info), &usedNames)
-                    target = try outputDirectory(options.output) + "/" + name + "." + options.formatInDirectory.rawValue
+                    target = options.output
                 }
                 try checkTarget(target, options)
                 let (volume, notes) = try assemble(stack, options: options)
@@ -111,6 +117,7 @@ public enum Conversion {
                     emit([try Sidecar.write(for: paths[0], info: info, stack: stack, volume: volume, notes: notes)])
                 }
             } catch let e as I2Error {
+                if let n = name { usedNames.remove(n) }   // a failed series does not push the next one to "_2"
                 result.errors.append(e.path == nil ? e.at(stack.first.path) : e)
             } catch {
                 result.errors.append(I2Error(.io, path: stack.first.path, "\(error)"))
@@ -123,6 +130,9 @@ public enum Conversion {
     static func assemble(_ stack: SliceStack, options: ConvertOptions) throws -> (Volume, [String]) {
         let g = SeriesAssembly.geometry(stack)
         var notes: [String] = []
+        if let irr = g.irregular, irr.gap < 1e-3 {
+            throw I2Error(.invalidInput, path: irr.before.label, "two slices at the same position: this one and \(irr.after.label) (different SOP Instance UIDs)")
+        }
         if let irr = g.irregular, !options.equalize {
             throw I2Error(.invalidInput, path: irr.before.label,
                           String(format: "slice spacing breaks between this file and %@: %.4g mm instead of %.4g mm (missing slice or irregular spacing); use --equalize to resample", irr.after.label, irr.gap, irr.typical))
@@ -156,7 +166,7 @@ public enum Conversion {
             let f = stack.first
             let size = "\(f.columns)x\(f.rows)x\(stack.sliceCount)" + (stack.volumes > 1 ? "x\(stack.volumes)" : "")
             let fields = [stack.name, f.modality.isEmpty ? "-" : f.modality, Orientation.label(f),
-                          size, "\(stack.slices.count) slices", f.seriesNumber.isEmpty ? "-" : f.seriesNumber, f.seriesDescription]
+                          size, stack.slices.count == 1 ? "1 slice" : "\(stack.slices.count) slices", f.seriesNumber.isEmpty ? "-" : f.seriesNumber, f.seriesDescription]
             result.lines.append(fields.joined(separator: "\t"))
         }
         return result

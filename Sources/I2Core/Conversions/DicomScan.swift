@@ -10,6 +10,8 @@ struct DicomScan {
     var warnings: [String] = []
     /// Per-series attributes for sidecars and naming, from the first file seen of each series.
     var seriesInfo: [String: SeriesInfo] = [:]
+    /// Series with a file that could not be read: converting the rest would silently lose a slice.
+    var damagedSeries = Set<String>()
 
     /// Lists regular files under each input (recursively for directories), sorted for determinism.
     static func files(in inputs: [String]) -> (files: [String], errors: [I2Error]) {
@@ -42,19 +44,26 @@ struct DicomScan {
     init(files: [String]) {
         var results = [Result<[SliceHeader], I2Error>?](repeating: nil, count: files.count)
         var infos = [SeriesInfo?](repeating: nil, count: files.count)
+        var damaged = [String?](repeating: nil, count: files.count)
         results.withUnsafeMutableBufferPointer { res in
             infos.withUnsafeMutableBufferPointer { inf in
-                let resBase = res.baseAddress!, infBase = inf.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: files.count) { i in
-                    do {
-                        let file = try DicomFile(path: files[i])
-                        let slices = try DicomScan.slices(of: file)
-                        (resBase + i).pointee = .success(slices)
-                        if let s = slices.first { (infBase + i).pointee = SeriesInfo(file: file, uid: s.seriesInstanceUID) }
-                    } catch let e as I2Error {
-                        (resBase + i).pointee = .failure(e.at(files[i]))
-                    } catch {
-                        (resBase + i).pointee = .failure(I2Error(.invalidInput, path: files[i], "\(error)"))
+                damaged.withUnsafeMutableBufferPointer { dam in
+                    let resBase = res.baseAddress!, infBase = inf.baseAddress!, damBase = dam.baseAddress!
+                    DispatchQueue.concurrentPerform(iterations: files.count) { i in
+                        var file: DicomFile?
+                        do {
+                            file = try DicomFile(path: files[i])
+                            let slices = try DicomScan.slices(of: file!)
+                            (resBase + i).pointee = .success(slices)
+                            if let s = slices.first { (infBase + i).pointee = SeriesInfo(file: file!, uid: s.seriesInstanceUID) }
+                        } catch let e as I2Error {
+                            (resBase + i).pointee = .failure(e.at(files[i]))
+                            if e.kind != .notDICOM, let readable = file ?? DicomFile(damagedAt: files[i]) {
+                                (damBase + i).pointee = readable.string(.seriesInstanceUID)
+                            }
+                        } catch {
+                            (resBase + i).pointee = .failure(I2Error(.invalidInput, path: files[i], "\(error)"))
+                        }
                     }
                 }
             }
@@ -66,7 +75,11 @@ struct DicomScan {
                 if let info = infos[i], seriesInfo[info.uid] == nil { seriesInfo[info.uid] = info }
             case .failure(let e) where e.kind == .notDICOM:
                 warnings.append("\(files[i]): skipped, not a DICOM file")
-            case .failure(let e):
+            case .failure(var e):
+                if let uid = damaged[i] {
+                    damagedSeries.insert(uid)
+                    e.detail += "; series \(uid) is not converted"
+                }
                 errors.append(e)
             }
         }

@@ -13,8 +13,20 @@ enum Naming {
             "series": f.seriesInstanceUID,
             "study": info.values["StudyInstanceUID"] ?? "",
         ]
-        var out = pattern
-        for (k, v) in values { out = out.replacingAll("{\(k)}", with: v) }
+        // One left-to-right pass, so text a value brings in is never expanded again.
+        var out = ""
+        var rest = Substring(pattern)
+        while let open = rest.firstIndex(of: "{") {
+            out += rest[..<open]
+            if let close = rest[open...].firstIndex(of: "}"), let v = values[String(rest[rest.index(after: open)..<close])] {
+                out += v
+                rest = rest[rest.index(after: close)...]
+            } else {
+                out += "{"
+                rest = rest[rest.index(after: open)...]
+            }
+        }
+        out += rest
         return sanitize(out) + stack.suffix
     }
 
@@ -39,10 +51,5 @@ enum Orientation {
     }
 }
 
-extension String {
-    func replacingAll(_ target: String, with replacement: String) -> String {
-        components(separatedBy: target).joined(separator: replacement)
-    }
-}
 
 import Foundation

@@ -3,21 +3,27 @@
 import I2Model
 
 enum Resample {
-    /// Shifts each slice in-plane so the slice axis runs along the normal (orthogonal grid).
+    /// Shifts each slice in-plane so the slice axis runs along the normal (orthogonal grid). The grid
+    /// grows along the shift so that no pixel is lost (as dcm2niix does); new voxels get the minimum.
     static func untilt(_ v: Volume) -> Volume {
         let r = v.direction.column(0), c = v.direction.column(1)
         let step = v.direction.column(2) * v.spacing[2]
         let n = r.cross(c).normalized
         let along = step.dot(n)
         let a = step.dot(r) / v.spacing[0], b = step.dot(c) / v.spacing[1]
-        let (nx, ny, nz) = (v.size[0], v.size[1], v.size[2])
+        let (sx, sy, nz) = (v.size[0], v.size[1], v.size[2])
+        // Output columns/rows: the source extent swept by the per-slice shift.
+        let spanI = (min(0, Double(nz - 1) * a), max(0, Double(nz - 1) * a))
+        let spanJ = (min(0, Double(nz - 1) * b), max(0, Double(nz - 1) * b))
+        let offI = Int(spanI.0.rounded(.down)), offJ = Int(spanJ.0.rounded(.down))
+        let nx = sx + Int((spanI.1 - spanI.0).rounded(.up)), ny = sy + Int((spanJ.1 - spanJ.0).rounded(.up))
         let src = VoxelValues(v)
         let fill = src.minimum
-        var out = [Double](repeating: fill, count: v.voxelCount)
         let volumes = v.size.count > 3 ? v.size[3] : 1
+        var out = [Double](repeating: fill, count: nx * ny * nz * volumes)
         for t in 0..<volumes {
             for k in 0..<nz {
-                let di = -Double(k) * a, dj = -Double(k) * b
+                let di = Double(offI) - Double(k) * a, dj = Double(offJ) - Double(k) * b
                 for j in 0..<ny {
                     let y = Double(j) + dj
                     let j0 = Int(y.rounded(.down)), fy = y - Double(j0)
@@ -25,7 +31,7 @@ enum Resample {
                         let x = Double(i) + di
                         let i0 = Int(x.rounded(.down)), fx = x - Double(i0)
                         func at(_ ii: Int, _ jj: Int) -> Double? {
-                            ii >= 0 && ii < nx && jj >= 0 && jj < ny ? src[((t * nz + k) * ny + jj) * nx + ii] : nil
+                            ii >= 0 && ii < sx && jj >= 0 && jj < sy ? src[((t * nz + k) * sy + jj) * sx + ii] : nil
                         }
                         let corners = [(at(i0, j0), (1 - fx) * (1 - fy)), (at(i0 + 1, j0), fx * (1 - fy)),
                                        (at(i0, j0 + 1), (1 - fx) * fy), (at(i0 + 1, j0 + 1), fx * fy)]
@@ -36,18 +42,24 @@ enum Resample {
                 }
             }
         }
-        var result = src.volume(with: out)
+        var size = v.size
+        size[0] = nx
+        size[1] = ny
+        var result = src.volume(with: out, size: size)
+        result.origin = v.origin + r * (Double(offI) * v.spacing[0]) + c * (Double(offJ) * v.spacing[1])
         result.direction = Matrix3(columns: [r, c, n])
         result.spacing[2] = along
         return result
     }
 
-    /// Resamples slices at `offsets` (along the slice axis, ascending) to a regular spacing equal to
-    /// the smallest gap, spanning the first to the last slice.
+    /// Resamples slices at `offsets` (along the slice axis, ascending) to a regular spacing of at most
+    /// the smallest gap, spanning exactly the first to the last slice.
     static func equalize(_ v: Volume, offsets: [Double]) -> Volume {
         let gaps = zip(offsets.dropFirst(), offsets).map { $0 - $1 }
-        let spacing = max(gaps.min() ?? 1, 1e-6)
-        let count = Int(((offsets.last! - offsets[0]) / spacing + 1e-6).rounded(.down)) + 1
+        // The smallest gap, shrunk just enough that the slices span exactly first to last.
+        let span = offsets.last! - offsets[0]
+        let count = Int((span / max(gaps.min() ?? 1, 1e-3) - 1e-6).rounded(.up)) + 1   // coincident slices are refused before this
+        let spacing = span / Double(max(count - 1, 1))
         let plane = v.size[0] * v.size[1]
         let volumes = v.size.count > 3 ? v.size[3] : 1
         let src = VoxelValues(v)
