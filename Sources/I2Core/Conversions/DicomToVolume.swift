@@ -25,45 +25,56 @@ public enum DicomToVolume {
         var byFile: [String: [(index: Int, frame: Int)]] = [:]
         for (i, s) in stack.slices.enumerated() { byFile[s.path, default: []].append((i, s.frame)) }
         let files = Array(byFile.keys)
-        var failures = [I2Error?](repeating: nil, count: files.count)
+        // Per-file failures and each slice's stored range (taken while the slice is still in cache:
+        // scaling needs it), written from the worker threads.
+        let failures = UnsafeMutableBufferPointer<I2Error?>.allocate(capacity: files.count)
+        failures.initialize(repeating: nil)
+        let ranges = UnsafeMutableBufferPointer<(Double, Double)>.allocate(capacity: stack.slices.count)
+        ranges.initialize(repeating: (0, 0))
+        defer { failures.deallocate(); ranges.deallocate() }
         volume.data.withUnsafeMutableBytes { buf in
             let base = buf.baseAddress!
-            failures.withUnsafeMutableBufferPointer { fail in
-                let failBase = fail.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: files.count) { fi in
-                    let entries = byFile[files[fi]]!
-                    do {
-                        let first = stack.slices[entries[0].index]
-                        let frames = first.frameCount
-                        let target = UnsafeMutableRawBufferPointer(start: base + entries[0].index * sliceBytes, count: sliceBytes)
-                        if frames == 1 && NativePixels.applies(to: first.transferSyntax) && NativePixels.read(path: files[fi], into: target) {
-                            return
-                        }
-                        let file = try DicomFile(path: files[fi])
-                        if frames == 1 {
-                            try file.readPixels(into: target)
-                        } else {
-                            var all = [UInt8](repeating: 0, count: sliceBytes * frames)
-                            try all.withUnsafeMutableBytes { try file.readPixels(into: $0) }
-                            for e in entries {
-                                all.withUnsafeBytes { src in
-                                    (base + e.index * sliceBytes).copyMemory(from: src.baseAddress! + e.frame * sliceBytes, byteCount: sliceBytes)
-                                }
-                            }
-                        }
-                    } catch let e as I2Error {
-                        (failBase + fi).pointee = e.at(files[fi])
-                    } catch {
-                        (failBase + fi).pointee = I2Error(.invalidInput, path: files[fi], "\(error)")
+            DispatchQueue.concurrentPerform(iterations: files.count) { fi in
+                let entries = byFile[files[fi]]!
+                do {
+                    let first = stack.slices[entries[0].index]
+                    let target = UnsafeMutableRawBufferPointer(start: base + entries[0].index * sliceBytes, count: sliceBytes)
+                    if first.frameCount > 1 || !NativePixels.applies(to: first.transferSyntax) || !NativePixels.read(path: files[fi], into: target) {
+                        try decode(files[fi], frames: first.frameCount, entries: entries, into: base, sliceBytes: sliceBytes)
                     }
+                    for e in entries {
+                        ranges[e.index] = Scaling.range(UnsafeRawBufferPointer(start: base + e.index * sliceBytes, count: sliceBytes), stored)
+                    }
+                } catch let e as I2Error {
+                    failures[fi] = e.at(files[fi])
+                } catch {
+                    failures[fi] = I2Error(.invalidInput, path: files[fi], "\(error)")
                 }
             }
         }
         if let e = failures.compactMap({ $0 }).first { throw e }
-        if f.signed && f.bitsStored < f.bitsAllocated { signExtend(&volume, bits: f.bitsStored) }
+        let extend = f.signed && f.bitsStored < f.bitsAllocated
+        if extend { signExtend(&volume, bits: f.bitsStored) }
         Scaling.apply(to: &volume, slopes: stack.slices.map(\.slope), intercepts: stack.slices.map(\.intercept),
-                      sliceVoxels: f.rows * f.columns)
+                      sliceVoxels: f.rows * f.columns, ranges: extend ? nil : Array(ranges))
         return volume
+    }
+
+    /// Decodes one file through DCMTK (compressed, big endian, multi-frame) into the slots of its frames.
+    static func decode(_ path: String, frames: Int, entries: [(index: Int, frame: Int)], into base: UnsafeMutableRawPointer,
+                       sliceBytes: Int) throws {
+        let file = try DicomFile(path: path)
+        if frames == 1 {
+            try file.readPixels(into: UnsafeMutableRawBufferPointer(start: base + entries[0].index * sliceBytes, count: sliceBytes))
+            return
+        }
+        var all = [UInt8].uninitialized(sliceBytes * frames)
+        try all.withUnsafeMutableBytes { try file.readPixels(into: $0) }
+        all.withUnsafeBytes { src in
+            for e in entries {
+                (base + e.index * sliceBytes).copyMemory(from: src.baseAddress! + e.frame * sliceBytes, byteCount: sliceBytes)
+            }
+        }
     }
 
     static func storedType(_ s: SliceHeader) -> VoxelType {

@@ -1,18 +1,21 @@
-// RescaleSlope/Intercept applied so that the written values equal the scaled DICOM values exactly:
+// RescaleSlope/Intercept applied so that the written values equal the scaled DICOM values:
 // integers stay integers in the narrowest of (stored type, int16, int32) that holds them; anything
-// with a fractional slope or intercept becomes float32. Works in place when the byte size allows,
-// so a CT never needs a second copy of its voxels.
+// with a fractional slope or intercept becomes float32. Works in place when the element size allows
+// (a CT never needs a second copy of its voxels), slice by slice on every core.
+import Dispatch
 import I2Model
 
 enum Scaling {
-    static func apply(to v: inout Volume, slopes: [Double], intercepts: [Double], sliceVoxels: Int) {
+    /// `ranges`: each slice's stored (min, max), when the caller already has them.
+    static func apply(to v: inout Volume, slopes: [Double], intercepts: [Double], sliceVoxels: Int,
+                      ranges: [(Double, Double)]? = nil) {
         if slopes.allSatisfy({ $0 == 1 }) && intercepts.allSatisfy({ $0 == 0 }) { return }
         let integral = slopes.allSatisfy { $0 == $0.rounded() } && intercepts.allSatisfy { $0 == $0.rounded() }
         var target = VoxelType.float32
         if integral {
             var lo = Double.infinity, hi = -Double.infinity
-            forEachSlice(v, sliceVoxels: sliceVoxels) { k, mn, mx in
-                let a = mn * slopes[k] + intercepts[k], b = mx * slopes[k] + intercepts[k]
+            for (k, r) in (ranges ?? sliceRanges(v, sliceVoxels: sliceVoxels)).enumerated() {
+                let a = r.0 * slopes[k] + intercepts[k], b = r.1 * slopes[k] + intercepts[k]
                 lo = min(lo, a, b); hi = max(hi, a, b)
             }
             target = [v.voxelType, .int16, .int32].first { t in
@@ -22,58 +25,81 @@ enum Scaling {
         convert(&v, to: target, slopes: slopes, intercepts: intercepts, sliceVoxels: sliceVoxels)
     }
 
-    /// Calls `body(sliceIndex, min, max)` with each slice's stored range.
-    static func forEachSlice(_ v: Volume, sliceVoxels: Int, _ body: (Int, Double, Double) -> Void) {
+    /// Each slice's stored (min, max).
+    static func sliceRanges(_ v: Volume, sliceVoxels: Int) -> [(Double, Double)] {
+        let slices = v.voxelCount / sliceVoxels
+        var out = [(Double, Double)](repeating: (0, 0), count: slices)
         v.data.withUnsafeBytes { raw in
-            func scan<T: BinaryInteger>(_: T.Type) {
-                let p = raw.bindMemory(to: T.self)
-                for k in 0..<(p.count / sliceVoxels) {
-                    var mn = p[k * sliceVoxels], mx = mn
-                    for i in (k * sliceVoxels)..<((k + 1) * sliceVoxels) { let x = p[i]; if x < mn { mn = x }; if x > mx { mx = x } }
-                    body(k, Double(mn), Double(mx))
+            out.withUnsafeMutableBufferPointer { o in
+                let ob = o.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: slices) { k in
+                    (ob + k).pointee = range(UnsafeRawBufferPointer(rebasing: raw[(k * sliceVoxels * v.voxelType.byteCount)...].prefix(sliceVoxels * v.voxelType.byteCount)), v.voxelType)
                 }
             }
-            switch v.voxelType {
-            case .uint8: scan(UInt8.self)
-            case .int8: scan(Int8.self)
-            case .uint16: scan(UInt16.self)
-            case .int16: scan(Int16.self)
-            case .uint32: scan(UInt32.self)
-            case .int32: scan(Int32.self)
-            default: break
-            }
+        }
+        return out
+    }
+
+    /// (min, max) of one buffer of integer voxels.
+    static func range(_ raw: UnsafeRawBufferPointer, _ type: VoxelType) -> (Double, Double) {
+        func scan<T: FixedWidthInteger>(_: T.Type) -> (Double, Double) {
+            let p = raw.bindMemory(to: T.self)
+            guard var mn = p.first else { return (0, 0) }
+            var mx = mn
+            for x in p { mn = Swift.min(mn, x); mx = Swift.max(mx, x) }
+            return (Double(mn), Double(mx))
+        }
+        switch type {
+        case .uint8: return scan(UInt8.self)
+        case .int8: return scan(Int8.self)
+        case .uint16: return scan(UInt16.self)
+        case .int16: return scan(Int16.self)
+        case .uint32: return scan(UInt32.self)
+        case .int32: return scan(Int32.self)
+        default: return (0, 0)
         }
     }
 
-    /// Scales every voxel into type `t`, slice by slice; in place when the element sizes match.
+    /// Scales every voxel into type `t`; in place when the element sizes match.
     static func convert(_ v: inout Volume, to t: VoxelType, slopes: [Double], intercepts: [Double], sliceVoxels: Int) {
         let source = v.voxelType
         let inPlace = t.byteCount == source.byteCount
-        var fresh = inPlace ? [] : [UInt8](repeating: 0, count: v.voxelCount * t.byteCount)
+        var fresh = inPlace ? [] : [UInt8].uninitialized(v.voxelCount * t.byteCount)
         let slices = v.voxelCount / sliceVoxels
 
-        func run<S: BinaryInteger, D>(_ s: UnsafeMutableBufferPointer<S>, _ d: UnsafeMutableBufferPointer<D>, _ make: (Double) -> D) {
-            for k in 0..<slices {
-                let sl = slopes[k], ic = intercepts[k]
-                for i in (k * sliceVoxels)..<((k + 1) * sliceVoxels) { d[i] = make(Double(s[i]) * sl + ic) }
+        // One slice: an integer add when the slope is 1 (the CT case; specialised and vectorised, no
+        // closure per voxel), else through Double.
+        func slice<S: FixedWidthInteger, D>(_ s: UnsafeMutablePointer<S>, _ d: UnsafeMutablePointer<D>, _ k: Int,
+                                           _ make: (Double) -> D) {
+            let sl = slopes[k], ic = intercepts[k]
+            let base = k * sliceVoxels
+            if sl == 1, ic == ic.rounded(), D.self is any FixedWidthInteger.Type {
+                addIntercept(s, d, base..<(base + sliceVoxels), Int64(ic))
+            } else {
+                for i in base..<(base + sliceVoxels) { d[i] = make(Double(s[i]) * sl + ic) }
             }
         }
-        func dest<S: BinaryInteger>(_ s: UnsafeMutableBufferPointer<S>, _ d: UnsafeMutableRawBufferPointer) {
+        func all<S: FixedWidthInteger, D>(_ s: UnsafeMutablePointer<S>, _ d: UnsafeMutableRawPointer, _: D.Type,
+                                         _ make: @escaping (Double) -> D) {
+            let dp = d.assumingMemoryBound(to: D.self)
+            DispatchQueue.concurrentPerform(iterations: slices) { k in slice(s, dp, k, make) }
+        }
+        func dest<S: FixedWidthInteger>(_ s: UnsafeMutablePointer<S>, _ d: UnsafeMutableRawPointer) {
             switch t {
-            case .uint8: run(s, d.bindMemory(to: UInt8.self)) { UInt8($0) }
-            case .int8: run(s, d.bindMemory(to: Int8.self)) { Int8($0) }
-            case .uint16: run(s, d.bindMemory(to: UInt16.self)) { UInt16($0) }
-            case .int16: run(s, d.bindMemory(to: Int16.self)) { Int16($0) }
-            case .uint32: run(s, d.bindMemory(to: UInt32.self)) { UInt32($0) }
-            case .int32: run(s, d.bindMemory(to: Int32.self)) { Int32($0) }
-            case .float32: run(s, d.bindMemory(to: Float.self)) { Float($0) }
-            case .float64: run(s, d.bindMemory(to: Double.self)) { $0 }
+            case .uint8: all(s, d, UInt8.self) { UInt8($0) }
+            case .int8: all(s, d, Int8.self) { Int8($0) }
+            case .uint16: all(s, d, UInt16.self) { UInt16($0) }
+            case .int16: all(s, d, Int16.self) { Int16($0) }
+            case .uint32: all(s, d, UInt32.self) { UInt32($0) }
+            case .int32: all(s, d, Int32.self) { Int32($0) }
+            case .float32: all(s, d, Float.self) { Float($0) }
+            case .float64: all(s, d, Double.self) { $0 }
             }
         }
         v.data.withUnsafeMutableBytes { raw in
-            func go<S: BinaryInteger>(_: S.Type) {
-                let s = raw.bindMemory(to: S.self)
-                if inPlace { dest(s, raw) } else { fresh.withUnsafeMutableBytes { dest(s, $0) } }
+            func go<S: FixedWidthInteger>(_: S.Type) {
+                let s = raw.baseAddress!.assumingMemoryBound(to: S.self)
+                if inPlace { dest(s, raw.baseAddress!) } else { fresh.withUnsafeMutableBytes { dest(s, $0.baseAddress!) } }
             }
             switch source {
             case .uint8: go(UInt8.self)
@@ -87,5 +113,23 @@ enum Scaling {
         }
         if !inPlace { v.data = fresh }
         v.voxelType = t
+    }
+}
+
+/// d[i] = s[i] + shift over `range`, for integer D (the range was checked to fit before).
+@inline(__always)
+private func addIntercept<S: FixedWidthInteger, D>(_ s: UnsafeMutablePointer<S>, _ d: UnsafeMutablePointer<D>,
+                                                   _ range: Range<Int>, _ shift: Int64) {
+    func typed<T: FixedWidthInteger>(_: T.Type) {
+        let dt = UnsafeMutableRawPointer(d).assumingMemoryBound(to: T.self)
+        for i in range { dt[i] = T(truncatingIfNeeded: Int64(s[i]) &+ shift) }
+    }
+    switch D.self {
+    case is UInt8.Type: typed(UInt8.self)
+    case is Int8.Type: typed(Int8.self)
+    case is UInt16.Type: typed(UInt16.self)
+    case is Int16.Type: typed(Int16.self)
+    case is UInt32.Type: typed(UInt32.self)
+    default: typed(Int32.self)
     }
 }
