@@ -157,4 +157,17 @@ final class ConvertContractTests: E2ECase {
         try E2E.assertSameImage(path("rt.nii"), path("rt.nii.gz"))
         try E2E.assertSameImage(path("rt.nii"), try E2E.reference(path("ct"), into: path("ref")))
     }
+
+    /// DICOM → .npy: one JSON beside it holding both the geometry .npy needs (read back to the same
+    /// image as dcm2niix's) and the acquisition metadata; its path is printed once.
+    func testNumPyFromDicomSharesOneSidecar() throws {
+        try E2E.makeSeries(path("ct"), ["--oblique", "25"])
+        let r = try E2E.i2(["convert", "ct", "ct.npy"], cwd: dir)
+        XCTAssertEqual(r.stdout, "ct.npy\nct.json\n")
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("ct.json")))) as? [String: Any])
+        XCTAssertNotNil(json["affine_lps"], "geometry missing from the sidecar")
+        XCTAssertEqual(json["Modality"] as? String, "CT")
+        try E2E.i2(["convert", path("ct.npy"), path("back.nii")])
+        try E2E.assertSameImage(path("back.nii"), try E2E.reference(path("ct"), into: path("ref")))
+    }
 }

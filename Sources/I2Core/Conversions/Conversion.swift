@@ -114,7 +114,8 @@ public enum Conversion {
                 let paths = try VolumeIO.write(volume, to: target, options: options.write)
                 emit(paths)
                 if options.sidecar {
-                    emit([try Sidecar.write(for: paths[0], info: info, stack: stack, volume: volume, notes: notes)])
+                    let sidecar = try Sidecar.write(for: paths[0], info: info, stack: stack, volume: volume, notes: notes)
+                    if !paths.contains(sidecar) { emit([sidecar]) }
                 }
             } catch let e as I2Error {
                 if let n = name { usedNames.remove(n) }   // a failed series does not push the next one to "_2"

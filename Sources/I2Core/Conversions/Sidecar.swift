@@ -10,6 +10,7 @@ enum Sidecar {
     static let arrays: Set<String> = ["ImageType", "ScanningSequence", "SequenceVariant", "ScanOptions", "ImageOrientationPatientDICOM"]
 
     /// Writes IMAGE.json beside `imagePath` (same name without the image extension) and returns its path.
+    /// Callers pass only sidecars they have not already reported (see Conversion.run).
     static func write(for imagePath: String, info: SeriesInfo, stack: SliceStack, volume: Volume, notes: [String]) throws -> String {
         var json: [String: Any] = [:]
         for (key, raw) in info.values {
@@ -27,8 +28,13 @@ enum Sidecar {
         json["ConversionNotes"] = notes.isEmpty ? nil : notes
         json["ConversionSoftware"] = "i2"
         json["ConversionSoftwareVersion"] = "0.1.0"
-        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
         let path = Conversion.stripExtension(imagePath) + ".json"
+        // A format that writes its own JSON beside the image (.npy: axis order and affine) keeps its
+        // keys; the acquisition metadata joins them in the same file.
+        if let own = try? JSONSerialization.jsonObject(with: Data(FileBytes.read(path))) as? [String: Any] {
+            json.merge(own) { _, format in format }
+        }
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(Array(data) + [10], to: path)
         return path
     }
