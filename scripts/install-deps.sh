@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_pkgs=(libdcmtk-dev libnifti-dev libniftiio-dev libznz-dev zlib1g-dev libdeflate-dev pkg-config)
-peer_pkgs=(dcmtk dcm2niix dicom3tools bash-completion zsh fish pigz python3-venv time groff-base)
+peer_pkgs=(dcmtk dcm2niix dicom3tools nifti-bin orthanc curl bash-completion zsh fish pigz python3-venv time groff-base)
 
 missing=()
 for p in "${build_pkgs[@]}" "${peer_pkgs[@]}"; do

@@ -281,11 +281,9 @@ final class NIfTIFormatTests: XCTestCase {
         XCTAssertEqual(v.affineLPS.joined().map { $0 + 0 }, lps.joined().map { $0 + 0 })
     }
 
-    /// nifticlib's own command-line tool, when installed, must agree with our header.
-    func testNiftiToolAgreesIfInstalled() throws {
-        guard let tool = try? TestSupport.tool("nifti_tool", package: "nifti-bin") else {
-            throw XCTSkip("nifti_tool (Debian package nifti-bin) is not installed")
-        }
+    /// nifticlib's own command-line tool must agree with our header (a missing tool fails the test).
+    func testNiftiToolAgrees() throws {
+        let tool = try TestSupport.tool("nifti_tool", package: "nifti-bin")
         let v = Kit.volume([6, 5, 4])
         _ = try VolumeIO.write(v, to: dir + "/x.nii.gz")
         let r = try TestSupport.run(tool, ["-disp_hdr", "-field", "sform_code", "-field", "magic", "-infiles", dir + "/x.nii.gz"])
