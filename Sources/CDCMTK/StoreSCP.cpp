@@ -42,7 +42,8 @@ struct Server {
     void *ctx;
     T_ASC_Network *net = nullptr;
     std::mutex handoff;                 // guards dcmExternalSocketHandle
-    std::atomic<int> active{0};
+    std::atomic<int> threads{0};        // connections being served (drained on stop)
+    std::atomic<int> associations{0};   // negotiated associations (what --max-associations limits)
     std::atomic<unsigned long> counter{0};
     volatile int *stop;
 
@@ -70,17 +71,19 @@ bool isStorageClass(const char *uid) {
 
 /// Waits until the first PDU on `fd` has fully arrived. False (with a reason) for timeouts, closed
 /// connections and anything that is not an A-ASSOCIATE-RQ.
-bool awaitAssociateRQ(int fd, int timeoutSeconds, std::string &why) {
+bool awaitAssociateRQ(int fd, int timeoutSeconds, volatile int *stop, std::string &why) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
     unsigned char head[6];
     size_t need = 6;
     for (;;) {
         long ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
         if (ms <= 0) { why = "no association request within the ACSE timeout"; return false; }
-        pollfd p{fd, POLLIN, 0};
-        int r = poll(&p, 1, (int)ms);
+        if (*stop) { why = "stopping"; return false; }
+        pollfd p{fd, POLLIN | POLLRDHUP, 0};
+        int r = poll(&p, 1, (int)std::min<long>(ms, 200));
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) continue;
+        bool closed = p.revents & (POLLRDHUP | POLLHUP | POLLERR);
         std::vector<unsigned char> buf(need);
         ssize_t n = recv(fd, buf.data(), need, MSG_PEEK | MSG_DONTWAIT);
         if (n == 0) { why = "connection closed before an association request"; return false; }
@@ -94,6 +97,7 @@ bool awaitAssociateRQ(int fd, int timeoutSeconds, std::string &why) {
             continue;
         }
         if ((size_t)n >= need) return true;
+        if (closed) { why = "connection closed in the middle of an association request"; return false; }
         // Partial PDU: wait for more bytes (poll would return at once on the same data, so sleep briefly).
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
@@ -117,6 +121,7 @@ void reject(T_ASC_Association *assoc, T_ASC_RejectParametersResult result, T_ASC
 /// Receives one C-STORE data set and answers it.
 bool handleStore(Server &s, T_ASC_Association *assoc, T_DIMSE_Message &msg, T_ASC_PresentationContextID presID,
                  const std::string &caller, const std::string &peer) {
+    const std::string label = caller + "@" + peer;
     T_DIMSE_C_StoreRQ &req = msg.msg.CStoreRQ;
     T_DIMSE_C_StoreRSP rsp;
     memset(&rsp, 0, sizeof rsp);
@@ -141,22 +146,24 @@ bool handleStore(Server &s, T_ASC_Association *assoc, T_DIMSE_Message &msg, T_AS
         cond = DIMSE_receiveDataSetInMemory(assoc, DIMSE_NONBLOCKING, s.cfg->dimse_timeout, &presID, &discard, nullptr, nullptr);
         delete discard;
         unlink(tmp);
-        if (cond.bad()) { s.log(2, caller + ": transfer of " + req.AffectedSOPInstanceUID + " failed: " + cond.text()); return false; }
+        if (cond.bad()) { s.log(2, label + ": transfer of " + req.AffectedSOPInstanceUID + " failed: " + cond.text()); return false; }
         rsp.DimseStatus = STATUS_STORE_Refused_OutOfResources;
         comment = lowSpace ? "free space below the configured minimum" : std::string("cannot create file: ") + strerror(errno);
+        s.log(2, label + ": C-STORE " + req.AffectedSOPInstanceUID + " answered with failure: " + comment);
     } else {
         cond = DIMSE_receiveDataSetInFile(assoc, DIMSE_NONBLOCKING, s.cfg->dimse_timeout, &presID, stream, nullptr, nullptr);
         OFCondition written = stream->status();
         delete stream;   // flushes and closes the file
         if (cond.bad()) {
             unlink(tmp);
-            s.log(2, caller + ": transfer of " + req.AffectedSOPInstanceUID + " failed: " + cond.text());
+            s.log(2, label + ": transfer of " + req.AffectedSOPInstanceUID + " failed: " + cond.text());
             return false;
         }
         if (written.bad()) {
             unlink(tmp);
             rsp.DimseStatus = STATUS_STORE_Refused_OutOfResources;
             comment = std::string("cannot write file: ") + written.text();
+            s.log(2, label + ": C-STORE " + req.AffectedSOPInstanceUID + " answered with failure: " + comment);
         } else {
             char buf[256] = "";
             rsp.DimseStatus = s.store(s.ctx, tmp, caller.c_str(), peer.c_str(), req.AffectedSOPClassUID,
@@ -171,15 +178,13 @@ bool handleStore(Server &s, T_ASC_Association *assoc, T_DIMSE_Message &msg, T_AS
     }
     cond = DIMSE_sendStoreResponse(assoc, presID, &req, &rsp, detail);
     delete detail;
-    if (rsp.DimseStatus != STATUS_Success)
-        s.log(1, caller + ": C-STORE " + req.AffectedSOPInstanceUID + " answered with failure: " + comment);
     return cond.good();
 }
 
 void serveAssociation(Server &s, int fd) {
     std::string peer = peerName(fd);
     std::string why;
-    if (!awaitAssociateRQ(fd, s.cfg->acse_timeout, why)) {
+    if (!awaitAssociateRQ(fd, s.cfg->acse_timeout, s.stop, why)) {
         s.log(1, "connection from " + peer + " dropped: " + why);
         close(fd);
         return;
@@ -203,7 +208,7 @@ void serveAssociation(Server &s, int fd) {
 
     bool allowed = s.cfg->allowed_count == 0;
     for (int i = 0; i < s.cfg->allowed_count; i++) if (caller == s.cfg->allowed_callers[i]) allowed = true;
-    bool full = s.active.load() > s.cfg->max_associations;
+    bool full = ++s.associations > s.cfg->max_associations;
     if (called != s.cfg->ae_title) {
         s.log(1, "rejected " + label + ": called AE title '" + called + "' is not ours ('" + s.cfg->ae_title + "'; AE titles are case-sensitive)");
         reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER, ASC_REASON_SU_CALLEDAETITLENOTRECOGNIZED);
@@ -214,8 +219,8 @@ void serveAssociation(Server &s, int fd) {
         s.log(1, "rejected " + label + ": already serving the maximum of " + std::to_string(s.cfg->max_associations) + " associations");
         reject(assoc, ASC_RESULT_REJECTEDTRANSIENT, ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED, ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED);
     } else {
-        // Accept verification and every storage SOP class, each with the transfer syntax the caller
-        // proposed (as received, no transcoding): our list order only breaks ties.
+        // Accept verification and every storage SOP class, each in the first transfer syntax the caller
+        // proposed that we know (stored as received, no transcoding).
         T_ASC_Parameters *params = assoc->params;
         int n = ASC_countPresentationContexts(params);
         for (int i = 0; i < n; i++) {
@@ -224,11 +229,9 @@ void serveAssociation(Server &s, int fd) {
             bool known = strcmp(pc.abstractSyntax, UID_VerificationSOPClass) == 0 || isStorageClass(pc.abstractSyntax);
             const char *chosen = nullptr;
             if (known) {
-                for (const char *ts : transferSyntaxes) {
-                    for (int t = 0; t < pc.transferSyntaxCount && !chosen; t++)
-                        if (strcmp(pc.proposedTransferSyntaxes[t], ts) == 0) chosen = ts;
-                    if (chosen) break;
-                }
+                for (int t = 0; t < pc.transferSyntaxCount && !chosen; t++)
+                    for (const char *ts : transferSyntaxes)
+                        if (strcmp(pc.proposedTransferSyntaxes[t], ts) == 0) { chosen = ts; break; }
             }
             if (chosen) ASC_acceptPresentationContext(params, pc.presentationContextID, chosen, ASC_SC_ROLE_DEFAULT);
             else ASC_refusePresentationContext(params, pc.presentationContextID,
@@ -242,7 +245,19 @@ void serveAssociation(Server &s, int fd) {
             for (;;) {
                 T_DIMSE_Message msg;
                 T_ASC_PresentationContextID presID = 0;
-                cond = DIMSE_receiveCommand(assoc, DIMSE_NONBLOCKING, s.cfg->idle_timeout, &presID, &msg, nullptr);
+                // Wait in one-second steps so a stop request ends an idle association at once; nothing
+                // is in flight between commands, so an abort loses nothing.
+                int waited = 0;
+                do {
+                    cond = DIMSE_receiveCommand(assoc, DIMSE_NONBLOCKING, 1, &presID, &msg, nullptr);
+                } while (cond == DIMSE_NODATAAVAILABLE && !*s.stop && ++waited < s.cfg->idle_timeout);
+                if (cond == DIMSE_NODATAAVAILABLE && *s.stop) {
+                    // DCMTK's abort waits for the peer to close; stop reading so it returns at once.
+                    s.log(0, label + ": stopping, closing the idle association");
+                    shutdown(fd, SHUT_RD);
+                    ASC_abortAssociation(assoc);
+                    break;
+                }
                 if (cond == DUL_PEERREQUESTEDRELEASE) { ASC_acknowledgeRelease(assoc); s.log(0, "released " + label); break; }
                 if (cond == DUL_PEERABORTEDASSOCIATION) { s.log(1, label + " aborted the association"); break; }
                 if (cond == DIMSE_NODATAAVAILABLE) { s.log(1, label + ": idle timeout, aborting"); ASC_abortAssociation(assoc); break; }
@@ -250,7 +265,7 @@ void serveAssociation(Server &s, int fd) {
                 if (msg.CommandField == DIMSE_C_ECHO_RQ) {
                     DIMSE_sendEchoResponse(assoc, presID, &msg.msg.CEchoRQ, STATUS_Success, nullptr);
                 } else if (msg.CommandField == DIMSE_C_STORE_RQ) {
-                    if (!handleStore(s, assoc, msg, presID, label, peer)) { ASC_abortAssociation(assoc); break; }
+                    if (!handleStore(s, assoc, msg, presID, caller, peer)) { ASC_abortAssociation(assoc); break; }
                 } else {
                     s.log(1, label + ": unsupported DIMSE command, aborting");
                     ASC_abortAssociation(assoc);
@@ -259,6 +274,7 @@ void serveAssociation(Server &s, int fd) {
             }
         }
     }
+    s.associations--;
     ASC_dropSCPAssociation(assoc);
     ASC_destroyAssociation(&assoc);
 }
@@ -323,14 +339,14 @@ extern "C" int i2scp_run(const i2scp_config *cfg, i2scp_store_fn store, i2scp_lo
         if (fd < 0) continue;
         int on = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-        s.active++;
-        std::thread([&s, fd] { serveAssociation(s, fd); s.active--; }).detach();
+        s.threads++;
+        std::thread([&s, fd] { serveAssociation(s, fd); s.threads--; }).detach();
     }
     close(lfd);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(cfg->drain_seconds);
-    while (s.active.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    while (s.threads.load() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    int left = s.active.load();
+    int left = s.threads.load();
     if (left > 0) s.log(1, std::to_string(left) + " association(s) still open after the drain period; exiting");
     else { ASC_dropNetwork(&s.net); delete &s; }
     return 0;

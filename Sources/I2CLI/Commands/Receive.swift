@@ -28,7 +28,7 @@ enum Receive {
         summary: "DICOM storage node: receive studies from a PACS (C-STORE/C-ECHO SCP)",
         description: """
         Listens for DICOM associations and stores every received instance, as received (no transcoding), under ROOT/<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm. Accepts C-ECHO and C-STORE for every storage SOP class, in the usual transfer syntaxes (implicit/explicit little endian, big endian, deflated, JPEG family, JPEG-LS, JPEG 2000, RLE).
-        Each data set is streamed to a hidden temporary file under ROOT/.i2-incoming, fsync'ed, renamed into place, and only then answered with success; when it cannot be stored (disk full, permissions, free space below --min-free) the sender gets 0xA700 (out of resources). PatientID is made safe as a path component; UIDs must be UIDs.
+        Each data set is streamed to a hidden temporary file under ROOT/.i2-incoming, fsync'ed, renamed into place, and only then answered with success (an instance acknowledged just before a crash is moved into place at the next start); when it cannot be stored (disk full, permissions, free space below --min-free) the sender gets 0xA700 (out of resources). PatientID is made safe as a path component; UIDs must be UIDs.
         Each stored file's path is printed on stdout when it becomes visible (--json: one object per line); associations and errors go to stderr. Runs until SIGINT or SIGTERM, then stops accepting, lets transfers in flight finish (--drain) and exits 0.
         """,
         flags: [aet, port, bind, allow, maxAssociations, maxPDU, acseTimeout, dimseTimeout, idleTimeout, onDuplicate, noFsync, minFree, drain, json, CommonFlags.null],
@@ -70,7 +70,10 @@ enum Receive {
             Diagnostics.error("\(root): cannot create the store: \(error.localizedDescription)")
             return .partialFailure
         }
-        InstanceStore.removeStaleTemporaries(in: config.incomingDirectory)
+        store.recover(incoming: config.incomingDirectory) { path in
+            Diagnostics.info("recovered \(path), acknowledged before a crash")
+            StandardOutput.record(path)
+        }
 
         let scp = StoreSCP(config: settings, handler: { received in
             switch instances.store(temporary: received.temporaryPath, sopInstanceUID: received.sopInstanceUID) {
@@ -87,7 +90,7 @@ enum Receive {
             case .identical:
                 return .success
             case .refused(let answer):
-                Diagnostics.error("\(received.callingAE)@\(received.peer): \(received.sopInstanceUID) not stored: \(answer.comment)")
+                Diagnostics.error("\(received.callingAE)@\(received.peer): \(received.sopInstanceUID) not stored (status 0x\(String(answer.status, radix: 16, uppercase: true))): \(answer.comment)")
                 return answer
             }
         }, log: { level, message in

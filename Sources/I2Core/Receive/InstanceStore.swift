@@ -1,6 +1,10 @@
-// What `i2 receive` does with each complete data set: check its identifying UIDs, move it into the
-// store layout durably (fsync file, rename, fsync directory), and apply the duplicate policy. Only
-// after that does the sender get success.
+// What `i2 receive` does with each complete data set: check its identifying UIDs, make it durable,
+// move it into the store layout and apply the duplicate policy. Only then does the sender get success.
+//
+// Durability costs one fsync per instance: the finished `.part` is renamed to `.done` in the incoming
+// directory and fsync'ed (on journaling filesystems that commits the data and the rename together),
+// then renamed into place. A crash before the final rename leaves a `.done` that the next start moves
+// into place (`recover`), so nothing acknowledged is lost and nothing half-written ever becomes visible.
 import Foundation
 import I2DICOM
 import I2Model
@@ -25,10 +29,17 @@ public struct InstanceStore: Sendable {
 
     /// Moves the data set at `temporary` into place. The temporary file is gone afterwards in every case.
     public func store(temporary: String, sopInstanceUID expected: String) -> Outcome {
+        var current = temporary
         var moved = false
-        defer { if !moved { unlink(temporary) } }
+        defer { if !moved { unlink(current) } }
+        if durable && current.hasSuffix(".part") {
+            let done = String(current.dropLast(5)) + ".done"
+            guard rename(current, done) == 0 else { return .refused(.outOfResources(Errno.text("cannot rename in the incoming directory"))) }
+            current = done
+            if let reason = Durable.sync(path: done) { return .refused(.outOfResources(reason)) }
+        }
         let file: DicomFile
-        do { file = try DicomFile(path: temporary) } catch {
+        do { file = try DicomFile(path: current) } catch {
             return .refused(.cannotUnderstand("data set cannot be parsed"))
         }
         let sop = file.string(.sopInstanceUID) ?? expected
@@ -40,51 +51,94 @@ public struct InstanceStore: Sendable {
         }
         let patient = file.string(.patientID) ?? ""
         let dir = [root, StoreLayout.patientComponent(patient), study, series].joined(separator: "/")
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        } catch {
-            return .refused(.outOfResources("cannot create directory: \(error.localizedDescription)"))
-        }
-        var target = dir + "/" + sop + ".dcm"
+        if let reason = Directories.create(dir) { return .refused(.outOfResources(reason)) }
+
+        // The stored copies of this SOP Instance UID: <SOP>.dcm, then <SOP>_2.dcm, <SOP>_3.dcm, …
+        let variants = [dir + "/" + sop + ".dcm"] + (2...).lazy.map { "\(dir)/\(sop)_\($0).dcm" }
+            .prefix { FileManager.default.fileExists(atPath: $0) }
+        var target = variants[0]
         if FileManager.default.fileExists(atPath: target) {
-            if FileManager.default.contentsEqual(atPath: target, andPath: temporary) { return .identical(path: target) }
+            if let same = variants.first(where: { DataSetBytes.equal($0, current) }) { return .identical(path: same) }
             switch onDuplicate {
             case .reject:
                 return .refused(.cannotUnderstand("an instance with this SOP Instance UID and other content is stored"))
             case .overwrite:
                 break
             case .keepBoth:
-                var n = 2
-                while FileManager.default.fileExists(atPath: "\(dir)/\(sop)_\(n).dcm") { n += 1 }
-                target = "\(dir)/\(sop)_\(n).dcm"
+                target = "\(dir)/\(sop)_\(variants.count + 1).dcm"
             }
         }
-        if durable, let reason = Durable.sync(path: temporary) { return .refused(.outOfResources(reason)) }
-        if rename(temporary, target) != 0 {
-            return .refused(.outOfResources("cannot move into place: \(String(cString: strerror(errno)))"))
-        }
+        guard rename(current, target) == 0 else { return .refused(.outOfResources(Errno.text("cannot move into place"))) }
         moved = true
-        if durable, let reason = Durable.sync(path: dir) { return .refused(.outOfResources(reason)) }
         return .stored(path: target, patient: patient, study: study, series: series)
     }
 
-    /// Removes temporaries left by receivers that are no longer running (a crash or kill -9).
-    public static func removeStaleTemporaries(in incoming: String) {
+    /// At start: moves completed instances a previous run acknowledged but had not yet placed (`.done`)
+    /// into the store, and removes unfinished transfers (`.part`) of receivers no longer running.
+    public func recover(incoming: String, stored: (String) -> Void) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: incoming) else { return }
-        for name in names where name.hasPrefix(".i2-") && name.hasSuffix(".part") {
+        for name in names.sorted() where name.hasPrefix(".i2-") {
             let pid = name.dropFirst(4).split(separator: "-").first.flatMap { Int32($0) } ?? 0
             if pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) { continue }   // its receiver is alive
-            unlink(incoming + "/" + name)
+            let path = incoming + "/" + name
+            if name.hasSuffix(".done"), case .stored(let p, _, _, _) = store(temporary: path, sopInstanceUID: "") {
+                stored(p)
+            } else {
+                unlink(path)
+            }
         }
     }
+}
+
+/// Compares two Part 10 files by their data sets, ignoring the file meta information (which names the
+/// sending AE and differs between otherwise identical copies).
+enum DataSetBytes {
+    static func equal(_ a: String, _ b: String) -> Bool {
+        guard let x = try? FileBytes.read(a), let y = try? FileBytes.read(b) else { return false }
+        return x[start(x)...] == y[start(y)...]
+    }
+
+    /// Offset of the data set: after the preamble, "DICM" and the group 0002 elements (explicit VR LE).
+    static func start(_ f: [UInt8]) -> Int {
+        guard f.count >= 144, f[128..<132] == [0x44, 0x49, 0x43, 0x4D] else { return 0 }
+        var i = 132
+        while i + 8 <= f.count, f[i] == 0x02, f[i + 1] == 0x00 {
+            let vr = String(decoding: f[(i + 4)..<(i + 6)], as: UTF8.self)
+            if ["OB", "OW", "OF", "SQ", "UT", "UN", "UC", "UR", "OD", "OL", "OV"].contains(vr) {
+                guard i + 12 <= f.count else { return i }
+                let len = Int(f[i + 8]) | Int(f[i + 9]) << 8 | Int(f[i + 10]) << 16 | Int(f[i + 11]) << 24
+                i += 12 + len
+            } else {
+                i += 8 + (Int(f[i + 6]) | Int(f[i + 7]) << 8)
+            }
+        }
+        return min(i, f.count)
+    }
+}
+
+enum Directories {
+    /// mkdir -p; nil on success, else a plain reason ("…: Not a directory").
+    static func create(_ path: String) -> String? {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            return nil
+        } catch {
+            let posix = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+            return "cannot create \(path): " + (posix.map { String(cString: strerror(Int32($0.code))) } ?? "\(error)")
+        }
+    }
+}
+
+enum Errno {
+    static func text(_ what: String) -> String { "\(what): \(String(cString: strerror(errno)))" }
 }
 
 enum Durable {
     /// fsync a file or directory; nil on success, else the reason.
     static func sync(path: String) -> String? {
         let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return "cannot open for fsync: \(String(cString: strerror(errno)))" }
+        guard fd >= 0 else { return Errno.text("cannot open for fsync") }
         defer { close(fd) }
-        return fsync(fd) == 0 ? nil : "fsync failed: \(String(cString: strerror(errno)))"
+        return fsync(fd) == 0 ? nil : Errno.text("fsync failed")
     }
 }
