@@ -79,8 +79,21 @@ _i2_convert() {
 }
 
 _i2_send() {
+    case $prev in
+        --to|-t) :; return ;;
+        --aet|-a) :; return ;;
+        --report) _i2_files 'json'; return ;;
+        --retries) :; return ;;
+        --retry-delay) :; return ;;
+        --connect-timeout) :; return ;;
+        --acse-timeout) :; return ;;
+        --dimse-timeout) :; return ;;
+        --idle-timeout) :; return ;;
+        --max-pdu) :; return ;;
+    esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-t --to -a --aet --echo --json --report --retries --retry-delay --connect-timeout --acse-timeout --dimse-timeout --idle-timeout --max-pdu -h --help'; return; fi
+    _i2_files ''
 }
 
 _i2_seg2nifti() {

@@ -15,7 +15,7 @@ complete -c i2 -n __fish_use_subcommand -a receive -d 'DICOM storage node: recei
 complete -c i2 -n __fish_use_subcommand -a watch -d 'Notice completed series under a receive root and hand them on'
 complete -c i2 -n __fish_use_subcommand -a process -d 'Run an image-processing tool on a series and turn its output into DICOM'
 complete -c i2 -n __fish_use_subcommand -a convert -d 'Convert between DICOM series, NIfTI, NRRD, MetaImage and NumPy'
-complete -c i2 -n __fish_use_subcommand -a send -d 'Send DICOM files to a PACS (C-STORE SCU)'
+complete -c i2 -n __fish_use_subcommand -a send -d 'Send DICOM files to a PACS (C-STORE SCU), or check it with C-ECHO'
 complete -c i2 -n __fish_use_subcommand -a seg2nifti -d 'Convert a DICOM-SEG to a label map with dcmqi-style JSON metadata'
 complete -c i2 -n __fish_use_subcommand -a nifti2seg -d 'Convert a label map to a DICOM-SEG referencing its source series'
 complete -c i2 -n __fish_use_subcommand -a help -d 'Print the help of a subcommand'
@@ -61,7 +61,20 @@ complete -c i2 -n '__fish_seen_subcommand_from convert' -s 0 -l null -d 'Separat
 complete -c i2 -n '__fish_seen_subcommand_from convert' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -F
 
+complete -c i2 -n '__fish_seen_subcommand_from send' -s t -l to -x -d 'Destination: AET@HOST:PORT, or a node name from the node file'
+complete -c i2 -n '__fish_seen_subcommand_from send' -s a -l aet -x -d 'Our (calling) AE title, as the peer knows us'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l echo -d 'Only check the destination with C-ECHO: exit 0 when it answers, 1 otherwise'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l json -d 'Print one JSON object per file instead of a tab-separated line'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l report -x -a '(__i2_complete_files json)' -d 'Write a JSON report of every file to FILE (atomically, at the end)'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l retries -x -d 'Retry transient failures this many times, with exponential backoff'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l retry-delay -x -d 'Wait before the first retry; doubled for each further one (at most 30 s)'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l connect-timeout -x -d 'Give up a TCP connection attempt after this long'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l acse-timeout -x -d 'Wait this long for the peer to accept, reject or release an association'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l dimse-timeout -x -d 'Wait this long for each C-STORE or C-ECHO response (and for a stalled send)'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l idle-timeout -x -d 'Release an open association after this long without paths on stdin'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l max-pdu -x -d 'Maximum PDU length we receive'
 complete -c i2 -n '__fish_seen_subcommand_from send' -s h -l help -d 'Print help and exit'
+complete -c i2 -n '__fish_seen_subcommand_from send' -F
 
 complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s h -l help -d 'Print help and exit'
 

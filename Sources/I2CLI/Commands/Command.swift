@@ -15,7 +15,7 @@ public struct Command: Sendable {
 
     public init(name: String, summary: String, description: String, flags: [Flag], positionals: [Positional],
                 examples: [(command: String, meaning: String)] = [], extraManSections: [(title: String, body: String)] = [],
-                exitStatuses: [ExitStatus] = ExitStatus.allCases,
+                exitStatuses: [ExitStatus] = ExitStatus.general,
                 run: (@Sendable (ParsedArguments) throws -> ExitStatus)?) {
         self.name = name
         self.summary = summary

@@ -1,0 +1,115 @@
+// Where `i2 send` sends: AET@HOST:PORT given on the command line, or a name looked up in the node
+// file ($I2_NODES, else $XDG_CONFIG_HOME/i2/nodes.json, else /etc/i2/nodes.json).
+import Foundation
+import I2Model
+
+public struct Destination: Sendable, Equatable {
+    public var aeTitle: String
+    public var host: String
+    public var port: Int
+    /// Our AE title towards this node, when the node file fixes one (PACS often know callers by AE title).
+    public var callingAE: String?
+    /// The node's name when it came from the node file.
+    public var name: String?
+
+    public init(aeTitle: String, host: String, port: Int, callingAE: String? = nil, name: String? = nil) {
+        self.aeTitle = aeTitle
+        self.host = host
+        self.port = port
+        self.callingAE = callingAE
+        self.name = name
+    }
+
+    /// "AET@host:port" (IPv6 hosts in brackets).
+    public var address: String { "\(aeTitle)@\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+    /// The address, prefixed with the node name when there is one.
+    public var label: String { name.map { "\($0) (\(address))" } ?? address }
+
+    /// Parses AET@HOST:PORT; nil when `text` has no '@' (then it is a node name).
+    public static func parse(_ text: String) throws -> Destination? {
+        guard let at = text.lastIndex(of: "@") else { return nil }
+        let aet = String(text[..<at]), rest = String(text[text.index(after: at)...])
+        try validateAETitle(aet, what: "the called AE title in '\(text)'")
+        var host = rest, portText = ""
+        if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {     // [IPv6]:port
+            host = String(rest[rest.index(after: rest.startIndex)..<close])
+            portText = String(rest[close...].dropFirst().drop { $0 == ":" })
+        } else if let colon = rest.lastIndex(of: ":") {
+            host = String(rest[..<colon])
+            portText = String(rest[rest.index(after: colon)...])
+        }
+        guard !host.isEmpty, let port = Int(portText), (1...65535).contains(port) else {
+            throw I2Error(.usage, "'\(text)' is not AET@HOST:PORT (e.g. ORTHANC@pacs.example.org:4242)")
+        }
+        return Destination(aeTitle: aet, host: host, port: port)
+    }
+
+    /// A destination from the command line: an address, or a node name from the node file.
+    public static func resolve(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Destination {
+        if let d = try parse(text) { return d }
+        let candidates = NodeFile.candidates(environment: environment)
+        guard let file = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            if let forced = environment["I2_NODES"], !forced.isEmpty {
+                throw I2Error(.usage, "I2_NODES names \(forced), which does not exist")
+            }
+            throw I2Error(.usage, "'\(text)' is not AET@HOST:PORT, and there is no node file to look it up in (looked for \(candidates.joined(separator: ", ")); see 'man i2-send')")
+        }
+        let nodes = try NodeFile.load(file)
+        guard var d = nodes[text] else {
+            let known = nodes.keys.sorted()
+            throw I2Error(.usage, "no node named '\(text)' in \(file)" + (known.isEmpty ? "" : " (it has: \(known.joined(separator: ", ")))"))
+        }
+        d.name = text
+        return d
+    }
+
+    /// 1 to 16 characters, no backslash or control characters (PS3.5 AE value representation).
+    public static func validateAETitle(_ aet: String, what: String) throws {
+        let trimmed = aet.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, aet.count <= 16, !aet.contains("\\"), !aet.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value > 0x7E }) else {
+            throw I2Error(.usage, "\(what) must have 1 to 16 printable ASCII characters and no backslash: '\(aet)'")
+        }
+    }
+}
+
+/// The node file: a JSON object mapping names to nodes, each either
+/// `{"aet": "ORTHANC", "host": "pacs.example.org", "port": 4242, "calling_aet": "I2"}` ("calling_aet" optional)
+/// or the string "ORTHANC@pacs.example.org:4242".
+public enum NodeFile {
+    /// Where the node file is looked for, in order: $I2_NODES alone when set; otherwise the user's, then the system's.
+    public static func candidates(environment: [String: String]) -> [String] {
+        if let forced = environment["I2_NODES"], !forced.isEmpty { return [forced] }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        let config = environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? home + "/.config"
+        return [config + "/i2/nodes.json", "/etc/i2/nodes.json"]
+    }
+
+    public static func load(_ path: String) throws -> [String: Destination] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw I2Error(.usage, path: path, "cannot read the node file")
+        }
+        guard let top = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw I2Error(.usage, path: path, "the node file must be a JSON object mapping node names to nodes")
+        }
+        var nodes: [String: Destination] = [:]
+        for (name, value) in top {
+            func bad(_ why: String) -> I2Error { I2Error(.usage, path: path, "node '\(name)': \(why)") }
+            if let text = value as? String {
+                guard let d = try Destination.parse(text) else { throw bad("'\(text)' is not AET@HOST:PORT") }
+                nodes[name] = d
+                continue
+            }
+            guard let o = value as? [String: Any] else { throw bad("expected an object or \"AET@HOST:PORT\"") }
+            guard let aet = o["aet"] as? String else { throw bad("\"aet\" (the node's AE title) is missing") }
+            guard let host = o["host"] as? String, !host.isEmpty else { throw bad("\"host\" is missing") }
+            guard let port = (o["port"] as? Int) ?? (o["port"] as? String).flatMap(Int.init), (1...65535).contains(port) else {
+                throw bad("\"port\" must be a number from 1 to 65535")
+            }
+            try Destination.validateAETitle(aet, what: "node '\(name)': \"aet\"")
+            let calling = o["calling_aet"] as? String
+            if let c = calling { try Destination.validateAETitle(c, what: "node '\(name)': \"calling_aet\"") }
+            nodes[name] = Destination(aeTitle: aet, host: host, port: port, callingAE: calling)
+        }
+        return nodes
+    }
+}

@@ -1,0 +1,64 @@
+// Association failures in plain words: what happened, and what usually fixes it. DCMTK's own text
+// ("Association Rejected: Result: Rejected Permanent, Source: Service User, Reason: Called AE Title
+// Not Recognized") names the rule, not the remedy.
+import I2DICOM
+
+enum Explain {
+    /// Whether trying again later can help.
+    static func isTransient(_ e: NetworkError) -> Bool {
+        switch e.kind {
+        case .unreachable, .timeout, .aborted: return true
+        case .rejected: return e.rejection?.result == 2
+        case .unresolved, .noContext, .unreadable: return false
+        }
+    }
+
+    static func association(_ e: NetworkError, to d: Destination, callingAE: String, timeouts: (connect: Int, acse: Int)) -> String {
+        let hostPort = "\(d.host.contains(":") ? "[\(d.host)]" : d.host):\(d.port)"
+        switch e.kind {
+        case .unresolved:
+            return "\(e.message) (check the host name in --to or the node file)"
+        case .unreachable:
+            let why = e.message.replacingOccurrences(of: "TCP Initialization Error: ", with: "")
+            if why.lowercased().contains("refused") {
+                return "cannot connect to \(hostPort): connection refused (nothing is listening on that port: is the peer running, and is the port right?)"
+            }
+            if why.lowercased().contains("timed out") || why.lowercased().contains("timeout") || why.lowercased().contains("in progress") {
+                return "cannot connect to \(hostPort): no answer within the connect timeout (\(timeouts.connect) s; a firewall may be dropping the connection)"
+            }
+            return "cannot connect to \(hostPort): \(why)"
+        case .timeout:
+            return "connected to \(hostPort), but no association answer within the ACSE timeout (\(timeouts.acse) s): is this a DICOM port, and is the peer overloaded?"
+        case .aborted:
+            return "\(hostPort) closed or aborted the connection during association negotiation (\(e.message)); it may not speak DICOM, or may refuse our address"
+        case .rejected:
+            return rejection(e, d: d, callingAE: callingAE)
+        case .noContext, .unreadable:
+            return e.message
+        }
+    }
+
+    static func rejection(_ e: NetworkError, d: Destination, callingAE: String) -> String {
+        guard let r = e.rejection else { return "association rejected: \(e.message)" }
+        let kind = r.result == 2 ? "transient" : "permanent"
+        let head = "\(d.address) rejected the association (\(kind))"
+        switch r.reason {
+        case 0x0107:
+            return "\(head): it does not know the called AE title '\(d.aeTitle)'. AE titles are case-sensitive: use the exact AE title the peer is configured with, in --to AET@HOST:PORT or the node file"
+        case 0x0103:
+            return "\(head): it does not accept our calling AE title '\(callingAE)'. Register '\(callingAE)' (this host and port) as a known node on the peer, or pass the AE title it expects with --aet"
+        case 0x0102:
+            return "\(head): it does not support the DICOM application context"
+        case 0x0101:
+            return "\(head) without giving a reason (often: our calling AE title '\(callingAE)' or our address is not on its list of allowed nodes)"
+        case 0x0201, 0x0202:
+            return "\(head): its DICOM layer refused the request (\(e.message))"
+        case 0x0301:
+            return "\(head): it is temporarily congested; try again later"
+        case 0x0302:
+            return "\(head): it has reached its limit of simultaneous associations; try again later"
+        default:
+            return "\(head): \(e.message)"
+        }
+    }
+}

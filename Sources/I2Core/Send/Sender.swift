@@ -1,0 +1,260 @@
+// The engine of `i2 send`: files → header probe → presentation contexts → one association for the
+// batch (more only past 128 contexts, or when the peer drops it) → one C-STORE per file.
+// Transient failures (refused connection, transient rejection, abort, timeouts) are retried with
+// exponential backoff; permanent ones (rejection, refused SOP class, unreadable file) are not.
+import Foundation
+import I2DICOM
+import I2Model
+
+public struct SendOptions: Sendable {
+    public var destination: Destination
+    public var callingAE = "I2"
+    public var connectTimeout = 10
+    public var acseTimeout = 30
+    public var dimseTimeout = 60
+    /// An open association with nothing to send for this long (waiting on stdin) is released.
+    public var idleTimeout = 30
+    public var retries = 3
+    /// Seconds before the first retry; doubled for each further one, at most `maxRetryDelay`.
+    public var retryDelay = 1.0
+    public var maxRetryDelay = 30.0
+    public var maxPDU = 131072
+    public init(destination: Destination) { self.destination = destination }
+
+    var parameters: AssociationParameters {
+        var p = AssociationParameters(calledAE: destination.aeTitle, host: destination.host, port: destination.port)
+        p.callingAE = callingAE
+        p.connectTimeout = connectTimeout
+        p.acseTimeout = acseTimeout
+        p.dimseTimeout = dimseTimeout
+        p.maxPDU = maxPDU
+        return p
+    }
+}
+
+public final class Sender {
+    public let options: SendOptions
+    let log: (LogLevel, String) -> Void
+    let report: (FileOutcome) -> Void
+    let progress: (_ done: Int, _ total: Int) -> Void
+    /// Set from a signal handler: finish the file in hand, then stop.
+    public let stopFlag = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    public private(set) var summary: SendSummary
+    private var association: Association?
+    private let readAhead = ReadAhead()
+    private var total = 0, done = 0, nextIndex = 0
+    private var storedAny = false
+    /// Set when this batch could get no association (after the retries): its other files fail with it.
+    private var gaveUp: String?
+    private var lastFailure: NetworkError.Kind?
+
+    public init(options: SendOptions, log: @escaping (LogLevel, String) -> Void, report: @escaping (FileOutcome) -> Void,
+                progress: @escaping (Int, Int) -> Void = { _, _ in }) {
+        self.options = options
+        self.log = log
+        self.report = report
+        self.progress = progress
+        summary = SendSummary(destination: options.destination, callingAE: options.callingAE)
+        stopFlag.pointee = 0
+    }
+
+    deinit { stopFlag.deallocate() }
+
+    var stopping: Bool { stopFlag.pointee != 0 }
+
+    /// Sends `paths` (files, directories searched recursively), then everything `stream` delivers.
+    public func run(paths: [String], stream: PathStream?) -> SendSummary {
+        summary.started = Date()
+        if !paths.isEmpty { send(paths) }
+        while let stream, !stopping {
+            // While an association is open and idle, release it after the idle timeout.
+            let waitLimit: Double? = association == nil ? nil : Double(options.idleTimeout)
+            guard let batch = stream.next(timeout: waitLimit, stop: { stopping }) else { break }
+            if batch.isEmpty {
+                log(.info, "idle for \(options.idleTimeout) s: releasing the association")
+                association?.release()
+                association = nil
+                continue
+            }
+            send(batch)
+        }
+        readAhead.settle()
+        association?.release()
+        association = nil
+        if stopping { summary.end = .interrupted }
+        else if !storedAny, let kind = lastFailure { summary.end = kind == .rejected ? .rejected : .unreachable }
+        summary.finished = Date()
+        return summary
+    }
+
+    /// C-ECHO: true when the peer answered success.
+    public func echo() -> Bool {
+        let context = PresentationContext(SOPClass.verification, SendPlan.fallback)
+        guard let a = open([context]) else { return false }
+        defer { a.release() }
+        do {
+            let status = try a.echo()
+            if status != 0 { log(.error, "\(options.destination.address) answered C-ECHO with status 0x\(String(format: "%04X", status))") }
+            return status == 0
+        } catch let e as NetworkError {
+            log(.error, "C-ECHO to \(options.destination.address) failed: \(e.message)")
+            return false
+        } catch {
+            return false
+        }
+    }
+
+    // MARK: one batch
+
+    private func send(_ inputs: [String]) {
+        gaveUp = nil
+        let (files, missing) = InputFiles.expand(inputs)
+        for e in missing { finish(failed(e.path ?? "", e.detail)) }
+        var items: [SendItem] = []
+        for (path, probe) in zip(files, probeAll(files)) {
+            switch probe {
+            case .success(let p):
+                items.append(SendItem(index: nextIndex, path: path, sopClassUID: p.sopClassUID, sopInstanceUID: p.sopInstanceUID,
+                                      transferSyntax: p.transferSyntax))
+                nextIndex += 1
+            case .failure(let e) where e.kind == .notDICOM:
+                log(.warning, "\(path): skipped, not a DICOM file")
+                finish(FileOutcome(path: path, status: .skipped))
+            case .failure(let e):
+                finish(failed(path, e.detail))
+            }
+        }
+        total += items.count
+        // What the open association already covers goes first, on it; the rest gets new associations.
+        let current = association?.proposed ?? []
+        let now = items.filter { association != nil && SendPlan.covers(current, $0) }
+        if !now.isEmpty { store(now, contexts: current) }
+        let later = items.filter { !(association != nil && SendPlan.covers(current, $0)) }
+        for group in SendPlan.groups(later) {
+            store(group.items, contexts: SendPlan.merged(group.contexts, keeping: current))
+        }
+    }
+
+    private func store(_ items: [SendItem], contexts: [PresentationContext]) {
+        var queue = items[...]
+        var reconnecting = false
+        while var item = queue.first {
+            if stopping { for i in queue { finish(failed(i, "interrupted before it was sent")) }; return }
+            if let why = gaveUp { for i in queue { finish(failed(i, why)) }; return }
+            readAhead.start(item.path)   // the first file of a queue is read while the association is negotiated
+            if association == nil || !SendPlan.covers(association!.proposed, item) {
+                association?.release()
+                association = open(contexts, afterDrop: reconnecting)
+                guard association != nil else { continue }   // gaveUp says why
+            }
+            item.attempts += 1
+            do {
+                let file = try readAhead.take(item.path)
+                if let next = queue.dropFirst().first { readAhead.start(next.path) }
+                let r = try association!.store(file)
+                var o = FileOutcome(path: item.path, status: FileOutcome.classify(r.status))
+                o.sopClassUID = r.sopClassUID; o.sopInstanceUID = r.sopInstanceUID
+                o.dimseStatus = r.status; o.comment = r.comment
+                o.transferSyntax = r.transferSyntax; o.decompressed = r.decompressed
+                if o.wasStored { storedAny = true }
+                if o.status == .failed { log(.error, "\(item.path): not stored: \(o.reason)") }
+                if o.status == .warning { log(.warning, "\(item.path): stored with a warning: \(o.reason)") }
+                finish(o)
+                queue.removeFirst()
+                reconnecting = false
+            } catch let e as NetworkError where Explain.isTransient(e) {
+                association = nil
+                if item.attempts > options.retries {
+                    finish(failed(item, "\(e.message) (gave up after \(item.attempts) attempt\(item.attempts == 1 ? "" : "s"))"))
+                    queue.removeFirst()
+                } else {
+                    log(.warning, "\(item.path): \(e.message); re-establishing the association")
+                    queue[queue.startIndex] = item
+                    reconnecting = true
+                }
+            } catch let e as NetworkError {
+                log(.error, "\(item.path): not stored: \(e.message)")
+                finish(failed(item, e.message))
+                queue.removeFirst()
+            } catch {
+                finish(failed(item, "\(error)"))
+                queue.removeFirst()
+            }
+        }
+    }
+
+    /// Opens an association, retrying transient failures with backoff. nil when it gave up (`gaveUp` says why).
+    private func open(_ contexts: [PresentationContext], afterDrop: Bool = false) -> Association? {
+        let d = options.destination
+        var attempt = 0
+        while true {
+            do {
+                let a = try Association(options.parameters, contexts: contexts)
+                summary.associations += 1
+                log(.info, "association \(summary.associations) with \(d.label) as \(options.callingAE): \(a.acceptedCount) of \(contexts.count) presentation contexts accepted")
+                return a
+            } catch let e as NetworkError {
+                let message = Explain.association(e, to: d, callingAE: options.callingAE,
+                                                  timeouts: (options.connectTimeout, options.acseTimeout))
+                if Explain.isTransient(e) && attempt < options.retries && !stopping {
+                    // After a drop, reconnect at once the first time (the peer may just have closed an idle association).
+                    let delay = afterDrop && attempt == 0 ? 0 : min(options.retryDelay * pow(2, Double(afterDrop ? attempt - 1 : attempt)), options.maxRetryDelay)
+                    attempt += 1
+                    log(.warning, "\(message); retry \(attempt) of \(options.retries) in \(format(delay)) s")
+                    pause(delay)
+                    continue
+                }
+                log(.error, message + (attempt > 0 ? " (after \(attempt + 1) attempts)" : ""))
+                summary.associationError = message
+                gaveUp = message
+                lastFailure = e.kind
+                return nil
+            } catch {
+                gaveUp = "\(error)"
+                return nil
+            }
+        }
+    }
+
+    // MARK: helpers
+
+    private func probeAll(_ files: [String]) -> [Result<DicomProbe, I2Error>] {
+        var results = [Result<DicomProbe, I2Error>](repeating: .failure(I2Error(.invalidInput, "not probed")), count: files.count)
+        results.withUnsafeMutableBufferPointer { buf in
+            let base = buf.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: files.count) { i in
+                do { (base + i).pointee = .success(try DicomProbe(path: files[i])) }
+                catch let e as I2Error { (base + i).pointee = .failure(e) }
+                catch { (base + i).pointee = .failure(I2Error(.invalidInput, path: files[i], "\(error)")) }
+            }
+        }
+        return results
+    }
+
+    private func failed(_ path: String, _ why: String) -> FileOutcome {
+        var o = FileOutcome(path: path, status: .failed)
+        o.comment = why
+        return o
+    }
+
+    private func failed(_ item: SendItem, _ why: String) -> FileOutcome {
+        var o = failed(item.path, why)
+        o.sopClassUID = item.sopClassUID
+        o.sopInstanceUID = item.sopInstanceUID
+        return o
+    }
+
+    private func finish(_ o: FileOutcome) {
+        summary.outcomes.append(o)
+        report(o)
+        if o.status != .skipped && !o.path.isEmpty { done += 1; progress(done, max(total, done)) }
+    }
+
+    /// Sleeps `seconds`, waking early on a stop request.
+    private func pause(_ seconds: Double) {
+        let until = Date().addingTimeInterval(seconds)
+        while !stopping, Date() < until { usleep(UInt32(min(0.05, max(0, until.timeIntervalSinceNow)) * 1_000_000)) }
+    }
+
+    private func format(_ s: Double) -> String { s == s.rounded() ? String(Int(s)) : String(format: "%.1f", s) }
+}

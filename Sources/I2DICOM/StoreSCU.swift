@@ -1,0 +1,185 @@
+// The storage SCU: one DICOM association (CDCMTKSCU.h) owned from Swift, plus the cheap header probe
+// used to plan presentation contexts. Mechanics only: which contexts, retries and wording live in I2Core.
+internal import CDCMTK
+import Foundation
+import I2Model
+
+public enum SOPClass {
+    public static let verification = "1.2.840.10008.1.1"
+}
+
+public enum TransferSyntaxUID {
+    public static let implicitLittle = "1.2.840.10008.1.2"
+    public static let explicitLittle = "1.2.840.10008.1.2.1"
+    public static let explicitBig = "1.2.840.10008.1.2.2"
+
+    public static func isUncompressed(_ uid: String) -> Bool { [implicitLittle, explicitLittle, explicitBig].contains(uid) }
+}
+
+public enum UIDName {
+    /// DCMTK's name for a UID, e.g. "CTImageStorage"; nil when unknown.
+    public static func of(_ uid: String) -> String? { i2scu_uid_name(uid).map { String(cString: $0) } }
+    /// "CTImageStorage (1.2.840.10008.5.1.4.1.1.2)", or the bare UID.
+    public static func describe(_ uid: String) -> String { of(uid).map { "\($0) (\(uid))" } ?? uid }
+    /// DCMTK's wording of a C-STORE status, e.g. "Refused: OutOfResources".
+    public static func storeStatus(_ status: UInt16) -> String { String(cString: i2scu_status_text(status)) }
+}
+
+public struct AssociationParameters: Sendable {
+    public var callingAE = "I2"
+    public var calledAE: String
+    public var host: String
+    public var port: Int
+    public var connectTimeout = 10
+    public var acseTimeout = 30
+    public var dimseTimeout = 60
+    public var maxPDU = 131072
+    public init(calledAE: String, host: String, port: Int) {
+        self.calledAE = calledAE
+        self.host = host
+        self.port = port
+    }
+}
+
+public struct PresentationContext: Hashable, Sendable {
+    public var abstractSyntax: String
+    public var transferSyntaxes: [String]
+    public init(_ abstractSyntax: String, _ transferSyntaxes: [String]) {
+        self.abstractSyntax = abstractSyntax
+        self.transferSyntaxes = transferSyntaxes
+    }
+}
+
+/// How an association attempt or a DIMSE operation ended, when it did not succeed.
+public struct NetworkError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Int32, Sendable {
+        case unresolved = 1, unreachable, timeout, rejected, aborted, noContext, unreadable
+    }
+    public var kind: Kind
+    public var message: String
+    /// For .rejected: result (1 permanent, 2 transient), source (1-3) and reason as in the A-ASSOCIATE-RJ PDU.
+    public var rejection: (result: Int, source: Int, reason: Int)?
+    public var description: String { message }
+}
+
+public struct StoreResponse: Sendable {
+    public var status: UInt16
+    public var comment: String
+    public var sopClassUID: String
+    public var sopInstanceUID: String
+    public var transferSyntax: String
+    public var decompressed: Bool
+}
+
+public final class Association {
+    private var handle: OpaquePointer?
+    public let proposed: [PresentationContext]
+
+    /// Connects and negotiates; throws NetworkError.
+    public init(_ p: AssociationParameters, contexts: [PresentationContext]) throws {
+        var outcome: Int32 = 0
+        var rej = i2scu_rejection(result: 0, source: 0, reason: 0)
+        var err = [CChar](repeating: 0, count: 512)
+        // C strings for the call, freed after it (DCMTK copies what it keeps).
+        var owned: [UnsafeMutablePointer<CChar>?] = []
+        var lists: [UnsafeMutablePointer<UnsafePointer<CChar>?>] = []
+        defer { owned.forEach { free($0) }; lists.forEach { $0.deallocate() } }
+        func dup(_ s: String) -> UnsafePointer<CChar>? { let c = strdup(s); owned.append(c); return UnsafePointer(c) }
+        var cs: [i2scu_context] = contexts.map { c in
+            let list = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: Swift.max(c.transferSyntaxes.count, 1))
+            for (i, ts) in c.transferSyntaxes.enumerated() { list[i] = dup(ts) }
+            lists.append(list)
+            return i2scu_context(abstract_syntax: dup(c.abstractSyntax), transfer_syntaxes: UnsafePointer(list),
+                                 count: Int32(c.transferSyntaxes.count))
+        }
+        var params = i2scu_params(calling_ae: dup(p.callingAE), called_ae: dup(p.calledAE), host: dup(p.host), port: Int32(p.port),
+                                  connect_timeout: Int32(p.connectTimeout), acse_timeout: Int32(p.acseTimeout),
+                                  dimse_timeout: Int32(p.dimseTimeout), max_pdu: p.maxPDU)
+        let h = i2scu_open(&params, &cs, Int32(cs.count), &outcome, &rej, &err, err.count)
+        guard let h else {
+            var e = NetworkError(kind: NetworkError.Kind(rawValue: outcome) ?? .aborted, message: String(cString: err))
+            if e.kind == .rejected { e.rejection = (Int(rej.result), Int(rej.source), Int(rej.reason)) }
+            throw e
+        }
+        handle = h
+        proposed = contexts
+    }
+
+    deinit { if let h = handle { i2scu_close(h, 1) } }
+
+    public var isOpen: Bool { handle != nil }
+    public var acceptedCount: Int { handle.map { Int(i2scu_accepted_count($0)) } ?? 0 }
+
+    /// C-STOREs one file. A thrown .timeout or .aborted means the association is gone (it is closed here).
+    public func store(_ file: FileToSend) throws -> StoreResponse {
+        guard let h = handle else { throw NetworkError(kind: .aborted, message: "association already closed") }
+        var r = i2scu_store_result()
+        var err = [CChar](repeating: 0, count: 512)
+        let outcome = i2scu_store(h, file.handle, &r, &err, err.count)
+        let message = String(cString: err)
+        guard outcome == 0 else {
+            let kind = NetworkError.Kind(rawValue: outcome) ?? .aborted
+            if kind == .timeout || kind == .aborted { abort() }
+            throw NetworkError(kind: kind, message: message)
+        }
+        func text<T>(_ t: inout T) -> String { withUnsafeBytes(of: &t) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } }
+        return StoreResponse(status: r.status, comment: message, sopClassUID: text(&r.sop_class),
+                             sopInstanceUID: text(&r.sop_instance), transferSyntax: text(&r.transfer_syntax),
+                             decompressed: r.decompressed != 0)
+    }
+
+    /// C-ECHO; returns the DIMSE status.
+    public func echo() throws -> UInt16 {
+        guard let h = handle else { throw NetworkError(kind: .aborted, message: "association already closed") }
+        var status: UInt16 = 0
+        var err = [CChar](repeating: 0, count: 512)
+        let outcome = i2scu_echo(h, &status, &err, err.count)
+        guard outcome == 0 else {
+            abort()
+            throw NetworkError(kind: NetworkError.Kind(rawValue: outcome) ?? .aborted, message: String(cString: err))
+        }
+        return status
+    }
+
+    public func release() { if let h = handle { i2scu_close(h, 0); handle = nil } }
+    public func abort() { if let h = handle { i2scu_close(h, 1); handle = nil } }
+}
+
+/// A DICOM file parsed for sending (on any thread; sent on the association's).
+public final class FileToSend: @unchecked Sendable {
+    let handle: OpaquePointer
+    public let path: String
+
+    /// `inMemory` reads the bulk data now too (read-ahead); otherwise it is read while sending.
+    /// Throws NetworkError(.unreadable) when the file cannot be read as DICOM.
+    public init(path: String, inMemory: Bool) throws {
+        var err = [CChar](repeating: 0, count: 512)
+        guard let h = i2scu_load(path, inMemory ? 1 : 0, &err, err.count) else {
+            throw NetworkError(kind: .unreadable, message: String(cString: err))
+        }
+        handle = h
+        self.path = path
+    }
+
+    deinit { i2scu_file_free(handle) }
+}
+
+/// SOP class, SOP instance and transfer syntax of a file, read from its meta header when it has one.
+public struct DicomProbe: Sendable {
+    public var sopClassUID: String
+    public var sopInstanceUID: String
+    public var transferSyntax: String
+
+    /// Throws I2Error(.notDICOM) for a file that is not DICOM at all, .invalidInput when unreadable.
+    public init(path: String) throws {
+        var cls = [CChar](repeating: 0, count: 80), inst = cls, ts = cls
+        var notDicom: Int32 = 0
+        var err = [CChar](repeating: 0, count: 512)
+        if i2scu_probe(path, &cls, &inst, &ts, cls.count, &notDicom, &err, err.count) != 0 {
+            throw I2Error(notDicom != 0 ? .notDICOM : .invalidInput, path: path, String(cString: err))
+        }
+        sopClassUID = String(cString: cls)
+        sopInstanceUID = String(cString: inst)
+        transferSyntax = String(cString: ts)
+    }
+}
