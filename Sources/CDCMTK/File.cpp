@@ -1,5 +1,6 @@
 // dcmdata: reading, decoding and writing data sets behind the plain-C API of CDCMTK.h.
 #include "CDCMTK.h"
+#include "Codecs.hpp"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
@@ -22,7 +23,7 @@ static void say(char *err, size_t len, const OFString &msg) {
 }
 
 // Codecs register once per process; DCMTK's registries are global.
-static void registerCodecs() {
+void i2dcm::registerCodecs() {
     static std::once_flag once;
     std::call_once(once, [] {
         OFLog::configure(OFLogger::FATAL_LOG_LEVEL);  // errors reach Swift as statuses, not log lines
@@ -33,7 +34,7 @@ static void registerCodecs() {
 }
 
 extern "C" i2dcm_file *i2dcm_open(const char *path, int *not_dicom, char *err, size_t errlen) {
-    registerCodecs();
+    i2dcm::registerCodecs();
     *not_dicom = 0;
     // Is there a Part 10 preamble? Without one, accept the file only if it parses as a data set
     // that at least names a SOP class (old ACR-NEMA style files), otherwise call it not DICOM.
@@ -64,7 +65,7 @@ extern "C" i2dcm_file *i2dcm_open(const char *path, int *not_dicom, char *err, s
 }
 
 extern "C" i2dcm_file *i2dcm_open_damaged(const char *path) {
-    registerCodecs();
+    i2dcm::registerCodecs();
     auto *f = new i2dcm_file();
     OFCondition c = f->format.loadFileUntilTag(path, EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect, DCM_PixelData);
     if (c.bad() && !f->format.getDataset()->tagExists(DCM_SeriesInstanceUID)) { delete f; return nullptr; }
@@ -72,7 +73,7 @@ extern "C" i2dcm_file *i2dcm_open_damaged(const char *path) {
 }
 
 extern "C" i2dcm_file *i2dcm_new(void) {
-    registerCodecs();
+    i2dcm::registerCodecs();
     return new i2dcm_file();
 }
 

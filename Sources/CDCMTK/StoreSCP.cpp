@@ -3,6 +3,7 @@
 // half-open or garbage connection never blocks anyone else), then hands the socket to DCMTK via
 // dcmExternalSocketHandle (a process-wide setting, hence the short critical section around it).
 #include "CDCMTKSCP.h"
+#include "Codecs.hpp"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmnet/assoc.h>
@@ -310,7 +311,7 @@ int listenOn(const char *address, int port, std::string &why) {
 
 extern "C" int i2scp_run(const i2scp_config *cfg, i2scp_store_fn store, i2scp_log_fn logfn, void (*ready)(void *),
                          void *ctx, volatile int *stop, char *err, size_t errlen) {
-    OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+    i2dcm::registerCodecs();   // also quiets DCMTK's logger: problems reach Swift through the log callback
     setenv("TCP_NODELAY", "1", 0);   // DCMTK leaves Nagle on otherwise: ~40 ms per C-STORE response
     dcmDisableGethostbyaddr.set(OFTrue);
     // Heap-allocated: threads still draining after we return keep using it (then it is leaked on purpose).

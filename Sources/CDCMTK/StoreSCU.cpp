@@ -3,6 +3,7 @@
 // syntax when the peer refused the original one. The socket-level details (cork, quick ACK, abort
 // without waiting) are what make a batch as fast as the peer allows.
 #include "CDCMTKSCU.h"
+#include "Codecs.hpp"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmnet/assoc.h>
@@ -47,12 +48,9 @@ void say(char *err, size_t len, const std::string &msg) {
 void setUp() {
     static std::once_flag once;
     std::call_once(once, [] {
-        OFLog::configure(OFLogger::FATAL_LOG_LEVEL);  // errors reach Swift as outcomes, not log lines
         // DCMTK leaves Nagle's algorithm on unless this is set: ~40 ms lost per C-STORE response.
         setenv("TCP_NODELAY", "1", 0);
-        DcmRLEDecoderRegistration::registerCodecs();   // each registration is idempotent
-        DJDecoderRegistration::registerCodecs();
-        DJLSDecoderRegistration::registerCodecs();
+        i2dcm::registerCodecs();
     });
 }
 

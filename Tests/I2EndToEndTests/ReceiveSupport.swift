@@ -1,6 +1,6 @@
 // Helpers of the `i2 receive` end-to-end tests: background processes stopped by PID, a receiver on a
 // free loopback port, storescu runs with their per-file answers, data-set comparison (dcmdump, bytes,
-// transfer syntax) and tree listings. (Orthanc: RXOrthanc in ReceiveTests; raw sockets: RawPeer.)
+// transfer syntax) and tree listings. (Orthanc: OrthancPeer in PeerSupport; raw sockets: RawPeer.)
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

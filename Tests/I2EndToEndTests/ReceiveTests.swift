@@ -75,20 +75,12 @@ final class ReceiveTests: E2ECase {
     }
 
     func testOrthancPushesAStudy() throws {
-        let orthancPath = try TestSupport.tool("Orthanc", package: "orthanc")
         let r = try startReceiver(path("root"), ["--allow", "ORTHANC"])
-        let orthanc = try RXOrthanc(self, executable: orthancPath, dir: try mkdir("orthanc"), i2Port: r.port)
+        let orthanc = try OrthancPeer(modalities: ["i2": ("I2", "127.0.0.1", r.port)])
+        defer { orthanc.stop() }
         let files = (1...3).map { TestSupport.fixture("dcmqi/ct-3slice/0\($0).dcm") }
-        var study = ""
-        for f in files {
-            let (status, body) = try orthanc.request("POST", "/instances", body: try Data(contentsOf: URL(fileURLWithPath: f)))
-            XCTAssertEqual(status, 200, String(decoding: body, as: UTF8.self))
-            study = (try JSONSerialization.jsonObject(with: body) as? [String: Any])?["ParentStudy"] as? String ?? ""
-        }
-        let (status, body) = try orthanc.request("POST", "/modalities/i2/store", body: Data("\"\(study)\"".utf8))
-        let answer = try JSONSerialization.jsonObject(with: body) as? [String: Any]
-        XCTAssertEqual(status, 200, String(decoding: body, as: UTF8.self))
-        XCTAssertEqual(answer?["FailedInstancesCount"] as? Int, 0, "\(answer ?? [:])")
+        for f in files { try orthanc.upload(f) }
+        try orthanc.store(toModality: "i2")
         XCTAssertTrue(r.waitForPaths(3, timeout: 10), r.process.stderr)
         let index = try RX.sopIndex([(files[0] as NSString).deletingLastPathComponent])
         for stored in r.paths {
@@ -157,47 +149,5 @@ final class ReceiveTests: E2ECase {
             XCTAssertFalse(r.process.killedBySignal)
             XCTAssertLessThan(Date().timeIntervalSince(start), 1.0, "signal \(sig)")
         }
-    }
-}
-
-/// Orthanc on free loopback ports with a generated config listing i2 as modality "i2"; stopped by PID.
-final class RXOrthanc {
-    let httpPort = RX.freePort(), dicomPort = RX.freePort()
-    let process: RXProcess
-
-    init(_ test: XCTestCase, executable: String, dir: String, i2Port: Int, i2AET: String = "I2") throws {
-        let config: [String: Any] = [
-            "Name": "i2-test", "StorageDirectory": dir + "/db", "IndexDirectory": dir + "/db",
-            "HttpPort": httpPort, "DicomPort": dicomPort, "DicomAet": "ORTHANC", "RemoteAccessAllowed": false,
-            "AuthenticationEnabled": false, "Plugins": [String](), "HttpServerEnabled": true, "DicomServerEnabled": true,
-            "DicomModalities": ["i2": [i2AET, "127.0.0.1", i2Port]],
-        ]
-        let file = dir + "/config.json"
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: file))
-        process = try test.background(executable, [file])
-        let deadline = Date().addingTimeInterval(30)
-        while (try? request("GET", "/system").0) != 200 {
-            if process.status != nil || Date() > deadline {
-                throw RX.Failure("Orthanc did not start: \(process.stderr.suffix(2000))")
-            }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-    }
-
-    /// One REST call on 127.0.0.1: (HTTP status, body).
-    func request(_ method: String, _ path: String, body: Data? = nil) throws -> (Int, Data) {
-        var req = URLRequest(url: URL(string: "http://127.0.0.1:\(httpPort)\(path)")!, timeoutInterval: 60)
-        req.httpMethod = method
-        req.httpBody = body
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: (Int, Data)?
-        nonisolated(unsafe) var failure: Error?
-        URLSession.shared.dataTask(with: req) { data, response, error in
-            if let e = error { failure = e } else { result = ((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data()) }
-            done.signal()
-        }.resume()
-        done.wait()
-        if let e = failure { throw e }
-        return result ?? (0, Data())
     }
 }
