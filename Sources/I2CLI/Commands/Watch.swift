@@ -1,5 +1,97 @@
-// i2 watch: declared so help, man pages and completions list it; not built yet.
+// i2 watch: notices series (or studies) under a receive root that have gone quiet and hands each one
+// on, once: to a command (--exec) or, without one, as a directory path on stdout for a pipeline.
+import Foundation
+import I2Core
 
 enum Watch {
-    static let command = NotYetBuilt.command("watch", "Notice completed series under a receive root and hand them on", "A series is complete after a quiet period with no new files.")
+    static let exec = Flag("exec", short: "e", value: "COMMAND", summary: "Run COMMAND (via /bin/sh -c) for each completed series",
+                           details: "{series} is replaced by the shell-quoted directory handed over (the study directory with --group study), {study} and {patient} by its study and patient directories, {root} by ROOT and {log} by the log file. Do not quote the placeholders yourself. The command also gets I2_SERIES_DIR, I2_STUDY_DIR, I2_PATIENT_DIR, I2_ROOT, I2_WATCH_GROUP, I2_WATCH_RUN, I2_WATCH_ATTEMPT, I2_WATCH_FOLLOW_UP (1 for a follow-up run), I2_WATCH_FILES, I2_WATCH_LOG and I2_WATCH_STATE in its environment. Its stdin is /dev/null; its stdout and stderr are appended to the log. Exit status 0 means done.")
+    static let quiet = Flag("quiet", value: "SECONDS", summary: "A series is complete after this long without a new file (fractions allowed)", defaultValue: "10")
+    static let poll = Flag("poll", value: "SECONDS", summary: "Scan ROOT this often (default 1, or a quarter of --quiet when that is shorter)",
+                           details: "A scan stats each series directory and re-reads only the ones whose modification time changed (or changed in the last 2 s, since directory times are coarse).")
+    static let group = Flag("group", value: "UNIT", summary: "Hand over each series, or each whole study (ROOT/<patient>/<study>)",
+                            details: "With `study`, a study is complete when none of its series has had a new file for --quiet seconds, and {series} is the study directory.",
+                            choices: WatchGroup.allCases.map(\.rawValue), defaultValue: "series")
+    static let retries = Flag("retries", value: "N", summary: "Run a failing command again up to N more times, with backoff", defaultValue: "2")
+    static let retryDelay = Flag("retry-delay", value: "SECONDS", summary: "Wait before the first retry; doubled for each further one (at most 1 h)", defaultValue: "10")
+    static let jobs = Flag("jobs", short: "j", value: "N", summary: "Run up to N commands at once", defaultValue: "1")
+    static let once = Flag("once", summary: "Handle the series that are complete now, then exit (for cron)",
+                           details: "Quiet is measured from the files' change times. Series still receiving are left for the next run. Waits for the retries of what it started.")
+    static let stopGrace = Flag("stop-grace", value: "SECONDS", summary: "On SIGINT/SIGTERM, wait this long for running commands before killing them", defaultValue: "30")
+
+    static let behaviour = """
+        Each series has its own quiet timer: ROOT/<patient>/<study>/<series> is complete once --quiet seconds have passed without a new visible file in it (files are the non-hidden regular files; i2 receive writes instances under ROOT/.i2-incoming and renames them into place, so any visible file is whole). One busy sender never holds up another series.
+        State: the outcome is recorded next to the data, in SERIES/.i2-watch-KEY.json, where KEY is a hash of the --exec text (without --exec, of the empty text), so a different command processes the same series again. The file is written atomically and holds the status (received, complete, processing, done, failed), the run and attempt counts, the last exit status, the log path, what was handed over (file count and newest change time), timestamps and the last attempts. A restarted watcher skips what is done or failed and runs again what it finds 'complete' or interrupted in 'processing'. To run a failed series again, delete its state file.
+        Follow-ups: files that arrive in a series after it was handed over are never dropped. Once the series is quiet again it is handed over again (the same {series}) as a follow-up run: the run count goes up, I2_WATCH_FOLLOW_UP is 1, and the state's history records follow_up. The command must therefore not write visible files into the series directory (that would look like new instances).
+        Logs: the command's stdout and stderr are appended to SERIES/.i2-watch-KEY.log, one header per attempt.
+        Retries: a non-zero exit status is retried after --retry-delay seconds, doubled each time, --retries times; then the series is marked failed and its log's path is printed on stderr. Meanwhile other series are served.
+        Claims: before work a series is claimed with flock on SERIES/.i2-watch-KEY.lock (holder pid, host and command pid written in it), so watchers on one shared filesystem (local, or NFS with working locks) never run the same series; a watcher that dies releases its claims with it. The command inherits the claim: if the watcher is killed outright, the series stays claimed until that command ends, and the next watcher then runs it again.
+        Stopping: on SIGINT or SIGTERM no new work starts; commands in flight get --stop-grace seconds to end (their outcome is recorded), then their process group is killed and the series is left 'complete' (that attempt not counted) so the next start runs it again.
+        Without --exec, each completed series directory is printed on stdout and recorded as done.
+        """
+
+    static let command = Command(
+        name: "watch",
+        summary: "Notice completed series under a receive root and hand them on",
+        description: """
+        Watches ROOT (as written by i2 receive) and hands each series over once it is complete, that is quiet for --quiet seconds: runs --exec for it, or prints its directory on stdout. Every series has a durable state next to its files, so a restart neither reprocesses nor forgets, late instances trigger a recorded follow-up run, failures are retried with backoff, and several watchers can share one ROOT.
+        Runs until SIGINT or SIGTERM (exit 0), or with --once until what is complete now has been handled.
+        """,
+        flags: [exec, quiet, poll, group, retries, retryDelay, jobs, once, stopGrace, CommonFlags.null],
+        positionals: [Positional("ROOT", summary: "The directory i2 receive stores into", completion: .directory)],
+        examples: [
+            ("i2 watch /data/incoming --exec 'i2 process --tool threshold {series} -o /data/out/ | i2 send --to pacs -'", "segment each series as it completes and send the result to the PACS"),
+            ("i2 watch --quiet 30 /data/incoming | xargs -n1 echo", "print each completed series directory"),
+            ("i2 watch --once --group study --exec 'sbatch run.sh {series}' /data/incoming", "from cron: submit each complete study to Slurm"),
+        ],
+        extraManSections: [("Behaviour", behaviour)],
+        exitStatuses: ExitStatus.general,
+        run: run)
+
+    @Sendable static func run(_ args: ParsedArguments) throws -> ExitStatus {
+        guard args.positionals.count == 1 else { throw UsageError("needs exactly one ROOT directory") }
+        // Absolute, so printed paths, state files and {series} stay valid wherever the command cd's to.
+        var root = args.positionals[0]
+        if !root.hasPrefix("/") { root = FileManager.default.currentDirectoryPath + "/" + root }
+        var o = WatchOptions(root: URL(fileURLWithPath: root).standardizedFileURL.path)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: o.root, isDirectory: &isDir), isDir.boolValue else {
+            throw UsageError("\(o.root): not a directory")
+        }
+        o.command = args.value("exec")
+        if let c = o.command, c.trimmingCharacters(in: .whitespaces).isEmpty { throw UsageError("--exec: empty command") }
+        o.quiet = try seconds(args, "quiet", 10, max: 86400)
+        o.poll = try seconds(args, "poll", min(1, max(o.quiet / 4, 0.05)), max: 3600)
+        if o.poll < 0.01 { throw UsageError("--poll: at least 0.01 s") }
+        o.group = WatchGroup(rawValue: args.value("group") ?? "series") ?? .series
+        o.retries = try Numbers.int(args, "retries", 2, range: 0...100)
+        o.retryDelay = try seconds(args, "retry-delay", 10, max: 3600)
+        o.jobs = try Numbers.int(args, "jobs", 1, range: 1...256)
+        o.once = args.has("once")
+        o.stopGrace = try seconds(args, "stop-grace", 30, max: 86400)
+        StandardOutput.nulSeparated = args.has("null")
+
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { _ in Watcher.stopFlag.pointee = 1 }
+        }
+        let watcher = Watcher(options: o, handOver: { StandardOutput.record($0) }, log: { level, message in
+            switch level {
+            case .info: Diagnostics.info(message)
+            case .warning: Diagnostics.warning(message)
+            case .error: Diagnostics.error(message)
+            }
+        })
+        Diagnostics.info("watching \(o.root): \(o.group == .study ? "studies" : "series") quiet for \(o.quiet) s \(o.command == nil ? "are printed" : "are handed to the command")\(o.once ? " (once)" : "")")
+        watcher.run()
+        Diagnostics.info("stopped")
+        return o.once && watcher.failures > 0 ? .partialFailure : .success
+    }
+
+    static func seconds(_ args: ParsedArguments, _ flag: String, _ fallback: Double, max: Double) throws -> Double {
+        guard let text = args.value(flag) else { return fallback }
+        guard let v = Double(text), v.isFinite, v >= 0, v <= max else {
+            throw UsageError("--\(flag): '\(text)' is not a number of seconds from 0 to \(Int(max))")
+        }
+        return v
+    }
 }

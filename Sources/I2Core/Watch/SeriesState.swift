@@ -1,0 +1,124 @@
+// The durable state of one watched unit (a series, or a study with --group study), kept next to the
+// data as UNIT/.i2-watch-<key>.json and written atomically, so a restarted watcher neither reprocesses
+// what is done nor forgets what is half done. The key is a hash of the --exec command: a different
+// command has its own state (and log, and lock), so it processes the same series again.
+import Foundation
+import I2Model
+
+public struct SeriesState: Codable, Equatable, Sendable {
+    public enum Status: String, Codable, Sendable {
+        case received       // files seen, not quiet yet
+        case complete       // quiet; waiting for a run (first, retry after backoff, or rolled back on stop)
+        case processing     // claimed (lock held) and the command is running
+        case done
+        case failed         // retries exhausted; a later instance in the unit starts a follow-up run
+    }
+
+    /// One attempt, kept in a short history (the last `historyLimit`).
+    public struct Attempt: Codable, Equatable, Sendable {
+        public var run: Int
+        public var attempt: Int
+        public var followUp: Bool
+        public var status: String          // done, failed, interrupted, stopped
+        public var exitStatus: Int32?
+        public var files: Int
+        public var started: String
+        public var finished: String?
+        enum CodingKeys: String, CodingKey {
+            case run, attempt, status, files, started, finished
+            case followUp = "follow_up", exitStatus = "exit_status"
+        }
+    }
+
+    public var version = 1
+    public var status: Status
+    public var command: String             // the --exec command this state is keyed by ("" without --exec)
+    public var key: String
+    public var directory: String
+    /// Runs: 1 for the first hand-over, +1 for each follow-up (instances that arrived after a hand-over).
+    public var run = 0
+    /// Attempts within the current run (reset by a follow-up).
+    public var attempts = 0
+    public var lastExitStatus: Int32?
+    public var log: String
+    /// What was handed over: file count and newest change time (ns since 1970). A newer file means a follow-up.
+    public var handedFiles = 0
+    public var handedNewest: Int64 = 0
+    public var nextAttemptAt: Double?      // seconds since 1970; set while a retry waits for its backoff
+    public var created: String
+    public var updated: String
+    public var history: [Attempt] = []
+
+    static let historyLimit = 20
+
+    enum CodingKeys: String, CodingKey {
+        case version, status, command, key, directory, run, attempts, log, created, updated, history
+        case lastExitStatus = "last_exit_status", handedFiles = "handed_files", handedNewest = "handed_newest_ns"
+        case nextAttemptAt = "next_attempt_at"
+    }
+
+    public init(directory: String, command: String) {
+        let key = WatchKey.of(command)
+        self.status = .received
+        self.command = command
+        self.key = key
+        self.directory = directory
+        self.log = WatchKey.logPath(directory, key)
+        self.created = WatchClock.timestamp()
+        self.updated = self.created
+    }
+
+    mutating func record(_ a: Attempt) {
+        history.append(a)
+        if history.count > Self.historyLimit { history.removeFirst(history.count - Self.historyLimit) }
+    }
+
+    // MARK: storage
+
+    /// Reads the state file; nil when there is none. A damaged file reads as nil too (with a warning by
+    /// the caller): the data is still there, so the worst case is one extra run, never a lost series.
+    public static func load(_ path: String) throws -> SeriesState? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        do {
+            return try JSONDecoder().decode(SeriesState.self, from: data)
+        } catch {
+            throw I2Error(.invalidInput, path: path, "unreadable watch state: \(error)")
+        }
+    }
+
+    /// Writes atomically (temporary file + fsync + rename in the same directory).
+    public func save(_ path: String) throws {
+        var copy = self
+        copy.updated = WatchClock.timestamp()
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let bytes = [UInt8](try enc.encode(copy)) + [10]
+        try AtomicFile.write(to: path, durable: true) { tmp in try FileBytes.write(bytes, to: tmp) }
+    }
+}
+
+/// File names derived from the command key. All start with a dot so that nothing (the watcher's own
+/// scan, `i2 convert`, `i2 send` on the directory) takes them for an instance.
+public enum WatchKey {
+    /// 16 hex digits of FNV-1a 64 over the command's UTF-8: stable across runs and machines (Swift's
+    /// Hasher is seeded per process, so it cannot be used for a name that must survive a restart).
+    public static func of(_ command: String) -> String {
+        var h: UInt64 = 0xcbf29ce484222325
+        for b in command.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        let s = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+    public static func statePath(_ dir: String, _ key: String) -> String { dir + "/.i2-watch-\(key).json" }
+    public static func logPath(_ dir: String, _ key: String) -> String { dir + "/.i2-watch-\(key).log" }
+    public static func lockPath(_ dir: String, _ key: String) -> String { dir + "/.i2-watch-\(key).lock" }
+}
+
+/// Wall-clock helpers (state files hold ISO 8601 times for people and epoch seconds for arithmetic).
+public enum WatchClock {
+    public static func now() -> Double { Date().timeIntervalSince1970 }
+    public static func timestamp(_ t: Double = now()) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date(timeIntervalSince1970: t))
+    }
+}

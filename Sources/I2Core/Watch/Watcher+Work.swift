@@ -1,0 +1,216 @@
+// The work on one quiet unit: claim it (lock), decide from its durable state whether this is a first
+// run, a retry, a follow-up or nothing to do, start the command (or print the directory), and record
+// the outcome when it ends. Every state write happens with the lock held.
+import Foundation
+
+extension Watcher {
+    /// A quiet unit, not in hand: run it if its state says there is work.
+    func consider(_ t: Tracked, now: Double) {
+        let dir = t.snapshot.directory
+        guard now >= t.notBefore else { return }
+        if let st = t.settled, !t.isNewer(than: st) { return dropCandidate(dir) }
+        if let st = loadState(dir), let why = nothingToDo(st, t, now) { return defer_(t, why) }
+
+        switch SeriesLock.tryAcquire(WatchKey.lockPath(dir, key)) {
+        case .failed(let reason):
+            log(.error, "\(dir): \(reason)")
+            t.notBefore = now + 60
+            dropCandidate(dir)
+        case .busy(let holder):
+            // Another watcher (or a command orphaned by a killed watcher) has it: look again later.
+            if t.notBefore == 0 { log(.info, "\(dir): claimed elsewhere (\(holder.isEmpty ? "lock held" : holder)); skipping") }
+            t.notBefore = now + max(options.poll, 1)
+            dropCandidate(dir)
+        case .acquired(let lock):
+            // Re-read under the lock: another watcher may have finished it since the first read.
+            let old = loadState(dir)
+            if let st = old, let why = nothingToDo(st, t, now) { lock.release(); return defer_(t, why) }
+            start(t, lock, old)
+        }
+    }
+
+    enum Idle { case settled(Int, Int64), retryAt(Double) }
+
+    /// Why a unit with this state needs nothing now, or nil when it needs a run.
+    func nothingToDo(_ st: SeriesState, _ t: Tracked, _ now: Double) -> Idle? {
+        switch st.status {
+        case .done, .failed:
+            if !t.isNewer(than: (st.handedFiles, st.handedNewest)) { return .settled(st.handedFiles, st.handedNewest) }
+        case .complete:
+            if let at = st.nextAttemptAt, at > now { return .retryAt(at) }
+        case .received, .processing:
+            break
+        }
+        return nil
+    }
+
+    func defer_(_ t: Tracked, _ why: Idle) {
+        switch why {
+        case .settled(let files, let newest):
+            t.settled = (files, newest)
+            dropCandidate(t.snapshot.directory)
+        case .retryAt(let at):
+            t.notBefore = at
+        }
+    }
+
+    func dropCandidate(_ dir: String) { onceCandidates?.remove(dir) }
+
+    /// Starts a run or attempt with the lock held.
+    func start(_ t: Tracked, _ lock: SeriesLock, _ old: SeriesState?) {
+        let dir = t.snapshot.directory
+        var s = old ?? SeriesState(directory: dir, command: options.command ?? "")
+        // Paths come from where the state file is now, not from what it says (a tree may have been moved or copied).
+        s.command = options.command ?? ""
+        s.directory = dir
+        s.key = key
+        s.log = WatchKey.logPath(dir, key)
+        let newRun: Bool
+        switch s.status {
+        case .received, .done, .failed: newRun = true
+        case .complete: newRun = s.run == 0
+        case .processing:
+            // The lock was free, so whoever was processing died: that attempt counts, its outcome is unknown.
+            s.record(.init(run: s.run, attempt: s.attempts, followUp: s.run > 1, status: "interrupted", exitStatus: nil,
+                           files: s.handedFiles, started: s.updated, finished: WatchClock.timestamp()))
+            log(.warning, "\(dir): attempt \(s.attempts) of run \(s.run) was interrupted (watcher gone); running it again")
+            newRun = s.run == 0
+        }
+        if newRun { s.run += 1; s.attempts = 0 }
+        s.attempts += 1
+        s.status = .processing
+        s.nextAttemptAt = nil
+        s.lastExitStatus = nil
+        s.handedFiles = t.snapshot.files
+        s.handedNewest = t.snapshot.newest
+        let followUp = s.run > 1
+        guard save(s) else { lock.release(); t.notBefore = WatchClock.now() + 60; dropCandidate(dir); return }
+        t.markedReceived = true
+
+        guard let template = options.command else {
+            // Pipeline mode: handing over is printing the directory.
+            handOver(dir)
+            handedOver += 1
+            s.status = .done
+            s.lastExitStatus = 0
+            s.record(.init(run: s.run, attempt: s.attempts, followUp: followUp, status: "done", exitStatus: 0,
+                           files: s.handedFiles, started: WatchClock.timestamp(), finished: WatchClock.timestamp()))
+            _ = save(s)
+            lock.release()
+            t.settled = (s.handedFiles, s.handedNewest)
+            dropCandidate(dir)
+            return
+        }
+        let cmd = WatchCommand.expand(template, unit: t.snapshot, root: scanner.root, log: s.log)
+        let header = "\n=== i2 watch \(WatchClock.timestamp()): \(dir) run \(s.run)\(followUp ? " (follow-up)" : "") attempt \(s.attempts), \(t.snapshot.files) files\n=== \(cmd)\n"
+        appendLog(s.log, header)
+        do {
+            let p = try RunningCommand(shellCommand: cmd, environment: environment(t, s, followUp: followUp),
+                                       logPath: s.log, lockFD: lock.fd)
+            lock.note(child: p.pid)
+            jobs[dir] = Job(t, lock, s, p)
+            log(.info, "\(dir): run \(s.run)\(followUp ? " (follow-up)" : "") attempt \(s.attempts) started (pid \(p.pid))")
+        } catch {
+            appendLog(s.log, "=== \(error)\n")
+            finish(Job(t, lock, s, nil), exitStatus: 127)
+        }
+    }
+
+    /// Records the outcome of every command that ended.
+    func reap() {
+        for (_, job) in jobs where job.process?.poll() ?? true {
+            finish(job, exitStatus: job.process?.exitStatus ?? 127)
+        }
+    }
+
+    func finish(_ job: Job, exitStatus: Int32) {
+        let t = job.tracked, dir = t.snapshot.directory
+        var s = job.state
+        let followUp = s.run > 1
+        s.lastExitStatus = exitStatus
+        let attempt = SeriesState.Attempt(run: s.run, attempt: s.attempts, followUp: followUp,
+                                          status: exitStatus == 0 ? "done" : "failed", exitStatus: exitStatus,
+                                          files: s.handedFiles, started: job.started, finished: WatchClock.timestamp())
+        s.record(attempt)
+        appendLog(s.log, "=== exit status \(exitStatus)\n")
+        if exitStatus == 0 {
+            s.status = .done
+            handedOver += 1
+            log(.info, "\(dir): done (run \(s.run), attempt \(s.attempts))")
+        } else if s.attempts <= options.retries {
+            // Backoff doubles per attempt; the lock is released meanwhile, so this or another watcher
+            // serves other units and whichever comes first after the delay takes the retry.
+            let delay = min(options.retryDelay * pow(2, Double(s.attempts - 1)), 3600)
+            s.status = .complete
+            s.nextAttemptAt = WatchClock.now() + delay
+            t.notBefore = s.nextAttemptAt!
+            log(.warning, "\(dir): attempt \(s.attempts) failed (exit status \(exitStatus)); retrying in \(delay) s; log: \(s.log)")
+        } else {
+            s.status = .failed
+            failures += 1
+            log(.error, "\(dir): failed after \(s.attempts) attempt\(s.attempts == 1 ? "" : "s") (exit status \(exitStatus)); log: \(s.log)")
+        }
+        _ = save(s)
+        job.lock.release()
+        jobs[dir] = nil
+        if s.status != .complete {
+            t.settled = (s.handedFiles, s.handedNewest)
+            dropCandidate(dir)
+        }
+    }
+
+    /// On SIGINT/SIGTERM: let commands in flight finish for up to --stop-grace seconds; then kill their
+    /// process groups and roll the unit back to 'complete' (the attempt is not counted), so the next
+    /// start runs it again instead of recording an outcome nobody saw.
+    func stopJobs() {
+        let end = WatchClock.now() + options.stopGrace
+        if !jobs.isEmpty { log(.info, "stopping: waiting up to \(options.stopGrace) s for \(jobs.count) command(s)") }
+        while !jobs.isEmpty && WatchClock.now() < end {
+            reap()
+            usleep(50_000)
+        }
+        for (dir, job) in jobs {
+            guard let p = job.process else { continue }
+            p.signal(SIGTERM)
+            if !p.wait(seconds: 2) { p.signal(SIGKILL); _ = p.wait(seconds: 5) }
+            var s = job.state
+            s.record(.init(run: s.run, attempt: s.attempts, followUp: s.run > 1, status: "stopped", exitStatus: p.exitStatus,
+                           files: s.handedFiles, started: job.started, finished: WatchClock.timestamp()))
+            s.attempts -= 1
+            s.status = .complete
+            s.nextAttemptAt = nil
+            appendLog(s.log, "=== stopped by the watcher's shutdown; will run again\n")
+            _ = save(s)
+            job.lock.release()
+            log(.warning, "\(dir): command stopped at shutdown; left 'complete' to run again")
+        }
+        jobs.removeAll()
+    }
+
+    /// Notes "received" on disk for a unit seen with files but not quiet yet (first time, or new files
+    /// after a hand-over), if nobody holds it. Best effort: the files themselves are the real record.
+    func markReceived(_ t: Tracked) {
+        guard !t.markedReceived else { return }
+        t.markedReceived = true
+        let dir = t.snapshot.directory
+        guard case .acquired(let lock) = SeriesLock.tryAcquire(WatchKey.lockPath(dir, key)) else { return }
+        defer { lock.release() }
+        var s = loadState(dir) ?? SeriesState(directory: dir, command: options.command ?? "")
+        switch s.status {
+        case .done, .failed:
+            guard t.isNewer(than: (s.handedFiles, s.handedNewest)) else { return }
+        case .received:
+            if s.run > 0 || FileManager.default.fileExists(atPath: statePath(dir)) { return }
+        default: return
+        }
+        s.status = .received
+        _ = save(s)
+    }
+
+    func appendLog(_ path: String, _ text: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        _ = text.withCString { Foundation.write(fd, $0, strlen($0)) }
+        close(fd)
+    }
+}

@@ -1,0 +1,163 @@
+// The watch loop: scan, keep one quiet timer per unit, claim quiet units with the lock, run (or print)
+// them, reap finished commands, retry failures with backoff, start follow-up runs for late instances.
+// One thread: commands run as child processes polled with waitpid, so a long command never holds
+// up the scan or the hand-over of another unit (up to --jobs commands at once).
+import Foundation
+
+public struct WatchOptions: Sendable {
+    public var root: String
+    public var group: WatchGroup = .series
+    public var quiet: Double = 10
+    public var poll: Double = 1
+    /// nil: print each completed unit's directory instead of running a command.
+    public var command: String?
+    public var retries = 2
+    public var retryDelay: Double = 10
+    public var jobs = 1
+    public var once = false
+    /// On SIGINT/SIGTERM, wait this long for commands in flight before killing them.
+    public var stopGrace: Double = 30
+    public init(root: String) { self.root = root }
+}
+
+public enum WatchLogLevel: Sendable { case info, warning, error }
+
+public final class Watcher {
+    public let options: WatchOptions
+    let scanner: SeriesScanner
+    let key: String
+    let handOver: (String) -> Void
+    let log: (WatchLogLevel, String) -> Void
+
+    /// Set to non-zero from a signal handler to stop the loop.
+    nonisolated(unsafe) public static let stopFlag: UnsafeMutablePointer<Int32> = {
+        let p = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        p.pointee = 0
+        return p
+    }()
+
+    /// What the loop remembers about a unit between scans (the disk state is the truth; this saves reads).
+    final class Tracked {
+        var snapshot: UnitSnapshot
+        var lastActivity: Double          // wall seconds of the last observed change
+        var settled: (files: Int, newest: Int64)?   // done/failed for this content: nothing to do unless newer
+        var notBefore: Double = 0         // retry backoff, or re-check of a unit another watcher holds
+        var markedReceived = false
+        init(_ s: UnitSnapshot, lastActivity: Double) { snapshot = s; self.lastActivity = lastActivity }
+        func isNewer(than s: (files: Int, newest: Int64)) -> Bool { snapshot.newest > s.newest || snapshot.files > s.files }
+    }
+
+    final class Job {
+        let tracked: Tracked
+        let lock: SeriesLock
+        var state: SeriesState
+        let process: RunningCommand?      // nil: the command could not even be started
+        let started: String
+        init(_ t: Tracked, _ l: SeriesLock, _ s: SeriesState, _ p: RunningCommand?) {
+            tracked = t; lock = l; state = s; process = p; started = WatchClock.timestamp()
+        }
+    }
+
+    var tracked: [String: Tracked] = [:]
+    var jobs: [String: Job] = [:]
+    var onceCandidates: Set<String>?
+    public internal(set) var failures = 0
+    public internal(set) var handedOver = 0
+
+    public init(options: WatchOptions, handOver: @escaping (String) -> Void, log: @escaping (WatchLogLevel, String) -> Void) {
+        self.options = options
+        self.scanner = SeriesScanner(root: options.root, group: options.group)
+        self.key = WatchKey.of(options.command ?? "")
+        self.handOver = handOver
+        self.log = log
+    }
+
+    /// Runs until stopped (or, with `once`, until what was complete at the start is handled).
+    public func run() {
+        while Watcher.stopFlag.pointee == 0 {
+            reap()
+            let now = WatchClock.now()
+            let snapshots = scanner.scan()
+            observe(snapshots, now: now)
+            if options.once, onceCandidates == nil {
+                onceCandidates = Set(snapshots.map(\.directory).filter { tracked[$0].map { isQuiet($0, now) } ?? false })
+            }
+            for s in snapshots {
+                guard let t = tracked[s.directory], jobs[s.directory] == nil else { continue }
+                if let c = onceCandidates, !c.contains(s.directory) { continue }
+                if isQuiet(t, now) {
+                    if jobs.count < max(options.jobs, 1) || options.command == nil { consider(t, now: now) }
+                } else if !options.once {
+                    markReceived(t)
+                }
+            }
+            if let c = onceCandidates, c.isEmpty, jobs.isEmpty { return }
+            sleep(options.poll)
+        }
+        stopJobs()
+    }
+
+    func isQuiet(_ t: Tracked, _ now: Double) -> Bool { now - t.lastActivity >= options.quiet }
+
+    /// Updates the quiet timers. A unit seen for the first time is dated by its newest file's change
+    /// time (so old data is complete at once, and --once measures quiet from the files); a change seen
+    /// later restarts its timer from now.
+    func observe(_ snapshots: [UnitSnapshot], now: Double) {
+        var present = Set<String>()
+        for s in snapshots {
+            present.insert(s.directory)
+            if let t = tracked[s.directory] {
+                if t.snapshot != s {
+                    t.snapshot = s
+                    t.lastActivity = now
+                    if let st = t.settled, t.isNewer(than: st) { t.markedReceived = false }
+                }
+            } else {
+                tracked[s.directory] = Tracked(s, lastActivity: min(now, Double(s.newest) / 1e9))
+            }
+        }
+        for d in tracked.keys where !present.contains(d) && jobs[d] == nil { tracked[d] = nil }
+    }
+
+    func sleep(_ seconds: Double) {
+        let end = WatchClock.now() + seconds
+        while Watcher.stopFlag.pointee == 0 {
+            let left = end - WatchClock.now()
+            if left <= 0 { return }
+            usleep(UInt32(min(left, 0.05) * 1e6))
+        }
+    }
+
+    func statePath(_ dir: String) -> String { WatchKey.statePath(dir, key) }
+
+    /// Reads a unit's state; a damaged file is reported and treated as missing (one extra run at worst).
+    func loadState(_ dir: String) -> SeriesState? {
+        do { return try SeriesState.load(statePath(dir)) } catch {
+            log(.warning, "\(error); treating \(dir) as new")
+            return nil
+        }
+    }
+
+    func save(_ state: SeriesState) -> Bool {
+        do { try state.save(statePath(state.directory)); return true } catch {
+            log(.error, "\(state.directory): cannot record the watch state: \(error)")
+            return false
+        }
+    }
+
+    func environment(_ t: Tracked, _ s: SeriesState, followUp: Bool) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["I2_SERIES_DIR"] = t.snapshot.directory
+        env["I2_STUDY_DIR"] = t.snapshot.studyDirectory
+        env["I2_PATIENT_DIR"] = t.snapshot.patientDirectory
+        env["I2_ROOT"] = scanner.root
+        env["I2_WATCH_GROUP"] = options.group.rawValue
+        env["I2_WATCH_RUN"] = String(s.run)
+        env["I2_WATCH_ATTEMPT"] = String(s.attempts)
+        env["I2_WATCH_FOLLOW_UP"] = followUp ? "1" : "0"
+        env["I2_WATCH_FILES"] = String(t.snapshot.files)
+        env["I2_WATCH_LOG"] = s.log
+        env["I2_WATCH_STATE"] = statePath(s.directory)
+        return env
+    }
+}
