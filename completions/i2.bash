@@ -54,8 +54,19 @@ _i2_receive() {
 }
 
 _i2_watch() {
+    case $prev in
+        --exec|-e) :; return ;;
+        --quiet) :; return ;;
+        --poll) :; return ;;
+        --group) _i2_words 'series study'; return ;;
+        --retries) :; return ;;
+        --retry-delay) :; return ;;
+        --jobs|-j) :; return ;;
+        --stop-grace) :; return ;;
+    esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-e --exec --quiet --poll --group --retries --retry-delay -j --jobs --once --stop-grace -0 --null -h --help'; return; fi
+    _i2_dirs
 }
 
 _i2_process() {
@@ -97,13 +108,35 @@ _i2_send() {
 }
 
 _i2_seg2nifti() {
+    case $prev in
+        --output|-o) _i2_files 'nii|nii.gz|nrrd|mha'; return ;;
+        --meta|-m) _i2_files 'json'; return ;;
+        --ref|-r) _i2_dirs; return ;;
+        --threshold|-t) :; return ;;
+        --fractional) _i2_words 'threshold probability'; return ;;
+    esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-o --output -m --meta -r --ref -p --per-segment -t --threshold --fractional --force -0 --null -h --help'; return; fi
+    _i2_files ''
 }
 
 _i2_nifti2seg() {
+    case $prev in
+        --output|-o) _i2_files 'dcm'; return ;;
+        --ref|-r) _i2_dirs; return ;;
+        --meta|-m) _i2_files 'json'; return ;;
+        --preset) _i2_words 'totalsegmentator'; return ;;
+        --type) _i2_words 'binary labelmap'; return ;;
+        --compress) _i2_words 'none rle'; return ;;
+        --empty-frames) _i2_words 'omit keep'; return ;;
+        --empty-segments) _i2_words 'omit keep'; return ;;
+        --empty-result) _i2_words 'status seg'; return ;;
+        --unknown-labels) _i2_words 'error generic'; return ;;
+        --uid-seed) :; return ;;
+    esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-o --output -r --ref -m --meta --preset --type --compress --empty-frames --empty-segments --empty-result --unknown-labels --uid-seed --force -0 --null -h --help'; return; fi
+    _i2_files 'nii|nii.gz|nrrd|mha|mhd'
 }
 
 _i2() {

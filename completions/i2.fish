@@ -42,7 +42,18 @@ complete -c i2 -n '__fish_seen_subcommand_from receive' -s 0 -l null -d 'Separat
 complete -c i2 -n '__fish_seen_subcommand_from receive' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from receive' -a '(__fish_complete_directories)'
 
+complete -c i2 -n '__fish_seen_subcommand_from watch' -s e -l exec -x -d 'Run COMMAND (via /bin/sh -c) for each completed series'
+complete -c i2 -n '__fish_seen_subcommand_from watch' -l quiet -x -d 'A series is complete after this long without a new file (fractions allowed)'
+complete -c i2 -n '__fish_seen_subcommand_from watch' -l poll -x -d 'Scan ROOT this often (default 1, or a quarter of --quiet when that is shorter)'
+complete -c i2 -n '__fish_seen_subcommand_from watch' -l group -x -a 'series study' -d 'Hand over each series, or each whole study (ROOT/<patient>/<study>)'
+complete -c i2 -n '__fish_seen_subcommand_from watch' -l retries -x -d 'Run a failing command again up to N more times, with backoff'
+complete -c i2 -n '__fish_seen_subcommand_from watch' -l retry-delay -x -d 'Wait before the first retry; doubled for each further one (at most 1 h)'
+complete -c i2 -n '__fish_seen_subcommand_from watch' -s j -l jobs -x -d 'Run up to N commands at once'
+complete -c i2 -n '__fish_seen_subcommand_from watch' -l once -d 'Handle the series that are complete now, then exit (for cron)'
+complete -c i2 -n '__fish_seen_subcommand_from watch' -l stop-grace -x -d 'On SIGINT/SIGTERM, wait this long for running commands before killing them'
+complete -c i2 -n '__fish_seen_subcommand_from watch' -s 0 -l null -d 'Separate output paths with NUL instead of newline'
 complete -c i2 -n '__fish_seen_subcommand_from watch' -s h -l help -d 'Print help and exit'
+complete -c i2 -n '__fish_seen_subcommand_from watch' -a '(__fish_complete_directories)'
 
 complete -c i2 -n '__fish_seen_subcommand_from process' -s h -l help -d 'Print help and exit'
 
@@ -76,6 +87,29 @@ complete -c i2 -n '__fish_seen_subcommand_from send' -l max-pdu -x -d 'Maximum P
 complete -c i2 -n '__fish_seen_subcommand_from send' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from send' -F
 
+complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s o -l output -x -a '(__i2_complete_files nii nii.gz nrrd mha)' -d 'Label map to write (.nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd)'
+complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s m -l meta -x -a '(__i2_complete_files json)' -d 'Where to write the segment metadata (default: the output'\''s name with .json)'
+complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s r -l ref -x -a '(__fish_complete_directories)' -d 'Decode onto this series'\'' grid, as `i2 convert SERIES_DIR` builds it'
+complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s p -l per-segment -d 'Write one file per segment (1 inside) instead of one label map'
+complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s t -l threshold -x -d 'FRACTIONAL: a voxel belongs to a segment when value >= T x MaximumFractionalValue'
+complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -l fractional -x -a 'threshold probability' -d 'FRACTIONAL: threshold into a label map, or write each segment'\''s probability'
+complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -l force -d 'Overwrite existing output files'
+complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s 0 -l null -d 'Separate output paths with NUL instead of newline'
 complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s h -l help -d 'Print help and exit'
+complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -F
 
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -s o -l output -x -a '(__i2_complete_files dcm)' -d 'The DICOM-SEG file to write'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -s r -l ref -x -a '(__fish_complete_directories)' -d 'The series the label map was computed from (directory or one of its files)'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -s m -l meta -x -a '(__i2_complete_files json)' -d 'dcmqi segmentation metainfo JSON describing the segments'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l preset -x -a 'totalsegmentator' -d 'Built-in segment descriptions instead of --meta'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l type -x -a 'binary labelmap' -d 'Segmentation type to write'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l compress -x -a 'none rle' -d 'Pixel data encoding'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l empty-frames -x -a 'omit keep' -d 'Frames of slices where a segment is absent'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l empty-segments -x -a 'omit keep' -d 'Described segments with no voxel in the label map'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l empty-result -x -a 'status seg' -d 'What to do when every label is empty'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l unknown-labels -x -a 'error generic' -d 'Labels the metadata does not describe'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l uid-seed -x -d 'Derive the Series and SOP Instance UIDs from TEXT'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l force -d 'Overwrite an existing output file'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -s 0 -l null -d 'Separate output paths with NUL instead of newline'
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -s h -l help -d 'Print help and exit'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -a '(__i2_complete_files nii nii.gz nrrd mha mhd)'

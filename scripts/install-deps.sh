@@ -18,8 +18,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-if [ "${1:-}" != "--build-only" ] && [ ! -x .venv/bin/python3 -o ! -f .venv/.i2-peers ]; then
+# The marker names the package list, so a changed list installs again.
+peers="nibabel numpy pydicom highdicom dcmqi"
+marker=".venv/.i2-peers-$(echo "$peers" | cksum | cut -d' ' -f1)"
+if [ "${1:-}" != "--build-only" ] && [ ! -f "$marker" ]; then
     python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check nibabel numpy pydicom
-    touch .venv/.i2-peers
+    .venv/bin/pip install --quiet --disable-pip-version-check $peers
+    touch "$marker"
 fi

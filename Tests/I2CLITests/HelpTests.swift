@@ -40,7 +40,7 @@ final class HelpTests: XCTestCase {
     }
 
     func testSubcommandNotBuiltYet() throws {
-        let r = try TestSupport.i2(["watch"])
+        let r = try TestSupport.i2(["process"])
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("not built"), r.stderr)
         XCTAssertEqual(r.stdout, "")

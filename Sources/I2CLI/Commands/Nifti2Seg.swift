@@ -1,5 +1,86 @@
-// i2 nifti2seg: declared so help, man pages and completions list it; not built yet.
+// i2 nifti2seg: a label map (or several masks) + dcmqi metadata + the reference series → one DICOM-SEG.
+import I2Core
+import I2Model
 
 enum Nifti2Seg {
-    static let command = NotYetBuilt.command("nifti2seg", "Convert a label map to a DICOM-SEG referencing its source series", "Reads dcmqi segmentation metainfo JSON for the segment attributes.")
+    static let output = Flag("output", short: "o", value: "PATH", summary: "The DICOM-SEG file to write",
+                             completion: .file(extensions: ["dcm"]))
+    static let ref = Flag("ref", short: "r", value: "SERIES_DIR", summary: "The series the label map was computed from (directory or one of its files)",
+                          details: "The label map must lie on its grid as `i2 convert SERIES_DIR` builds it: same dimensions, spacing, origin and direction within 1e-3 mm and 1e-4; otherwise an error names what differs. Patient, study and frame of reference are copied from it; every frame references the instance it covers.",
+                          completion: .directory)
+    static let meta = Flag("meta", short: "m", value: "PATH", summary: "dcmqi segmentation metainfo JSON describing the segments",
+                           details: "dcmqi's seg-schema.json format, so existing templates work unchanged. With one label map, any entry's labelID may match; with several masks, segmentAttributes[i] describes input i. Series attributes given as null (SeriesNumber, SeriesDescription, BodyPartExamined, ContentCreatorName, the clinical-trial fields) are copied from the reference series.",
+                           completion: .file(extensions: ["json"]))
+    static let preset = Flag("preset", value: "NAME", summary: "Built-in segment descriptions instead of --meta",
+                             details: "`totalsegmentator`: the 117 labels of TotalSegmentator's `total` task, with SNOMED CT codes and laterality modifiers.",
+                             choices: NiftiToSeg.presets)
+    static let type = Flag("type", value: "TYPE", summary: "Segmentation type to write",
+                           details: "`binary` (default): Segmentation Storage, one 1-bit frame per segment and non-empty slice, bits packed across frame boundaries. `labelmap`: Label Map Segmentation Storage (DICOM 2024), one 8- or 16-bit frame per slice holding segment numbers; much smaller with many labels.",
+                           choices: ["binary", "labelmap"], defaultValue: "binary")
+    static let compress = Flag("compress", value: "CODEC", summary: "Pixel data encoding", details: "`none` (explicit VR little endian) or `rle` (RLE Lossless).",
+                               choices: ["none", "rle"], defaultValue: "none")
+    static let emptyFrames = Flag("empty-frames", value: "MODE", summary: "Frames of slices where a segment is absent",
+                                  details: "`omit` (default) leaves them out; `keep` writes one frame per segment and slice (LABELMAP: per slice).",
+                                  choices: ["omit", "keep"], defaultValue: "omit")
+    static let emptySegments = Flag("empty-segments", value: "MODE", summary: "Described segments with no voxel in the label map",
+                                    details: "`omit` (default; some viewers hang on segments without frames) or `keep`.",
+                                    choices: ["omit", "keep"], defaultValue: "omit")
+    static let emptyResult = Flag("empty-result", value: "MODE", summary: "What to do when every label is empty",
+                                  details: "`status` (default): write nothing, say so on stderr and exit with status 5. `seg`: write a SEG that records the empty result (every described segment, one empty frame each) and exit 0.",
+                                  choices: ["status", "seg"], defaultValue: "status")
+    static let unknownLabels = Flag("unknown-labels", value: "MODE", summary: "Labels the metadata does not describe",
+                                    details: "`error` (default): one error naming them, nothing written. `generic`: segment with the code (85756007, SCT, \"Tissue\") and label \"Label N\", with a warning.",
+                                    choices: ["error", "generic"], defaultValue: "error")
+    static let uidSeed = Flag("uid-seed", value: "TEXT", summary: "Derive the Series and SOP Instance UIDs from TEXT",
+                              details: "The same seed always gives the same UIDs, so a re-sent SEG replaces the earlier one in the PACS. Default seed: a hash of the label map's contents plus the reference's Series Instance UID (and the type), so rerunning on the same inputs also gives the same UIDs.")
+    static let force = Flag("force", summary: "Overwrite an existing output file")
+
+    static let command = Command(
+        name: "nifti2seg",
+        summary: "Convert a label map to a DICOM-SEG referencing its source series",
+        description: """
+        Reads a label map (any format `i2 convert` reads, integer labels) on the grid of the reference series, or several binary masks (one per segment, possibly overlapping, as dcmqi takes several input files), and writes one DICOM Segmentation in the study of the reference. Segment attributes come from dcmqi metainfo JSON (--meta) or a preset.
+        Label values may have gaps and exceed 255: segments are numbered 1...N in increasing label order, and each segment records its original label value (private creator "i2", (0077,xx01)) so that `i2 seg2nifti` restores the same label map.
+        Every frame's plane position is that of the source instance it covers, which it references (Derivation Image and Source Image Sequences). Output is written atomically; the written path is printed on stdout. Bad input (another grid, a label missing from the JSON, malformed JSON, a missing reference) is one error line naming the file and the reason, and no output file.
+        """,
+        flags: [output, ref, meta, preset, type, compress, emptyFrames, emptySegments, emptyResult, unknownLabels, uidSeed, force, CommonFlags.null],
+        positionals: [Positional("LABELMAP", summary: "Label map, or several masks (one per segment)", variadic: true,
+                                 completion: .file(extensions: ["nii", "nii.gz", "nrrd", "mha", "mhd"]))],
+        examples: [
+            ("i2 nifti2seg --ref ct/ --meta seg.json labels.nii.gz -o seg.dcm", "label map → BINARY SEG"),
+            ("i2 nifti2seg --ref ct/ --preset totalsegmentator total.nii.gz -o seg.dcm", "TotalSegmentator output, no JSON needed"),
+            ("i2 nifti2seg --ref ct/ --meta m.json a.nrrd b.nrrd -o seg.dcm", "two possibly overlapping masks"),
+            ("i2 nifti2seg --ref ct/ --meta seg.json labels.nii.gz -o seg.dcm --type labelmap --compress rle", "Label Map SEG, RLE"),
+        ],
+        extraManSections: [("EMPTY RESULT", "When every label of the input is empty, nothing is written and the exit status is 5 with the message \"every label is empty\". With --empty-result seg, a SEG recording the empty result is written instead.")],
+        exitStatuses: ExitStatus.general + [.emptyResult],
+        run: run)
+
+    @Sendable static func run(_ args: ParsedArguments) throws -> ExitStatus {
+        guard !args.positionals.isEmpty else { throw UsageError("needs a label map (see 'i2 nifti2seg --help')") }
+        guard let out = args.value("output") else { throw UsageError("needs an output file: -o SEG.dcm") }
+        guard let reference = args.value("ref") else { throw UsageError("needs the reference series: --ref SERIES_DIR") }
+        if args.value("meta") == nil, args.value("preset") == nil { throw UsageError("needs --meta META.json or --preset totalsegmentator") }
+        if args.value("meta") != nil, args.value("preset") != nil { throw UsageError("--meta and --preset exclude each other") }
+        StandardOutput.nulSeparated = args.has("null")
+        var o = Nifti2SegOptions(inputs: args.positionals, reference: reference, output: out)
+        o.meta = args.value("meta")
+        o.preset = args.value("preset")
+        o.type = args.value("type") == "labelmap" ? .labelmap : .binary
+        o.rle = args.value("compress") == "rle"
+        o.keepEmptyFrames = args.value("empty-frames") == "keep"
+        o.keepEmptySegments = args.value("empty-segments") == "keep"
+        o.writeEmptyResult = args.value("empty-result") == "seg"
+        o.genericUnknownLabels = args.value("unknown-labels") == "generic"
+        o.uidSeed = args.value("uid-seed")
+        o.overwrite = args.has("force")
+        switch try NiftiToSeg.run(o, warn: Diagnostics.warning) {
+        case .written(let path):
+            StandardOutput.record(path)
+            return .success
+        case .empty:
+            Diagnostics.error("\(o.inputs.joined(separator: ", ")): every label is empty: no SEG written (--empty-result seg writes one that records it)")
+            return .emptyResult
+        }
+    }
 }

@@ -1,0 +1,188 @@
+// dcmdata: the per-frame functional groups, private original-label elements, pixel buffer and RLE saving
+// of a DICOM Segmentation, each built in one pass (see CDCMTKSegWrite.h for why not through i2dcm_put).
+#include "CDCMTKSegWrite.h"
+#include "Codecs.hpp"
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dctk.h>
+#include <dcmtk/dcmdata/dcrleerg.h>
+
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+// The same definition as in File.cpp (identical definitions across translation units are allowed).
+struct i2dcm_file {
+    DcmFileFormat format;
+};
+
+static void say(char *err, size_t len, const std::string &msg) {
+    if (err && len) { snprintf(err, len, "%s", msg.c_str()); }
+}
+
+/// A one-item code sequence (Code Sequence Macro) appended to `parent`.
+static void putCode(DcmItem *parent, const DcmTagKey &seq, const char *value, const char *scheme, const char *meaning) {
+    DcmItem *item = new DcmItem();
+    item->putAndInsertString(DCM_CodeValue, value);
+    item->putAndInsertString(DCM_CodingSchemeDesignator, scheme);
+    item->putAndInsertString(DCM_CodeMeaning, meaning);
+    DcmSequenceOfItems *s = new DcmSequenceOfItems(seq);
+    s->append(item);
+    parent->insert(s, OFTrue);
+}
+
+/// A sequence holding the single item `item`, inserted into `parent`.
+static void putSingle(DcmItem *parent, const DcmTagKey &seq, DcmItem *item) {
+    DcmSequenceOfItems *s = new DcmSequenceOfItems(seq);
+    s->append(item);
+    parent->insert(s, OFTrue);
+}
+
+struct SourceSlice { std::string position, sopClass, sopInstance, frame; };
+
+static bool parseSlices(const char *table, int slices, std::vector<SourceSlice> &out) {
+    std::vector<std::string> lines;
+    const char *p = table;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        if (!nl) return false;
+        lines.emplace_back(p, nl - p);
+        p = nl + 1;
+    }
+    if ((int)lines.size() != 4 * slices) return false;
+    out.resize(slices);
+    for (int i = 0; i < slices; i++) out[i] = {lines[4 * i], lines[4 * i + 1], lines[4 * i + 2], lines[4 * i + 3]};
+    return true;
+}
+
+static DcmItem *dimensionIndex(const char *uid, const DcmTagKey &pointer, const DcmTagKey &group, const char *label) {
+    DcmItem *item = new DcmItem();
+    item->putAndInsertString(DCM_DimensionOrganizationUID, uid);
+    DcmAttributeTag *p = new DcmAttributeTag(DCM_DimensionIndexPointer);
+    p->putTagVal(pointer);
+    item->insert(p, OFTrue);
+    DcmAttributeTag *g = new DcmAttributeTag(DCM_FunctionalGroupPointer);
+    g->putTagVal(group);
+    item->insert(g, OFTrue);
+    item->putAndInsertString(DCM_DimensionDescriptionLabel, label);
+    return item;
+}
+
+extern "C" int i2dcm_seg_put_frames(i2dcm_file *f, int count, const int32_t *segment, const int32_t *slice,
+                                    int slices, const char *slice_table, const char *dimension_uid,
+                                    char *err, size_t errlen) {
+    std::vector<SourceSlice> src;
+    if (!parseSlices(slice_table, slices, src)) { say(err, errlen, "malformed source slice table"); return -1; }
+    DcmDataset *ds = f->format.getDataset();
+
+    DcmItem *org = new DcmItem();
+    org->putAndInsertString(DCM_DimensionOrganizationUID, dimension_uid);
+    putSingle(ds, DCM_DimensionOrganizationSequence, org);
+    DcmSequenceOfItems *index = new DcmSequenceOfItems(DCM_DimensionIndexSequence);
+    if (segment) index->append(dimensionIndex(dimension_uid, DCM_ReferencedSegmentNumber, DCM_SegmentIdentificationSequence, "ReferencedSegmentNumber"));
+    index->append(dimensionIndex(dimension_uid, DCM_ImagePositionPatient, DCM_PlanePositionSequence, "ImagePositionPatient"));
+    ds->insert(index, OFTrue);
+
+    DcmSequenceOfItems *perFrame = new DcmSequenceOfItems(DCM_PerFrameFunctionalGroupsSequence);
+    for (int i = 0; i < count; i++) {
+        int k = slice[i];
+        if (k < 0 || k >= slices) { delete perFrame; say(err, errlen, "frame " + std::to_string(i + 1) + ": slice index out of range"); return -1; }
+        const SourceSlice &s = src[k];
+        DcmItem *item = new DcmItem();
+
+        DcmItem *derivation = new DcmItem();
+        putCode(derivation, DCM_DerivationCodeSequence, "113076", "DCM", "Segmentation");
+        DcmItem *source = new DcmItem();
+        source->putAndInsertString(DCM_ReferencedSOPClassUID, s.sopClass.c_str());
+        source->putAndInsertString(DCM_ReferencedSOPInstanceUID, s.sopInstance.c_str());
+        if (!s.frame.empty()) source->putAndInsertString(DCM_ReferencedFrameNumber, s.frame.c_str());
+        source->putAndInsertString(DCM_SpatialLocationsPreserved, "YES");
+        putCode(source, DCM_PurposeOfReferenceCodeSequence, "121322", "DCM", "Source image for image processing operation");
+        putSingle(derivation, DCM_SourceImageSequence, source);
+        putSingle(item, DCM_DerivationImageSequence, derivation);
+
+        DcmItem *content = new DcmItem();
+        Uint32 values[2];
+        unsigned long n = 0;
+        if (segment) values[n++] = (Uint32)segment[i];
+        values[n++] = (Uint32)(k + 1);
+        content->putAndInsertUint32Array(DCM_DimensionIndexValues, values, n);
+        putSingle(item, DCM_FrameContentSequence, content);
+
+        DcmItem *plane = new DcmItem();
+        plane->putAndInsertString(DCM_ImagePositionPatient, s.position.c_str());
+        putSingle(item, DCM_PlanePositionSequence, plane);
+
+        if (segment) {
+            DcmItem *ident = new DcmItem();
+            ident->putAndInsertUint16(DCM_ReferencedSegmentNumber, (Uint16)segment[i]);
+            putSingle(item, DCM_SegmentIdentificationSequence, ident);
+        }
+        perFrame->append(item);
+    }
+    OFCondition c = ds->insert(perFrame, OFTrue);
+    if (c.bad()) { say(err, errlen, std::string("per-frame functional groups: ") + c.text()); return -1; }
+    return 0;
+}
+
+extern "C" int i2dcm_seg_put_original_labels(i2dcm_file *f, int count, const int64_t *labels, char *err, size_t errlen) {
+    DcmSequenceOfItems *seq = nullptr;
+    if (f->format.getDataset()->findAndGetSequence(DCM_SegmentSequence, seq).bad() || !seq || (int)seq->card() != count) {
+        say(err, errlen, "SegmentSequence missing or of another length than the original labels");
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        DcmItem *item = seq->getItem(i);
+        item->putAndInsertString(DcmTag(0x0077, 0x0010, DcmVR(EVR_LO)), "i2");
+        DcmTag tag(0x0077, 0x1001, DcmVR(EVR_UL));
+        tag.setPrivateCreator("i2");
+        DcmUnsignedLong *ul = new DcmUnsignedLong(tag);
+        ul->putUint32((Uint32)labels[i]);
+        OFCondition c = item->insert(ul, OFTrue);
+        if (c.bad()) { say(err, errlen, std::string("original label: ") + c.text()); return -1; }
+    }
+    return 0;
+}
+
+extern "C" void *i2dcm_seg_pixel_buffer(i2dcm_file *f, size_t len, int bits_allocated, char *err, size_t errlen) {
+    DcmPixelData *px = new DcmPixelData(DCM_PixelData);
+    px->setVR(bits_allocated > 8 ? EVR_OW : EVR_OB);
+    OFCondition c;
+    void *out = nullptr;
+    if (bits_allocated > 8) {
+        Uint16 *p = nullptr;
+        c = px->createUint16Array((Uint32)((len + 1) / 2), p);
+        out = p;
+    } else {
+        Uint8 *p = nullptr;
+        c = px->createUint8Array((Uint32)len, p);
+        out = p;
+    }
+    if (c.bad() || !out) { delete px; say(err, errlen, std::string("pixel data: ") + c.text()); return nullptr; }
+    memset(out, 0, len);
+    c = f->format.getDataset()->insert(px, OFTrue);
+    if (c.bad()) { say(err, errlen, std::string("pixel data: ") + c.text()); return nullptr; }
+    return out;
+}
+
+extern "C" int i2dcm_seg_save(i2dcm_file *f, const char *path, int rle, char *err, size_t errlen) {
+    DcmDataset *ds = f->format.getDataset();
+    E_TransferSyntax xfer = EXS_LittleEndianExplicit;
+    if (rle) {
+        static std::once_flag once;
+        std::call_once(once, [] { DcmRLEEncoderRegistration::registerCodecs(); });
+        OFCondition c = ds->chooseRepresentation(EXS_RLELossless, nullptr);
+        if (c.bad() || !ds->canWriteXfer(EXS_RLELossless)) {
+            say(err, errlen, std::string("RLE compression: ") + (c.bad() ? c.text() : "not possible for this pixel data"));
+            return -1;
+        }
+        xfer = EXS_RLELossless;
+    }
+    // Undefined-length sequences and items, no group lengths: explicit lengths make DCMTK recompute the
+    // length of every nested item of thousands of frames, which took most of the save time.
+    OFCondition c = f->format.saveFile(path, xfer, EET_UndefinedLength, EGL_withoutGL, EPD_withoutPadding, 0, 0, EWM_createNewMeta);
+    if (c.bad()) { say(err, errlen, std::string("cannot write DICOM: ") + c.text()); return -1; }
+    return 0;
+}

@@ -1,0 +1,126 @@
+// i2 seg2nifti's engine: a DICOM-SEG (BINARY, FRACTIONAL or LABELMAP) to a label map, or one file per
+// segment, on the SEG's own grid or the --ref series' grid, plus the segment metadata as dcmqi JSON.
+// Everything is decoded and checked before the first file is written; a failed write removes what
+// this run already wrote, so bad input never leaves output behind.
+import Foundation
+import I2DICOM
+import I2Model
+
+public struct Seg2NiftiOptions: Sendable {
+    public var input: String
+    /// The label map (one file), or the name pattern's base with --per-segment.
+    public var output: String
+    /// The JSON metadata path; nil: the output's name with .json.
+    public var meta: String?
+    /// A DICOM series directory whose grid (as `i2 convert` builds it) the output takes.
+    public var reference: String?
+    /// One file per segment (OUTPUT_<number>_<SegmentLabel>.<ext>) instead of one label map.
+    public var perSegment = false
+    /// FRACTIONAL: a voxel belongs to a segment when value >= threshold * MaximumFractionalValue.
+    public var threshold = 0.5
+    /// FRACTIONAL: write each segment's value / MaximumFractionalValue as float32 (implies per segment).
+    public var probability = false
+    public var overwrite = false
+    public var write = WriteOptions()
+
+    public init(input: String, output: String) {
+        self.input = input
+        self.output = output
+    }
+}
+
+public enum SegToNifti {
+    /// Converts; calls `wrote` with each path once it is in place and returns them all.
+    @discardableResult
+    public static func run(_ o: Seg2NiftiOptions, warn: (String) -> Void = { _ in }, wrote: (String) -> Void = { _ in }) throws -> [String] {
+        guard let format = FileFormat(path: o.output), format != .npy else {
+            throw I2Error(.usage, path: o.output, "unknown label map format (expected .nii, .nii.gz, .nrrd, .nhdr, .mha or .mhd)")
+        }
+        guard o.threshold > 0 && o.threshold <= 1 else { throw I2Error(.usage, "--threshold must be in (0, 1], not \(o.threshold)") }
+        let file = try DicomFile(path: o.input)
+        let seg = try SegmentationReader.read(file)
+        let probability = o.probability && seg.type == .fractional
+        if o.probability && seg.type != .fractional {
+            warn("\(o.input): --fractional probability applies to FRACTIONAL SEGs; this one is \(seg.type.rawValue)")
+        }
+        let grid = try o.reference.map { try SegGrid.reference(seg, series: $0) } ?? SegGrid.own(seg)
+        try checkFrames(seg, grid)
+        return try SegmentationReader.withPixels(file, seg) { pixels in
+            try convert(o, seg, grid, pixels: pixels, format: format, probability: probability, wrote: wrote)
+        }
+    }
+
+    static func convert(_ o: Seg2NiftiOptions, _ seg: SegmentationObject, _ grid: SegGrid, pixels: UnsafeBufferPointer<UInt8>,
+                        format: FileFormat, probability: Bool, wrote: (String) -> Void) throws -> [String] {
+        let stem = String(o.output.dropLast(format.rawValue.count + 1))
+        let metaPath = o.meta ?? stem + ".json"
+        var metadata = seg.seriesMetadata
+        var outputs: [(path: String, make: () throws -> Volume)] = []
+        if o.perSegment || probability {
+            // One file per segment, in SegmentSequence order; each is decoded only when it is written.
+            var used = Set<String>()
+            var names: [String] = []
+            for s in seg.segments where !(seg.type == .labelmap && s.number == 0) {
+                var name = "\(stem)_\(s.number)_\(safe(s.description.segmentLabel ?? "segment"))"
+                if !used.insert(name).inserted { name += "_\(s.number)" }
+                let path = name + "." + format.rawValue
+                names.append((path as NSString).lastPathComponent)
+                outputs.append((path, { try SegFrames.segment(seg, s.number, pixels: pixels, grid: grid, threshold: o.threshold, probability: probability) }))
+            }
+            // Each file holds its segment as 1 (or a probability): labelID 1 in the list for that file.
+            metadata.segmentAttributes = seg.segments.filter { !(seg.type == .labelmap && $0.number == 0) }.map { s in
+                var d = s.description
+                d.labelID = 1
+                return [d]
+            }
+            metadata.segmentAttributesFileMapping = names
+        } else {
+            let volume = try SegFrames.labelMap(seg, pixels: pixels, grid: grid, threshold: o.threshold)
+            outputs.append((o.output, { volume }))
+            metadata.segmentAttributes = [seg.segments.filter { $0.description.labelID != 0 }.map(\.description)]
+        }
+        for path in outputs.map(\.path) + [metaPath] where !o.overwrite && FileManager.default.fileExists(atPath: path) {
+            throw I2Error(.io, path: path, "output exists (use --force to overwrite)")
+        }
+
+        var written: [String] = []
+        do {
+            for out in outputs {
+                let paths = try VolumeIO.write(try out.make(), to: out.path, options: o.write)
+                written += paths
+            }
+            try AtomicFile.write([UInt8](metadata.encoded()), to: metaPath)
+            written.append(metaPath)
+        } catch {
+            for p in written { unlink(p) }
+            throw error
+        }
+        for p in written { wrote(p) }
+        return written
+    }
+
+    /// Every frame must land inside the grid and name a segment the SEG describes.
+    static func checkFrames(_ seg: SegmentationObject, _ grid: SegGrid) throws {
+        let known = Set(seg.segments.map(\.number))
+        for i in 0..<seg.frameCount {
+            let k = grid.sliceOfFrame[i]
+            guard k >= 0 && k < grid.slices else {
+                throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) lies outside the output grid (slice \(k) of \(grid.slices))")
+            }
+            if seg.type != .labelmap {
+                let n = try SegFrames.segmentNumber(seg, frame: i)
+                guard known.contains(n) else {
+                    throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) references segment \(n), which SegmentSequence does not describe")
+                }
+            }
+        }
+    }
+
+    /// A segment label as a file-name part: letters, digits, '-', '_'; others become '_'.
+    static func safe(_ s: String) -> String {
+        let out = String(s.unicodeScalars.map { c -> Character in
+            c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || c == "-" || c == "_") ? Character(c) : "_"
+        })
+        return out.isEmpty ? "segment" : String(out.prefix(64))
+    }
+}

@@ -1,0 +1,186 @@
+// Decoding SEG frames onto a grid: BINARY (bits packed across frame boundaries, LSB first), FRACTIONAL
+// (one byte per pixel, 0 ... MaximumFractionalValue) and LABELMAP (pixel value = Segment Number).
+// Frames may come in any order; each lands on the slice SegGrid found for it.
+import I2DICOM
+import I2Model
+
+enum SegFrames {
+    /// How FRACTIONAL pixels become membership: on when value >= cutoff (and > 0).
+    static func cutoff(_ seg: SegmentationObject, threshold: Double) -> Int {
+        max(1, Int((threshold * Double(seg.maximumFractionalValue)).rounded(.up)))
+    }
+
+    /// The segment a BINARY/FRACTIONAL frame belongs to.
+    static func segmentNumber(_ seg: SegmentationObject, frame i: Int) throws -> Int {
+        if let s = seg.frames.segment[i] { return s }
+        if seg.segments.count == 1 { return seg.segments[0].number }
+        throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) has no ReferencedSegmentNumber (Segment Identification macro)")
+    }
+
+    /// Calls `on(offset)` for every pixel of frame `i` that belongs to its segment; offset within the frame.
+    @inline(__always)
+    static func forEachSetPixel(_ seg: SegmentationObject, _ px: UnsafeBufferPointer<UInt8>, frame i: Int,
+                                cutoff: Int, _ on: (Int) throws -> Void) rethrows {
+        let plane = seg.rows * seg.columns
+        if seg.type == .binary {
+            // 64 bits at a time: empty words (most of a mask) cost one compare, and set bits are
+            // visited by their trailing-zero count. Words at the frame's ends are masked to it.
+            let start = i * plane, end = start + plane
+            let raw = UnsafeRawPointer(px.baseAddress!)
+            for word in (start >> 6)...((end - 1) >> 6) {
+                let offset = word << 3
+                var w: UInt64 = 0
+                if offset + 8 <= px.count {
+                    w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                } else {
+                    for b in 0..<(px.count - offset) { w |= UInt64(px[offset + b]) << UInt64(8 * b) }
+                }
+                if w == 0 { continue }
+                let base = word << 6
+                if base < start { w &= UInt64.max << UInt64(start - base) }
+                if end - base < 64 { w &= (1 << UInt64(end - base)) - 1 }
+                while w != 0 {
+                    try on(base + w.trailingZeroBitCount - start)
+                    w &= w - 1
+                }
+            }
+        } else {
+            let base = i * plane
+            for p in 0..<plane where px[base + p] != 0 && Int(px[base + p]) >= cutoff { try on(p) }
+        }
+    }
+
+    /// The smallest unsigned type that holds every label.
+    static func labelType(_ labels: [Int]) -> VoxelType {
+        let m = labels.max() ?? 0
+        return m <= 255 ? .uint8 : m <= 65535 ? .uint16 : .uint32
+    }
+
+    /// One label map: each segment's voxels get its label (`labelID`). An overlap is an error naming both segments.
+    static func labelMap(_ seg: SegmentationObject, pixels: UnsafeBufferPointer<UInt8>, grid: SegGrid, threshold: Double) throws -> Volume {
+        var v = grid.volume
+        let labels = seg.segments.map(\.description.labelID)
+        v.voxelType = labelType(labels)
+        v.data = [UInt8](repeating: 0, count: v.voxelCount * v.voxelType.byteCount)
+        switch v.voxelType {
+        case .uint8: try fill(UInt8.self, seg, pixels, grid, &v.data, threshold)
+        case .uint16: try fill(UInt16.self, seg, pixels, grid, &v.data, threshold)
+        default: try fill(UInt32.self, seg, pixels, grid, &v.data, threshold)
+        }
+        return v
+    }
+
+    static func fill<T: FixedWidthInteger & UnsignedInteger>(_: T.Type, _ seg: SegmentationObject, _ pixels: UnsafeBufferPointer<UInt8>,
+                                                             _ grid: SegGrid, _ data: inout [UInt8], _ threshold: Double) throws {
+        let plane = seg.rows * seg.columns
+        var labelOf: [Int: T] = [:]
+        var segmentOf: [T: Int] = [:]
+        for s in seg.segments {
+            let l = T(s.description.labelID)
+            if let other = segmentOf[l], l != 0 {
+                throw I2Error(.invalidInput, path: seg.path, "segments \(other) and \(s.number) both have label value \(l): they cannot share one label map; use --per-segment")
+            }
+            labelOf[s.number] = l
+            segmentOf[l] = s.number
+        }
+        let cut = cutoff(seg, threshold: threshold)
+        let px = pixels
+        do {
+            try data.withUnsafeMutableBytes { raw in
+                let out = raw.bindMemory(to: T.self)
+                if seg.type == .labelmap {
+                    try fillLabelMap(seg, px, grid, out, labelOf)
+                    return
+                }
+                for i in 0..<seg.frameCount {
+                    let number = try segmentNumber(seg, frame: i)
+                    guard let label = labelOf[number] else {
+                        throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) references segment \(number), which SegmentSequence does not describe")
+                    }
+                    let base = grid.sliceOfFrame[i] * plane
+                    try forEachSetPixel(seg, px, frame: i, cutoff: cut) { p in
+                        let old = out[base + p]
+                        if old != 0 && old != label {
+                            throw overlap(seg, segmentOf[old] ?? Int(old), number, voxel: base + p, grid: grid)
+                        }
+                        out[base + p] = label
+                    }
+                }
+            }
+        }
+    }
+
+    static func fillLabelMap<T: FixedWidthInteger & UnsignedInteger>(_ seg: SegmentationObject, _ px: UnsafeBufferPointer<UInt8>,
+                                                                     _ grid: SegGrid, _ out: UnsafeMutableBufferPointer<T>, _ labelOf: [Int: T]) throws {
+        let plane = seg.rows * seg.columns
+        let maxValue = seg.bitsAllocated == 16 ? 65535 : 255
+        // Pixel value → label; nil for a value no segment describes. Value 0 without a segment is background.
+        var table = [T?](repeating: nil, count: maxValue + 1)
+        table[0] = 0
+        for (n, l) in labelOf where n <= maxValue { table[n] = l }
+        let wide = seg.bitsAllocated == 16
+        for i in 0..<seg.frameCount {
+            let base = grid.sliceOfFrame[i] * plane
+            for p in 0..<plane {
+                let o = i * plane + p
+                let value = wide ? Int(px[2 * o]) | Int(px[2 * o + 1]) << 8 : Int(px[o])
+                if value == 0 && table[0] == 0 { continue }
+                guard let label = table[value] else {
+                    throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) holds pixel value \(value), a segment number SegmentSequence does not describe")
+                }
+                out[base + p] = label
+            }
+        }
+    }
+
+    static func overlap(_ seg: SegmentationObject, _ a: Int, _ b: Int, voxel: Int, grid: SegGrid) -> I2Error {
+        let name = { (n: Int) -> String in
+            let label = seg.segments.first { $0.number == n }?.description.segmentLabel
+            return label.map { "\(n) (\($0))" } ?? "\(n)"
+        }
+        let plane = grid.volume.size[0] * grid.volume.size[1]
+        let x = voxel % grid.volume.size[0], y = (voxel % plane) / grid.volume.size[0], z = voxel / plane
+        return I2Error(.invalidInput, path: seg.path,
+                       "segments \(name(a)) and \(name(b)) overlap (first at voxel \(x),\(y),\(z)): one label map cannot hold both; use --per-segment for one file per segment")
+    }
+
+    /// One segment alone: a uint8 mask (1 inside), or with `probability` the FRACTIONAL values
+    /// scaled to 0...1 as float32.
+    static func segment(_ seg: SegmentationObject, _ number: Int, pixels: UnsafeBufferPointer<UInt8>, grid: SegGrid,
+                        threshold: Double, probability: Bool) throws -> Volume {
+        var v = grid.volume
+        v.voxelType = probability ? .float32 : .uint8
+        v.data = [UInt8](repeating: 0, count: v.voxelCount * v.voxelType.byteCount)
+        let plane = seg.rows * seg.columns
+        let cut = probability ? 1 : cutoff(seg, threshold: threshold)
+        let scale = 1 / Float(seg.maximumFractionalValue)
+        let px = pixels
+        do {
+            try v.data.withUnsafeMutableBytes { raw in
+                if seg.type == .labelmap {
+                    let wide = seg.bitsAllocated == 16
+                    for i in 0..<seg.frameCount {
+                        let base = grid.sliceOfFrame[i] * plane
+                        for p in 0..<plane {
+                            let o = i * plane + p
+                            let value = wide ? Int(px[2 * o]) | Int(px[2 * o + 1]) << 8 : Int(px[o])
+                            if value == number { raw[base + p] = 1 }
+                        }
+                    }
+                    return
+                }
+                for i in 0..<seg.frameCount where try segmentNumber(seg, frame: i) == number {
+                    let base = grid.sliceOfFrame[i] * plane
+                    if probability {
+                        for p in 0..<plane {
+                            raw.storeBytes(of: Float(px[i * plane + p]) * scale, toByteOffset: 4 * (base + p), as: Float.self)
+                        }
+                    } else {
+                        forEachSetPixel(seg, px, frame: i, cutoff: cut) { p in raw[base + p] = 1 }
+                    }
+                }
+            }
+        }
+        return v
+    }
+}

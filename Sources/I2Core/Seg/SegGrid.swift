@@ -1,0 +1,134 @@
+// The grid a SEG is decoded onto, and the slice each frame lands on: either the SEG's own geometry
+// (plane positions + shared orientation and pixel measures, gaps filled on the regular grid), or the
+// referenced series' grid exactly as `i2 convert` builds it (`--ref`).
+import Foundation
+import I2DICOM
+import I2Model
+
+struct SegGrid {
+    /// The output geometry (no voxels yet: `data` is empty): size [columns, rows, slices].
+    var volume: Volume
+    /// The slice index of every frame (index = frame number - 1).
+    var sliceOfFrame: [Int]
+
+    var slices: Int { volume.size[2] }
+
+    /// The SEG's own geometry. Positions are projected on the normal; distinct positions must lie on a
+    /// regular grid whose step is SpacingBetweenSlices (or the smallest gap); slices no frame covers
+    /// stay empty.
+    static func own(_ seg: SegmentationObject) throws -> SegGrid {
+        func bad(_ why: String) -> I2Error { I2Error(.invalidInput, path: seg.path, why) }
+        guard let iop = seg.orientation else { throw bad("no ImageOrientationPatient (Plane Orientation macro): the geometry is unknown; give --ref") }
+        let row = Vector3(iop[0], iop[1], iop[2]).normalized, col = Vector3(iop[3], iop[4], iop[5]).normalized
+        let normal = row.cross(col).normalized
+        var positions: [Vector3] = []
+        for (i, p) in seg.frames.position.enumerated() {
+            guard let p else { throw bad("frame \(i + 1) has no ImagePositionPatient (Plane Position macro): the geometry is unknown; give --ref") }
+            positions.append(p)
+        }
+        let ps = seg.pixelSpacing ?? [1, 1]
+        let inPlane = [ps.count > 1 ? ps[1] : 1, ps[0]]
+        let d = positions.map { $0.dot(normal) }
+        let distinct = Set(d.map { ($0 * 1e3).rounded() }).sorted().map { $0 / 1e3 }
+        guard let first = distinct.first, let last = distinct.last else { throw bad("no frames") }
+        let firstFrame = d.indices.min { d[$0] < d[$1] }!, lastFrame = d.indices.max { d[$0] < d[$1] }!
+        var slices = 1
+        var step = normal * (seg.spacingBetweenSlices ?? seg.sliceThickness ?? 1)
+        if distinct.count > 1 {
+            let gaps = zip(distinct.dropFirst(), distinct).map { $0 - $1 }
+            var candidates = [gaps.min()!]
+            if let s = seg.spacingBetweenSlices, s > 0 { candidates.insert(s, at: 0) }
+            // The step is the declared spacing when every gap is a whole multiple of it, else the smallest gap.
+            guard let along = candidates.first(where: { s in gaps.allSatisfy { g in abs(g / s - (g / s).rounded()) < 0.02 } }) else {
+                throw bad(String(format: "frame positions are not on a regular grid (gaps %@ mm along the normal)",
+                                 gaps.map { String(format: "%.4g", $0) }.joined(separator: ", ")))
+            }
+            slices = Int(((last - first) / along).rounded()) + 1
+            guard slices <= 100_000 else { throw bad("frame positions span \(slices) slices of \(along) mm: refusing to build that grid") }
+            // Across the whole span, so a tilted stack keeps its (sheared) slice direction.
+            step = (positions[lastFrame] - positions[firstFrame]) * (1 / Double(slices - 1))
+        }
+        let along = step.dot(normal)
+        let origin = positions[firstFrame]
+        let sliceOfFrame = d.map { Int(((($0 - first) / along)).rounded()) }
+        let volume = Volume(size: [seg.columns, seg.rows, slices], spacing: inPlane + [step.length], origin: origin,
+                            direction: Matrix3(columns: [row, col, step.normalized]), voxelType: .uint8, data: [])
+        return SegGrid(volume: volume, sliceOfFrame: sliceOfFrame)
+    }
+
+    /// The referenced series' grid, as `i2 convert SERIES_DIR` builds it. Frames are placed by their
+    /// source image (DerivationImageSequence), else by position.
+    static func reference(_ seg: SegmentationObject, series dir: String) throws -> SegGrid {
+        let (files, errors) = DicomScan.files(in: [dir])
+        if let e = errors.first { throw e }
+        let scan = DicomScan(files: files)
+        let stacks = SeriesAssembly.stacks(scan.slices)
+        let wanted = Set(seg.frames.sourceUID.compactMap { $0 })
+        let referenced = Set(seg.referencedSeriesUIDs)
+        guard let stack = stacks.first(where: { s in s.slices.contains { wanted.contains($0.sopInstanceUID) } })
+            ?? stacks.first(where: { referenced.contains($0.first.seriesInstanceUID) })
+            ?? (stacks.count == 1 ? stacks.first : nil) else {
+            throw I2Error(.invalidInput, path: seg.path, stacks.isEmpty ? "no DICOM images in --ref \(dir)"
+                          : "none of the \(stacks.count) series in --ref \(dir) is the one this SEG references")
+        }
+        if scan.damagedSeries.contains(stack.first.seriesInstanceUID), let e = scan.errors.first { throw e }
+        let g = SeriesAssembly.geometry(stack)
+        let f = stack.first
+        var slices = stack.sliceCount
+        var spacing = g.spacing
+        if slices == 1, let t = f.thickness, t > 0 { spacing[2] = t }
+        let normal = f.normal
+        // Where each slice of the stack lies on the output grid: itself, or for irregular spacing its
+        // place on the grid `i2 convert --equalize` resamples to (a mask is not interpolated, so every
+        // slice must fall on that grid).
+        var gridIndex = Array(0..<slices)
+        if let irr = g.irregular {
+            let o = g.offsets, span = o.last! - o[0]
+            let gaps = zip(o.dropFirst(), o).map { $0 - $1 }
+            let count = Int((span / max(gaps.min() ?? 1, 1e-3) - 1e-6).rounded(.up)) + 1
+            let step = span / Double(max(count - 1, 1))
+            gridIndex = o.map { Int((($0 - o[0]) / step).rounded()) }
+            if let k = o.indices.first(where: { abs(o[$0] - o[0] - Double(gridIndex[$0]) * step) > 0.01 * step }) {
+                throw I2Error(.invalidInput, path: irr.before.label,
+                              String(format: "--ref series: irregular slice spacing (%.4g mm instead of %.4g mm) and slice %@ is not on the %.4g mm grid `i2 convert --equalize` builds", irr.gap, irr.typical, stack.slices[k].label, step))
+            }
+            slices = count
+            spacing[2] = step / max(abs(g.direction.column(2).dot(normal)), 1e-9)
+        }
+        guard f.rows == seg.rows && f.columns == seg.columns else {
+            throw I2Error(.invalidInput, path: seg.path, "frames are \(seg.columns)x\(seg.rows) but the --ref series is \(f.columns)x\(f.rows)")
+        }
+        var bySOP: [String: Int] = [:]
+        var duplicates = false
+        for (k, s) in stack.slices.prefix(stack.sliceCount).enumerated() where bySOP.updateValue(gridIndex[k], forKey: s.sopInstanceUID) != nil { duplicates = true }
+        let refFoR = scan.seriesInfo[f.seriesInstanceUID]?.values["FrameOfReferenceUID"]
+        let sameFrame = seg.frameOfReferenceUID == nil || refFoR == nil || seg.frameOfReferenceUID == refFoR
+        let along = slices > 1 ? spacing[2] * g.direction.column(2).dot(normal) : 1
+        var sliceOfFrame: [Int] = []
+        for i in 0..<seg.frameCount {
+            if let uid = seg.frames.sourceUID[i], !duplicates {
+                guard let k = bySOP[uid] else {
+                    throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) references instance \(uid), which is not in the --ref series \(dir)")
+                }
+                sliceOfFrame.append(k)
+                continue
+            }
+            guard sameFrame else {
+                throw I2Error(.invalidInput, path: seg.path, "FrameOfReferenceUID \(seg.frameOfReferenceUID!) differs from the --ref series' \(refFoR!), and frame \(i + 1) names no source image to place it by")
+            }
+            guard let p = seg.frames.position[i] else {
+                throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) has neither a source image reference nor a plane position")
+            }
+            let t = (p - g.origin).dot(normal) / along
+            let k = Int(t.rounded())
+            let expected = g.origin + g.direction.column(2) * (Double(k) * spacing[2])
+            guard k >= 0 && k < slices && (p - expected).length < 0.01 * max(spacing[2], 1) else {
+                throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) at \(p) lies on no slice of the --ref series \(dir)")
+            }
+            sliceOfFrame.append(k)
+        }
+        let volume = Volume(size: [f.columns, f.rows, slices], spacing: spacing, origin: g.origin,
+                            direction: g.direction, voxelType: .uint8, data: [])
+        return SegGrid(volume: volume, sliceOfFrame: sliceOfFrame)
+    }
+}

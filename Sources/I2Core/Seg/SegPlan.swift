@@ -1,0 +1,171 @@
+// SegPlan: which segments and frames a SEG gets, from the labels found on each slice and the metadata:
+// segment numbers 1...N by input file, then original label value; frames by segment, then slice
+// (BINARY), or one per slice (LABELMAP); empty frames and segments left out unless asked for. Then the
+// one pass that fills the pixel buffer.
+import Foundation
+import I2Model
+
+struct SegPlan {
+    var type: SegmentationTypeValues
+    var segments: [SegmentEntry] = []
+    var frames: [SegmentationFrame] = []
+    /// Per input file: label value → index into `segments`, -1 when the label is not a segment.
+    var segmentOf: [[Int32]]
+    /// For each segment index, the input file it comes from.
+    var inputOf: [Int] = []
+    var slices: Int
+    var isEmpty: Bool { segments.isEmpty }
+
+    init(options o: Nifti2SegOptions, metadata: SegmentMetadata, presence: [[[Int]]], warn: (String) -> Void) throws {
+        type = o.type
+        slices = presence.first?.count ?? 0
+        segmentOf = Array(repeating: Array(repeating: -1, count: LabelScan.maxLabel + 1), count: presence.count)
+        var present: [[Int: [Int]]] = []     // per input: label → slices where it occurs
+        for p in presence {
+            var bySlice: [Int: [Int]] = [:]
+            for (k, labels) in p.enumerated() { for l in labels { bySlice[l, default: []].append(k) } }
+            present.append(bySlice)
+        }
+        var unknown: [(Int, Int)] = []
+        for (file, bySlice) in present.enumerated() {
+            // One label map: every list of the metadata applies (dcmqi templates sometimes split one
+            // map's labels across lists); several masks: list i describes file i.
+            let described = presence.count == 1 ? metadata.segments : metadata.segmentAttributes[file]
+            var labels = Set(bySlice.keys)
+            if o.keepEmptySegments { labels.formUnion(described.map(\.labelID)) }
+            for label in labels.sorted() {
+                var d = described.first { $0.labelID == label }
+                if d == nil {
+                    unknown.append((file, label))
+                    guard o.genericUnknownLabels else { continue }
+                    d = Self.generic(label: label, like: described.first)
+                }
+                segmentOf[file][label] = Int32(segments.count)
+                segments.append(SegmentEntry(number: segments.count + 1, description: d!, originalLabel: label))
+                inputOf.append(file)
+            }
+        }
+        if !unknown.isEmpty {
+            let where_ = o.meta ?? "the \(o.preset ?? "") preset"
+            let list = unknown.map { presence.count == 1 ? "\($0.1)" : "\($0.1) (in \(o.inputs[$0.0]))" }.joined(separator: ", ")
+            if !o.genericUnknownLabels {
+                throw I2Error(.invalidInput, path: o.inputs.count == 1 ? o.inputs[0] : nil,
+                              "label value\(unknown.count > 1 ? "s" : "") \(list) not described in \(where_) (add segmentAttributes entries, or use --unknown-labels generic)")
+            }
+            warn("label value\(unknown.count > 1 ? "s" : "") \(list) not described in \(where_): written with the generic code (85756007, SCT, \"Tissue\")")
+        }
+        frames = plannedFrames(present: present, keepEmpty: o.keepEmptyFrames)
+        // Segments whose voxels all fall on no frame: only with --empty-segments keep; none when all empty.
+        if !present.contains(where: { !$0.isEmpty }) || segments.allSatisfy({ s in present[inputOf[s.number - 1]][s.originalLabel] == nil }) {
+            segments = []
+            frames = []
+        }
+    }
+
+    func plannedFrames(present: [[Int: [Int]]], keepEmpty: Bool) -> [SegmentationFrame] {
+        if type == .labelmap {
+            var used = Array(repeating: keepEmpty, count: slices)
+            for s in segments { for k in present[inputOf[s.number - 1]][s.originalLabel] ?? [] { used[k] = true } }
+            return used.indices.filter { used[$0] }.map { SegmentationFrame(segmentNumber: 0, slice: $0) }
+        }
+        return segments.flatMap { s -> [SegmentationFrame] in
+            let ks = keepEmpty ? Array(0..<slices) : (present[inputOf[s.number - 1]][s.originalLabel] ?? [])
+            return ks.map { SegmentationFrame(segmentNumber: s.number, slice: $0) }
+        }
+    }
+
+    /// `--empty-result seg`: every described segment, each with one empty frame on the first slice
+    /// (a SEG needs at least one frame), so the result "nothing found" is on record.
+    mutating func recordEmpty(metadata: SegmentMetadata, inputs: Int) {
+        segments = []
+        inputOf = []
+        for (file, list) in (inputs == 1 ? [metadata.segments] : metadata.segmentAttributes).enumerated() {
+            for d in list.sorted(by: { $0.labelID < $1.labelID }) {
+                segments.append(SegmentEntry(number: segments.count + 1, description: d, originalLabel: d.labelID))
+                inputOf.append(file)
+            }
+        }
+        frames = type == .labelmap ? [SegmentationFrame(segmentNumber: 0, slice: 0)]
+            : segments.map { SegmentationFrame(segmentNumber: $0.number, slice: 0) }
+    }
+
+    static func generic(label: Int, like: SegmentDescription?) -> SegmentDescription {
+        let tissue = CodedConcept(codeValue: "85756007", codingSchemeDesignator: "SCT", codeMeaning: "Tissue")
+        var d = SegmentDescription(labelID: label, segmentAlgorithmType: like?.segmentAlgorithmType ?? .automatic,
+                                   segmentedPropertyCategory: tissue, segmentedPropertyType: tissue)
+        d.segmentAlgorithmName = like?.segmentAlgorithmName ?? "unknown"
+        d.segmentLabel = "Label \(label)"
+        return d
+    }
+
+    /// Fills the zeroed pixel buffer; returns whether any voxel belongs to two segments (several masks).
+    func fill(_ buf: UnsafeMutableRawBufferPointer, volumes: [Volume], seg: Segmentation) -> Bool {
+        guard !frames.isEmpty, let base = buf.baseAddress else { return false }
+        let npix = seg.rows * seg.columns
+        if type == .labelmap {
+            var frameOfSlice = Array(repeating: -1, count: slices)
+            for (i, f) in frames.enumerated() { frameOfSlice[f.slice] = i }
+            let numberOf = segmentOf[0].map { $0 < 0 ? Int32(0) : $0 + 1 }
+            let sixteen = seg.bitsAllocated == 16
+            LabelScan.typed(volumes[0]) { labels in
+                numberOf.withUnsafeBufferPointer { nb in
+                    DispatchQueue.concurrentPerform(iterations: slices) { k in
+                        if frameOfSlice[k] >= 0 {
+                            labels.labels(slice: k, npix: npix, numberOf: nb.baseAddress!, frame: frameOfSlice[k], into: base, sixteen: sixteen)
+                        }
+                    }
+                }
+            }
+            return false
+        }
+        var frameOf = [Int32](repeating: -1, count: max(segments.count, 1) * slices)
+        for (i, f) in frames.enumerated() { frameOf[(f.segmentNumber - 1) * slices + f.slice] = Int32(i) }
+        let bits = base.assumingMemoryBound(to: UInt8.self)
+        let several = volumes.count > 1
+        var occupied = several ? [UInt8](repeating: 0, count: (volumes[0].voxelCount + 7) / 8) : []
+        var overlap = false
+        frameOf.withUnsafeBufferPointer { fo in
+            occupied.withUnsafeMutableBufferPointer { occ in
+                for (file, v) in volumes.enumerated() {
+                    segmentOf[file].withUnsafeBufferPointer { so in
+                        LabelScan.typed(v) { labels in
+                            // Slices write disjoint bytes only when a frame is a whole number of bytes.
+                            if npix % 8 == 0 && !several {
+                                DispatchQueue.concurrentPerform(iterations: slices) { k in
+                                    _ = labels.pack(slice: k, npix: npix, segmentOf: so.baseAddress!, frameOf: fo.baseAddress!,
+                                                    slices: slices, bits: bits, occupied: nil)
+                                }
+                            } else {
+                                for k in 0..<slices {
+                                    if labels.pack(slice: k, npix: npix, segmentOf: so.baseAddress!, frameOf: fo.baseAddress!,
+                                                   slices: slices, bits: bits, occupied: several ? occ.baseAddress : nil) {
+                                        overlap = true
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return overlap
+    }
+}
+
+/// A fast, non-cryptographic 128-bit content fingerprint (two independent 64-bit multiply-xorshift lanes)
+/// for default UID seeds: equal contents give equal seeds; it is not meant to resist deliberate collisions.
+enum ContentHash {
+    static func hex(_ bytes: [UInt8]) -> String {
+        var a: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count), b: UInt64 = 0xC2B2_AE3D_27D4_EB4F
+        bytes.withUnsafeBytes { raw in
+            let words = raw.count / 8
+            for i in 0..<words {
+                let w = raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+                a = (a ^ w) &* 0xFF51_AFD7_ED55_8CCD; a ^= a >> 29
+                b = (b &+ w) &* 0xC4CE_B9FE_1A85_EC53; b ^= b >> 31
+            }
+            for i in (words * 8)..<raw.count { a = (a ^ UInt64(raw[i])) &* 0x100_0000_01B3 }
+        }
+        return String(a, radix: 16) + String(b, radix: 16)
+    }
+}

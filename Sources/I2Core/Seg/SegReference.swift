@@ -1,0 +1,88 @@
+// SegReference: the series a SEG is written against (nifti2seg --ref): its slices in the order
+// `i2 convert` stacks them, the exact ImagePositionPatient text and SOP class of each, the grid they
+// form, and the check that a label map lies on that grid (else an error naming what differs).
+import Foundation
+import I2DICOM
+import I2Model
+
+struct SegReference {
+    var stack: SliceStack
+    var geometry: StackGeometry
+    var sources: [SourceSlice]
+    var file: DicomFile           // the first slice: patient, study, frame of reference are copied from it
+    var size: [Int] { [stack.first.columns, stack.first.rows, stack.sliceCount] }
+
+    /// Tolerances of the grid check: positions and spacings in mm, direction cosines unitless.
+    static let mmTolerance = 1e-3, directionTolerance = 1e-4
+
+    /// Reads `dir` (a directory or a file of the series). Several series: the first whose grid matches
+    /// `wanted`, so a study folder works too.
+    static func load(_ dir: String, matching wanted: Volume) throws -> SegReference {
+        let (files, listErrors) = DicomScan.files(in: [dir])
+        if let e = listErrors.first { throw I2Error(.invalidInput, path: dir, "reference series: \(e.detail)") }
+        let scan = DicomScan(files: files)
+        let stacks = SeriesAssembly.stacks(scan.slices).filter { $0.volumes == 1 }
+        guard !stacks.isEmpty else {
+            throw scan.errors.first ?? I2Error(.invalidInput, path: dir, "no DICOM image series found in the reference")
+        }
+        var firstMismatch: I2Error?
+        for stack in stacks {
+            let g = SeriesAssembly.geometry(stack)
+            if let why = mismatch(wanted, stack: stack, geometry: g) {
+                firstMismatch = firstMismatch ?? I2Error(.invalidInput, "the label map is not on the grid of reference series \(stack.first.seriesInstanceUID): \(why)")
+                continue
+            }
+            if scan.damagedSeries.contains(stack.first.seriesInstanceUID), let e = scan.errors.first { throw e }
+            return try SegReference(stack: stack, geometry: g)
+        }
+        throw firstMismatch!
+    }
+
+    init(stack: SliceStack, geometry: StackGeometry) throws {
+        self.stack = stack
+        self.geometry = geometry
+        let slices = Array(stack.slices.prefix(stack.sliceCount))
+        var found = [Result<SourceSlice, I2Error>?](repeating: nil, count: slices.count)
+        found.withUnsafeMutableBufferPointer { out in
+            let o = out.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: slices.count) { i in
+                let s = slices[i]
+                do {
+                    let f = try DicomFile(path: s.path)
+                    let position = s.frameCount == 1 ? f.string(.imagePositionPatient) : nil
+                    let text = try position.flatMap { $0.isEmpty ? nil : $0 } ?? DS.join(s.position.array)
+                    (o + i).pointee = .success(SourceSlice(sopClassUID: f.string(.sopClassUID) ?? "", sopInstanceUID: s.sopInstanceUID,
+                                                           frameNumber: s.frameCount > 1 ? s.frame + 1 : nil, imagePositionPatient: text))
+                } catch let e as I2Error {
+                    (o + i).pointee = .failure(e.at(s.path))
+                } catch {
+                    (o + i).pointee = .failure(I2Error(.io, path: s.path, "\(error)"))
+                }
+            }
+        }
+        sources = try found.map { try $0!.get() }
+        file = try DicomFile(path: stack.first.path)
+    }
+
+    /// Why `v` is not on the stack's grid, or nil when it is (within the tolerances).
+    static func mismatch(_ v: Volume, stack: SliceStack, geometry g: StackGeometry) -> String? {
+        let want = [stack.first.columns, stack.first.rows, stack.sliceCount]
+        func fmt(_ a: [Double]) -> String { "(" + a.map { String(format: "%.6g", $0) }.joined(separator: ", ") + ")" }
+        if Array(v.size.prefix(3)) != want {
+            return "dimensions \(v.size.prefix(3).map(String.init).joined(separator: "x")), the reference has \(want.map(String.init).joined(separator: "x")) (columns x rows x slices)"
+        }
+        for axis in 0..<3 where (axis < 2 || want[2] > 1) {
+            let a = v.direction.column(axis), b = g.direction.column(axis)
+            if (0..<3).contains(where: { abs(a[$0] - b[$0]) > directionTolerance }) {
+                return "direction of axis \(axis) is \(fmt(a.array)), the reference's is \(fmt(b.array)) (LPS)"
+            }
+        }
+        for axis in 0..<3 where (axis < 2 || want[2] > 1) && abs(v.spacing[axis] - g.spacing[axis]) > mmTolerance {
+            return "spacing \(fmt(Array(v.spacing.prefix(3)))) mm, the reference's is \(fmt(g.spacing)) mm"
+        }
+        if (0..<3).contains(where: { abs(v.origin[$0] - g.origin[$0]) > mmTolerance }) {
+            return "origin \(fmt(v.origin.array)) mm, the reference's first slice is at \(fmt(g.origin.array)) mm (LPS)"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Benchmark: DICOM-SEG writing (and, later, reading) on a generated 300-slice 512x512 CT (from
+# Tests/Fixtures/dcmqi/ct-3slice/01.dcm) with a 100-label map on its grid (spheres, uint8 NIfTI).
+# nifti2seg: i2 vs dcmqi's itkimage2segimage vs highdicom (Tests/Tools/write_seg_highdicom.py), same inputs.
+# Prints per-case medians, ratios and peak memory (also as a multiple of the label map's size).
+# Release build. Usage: bash Tests/Benchmarks/seg.sh [RUNS]   (I2_SCRATCH: swift build scratch path)
+# Peers in .venv: highdicom, dcmqi (PyPI wheel with the binaries), nibabel.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+runs=${1:-3}
+scratch=${I2_SCRATCH:-.build}
+swift build -c release --scratch-path "$scratch" >/dev/null
+i2=$PWD/$scratch/release/i2
+py=$PWD/.venv/bin/python3
+for peer in itkimage2segimage segimage2itkimage; do
+    [ -x ".venv/bin/$peer" ] || { echo "missing: pip install dcmqi into .venv (provides $peer)" >&2; exit 1; }
+done
+"$py" -c "import highdicom, nibabel" 2>/dev/null || { echo "missing: pip install highdicom nibabel into .venv" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$py" Tests/Tools/make_series.py Tests/Fixtures/dcmqi/ct-3slice/01.dcm "$work/ct" --slices 300 >/dev/null
+"$i2" convert --no-sidecar "$work/ct" "$work/ct.nii.gz" >/dev/null
+"$py" Tests/Tools/make_labels.py "$work/ct.nii.gz" "$work/labels.nii.gz" "$work/meta.json" --labels 100
+labels_bytes=$((512 * 512 * 300))   # uint8 voxels
+cat "$work"/ct/* "$work/labels.nii.gz" > /dev/null   # warm the page cache for every tool alike
+
+# measure NAME COMMAND...: runs the command $runs times into a fresh $work/out; records the median time.
+measure() {
+    local name=$1; shift
+    local times=() mems=() size=0
+    for r in $(seq "$runs"); do
+        rm -rf "$work/out" && mkdir "$work/out"
+        /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { echo "$name failed:" >&2; cat "$work/err" >&2; exit 1; }
+        read -r t m < "$work/time"
+        times+=("$t"); mems+=("$m")
+        size=$(find "$work/out" -type f -printf '%s\n' | sort -n | tail -1)
+    done
+    python3 - "$name" "${size:-0}" "$labels_bytes" "${times[@]}" -- "${mems[@]}" <<'PY'
+import sys, statistics
+name, size, vol = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rest = sys.argv[4:]; cut = rest.index("--")
+t = [float(x) for x in rest[:cut]]; m = [int(x) for x in rest[cut + 1:]]
+print(f"{name:<36} median {statistics.median(t):7.3f} s  (min {min(t):.3f})  peak {max(m)/1024:7.1f} MiB = {max(m)*1024/vol:5.2f}x label map  output {size/1e6:7.2f} MB")
+open("/tmp/i2-segbench-" + name.split()[0] + "-" + name.split()[1], "w").write(str(statistics.median(t)))
+PY
+}
+ratio() {  # ratio A B TARGET: median(A) / median(B)
+    python3 -c "import sys; a, b = (float(open('/tmp/i2-segbench-' + n).read()) for n in sys.argv[1:3]); print(f'ratio {sys.argv[1]} / {sys.argv[2]}: {a / b:.3f}  ({b / a:.1f}x faster; {sys.argv[3]})')" "$@"
+}
+
+echo "300-slice 512x512 CT, 100-label uint8 map ($((labels_bytes / 1048576)) MiB of voxels), $runs runs each, $(nproc) cores"
+echo "== nifti2seg"
+measure "i2 nifti2seg"                 "$i2" nifti2seg --ref "$work/ct" --meta "$work/meta.json" "$work/labels.nii.gz" -o "$work/out/i2.dcm"
+measure "i2 nifti2seg-labelmap"        "$i2" nifti2seg --type labelmap --ref "$work/ct" --meta "$work/meta.json" "$work/labels.nii.gz" -o "$work/out/i2-lm.dcm"
+measure "dcmqi itkimage2segimage"      .venv/bin/itkimage2segimage --inputImageList "$work/labels.nii.gz" --inputDICOMDirectory "$work/ct" --inputMetadata "$work/meta.json" --outputDICOM "$work/out/dcmqi.dcm"
+measure "highdicom write"              "$py" Tests/Tools/write_seg_highdicom.py "$work/ct" "$work/labels.nii.gz" "$work/meta.json" "$work/out/hd.dcm"
+ratio i2-nifti2seg dcmqi-itkimage2segimage "target <= 0.1"
+ratio i2-nifti2seg highdicom-write "for information"
+# == seg2nifti: added by the seg2nifti work, reading "$work/seg.dcm" (one i2 nifti2seg output kept here).
+"$i2" nifti2seg --ref "$work/ct" --meta "$work/meta.json" "$work/labels.nii.gz" -o "$work/seg.dcm" >/dev/null
+rm -f /tmp/i2-segbench-*

@@ -1,0 +1,183 @@
+// i2 nifti2seg end to end: the testdata label maps → SEGs checked by real peers (dciodvfy, highdicom,
+// dcmqi's segimage2itkimage), arbitrary label values on odd-sized frames, LABELMAP, deterministic UIDs,
+// and the bad-input contract (one error, non-zero exit, no output file).
+import Foundation
+import XCTest
+import I2TestSupport
+
+final class Nifti2SegTests: E2ECase {
+    static let dcmqi = "dcmqi/"
+    static let fourLabels = TestSupport.fixture("i2/seg-four-labels.json")
+
+    func fixture(_ p: String) -> String { TestSupport.fixture(Self.dcmqi + p) }
+
+    /// The .venv Python with highdicom, or a "missing test peer" failure.
+    func highdicomPython() throws -> String {
+        let p = try E2E.python()
+        guard try TestSupport.run(p, ["-c", "import highdicom"]).status == 0 else {
+            throw TestSupport.Missing("pip install highdicom into .venv (scripts/install-deps.sh)")
+        }
+        return p
+    }
+
+    func segimage2itkimage() throws -> String {
+        let p = E2E.root + "/.venv/bin/segimage2itkimage"
+        guard FileManager.default.isExecutableFile(atPath: p) else {
+            throw TestSupport.Missing("pip install dcmqi into .venv (scripts/install-deps.sh): it ships segimage2itkimage")
+        }
+        return p
+    }
+
+    func dciodvfyErrors(_ seg: String) throws -> [String] {
+        let r = try TestSupport.run(try TestSupport.tool("dciodvfy", package: "dicom3tools"), [seg])
+        return (r.stdout + r.stderr).split(separator: "\n").map(String.init).filter { $0.hasPrefix("Error") }
+    }
+
+    /// highdicom's reading of SEG against LABELS (converted to NIfTI with i2 first): decoded JSON.
+    func highdicomCheck(_ seg: String, ref: String, labels: String) throws -> [String: Any] {
+        _ = try highdicomPython()
+        var nifti = labels
+        if !labels.hasSuffix(".nii.gz") && !labels.hasSuffix(".nii") {
+            nifti = path(UUID().uuidString + ".nii.gz")
+            try E2E.i2(["convert", labels, nifti])
+        }
+        let r = try E2E.py(["read_seg_highdicom.py", seg, ref, nifti])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] ?? [:]
+    }
+
+    func assertRead(_ result: [String: Any], segments: Int, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual((result["segments"] as? [Any])?.count, segments, "\(result)", file: file, line: line)
+        XCTAssertEqual(result["mismatches"] as? [Int], [], "masks differ from the label map: \(result)", file: file, line: line)
+        XCTAssertEqual(result["undescribed"] as? [Int], [], "\(result)", file: file, line: line)
+        XCTAssertEqual(result["bad_positions"] as? [Int], [], "frame positions off the source slices: \(result)", file: file, line: line)
+    }
+
+    func testTestdataLabelMapsPassDciodvfyAndHighdicom() throws {
+        let cases: [(String, String, String, Int)] = [
+            ("liver_seg.nrrd", "json/seg-example.json", "ct-3slice", 1),
+            ("liver_spine_seg.nrrd", "json/seg-example_liver_spine.json", "ct-3slice", 2),
+            ("liver_spine_gapped_seg.nrrd", "json/seg-example_liver_spine_gapped.json", "ct-3slice", 2),
+            ("23x38x3/nrrd/label.nrrd", "", "23x38x3/image", 1),
+            ("24x38x3/nrrd/label.nrrd", "", "24x38x3/image", 1),
+        ]
+        for (labels, meta, ref, segments) in cases {
+            let out = path(labels.replacingOccurrences(of: "/", with: "_") + ".dcm")
+            let metaPath = meta.isEmpty ? Self.fourLabels : fixture(meta)
+            let r = try E2E.i2(["nifti2seg", "--ref", fixture(ref), "--meta", metaPath, fixture(labels), "-o", out])
+            XCTAssertEqual(r.stdout, out + "\n")
+            XCTAssertEqual(try dciodvfyErrors(out), [], labels)
+            assertRead(try highdicomCheck(out, ref: fixture(ref), labels: fixture(labels)), segments: segments)
+        }
+    }
+
+    func testGappedLabelsKeepTheirValuesAndCodes() throws {
+        let out = path("gapped.dcm")
+        try E2E.i2(["nifti2seg", "--ref", fixture("ct-3slice"), "--meta", fixture("json/seg-example_liver_spine_gapped.json"),
+                    fixture("liver_spine_gapped_seg.nrrd"), "-o", out])
+        let result = try highdicomCheck(out, ref: fixture("ct-3slice"), labels: fixture("liver_spine_gapped_seg.nrrd"))
+        let segs = result["segments"] as? [[String: Any]] ?? []
+        XCTAssertEqual(segs.map { $0["number"] as? Int }, [1, 2])
+        XCTAssertEqual(segs.map { $0["original"] as? Int }, [1, 5])
+        XCTAssertEqual(segs.last?["type"] as? [String], ["122495006", "SCT", "Thoracic spine"])
+        XCTAssertEqual(segs.first?["cielab"] as? [Int], [41434, 41202, 40670])   // from recommendedDisplayRGBValue [220, 129, 101]
+    }
+
+    /// Labels {1, 5, 42, 300} on the 23x38 grid (frames of 874 pixels: not a multiple of 8).
+    func makeFourLabelMap() throws -> String {
+        let image = path("img.nii.gz"), labels = path("four.nii.gz")
+        try E2E.i2(["convert", fixture("23x38x3/image"), image, "--no-sidecar"])
+        try E2E.pyCode("""
+        import sys, nibabel as nib, numpy as np
+        im = nib.load(sys.argv[1]); a = np.zeros(im.shape[:3], np.int16)
+        a[2:8, 3:9, 0] = 1; a[10:20, 5:30, 1] = 5; a[1:5, 30:37, :] = 42; a[15:22, 0:10, 2] = 300; a[0, 0, 2] = 300
+        nib.save(nib.Nifti1Image(a, im.affine), sys.argv[2])
+        """, [image, labels])
+        return labels
+    }
+
+    func testArbitraryLabelValuesOnOddFramesReadBackByHighdicomAndDcmqi() throws {
+        let labels = try makeFourLabelMap(), out = path("four.dcm"), ref = fixture("23x38x3/image")
+        try E2E.i2(["nifti2seg", "--ref", ref, "--meta", Self.fourLabels, labels, "-o", out])
+        XCTAssertEqual(try dciodvfyErrors(out), [])
+        let result = try highdicomCheck(out, ref: ref, labels: labels)
+        assertRead(result, segments: 4)
+        let segs = result["segments"] as? [[String: Any]] ?? []
+        XCTAssertEqual(segs.map { $0["original"] as? Int }, [1, 5, 42, 300])
+        XCTAssertEqual(segs[1]["modifiers"] as? [[String]], [["7771000", "SCT", "Left"]])
+
+        let tool = try segimage2itkimage(), outDir = try mkdir("dcmqi")
+        let d = try TestSupport.run(tool, ["--inputDICOM", out, "--outputDirectory", outDir, "-t", "nifti"])
+        XCTAssertEqual(d.status, 0, d.stderr + d.stdout)
+        let c = try E2E.py(["check_dcmqi_readback.py", outDir, labels, "1,5,42,300"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let read = try JSONSerialization.jsonObject(with: Data(c.stdout.utf8)) as? [String: Any] ?? [:]
+        XCTAssertEqual(read["mismatches"] as? [Int], [], "\(read)")
+        let rgb = (read["segments"] as? [[String: Any]] ?? []).map { $0["rgb"] as? [Int] ?? [] }
+        XCTAssertEqual(rgb, [[221, 130, 101], [185, 102, 83], [157, 108, 162], [224, 97, 76]])
+    }
+
+    func testLabelMapTypeReadByHighdicom() throws {
+        let labels = try makeFourLabelMap(), ref = fixture("23x38x3/image")
+        for compress in ["none", "rle"] {
+            let out = path("lm-\(compress).dcm")
+            try E2E.i2(["nifti2seg", "--type", "labelmap", "--compress", compress, "--ref", ref, "--meta", Self.fourLabels, labels, "-o", out])
+            let result = try highdicomCheck(out, ref: ref, labels: labels)
+            XCTAssertEqual(result["type"] as? String, "LABELMAP")
+            assertRead(result, segments: 4)
+        }
+    }
+
+    func testUIDsAreDeterministic() throws {
+        func uids(_ args: [String]) throws -> String {
+            let out = path(UUID().uuidString + ".dcm")
+            try E2E.i2(["nifti2seg", "--ref", fixture("ct-3slice"), "--meta", fixture("json/seg-example.json"),
+                        fixture("liver_seg.nrrd"), "-o", out] + args)
+            return try E2E.pyCode("import sys, pydicom; d = pydicom.dcmread(sys.argv[1]); print(d.SeriesInstanceUID, d.SOPInstanceUID)", [out])
+        }
+        let a = try uids([]), b = try uids([])
+        XCTAssertEqual(a, b, "same inputs, same UIDs")
+        let s1 = try uids(["--uid-seed", "job-1"]), s2 = try uids(["--uid-seed", "job-1"]), s3 = try uids(["--uid-seed", "job-2"])
+        XCTAssertEqual(s1, s2)
+        XCTAssertNotEqual(s1, s3)
+        XCTAssertNotEqual(a, s1)
+    }
+
+    func testBadInputGivesOneErrorAndNoFile() throws {
+        let badJSON = path("bad.json"), truncated = path("truncated.json")
+        try Data(#"{"segmentAttributes": [[{"labelID": "x"}]]}"#.utf8).write(to: URL(fileURLWithPath: badJSON))
+        try Data(#"{"segmentAttributes": [[{"labelID": 1,"#.utf8).write(to: URL(fileURLWithPath: truncated))
+        let cases: [([String], String)] = [
+            (["--ref", fixture("ct-3slice"), "--meta", Self.fourLabels, fixture("23x38x3/nrrd/label.nrrd")], "dimensions 23x38x3"),
+            (["--ref", fixture("ct-3slice"), "--meta", fixture("json/seg-example.json"), fixture("liver_spine_seg.nrrd")], "label value 2 not described"),
+            (["--ref", fixture("ct-3slice"), "--meta", badJSON, fixture("liver_seg.nrrd")], "segmentAttributes[0][0]"),
+            (["--ref", fixture("ct-3slice"), "--meta", truncated, fixture("liver_seg.nrrd")], "line 1, column"),
+            (["--ref", path("nowhere"), "--meta", Self.fourLabels, fixture("liver_seg.nrrd")], "reference series: no such file"),
+        ]
+        for (args, message) in cases {
+            let out = path("out.dcm")
+            let r = try E2E.i2(["nifti2seg"] + args + ["-o", out], expect: 1)
+            XCTAssertEqual(E2E.errorLines(r.stderr).count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(message), "expected '\(message)' in: \(r.stderr)")
+            XCTAssertEqual(r.stdout, "")
+            XCTAssertEqual(try E2E.list(dir).filter { $0.hasSuffix(".dcm") || $0.hasPrefix(".") }, [], "no output left behind")
+        }
+    }
+
+    func testUnknownLabelsGenericAndEmptyResult() throws {
+        let out = path("generic.dcm")
+        let r = try E2E.i2(["nifti2seg", "--ref", fixture("ct-3slice"), "--meta", fixture("json/seg-example.json"),
+                            "--unknown-labels", "generic", fixture("liver_spine_seg.nrrd"), "-o", out])
+        XCTAssertTrue(r.stderr.contains("warning") && r.stderr.contains("label value 2"), r.stderr)
+        XCTAssertEqual(try dciodvfyErrors(out), [])
+
+        let image = path("img.nii.gz"), zero = path("zero.nii.gz"), empty = path("empty.dcm")
+        try E2E.i2(["convert", fixture("23x38x3/image"), image, "--no-sidecar"])
+        try E2E.pyCode("import sys, nibabel as nib, numpy as np; im = nib.load(sys.argv[1]); nib.save(nib.Nifti1Image(np.zeros(im.shape[:3], np.uint8), im.affine), sys.argv[2])", [image, zero])
+        let e = try E2E.i2(["nifti2seg", "--ref", fixture("23x38x3/image"), "--meta", Self.fourLabels, zero, "-o", empty], expect: 5)
+        XCTAssertTrue(e.stderr.contains("every label is empty"), e.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: empty))
+        try E2E.i2(["nifti2seg", "--ref", fixture("23x38x3/image"), "--meta", Self.fourLabels, "--empty-result", "seg", zero, "-o", empty])
+        XCTAssertEqual(try dciodvfyErrors(empty), [])
+    }
+}
