@@ -117,6 +117,38 @@ final class Nifti2SegTests: E2ECase {
         XCTAssertEqual(rgb, [[221, 130, 101], [185, 102, 83], [157, 108, 162], [224, 97, 76]])
     }
 
+    /// nifti2seg then seg2nifti gives back the same labels {1, 5, 42, 300} and geometry on 23x38 frames,
+    /// for the SEG's own grid and for --ref, in both SEG types.
+    func testRoundTripRestoresLabelsAndGeometry() throws {
+        let labels = try makeFourLabelMap(), ref = fixture("23x38x3/image")
+        for type in ["binary", "labelmap"] {
+            let seg = path("rt-\(type).dcm")
+            try E2E.i2(["nifti2seg", "--type", type, "--ref", ref, "--meta", Self.fourLabels, labels, "-o", seg])
+            for extra in [[], ["--ref", ref]] {
+                let back = path("rt-\(type)-\(extra.count).nii.gz")
+                try E2E.i2(["seg2nifti", seg, "-o", back] + extra)
+                try E2E.assertSameImage(back, labels)
+            }
+        }
+    }
+
+    /// Orthanc accepts the SEG over C-STORE (sent with i2 send) and lists it in the CT's study.
+    func testOrthancAcceptsTheSegInTheCTStudy() throws {
+        let seg = path("liver.dcm")
+        try E2E.i2(["nifti2seg", "--ref", fixture("ct-3slice"), "--meta", fixture("json/seg-example.json"),
+                    fixture("liver_seg.nrrd"), "-o", seg])
+        let orthanc = try OrthancPeer()
+        defer { orthanc.stop() }
+        let ct = try (1...3).map { try orthanc.upload(fixture("ct-3slice/0\($0).dcm")) }
+        try E2E.i2(["send", "--to", orthanc.address, seg])
+        let instance = try JSONSerialization.jsonObject(with: try orthanc.get("/instances/\(ct[0])")) as? [String: Any]
+        let series = try JSONSerialization.jsonObject(with: try orthanc.get("/instances/\(ct[0])/series")) as? [String: Any]
+        let study = try XCTUnwrap((series?["ParentStudy"] as? String) ?? (instance?["ParentStudy"] as? String))
+        let all = try JSONSerialization.jsonObject(with: try orthanc.get("/studies/\(study)/series")) as? [[String: Any]] ?? []
+        let modalities = all.compactMap { ($0["MainDicomTags"] as? [String: Any])?["Modality"] as? String }.sorted()
+        XCTAssertEqual(modalities, ["CT", "SEG"])
+    }
+
     func testLabelMapTypeReadByHighdicom() throws {
         let labels = try makeFourLabelMap(), ref = fixture("23x38x3/image")
         for compress in ["none", "rle"] {
