@@ -133,10 +133,10 @@ public final class SegmentationWriter {
         try f.set(.numberOfFrames, String(seg.frames.count))
         // Shared functional groups: orientation and pixel measures hold for every frame.
         try set("SharedFunctionalGroupsSequence[0].PlaneOrientationSequence[0].ImageOrientationPatient",
-                try DSText.join(seg.imageOrientationPatient))
-        try set("SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing", try DSText.join(seg.pixelSpacing))
-        try set("SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].SliceThickness", try DSText.format(seg.sliceThickness))
-        try set("SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].SpacingBetweenSlices", try DSText.format(seg.spacingBetweenSlices))
+                try DS.join(seg.imageOrientationPatient))
+        try set("SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing", try DS.join(seg.pixelSpacing))
+        try set("SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].SliceThickness", try DS.format(seg.sliceThickness))
+        try set("SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].SpacingBetweenSlices", try DS.format(seg.spacingBetweenSlices))
         // Common Instance Reference: the referenced series and every instance a frame derives from.
         try set("ReferencedSeriesSequence[0].SeriesInstanceUID", seg.referencedSeriesInstanceUID)
         var seen = Set<String>(), n = 0
@@ -214,22 +214,6 @@ public final class SegmentationWriter {
     }
 }
 
-/// Decimal String text (at most 16 characters), as VolumeToDicom's DS does in I2Core.
-private enum DSText {
-    static func format(_ x: Double) throws -> String {
-        guard x.isFinite else { throw I2Error(.invalidInput, "\(x) cannot be written as a DICOM decimal string") }
-        if x == 0 { return "0" }
-        var s = "\(x)"
-        if s.hasSuffix(".0") { s.removeLast(2) }
-        if s.count <= 16 { return s }
-        for p in stride(from: 16, through: 1, by: -1) {
-            let t = String(format: "%.\(p)g", x)
-            if t.count <= 16 { return t }
-        }
-        return String(format: "%.1g", x)
-    }
-    static func join(_ v: [Double]) throws -> String { try v.map(format).joined(separator: "\\") }
-}
 
 private extension Tag {
     static let specificCharacterSet = Tag(0x0008, 0x0005)
