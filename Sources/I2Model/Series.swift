@@ -22,6 +22,8 @@ public struct SliceHeader: Sendable {
     public var temporal: Int?
     public var instanceNumber: Int = 0
     public var transferSyntax = ""
+    public var sopClassUID = ""
+    public var positionText = ""            // ImagePositionPatient as written (single-frame files), for exact copies
     public var thickness: Double?             // SliceThickness, the spacing of a single-slice volume
     public var slope: Double = 1
     public var intercept: Double = 0

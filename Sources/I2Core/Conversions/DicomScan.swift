@@ -115,6 +115,8 @@ struct DicomScan {
         }
 
         let syntax = f.transferSyntax
+        let sopClass = f.string(.sopClassUID) ?? ""
+        let positionText = frames == 1 && !enhanced ? f.string(.imagePositionPatient) ?? "" : ""
         var out: [SliceHeader] = []
         for frame in 0..<frames {
             guard let iop = attribute(frame, "PlaneOrientationSequence", .imageOrientationPatient), iop.count == 6 else {
@@ -141,6 +143,8 @@ struct DicomScan {
             s.intercept = attribute(frame, "PixelValueTransformationSequence", .rescaleIntercept)?.first ?? 0
             s.instanceNumber = f.int(.instanceNumber) ?? 0
             s.transferSyntax = syntax
+            s.sopClassUID = sopClass
+            s.positionText = positionText
             s.thickness = attribute(frame, "PixelMeasuresSequence", .sliceThickness)?.first
             s.modality = f.string(.modality) ?? ""
             s.seriesNumber = f.string(.seriesNumber) ?? ""

@@ -1,5 +1,5 @@
 // SegReference: the series a SEG is written against (nifti2seg --ref): its slices in the order
-// `i2 convert` stacks them, the exact ImagePositionPatient text and SOP class of each, the grid they
+// `i2 convert` stacks them, the exact ImagePositionPatient text and SOP class of each (kept by the scan), the grid they
 // form, and the check that a label map lies on that grid (else an error naming what differs).
 import Foundation
 import I2DICOM
@@ -41,26 +41,12 @@ struct SegReference {
     init(stack: SliceStack, geometry: StackGeometry) throws {
         self.stack = stack
         self.geometry = geometry
-        let slices = Array(stack.slices.prefix(stack.sliceCount))
-        var found = [Result<SourceSlice, I2Error>?](repeating: nil, count: slices.count)
-        found.withUnsafeMutableBufferPointer { out in
-            let o = out.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: slices.count) { i in
-                let s = slices[i]
-                do {
-                    let f = try DicomFile(path: s.path)
-                    let position = s.frameCount == 1 ? f.string(.imagePositionPatient) : nil
-                    let text = try position.flatMap { $0.isEmpty ? nil : $0 } ?? DS.join(s.position.array)
-                    (o + i).pointee = .success(SourceSlice(sopClassUID: f.string(.sopClassUID) ?? "", sopInstanceUID: s.sopInstanceUID,
-                                                           frameNumber: s.frameCount > 1 ? s.frame + 1 : nil, imagePositionPatient: text))
-                } catch let e as I2Error {
-                    (o + i).pointee = .failure(e.at(s.path))
-                } catch {
-                    (o + i).pointee = .failure(I2Error(.io, path: s.path, "\(error)"))
-                }
-            }
+        // The scan kept each slice's SOP class and position text, so no file is opened twice.
+        sources = try stack.slices.prefix(stack.sliceCount).map { s in
+            let text = s.positionText.isEmpty ? try DS.join(s.position.array) : s.positionText
+            return SourceSlice(sopClassUID: s.sopClassUID, sopInstanceUID: s.sopInstanceUID,
+                               frameNumber: s.frameCount > 1 ? s.frame + 1 : nil, imagePositionPatient: text)
         }
-        sources = try found.map { try $0!.get() }
         file = try DicomFile(path: stack.first.path)
     }
 
