@@ -242,13 +242,15 @@ enum RX {
         return used.last.map { String($0.dropFirst("# Used TransferSyntax: ".count)) } ?? ""
     }
 
-    /// `dcmdump -q +L` of the data set only: no file meta, comments, group lengths or length columns.
+    /// `dcmdump -q +L` of the data set only: no file meta, comments, group lengths, trailing padding or length columns.
     static func dump(_ path: String) throws -> [String] {
         let r = try TestSupport.run(try TestSupport.tool("dcmdump", package: "dcmtk"), ["-q", "+L", path])
         guard r.status == 0 else { throw Failure("dcmdump \(path) failed: \(r.stderr)") }
         return r.stdout.split(separator: "\n").map(String.init).compactMap { line -> String? in
             let t = line.trimmingCharacters(in: .whitespaces)
             if t.isEmpty || t.hasPrefix("#") || t.hasPrefix("(0002,") { return nil }
+            // Data Set Trailing Padding has no meaning (PS3.10 7.2) and storescu drops it when sending.
+            if t.hasPrefix("(fffc,fffc)") { return nil }
             if t.count > 11, t.dropFirst(6).hasPrefix("0000)") { return nil }   // (gggg,0000) group length
             var s = line
             if let hash = s.range(of: " #", options: .backwards) { s = String(s[..<hash.lowerBound]) }

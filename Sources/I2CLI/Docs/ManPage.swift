@@ -1,6 +1,8 @@
 // man/i2.1 and man/i2-<sub>.1 as roff (man macros), generated from the command table and flag
 // declarations only. No dates: the output must be byte-for-byte reproducible for GeneratedFilesTests.
 
+import Foundation
+
 enum ManPage {
     static let description = """
         i2 connects image-processing tools (AI segmentation and the like) to a PACS using standard DICOM, and converts between the formats those tools speak. Each subcommand does one job and composes in shell pipelines.
@@ -115,7 +117,7 @@ enum ManPage {
     /// Escapes text for roff. Backslashes become \e. In `code` every hyphen is a minus sign (\-), as
     /// in anything meant to be typed; in prose only dashes starting a word (--name, '-') are, so
     /// "image-processing" keeps its hyphen. `backticks` become bold, and are code. A line starting with . or '
-    /// would be read as a request, so it is protected with \&.
+    /// would be read as a request, so it is protected with \&. Non-ASCII characters become \[uXXXX].
     static func text(_ s: String, code: Bool = false) -> String {
         var out = ""
         var prev: Character = " "
@@ -125,6 +127,8 @@ enum ManPage {
             case "\\": out += "\\e"
             case "-" where code || bold || !(prev.isLetter || prev.isNumber): out += "\\-"
             case "`" where !code: out += bold ? "\\fR" : "\\fB"; bold.toggle()
+            case _ where !ch.isASCII:   // groff reads ASCII; \[uXXXX] names anything else (→, …, ×)
+                for u in ch.unicodeScalars { out += "\\[u" + String(format: "%04X", u.value) + "]" }
             default: out.append(ch)
             }
             prev = ch
