@@ -132,3 +132,19 @@ extern "C" const void *i2dcm_seg_pixel_data(i2dcm_file *f, size_t *len) {
     *len = el->getLength();
     return bytes;
 }
+
+extern "C" int i2dcm_seg_pixel_read(i2dcm_file *f, size_t offset, size_t n, void *dst, size_t *len) {
+    DcmDataset *ds = f->format.getDataset();
+    DcmElement *el = nullptr;
+    if (len) *len = 0;
+    if (DcmXfer(ds->getOriginalXfer()).isEncapsulated()) return 1;
+    if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el) return 1;
+    size_t total = el->getLength();
+    if (len) *len = total;
+    if (n == 0) return 0;
+    if (offset > total || n > total - offset) return -1;
+    // No DcmFileCache: the file is opened once per call, and callers read windows of megabytes.
+    // Little-endian in memory: the bytes as a native little-endian file stores them (BINARY frames are
+    // a bit stream; an OW value in an explicit big-endian file is swapped back to that order).
+    return el->getPartialValue(dst, (Uint32)offset, (Uint32)n, nullptr, EBO_LittleEndian).good() ? 0 : -1;
+}

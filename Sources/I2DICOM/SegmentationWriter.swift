@@ -9,7 +9,12 @@ import I2Model
 public final class SegmentationWriter {
     let file: DicomFile
     let segmentation: Segmentation
+    /// The caller's pixel values until `save`: calloc'd (fresh zero pages for a large buffer), so only the
+    /// pages the fill touches become resident while the label maps are still in memory; copied into the
+    /// data set's (zero-filled, hence fully resident) element only when saving, after the inputs are freed.
     var pixels: UnsafeMutableRawBufferPointer?
+    /// Whether the pixels are in the data set.
+    var placed = false
 
     /// Builds everything but the pixel values. `reference` is one instance of the source series.
     public init(_ seg: Segmentation, reference: DicomFile, path: String) throws {
@@ -20,15 +25,14 @@ public final class SegmentationWriter {
         try frames(seg)
     }
 
-    /// The zero-filled pixel data (`segmentation.pixelDataLength` bytes), owned by the data set, for the
-    /// caller to fill: BINARY bits LSB first, frames one after another; LABELMAP 8/16-bit segment numbers.
+    deinit { pixels.map { free($0.baseAddress) } }
+
+    /// The zero-filled pixel data (`segmentation.pixelDataLength` bytes) for the caller to fill: BINARY bits
+    /// LSB first, frames one after another; LABELMAP 8/16-bit segment numbers. Written by `save`.
     public func withPixels<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
         if pixels == nil {
-            var err = [CChar](repeating: 0, count: 512)
             let n = segmentation.pixelDataLength
-            guard let p = i2dcm_seg_pixel_buffer(file.handle, n, Int32(segmentation.bitsAllocated), &err, err.count) else {
-                throw I2Error(.io, path: file.path, String(cString: err))
-            }
+            guard let p = calloc(max(n, 1), 1) else { throw I2Error(.io, path: file.path, "pixel data: cannot allocate \(n) bytes") }
             pixels = UnsafeMutableRawBufferPointer(start: p, count: n)
         }
         return try body(pixels!)
@@ -36,8 +40,18 @@ public final class SegmentationWriter {
 
     /// Writes the Part 10 file to `target` (RLE Lossless when `rle`).
     public func save(to target: String, rle: Bool) throws {
-        if pixels == nil { try withPixels { _ in } }
+        if !placed, pixels == nil { try withPixels { _ in } }
         var err = [CChar](repeating: 0, count: 512)
+        if !placed, let staged = pixels {
+            let n = staged.count
+            guard let p = i2dcm_seg_pixel_buffer(file.handle, n, Int32(segmentation.bitsAllocated), &err, err.count) else {
+                throw I2Error(.io, path: file.path, String(cString: err))
+            }
+            if n > 0 { memcpy(p, staged.baseAddress!, n) }
+            free(staged.baseAddress)
+            pixels = nil
+            placed = true
+        }
         if i2dcm_seg_save(file.handle, target, rle ? 1 : 0, &err, err.count) != 0 {
             throw I2Error(.io, path: file.path, String(cString: err))
         }

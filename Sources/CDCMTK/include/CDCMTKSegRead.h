@@ -36,6 +36,13 @@ int i2dcm_seg_segments(i2dcm_file *f, int count, int32_t *number, int64_t *origi
 /// NULL for an encapsulated (compressed) transfer syntax or no pixel data: use i2dcm_pixels then.
 const void *i2dcm_seg_pixel_data(i2dcm_file *f, size_t *len);
 
+/// Reads `n` bytes of the native pixel data starting at byte `offset` into `dst`, from the file when
+/// the value was not loaded (DicomFile defers large values), so the whole value never sits in memory.
+/// `*len` (when not NULL) receives the value's length. Returns 0 on success, 1 for an encapsulated
+/// transfer syntax or no pixel data (use i2dcm_seg_pixel_data / i2dcm_pixels then), -1 on a read error.
+/// With n == 0 only reports the length.
+int i2dcm_seg_pixel_read(i2dcm_file *f, size_t offset, size_t n, void *dst, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -37,20 +37,38 @@ public enum SegToNifti {
             throw I2Error(.usage, path: o.output, "unknown label map format (expected .nii, .nii.gz, .nrrd, .nhdr, .mha or .mhd)")
         }
         guard o.threshold > 0 && o.threshold <= 1 else { throw I2Error(.usage, "--threshold must be in (0, 1], not \(o.threshold)") }
-        let file = try DicomFile(path: o.input)
-        let seg = try SegmentationReader.read(file)
+        var file: DicomFile? = try DicomFile(path: o.input)
+        let seg = try SegmentationReader.read(file!)
         let probability = o.probability && seg.type == .fractional
         if o.probability && seg.type != .fractional {
             warn("\(o.input): --fractional probability applies to FRACTIONAL SEGs; this one is \(seg.type.rawValue)")
         }
         let grid = try o.reference.map { try SegGrid.reference(seg, series: $0) } ?? SegGrid.own(seg)
         try checkFrames(seg, grid)
-        return try SegmentationReader.withPixels(file, seg) { pixels in
+        // A BINARY label map is decoded window by window from the file: the bit-packed frames are
+        // never held whole (they are twice the size of a uint8 label map for 100 segments).
+        // The DICOM dataset (thousands of per-frame items) is released before the label map is written.
+        if seg.type == .binary && !(o.perSegment || probability), let stream = try SegmentationReader.pixelStream(file!, seg) {
+            if stream.isDetached {
+                // Before the label map is allocated: the dataset's thousands of small allocations are
+                // given back to the system, not kept alongside it.
+                file = nil
+                #if os(Linux)
+                _ = segMallocTrim(0)
+                #endif
+            }
+            let volume = try SegFrames.labelMap(seg, stream: stream, grid: grid, threshold: o.threshold)
+            file = nil
+            return try convert(o, seg, grid, pixels: nil, labelMap: volume, format: format, probability: probability, wrote: wrote)
+        }
+        return try SegmentationReader.withPixels(file!, seg) { pixels in
             try convert(o, seg, grid, pixels: pixels, format: format, probability: probability, wrote: wrote)
         }
     }
 
-    static func convert(_ o: Seg2NiftiOptions, _ seg: SegmentationObject, _ grid: SegGrid, pixels: UnsafeBufferPointer<UInt8>,
+    /// `pixels` is the pixel data in memory; or, for a label map already decoded, nil with `labelMap`.
+    static func convert(_ o: Seg2NiftiOptions, _ seg: SegmentationObject, _ grid: SegGrid, pixels: UnsafeBufferPointer<UInt8>?,
+                        labelMap: Volume? = nil,
                         format: FileFormat, probability: Bool, wrote: (String) -> Void) throws -> [String] {
         let stem = String(o.output.dropLast(format.rawValue.count + 1))
         let metaPath = o.meta ?? stem + ".json"
@@ -65,7 +83,7 @@ public enum SegToNifti {
                 if !used.insert(name).inserted { name += "_\(s.number)" }
                 let path = name + "." + format.rawValue
                 names.append((path as NSString).lastPathComponent)
-                outputs.append((path, { try SegFrames.segment(seg, s.number, pixels: pixels, grid: grid, threshold: o.threshold, probability: probability) }))
+                outputs.append((path, { try SegFrames.segment(seg, s.number, pixels: pixels!, grid: grid, threshold: o.threshold, probability: probability) }))
             }
             // Each file holds its segment as 1 (or a probability): labelID 1 in the list for that file.
             metadata.segmentAttributes = seg.segments.filter { !(seg.type == .labelmap && $0.number == 0) }.map { s in
@@ -75,7 +93,7 @@ public enum SegToNifti {
             }
             metadata.segmentAttributesFileMapping = names
         } else {
-            let volume = try SegFrames.labelMap(seg, pixels: pixels, grid: grid, threshold: o.threshold)
+            let volume = try labelMap ?? SegFrames.labelMap(seg, pixels: pixels!, grid: grid, threshold: o.threshold)
             outputs.append((o.output, { volume }))
             metadata.segmentAttributes = [seg.segments.filter { $0.description.labelID != 0 }.map(\.description)]
         }
@@ -124,3 +142,8 @@ public enum SegToNifti {
         return out.isEmpty ? "segment" : String(out.prefix(64))
     }
 }
+
+#if os(Linux)
+/// glibc's malloc_trim (malloc.h is not in the Glibc module): returns freed heap pages to the system.
+@_silgen_name("malloc_trim") private func segMallocTrim(_ pad: Int) -> Int32
+#endif

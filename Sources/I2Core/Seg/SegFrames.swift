@@ -18,14 +18,15 @@ enum SegFrames {
     }
 
     /// Calls `on(offset)` for every pixel of frame `i` that belongs to its segment; offset within the frame.
+    /// `px` starts at byte `byteOrigin` of the pixel data (a window of it; BINARY only, else 0).
     @inline(__always)
     static func forEachSetPixel(_ seg: SegmentationObject, _ px: UnsafeBufferPointer<UInt8>, frame i: Int,
-                                cutoff: Int, _ on: (Int) throws -> Void) rethrows {
+                                cutoff: Int, byteOrigin: Int = 0, _ on: (Int) throws -> Void) rethrows {
         let plane = seg.rows * seg.columns
         if seg.type == .binary {
             // 64 bits at a time: empty words (most of a mask) cost one compare, and set bits are
             // visited by their trailing-zero count. Words at the frame's ends are masked to it.
-            let start = i * plane, end = start + plane
+            let start = i * plane - 8 * byteOrigin, end = start + plane
             let raw = UnsafeRawPointer(px.baseAddress!)
             for word in (start >> 6)...((end - 1) >> 6) {
                 let offset = word << 3
@@ -56,21 +57,54 @@ enum SegFrames {
         return m <= 255 ? .uint8 : m <= 65535 ? .uint16 : .uint32
     }
 
+    /// Hands the pixel data to `body` as consecutive windows, in frame order: the frames a window
+    /// holds whole, the window, and the byte of the pixel data it starts at.
+    typealias Windows = ((Range<Int>, UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws -> Void
+
     /// One label map: each segment's voxels get its label (`labelID`). An overlap is an error naming both segments.
     static func labelMap(_ seg: SegmentationObject, pixels: UnsafeBufferPointer<UInt8>, grid: SegGrid, threshold: Double) throws -> Volume {
+        try labelMap(seg, windows: { body in try body(0..<seg.frameCount, pixels, 0) }, grid: grid, threshold: threshold)
+    }
+
+    /// The label map of a BINARY SEG read from `stream` a window (~2 MB of packed frames) at a time,
+    /// so the pixel data is never held whole.
+    static func labelMap(_ seg: SegmentationObject, stream: SegmentationReader.PixelStream, grid: SegGrid, threshold: Double,
+                         windowBytes: Int = 2 << 20) throws -> Volume {
+        precondition(seg.type == .binary)
+        let plane = seg.rows * seg.columns
+        let framesPerWindow = max(1, windowBytes * 8 / max(plane, 1))
+        let windows: Windows = { body in
+            var buffer = [UInt8].uninitialized(min(stream.count, (framesPerWindow * plane + 7) / 8 + 1))
+            var first = 0
+            while first < seg.frameCount {
+                let last = min(seg.frameCount, first + framesPerWindow)
+                // From the byte holding the first frame's first bit to the one holding the last frame's last bit.
+                let lo = first * plane / 8, hi = min(stream.count, (last * plane + 7) / 8)
+                try buffer.withUnsafeMutableBytes { raw in
+                    let window = UnsafeMutableRawBufferPointer(rebasing: raw[0..<(hi - lo)])
+                    try stream.read(offset: lo, into: window)
+                    try body(first..<last, UnsafeBufferPointer(window.bindMemory(to: UInt8.self)), lo)
+                }
+                first = last
+            }
+        }
+        return try labelMap(seg, windows: windows, grid: grid, threshold: threshold)
+    }
+
+    static func labelMap(_ seg: SegmentationObject, windows: Windows, grid: SegGrid, threshold: Double) throws -> Volume {
         var v = grid.volume
         let labels = seg.segments.map(\.description.labelID)
         v.voxelType = labelType(labels)
         v.data = [UInt8](repeating: 0, count: v.voxelCount * v.voxelType.byteCount)
         switch v.voxelType {
-        case .uint8: try fill(UInt8.self, seg, pixels, grid, &v.data, threshold)
-        case .uint16: try fill(UInt16.self, seg, pixels, grid, &v.data, threshold)
-        default: try fill(UInt32.self, seg, pixels, grid, &v.data, threshold)
+        case .uint8: try fill(UInt8.self, seg, windows, grid, &v.data, threshold)
+        case .uint16: try fill(UInt16.self, seg, windows, grid, &v.data, threshold)
+        default: try fill(UInt32.self, seg, windows, grid, &v.data, threshold)
         }
         return v
     }
 
-    static func fill<T: FixedWidthInteger & UnsignedInteger>(_: T.Type, _ seg: SegmentationObject, _ pixels: UnsafeBufferPointer<UInt8>,
+    static func fill<T: FixedWidthInteger & UnsignedInteger>(_: T.Type, _ seg: SegmentationObject, _ windows: Windows,
                                                              _ grid: SegGrid, _ data: inout [UInt8], _ threshold: Double) throws {
         let plane = seg.rows * seg.columns
         var labelOf: [Int: T] = [:]
@@ -84,26 +118,27 @@ enum SegFrames {
             segmentOf[l] = s.number
         }
         let cut = cutoff(seg, threshold: threshold)
-        let px = pixels
         do {
             try data.withUnsafeMutableBytes { raw in
                 let out = raw.bindMemory(to: T.self)
-                if seg.type == .labelmap {
-                    try fillLabelMap(seg, px, grid, out, labelOf)
-                    return
-                }
-                for i in 0..<seg.frameCount {
-                    let number = try segmentNumber(seg, frame: i)
-                    guard let label = labelOf[number] else {
-                        throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) references segment \(number), which SegmentSequence does not describe")
+                try windows { frames, px, origin in
+                    if seg.type == .labelmap {
+                        try fillLabelMap(seg, px, grid, out, labelOf)
+                        return
                     }
-                    let base = grid.sliceOfFrame[i] * plane
-                    try forEachSetPixel(seg, px, frame: i, cutoff: cut) { p in
-                        let old = out[base + p]
-                        if old != 0 && old != label {
-                            throw overlap(seg, segmentOf[old] ?? Int(old), number, voxel: base + p, grid: grid)
+                    for i in frames {
+                        let number = try segmentNumber(seg, frame: i)
+                        guard let label = labelOf[number] else {
+                            throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) references segment \(number), which SegmentSequence does not describe")
                         }
-                        out[base + p] = label
+                        let base = grid.sliceOfFrame[i] * plane
+                        try forEachSetPixel(seg, px, frame: i, cutoff: cut, byteOrigin: origin) { p in
+                            let old = out[base + p]
+                            if old != 0 && old != label {
+                                throw overlap(seg, segmentOf[old] ?? Int(old), number, voxel: base + p, grid: grid)
+                            }
+                            out[base + p] = label
+                        }
                     }
                 }
             }
