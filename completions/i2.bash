@@ -70,8 +70,17 @@ _i2_watch() {
 }
 
 _i2_process() {
+    case $prev in
+        --tool|-t) _i2_files 'json'; return ;;
+        --output|-o) _i2_dirs; return ;;
+        --param|-p) :; return ;;
+        --timeout) :; return ;;
+        --work) _i2_dirs; return ;;
+        --describe) _i2_words 'threshold'; return ;;
+    esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-t --tool -o --output -p --param --timeout --work --keep-work --force --describe -0 --null -h --help'; return; fi
+    _i2_dirs
 }
 
 _i2_convert() {

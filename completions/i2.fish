@@ -55,7 +55,17 @@ complete -c i2 -n '__fish_seen_subcommand_from watch' -s 0 -l null -d 'Separate 
 complete -c i2 -n '__fish_seen_subcommand_from watch' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from watch' -a '(__fish_complete_directories)'
 
+complete -c i2 -n '__fish_seen_subcommand_from process' -s t -l tool -x -a '(__i2_complete_files json)' -d 'The tool: a built-in name or a tool description file'
+complete -c i2 -n '__fish_seen_subcommand_from process' -s o -l output -x -a '(__fish_complete_directories)' -d 'Where the results go: OUT_DIR/<SeriesInstanceUID>-<tool>/'
+complete -c i2 -n '__fish_seen_subcommand_from process' -s p -l param -x -d 'Set a tool parameter ({param:NAME} in its command; repeatable)'
+complete -c i2 -n '__fish_seen_subcommand_from process' -l timeout -x -d 'Stop the tool after this long (default: the tool'\''s "timeout", else none)'
+complete -c i2 -n '__fish_seen_subcommand_from process' -l work -x -a '(__fish_complete_directories)' -d 'Parent of the per-series work directories (default OUT_DIR/.i2-work)'
+complete -c i2 -n '__fish_seen_subcommand_from process' -l keep-work -d 'Keep the work directory after success too'
+complete -c i2 -n '__fish_seen_subcommand_from process' -l force -d 'Replace an existing result for a series'
+complete -c i2 -n '__fish_seen_subcommand_from process' -l describe -x -a 'threshold' -d 'Print a built-in tool'\''s description (JSON) and exit: a template for your own'
+complete -c i2 -n '__fish_seen_subcommand_from process' -s 0 -l null -d 'Separate output paths with NUL instead of newline'
 complete -c i2 -n '__fish_seen_subcommand_from process' -s h -l help -d 'Print help and exit'
+complete -c i2 -n '__fish_seen_subcommand_from process' -a '(__fish_complete_directories)'
 
 complete -c i2 -n '__fish_seen_subcommand_from convert' -s o -l output -r -F -d 'Output file or directory (instead of the last argument)'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -s f -l format -x -a 'nii nii.gz nrrd nhdr mha mhd npy' -d 'Output format when writing into a directory'

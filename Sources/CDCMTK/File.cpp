@@ -187,6 +187,7 @@ extern "C" int i2dcm_put(i2dcm_file *f, const char *path, const char *value, cha
     OFList<DcmPath *> results;
     proc.getResults(results);
     DcmObject *obj = results.front()->back()->m_obj;
+    if (obj && obj->ident() == EVR_SQ && !*value) return 0;   // a Type 2 sequence, present and empty
     if (!obj || !obj->isLeaf()) { say(err, errlen, OFString(path) + ": not an element"); return -1; }
     c = OFstatic_cast(DcmElement *, obj)->putString(value);
     if (c.bad()) { say(err, errlen, OFString(path) + ": " + c.text()); return -1; }
@@ -206,6 +207,12 @@ extern "C" int i2dcm_put_pixels(i2dcm_file *f, const void *data, size_t len, int
         ? ds->putAndInsertUint16Array(DCM_PixelData, (const Uint16 *)data, (unsigned long)(len / 2))
         : ds->putAndInsertUint8Array(DCM_PixelData, (const Uint8 *)data, (unsigned long)len);
     if (c.bad()) { say(err, errlen, OFString("pixel data: ") + c.text()); return -1; }
+    return 0;
+}
+
+extern "C" int i2dcm_put_bytes(i2dcm_file *f, uint16_t group, uint16_t elem, const void *data, size_t len, char *err, size_t errlen) {
+    OFCondition c = f->format.getDataset()->putAndInsertUint8Array(DcmTagKey(group, elem), (const Uint8 *)data, (unsigned long)len);
+    if (c.bad()) { say(err, errlen, OFString("binary value: ") + c.text()); return -1; }
     return 0;
 }
 

@@ -48,12 +48,8 @@ public enum I2CLI {
             return usageError("\(cmd.name): \(error)")
         }
         if parsed.has("help") { StandardOutput.write(Help.command(cmd)); return 0 }
-        guard let body = cmd.run else {
-            Diagnostics.error("'i2 \(cmd.name)' is not built yet in i2 \(version)")
-            return ExitStatus.usage.rawValue
-        }
         do {
-            return try body(parsed).rawValue
+            return try cmd.run(parsed).rawValue
         } catch let e as UsageError {
             return usageError("\(cmd.name): \(e.message)")
         } catch let e as I2Error where e.kind == .usage {

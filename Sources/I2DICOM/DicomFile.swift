@@ -98,6 +98,14 @@ public final class DicomFile {
         }
     }
 
+    /// Sets an OB element such as EncapsulatedDocument.
+    public func setBytes(_ tag: Tag, _ bytes: UnsafeRawBufferPointer) throws {
+        var err = [CChar](repeating: 0, count: 512)
+        if i2dcm_put_bytes(handle, tag.group, tag.element, bytes.baseAddress, bytes.count, &err, err.count) != 0 {
+            throw I2Error(.io, path: path, String(cString: err))
+        }
+    }
+
     /// Writes a Part 10 file (explicit VR little endian) to `target`.
     public func save(to target: String) throws {
         var err = [CChar](repeating: 0, count: 512)

@@ -39,10 +39,10 @@ final class HelpTests: XCTestCase {
         XCTAssertEqual(r.stdout, "")
     }
 
-    func testSubcommandNotBuiltYet() throws {
-        let r = try TestSupport.i2(["process"])
+    func testProcessWithoutToolIsAUsageError() throws {
+        let r = try TestSupport.i2(["process", "ct/"])
         XCTAssertEqual(r.status, 2)
-        XCTAssertTrue(r.stderr.contains("not built"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("needs a tool"), r.stderr)
         XCTAssertEqual(r.stdout, "")
     }
 

@@ -41,12 +41,14 @@ long i2dcm_pixel_length(i2dcm_file *f);
 int i2dcm_pixels(i2dcm_file *f, void *dst, size_t len, char *err, size_t errlen);
 
 /// Sets the element at `path` (creating sequences and items along the way) from a string value
-/// ('\'-separated for multiple values). An empty value writes an empty element.
+/// ('\'-separated for multiple values). An empty value writes an empty element (or an empty sequence).
 int i2dcm_put(i2dcm_file *f, const char *path, const char *value, char *err, size_t errlen);
 /// Copies the element (or sequence) `group,elem` from one data set to another when present.
 int i2dcm_copy(i2dcm_file *from, i2dcm_file *to, uint16_t group, uint16_t elem);
 /// Sets native pixel data (OW when bits_allocated > 8, else OB).
 int i2dcm_put_pixels(i2dcm_file *f, const void *data, size_t len, int bits_allocated, char *err, size_t errlen);
+/// Sets an OB element (e.g. EncapsulatedDocument) to `len` bytes (odd lengths are padded by DCMTK).
+int i2dcm_put_bytes(i2dcm_file *f, uint16_t group, uint16_t elem, const void *data, size_t len, char *err, size_t errlen);
 /// Saves as a Part 10 file in explicit VR little endian with a fresh file meta header.
 int i2dcm_save(i2dcm_file *f, const char *path, char *err, size_t errlen);
 

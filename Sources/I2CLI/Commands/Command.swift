@@ -10,13 +10,12 @@ public struct Command: Sendable {
     public var examples: [(command: String, meaning: String)]
     public var extraManSections: [(title: String, body: String)]
     public var exitStatuses: [ExitStatus]
-    /// nil: listed but not built yet (says so and exits 2).
-    public var run: (@Sendable (ParsedArguments) throws -> ExitStatus)?
+    public var run: @Sendable (ParsedArguments) throws -> ExitStatus
 
     public init(name: String, summary: String, description: String, flags: [Flag], positionals: [Positional],
                 examples: [(command: String, meaning: String)] = [], extraManSections: [(title: String, body: String)] = [],
                 exitStatuses: [ExitStatus] = ExitStatus.general,
-                run: (@Sendable (ParsedArguments) throws -> ExitStatus)?) {
+                run: @escaping @Sendable (ParsedArguments) throws -> ExitStatus) {
         self.name = name
         self.summary = summary
         self.description = description

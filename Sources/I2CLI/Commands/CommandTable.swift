@@ -17,12 +17,3 @@ public enum CommandTable {
              choices: ["man", "complete-bash", "complete-zsh", "complete-fish"] + all.map { "man-" + $0.name }),
     ]
 }
-
-/// Subcommands that are declared but not built yet.
-enum NotYetBuilt {
-    static func command(_ name: String, _ summary: String, _ description: String) -> Command {
-        Command(name: name, summary: summary, description: description + "\n\nNot built yet in this version: running it prints a message and exits with status 2.",
-                flags: [], positionals: [], run: nil)
-    }
-}
-

@@ -128,6 +128,14 @@ enum Numbers {
         return v
     }
 
+    static func seconds(_ args: ParsedArguments, _ flag: String, _ fallback: Double, max: Double) throws -> Double {
+        guard let text = args.value(flag) else { return fallback }
+        guard let v = Double(text), v.isFinite, v >= 0, v <= max else {
+            throw UsageError("--\(flag): '\(text)' is not a number of seconds from 0 to \(Int(max))")
+        }
+        return v
+    }
+
     /// "500M", "2G", "1024" (bytes), with K/M/G/T as powers of 1024.
     static func size(_ text: String, flag: String) throws -> UInt64 {
         let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]

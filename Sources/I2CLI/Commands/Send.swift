@@ -62,7 +62,7 @@ enum Send {
         options.callingAE = args.value("aet") ?? options.destination.callingAE ?? "I2"
         try Destination.validateAETitle(options.callingAE, what: "--aet")
         options.retries = try Numbers.int(args, "retries", 3, range: 0...100)
-        options.retryDelay = try seconds(args, "retry-delay", 1)
+        options.retryDelay = try Numbers.seconds(args, "retry-delay", 1, max: 3600)
         options.connectTimeout = try Numbers.int(args, "connect-timeout", 10, range: 1...3600)
         options.acseTimeout = try Numbers.int(args, "acse-timeout", 30, range: 1...3600)
         options.dimseTimeout = try Numbers.int(args, "dimse-timeout", 60, range: 1...86400)
@@ -144,11 +144,6 @@ enum Send {
     }
 
     /// A non-negative number of seconds, fractions allowed.
-    static func seconds(_ args: ParsedArguments, _ flag: String, _ fallback: Double) throws -> Double {
-        guard let text = args.value(flag) else { return fallback }
-        guard let v = Double(text), v >= 0, v <= 3600 else { throw UsageError("--\(flag): '\(text)' is not a number of seconds from 0 to 3600") }
-        return v
-    }
 }
 
 /// "i2: sent 12 of 300 files" on one rewritten stderr line, only on a terminal.

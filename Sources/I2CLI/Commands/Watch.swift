@@ -60,15 +60,15 @@ enum Watch {
         }
         o.command = args.value("exec")
         if let c = o.command, c.trimmingCharacters(in: .whitespaces).isEmpty { throw UsageError("--exec: empty command") }
-        o.quiet = try seconds(args, "quiet", 10, max: 86400)
-        o.poll = try seconds(args, "poll", min(1, max(o.quiet / 4, 0.05)), max: 3600)
+        o.quiet = try Numbers.seconds(args, "quiet", 10, max: 86400)
+        o.poll = try Numbers.seconds(args, "poll", min(1, max(o.quiet / 4, 0.05)), max: 3600)
         if o.poll < 0.01 { throw UsageError("--poll: at least 0.01 s") }
         o.group = WatchGroup(rawValue: args.value("group") ?? "series") ?? .series
         o.retries = try Numbers.int(args, "retries", 2, range: 0...100)
-        o.retryDelay = try seconds(args, "retry-delay", 10, max: 3600)
+        o.retryDelay = try Numbers.seconds(args, "retry-delay", 10, max: 3600)
         o.jobs = try Numbers.int(args, "jobs", 1, range: 1...256)
         o.once = args.has("once")
-        o.stopGrace = try seconds(args, "stop-grace", 30, max: 86400)
+        o.stopGrace = try Numbers.seconds(args, "stop-grace", 30, max: 86400)
         StandardOutput.nulSeparated = args.has("null")
 
         for sig in [SIGINT, SIGTERM] {
@@ -85,13 +85,5 @@ enum Watch {
         watcher.run()
         Diagnostics.info("stopped")
         return o.once && watcher.failures > 0 ? .partialFailure : .success
-    }
-
-    static func seconds(_ args: ParsedArguments, _ flag: String, _ fallback: Double, max: Double) throws -> Double {
-        guard let text = args.value(flag) else { return fallback }
-        guard let v = Double(text), v.isFinite, v >= 0, v <= max else {
-            throw UsageError("--\(flag): '\(text)' is not a number of seconds from 0 to \(Int(max))")
-        }
-        return v
     }
 }

@@ -16,7 +16,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         switch self {
         case .success: return "everything asked for was done"
         case .partialFailure: return "some inputs failed (each was reported on stderr with its path); the others were done"
-        case .usage: return "usage error: unknown option, bad value, missing argument, or a subcommand not built yet"
+        case .usage: return "usage error: unknown option, bad value, missing argument, or an unusable tool description"
         case .unreachable: return "send only: the destination could not be reached (connection refused, no route, host unknown, or no DICOM answer within the timeouts), after the retries; nothing was stored"
         case .rejected: return "send only: the destination rejected the association (for example an unknown called or calling AE title); nothing was stored"
         case .emptyResult: return "nifti2seg only: every label of the input is empty, so no SEG was written (--empty-result seg writes one that records it)"

@@ -77,10 +77,15 @@ public enum TempFiles {
     static func add(_ p: String) { lock.lock(); paths.insert(p); lock.unlock() }
     static func remove(_ p: String) { lock.lock(); paths.remove(p); lock.unlock() }
 
-    /// On SIGINT/SIGTERM: unlink the temporaries, then exit with 128+signal as shells expect.
+    /// The process group of a tool `i2 process` is running (0: none). It runs in its own group so a
+    /// timeout can stop everything it started; so when i2 itself is stopped, the tool is stopped too.
+    nonisolated(unsafe) static var childGroup: pid_t = 0
+
+    /// On SIGINT/SIGTERM: stop a running tool, unlink the temporaries, then exit with 128+signal as shells expect.
     public static func installSignalCleanup() {
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig) { s in
+                if TempFiles.childGroup > 0 { kill(-TempFiles.childGroup, SIGTERM) }
                 for p in TempFiles.paths { unlink(p) }
                 _exit(128 + s)
             }

@@ -16,7 +16,9 @@ enum VolumeToDicom {
     /// `IM_0002.dcm`, … (k+1, at least four digits), each atomically. Returns the paths in slice order.
     /// `reference` is a series directory or one of its files (several series: the first found); its
     /// first slice along the normal supplies the copied attributes.
-    static func write(_ volume: Volume, reference: String, into dir: String) throws -> [String] {
+    /// With `uidSeed`, the series and instance UIDs derive from it (re-running re-creates, not duplicates).
+    static func write(_ volume: Volume, reference: String, into dir: String, uidSeed: String? = nil,
+                      seriesDescription: String? = nil) throws -> [String] {
         guard volume.size.count == 3 || (volume.size.count == 4 && volume.size[3] == 1) else {
             throw I2Error(.invalidInput, "a \(volume.size.count)-D volume (\(volume.size.map(String.init).joined(separator: "x"))) cannot become a derived DICOM series: only 3-D volumes are supported")
         }
@@ -31,7 +33,7 @@ enum VolumeToDicom {
         let sopClass = sopClass(for: refClass)
         let pixels = try PixelEncoding(volume, sixteenBits: sopClass != secondaryCapture)
 
-        let seriesUID = UID.make()
+        let seriesUID = uidSeed.map { UID.derived(from: $0 + "/series") } ?? UID.make()
         let now = Stamp()
         var paths: [String] = []
         let (nx, ny, nz) = (volume.size[0], volume.size[1], volume.size[2])
@@ -40,7 +42,8 @@ enum VolumeToDicom {
             let path = dir + "/IM_" + String(format: "%04d", k + 1) + ".dcm"
             let f = DicomFile(newAt: path)
             try header(f, ref: ref, refStack: stack, sopClass: sopClass, seriesUID: seriesUID, now: now)
-            try f.set(.sopInstanceUID, UID.make())
+            if let d = seriesDescription { try f.set(.seriesDescription, String(d.prefix(64))) }
+            try f.set(.sopInstanceUID, uidSeed.map { UID.derived(from: $0 + "/instance/\(k)") } ?? UID.make())
             try f.set(.instanceNumber, String(k + 1))
             let position = volume.origin + volume.direction.column(2) * (Double(k) * volume.spacing[2])
             try f.set(.imagePositionPatient, try DS.join(position.array))
@@ -70,17 +73,8 @@ enum VolumeToDicom {
     /// the same for every slice.
     static func header(_ f: DicomFile, ref: DicomFile, refStack: SliceStack, sopClass: String,
                        seriesUID: String, now: Stamp) throws {
-        if let cs = ref.string(.specificCharacterSet), !cs.isEmpty { f.copy(.specificCharacterSet, from: ref) }
         try f.set(.sopClassUID, sopClass)
-        try f.set(.instanceCreationDate, now.date)
-        try f.set(.instanceCreationTime, now.time)
-        // Type 2 attributes: copied, or present and empty when the reference lacks them.
-        for tag: Tag in [.patientName, .patientID, .patientBirthDate, .patientSex,
-                         .studyDate, .studyTime, .referringPhysicianName, .studyID, .accessionNumber] {
-            if !f.copy(tag, from: ref) { try f.set(tag, "") }
-        }
-        try f.set(.studyInstanceUID, ref.string(.studyInstanceUID) ?? UID.derived(from: "study/" + refStack.first.seriesInstanceUID))
-        f.copy(.studyDescription, from: ref)
+        try patientAndStudy(f, ref: ref, refSeriesUID: refStack.first.seriesInstanceUID, now: now)
         let modality = ref.string(.modality).flatMap { $0.isEmpty ? nil : $0 }
             ?? (sopClass == ctImage ? "CT" : sopClass == mrImage ? "MR" : "OT")
         try f.set(.modality, modality)
@@ -130,6 +124,20 @@ enum VolumeToDicom {
     }
 
     /// Image Plane (and Patient Orientation, which SC requires because its IOD lacks Image Plane).
+    /// What every object i2 derives from a series shares with it: character set, creation stamp,
+    /// patient and study (Type 2 attributes copied, or present and empty when the reference lacks them).
+    static func patientAndStudy(_ f: DicomFile, ref: DicomFile, refSeriesUID: String, now: Stamp) throws {
+        if let cs = ref.string(.specificCharacterSet), !cs.isEmpty { f.copy(.specificCharacterSet, from: ref) }
+        try f.set(.instanceCreationDate, now.date)
+        try f.set(.instanceCreationTime, now.time)
+        for tag: Tag in [.patientName, .patientID, .patientBirthDate, .patientSex,
+                         .studyDate, .studyTime, .referringPhysicianName, .studyID, .accessionNumber] {
+            if !f.copy(tag, from: ref) { try f.set(tag, "") }
+        }
+        try f.set(.studyInstanceUID, ref.string(.studyInstanceUID) ?? UID.derived(from: "study/" + refSeriesUID))
+        f.copy(.studyDescription, from: ref)
+    }
+
     static func geometry(_ f: DicomFile, _ v: Volume, sopClass: String) throws {
         let row = v.direction.column(0), column = v.direction.column(1)
         try f.set(.pixelSpacing, try DS.join([v.spacing[1], v.spacing[0]]))   // between rows, then between columns
@@ -283,7 +291,7 @@ struct PixelEncoding {
 }
 
 
-private extension Tag {
+extension Tag {
     static let specificCharacterSet = Tag(0x0008, 0x0005)
     static let instanceCreationDate = Tag(0x0008, 0x0012)
     static let instanceCreationTime = Tag(0x0008, 0x0013)

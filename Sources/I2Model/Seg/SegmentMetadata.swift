@@ -146,7 +146,7 @@ public struct SegmentMetadata: Hashable, Sendable {
 }
 
 /// dcmqi JSON ⇄ model, and the messages for malformed input.
-enum MetadataJSON {
+public enum MetadataJSON {
     static let segmentKeys: Set<String> = [
         "labelID", "SegmentLabel", "SegmentDescription", "SegmentAlgorithmType", "SegmentAlgorithmName",
         "SegmentedPropertyCategoryCodeSequence", "SegmentedPropertyTypeCodeSequence",
@@ -177,7 +177,7 @@ enum MetadataJSON {
 
     /// "line L, column C: reason" from JSONSerialization's error. Darwin reports the byte offset in
     /// userInfo; swift-corelibs-foundation only says "around character N." / "at N." in its message.
-    static func syntaxMessage(_ error: NSError, in data: Data) -> String {
+    public static func syntaxMessage(_ error: NSError, in data: Data) -> String {
         let reason = (error.userInfo[NSDebugDescriptionErrorKey] as? String) ?? error.localizedDescription
         if reason.range(of: #"line [0-9]+, column [0-9]+"#, options: .regularExpression) != nil {
             return reason  // newer Foundation parsers already say where

@@ -1,0 +1,199 @@
+// i2 process's engine: for each series directory, check the tool accepts it, convert it to the input
+// the tool wants, run the tool (log, timeout), turn what it wrote into DICOM in a hidden staging
+// directory, and only then move that into place as OUT/<SeriesInstanceUID>-<tool>. A failure names the
+// series, the reason and the log, and leaves no result; the other series go on.
+import Foundation
+import I2Model
+
+public struct ProcessOptions: Sendable {
+    public var tool: ToolSpec
+    public var series: [String]
+    public var output: String
+    /// Parent of the per-series work directories; default OUT/.i2-work.
+    public var work: String?
+    public var timeout: Double?
+    public var parameters: [String: String] = [:]
+    public var keepWork = false
+    public var overwrite = false
+    public init(tool: ToolSpec, series: [String], output: String) {
+        self.tool = tool
+        self.series = series
+        self.output = output
+    }
+}
+
+public enum ProcessRun {
+    /// Processes every series; `wrote` gets each result file once its directory is in place.
+    public static func run(_ o: ProcessOptions, warn: (String) -> Void, wrote: (String) -> Void) -> BatchResult {
+        var result = BatchResult()
+        var parameters = o.tool.parameters
+        for (k, v) in o.parameters {
+            guard parameters[k] != nil else {
+                let known = parameters.keys.sorted().joined(separator: ", ")
+                result.errors.append(I2Error(.usage, "--param \(k): \(o.tool.name) has no such parameter (\(known.isEmpty ? "it has none" : "it has: " + known))"))
+                return result
+            }
+            parameters[k] = v
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: o.output, withIntermediateDirectories: true)
+        } catch {
+            result.errors.append(I2Error(.io, path: o.output, "cannot create the output directory: \(error.localizedDescription)"))
+            return result
+        }
+        for dir in o.series {
+            do {
+                switch try one(absolute(dir), o, parameters: parameters, warn: warn) {
+                case .produced(let paths):
+                    for p in paths { result.written.append(p); wrote(p) }
+                case .skipped(let why):
+                    warn("\(dir): skipped: \(why)")
+                }
+            } catch let e as I2Error {
+                result.errors.append(e.path == nil ? e.at(dir) : e)
+            } catch {
+                result.errors.append(I2Error(.io, path: dir, "\(error)"))
+            }
+        }
+        return result
+    }
+
+    enum Outcome { case produced([String]), skipped(String) }
+
+    static func one(_ seriesDir: String, _ o: ProcessOptions, parameters: [String: String], warn: (String) -> Void) throws -> Outcome {
+        let tool = o.tool
+        let series = try SeriesInput.load(seriesDir)
+        if let why = tool.refusal(modality: series.stack.first.modality, sopClass: series.stack.first.sopClassUID,
+                                  slices: series.stack.sliceCount) {
+            return .skipped(why)
+        }
+        let out = absolute(o.output)
+        let name = series.uid + "-" + tool.name
+        let final = out + "/" + name
+        if !o.overwrite, FileManager.default.fileExists(atPath: final) {
+            throw I2Error(.io, path: final, "a result of \(tool.name) for this series exists (use --force to replace it)")
+        }
+        let work = absolute(o.work ?? out + "/.i2-work") + "/" + name
+        try? FileManager.default.removeItem(atPath: work)   // what a failed earlier run left
+        let toolOutput = work + "/output"
+        try FileManager.default.createDirectory(atPath: toolOutput, withIntermediateDirectories: true)
+        let log = work + "/tool.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+
+        // Run the tool.
+        let started = Date()
+        do {
+            switch tool.command {
+            case .builtin(let b):
+                let (volume, notes) = try series.volume()
+                notes.forEach(warn)
+                try BuiltinTools.run(b, volume: volume, parameters: parameters, output: toolOutput)
+            case .argv, .shell:
+                let input = try series.writeInput(tool.input, into: work)
+                let places = ToolRunner.Places(input: input, output: toolOutput, series: seriesDir, work: work)
+                try ToolRunner.run(tool, places: places, parameters: parameters, log: log,
+                                   timeout: o.timeout ?? tool.timeout)
+            }
+        } catch let e as I2Error {
+            throw I2Error(e.kind, path: seriesDir, "\(tool.name): \(e.detail) (log: \(log))")
+        }
+        appendLog(log, String(format: "=== i2 process: %@ finished in %.3f s\n", tool.name, Date().timeIntervalSince(started)))
+
+        // Its outputs → DICOM, staged next to the final place, then moved there in one rename.
+        let staging = out + "/." + name + ".part-\(getpid())"
+        try? FileManager.default.removeItem(atPath: staging)
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        var files: [String]
+        do {
+            files = try ToolOutputs.convert(tool, from: toolOutput, series: series, into: staging, work: work, warn: warn)
+        } catch let e as I2Error {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw I2Error(e.kind, path: seriesDir, "\(tool.name): \(e.description) (log: \(log))")
+        }
+        if files.isEmpty {
+            try? FileManager.default.removeItem(atPath: staging)
+            return .skipped("\(tool.name) found nothing to report (every output was empty)")
+        }
+        try moveIntoPlace(staging, final)
+        if !o.keepWork { try? FileManager.default.removeItem(atPath: work) }
+        if let left = try? FileManager.default.contentsOfDirectory(atPath: out + "/.i2-work"), left.isEmpty, o.work == nil {
+            try? FileManager.default.removeItem(atPath: out + "/.i2-work")
+        }
+        files = files.map { final + $0.dropFirst(staging.count) }
+        return .produced(files)
+    }
+
+    /// Replaces `final` by `staging`: the old result (if any) is renamed aside first, so a reader sees
+    /// either the old directory or the new one, never a mixture.
+    static func moveIntoPlace(_ staging: String, _ final: String) throws {
+        var aside: String?
+        if FileManager.default.fileExists(atPath: final) {
+            aside = staging + ".old"
+            if rename(final, aside!) != 0 {
+                throw I2Error(.io, path: final, "cannot replace the existing result: \(String(cString: strerror(errno)))")
+            }
+        }
+        if rename(staging, final) != 0 {
+            let reason = String(cString: strerror(errno))
+            if let a = aside { _ = rename(a, final) }
+            try? FileManager.default.removeItem(atPath: staging)
+            throw I2Error(.io, path: final, "cannot move the result into place: \(reason)")
+        }
+        if let a = aside { try? FileManager.default.removeItem(atPath: a) }
+    }
+
+    static func absolute(_ p: String) -> String {
+        let full = p.hasPrefix("/") ? p : FileManager.default.currentDirectoryPath + "/" + p
+        return URL(fileURLWithPath: full).standardizedFileURL.path
+    }
+
+    static func appendLog(_ path: String, _ text: String) {
+        guard let h = FileHandle(forWritingAtPath: path) else { return }
+        h.seekToEndOfFile()
+        h.write(Data(text.utf8))
+        h.closeFile()
+    }
+}
+
+/// One series directory as a tool input: its single image stack, and the volume on demand.
+struct SeriesInput {
+    var directory: String
+    var stack: SliceStack
+    var uid: String { stack.first.seriesInstanceUID }
+
+    static func load(_ dir: String) throws -> SeriesInput {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw I2Error(.io, path: dir, "not a series directory")
+        }
+        let (files, listErrors) = DicomScan.files(in: [dir])
+        if let e = listErrors.first { throw e }
+        let scan = DicomScan(files: files)
+        let stacks = SeriesAssembly.stacks(scan.slices).filter { !scan.damagedSeries.contains($0.first.seriesInstanceUID) }
+        guard let first = stacks.first else {
+            throw scan.errors.first ?? I2Error(.invalidInput, path: dir, "no DICOM images found")
+        }
+        let uids = Set(stacks.map(\.first.seriesInstanceUID))
+        if uids.count > 1 {
+            throw I2Error(.invalidInput, path: dir, "holds \(uids.count) series (\(uids.sorted().joined(separator: ", "))): give one series directory each")
+        }
+        if stacks.count > 1 {
+            throw I2Error(.invalidInput, path: dir, "the series splits into \(stacks.count) volumes (\(stacks.map(\.name).joined(separator: ", "))): a tool takes one")
+        }
+        return SeriesInput(directory: dir, stack: first)
+    }
+
+    func volume() throws -> (Volume, [String]) {
+        try Conversion.assemble(stack, options: ConvertOptions(inputs: [], output: ""))
+    }
+
+    /// Writes the input the tool asked for into `work` and returns its path ({input}); the series
+    /// directory itself for `dicom`.
+    func writeInput(_ format: ToolSpec.InputFormat, into work: String) throws -> String {
+        guard let f = format.fileFormat else { return directory }
+        let (v, _) = try volume()
+        let path = work + "/input." + f.rawValue
+        _ = try VolumeIO.write(v, to: path)
+        return path
+    }
+}

@@ -1,0 +1,64 @@
+// Running an external tool: placeholders expanded, in its work directory, output to its log, in its
+// own process group so a timeout stops everything it started (TERM, then KILL after 5 s).
+import Foundation
+import I2Model
+
+enum ToolRunner {
+    struct Places {
+        var input: String, output: String, series: String, work: String
+    }
+
+    static func run(_ tool: ToolSpec, places: Places, parameters: [String: String], log: String, timeout: Double?) throws {
+        let argv: [String]
+        switch tool.command {
+        case .argv(let a): argv = try a.map { try expand($0, places, parameters, quote: false) }
+        case .shell(let s): argv = ["/bin/sh", "-c", try expand(s, places, parameters, quote: true)]
+        case .builtin: return
+        }
+        ProcessRun.appendLog(log, "=== i2 process: \(tool.name) \(tool.version)\n=== " + argv.map(WatchCommand.shellQuote).joined(separator: " ") + "\n")
+        var env = ProcessInfo.processInfo.environment
+        env["I2_INPUT"] = places.input
+        env["I2_OUTPUT"] = places.output
+        env["I2_SERIES_DIR"] = places.series
+        env["I2_WORK"] = places.work
+        let p: RunningCommand
+        do {
+            p = try RunningCommand(argv: argv, environment: env, logPath: log, directory: places.work)
+        } catch {
+            throw I2Error(.invalidInput, "\(error)")
+        }
+        TempFiles.childGroup = p.pid
+        defer { TempFiles.childGroup = 0 }
+        if !p.wait(seconds: timeout ?? .infinity) {
+            p.signal(SIGTERM)
+            if !p.wait(seconds: 5) { p.signal(SIGKILL); _ = p.wait(seconds: 5) }
+            throw I2Error(.invalidInput, String(format: "timed out after %g s and was stopped", timeout!))
+        }
+        // Anything the tool left running in its group would write on after we read its outputs.
+        kill(-p.pid, SIGKILL)
+        let status = p.exitStatus ?? 127
+        if status == 127 { throw I2Error(.invalidInput, "exited with status 127 (command not found?)") }
+        if status > 128 { throw I2Error(.invalidInput, "killed by signal \(status - 128)") }
+        if status != 0 { throw I2Error(.invalidInput, "exited with status \(status)") }
+    }
+
+    /// {input}, {output}, {series}, {work} and {param:NAME}; shell-quoted for a /bin/sh command.
+    static func expand(_ template: String, _ p: Places, _ parameters: [String: String], quote: Bool) throws -> String {
+        var s = template
+        let q: (String) -> String = quote ? WatchCommand.shellQuote : { $0 }
+        for (k, v) in [("{input}", p.input), ("{output}", p.output), ("{series}", p.series), ("{work}", p.work)] {
+            s = s.replacingOccurrences(of: k, with: q(v))
+        }
+        var from = s.startIndex   // past each replacement, so a value is never expanded again
+        while let r = s.range(of: #"\{param:[^}]*\}"#, options: .regularExpression, range: from..<s.endIndex) {
+            let name = String(s[r].dropFirst(7).dropLast())
+            guard let v = parameters[name] else {
+                throw I2Error(.usage, "the command names {param:\(name)}, which is not in the tool's parameters")
+            }
+            let at = s.distance(from: s.startIndex, to: r.lowerBound) + q(v).count
+            s.replaceSubrange(r, with: q(v))
+            from = s.index(s.startIndex, offsetBy: at)
+        }
+        return s
+    }
+}
