@@ -42,7 +42,7 @@ complete -c i2 -n '__fish_seen_subcommand_from receive' -s 0 -l null -d 'Separat
 complete -c i2 -n '__fish_seen_subcommand_from receive' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from receive' -a '(__fish_complete_directories)'
 
-complete -c i2 -n '__fish_seen_subcommand_from watch' -s e -l exec -x -d 'Run COMMAND (via /bin/sh -c) for each completed series'
+complete -c i2 -n '__fish_seen_subcommand_from watch' -s e -l exec -x -d 'Run COMMAND (a shell command line) for each completed series'
 complete -c i2 -n '__fish_seen_subcommand_from watch' -l quiet -x -d 'A series is complete after this long without a new file (fractions allowed)'
 complete -c i2 -n '__fish_seen_subcommand_from watch' -l poll -x -d 'Scan ROOT this often (default 1, or a quarter of --quiet when that is shorter)'
 complete -c i2 -n '__fish_seen_subcommand_from watch' -l group -x -a 'series study' -d 'Hand over each series, or each whole study (ROOT/<patient>/<study>)'

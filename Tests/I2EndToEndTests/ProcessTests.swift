@@ -29,6 +29,9 @@ final class ProcessTests: E2ECase {
     }
 
     func testThresholdSegMatchesPydicomAndHighdicomReadsIt() throws {
+        guard try TestSupport.run(try E2E.python(), ["-c", "import highdicom"]).status == 0 else {
+            throw TestSupport.Missing("pip install highdicom into .venv (scripts/install-deps.sh)")
+        }
         let out = path("out")
         let r = try E2E.i2(["process", "--tool", "threshold", ct, "-o", out])
         let files = E2E.lines(r.stdout)
@@ -57,6 +60,7 @@ final class ProcessTests: E2ECase {
               ref == next(iter(cts.values())).SeriesInstanceUID)
         """, [seg, ct])
         let f = check.split(separator: " ").map(String.init)
+        guard f.count == 7 else { return XCTFail("unexpected check output: \(check)") }
         XCTAssertEqual(f[0], "0", "frames differ from HU >= 300: \(check)")
         XCTAssertGreaterThan(Int(f[1]) ?? 0, 1000, "the fixture has bone: \(check)")
         XCTAssertEqual(Array(f[2...]), ["Bone", "272673000", "85756007", "True", "True"])

@@ -132,7 +132,8 @@ final class WatchTests: XCTestCase {
 
     func testFailingCommandIsRetriedThenFailedAndOthersServed() throws {
         let count = out + "/count"
-        let cmd = "echo {series} >> \(count); case {series} in *BAD) echo broken >&2; exit 3;; esac"
+        // A pipeline whose first part fails, as `i2 process … | i2 send -` does when the tool fails: pipefail.
+        let cmd = "(echo {series} >> \(count); case {series} in *BAD) echo broken >&2; exit 3;; esac) | cat"
         add("P/ST/BAD", "1"); add("P/ST/GOOD", "1")
         let w = try watcher(["--quiet", "0.3", "--retries", "2", "--retry-delay", "0.2", "--exec", cmd])
         waitFor(15, "the failure") { w.stderr.contains("failed after 3 attempts") }

@@ -29,7 +29,7 @@ enum Process {
         version, description: free text, logged.
         accepts: conditions a series must meet, else it is skipped with the reason (exit status unaffected): modalities (array, e.g. ["CT"]; case-insensitive), sopClasses (array of SOP Class UIDs), minSlices, maxSlices.
         input: the format the tool reads: nifti (.nii.gz, the default), nii, nrrd, mha, npy (+ .json sidecar with the affine), or dicom (the series directory itself). Images are converted exactly as by i2 convert (RAS affine for NIfTI, rescaled values: CT in HU).
-        command (required): an array of arguments, exec'd directly (argv[0] searched in PATH), or a string run by /bin/sh -c. Placeholders: {input} (the converted input file, or the series directory for dicom), {output} (an empty directory where the tool writes its results), {series} (the series directory), {work} (the work directory, also the tool's current directory), {param:NAME}. In a string command they are shell-quoted: do not quote them yourself. The tool also gets I2_INPUT, I2_OUTPUT, I2_SERIES_DIR and I2_WORK in its environment; stdin is /dev/null; stdout and stderr go to WORK/tool.log. "builtin:NAME" runs a built-in tool.
+        command (required): an array of arguments, exec'd directly (argv[0] searched in PATH), or a string run by /bin/bash -o pipefail -c (/bin/sh -c where there is no bash). Placeholders: {input} (the converted input file, or the series directory for dicom), {output} (an empty directory where the tool writes its results), {series} (the series directory), {work} (the work directory, also the tool's current directory), {param:NAME}. In a string command they are shell-quoted: do not quote them yourself. The tool also gets I2_INPUT, I2_OUTPUT, I2_SERIES_DIR and I2_WORK in its environment; stdin is /dev/null; stdout and stderr go to WORK/tool.log. "builtin:NAME" runs a built-in tool.
         timeout: seconds (overridden by --timeout).
         parameters: object of NAME: default value, for {param:NAME}; --param NAME=VALUE overrides.
         outputs (required): what the tool writes, each an object with type and path (relative to {output}). Every declared output must exist after the run. Types:
@@ -75,6 +75,7 @@ enum Process {
             ("i2 process --tool threshold ct/ -o results/", "bone (above 300 HU) as a DICOM-SEG"),
             ("i2 process --tool threshold --param lower=-1000 --param upper=-400 ct/ -o results/", "another range (copy the description to give it its own codes)"),
             ("i2 process --tool threshold ct/ -o results/ | i2 send --to pacs -", "segment and send the SEG"),
+            ("i2 watch /data/in --exec 'i2 process --force --tool threshold {series} -o /data/out | i2 send --to pacs -'", "from i2 watch: --force, so a follow-up run replaces the earlier result"),
             ("i2 process --tool totalseg.json --timeout 1800 ct/ -o results/", "a tool described in JSON"),
             ("i2 process --describe threshold > mytool.json", "start your own tool description"),
         ],

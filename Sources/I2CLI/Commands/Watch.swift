@@ -4,8 +4,8 @@ import Foundation
 import I2Core
 
 enum Watch {
-    static let exec = Flag("exec", short: "e", value: "COMMAND", summary: "Run COMMAND (via /bin/sh -c) for each completed series",
-                           details: "{series} is replaced by the shell-quoted directory handed over (the study directory with --group study), {study} and {patient} by its study and patient directories, {root} by ROOT and {log} by the log file. Do not quote the placeholders yourself. The command also gets I2_SERIES_DIR, I2_STUDY_DIR, I2_PATIENT_DIR, I2_ROOT, I2_WATCH_GROUP, I2_WATCH_RUN, I2_WATCH_ATTEMPT, I2_WATCH_FOLLOW_UP (1 for a follow-up run), I2_WATCH_FILES, I2_WATCH_LOG and I2_WATCH_STATE in its environment. Its stdin is /dev/null; its stdout and stderr are appended to the log. Exit status 0 means done.")
+    static let exec = Flag("exec", short: "e", value: "COMMAND", summary: "Run COMMAND (a shell command line) for each completed series",
+                           details: "It runs under /bin/bash -o pipefail -c (/bin/sh -c where there is no bash), so a pipeline such as `i2 process … | i2 send … -` fails when any part of it fails. {series} is replaced by the shell-quoted directory handed over (the study directory with --group study), {study} and {patient} by its study and patient directories, {root} by ROOT and {log} by the log file. Do not quote the placeholders yourself. The command also gets I2_SERIES_DIR, I2_STUDY_DIR, I2_PATIENT_DIR, I2_ROOT, I2_WATCH_GROUP, I2_WATCH_RUN, I2_WATCH_ATTEMPT, I2_WATCH_FOLLOW_UP (1 for a follow-up run), I2_WATCH_FILES, I2_WATCH_LOG and I2_WATCH_STATE in its environment. Its stdin is /dev/null; its stdout and stderr are appended to the log. Exit status 0 means done.")
     static let quiet = Flag("quiet", value: "SECONDS", summary: "A series is complete after this long without a new file (fractions allowed)", defaultValue: "10")
     static let poll = Flag("poll", value: "SECONDS", summary: "Scan ROOT this often (default 1, or a quarter of --quiet when that is shorter)",
                            details: "A scan stats each series directory and re-reads only the ones whose modification time changed (or changed in the last 2 s, since directory times are coarse).")
@@ -40,7 +40,7 @@ enum Watch {
         flags: [exec, quiet, poll, group, retries, retryDelay, jobs, once, stopGrace, CommonFlags.null],
         positionals: [Positional("ROOT", summary: "The directory i2 receive stores into", completion: .directory)],
         examples: [
-            ("i2 watch /data/incoming --exec 'i2 process --tool threshold {series} -o /data/out/ | i2 send --to pacs -'", "segment each series as it completes and send the result to the PACS"),
+            ("i2 watch /data/incoming --exec 'i2 process --force --tool threshold {series} -o /data/out/ | i2 send --to pacs -'", "segment each series as it completes and send the result to the PACS (--force: a follow-up run replaces the result)"),
             ("i2 watch --quiet 30 /data/incoming | xargs -n1 echo", "print each completed series directory"),
             ("i2 watch --once --group study --exec 'sbatch run.sh {series}' /data/incoming", "from cron: submit each complete study to Slurm"),
         ],

@@ -13,8 +13,12 @@ public final class RunningCommand {
     static let lockFD: Int32 = 200
 
     public convenience init(shellCommand: String, environment: [String: String], logPath: String, lockFD: Int32?) throws {
-        try self.init(argv: ["/bin/sh", "-c", shellCommand], environment: environment, logPath: logPath, lockFD: lockFD)
+        try self.init(argv: Self.shell + [shellCommand], environment: environment, logPath: logPath, lockFD: lockFD)
     }
+
+    /// bash with pipefail where there is one (Debian: always), so `i2 process … | i2 send … -` fails
+    /// when process fails, not only when send does; else POSIX sh, whose pipeline status is the last command's.
+    public static let shell: [String] = access("/bin/bash", X_OK) == 0 ? ["/bin/bash", "-o", "pipefail", "-c"] : ["/bin/sh", "-c"]
 
     /// Starts `argv` (argv[0] searched in PATH when it has no '/'), optionally in `directory`.
     public init(argv: [String], environment: [String: String], logPath: String, lockFD: Int32? = nil,

@@ -12,7 +12,7 @@ enum ToolRunner {
         let argv: [String]
         switch tool.command {
         case .argv(let a): argv = try a.map { try expand($0, places, parameters, quote: false) }
-        case .shell(let s): argv = ["/bin/sh", "-c", try expand(s, places, parameters, quote: true)]
+        case .shell(let s): argv = RunningCommand.shell + [try expand(s, places, parameters, quote: true)]
         case .builtin: return
         }
         ProcessRun.appendLog(log, "=== i2 process: \(tool.name) \(tool.version)\n=== " + argv.map(WatchCommand.shellQuote).joined(separator: " ") + "\n")
@@ -42,7 +42,7 @@ enum ToolRunner {
         if status != 0 { throw I2Error(.invalidInput, "exited with status \(status)") }
     }
 
-    /// {input}, {output}, {series}, {work} and {param:NAME}; shell-quoted for a /bin/sh command.
+    /// {input}, {output}, {series}, {work} and {param:NAME}; shell-quoted for a shell command line.
     static func expand(_ template: String, _ p: Places, _ parameters: [String: String], quote: Bool) throws -> String {
         var s = template
         let q: (String) -> String = quote ? WatchCommand.shellQuote : { $0 }

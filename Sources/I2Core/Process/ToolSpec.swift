@@ -22,7 +22,7 @@ public struct ToolSpec: Sendable {
 
     public enum Command: Sendable {
         case argv([String])     // exec'd directly, each argument expanded
-        case shell(String)      // run by /bin/sh -c, placeholders shell-quoted
+        case shell(String)      // run by the shell (RunningCommand.shell), placeholders shell-quoted
         case builtin(String)    // "builtin:NAME": a tool compiled into i2
     }
 
@@ -118,7 +118,7 @@ extension ToolSpec {
             command = .builtin(b)
         case let s as String where !s.trimmingCharacters(in: .whitespaces).isEmpty: command = .shell(s)
         case let a as [Any] where !a.isEmpty && a.allSatisfy({ $0 is String }): command = .argv(a as! [String])
-        case nil: throw r.fail("command", "missing: an array of arguments, or a string for /bin/sh -c")
+        case nil: throw r.fail("command", "missing: an array of arguments, or a shell command line as a string")
         default: throw r.fail("command", "must be a non-empty array of strings, or a non-empty string")
         }
         var spec = ToolSpec(name: name, command: command, outputs: [])

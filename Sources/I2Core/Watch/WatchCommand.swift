@@ -1,4 +1,4 @@
-// The --exec command for a unit: placeholders replaced by shell-quoted paths, run by /bin/sh -c as a
+// The --exec command for a unit: placeholders replaced by shell-quoted paths, run by the shell (RunningCommand.shell) as a
 // RunningCommand (Batch/RunningCommand.swift).
 import Foundation
 
