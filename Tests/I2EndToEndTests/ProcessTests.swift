@@ -167,6 +167,30 @@ final class ProcessTests: E2ECase {
         XCTAssertEqual(r.stdout, "")
     }
 
+    func testSigtermToProcessStopsTheTool() throws {
+        let pidFile = path("tool.pid")
+        let t = try tool("slow", """
+        {"name": "slow", "input": "dicom", "command": "sleep 300 & echo $! > \(pidFile); wait", "outputs": [{"type": "pdf", "path": "r.pdf"}]}
+        """)
+        let p = Foundation.Process()
+        p.executableURL = URL(fileURLWithPath: TestSupport.i2Path)
+        p.arguments = ["process", "--tool", t, ct, "-o", path("out")]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(20)
+        while (try? String(contentsOfFile: pidFile, encoding: .utf8))?.hasSuffix("\n") != true, Date() < deadline { usleep(50_000) }
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 128 + SIGTERM)
+        let child = try XCTUnwrap(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        usleep(300_000)
+        let stat = (try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8)) ?? ""
+        let state = stat.range(of: ") ").map { stat[$0.upperBound...].prefix(1) } ?? "gone"
+        XCTAssertTrue(state == "gone" || state == "Z", "the tool's child \(child) outlived i2 process (state \(state))")
+        XCTAssertEqual(try E2E.list(path("out")).filter { !$0.hasPrefix(".") }, [])
+    }
+
     func testMissingOutputWrongGridAndSkippedSeries() throws {
         let none = try tool("none", #"{"name": "none", "input": "dicom", "command": ["true"], "outputs": [{"type": "pdf", "path": "r.pdf"}]}"#)
         var r = try E2E.i2(["process", "--tool", none, ct, "-o", path("o1")], expect: 1)
