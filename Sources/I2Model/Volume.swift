@@ -72,6 +72,29 @@ public struct Volume: Sendable {
     public var affineLPS: Matrix4 { Geometry.affine(origin: origin, direction: direction, spacing: spacing) }
 }
 
+extension Volume {
+    /// Calls `body(index, value)` for the voxels in `range`, whatever the voxel type (inlinable: a
+    /// closure call per voxel is otherwise the cost of a whole-volume pass).
+    @inlinable public func forEachValue(in range: Range<Int>, _ body: (Int, Double) -> Void) {
+        data.withUnsafeBytes { raw in
+            func go<T>(_: T.Type, _ value: (T) -> Double) {
+                let p = raw.bindMemory(to: T.self)
+                for i in range { body(i, value(p[i])) }
+            }
+            switch voxelType {
+            case .uint8: go(UInt8.self) { Double($0) }
+            case .int8: go(Int8.self) { Double($0) }
+            case .uint16: go(UInt16.self) { Double($0) }
+            case .int16: go(Int16.self) { Double($0) }
+            case .uint32: go(UInt32.self) { Double($0) }
+            case .int32: go(Int32.self) { Double($0) }
+            case .float32: go(Float.self) { Double($0) }
+            case .float64: go(Double.self) { $0 }
+            }
+        }
+    }
+}
+
 extension Array where Element == UInt8 {
     /// A buffer whose contents the caller overwrites entirely: skips zero-filling (and so touching)
     /// every page of a large volume before it is read into.

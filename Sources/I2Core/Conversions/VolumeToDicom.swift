@@ -205,7 +205,7 @@ struct PixelEncoding {
             throw I2Error(.invalidInput, "volume data holds \(v.data.count) bytes, \(n * v.voxelType.byteCount) expected")
         }
         var lo = Double.infinity, hi = -Double.infinity, integral = true
-        PixelEncoding.scan(v, n) { _, x in
+        v.forEachValue(in: 0..<n) { _, x in
             guard x.isFinite else { if !x.isNaN { integral = false }; return }
             if x < lo { lo = x }
             if x > hi { hi = x }
@@ -241,7 +241,7 @@ struct PixelEncoding {
         out.withUnsafeMutableBytes { raw in
             let s16 = raw.bindMemory(to: Int16.self), u16 = raw.bindMemory(to: UInt16.self)
             let isSigned = signed
-            PixelEncoding.scan(v, n) { i, x in
+            v.forEachValue(in: 0..<n) { i, x in
                 let y = min(max((((x.isNaN ? lo : x) - ic) / sl).rounded(), minStored), maxStored)
                 if isSigned { s16[i] = Int16(y) } else { u16[i] = UInt16(y) }
             }
@@ -267,26 +267,6 @@ struct PixelEncoding {
         }
         try f.set(.windowCenter, try DS.format((low + high) / 2))
         try f.set(.windowWidth, try DS.format(max(high - low, 1)))
-    }
-
-    /// Calls `body(index, value)` for the first `n` voxels.
-    static func scan(_ v: Volume, _ n: Int, _ body: (Int, Double) -> Void) {
-        v.data.withUnsafeBytes { raw in
-            func go<T>(_: T.Type, _ value: (T) -> Double) {
-                let p = raw.bindMemory(to: T.self)
-                for i in 0..<n { body(i, value(p[i])) }
-            }
-            switch v.voxelType {
-            case .uint8: go(UInt8.self) { Double($0) }
-            case .int8: go(Int8.self) { Double($0) }
-            case .uint16: go(UInt16.self) { Double($0) }
-            case .int16: go(Int16.self) { Double($0) }
-            case .uint32: go(UInt32.self) { Double($0) }
-            case .int32: go(Int32.self) { Double($0) }
-            case .float32: go(Float.self) { Double($0) }
-            case .float64: go(Double.self) { $0 }
-            }
-        }
     }
 }
 

@@ -66,29 +66,11 @@ public enum BuiltinTools {
         guard lower <= upper else { throw I2Error(.usage, "threshold: lower (\(lower)) is above upper (\(upper))") }
         let n = v.size[0] * v.size[1] * v.size[2]
         var labels = [UInt8](repeating: 0, count: n)
+        let chunks = max(1, min(ProcessInfo.processInfo.activeProcessorCount, n / 1_000_000))
+        let per = (n + chunks - 1) / chunks
         labels.withUnsafeMutableBufferPointer { out in
-            v.data.withUnsafeBytes { raw in
-                func go<T>(_: T.Type, _ value: (T) -> Double) {
-                    let src = raw.bindMemory(to: T.self)
-                    let chunks = max(1, min(ProcessInfo.processInfo.activeProcessorCount, n / 1_000_000))
-                    let per = (n + chunks - 1) / chunks
-                    DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                        for i in (c * per)..<min(n, (c + 1) * per) {
-                            let x = value(src[i])
-                            out[i] = x >= lower && x <= upper ? 1 : 0
-                        }
-                    }
-                }
-                switch v.voxelType {
-                case .uint8: go(UInt8.self) { Double($0) }
-                case .int8: go(Int8.self) { Double($0) }
-                case .uint16: go(UInt16.self) { Double($0) }
-                case .int16: go(Int16.self) { Double($0) }
-                case .uint32: go(UInt32.self) { Double($0) }
-                case .int32: go(Int32.self) { Double($0) }
-                case .float32: go(Float.self) { Double($0) }
-                case .float64: go(Double.self) { $0 }
-                }
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                v.forEachValue(in: (c * per)..<min(n, (c + 1) * per)) { i, x in out[i] = x >= lower && x <= upper ? 1 : 0 }
             }
         }
         let map = Volume(size: Array(v.size.prefix(3)), spacing: v.spacing, origin: v.origin, direction: v.direction,
