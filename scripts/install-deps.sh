@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
-# Installs everything i2 needs to build and everything its tests talk to, on Debian 12 (as root).
-# Idempotent: a second run only checks. The Python peers (nibabel, pydicom) go into ./.venv.
+# Installs what i2 needs on Debian 12 (as root, or with sudo). Idempotent: a second run only checks.
+#   (no option)    everything: build packages, every test peer, and the Python peers in ./.venv
+#   --build-only   only the packages needed to build i2
+#   --demo         the build packages plus what scripts/demo.sh runs (Orthanc, curl, jq)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_pkgs=(libdcmtk-dev libnifti-dev libniftiio-dev libznz-dev zlib1g-dev libdeflate-dev pkg-config)
-peer_pkgs=(dcmtk dcm2niix dicom3tools nifti-bin orthanc curl bash-completion zsh fish pigz python3-venv time groff-base)
+demo_pkgs=(orthanc curl jq)
+peer_pkgs=(dcmtk dcm2niix dicom3tools nifti-bin orthanc curl jq bash-completion zsh fish pigz python3-venv time groff-base)
+
+mode=${1:-all}
+case "$mode" in
+    all) wanted=("${build_pkgs[@]}" "${peer_pkgs[@]}") ;;
+    --build-only) wanted=("${build_pkgs[@]}") ;;
+    --demo) wanted=("${build_pkgs[@]}" "${demo_pkgs[@]}") ;;
+    *) echo "usage: bash scripts/install-deps.sh [--build-only | --demo]" >&2; exit 2 ;;
+esac
 
 missing=()
-for p in "${build_pkgs[@]}" "${peer_pkgs[@]}"; do
+for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -21,7 +32,7 @@ fi
 # The marker names the package list, so a changed list installs again.
 peers="nibabel numpy pydicom highdicom dcmqi"
 marker=".venv/.i2-peers-$(echo "$peers" | cksum | cut -d' ' -f1)"
-if [ "${1:-}" != "--build-only" ] && [ ! -f "$marker" ]; then
+if [ "$mode" = all ] && [ ! -f "$marker" ]; then
     python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check $peers
     touch "$marker"

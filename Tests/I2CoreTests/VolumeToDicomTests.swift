@@ -36,7 +36,7 @@ final class VolumeToDicomTests: XCTestCase {
 
     func values(_ v: Volume) -> [Double] {
         var out: [Double] = []
-        PixelEncoding.scan(v, v.voxelCount) { _, x in out.append(x) }
+        v.forEachValue(in: 0..<v.voxelCount) { _, x in out.append(x) }
         return out
     }
 

@@ -73,23 +73,33 @@ public enum ProcessRun {
         if !o.overwrite, FileManager.default.fileExists(atPath: final) {
             throw I2Error(.io, path: final, "a result of \(tool.name) for this series exists (use --force to replace it)")
         }
-        let work = absolute(o.work ?? out + "/.i2-work") + "/" + name
+        // Per directory, not only per series UID: the same series received twice (say under another
+        // PatientID) must not share, or clear, the other's work directory and log.
+        let work = absolute(o.work ?? out + "/.i2-work") + "/" + name + "-" + ContentHash.hex(Array(seriesDir.utf8)).prefix(8)
         try? FileManager.default.removeItem(atPath: work)   // what a failed earlier run left
         let toolOutput = work + "/output"
         try FileManager.default.createDirectory(atPath: toolOutput, withIntermediateDirectories: true)
         let log = work + "/tool.log"
         FileManager.default.createFile(atPath: log, contents: nil)
 
+        // Each step's time goes to the log, so i2's share and the tool's can be told apart.
+        var lap = Date()
+        func timed(_ step: String) {
+            appendLog(log, String(format: "=== i2 process: %@ in %.3f s\n", step, Date().timeIntervalSince(lap)))
+            lap = Date()
+        }
+
         // Run the tool.
-        let started = Date()
         do {
             switch tool.command {
             case .builtin(let b):
                 let (volume, notes) = try series.volume()
                 notes.forEach(warn)
+                timed("series read")
                 try BuiltinTools.run(b, volume: volume, parameters: parameters, output: toolOutput)
             case .argv, .shell:
                 let input = try series.writeInput(tool.input, into: work)
+                timed("input written")
                 let places = ToolRunner.Places(input: input, output: toolOutput, series: seriesDir, work: work)
                 try ToolRunner.run(tool, places: places, parameters: parameters, log: log,
                                    timeout: o.timeout ?? tool.timeout)
@@ -97,7 +107,7 @@ public enum ProcessRun {
         } catch let e as I2Error {
             throw I2Error(e.kind, path: seriesDir, "\(tool.name): \(e.detail) (log: \(log))")
         }
-        appendLog(log, String(format: "=== i2 process: %@ finished in %.3f s\n", tool.name, Date().timeIntervalSince(started)))
+        timed("tool \(tool.name) ran")
 
         // Its outputs → DICOM, staged next to the final place, then moved there in one rename.
         let staging = out + "/." + name + ".part-\(getpid())"
@@ -110,6 +120,7 @@ public enum ProcessRun {
             try? FileManager.default.removeItem(atPath: staging)
             throw I2Error(e.kind, path: seriesDir, "\(tool.name): \(e.description) (log: \(log))")
         }
+        timed("DICOM written")
         if files.isEmpty {
             try? FileManager.default.removeItem(atPath: staging)
             return .skipped("\(tool.name) found nothing to report (every output was empty)")

@@ -92,7 +92,10 @@ public final class Watcher {
                 }
             }
             if let c = onceCandidates, c.isEmpty, jobs.isEmpty { return }
-            sleep(options.poll)
+            // Wake when the next series turns quiet rather than up to a poll interval later.
+            let due = tracked.values.lazy.filter { self.jobs[$0.snapshot.directory] == nil && !self.isQuiet($0, now) }
+                .map { $0.lastActivity + self.options.quiet }.min()
+            sleep(min(options.poll, max((due ?? .infinity) - WatchClock.now(), 0.01)))
         }
         stopJobs()
     }
@@ -109,7 +112,11 @@ public final class Watcher {
             if let t = tracked[s.directory] {
                 if t.snapshot != s {
                     t.snapshot = s
-                    t.lastActivity = now
+                    // Dated by the newest file's change time when that is plausible (this poll interval),
+                    // so the quiet period is not lengthened by the poll; else (clock skew on a network
+                    // filesystem) by when we saw it.
+                    let newest = Double(s.newest) / 1e9
+                    t.lastActivity = newest <= now && newest >= now - options.poll - 0.5 ? max(newest, t.lastActivity) : now
                     if let st = t.settled, t.isNewer(than: st) { t.markedReceived = false }
                 }
             } else {
