@@ -30,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The marker names the package list, so a changed list installs again.
-peers="nibabel numpy pydicom highdicom dcmqi"
+peers="nibabel numpy pydicom highdicom dcmqi pylibjpeg pylibjpeg-rle"
 marker=".venv/.i2-peers-$(echo "$peers" | cksum | cut -d' ' -f1)"
 if [ "$mode" = all ] && [ ! -f "$marker" ]; then
     python3 -m venv .venv

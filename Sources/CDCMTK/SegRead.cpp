@@ -4,6 +4,8 @@
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
 
 #include <cmath>
 #include <cstdio>
@@ -147,4 +149,23 @@ extern "C" int i2dcm_seg_pixel_read(i2dcm_file *f, size_t offset, size_t n, void
     // Little-endian in memory: the bytes as a native little-endian file stores them (BINARY frames are
     // a bit stream; an OW value in an explicit big-endian file is swapped back to that order).
     return el->getPartialValue(dst, (Uint32)offset, (Uint32)n, nullptr, EBO_LittleEndian).good() ? 0 : -1;
+}
+
+extern "C" int i2dcm_seg_fragments(i2dcm_file *f, int count, const void **data, size_t *len) {
+    DcmDataset *ds = f->format.getDataset();
+    DcmElement *el = nullptr;
+    if (!DcmXfer(ds->getOriginalXfer()).isEncapsulated()) return -1;
+    if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el) return -1;
+    DcmPixelSequence *seq = nullptr;
+    if (OFstatic_cast(DcmPixelData *, el)->getEncapsulatedRepresentation(ds->getOriginalXfer(), nullptr, seq).bad() || !seq) return -1;
+    unsigned long items = seq->card();
+    int n = items > 0 ? (int)items - 1 : 0;   // item 0 is the Basic Offset Table
+    for (int i = 0; i < n && i < count; i++) {
+        DcmPixelItem *item = nullptr;
+        Uint8 *bytes = nullptr;   // loads a deferred value from the file now
+        if (seq->getItem(item, (unsigned long)i + 1).bad() || !item || item->getUint8Array(bytes).bad()) return -1;
+        data[i] = bytes;
+        len[i] = item->getLength();
+    }
+    return n;
 }

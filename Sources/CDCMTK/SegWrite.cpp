@@ -1,15 +1,13 @@
-// dcmdata: the per-frame functional groups, private original-label elements, pixel buffer and RLE saving
-// of a DICOM Segmentation, each built in one pass (see CDCMTKSegWrite.h for why not through i2dcm_put).
+// dcmdata: the per-frame functional groups and private original-label elements of a DICOM Segmentation,
+// each built in one pass (see CDCMTKSegWrite.h for why not through i2dcm_put), and saving the data set
+// without its pixel data, which the caller appends.
 #include "CDCMTKSegWrite.h"
-#include "Codecs.hpp"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
-#include <dcmtk/dcmdata/dcrleerg.h>
 
 #include <cstdio>
 #include <cstring>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -146,40 +144,12 @@ extern "C" int i2dcm_seg_put_original_labels(i2dcm_file *f, int count, const int
     return 0;
 }
 
-extern "C" void *i2dcm_seg_pixel_buffer(i2dcm_file *f, size_t len, int bits_allocated, char *err, size_t errlen) {
-    DcmPixelData *px = new DcmPixelData(DCM_PixelData);
-    px->setVR(bits_allocated > 8 ? EVR_OW : EVR_OB);
-    OFCondition c;
-    void *out = nullptr;
-    if (bits_allocated > 8) {
-        Uint16 *p = nullptr;
-        c = px->createUint16Array((Uint32)((len + 1) / 2), p);
-        out = p;
-    } else {
-        Uint8 *p = nullptr;
-        c = px->createUint8Array((Uint32)len, p);
-        out = p;
-    }
-    if (c.bad() || !out) { delete px; say(err, errlen, std::string("pixel data: ") + c.text()); return nullptr; }
-    memset(out, 0, len);
-    c = f->format.getDataset()->insert(px, OFTrue);
-    if (c.bad()) { say(err, errlen, std::string("pixel data: ") + c.text()); return nullptr; }
-    return out;
-}
-
 extern "C" int i2dcm_seg_save(i2dcm_file *f, const char *path, int rle, char *err, size_t errlen) {
     DcmDataset *ds = f->format.getDataset();
-    E_TransferSyntax xfer = EXS_LittleEndianExplicit;
-    if (rle) {
-        static std::once_flag once;
-        std::call_once(once, [] { DcmRLEEncoderRegistration::registerCodecs(); });
-        OFCondition c = ds->chooseRepresentation(EXS_RLELossless, nullptr);
-        if (c.bad() || !ds->canWriteXfer(EXS_RLELossless)) {
-            say(err, errlen, std::string("RLE compression: ") + (c.bad() ? c.text() : "not possible for this pixel data"));
-            return -1;
-        }
-        xfer = EXS_RLELossless;
-    }
+    if (ds->tagExists(DCM_PixelData)) { say(err, errlen, "PixelData is appended by the caller, not saved here"); return -1; }
+    // No pixel data in the data set, so DCMTK needs no encoder for RLE: the meta header names the transfer
+    // syntax, and the data set is explicit VR little endian either way.
+    E_TransferSyntax xfer = rle ? EXS_RLELossless : EXS_LittleEndianExplicit;
     // Undefined-length sequences and items, no group lengths: explicit lengths make DCMTK recompute the
     // length of every nested item of thousands of frames, which took most of the save time.
     OFCondition c = f->format.saveFile(path, xfer, EET_UndefinedLength, EGL_withoutGL, EPD_withoutPadding, 0, 0, EWM_createNewMeta);

@@ -159,6 +159,20 @@ public enum SegmentationReader {
         }
     }
 
+    /// The fragments of encapsulated pixel data (Basic Offset Table excluded), lent in place; nil when the
+    /// pixel data is native. For BINARY RLE frames, which DCMTK does not decode.
+    public static func withFragments<R>(_ file: DicomFile, _ body: ([UnsafeRawBufferPointer]) throws -> R) throws -> R? {
+        let n = i2dcm_seg_fragments(file.handle, 0, nil, nil)
+        guard n >= 0 else { return nil }
+        var data = [UnsafeRawPointer?](repeating: nil, count: Int(n))
+        var len = [Int](repeating: 0, count: Int(n))
+        guard i2dcm_seg_fragments(file.handle, n, &data, &len) == n else {
+            throw I2Error(.invalidInput, path: file.path, "cannot read the pixel data's fragments")
+        }
+        let parts = zip(data, len).map { UnsafeRawBufferPointer(start: $0, count: $1) }
+        return try withExtendedLifetime(file) { try body(parts) }
+    }
+
     /// The offset of a PixelData value of `length` bytes that ends the file at `path`, or nil.
     static func trailingValueOffset(path: String, length: Int) -> Int? {
         let fd = open(path, O_RDONLY)

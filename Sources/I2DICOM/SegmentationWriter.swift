@@ -1,7 +1,8 @@
 // SegmentationWriter: a `Segmentation` (I2Model) → a DICOM data set (PS3.3 A.51 Segmentation IOD, or
 // A.51.x Label Map Segmentation), patient and study copied from a reference instance. The top-level and
 // per-segment attributes go through DicomFile paths (a few hundred lookups); the per-frame functional
-// groups and the pixel buffer through the one-pass shim in CDCMTKSegWrite.h.
+// groups through the one-pass shim in CDCMTKSegWrite.h. DCMTK saves the data set; the PixelData element
+// is appended here, so the frames go straight from the caller to the file.
 internal import CDCMTK
 import Foundation
 import I2Model
@@ -9,12 +10,6 @@ import I2Model
 public final class SegmentationWriter {
     let file: DicomFile
     let segmentation: Segmentation
-    /// The caller's pixel values until `save`: calloc'd (fresh zero pages for a large buffer), so only the
-    /// pages the fill touches become resident while the label maps are still in memory; copied into the
-    /// data set's (zero-filled, hence fully resident) element only when saving, after the inputs are freed.
-    var pixels: UnsafeMutableRawBufferPointer?
-    /// Whether the pixels are in the data set.
-    var placed = false
 
     /// Builds everything but the pixel values. `reference` is one instance of the source series.
     public init(_ seg: Segmentation, reference: DicomFile, path: String) throws {
@@ -25,39 +20,132 @@ public final class SegmentationWriter {
         try frames(seg)
     }
 
-    deinit { pixels.map { free($0.baseAddress) } }
-
-    /// The zero-filled pixel data (`segmentation.pixelDataLength` bytes) for the caller to fill: BINARY bits
-    /// LSB first, frames one after another; LABELMAP 8/16-bit segment numbers. Written by `save`.
-    public func withPixels<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
-        if pixels == nil {
-            let n = segmentation.pixelDataLength
-            guard let p = calloc(max(n, 1), 1) else { throw I2Error(.io, path: file.path, "pixel data: cannot allocate \(n) bytes") }
-            pixels = UnsafeMutableRawBufferPointer(start: p, count: n)
+    /// Writes frame bytes into the native PixelData value of a file being saved.
+    public struct PixelOutput: Sendable {
+        let fd: Int32
+        let start: Int
+        let path: String
+        /// Writes `bytes` at `offset` within the value; callable from several threads at once. The value
+        /// starts as zeros, so all-zero blocks (most of a mask) are skipped: they stay holes that read as
+        /// zero, and the file holds the same bytes for a fraction of the copying.
+        public func put(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+            let block = 4096
+            var i = 0
+            while i < bytes.count {
+                // The block of the file holding byte i, clipped to `bytes`.
+                let end = min(bytes.count, (start + offset + i) / block * block + block - start - offset)
+                if Self.isZero(UnsafeRawBufferPointer(rebasing: bytes[i..<end])) { i = end; continue }
+                var j = end
+                while j < bytes.count {
+                    let next = min(bytes.count, j + block)
+                    if Self.isZero(UnsafeRawBufferPointer(rebasing: bytes[j..<next])) { break }
+                    j = next
+                }
+                try write(UnsafeRawBufferPointer(rebasing: bytes[i..<j]), at: offset + i)
+                i = j
+            }
         }
-        return try body(pixels!)
+
+        static func isZero(_ b: UnsafeRawBufferPointer) -> Bool {
+            var i = 0
+            while i + 8 <= b.count { if b.loadUnaligned(fromByteOffset: i, as: UInt64.self) != 0 { return false }; i += 8 }
+            while i < b.count { if b[i] != 0 { return false }; i += 1 }
+            return true
+        }
+
+        func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+            var done = 0
+            while done < bytes.count {
+                let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(start + offset + done))
+                if n <= 0 { throw I2Error(.io, path: path, "write failed: \(String(cString: strerror(errno)))") }
+                done += n
+            }
+        }
     }
 
-    /// Writes the Part 10 file to `target` (RLE Lossless when `rle`).
-    public func save(to target: String, rle: Bool) throws {
-        if !placed, pixels == nil { try withPixels { _ in } }
-        var err = [CChar](repeating: 0, count: 512)
-        if !placed, let staged = pixels {
-            let n = staged.count
-            guard let p = i2dcm_seg_pixel_buffer(file.handle, n, Int32(segmentation.bitsAllocated), &err, err.count) else {
-                throw I2Error(.io, path: file.path, String(cString: err))
-            }
-            if n > 0 { memcpy(p, staged.baseAddress!, n) }
-            free(staged.baseAddress)
-            pixels = nil
-            placed = true
+    /// Writes the Part 10 file to `target` with native pixel data (explicit VR little endian). DCMTK writes
+    /// the data set; the PixelData element follows it (the last top-level element), its value
+    /// (`segmentation.pixelDataLength` bytes, zero until written) filled by `body` through `PixelOutput`:
+    /// BINARY bits LSB first, frames one after another; LABELMAP 8/16-bit segment numbers.
+    public func save(to target: String, native body: (PixelOutput) throws -> Void) throws {
+        let length = segmentation.pixelDataLength
+        guard length < Int(UInt32.max) else {
+            throw I2Error(.invalidInput, path: file.path, "pixel data of \(length) bytes exceeds what a native DICOM element can hold (4 GB); use --compress rle")
         }
+        try appendPixelData(to: target, rle: false) { fd, end in
+            let header = Self.elementHeader(vr: segmentation.bitsAllocated > 8 ? "OW" : "OB", length: UInt32(length))
+            try Self.write(fd, header, target)
+            // The value's size up front: bytes no frame writes (empty frames, padding) read as zero.
+            if ftruncate(fd, off_t(end + header.count + length)) != 0 {
+                throw I2Error(.io, path: target, "cannot extend: \(String(cString: strerror(errno)))")
+            }
+            try body(PixelOutput(fd: fd, start: end + header.count, path: target))
+        }
+    }
+
+    /// Writes the Part 10 file to `target` in RLE Lossless: one fragment per frame, in frame order
+    /// (each one the RLE header and segments, of even length), after a Basic Offset Table.
+    public func save(to target: String, rleFragments fragments: [[UInt8]]) throws {
+        try appendPixelData(to: target, rle: true) { fd, _ in
+            // Offsets of each fragment's item from the first one's; an empty table when they outgrow 32 bits.
+            var offsets: [UInt32] = []
+            var at = 0
+            for f in fragments where at <= Int(UInt32.max) { offsets.append(UInt32(truncatingIfNeeded: at)); at += 8 + f.count }
+            if at > Int(UInt32.max) { offsets = [] }
+            var head = Self.elementHeader(vr: "OB", length: UInt32.max) + Self.item(length: 4 * offsets.count)
+            for o in offsets { head += Self.le32(o) }
+            try Self.write(fd, head, target)
+            for f in fragments {
+                precondition(f.count % 2 == 0, "RLE fragments have even length")
+                try Self.write(fd, Self.item(length: f.count), target)
+                try Self.write(fd, f, target)
+            }
+            try Self.write(fd, [0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0], target)   // Sequence Delimitation Item
+        }
+    }
+
+    /// DCMTK saves the data set without PixelData; `body` gets the file (open for writing) and its length.
+    private func appendPixelData(to target: String, rle: Bool, _ body: (Int32, Int) throws -> Void) throws {
+        var err = [CChar](repeating: 0, count: 512)
         if i2dcm_seg_save(file.handle, target, rle ? 1 : 0, &err, err.count) != 0 {
             throw I2Error(.io, path: file.path, String(cString: err))
         }
+        let fd = open(target, O_WRONLY)
+        guard fd >= 0 else { throw I2Error(.io, path: target, "cannot open: \(String(cString: strerror(errno)))") }
+        do { try body(fd, Int(lseek(fd, 0, SEEK_END))) } catch { close(fd); throw error }
+        if close(fd) != 0 { throw I2Error(.io, path: target, "write failed: \(String(cString: strerror(errno)))") }
     }
 
-    /// SegmentsOverlap, when it is known only once the pixels are filled (several masks).
+    static func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 24)] }
+    /// (7FE0,0010) in explicit VR little endian: tag, VR, two reserved bytes, 32-bit length.
+    static func elementHeader(vr: String, length: UInt32) -> [UInt8] { [0xE0, 0x7F, 0x10, 0x00] + Array(vr.utf8) + [0, 0] + le32(length) }
+    /// An Item tag (FFFE,E000) with its length.
+    static func item(length: Int) -> [UInt8] { [0xFE, 0xFF, 0x00, 0xE0] + le32(UInt32(length)) }
+
+    /// Appends `bytes` at the file's current position.
+    static func write(_ fd: Int32, _ bytes: [UInt8], _ path: String) throws {
+        try bytes.withUnsafeBytes { b in
+            var done = 0
+            while done < b.count {
+                let n = Foundation.write(fd, b.baseAddress! + done, b.count - done)
+                if n <= 0 { throw I2Error(.io, path: path, "write failed: \(String(cString: strerror(errno)))") }
+                done += n
+            }
+        }
+    }
+
+    /// The SOP Instance, Series Instance and Dimension Organization UIDs of `seg`, when they are known only
+    /// after the data set is built (nifti2seg derives them from a hash of its inputs). Before saving.
+    public func setUIDs(_ seg: Segmentation) throws {
+        try file.set(.sopInstanceUID, seg.sopInstanceUID)
+        try file.set(.seriesInstanceUID, seg.seriesInstanceUID)
+        // DimensionOrganizationSequence (0020,9221) and DimensionIndexSequence (0020,9222) items:
+        // DimensionOrganizationUID (0020,9164).
+        try file.set("(0020,9221)[0].(0020,9164)", seg.dimensionOrganizationUID)
+        for i in 0..<(file.items("(0020,9222)") ?? 0) { try file.set("(0020,9222)[\(i)].(0020,9164)", seg.dimensionOrganizationUID) }
+    }
+
+    /// SegmentsOverlap, when it is known only from the voxels (several masks). Before saving.
     public func setOverlap(_ value: SegmentsOverlapValues) throws { try file.set(.segmentsOverlap, value.rawValue) }
 
     /// Sets `path`, written with keywords for reading, as tag numbers: DCMTK resolves a keyword by a linear

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Benchmark: DICOM-SEG writing (and, later, reading) on a generated 300-slice 512x512 CT (from
+# Benchmark: DICOM-SEG writing and reading on a generated 300-slice 512x512 CT (from
 # Tests/Fixtures/dcmqi/ct-3slice/01.dcm) with a 100-label map on its grid (spheres, uint8 NIfTI).
-# nifti2seg: i2 vs dcmqi's itkimage2segimage vs highdicom (Tests/Tools/write_seg_highdicom.py), same inputs.
+# nifti2seg: i2 vs dcmqi's itkimage2segimage vs highdicom (Tests/Tools/write_seg_highdicom.py), same inputs;
+# seg2nifti: i2 (native and RLE SEG) vs segimage2itkimage --mergeSegments on i2's SEG.
 # Prints per-case medians, ratios and peak memory (also as a multiple of the label map's size).
 # Release build. Usage: bash Tests/Benchmarks/seg.sh [RUNS]   (I2_SCRATCH: swift build scratch path)
 # Peers in .venv: highdicom, dcmqi (PyPI wheel with the binaries), nibabel.
@@ -53,10 +54,16 @@ echo "300-slice 512x512 CT, 100-label uint8 map ($((labels_bytes / 1048576)) MiB
 echo "== nifti2seg"
 measure "i2 nifti2seg"                 "$i2" nifti2seg --ref "$work/ct" --meta "$work/meta.json" "$work/labels.nii.gz" -o "$work/out/i2.dcm"
 measure "i2 nifti2seg-labelmap"        "$i2" nifti2seg --type labelmap --ref "$work/ct" --meta "$work/meta.json" "$work/labels.nii.gz" -o "$work/out/i2-lm.dcm"
+measure "i2 nifti2seg-rle"             "$i2" nifti2seg --compress rle --ref "$work/ct" --meta "$work/meta.json" "$work/labels.nii.gz" -o "$work/out/i2-rle.dcm"
 measure "dcmqi itkimage2segimage"      .venv/bin/itkimage2segimage --inputImageList "$work/labels.nii.gz" --inputDICOMDirectory "$work/ct" --inputMetadata "$work/meta.json" --outputDICOM "$work/out/dcmqi.dcm"
 measure "highdicom write"              "$py" Tests/Tools/write_seg_highdicom.py "$work/ct" "$work/labels.nii.gz" "$work/meta.json" "$work/out/hd.dcm"
 ratio i2-nifti2seg dcmqi-itkimage2segimage "target <= 0.1"
 ratio i2-nifti2seg highdicom-write "for information"
-# == seg2nifti: added by the seg2nifti work, reading "$work/seg.dcm" (one i2 nifti2seg output kept here).
+echo "== seg2nifti (reading the BINARY SEG i2 nifti2seg wrote, native and RLE)"
 "$i2" nifti2seg --ref "$work/ct" --meta "$work/meta.json" "$work/labels.nii.gz" -o "$work/seg.dcm" >/dev/null
+"$i2" nifti2seg --compress rle --ref "$work/ct" --meta "$work/meta.json" "$work/labels.nii.gz" -o "$work/seg-rle.dcm" >/dev/null
+measure "i2 seg2nifti"                 "$i2" seg2nifti "$work/seg.dcm" -o "$work/out/labels.nii.gz"
+measure "i2 seg2nifti-rle"             "$i2" seg2nifti "$work/seg-rle.dcm" -o "$work/out/labels.nii.gz"
+measure "dcmqi segimage2itkimage"      .venv/bin/segimage2itkimage --inputDICOM "$work/seg.dcm" --outputDirectory "$work/out" --mergeSegments --outputType nifti
+ratio i2-seg2nifti dcmqi-segimage2itkimage "target <= 0.1"
 rm -f /tmp/i2-segbench-*

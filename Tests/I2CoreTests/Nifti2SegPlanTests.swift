@@ -69,14 +69,43 @@ final class Nifti2SegPlanTests: XCTestCase {
         let plan = try SegPlan(options: o, metadata: metadata([5, 42, 300]), presence: [LabelScan.presence(v, path: "m")], warn: { _ in })
         var seg = Segmentation(segmentationType: .binary, segments: plan.segments, frames: plan.frames, sourceSlices: [], rows: 3, columns: 3)
         seg.segmentsOverlap = .no
-        var buffer = [UInt8](repeating: 0, count: seg.pixelDataLength)
-        _ = buffer.withUnsafeMutableBytes { plan.fill($0, volumes: [v], seg: seg) }
+        let buffer = plan.packed([v], seg: seg)
         var bits: [Int] = []
         for i in 0..<(plan.frames.count * 9) where buffer[i / 8] & (1 << (i % 8)) != 0 { bits.append(i) }
         // frame 0: segment 1 (label 5) on slice 1 → pixels 0, 1; frame 1: label 42 slice 0 → pixel 1;
         // frame 2: label 42 slice 1 → pixel 8; frame 3: label 300 slice 0 → pixel 6.
         XCTAssertEqual(bits, [0, 1, 9 + 1, 18 + 8, 27 + 6])
         XCTAssertEqual(seg.pixelDataLength, 6)
+        // Decoded from RLE (frames byte-aligned there, one byte per pixel): the same bits.
+        var fragments = [[UInt8]](repeating: [], count: plan.frames.count)
+        let lock = NSLock()
+        try plan.produce([v], seg: seg) { f, bytes in
+            let fragment = SegRLE.encode(bits: bytes, rows: 3, columns: 3)
+            lock.lock(); fragments[f] = fragment; lock.unlock()
+        }
+        let decoded = try fragments.flatMap { $0 }.withUnsafeBytes { raw in
+            var at = 0
+            let parts = fragments.map { f -> UnsafeRawBufferPointer in
+                defer { at += f.count }
+                return UnsafeRawBufferPointer(rebasing: raw[at..<(at + f.count)])
+            }
+            return try SegRLE.decodeBinary(parts, rows: 3, columns: 3, path: "x")
+        }
+        XCTAssertEqual(decoded, Array(buffer.prefix(decoded.count)))
+    }
+
+    /// PackBits as Annex G defines it: runs of 2...128 as (1 - n, byte), others literal (n - 1, bytes...),
+    /// rows separately; one byte per pixel for BINARY; segments padded to even length.
+    func testRLEFragments() {
+        let bits: [UInt8] = [0b0000_0110, 0b1111_1111, 0b0000_0001]   // 20 pixels: 0 1 1 0 0 0 0 0 | 1 x8 | 1 0 0 0
+        let f = bits.withUnsafeBytes { SegRLE.encode(bits: $0, rows: 2, columns: 10) }
+        XCTAssertEqual(Array(f[0..<8]), [1, 0, 0, 0, 64, 0, 0, 0])
+        // Row 0: 0, 1 1, 0 0 0 0 0, 1 1 ; row 1: 1 1 1 1 1 1 1, 0 0 0
+        XCTAssertEqual(Array(f[64...]), [0, 0, 255, 1, 252, 0, 255, 1, 250, 1, 254, 0])
+        let wide: [UInt8] = [1, 2, 1, 2, 1, 2]   // 3 pixels of 0x0201
+        let g = wide.withUnsafeBytes { SegRLE.encode(bytes: $0, bytesPerPixel: 2, rows: 1, columns: 3) }
+        XCTAssertEqual(Array(g[0..<12]), [2, 0, 0, 0, 64, 0, 0, 0, 66, 0, 0, 0])
+        XCTAssertEqual(Array(g[64...]), [254, 2, 254, 1])
     }
 
     func testOverlapOfSeveralMasks() throws {
@@ -88,9 +117,8 @@ final class Nifti2SegPlanTests: XCTestCase {
         m.segmentAttributes.append(metadata([1]).segmentAttributes[0])
         let plan = try SegPlan(options: o, metadata: m, presence: [a, b].map { try LabelScan.presence($0, path: "x") }, warn: { _ in })
         let seg = Segmentation(segmentationType: .binary, segments: plan.segments, frames: plan.frames, sourceSlices: [], rows: 3, columns: 3)
-        var buffer = [UInt8](repeating: 0, count: seg.pixelDataLength)
-        XCTAssertTrue(buffer.withUnsafeMutableBytes { plan.fill($0, volumes: [a, b], seg: seg) })
+        XCTAssertTrue(plan.overlap([a, b], npix: seg.rows * seg.columns))
         let c = volume([0, 0, 1, 0, 0, 0, 0, 0, 0] + Array(repeating: 0, count: 9))
-        XCTAssertFalse(buffer.withUnsafeMutableBytes { plan.fill($0, volumes: [a, c], seg: seg) })
+        XCTAssertFalse(plan.overlap([a, c], npix: seg.rows * seg.columns))
     }
 }

@@ -83,10 +83,10 @@ final class Nifti2SegTests: E2ECase {
         XCTAssertEqual(segs.first?["cielab"] as? [Int], [41434, 41202, 40670])   // from recommendedDisplayRGBValue [220, 129, 101]
     }
 
-    /// Labels {1, 5, 42, 300} on the 23x38 grid (frames of 874 pixels: not a multiple of 8).
-    func makeFourLabelMap() throws -> String {
-        let image = path("img.nii.gz"), labels = path("four.nii.gz")
-        try E2E.i2(["convert", fixture("23x38x3/image"), image, "--no-sidecar"])
+    /// Labels {1, 5, 42, 300} on the 23x38 grid (frames of 874 pixels: not a multiple of 8), or `grid`'s.
+    func makeFourLabelMap(grid: String = "23x38x3") throws -> String {
+        let image = path("img-\(grid).nii.gz"), labels = path("four-\(grid).nii.gz")
+        try E2E.i2(["convert", fixture(grid + "/image"), image, "--no-sidecar"])
         try E2E.pyCode("""
         import sys, nibabel as nib, numpy as np
         im = nib.load(sys.argv[1]); a = np.zeros(im.shape[:3], np.int16)
@@ -129,6 +129,42 @@ final class Nifti2SegTests: E2ECase {
                 try E2E.i2(["seg2nifti", seg, "-o", back] + extra)
                 try E2E.assertSameImage(back, labels)
             }
+        }
+    }
+
+    /// BINARY in RLE Lossless: each frame its own fragment, one byte per pixel (frames of 23x38 = 874
+    /// pixels are no whole number of bytes, 24x38 are). seg2nifti and highdicom (through pylibjpeg-rle,
+    /// as pydicom's own decoder refuses 1 bit allocated) read back the same labels; dciodvfy finds no error.
+    func testBinaryRLEReadBackBySeg2niftiAndHighdicom() throws {
+        for grid in ["23x38x3", "24x38x3"] {
+            let labels = try makeFourLabelMap(grid: grid), ref = fixture(grid + "/image")
+            let seg = path("rle-\(grid).dcm"), native = path("native-\(grid).dcm")
+            try E2E.i2(["nifti2seg", "--compress", "rle", "--ref", ref, "--meta", Self.fourLabels, labels, "-o", seg])
+            try E2E.i2(["nifti2seg", "--ref", ref, "--meta", Self.fourLabels, labels, "-o", native])
+            XCTAssertEqual(try dciodvfyErrors(seg), [])
+            let ts = try E2E.pyCode("""
+                import sys, pydicom
+                d = pydicom.dcmread(sys.argv[1])
+                print(d.file_meta.TransferSyntaxUID, d.BitsAllocated, len(list(pydicom.encaps.generate_fragments(d.PixelData))) == d.NumberOfFrames + 1)
+                """, [seg])
+            XCTAssertEqual(ts, "1.2.840.10008.1.2.5 1 True", "RLE, 1 bit, one fragment per frame after the offset table")
+            for extra in [[], ["--ref", ref]] {
+                let back = path("rle-back-\(grid)-\(extra.count).nii.gz")
+                try E2E.i2(["seg2nifti", seg, "-o", back] + extra)
+                try E2E.assertSameImage(back, labels)
+            }
+            let p = try highdicomPython()
+            guard try TestSupport.run(p, ["-c", "import pylibjpeg, rle"]).status == 0 else {
+                throw TestSupport.Missing("pip install pylibjpeg pylibjpeg-rle into .venv: pydicom's own RLE decoder refuses 1 bit allocated")
+            }
+            assertRead(try highdicomCheck(seg, ref: ref, labels: labels), segments: 4)
+            // The same masks as the native SEG.
+            let same = try E2E.pyCode("""
+                import sys, highdicom as hd, numpy as np
+                a, b = hd.seg.segread(sys.argv[1]), hd.seg.segread(sys.argv[2])
+                print(np.array_equal(a.pixel_array, b.pixel_array))
+                """, [seg, native])
+            XCTAssertEqual(same, "True")
         }
     }
 

@@ -32,6 +32,22 @@ final class Seg2NiftiTests: E2ECase {
         try assertDecodes("dcmqi/sparse-labelmap-noppv.dcm", to: "dcmqi/sparse_labelmap_noppv_seg.nrrd")
     }
 
+    /// BINARY in RLE Lossless as another writer makes it (Tests/Tools/rle_seg.py, an encoder of its own):
+    /// one byte per pixel as Annex G pads pixels, or each frame's bits packed; frames of 874 pixels (not
+    /// a whole number of bytes) and 912. DCMTK cannot decode RLE with 1 bit allocated; seg2nifti can.
+    func testBinaryRLE() throws {
+        for grid in ["23x38x3", "24x38x3"] {
+            let want = try nrrdAsNifti("dcmqi/\(grid)/nrrd/label.nrrd", "ref-\(grid).nii")
+            for layout in ["bytes", "bits"] {
+                let seg = path("rle-\(grid)-\(layout).dcm"), out = path("rle-\(grid)-\(layout).nii.gz")
+                let r = try E2E.py(["rle_seg.py", fixture("dcmqi/\(grid)/seg/label.seg"), seg, "--layout", layout])
+                XCTAssertEqual(r.status, 0, r.stderr)
+                try E2E.i2(["seg2nifti", seg, "-o", out])
+                try E2E.assertSameImage(out, want)
+            }
+        }
+    }
+
     func testLiverMetadataIsDcmqiJSON() throws {
         try E2E.i2(["seg2nifti", fixture("dcmqi/liver.dcm"), "-o", path("l.nii"), "--meta", path("meta.json")])
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("meta.json")))) as! [String: Any]

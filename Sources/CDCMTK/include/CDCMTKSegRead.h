@@ -43,6 +43,12 @@ const void *i2dcm_seg_pixel_data(i2dcm_file *f, size_t *len);
 /// With n == 0 only reports the length.
 int i2dcm_seg_pixel_read(i2dcm_file *f, size_t offset, size_t n, void *dst, size_t *len);
 
+/// The fragments of encapsulated pixel data, in place (valid while `f` lives): up to `count` of them,
+/// the Basic Offset Table excluded, each fragment's bytes and length. Returns the number of fragments,
+/// or -1 when the pixel data is not encapsulated or cannot be read. For codecs DCMTK cannot decode, such
+/// as RLE with 1 bit allocated.
+int i2dcm_seg_fragments(i2dcm_file *f, int count, const void **data, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

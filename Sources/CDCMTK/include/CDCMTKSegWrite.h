@@ -2,7 +2,7 @@
 // Why a shim of its own: a SEG of a 300-slice CT with 100 segments has thousands of frames, and setting
 // "PerFrameFunctionalGroupsSequence[i]...." through i2dcm_put walks the item list from the start for every
 // attribute, so building the per-frame groups that way is quadratic. These functions append items
-// directly, in one pass, and hand out the pixel buffer DCMTK owns so that it is filled in place (no copy).
+// directly, in one pass.
 #ifndef CDCMTK_SEGWRITE_H
 #define CDCMTK_SEGWRITE_H
 #include "CDCMTK.h"
@@ -27,12 +27,10 @@ int i2dcm_seg_put_frames(i2dcm_file *f, int count, const int32_t *segment, const
 /// private creator "i2": (0077,0010) LO "i2", (0077,1001) UL value.
 int i2dcm_seg_put_original_labels(i2dcm_file *f, int count, const int64_t *labels, char *err, size_t errlen);
 
-/// Creates PixelData (OB when bits_allocated <= 8, else OW) of `len` bytes, zero-filled, and returns a
-/// pointer into it (owned by the data set) for the caller to fill; NULL with `err` set on failure.
-void *i2dcm_seg_pixel_buffer(i2dcm_file *f, size_t len, int bits_allocated, char *err, size_t errlen);
-
-/// Saves as a Part 10 file: explicit VR little endian, or RLE Lossless (DCMTK's encoder, each frame
-/// separately) when `rle` is non-zero; RLE needs BitsAllocated 8 or 16.
+/// Saves as a Part 10 file whose meta header names explicit VR little endian, or RLE Lossless when `rle`
+/// is non-zero, without PixelData (the data set must not hold it): the caller appends the PixelData
+/// element, the last top-level element, to the file itself. Writing the frames directly saves copying
+/// them into DCMTK (time and a second buffer), and DCMTK's RLE encoder cannot encode 1-bit frames.
 int i2dcm_seg_save(i2dcm_file *f, const char *path, int rle, char *err, size_t errlen);
 
 #ifdef __cplusplus

@@ -17,7 +17,7 @@ enum Nifti2Seg {
     static let type = Flag("type", value: "TYPE", summary: "Segmentation type to write",
                            details: "`binary` (default): Segmentation Storage, one 1-bit frame per segment and non-empty slice, bits packed across frame boundaries. `labelmap`: Label Map Segmentation Storage (DICOM 2024), one 8- or 16-bit frame per slice holding segment numbers; much smaller with many labels.",
                            choices: ["binary", "labelmap"], defaultValue: "binary")
-    static let compress = Flag("compress", value: "CODEC", summary: "Pixel data encoding", details: "`none` (explicit VR little endian) or `rle` (RLE Lossless).",
+    static let compress = Flag("compress", value: "CODEC", summary: "Pixel data encoding", details: "`none` (explicit VR little endian) or `rle` (RLE Lossless, one fragment per frame; much smaller for masks). BINARY frames in RLE hold one byte (0 or 1) per pixel, as PS3.5 Annex G pads every pixel to whole bytes: i2 seg2nifti and pydicom/highdicom with pylibjpeg-rle 2.2 or later read them; DCMTK 3.6.7 (so dcmqi) and pydicom without that plugin do not decode RLE with 1 bit allocated.",
                                choices: ["none", "rle"], defaultValue: "none")
     static let emptyFrames = Flag("empty-frames", value: "MODE", summary: "Frames of slices where a segment is absent",
                                   details: "`omit` (default) leaves them out; `keep` writes one frame per segment and slice (LABELMAP: per slice).",

@@ -1,7 +1,7 @@
 // nifti2seg: a label map (or several masks) on the grid of a reference series → one DICOM-SEG.
 // Steps: read the inputs and the metadata, find the reference series whose grid they lie on, list the
 // labels per slice, turn labels into segments 1...N (original values recorded), choose the frames, then
-// fill the pixel buffer DCMTK owns in one pass and write the file atomically.
+// write the file atomically: DCMTK writes the data set, and the frames follow it slice by slice.
 import Foundation
 import I2DICOM
 import I2Model
@@ -37,6 +37,12 @@ public enum Nifti2SegOutcome: Sendable, Equatable {
     case empty
 }
 
+/// The label maps and their content hashes, each handed from a worker thread after DispatchGroup.wait.
+private final class ReadResult: @unchecked Sendable {
+    var value: Result<[Volume], Error> = .failure(CancellationError())
+    var hashes: [String] = []
+}
+
 public enum NiftiToSeg {
     public static let presets = ["totalsegmentator"]
 
@@ -49,27 +55,33 @@ public enum NiftiToSeg {
         if o.inputs.count > 1, metadata.segmentAttributes.count != o.inputs.count {
             throw I2Error(.invalidInput, path: o.meta, "\(o.inputs.count) input files, but segmentAttributes has \(metadata.segmentAttributes.count) lists: dcmqi's convention is one list per input file, in order")
         }
-        if o.rle, o.type == .binary {
-            // RLE works on whole bytes per pixel: pydicom/highdicom refuse RLE with 1 bit allocated, and
-            // highdicom will not write it, so such a file would not be read back by common toolkits.
-            throw I2Error(.usage, "--compress rle needs --type labelmap: RLE of 1-bit BINARY frames is not decoded by pydicom, highdicom or DCMTK")
-        }
         if o.type == .labelmap, o.inputs.count > 1 {
             throw I2Error(.usage, "--type labelmap takes one label map: several masks may overlap, which a label map cannot hold")
         }
-        var volumes = try o.inputs.map { path -> Volume in
-            guard FileManager.default.fileExists(atPath: path) else { throw I2Error(.io, path: path, "no such file") }
-            let v = try VolumeIO.read(path: path)
-            guard v.size.count == 3 || (v.size.count == 4 && v.size[3] == 1) else {
-                throw I2Error(.invalidInput, path: path, "a \(v.size.count)-D image: a label map must be 3-D")
+        // The label maps are read on one core while the reference headers are scanned on the others:
+        // inflating a .nii.gz runs on one core only. Read errors are reported first.
+        let read = ReadResult()
+        let reading = DispatchGroup()
+        DispatchQueue.global().async(group: reading) {
+            read.value = Result {
+                try o.inputs.map { path -> Volume in
+                    guard FileManager.default.fileExists(atPath: path) else { throw I2Error(.io, path: path, "no such file") }
+                    let v = try VolumeIO.read(path: path)
+                    guard v.size.count == 3 || (v.size.count == 4 && v.size[3] == 1) else {
+                        throw I2Error(.invalidInput, path: path, "a \(v.size.count)-D image: a label map must be 3-D")
+                    }
+                    return v
+                }
             }
-            return v
         }
+        let candidates = Result { try SegReference.scan(o.reference, threads: ProcessInfo.processInfo.activeProcessorCount - 1) }
+        reading.wait()
+        var volumes = try read.value.get()
         guard FileManager.default.fileExists(atPath: o.reference) else {
             throw I2Error(.io, path: o.reference, "reference series: no such file or directory")
         }
         let ref: SegReference
-        do { ref = try SegReference.load(o.reference, matching: volumes[0]) } catch let e as I2Error { throw e.at(o.inputs[0]) }
+        do { ref = try SegReference.select(candidates.get(), matching: volumes[0]) } catch let e as I2Error { throw e.at(o.inputs[0]) }
         for (i, v) in volumes.enumerated().dropFirst() {
             if let why = SegReference.mismatch(v, stack: ref.stack, geometry: ref.geometry) {
                 throw I2Error(.invalidInput, path: o.inputs[i], "not on the grid of the reference series: \(why)")
@@ -79,18 +91,52 @@ public enum NiftiToSeg {
         var plan = try SegPlan(options: o, metadata: metadata, presence: presence, warn: warn)
         if plan.isEmpty && !o.writeEmptyResult { return .empty }
         if plan.isEmpty { plan.recordEmpty(metadata: metadata, inputs: o.inputs.count) }
+        // The default UID seed hashes the label maps (one core, sequential): done while the data set is
+        // built, and the UIDs set last.
+        let hashing = DispatchGroup()
+        if o.uidSeed == nil {
+            DispatchQueue.global().async(group: hashing) { [volumes] in read.hashes = volumes.map { ContentHash.hex($0.data) } }
+        }
 
         var seg = Segmentation(segmentationType: o.type, segments: plan.segments, frames: plan.frames,
                                sourceSlices: ref.sources, rows: ref.stack.first.rows, columns: ref.stack.first.columns)
-        try describe(&seg, o: o, ref: ref, metadata: metadata, volumes: volumes)
+        try describe(&seg, o: o, ref: ref, metadata: metadata)
         let writer = try SegmentationWriter(seg, reference: ref.file, path: o.output)
-        let overlap = try writer.withPixels { buf in plan.fill(buf, volumes: volumes, seg: seg) }
+        hashing.wait()
+        setUIDs(&seg, o: o, refSeries: ref.stack.first.seriesInstanceUID, contentHashes: read.hashes)
+        try writer.setUIDs(seg)
         if o.inputs.count > 1 {
-            // Computed for masks; a single label map cannot overlap. Set before saving.
-            try writer.setOverlap(overlap ? .yes : .no)
+            // Only masks can overlap; known from the voxels, and needed before the data set is saved.
+            try writer.setOverlap(plan.overlap(volumes, npix: seg.rows * seg.columns) ? .yes : .no)
         }
-        volumes.removeAll()   // the label maps are no longer needed: free them before the file is encoded
-        try AtomicFile.write(to: o.output) { tmp in try writer.save(to: tmp, rle: o.rle) }
+        try AtomicFile.write(to: o.output) { tmp in
+            let npix = seg.rows * seg.columns
+            if o.rle {
+                // Each frame its own fragment, encoded as its slice is made; the fragments are small.
+                var fragments = [[UInt8]](repeating: [], count: seg.frames.count)
+                try fragments.withUnsafeMutableBufferPointer { out in
+                    let base = out.baseAddress!
+                    try plan.produce(volumes, seg: seg) { f, bytes in
+                        (base + f).pointee = o.type == .labelmap
+                            ? SegRLE.encode(bytes: bytes, bytesPerPixel: seg.bitsAllocated / 8, rows: seg.rows, columns: seg.columns)
+                            : SegRLE.encode(bits: bytes, rows: seg.rows, columns: seg.columns)
+                    }
+                }
+                volumes.removeAll()
+                try writer.save(to: tmp, rleFragments: fragments)
+            } else if o.type == .binary && npix % 8 != 0 {
+                // Frames share bytes: packed whole, then written at once.
+                let bits = plan.packed(volumes, seg: seg)
+                volumes.removeAll()
+                try writer.save(to: tmp) { out in try bits.withUnsafeBytes { try out.put($0, at: 0) } }
+            } else {
+                // Each frame straight to its place in the file, as its slice is made.
+                let frameBytes = o.type == .binary ? npix / 8 : npix * seg.bitsAllocated / 8
+                try writer.save(to: tmp) { out in
+                    try plan.produce(volumes, seg: seg) { f, bytes in try out.put(bytes, at: f * frameBytes) }
+                }
+            }
+        }
         return .written(o.output)
     }
 
@@ -107,16 +153,19 @@ public enum NiftiToSeg {
         return m
     }
 
-    /// UIDs, series and content attributes, geometry.
-    static func describe(_ seg: inout Segmentation, o: Nifti2SegOptions, ref: SegReference, metadata m: SegmentMetadata,
-                         volumes: [Volume]) throws {
-        let refSeries = ref.stack.first.seriesInstanceUID
+    /// The deterministic UIDs. `contentHashes`: ContentHash of each label map, for the default seed.
+    static func setUIDs(_ seg: inout Segmentation, o: Nifti2SegOptions, refSeries: String, contentHashes: [String]) {
         // Default seed: what the SEG is made from, so a rerun on the same inputs replaces the earlier SEG.
-        let seed = (o.uidSeed ?? "content:" + volumes.map { ContentHash.hex($0.data) }.joined(separator: ",") + "/ref:" + refSeries)
+        let seed = (o.uidSeed ?? "content:" + contentHashes.joined(separator: ",") + "/ref:" + refSeries)
             + (o.type == .binary ? "" : "/" + o.type.rawValue)
         seg.seriesInstanceUID = UID.derived(from: "i2/nifti2seg/series/" + seed)
         seg.sopInstanceUID = UID.derived(from: "i2/nifti2seg/instance/" + seed)
         seg.dimensionOrganizationUID = UID.derived(from: "i2/nifti2seg/dimensions/" + seed)
+    }
+
+    /// Series and content attributes, geometry (everything but the UIDs).
+    static func describe(_ seg: inout Segmentation, o: Nifti2SegOptions, ref: SegReference, metadata m: SegmentMetadata) throws {
+        let refSeries = ref.stack.first.seriesInstanceUID
         seg.referencedSeriesInstanceUID = refSeries
         let f = ref.file
         func refText(_ tag: String) -> String? { f.string(tag).flatMap { $0.isEmpty ? nil : $0 } }

@@ -61,6 +61,20 @@ public enum SegToNifti {
             file = nil
             return try convert(o, seg, grid, pixels: nil, labelMap: volume, format: format, probability: probability, wrote: wrote)
         }
+        if seg.type == .binary, let written = try SegmentationReader.withFragments(file!, { fragments in
+            try checkRLE(file!, seg, fragments)
+            if o.perSegment || probability {
+                let packed = try SegRLE.decodeBinary(fragments, rows: seg.rows, columns: seg.columns, path: seg.path)
+                return try packed.withUnsafeBufferPointer { pixels in
+                    try convert(o, seg, grid, pixels: pixels, format: format, probability: probability, wrote: wrote)
+                }
+            }
+            // The label map decoded a window of frames at a time: the native bit stream is never whole.
+            let volume = try SegFrames.labelMap(seg, windows: rleWindows(seg, fragments), grid: grid, threshold: o.threshold)
+            return try convert(o, seg, grid, pixels: nil, labelMap: volume, format: format, probability: probability, wrote: wrote)
+        }) {
+            return written
+        }
         return try SegmentationReader.withPixels(file!, seg) { pixels in
             try convert(o, seg, grid, pixels: pixels, format: format, probability: probability, wrote: wrote)
         }
@@ -115,6 +129,38 @@ public enum SegToNifti {
         }
         for p in written { wrote(p) }
         return written
+    }
+
+    /// BINARY frames are read in RLE Lossless only (not in other encapsulated syntaxes), one fragment per
+    /// frame; DCMTK's decoder refuses them (1 bit allocated), SegRLE decodes them.
+    static func checkRLE(_ file: DicomFile, _ seg: SegmentationObject, _ fragments: [UnsafeRawBufferPointer]) throws {
+        guard file.transferSyntax == "1.2.840.10008.1.2.5" else {
+            throw I2Error(.invalidInput, path: seg.path, "BINARY frames in transfer syntax \(file.transferSyntax): only native and RLE Lossless are read")
+        }
+        guard fragments.count == seg.frameCount else {
+            throw I2Error(.invalidInput, path: seg.path, "\(fragments.count) RLE fragments for \(seg.frameCount) frames: RLE holds each frame in one fragment")
+        }
+    }
+
+    /// The native bit stream of RLE frames, ~2 MB of it at a time (as SegFrames.Windows hands them on).
+    static func rleWindows(_ seg: SegmentationObject, _ fragments: [UnsafeRawBufferPointer], windowBytes: Int = 2 << 20) -> SegFrames.Windows {
+        let plane = seg.rows * seg.columns
+        let framesPerWindow = max(1, windowBytes * 8 / max(plane, 1))
+        return { body in
+            var buffer = [UInt8](repeating: 0, count: (framesPerWindow * plane + 7) / 8 + 1)
+            var first = 0
+            while first < seg.frameCount {
+                let last = min(seg.frameCount, first + framesPerWindow)
+                let lo = first * plane / 8, hi = (last * plane + 7) / 8
+                try buffer.withUnsafeMutableBytes { raw in
+                    let window = UnsafeMutableRawBufferPointer(rebasing: raw[0..<(hi - lo)])
+                    window.initializeMemory(as: UInt8.self, repeating: 0)
+                    try SegRLE.decodeBinary(fragments, frames: first..<last, rows: seg.rows, columns: seg.columns, into: window, origin: lo, path: seg.path)
+                    try body(first..<last, UnsafeBufferPointer(window.bindMemory(to: UInt8.self)), lo)
+                }
+                first = last
+            }
+        }
     }
 
     /// Every frame must land inside the grid and name a segment the SEG describes.

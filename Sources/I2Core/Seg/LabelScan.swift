@@ -1,7 +1,7 @@
 // LabelScan: the voxel passes of nifti2seg over an integer label map (any stored type): which labels
-// occur on which slice, and filling the SEG pixel data (BINARY bits packed across frame boundaries, or
-// LABELMAP segment numbers). Each pass touches every voxel once, slices in parallel where no two slices
-// can write the same byte, generic over the voxel type so the compiler specializes the inner loops.
+// occur on which slice, overlaps between masks, and a slice's SEG frames (BINARY bits, or LABELMAP
+// segment numbers). Each pass touches every voxel once, generic over the voxel type so the compiler
+// specializes the inner loops.
 import Foundation
 import I2Model
 
@@ -73,59 +73,81 @@ enum LabelScan {
     }
 }
 
-/// A typed view of a label map's voxels; the passes are written once over `T`.
+/// A typed view of a label map's voxels; the passes are written once over `T`. Each skips runs of
+/// background (8 zero bytes at a time): most of a label map is 0.
 struct LabelBuffer {
     private let visitSlice: (Int, Int, inout [Int32]) -> ([Int], Int?)
     private let valueAt: (Int) -> String
-    private let packBits: (Int, Int, UnsafePointer<Int32>, UnsafePointer<Int32>, Int, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<UInt8>?) -> Bool
-    private let fillLabels: (Int, Int, UnsafePointer<Int32>, Int, UnsafeMutableRawPointer, Bool) -> Void
+    private let packBits: (Int, Int, UnsafePointer<Int32>, UnsafePointer<Int32>, Int, UnsafeMutablePointer<UInt8>) -> Void
+    private let occupy: (Int, Int, UnsafePointer<Int32>, UnsafeMutablePointer<UInt8>) -> Bool
+    private let fillLabels: (Int, Int, UnsafePointer<Int32>, UnsafeMutableRawPointer, Bool) -> Void
 
     init<T: LabelVoxel>(_ p: UnsafeBufferPointer<T>) {
+        let raw = UnsafeRawPointer(p.baseAddress ?? UnsafePointer(bitPattern: 8)!)
+        let perWord = max(1, 8 / MemoryLayout<T>.stride)
+        /// Calls `body(i)` for the voxels i of base..<base+n except those in all-zero 8-byte words.
+        @inline(__always) func nonzero(_ base: Int, _ n: Int, _ body: (Int) -> Bool) {
+            var i = base
+            let end = base + n
+            while i + perWord <= end {
+                if raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.stride, as: UInt64.self) != 0 {
+                    for j in i..<(i + perWord) where !body(j) { return }
+                }
+                i += perWord
+            }
+            while i < end { if !body(i) { return }; i += 1 }
+        }
         visitSlice = { k, npix, stamp in
             var labels: [Int] = []
-            let base = k * npix
+            var invalid: Int?
             let stampCount = stamp.count
-            return stamp.withUnsafeMutableBufferPointer { st in
-                for i in base..<(base + npix) {
+            stamp.withUnsafeMutableBufferPointer { st in
+                nonzero(k * npix, npix) { i in
                     let l = p[i].label
-                    if l == 0 { continue }
-                    if l < 0 || l >= stampCount { return (labels, i) }
+                    if l == 0 { return true }
+                    if l < 0 || l >= stampCount { invalid = i; return false }
                     if st[l] != Int32(k) { st[l] = Int32(k); labels.append(l) }
+                    return true
                 }
-                return (labels.sorted(), nil)
             }
+            return invalid == nil ? (labels.sorted(), nil) : (labels, invalid)
         }
         valueAt = { "\(p[$0])" }
-        // Sets bit (frame * npix + pixel) for every voxel of slice k whose label is a segment with a frame on
-        // k. `occupied` (several inputs): one bit per voxel, set on the way; returns true on an overlap.
-        packBits = { k, npix, segmentOf, frameOf, nz, bits, occupied in
-            let base = k * npix
-            var overlap = false
-            for i in 0..<npix {
-                let l = p[base + i].label
-                if l <= 0 { continue }
+        // Sets bit (frameOf[segment] * frameBits + pixel) for every voxel of slice k whose label is a segment
+        // with a frame there (frameOf: per segment index, -1 for none).
+        packBits = { k, npix, segmentOf, frameOf, frameBits, bits in
+            nonzero(k * npix, npix) { v in
+                let l = p[v].label
+                if l <= 0 { return true }
                 let s = Int(segmentOf[l])
-                if s < 0 { continue }
-                if let occ = occupied {
-                    let v = base + i
-                    if occ[v >> 3] & (1 << UInt8(v & 7)) != 0 { overlap = true }
-                    occ[v >> 3] |= 1 << UInt8(v & 7)
-                }
-                let f = Int(frameOf[s * nz + k])
-                if f < 0 { continue }
-                let bit = f * npix + i
+                if s < 0 { return true }
+                let f = Int(frameOf[s])
+                if f < 0 { return true }
+                let bit = f * frameBits + v - k * npix
                 bits[bit >> 3] |= 1 << UInt8(bit & 7)
+                return true
+            }
+        }
+        // Marks the segment voxels of slice k in `occupied` (one bit per voxel of the volume); true when one was set already.
+        occupy = { k, npix, segmentOf, occ in
+            var overlap = false
+            nonzero(k * npix, npix) { v in
+                let l = p[v].label
+                if l <= 0 || segmentOf[l] < 0 { return true }
+                if occ[v >> 3] & (1 << UInt8(v & 7)) != 0 { overlap = true }
+                occ[v >> 3] |= 1 << UInt8(v & 7)
+                return true
             }
             return overlap
         }
-        // Writes segment numbers (`numberOf[label]`, 0 when not a segment) of slice k into frame `frame`.
-        fillLabels = { k, npix, numberOf, frame, out, sixteen in
+        // Writes the segment numbers (`numberOf[label]`, 0 when not a segment) of slice k to `out`.
+        fillLabels = { k, npix, numberOf, out, sixteen in
             let base = k * npix
             if sixteen {
-                let o = out.assumingMemoryBound(to: UInt16.self) + frame * npix
+                let o = out.assumingMemoryBound(to: UInt16.self)
                 for i in 0..<npix { let l = p[base + i].label; o[i] = l > 0 ? UInt16(numberOf[l]) : 0 }
             } else {
-                let o = out.assumingMemoryBound(to: UInt8.self) + frame * npix
+                let o = out.assumingMemoryBound(to: UInt8.self)
                 for i in 0..<npix { let l = p[base + i].label; o[i] = l > 0 ? UInt8(numberOf[l]) : 0 }
             }
         }
@@ -133,11 +155,14 @@ struct LabelBuffer {
 
     func slice(_ k: Int, npix: Int, stamp: inout [Int32]) -> ([Int], Int?) { visitSlice(k, npix, &stamp) }
     func value(at i: Int) -> String { valueAt(i) }
-    func pack(slice k: Int, npix: Int, segmentOf: UnsafePointer<Int32>, frameOf: UnsafePointer<Int32>, slices: Int,
-              bits: UnsafeMutablePointer<UInt8>, occupied: UnsafeMutablePointer<UInt8>?) -> Bool {
-        packBits(k, npix, segmentOf, frameOf, slices, bits, occupied)
+    func pack(slice k: Int, npix: Int, segmentOf: UnsafePointer<Int32>, frameOf: UnsafePointer<Int32>, frameBits: Int,
+              bits: UnsafeMutablePointer<UInt8>) {
+        packBits(k, npix, segmentOf, frameOf, frameBits, bits)
     }
-    func labels(slice k: Int, npix: Int, numberOf: UnsafePointer<Int32>, frame: Int, into out: UnsafeMutableRawPointer, sixteen: Bool) {
-        fillLabels(k, npix, numberOf, frame, out, sixteen)
+    func occupy(slice k: Int, npix: Int, segmentOf: UnsafePointer<Int32>, occupied: UnsafeMutablePointer<UInt8>) -> Bool {
+        occupy(k, npix, segmentOf, occupied)
+    }
+    func labels(slice k: Int, npix: Int, numberOf: UnsafePointer<Int32>, into out: UnsafeMutableRawPointer, sixteen: Bool) {
+        fillLabels(k, npix, numberOf, out, sixteen)
     }
 }

@@ -1,7 +1,7 @@
 // SegPlan: which segments and frames a SEG gets, from the labels found on each slice and the metadata:
 // segment numbers 1...N by input file, then original label value; frames by segment, then slice
 // (BINARY), or one per slice (LABELMAP); empty frames and segments left out unless asked for. Then the
-// one pass that fills the pixel buffer.
+// pass that makes the frames.
 import Foundation
 import I2Model
 
@@ -98,57 +98,104 @@ struct SegPlan {
         return d
     }
 
-    /// Fills the zeroed pixel buffer; returns whether any voxel belongs to two segments (several masks).
-    func fill(_ buf: UnsafeMutableRawBufferPointer, volumes: [Volume], seg: Segmentation) -> Bool {
-        guard !frames.isEmpty, let base = buf.baseAddress else { return false }
-        let npix = seg.rows * seg.columns
-        if type == .labelmap {
-            var frameOfSlice = Array(repeating: -1, count: slices)
-            for (i, f) in frames.enumerated() { frameOfSlice[f.slice] = i }
-            let numberOf = segmentOf[0].map { $0 < 0 ? Int32(0) : $0 + 1 }
-            let sixteen = seg.bitsAllocated == 16
-            LabelScan.typed(volumes[0]) { labels in
-                numberOf.withUnsafeBufferPointer { nb in
-                    DispatchQueue.concurrentPerform(iterations: slices) { k in
-                        if frameOfSlice[k] >= 0 {
-                            labels.labels(slice: k, npix: npix, numberOf: nb.baseAddress!, frame: frameOfSlice[k], into: base, sixteen: sixteen)
+    /// Whether any voxel belongs to segments of two inputs (several masks; one label map cannot overlap).
+    func overlap(_ volumes: [Volume], npix: Int) -> Bool {
+        guard volumes.count > 1 else { return false }
+        var occupied = [UInt8](repeating: 0, count: (volumes[0].voxelCount + 7) / 8)
+        var found = false
+        occupied.withUnsafeMutableBufferPointer { occ in
+            for (file, v) in volumes.enumerated() {
+                segmentOf[file].withUnsafeBufferPointer { so in
+                    LabelScan.typed(v) { labels in
+                        for k in 0..<slices where labels.occupy(slice: k, npix: npix, segmentOf: so.baseAddress!, occupied: occ.baseAddress!) {
+                            found = true
                         }
                     }
                 }
             }
-            return false
         }
-        var frameOf = [Int32](repeating: -1, count: max(segments.count, 1) * slices)
-        for (i, f) in frames.enumerated() { frameOf[(f.segmentNumber - 1) * slices + f.slice] = Int32(i) }
-        let bits = base.assumingMemoryBound(to: UInt8.self)
-        let several = volumes.count > 1
-        var occupied = several ? [UInt8](repeating: 0, count: (volumes[0].voxelCount + 7) / 8) : []
-        var overlap = false
-        frameOf.withUnsafeBufferPointer { fo in
-            occupied.withUnsafeMutableBufferPointer { occ in
+        return found
+    }
+
+    /// Makes every frame's pixels, slices in parallel, and hands each frame once to `emit(frame, bytes)`
+    /// (from worker threads): BINARY bits LSB first, padded to a whole byte; LABELMAP 8/16-bit segment
+    /// numbers. A worker holds one slice's frames at a time, so the pixel data is never whole in memory.
+    func produce(_ volumes: [Volume], seg: Segmentation, emit: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        guard !frames.isEmpty else { return }
+        let npix = seg.rows * seg.columns
+        let labelmap = type == .labelmap
+        let frameBytes = labelmap ? npix * seg.bitsAllocated / 8 : (npix + 7) / 8
+        // Per slice, its frames (indices) and for each segment index its place among them (-1: none).
+        var framesOn = [[Int]](repeating: [], count: slices)
+        for (i, f) in frames.enumerated() { framesOn[f.slice].append(i) }
+        let most = framesOn.map(\.count).max() ?? 0
+        let numberOf = labelmap ? segmentOf[0].map { $0 < 0 ? Int32(0) : $0 + 1 } : []
+        let workers = min(slices, ProcessInfo.processInfo.activeProcessorCount)
+        var failure = [Error?](repeating: nil, count: workers)
+        failure.withUnsafeMutableBufferPointer { failed in
+            let failedBase = failed.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(most * frameBytes, 1), alignment: 16)
+                defer { buffer.deallocate() }
+                var placeOf = [Int32](repeating: -1, count: max(segments.count, 1))
+                do {
+                    for k in stride(from: w, to: slices, by: workers) where !framesOn[k].isEmpty {
+                        let on = framesOn[k]
+                        if labelmap {
+                            LabelScan.typed(volumes[0]) { labels in
+                                numberOf.withUnsafeBufferPointer { nb in
+                                    labels.labels(slice: k, npix: npix, numberOf: nb.baseAddress!, into: buffer.baseAddress!, sixteen: seg.bitsAllocated == 16)
+                                }
+                            }
+                        } else {
+                            memset(buffer.baseAddress!, 0, on.count * frameBytes)
+                            for (place, f) in on.enumerated() { placeOf[frames[f].segmentNumber - 1] = Int32(place) }
+                            for (file, v) in volumes.enumerated() {
+                                segmentOf[file].withUnsafeBufferPointer { so in
+                                    placeOf.withUnsafeBufferPointer { po in
+                                        LabelScan.typed(v) { labels in
+                                            labels.pack(slice: k, npix: npix, segmentOf: so.baseAddress!, frameOf: po.baseAddress!,
+                                                        frameBits: frameBytes * 8, bits: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                                        }
+                                    }
+                                }
+                            }
+                            for f in on { placeOf[frames[f].segmentNumber - 1] = -1 }
+                        }
+                        for (place, f) in on.enumerated() {
+                            try emit(f, UnsafeRawBufferPointer(rebasing: buffer[(place * frameBytes)..<((place + 1) * frameBytes)]))
+                        }
+                    }
+                } catch {
+                    (failedBase + w).pointee = error
+                }
+            }
+        }
+        if let e = failure.compactMap({ $0 }).first { throw e }
+    }
+
+    /// The native pixel data whole (BINARY frames packed across byte boundaries): for frames whose pixel
+    /// count is not a multiple of 8, where frames share bytes and cannot be written one by one.
+    func packed(_ volumes: [Volume], seg: Segmentation) -> [UInt8] {
+        let npix = seg.rows * seg.columns
+        var bits = [UInt8](repeating: 0, count: seg.pixelDataLength)
+        var frameOf = [Int32](repeating: -1, count: max(segments.count, 1) * slices)   // [slice][segment]
+        for (i, f) in frames.enumerated() { frameOf[f.slice * max(segments.count, 1) + f.segmentNumber - 1] = Int32(i) }
+        bits.withUnsafeMutableBufferPointer { out in
+            frameOf.withUnsafeBufferPointer { fo in
                 for (file, v) in volumes.enumerated() {
                     segmentOf[file].withUnsafeBufferPointer { so in
                         LabelScan.typed(v) { labels in
-                            // Slices write disjoint bytes only when a frame is a whole number of bytes.
-                            if npix % 8 == 0 && !several {
-                                DispatchQueue.concurrentPerform(iterations: slices) { k in
-                                    _ = labels.pack(slice: k, npix: npix, segmentOf: so.baseAddress!, frameOf: fo.baseAddress!,
-                                                    slices: slices, bits: bits, occupied: nil)
-                                }
-                            } else {
-                                for k in 0..<slices {
-                                    if labels.pack(slice: k, npix: npix, segmentOf: so.baseAddress!, frameOf: fo.baseAddress!,
-                                                   slices: slices, bits: bits, occupied: several ? occ.baseAddress : nil) {
-                                        overlap = true
-                                    }
-                                }
+                            for k in 0..<slices {
+                                labels.pack(slice: k, npix: npix, segmentOf: so.baseAddress!, frameOf: fo.baseAddress! + k * max(segments.count, 1),
+                                            frameBits: npix, bits: out.baseAddress!)
                             }
                         }
                     }
                 }
             }
         }
-        return overlap
+        return bits
     }
 }
 

@@ -15,24 +15,35 @@ struct SegReference {
     /// Tolerances of the grid check: positions and spacings in mm, direction cosines unitless.
     static let mmTolerance = 1e-3, directionTolerance = 1e-4
 
-    /// Reads `dir` (a directory or a file of the series). Several series: the first whose grid matches
-    /// `wanted`, so a study folder works too.
-    static func load(_ dir: String, matching wanted: Volume) throws -> SegReference {
+    /// The image series found in a reference directory, before one is chosen by its grid.
+    struct Candidates {
+        var scan: DicomScan
+        var stacks: [SliceStack]
+    }
+
+    /// Reads the headers under `dir` (a directory or a file of the series) on `threads` threads; needs no
+    /// label map, so it can run while the label map is read.
+    static func scan(_ dir: String, threads: Int) throws -> Candidates {
         let (files, listErrors) = DicomScan.files(in: [dir])
         if let e = listErrors.first { throw I2Error(.invalidInput, path: dir, "reference series: \(e.detail)") }
-        let scan = DicomScan(files: files)
+        let scan = DicomScan(files: files, threads: threads)
         let stacks = SeriesAssembly.stacks(scan.slices).filter { $0.volumes == 1 }
         guard !stacks.isEmpty else {
             throw scan.errors.first ?? I2Error(.invalidInput, path: dir, "no DICOM image series found in the reference")
         }
+        return Candidates(scan: scan, stacks: stacks)
+    }
+
+    /// Several series: the first whose grid matches `wanted`, so a study folder works too.
+    static func select(_ c: Candidates, matching wanted: Volume) throws -> SegReference {
         var firstMismatch: I2Error?
-        for stack in stacks {
+        for stack in c.stacks {
             let g = SeriesAssembly.geometry(stack)
             if let why = mismatch(wanted, stack: stack, geometry: g) {
                 firstMismatch = firstMismatch ?? I2Error(.invalidInput, "the label map is not on the grid of reference series \(stack.first.seriesInstanceUID): \(why)")
                 continue
             }
-            if scan.damagedSeries.contains(stack.first.seriesInstanceUID), let e = scan.errors.first { throw e }
+            if c.scan.damagedSeries.contains(stack.first.seriesInstanceUID), let e = c.scan.errors.first { throw e }
             return try SegReference(stack: stack, geometry: g)
         }
         throw firstMismatch!
