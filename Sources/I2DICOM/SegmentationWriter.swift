@@ -318,11 +318,7 @@ public final class SegmentationWriter {
 
 
 private extension Tag {
-    static let specificCharacterSet = Tag(0x0008, 0x0005)
-    static let instanceCreationDate = Tag(0x0008, 0x0012)
-    static let instanceCreationTime = Tag(0x0008, 0x0013)
     static let deviceSerialNumber = Tag(0x0018, 0x1000)
-    static let positionReferenceIndicator = Tag(0x0020, 0x1040)
     static let lossyImageCompression = Tag(0x0028, 0x2110)
     static let pixelPaddingValue = Tag(0x0028, 0x0120)
     static let contentLabel = Tag(0x0070, 0x0080)

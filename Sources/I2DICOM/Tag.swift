@@ -12,6 +12,10 @@ public struct Tag: Hashable, Sendable {
 }
 
 public extension Tag {
+    static let specificCharacterSet = Tag(0x0008, 0x0005)
+    static let instanceCreationDate = Tag(0x0008, 0x0012)
+    static let instanceCreationTime = Tag(0x0008, 0x0013)
+    static let positionReferenceIndicator = Tag(0x0020, 0x1040)
     static let sopClassUID = Tag(0x0008, 0x0016)
     static let sopInstanceUID = Tag(0x0008, 0x0018)
     static let studyDate = Tag(0x0008, 0x0020)

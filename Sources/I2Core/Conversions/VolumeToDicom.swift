@@ -272,12 +272,8 @@ struct PixelEncoding {
 
 
 extension Tag {
-    static let specificCharacterSet = Tag(0x0008, 0x0005)
-    static let instanceCreationDate = Tag(0x0008, 0x0012)
-    static let instanceCreationTime = Tag(0x0008, 0x0013)
     static let conversionType = Tag(0x0008, 0x0064)
     static let echoTrainLength = Tag(0x0018, 0x0091)
     static let patientOrientation = Tag(0x0020, 0x0020)
     static let laterality = Tag(0x0020, 0x0060)
-    static let positionReferenceIndicator = Tag(0x0020, 0x1040)
 }
