@@ -124,7 +124,7 @@ public enum SegmentationReader {
     }
 
     /// Native pixel data read piecewise from the file: BINARY frames of a large SEG (~150 MB for 100
-    /// segments on a 300-slice CT) are decoded window by window instead of being loaded whole.
+    /// segments on a 300-slice CT) are decoded frame by frame instead of being loaded whole.
     /// When the value is the file's last element in a little-endian syntax it is read with pread at its
     /// offset, and the stream holds no reference to the DicomFile (whose dataset can then be freed);
     /// otherwise through DCMTK's partial reads of the deferred value.

@@ -89,16 +89,26 @@ public final class NiftiImage {
                               "voxel data is truncated: the header needs \(total) bytes, more than the file can hold")
             }
         }
+        let inflated = nifti_is_gzfile(iname) != 0 ? Gzip.inflateFile(String(cString: iname), skip: Int(n.iname_offset), count: total) : nil
+        var data = try inflated ?? readStream(iname, offset: Int(n.iname_offset), total: total)
+        if n.swapsize > 1 && n.byteorder != nifti_short_order() {
+            data.withUnsafeMutableBytes { nifti_swap_Nbytes(n.nvox, n.swapsize, $0.baseAddress) }
+        }
+        return data
+    }
+
+    /// The voxels through znzlib (zlib for .gz): plain files, and gzip streams libdeflate refused.
+    private func readStream(_ iname: UnsafeMutablePointer<CChar>, offset: Int, total: Int) throws -> [UInt8] {
         guard let fp = znzopen(iname, "rb", nifti_is_gzfile(iname)) else {
             throw I2Error(.io, path: path, "cannot open voxel data")
         }
         var file: znzFile? = fp
         defer { Xznzclose(&file) }
-        if znzseek(fp, Int(n.iname_offset), SEEK_SET) < 0 {
-            throw I2Error(.invalidInput, path: path, "data offset \(n.iname_offset) is past the end of the file")
+        if znzseek(fp, offset, SEEK_SET) < 0 {
+            throw I2Error(.invalidInput, path: path, "data offset \(offset) is past the end of the file")
         }
         var got = 0
-        var data = [UInt8](unsafeUninitializedCapacity: total) { buf, count in
+        let data = [UInt8](unsafeUninitializedCapacity: total) { buf, count in
             guard let base = buf.baseAddress else { return }
             // znzread takes at most 2^31 bytes per call on gz files; read in slices.
             while got < total {
@@ -111,9 +121,6 @@ public final class NiftiImage {
         }
         if got < total || total == 0 {
             throw I2Error(.invalidInput, path: path, "voxel data is truncated: \(got) of \(total) bytes present")
-        }
-        if n.swapsize > 1 && n.byteorder != nifti_short_order() {
-            data.withUnsafeMutableBytes { nifti_swap_Nbytes(n.nvox, n.swapsize, $0.baseAddress) }
         }
         return data
     }

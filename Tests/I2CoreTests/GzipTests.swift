@@ -5,7 +5,7 @@
 import Foundation
 import XCTest
 import I2Model
-import I2NIfTI
+@testable import I2NIfTI
 import I2TestSupport
 
 final class GzipTests: XCTestCase {
@@ -98,7 +98,57 @@ final class GzipTests: XCTestCase {
         XCTAssertTrue(try systemGunzip(Gzip.compress(input, level: -5)) == input)
     }
 
+    func testZeroRunsAreShortMembersThatEveryReaderFollows() throws {
+        let mib = Self.mib, run = Gzip.zeroRun
+        // Zero runs just under, at and over the threshold, at the start and the end, and one across a chunk boundary.
+        var input = [UInt8](repeating: 0, count: run + 5) + sample(1000, seed: 1) + [UInt8](repeating: 0, count: run - 1)
+        input += sample(3, seed: 2) + [UInt8](repeating: 0, count: run) + sample(4 * mib - 2 * run, seed: 3)
+        input += [UInt8](repeating: 0, count: 3 * mib) + sample(77, seed: 4) + [UInt8](repeating: 0, count: 258 * 400 + 1)
+        let members = Gzip.compress(input, level: 6)
+        XCTAssertEqual(members.count, (input.count + 4 * mib - 1) / (4 * mib), "still one entry per 4 MiB chunk")
+        XCTAssertTrue(try systemGunzip(members) == input, "system gzip reproduces the input byte for byte")
+        XCTAssertTrue(try Gzip.decompress(members.flatMap { $0 }[...]) == input, "own inflate")
+        let path = dir + "/zeros.gz"
+        try Data(members.flatMap { $0 }).write(to: URL(fileURLWithPath: path))
+        XCTAssertTrue(Gzip.inflateFile(path, skip: 0, count: input.count) == input, "libdeflate inflate")
+        // 3 MiB of zeros cost ~3 KB (2 bits per 258 bytes), not 3 MiB.
+        XCTAssertLessThan(members.reduce(0) { $0 + $1.count }, Gzip.compress(sample(input.count - 3 * mib - run - 258 * 400), level: 6).reduce(0) { $0 + $1.count } + 10_000)
+        for k in [0, 1, 2, 1000] {
+            let zeros = [UInt8](repeating: 0, count: 1 + 258 * k)
+            let member = Gzip.zeroMember(zeros.count, crc: crc32(zeros))
+            XCTAssertTrue(try systemGunzip([member]) == zeros, "\(zeros.count) zeros")
+        }
+    }
+
+    /// CRC-32 (RFC 1952), bit by bit.
+    func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var c: UInt32 = 0xffff_ffff
+        for b in bytes {
+            c ^= UInt32(b)
+            for _ in 0..<8 { c = c & 1 != 0 ? 0xedb8_8320 ^ (c >> 1) : c >> 1 }
+        }
+        return ~c
+    }
+
     // MARK: decompress
+
+    func testInflateFileSkipsAHeaderWhetherOrNotItIsAMemberOfItsOwn() throws {
+        let header = sample(352, seed: 5), body = sample(5 * Self.mib + 11, seed: 6)
+        let own = Gzip.compress(header, level: 6) + Gzip.compress(body, level: 6)   // as i2 writes .nii.gz
+        let single = try systemGzip(header + body)                                   // as other writers do
+        for (name, bytes) in [("own", own.flatMap { $0 }), ("single", single)] {
+            let path = dir + "/\(name).gz"
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            XCTAssertTrue(Gzip.inflateFile(path, skip: 352, count: body.count) == body, name)
+            XCTAssertTrue(Gzip.inflateFile(path, skip: 0, count: 352 + body.count) == header + body, name)
+            XCTAssertNil(Gzip.inflateFile(path, skip: 352, count: body.count + 1), "\(name): shorter than the header says")
+            XCTAssertNil(Gzip.inflateFile(path, skip: 352, count: body.count - 1), "\(name): longer than the header says")
+            try Data(bytes.prefix(bytes.count - 9)).write(to: URL(fileURLWithPath: path))
+            XCTAssertNil(Gzip.inflateFile(path, skip: 352, count: body.count), "\(name): truncated")
+        }
+        XCTAssertNil(Gzip.inflateFile(dir + "/missing.gz", skip: 0, count: 1))
+    }
+
 
     func testDecompressReadsWhatSystemGzipWrites() throws {
         let input = sample(3 * Self.mib + 17)

@@ -144,6 +144,21 @@ final class NIfTIFormatTests: XCTestCase {
         Kit.assertSame(try VolumeIO.read(path: dir + "/big.nii.gz"), v, 1e-9, ".nii.gz read back")
     }
 
+    func testGzipOfOtherWritersAndMostlyZeroLabelMaps() throws {
+        // A label map: zeros with a few labelled blocks, so most of it is written as zero runs.
+        var v = Volume(size: [64, 64, 40], spacing: Kit.spacing, origin: Kit.origin, direction: Kit.oblique, voxelType: .uint8)
+        for z in 10..<20 { for y in 5..<30 { for x in 7..<40 { v.data[(z * 64 + y) * 64 + x] = UInt8(z) } } }
+        _ = try VolumeIO.write(v, to: dir + "/labels.nii.gz")
+        _ = try VolumeIO.write(v, to: dir + "/labels.nii")
+        Kit.assertSame(try VolumeIO.read(path: dir + "/labels.nii.gz"), v, 1e-9, "own .nii.gz")
+        let unzipped = try TestSupport.run("/bin/sh", ["-c", "gzip -dc '\(dir)/labels.nii.gz' | cmp - '\(dir)/labels.nii'"])
+        XCTAssertEqual(unzipped.status, 0, "gzip -dc output differs from the .nii: \(unzipped.stdout)\(unzipped.stderr)")
+        // One gzip member holding header and voxels, as gzip and most other writers make it.
+        let zipped = try TestSupport.run("/bin/sh", ["-c", "gzip -c '\(dir)/labels.nii' > '\(dir)/single.nii.gz'"])
+        XCTAssertEqual(zipped.status, 0, zipped.stderr)
+        Kit.assertSame(try VolumeIO.read(path: dir + "/single.nii.gz"), v, 1e-9, "single-member .nii.gz")
+    }
+
     func testQformOnlyAndAnalyzeFallback() throws {
         let v = Kit.volume([3, 3, 3])
         let path = dir + "/q.nii"

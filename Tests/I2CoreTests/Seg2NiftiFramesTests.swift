@@ -74,6 +74,27 @@ final class Seg2NiftiFramesTests: XCTestCase {
         XCTAssertEqual(m.data.reduce(0) { $0 + Int($1) }, 1)
     }
 
+    func testSlabsInParallelGiveTheSequentialResultAndFirstOverlap() throws {
+        let plane = rows * cols
+        let a = (0..<plane).map { $0 % 3 == 0 }, b = (0..<plane).map { $0 % 5 == 1 && $0 % 3 != 0 }
+        let s = seg(zs: [6, 0, 2, 0], segments: [1, 2, 1, 1], entries: [segment(1), segment(2, label: 42)])
+        let grid = try SegGrid.own(s)
+        let px = pack([a, b, a, a])
+        // One slice per slab: every slice decoded on its own, in any order.
+        let slabbed = try px.withUnsafeBufferPointer { p in
+            try SegFrames.labelMap(s, frames: { _, _ in (p, 0) }, grid: grid, threshold: 0.5, slabBytes: plane)
+        }
+        XCTAssertEqual(slabbed.data, try labelMap(s, pixels: px, grid: grid, threshold: 0.5).data)
+        // Overlaps on slice 0 (frame 4) and slice 3 (frame 3): a sequential pass meets frame 3's first.
+        let bit = (0..<plane).map { $0 == 30 }
+        let o = seg(zs: [6, 0, 6, 0], segments: [1, 1, 2, 2], entries: [segment(1), segment(2)])
+        XCTAssertThrowsError(try pack([bit, bit, bit, bit]).withUnsafeBufferPointer { p in
+            try SegFrames.labelMap(o, frames: { _, _ in (p, 0) }, grid: try SegGrid.own(o), threshold: 0.5, slabBytes: plane)
+        }) { e in
+            XCTAssertTrue("\(e)".contains("first at voxel 7,1,3"), "\(e)")
+        }
+    }
+
     func testLargeLabelsWiden() throws {
         let s = seg(zs: [0], segments: [1], entries: [segment(1, label: 300)])
         let v = try labelMap(s, pixels: pack([[true] + Array(repeating: false, count: rows * cols - 1)]),

@@ -45,7 +45,8 @@ public enum SegToNifti {
         }
         let grid = try o.reference.map { try SegGrid.reference(seg, series: $0) } ?? SegGrid.own(seg)
         try checkFrames(seg, grid)
-        // A BINARY label map is decoded window by window from the file: the bit-packed frames are
+        let json = o.perSegment || probability ? nil : BackgroundJSON(labelMapMetadata(seg))
+        // A BINARY label map is decoded frame by frame from the file: the bit-packed frames are
         // never held whole (they are twice the size of a uint8 label map for 100 segments).
         // The DICOM dataset (thousands of per-frame items) is released before the label map is written.
         if seg.type == .binary && !(o.perSegment || probability), let stream = try SegmentationReader.pixelStream(file!, seg) {
@@ -59,31 +60,31 @@ public enum SegToNifti {
             }
             let volume = try SegFrames.labelMap(seg, stream: stream, grid: grid, threshold: o.threshold)
             file = nil
-            return try convert(o, seg, grid, pixels: nil, labelMap: volume, format: format, probability: probability, wrote: wrote)
+            return try convert(o, seg, grid, pixels: nil, labelMap: volume, format: format, probability: probability, json: json, wrote: wrote)
         }
         if seg.type == .binary, let written = try SegmentationReader.withFragments(file!, { fragments in
             try checkRLE(file!, seg, fragments)
             if o.perSegment || probability {
                 let packed = try SegRLE.decodeBinary(fragments, rows: seg.rows, columns: seg.columns, path: seg.path)
                 return try packed.withUnsafeBufferPointer { pixels in
-                    try convert(o, seg, grid, pixels: pixels, format: format, probability: probability, wrote: wrote)
+                    try convert(o, seg, grid, pixels: pixels, format: format, probability: probability, json: json, wrote: wrote)
                 }
             }
-            // The label map decoded a window of frames at a time: the native bit stream is never whole.
-            let volume = try SegFrames.labelMap(seg, windows: rleWindows(seg, fragments), grid: grid, threshold: o.threshold)
-            return try convert(o, seg, grid, pixels: nil, labelMap: volume, format: format, probability: probability, wrote: wrote)
+            // The label map decoded a frame at a time: the native bit stream is never whole.
+            let volume = try SegFrames.labelMap(seg, frames: rleFrames(seg, fragments), grid: grid, threshold: o.threshold)
+            return try convert(o, seg, grid, pixels: nil, labelMap: volume, format: format, probability: probability, json: json, wrote: wrote)
         }) {
             return written
         }
         return try SegmentationReader.withPixels(file!, seg) { pixels in
-            try convert(o, seg, grid, pixels: pixels, format: format, probability: probability, wrote: wrote)
+            try convert(o, seg, grid, pixels: pixels, format: format, probability: probability, json: json, wrote: wrote)
         }
     }
 
     /// `pixels` is the pixel data in memory; or, for a label map already decoded, nil with `labelMap`.
     static func convert(_ o: Seg2NiftiOptions, _ seg: SegmentationObject, _ grid: SegGrid, pixels: UnsafeBufferPointer<UInt8>?,
-                        labelMap: Volume? = nil,
-                        format: FileFormat, probability: Bool, wrote: (String) -> Void) throws -> [String] {
+                        labelMap: Volume? = nil, format: FileFormat, probability: Bool, json: BackgroundJSON? = nil,
+                        wrote: (String) -> Void) throws -> [String] {
         let stem = String(o.output.dropLast(format.rawValue.count + 1))
         let metaPath = o.meta ?? stem + ".json"
         var metadata = seg.seriesMetadata
@@ -109,7 +110,7 @@ public enum SegToNifti {
         } else {
             let volume = try labelMap ?? SegFrames.labelMap(seg, pixels: pixels!, grid: grid, threshold: o.threshold)
             outputs.append((o.output, { volume }))
-            metadata.segmentAttributes = [seg.segments.filter { $0.description.labelID != 0 }.map(\.description)]
+            metadata = labelMapMetadata(seg)
         }
         for path in outputs.map(\.path) + [metaPath] where !o.overwrite && FileManager.default.fileExists(atPath: path) {
             throw I2Error(.io, path: path, "output exists (use --force to overwrite)")
@@ -121,7 +122,7 @@ public enum SegToNifti {
                 let paths = try VolumeIO.write(try out.make(), to: out.path, options: o.write)
                 written += paths
             }
-            try AtomicFile.write([UInt8](metadata.encoded()), to: metaPath)
+            try AtomicFile.write(json?.bytes ?? [UInt8](metadata.encoded()), to: metaPath)
             written.append(metaPath)
         } catch {
             for p in written { unlink(p) }
@@ -129,6 +130,24 @@ public enum SegToNifti {
         }
         for p in written { wrote(p) }
         return written
+    }
+
+    /// The JSON beside a label map: every segment with a non-zero label, in one list.
+    static func labelMapMetadata(_ seg: SegmentationObject) -> SegmentMetadata {
+        var metadata = seg.seriesMetadata
+        metadata.segmentAttributes = [seg.segments.filter { $0.description.labelID != 0 }.map(\.description)]
+        return metadata
+    }
+
+    /// JSON encoded on another core while the label map is decoded (JSONSerialization takes ~10 ms
+    /// for 100 segments, as long as freeing the DICOM data set).
+    final class BackgroundJSON {
+        private var encoded: [UInt8] = []
+        private let done = DispatchGroup()
+        init(_ metadata: SegmentMetadata) {
+            DispatchQueue.global().async(group: done) { self.encoded = [UInt8](metadata.encoded()) }
+        }
+        var bytes: [UInt8] { done.wait(); return encoded }
     }
 
     /// BINARY frames are read in RLE Lossless only (not in other encapsulated syntaxes), one fragment per
@@ -142,24 +161,14 @@ public enum SegToNifti {
         }
     }
 
-    /// The native bit stream of RLE frames, ~2 MB of it at a time (as SegFrames.Windows hands them on).
-    static func rleWindows(_ seg: SegmentationObject, _ fragments: [UnsafeRawBufferPointer], windowBytes: Int = 2 << 20) -> SegFrames.Windows {
-        let plane = seg.rows * seg.columns
-        let framesPerWindow = max(1, windowBytes * 8 / max(plane, 1))
-        return { body in
-            var buffer = [UInt8](repeating: 0, count: (framesPerWindow * plane + 7) / 8 + 1)
-            var first = 0
-            while first < seg.frameCount {
-                let last = min(seg.frameCount, first + framesPerWindow)
-                let lo = first * plane / 8, hi = (last * plane + 7) / 8
-                try buffer.withUnsafeMutableBytes { raw in
-                    let window = UnsafeMutableRawBufferPointer(rebasing: raw[0..<(hi - lo)])
-                    window.initializeMemory(as: UInt8.self, repeating: 0)
-                    try SegRLE.decodeBinary(fragments, frames: first..<last, rows: seg.rows, columns: seg.columns, into: window, origin: lo, path: seg.path)
-                    try body(first..<last, UnsafeBufferPointer(window.bindMemory(to: UInt8.self)), lo)
-                }
-                first = last
-            }
+    /// RLE frames decoded one at a time into the caller's scratch buffer (as SegFrames.FrameSource).
+    static func rleFrames(_ seg: SegmentationObject, _ fragments: [UnsafeRawBufferPointer]) -> SegFrames.FrameSource {
+        { i, scratch in
+            let r = SegFrames.frameBytes(seg, i)
+            let window = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<r.count])
+            window.initializeMemory(as: UInt8.self, repeating: 0)
+            try SegRLE.decodeBinary(fragments, frames: i..<(i + 1), rows: seg.rows, columns: seg.columns, into: window, origin: r.lowerBound, path: seg.path)
+            return (UnsafeBufferPointer(window.bindMemory(to: UInt8.self)), r.lowerBound)
         }
     }
 

@@ -80,7 +80,7 @@ public enum ProcessRun {
         let toolOutput = work + "/output"
         try FileManager.default.createDirectory(atPath: toolOutput, withIntermediateDirectories: true)
         let log = work + "/tool.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
 
         // Each step's time goes to the log, so i2's share and the tool's can be told apart.
         var lap = Date()

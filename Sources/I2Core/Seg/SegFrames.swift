@@ -1,6 +1,7 @@
 // Decoding SEG frames onto a grid: BINARY (bits packed across frame boundaries, LSB first), FRACTIONAL
 // (one byte per pixel, 0 ... MaximumFractionalValue) and LABELMAP (pixel value = Segment Number).
 // Frames may come in any order; each lands on the slice SegGrid found for it.
+import Foundation
 import I2DICOM
 import I2Model
 
@@ -57,56 +58,67 @@ enum SegFrames {
         return m <= 255 ? .uint8 : m <= 65535 ? .uint16 : .uint32
     }
 
-    /// Hands the pixel data to `body` as consecutive windows, in frame order: the frames a window
-    /// holds whole, the window, and the byte of the pixel data it starts at.
-    typealias Windows = ((Range<Int>, UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws -> Void
+    /// Gives frame `i`'s pixels: a buffer and the byte of the pixel data it starts at. Sources that copy
+    /// (file, RLE) fill `scratch`, the caller's buffer, large enough for `frameBytes` of any frame.
+    typealias FrameSource = (_ i: Int, _ scratch: UnsafeMutableRawBufferPointer) throws -> (UnsafeBufferPointer<UInt8>, Int)
+
+    /// The bytes of the pixel data holding frame `i` (BINARY frames share their boundary bytes).
+    static func frameBytes(_ seg: SegmentationObject, _ i: Int) -> Range<Int> {
+        let plane = seg.rows * seg.columns
+        return seg.type == .binary ? (i * plane / 8)..<(((i + 1) * plane + 7) / 8)
+            : (i * plane * seg.bitsAllocated / 8)..<((i + 1) * plane * seg.bitsAllocated / 8)
+    }
 
     /// One label map: each segment's voxels get its label (`labelID`). An overlap is an error naming both segments.
     static func labelMap(_ seg: SegmentationObject, pixels: UnsafeBufferPointer<UInt8>, grid: SegGrid, threshold: Double) throws -> Volume {
-        try labelMap(seg, windows: { body in try body(0..<seg.frameCount, pixels, 0) }, grid: grid, threshold: threshold)
-    }
-
-    /// The label map of a BINARY SEG read from `stream` a window (~2 MB of packed frames) at a time,
-    /// so the pixel data is never held whole.
-    static func labelMap(_ seg: SegmentationObject, stream: SegmentationReader.PixelStream, grid: SegGrid, threshold: Double,
-                         windowBytes: Int = 2 << 20) throws -> Volume {
-        precondition(seg.type == .binary)
-        let plane = seg.rows * seg.columns
-        let framesPerWindow = max(1, windowBytes * 8 / max(plane, 1))
-        let windows: Windows = { body in
-            var buffer = [UInt8].uninitialized(min(stream.count, (framesPerWindow * plane + 7) / 8 + 1))
-            var first = 0
-            while first < seg.frameCount {
-                let last = min(seg.frameCount, first + framesPerWindow)
-                // From the byte holding the first frame's first bit to the one holding the last frame's last bit.
-                let lo = first * plane / 8, hi = min(stream.count, (last * plane + 7) / 8)
-                try buffer.withUnsafeMutableBytes { raw in
-                    let window = UnsafeMutableRawBufferPointer(rebasing: raw[0..<(hi - lo)])
-                    try stream.read(offset: lo, into: window)
-                    try body(first..<last, UnsafeBufferPointer(window.bindMemory(to: UInt8.self)), lo)
-                }
-                first = last
+        if seg.type == .labelmap {
+            var v = grid.volume
+            let labels = seg.segments.map(\.description.labelID)
+            v.voxelType = labelType(labels)
+            v.data = [UInt8](repeating: 0, count: v.voxelCount * v.voxelType.byteCount)
+            switch v.voxelType {
+            case .uint8: try fillLabelMap(seg, pixels, grid, &v.data, UInt8.self)
+            case .uint16: try fillLabelMap(seg, pixels, grid, &v.data, UInt16.self)
+            default: try fillLabelMap(seg, pixels, grid, &v.data, UInt32.self)
             }
+            return v
         }
-        return try labelMap(seg, windows: windows, grid: grid, threshold: threshold)
+        return try labelMap(seg, frames: { _, _ in (pixels, 0) }, grid: grid, threshold: threshold)
     }
 
-    static func labelMap(_ seg: SegmentationObject, windows: Windows, grid: SegGrid, threshold: Double) throws -> Volume {
+    /// The label map of a BINARY SEG read from `stream` frame by frame, so the pixel data is never held whole.
+    static func labelMap(_ seg: SegmentationObject, stream: SegmentationReader.PixelStream, grid: SegGrid, threshold: Double) throws -> Volume {
+        precondition(seg.type == .binary)
+        let dcmtk = NSLock()   // reads through DCMTK (not detached) are not thread-safe; pread is
+        return try labelMap(seg, frames: { i, scratch in
+            let r = frameBytes(seg, i)
+            let window = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<min(r.count, stream.count - r.lowerBound)])
+            if stream.isDetached { try stream.read(offset: r.lowerBound, into: window) }
+            else { try dcmtk.withLock { try stream.read(offset: r.lowerBound, into: window) } }
+            return (UnsafeBufferPointer(window.bindMemory(to: UInt8.self)), r.lowerBound)
+        }, grid: grid, threshold: threshold)
+    }
+
+    /// BINARY or FRACTIONAL frames onto one label map, decoded in parallel by slabs of slices: each slab
+    /// takes the frames that land on it in frame order, so the result (and the first overlap reported) is
+    /// the same as decoding the frames one after another.
+    static func labelMap(_ seg: SegmentationObject, frames: FrameSource, grid: SegGrid, threshold: Double,
+                         slabBytes: Int = 4 << 20) throws -> Volume {
         var v = grid.volume
         let labels = seg.segments.map(\.description.labelID)
         v.voxelType = labelType(labels)
-        v.data = [UInt8](repeating: 0, count: v.voxelCount * v.voxelType.byteCount)
+        // Uninitialised: each slab zeroes its own part, so the pages are first touched on all cores.
+        v.data = [UInt8].uninitialized(v.voxelCount * v.voxelType.byteCount)
         switch v.voxelType {
-        case .uint8: try fill(UInt8.self, seg, windows, grid, &v.data, threshold)
-        case .uint16: try fill(UInt16.self, seg, windows, grid, &v.data, threshold)
-        default: try fill(UInt32.self, seg, windows, grid, &v.data, threshold)
+        case .uint8: try fill(UInt8.self, seg, frames, grid, &v.data, threshold, slabBytes)
+        case .uint16: try fill(UInt16.self, seg, frames, grid, &v.data, threshold, slabBytes)
+        default: try fill(UInt32.self, seg, frames, grid, &v.data, threshold, slabBytes)
         }
         return v
     }
 
-    static func fill<T: FixedWidthInteger & UnsignedInteger>(_: T.Type, _ seg: SegmentationObject, _ windows: Windows,
-                                                             _ grid: SegGrid, _ data: inout [UInt8], _ threshold: Double) throws {
-        let plane = seg.rows * seg.columns
+    /// Segment number → label and back; two segments with one label cannot share a label map.
+    static func labelTables<T: FixedWidthInteger & UnsignedInteger>(_: T.Type, _ seg: SegmentationObject) throws -> ([Int: T], [T: Int]) {
         var labelOf: [Int: T] = [:]
         var segmentOf: [T: Int] = [:]
         for s in seg.segments {
@@ -117,32 +129,63 @@ enum SegFrames {
             labelOf[s.number] = l
             segmentOf[l] = s.number
         }
+        return (labelOf, segmentOf)
+    }
+
+    static func fill<T: FixedWidthInteger & UnsignedInteger>(_: T.Type, _ seg: SegmentationObject, _ frames: FrameSource,
+                                                             _ grid: SegGrid, _ data: inout [UInt8], _ threshold: Double, _ slabBytes: Int) throws {
+        let plane = seg.rows * seg.columns
+        let (labelOf, segmentOf) = try labelTables(T.self, seg)
         let cut = cutoff(seg, threshold: threshold)
-        do {
-            try data.withUnsafeMutableBytes { raw in
-                let out = raw.bindMemory(to: T.self)
-                try windows { frames, px, origin in
-                    if seg.type == .labelmap {
-                        try fillLabelMap(seg, px, grid, out, labelOf)
-                        return
-                    }
-                    for i in frames {
-                        let number = try segmentNumber(seg, frame: i)
-                        guard let label = labelOf[number] else {
-                            throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) references segment \(number), which SegmentSequence does not describe")
-                        }
-                        let base = grid.sliceOfFrame[i] * plane
-                        try forEachSetPixel(seg, px, frame: i, cutoff: cut, byteOrigin: origin) { p in
-                            let old = out[base + p]
-                            if old != 0 && old != label {
-                                throw overlap(seg, segmentOf[old] ?? Int(old), number, voxel: base + p, grid: grid)
+        var onSlice = [[Int]](repeating: [], count: grid.slices)
+        for i in 0..<seg.frameCount { onSlice[grid.sliceOfFrame[i]].append(i) }
+        let slabSlices = max(1, slabBytes / max(plane * MemoryLayout<T>.size, 1))
+        let slabs = (grid.slices + slabSlices - 1) / slabSlices
+        let scratchBytes = frameBytes(seg, 0).count + 1
+        // Each slab's first failure, as (frame, pixel, error): the smallest is the one a sequential pass meets first.
+        var failures = [(Int, Int, Error)?](repeating: nil, count: slabs)
+        data.withUnsafeMutableBytes { raw in
+            let out = raw.bindMemory(to: T.self)
+            failures.withUnsafeMutableBufferPointer { failed in
+                DispatchQueue.concurrentPerform(iterations: slabs) { slab in
+                    let slices = (slab * slabSlices)..<min(grid.slices, (slab + 1) * slabSlices)
+                    (out.baseAddress! + slices.lowerBound * plane).initialize(repeating: 0, count: slices.count * plane)
+                    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: scratchBytes, alignment: 8)
+                    defer { scratch.deallocate() }
+                    for k in slices {
+                        for i in onSlice[k] {
+                            var pixel = -1
+                            do {
+                                let number = try segmentNumber(seg, frame: i)
+                                guard let label = labelOf[number] else {
+                                    throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) references segment \(number), which SegmentSequence does not describe")
+                                }
+                                let (px, origin) = try frames(i, scratch)
+                                let base = k * plane
+                                try forEachSetPixel(seg, px, frame: i, cutoff: cut, byteOrigin: origin) { p in
+                                    let old = out[base + p]
+                                    if old != 0 && old != label {
+                                        pixel = p
+                                        throw overlap(seg, segmentOf[old] ?? Int(old), number, voxel: base + p, grid: grid)
+                                    }
+                                    out[base + p] = label
+                                }
+                            } catch {
+                                failed[slab] = (i, pixel, error)
+                                return
                             }
-                            out[base + p] = label
                         }
                     }
                 }
             }
         }
+        if let first = failures.compactMap({ $0 }).min(by: { ($0.0, $0.1) < ($1.0, $1.1) }) { throw first.2 }
+    }
+
+    static func fillLabelMap<T: FixedWidthInteger & UnsignedInteger>(_ seg: SegmentationObject, _ px: UnsafeBufferPointer<UInt8>,
+                                                                     _ grid: SegGrid, _ data: inout [UInt8], _: T.Type) throws {
+        let labelOf = try labelTables(T.self, seg).0
+        try data.withUnsafeMutableBytes { try fillLabelMap(seg, px, grid, $0.bindMemory(to: T.self), labelOf) }
     }
 
     static func fillLabelMap<T: FixedWidthInteger & UnsignedInteger>(_ seg: SegmentationObject, _ px: UnsafeBufferPointer<UInt8>,
