@@ -17,7 +17,7 @@ say() { printf 'demo: %s\n' "$*" >&2; }
 start=$SECONDS
 bash scripts/install-deps.sh --demo
 scratch=${I2_SCRATCH:-.build}
-swift build -c release --scratch-path "$scratch"
+swift build -c release --scratch-path "$scratch" >&2   # stdout carries only the SEG's URL
 export PATH="$PWD/$scratch/release:$PATH"   # the watch command below says plain `i2`
 orthanc=$(command -v Orthanc || echo /usr/sbin/Orthanc)
 
