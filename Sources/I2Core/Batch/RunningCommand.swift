@@ -106,6 +106,14 @@ public final class RunningCommand {
         }
     }
 
+    /// Appends `text` to a command's log (O_APPEND: lines of i2 and of the command interleave whole).
+    public static func appendLog(_ path: String, _ text: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        _ = text.withCString { Foundation.write(fd, $0, strlen($0)) }
+        close(fd)
+    }
+
     /// Reaps the command if it ended; true once it has.
     @discardableResult
     public func poll() -> Bool {

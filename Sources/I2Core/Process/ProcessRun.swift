@@ -85,7 +85,7 @@ public enum ProcessRun {
         // Each step's time goes to the log, so i2's share and the tool's can be told apart.
         var lap = Date()
         func timed(_ step: String) {
-            appendLog(log, String(format: "=== i2 process: %@ in %.3f s\n", step, Date().timeIntervalSince(lap)))
+            RunningCommand.appendLog(log, String(format: "=== i2 process: %@ in %.3f s\n", step, Date().timeIntervalSince(lap)))
             lap = Date()
         }
 
@@ -156,13 +156,6 @@ public enum ProcessRun {
     static func absolute(_ p: String) -> String {
         let full = p.hasPrefix("/") ? p : FileManager.default.currentDirectoryPath + "/" + p
         return URL(fileURLWithPath: full).standardizedFileURL.path
-    }
-
-    static func appendLog(_ path: String, _ text: String) {
-        guard let h = FileHandle(forWritingAtPath: path) else { return }
-        h.seekToEndOfFile()
-        h.write(Data(text.utf8))
-        h.closeFile()
     }
 }
 

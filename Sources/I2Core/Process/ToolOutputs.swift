@@ -94,15 +94,9 @@ enum ToolOutputs {
             guard !FileManager.default.fileExists(atPath: target) else {
                 throw I2Error(.invalidInput, path: file, "SOP Instance UID \(sop) appears twice in the tool's output")
             }
-            try AtomicFile.write(to: target) { tmp in
-                guard copyfile(file, tmp) else { throw I2Error(.io, path: file, "cannot copy: \(String(cString: strerror(errno)))") }
-            }
+            try AtomicFile.write(to: target) { tmp in try FileBytes.write(try FileBytes.read(file), to: tmp) }
             written.append(target)
         }
         return written
-    }
-
-    static func copyfile(_ from: String, _ to: String) -> Bool {
-        (try? FileManager.default.copyItem(atPath: from, toPath: to)) != nil
     }
 }

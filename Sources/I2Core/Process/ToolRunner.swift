@@ -15,7 +15,7 @@ enum ToolRunner {
         case .shell(let s): argv = RunningCommand.shell + [try expand(s, places, parameters, quote: true)]
         case .builtin: return
         }
-        ProcessRun.appendLog(log, "=== i2 process: \(tool.name) \(tool.version)\n=== " + argv.map(WatchCommand.shellQuote).joined(separator: " ") + "\n")
+        RunningCommand.appendLog(log, "=== i2 process: \(tool.name) \(tool.version)\n=== " + argv.map(WatchCommand.shellQuote).joined(separator: " ") + "\n")
         var env = ProcessInfo.processInfo.environment
         env["I2_INPUT"] = places.input
         env["I2_OUTPUT"] = places.output

@@ -201,7 +201,7 @@ enum SegFrames {
             let base = grid.sliceOfFrame[i] * plane
             for p in 0..<plane {
                 let o = i * plane + p
-                let value = wide ? Int(px[2 * o]) | Int(px[2 * o + 1]) << 8 : Int(px[o])
+                let value = labelmapValue(px, o, wide: wide)
                 if value == 0 && table[0] == 0 { continue }
                 guard let label = table[value] else {
                     throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) holds pixel value \(value), a segment number SegmentSequence does not describe")
@@ -209,6 +209,12 @@ enum SegFrames {
                 out[base + p] = label
             }
         }
+    }
+
+    /// Pixel `o` of LABELMAP pixel data: 8 bits, or 16 bits little endian.
+    @inline(__always)
+    static func labelmapValue(_ px: UnsafeBufferPointer<UInt8>, _ o: Int, wide: Bool) -> Int {
+        wide ? Int(px[2 * o]) | Int(px[2 * o + 1]) << 8 : Int(px[o])
     }
 
     static func overlap(_ seg: SegmentationObject, _ a: Int, _ b: Int, voxel: Int, grid: SegGrid) -> I2Error {
@@ -241,8 +247,7 @@ enum SegFrames {
                         let base = grid.sliceOfFrame[i] * plane
                         for p in 0..<plane {
                             let o = i * plane + p
-                            let value = wide ? Int(px[2 * o]) | Int(px[2 * o + 1]) << 8 : Int(px[o])
-                            if value == number { raw[base + p] = 1 }
+                            if labelmapValue(px, o, wide: wide) == number { raw[base + p] = 1 }
                         }
                     }
                     return

@@ -103,7 +103,7 @@ extension Watcher {
         }
         let cmd = WatchCommand.expand(template, unit: t.snapshot, root: scanner.root, log: s.log)
         let header = "\n=== i2 watch \(WatchClock.timestamp()): \(dir) run \(s.run)\(followUp ? " (follow-up)" : "") attempt \(s.attempts), \(t.snapshot.files) files\n=== \(cmd)\n"
-        appendLog(s.log, header)
+        RunningCommand.appendLog(s.log, header)
         do {
             let p = try RunningCommand(shellCommand: cmd, environment: environment(t, s, followUp: followUp),
                                        logPath: s.log, lockFD: lock.fd)
@@ -111,7 +111,7 @@ extension Watcher {
             jobs[dir] = Job(t, lock, s, p)
             log(.info, "\(dir): run \(s.run)\(followUp ? " (follow-up)" : "") attempt \(s.attempts) started (pid \(p.pid))")
         } catch {
-            appendLog(s.log, "=== \(error)\n")
+            RunningCommand.appendLog(s.log, "=== \(error)\n")
             finish(Job(t, lock, s, nil), exitStatus: 127)
         }
     }
@@ -132,7 +132,7 @@ extension Watcher {
                                           status: exitStatus == 0 ? "done" : "failed", exitStatus: exitStatus,
                                           files: s.handedFiles, started: job.started, finished: WatchClock.timestamp())
         s.record(attempt)
-        appendLog(s.log, "=== exit status \(exitStatus)\n")
+        RunningCommand.appendLog(s.log, "=== exit status \(exitStatus)\n")
         if exitStatus == 0 {
             s.status = .done
             handedOver += 1
@@ -179,7 +179,7 @@ extension Watcher {
             s.attempts -= 1
             s.status = .complete
             s.nextAttemptAt = nil
-            appendLog(s.log, "=== stopped by the watcher's shutdown; will run again\n")
+            RunningCommand.appendLog(s.log, "=== stopped by the watcher's shutdown; will run again\n")
             _ = save(s)
             job.lock.release()
             log(.warning, "\(dir): command stopped at shutdown; left 'complete' to run again")
@@ -205,12 +205,5 @@ extension Watcher {
         }
         s.status = .received
         _ = save(s)
-    }
-
-    func appendLog(_ path: String, _ text: String) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return }
-        _ = text.withCString { Foundation.write(fd, $0, strlen($0)) }
-        close(fd)
     }
 }
