@@ -7,7 +7,7 @@ public enum DS {
     /// The shortest text that reads back as `x` when it fits; otherwise the most significant digits
     /// that fit (at least 10 significant digits for any finite double).
     public static func format(_ x: Double) throws -> String {
-        guard x.isFinite else { throw I2Error(.invalidInput, "\(x) cannot be written as a DICOM decimal string") }
+        guard x.isFinite else { throw I2Error(.badInput, "\(x) cannot be written as a DICOM decimal string") }
         if x == 0 { return "0" }
         var s = "\(x)"
         if s.hasSuffix(".0") { s.removeLast(2) }

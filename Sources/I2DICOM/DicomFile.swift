@@ -12,7 +12,7 @@ public final class DicomFile {
         var notDicom: Int32 = 0
         var err = [CChar](repeating: 0, count: 512)
         guard let h = i2dcm_open(path, &notDicom, &err, err.count) else {
-            throw I2Error(notDicom != 0 ? .notDICOM : .invalidInput, path: path, String(cString: err))
+            throw I2Error(notDicom != 0 ? .notDICOM : .badInput, path: path, String(cString: err))
         }
         handle = h
         self.path = path
@@ -73,14 +73,14 @@ public final class DicomFile {
     public func readPixels(into buffer: UnsafeMutableRawBufferPointer) throws {
         var err = [CChar](repeating: 0, count: 512)
         if i2dcm_pixels(handle, buffer.baseAddress, buffer.count, &err, err.count) != 0 {
-            throw I2Error(.invalidInput, path: path, String(cString: err))
+            throw I2Error(.badInput, path: path, String(cString: err))
         }
     }
 
     public func set(_ path: String, _ value: String) throws {
         var err = [CChar](repeating: 0, count: 512)
         if i2dcm_put(handle, path, value, &err, err.count) != 0 {
-            throw I2Error(.invalidInput, path: self.path, String(cString: err))
+            throw I2Error(.badInput, path: self.path, String(cString: err))
         }
     }
     public func set(_ tag: Tag, _ value: String) throws { try set(tag.path, value) }
@@ -94,7 +94,7 @@ public final class DicomFile {
     public func setPixels(_ bytes: UnsafeRawBufferPointer, bitsAllocated: Int) throws {
         var err = [CChar](repeating: 0, count: 512)
         if i2dcm_put_pixels(handle, bytes.baseAddress, bytes.count, Int32(bitsAllocated), &err, err.count) != 0 {
-            throw I2Error(.io, path: path, String(cString: err))
+            throw I2Error(.storage, path: path, String(cString: err))
         }
     }
 
@@ -102,7 +102,7 @@ public final class DicomFile {
     public func setBytes(_ tag: Tag, _ bytes: UnsafeRawBufferPointer) throws {
         var err = [CChar](repeating: 0, count: 512)
         if i2dcm_put_bytes(handle, tag.group, tag.element, bytes.baseAddress, bytes.count, &err, err.count) != 0 {
-            throw I2Error(.io, path: path, String(cString: err))
+            throw I2Error(.storage, path: path, String(cString: err))
         }
     }
 
@@ -110,7 +110,7 @@ public final class DicomFile {
     public func save(to target: String) throws {
         var err = [CChar](repeating: 0, count: 512)
         if i2dcm_save(handle, target, &err, err.count) != 0 {
-            throw I2Error(.io, path: path, String(cString: err))
+            throw I2Error(.storage, path: path, String(cString: err))
         }
     }
 }

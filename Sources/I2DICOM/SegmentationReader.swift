@@ -54,7 +54,7 @@ public enum SegmentationReader {
     /// Reads everything but the pixel data. Throws naming `path` for anything that is not a readable SEG.
     public static func read(_ file: DicomFile) throws -> SegmentationObject {
         let path = file.path
-        func bad(_ why: String) -> I2Error { I2Error(.invalidInput, path: path, why) }
+        func bad(_ why: String) -> I2Error { I2Error(.badInput, path: path, why) }
         let sop = file.string(.sopClassUID) ?? ""
         guard sop == SegmentationSOPClass.segmentation || sop == SegmentationSOPClass.labelMap else {
             let modality = file.string(.modality).map { ", Modality \($0)" } ?? ""
@@ -114,7 +114,7 @@ public enum SegmentationReader {
         var len = 0
         if let p = i2dcm_seg_pixel_data(file.handle, &len) {
             guard len >= count else {
-                throw I2Error(.invalidInput, path: file.path, "pixel data has \(len) bytes, \(count) expected for \(seg.frameCount) frames of \(seg.columns)x\(seg.rows)")
+                throw I2Error(.badInput, path: file.path, "pixel data has \(len) bytes, \(count) expected for \(seg.frameCount) frames of \(seg.columns)x\(seg.rows)")
             }
             return try withExtendedLifetime(file) { try body(UnsafeBufferPointer(start: p.assumingMemoryBound(to: UInt8.self), count: count)) }
         }
@@ -142,7 +142,7 @@ public enum SegmentationReader {
         /// Fills `buffer` with the bytes from `offset` on (offset + buffer.count <= count).
         public func read(offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
             guard buffer.count > 0 else { return }
-            func fail() -> I2Error { I2Error(.io, path: path, "cannot read \(buffer.count) bytes of pixel data at offset \(offset)") }
+            func fail() -> I2Error { I2Error(.storage, path: path, "cannot read \(buffer.count) bytes of pixel data at offset \(offset)") }
             if let start = fileOffset {
                 let fd = open(path, O_RDONLY)
                 guard fd >= 0 else { throw fail() }
@@ -167,7 +167,7 @@ public enum SegmentationReader {
         var data = [UnsafeRawPointer?](repeating: nil, count: Int(n))
         var len = [Int](repeating: 0, count: Int(n))
         guard i2dcm_seg_fragments(file.handle, n, &data, &len) == n else {
-            throw I2Error(.invalidInput, path: file.path, "cannot read the pixel data's fragments")
+            throw I2Error(.badInput, path: file.path, "cannot read the pixel data's fragments")
         }
         let parts = zip(data, len).map { UnsafeRawBufferPointer(start: $0, count: $1) }
         return try withExtendedLifetime(file) { try body(parts) }
@@ -198,7 +198,7 @@ public enum SegmentationReader {
         var len = 0
         guard i2dcm_seg_pixel_read(file.handle, 0, 0, nil, &len) == 0 else { return nil }
         guard len >= count else {
-            throw I2Error(.invalidInput, path: file.path, "pixel data has \(len) bytes, \(count) expected for \(seg.frameCount) frames of \(seg.columns)x\(seg.rows)")
+            throw I2Error(.badInput, path: file.path, "pixel data has \(len) bytes, \(count) expected for \(seg.frameCount) frames of \(seg.columns)x\(seg.rows)")
         }
         if NativePixels.applies(to: file.transferSyntax), let start = trailingValueOffset(path: file.path, length: len) {
             return PixelStream(file: nil, path: file.path, fileOffset: start, count: count)
@@ -214,9 +214,9 @@ public enum SegmentationReader {
         var indexCount = [Int32](repeating: 0, count: count)
         var err = [CChar](repeating: 0, count: 512)
         let items = i2dcm_seg_frames(file.handle, Int32(count), &segment, &position, &uids, &index, &indexCount, &err, err.count)
-        if items < 0 { throw I2Error(.invalidInput, path: file.path, String(cString: err)) }
+        if items < 0 { throw I2Error(.badInput, path: file.path, String(cString: err)) }
         if items > 0 && Int(items) != count {
-            throw I2Error(.invalidInput, path: file.path, "PerFrameFunctionalGroupsSequence has \(items) items for \(count) frames (NumberOfFrames)")
+            throw I2Error(.badInput, path: file.path, "PerFrameFunctionalGroupsSequence has \(items) items for \(count) frames (NumberOfFrames)")
         }
         var out = SegmentationFrames(segment: [], position: [], sourceUID: [], dimensionIndex: [])
         out.segment.reserveCapacity(count)
@@ -235,7 +235,7 @@ public enum SegmentationReader {
 
     static func readSegments(_ file: DicomFile, type: SegmentationTypeValues) throws -> [SegmentEntry] {
         let n = file.items("(0062,0002)") ?? 0
-        if n == 0 { throw I2Error(.invalidInput, path: file.path, "SegmentSequence (0062,0002) is missing or empty") }
+        if n == 0 { throw I2Error(.badInput, path: file.path, "SegmentSequence (0062,0002) is missing or empty") }
         var numbers = [Int32](repeating: -1, count: n)
         var labels = [Int64](repeating: -1, count: n)
         _ = i2dcm_seg_segments(file.handle, Int32(n), &numbers, &labels)
@@ -243,7 +243,7 @@ public enum SegmentationReader {
         for i in 0..<n {
             let item = "(0062,0002)[\(i)]."
             guard numbers[i] >= 0 else {
-                throw I2Error(.invalidInput, path: file.path, "SegmentSequence item \(i + 1) has no SegmentNumber")
+                throw I2Error(.badInput, path: file.path, "SegmentSequence item \(i + 1) has no SegmentNumber")
             }
             func code(_ seq: String, _ k: Int = 0) -> CodedConcept? {
                 let p = item + seq + "[\(k)]."
@@ -280,7 +280,7 @@ public enum SegmentationReader {
         }
         let numbersSeen = out.map(\.number)
         if Set(numbersSeen).count != numbersSeen.count {
-            throw I2Error(.invalidInput, path: file.path, "SegmentSequence repeats a SegmentNumber (\(numbersSeen.map(String.init).joined(separator: ", ")))")
+            throw I2Error(.badInput, path: file.path, "SegmentSequence repeats a SegmentNumber (\(numbersSeen.map(String.init).joined(separator: ", ")))")
         }
         return out
     }

@@ -57,7 +57,7 @@ public final class SegmentationWriter {
             var done = 0
             while done < bytes.count {
                 let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(start + offset + done))
-                if n <= 0 { throw I2Error(.io, path: path, "write failed: \(String(cString: strerror(errno)))") }
+                if n <= 0 { throw I2Error(.storage, path: path, "write failed: \(String(cString: strerror(errno)))") }
                 done += n
             }
         }
@@ -70,14 +70,14 @@ public final class SegmentationWriter {
     public func save(to target: String, native body: (PixelOutput) throws -> Void) throws {
         let length = segmentation.pixelDataLength
         guard length < Int(UInt32.max) else {
-            throw I2Error(.invalidInput, path: file.path, "pixel data of \(length) bytes exceeds what a native DICOM element can hold (4 GB); use --compress rle")
+            throw I2Error(.badInput, path: file.path, "pixel data of \(length) bytes exceeds what a native DICOM element can hold (4 GB); use --compress rle")
         }
         try appendPixelData(to: target, rle: false) { fd, end in
             let header = Self.elementHeader(vr: segmentation.bitsAllocated > 8 ? "OW" : "OB", length: UInt32(length))
             try Self.write(fd, header, target)
             // The value's size up front: bytes no frame writes (empty frames, padding) read as zero.
             if ftruncate(fd, off_t(end + header.count + length)) != 0 {
-                throw I2Error(.io, path: target, "cannot extend: \(String(cString: strerror(errno)))")
+                throw I2Error(.storage, path: target, "cannot extend: \(String(cString: strerror(errno)))")
             }
             try body(PixelOutput(fd: fd, start: end + header.count, path: target))
         }
@@ -108,12 +108,12 @@ public final class SegmentationWriter {
     private func appendPixelData(to target: String, rle: Bool, _ body: (Int32, Int) throws -> Void) throws {
         var err = [CChar](repeating: 0, count: 512)
         if i2dcm_seg_save(file.handle, target, rle ? 1 : 0, &err, err.count) != 0 {
-            throw I2Error(.io, path: file.path, String(cString: err))
+            throw I2Error(.storage, path: file.path, String(cString: err))
         }
         let fd = open(target, O_WRONLY)
-        guard fd >= 0 else { throw I2Error(.io, path: target, "cannot open: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw I2Error(.storage, path: target, "cannot open: \(String(cString: strerror(errno)))") }
         do { try body(fd, Int(lseek(fd, 0, SEEK_END))) } catch { close(fd); throw error }
-        if close(fd) != 0 { throw I2Error(.io, path: target, "write failed: \(String(cString: strerror(errno)))") }
+        if close(fd) != 0 { throw I2Error(.storage, path: target, "write failed: \(String(cString: strerror(errno)))") }
     }
 
     static func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 24)] }
@@ -128,7 +128,7 @@ public final class SegmentationWriter {
             var done = 0
             while done < b.count {
                 let n = Foundation.write(fd, b.baseAddress! + done, b.count - done)
-                if n <= 0 { throw I2Error(.io, path: path, "write failed: \(String(cString: strerror(errno)))") }
+                if n <= 0 { throw I2Error(.storage, path: path, "write failed: \(String(cString: strerror(errno)))") }
                 done += n
             }
         }
@@ -280,7 +280,7 @@ public final class SegmentationWriter {
         var err = [CChar](repeating: 0, count: 512)
         let labels = seg.segments.map { Int64($0.originalLabel) }
         if i2dcm_seg_put_original_labels(file.handle, Int32(labels.count), labels, &err, err.count) != 0 {
-            throw I2Error(.invalidInput, path: file.path, String(cString: err))
+            throw I2Error(.badInput, path: file.path, String(cString: err))
         }
     }
 
@@ -305,7 +305,7 @@ public final class SegmentationWriter {
             i2dcm_seg_put_frames(file.handle, Int32(seg.frames.count), seg.segmentationType == .labelmap ? nil : sp.baseAddress,
                                  slice, Int32(seg.sourceSlices.count), table, seg.dimensionOrganizationUID, &err, err.count)
         }
-        if status != 0 { throw I2Error(.invalidInput, path: file.path, String(cString: err)) }
+        if status != 0 { throw I2Error(.badInput, path: file.path, String(cString: err)) }
     }
 
     static func format(_ d: Date, _ pattern: String) -> String {

@@ -50,7 +50,6 @@ public enum StoreAnswer: Sendable {
     }
 }
 
-public enum LogLevel: Int32, Sendable { case info = 0, warning = 1, error = 2 }
 
 public final class StoreSCP: @unchecked Sendable {
     let config: StoreSCPConfig
@@ -96,7 +95,7 @@ public final class StoreSCP: @unchecked Sendable {
                 }
             }
         }
-        if rc != 0 { throw I2Error(.io, String(cString: err)) }
+        if rc != 0 { throw I2Error(.storage, String(cString: err)) }
     }
 }
 
@@ -117,7 +116,7 @@ private let storeTrampoline: i2scp_store_fn = { ctx, tmp, caller, peer, sopClass
 }
 
 private let logTrampoline: i2scp_log_fn = { ctx, level, message in
-    instance(ctx).log(LogLevel(rawValue: level) ?? .info, String(cString: message!))
+    instance(ctx).log(LogLevel(rawValue: Int(level) + 1) ?? .info, String(cString: message!))
 }
 
 private let readyTrampoline: @convention(c) (UnsafeMutableRawPointer?) -> Void = { ctx in instance(ctx).ready() }

@@ -170,13 +170,13 @@ public struct DicomProbe: Sendable {
     public var sopInstanceUID: String
     public var transferSyntax: String
 
-    /// Throws I2Error(.notDICOM) for a file that is not DICOM at all, .invalidInput when unreadable.
+    /// Throws I2Error(.notDICOM) for a file that is not DICOM at all, .badInput when unreadable.
     public init(path: String) throws {
         var cls = [CChar](repeating: 0, count: 80), inst = cls, ts = cls
         var notDicom: Int32 = 0
         var err = [CChar](repeating: 0, count: 512)
         if i2scu_probe(path, &cls, &inst, &ts, cls.count, &notDicom, &err, err.count) != 0 {
-            throw I2Error(notDicom != 0 ? .notDICOM : .invalidInput, path: path, String(cString: err))
+            throw I2Error(notDicom != 0 ? .notDICOM : .badInput, path: path, String(cString: err))
         }
         sopClassUID = String(cString: cls)
         sopInstanceUID = String(cString: inst)

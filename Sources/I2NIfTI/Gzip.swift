@@ -110,7 +110,7 @@ public enum Gzip {
         var total = 0
         var stream = z_stream()
         var rc = inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-        guard rc == Z_OK else { throw I2Error(.io, "zlib initialisation failed") }
+        guard rc == Z_OK else { throw I2Error(.storage, "zlib initialisation failed") }
         defer { inflateEnd(&stream) }
         try input.withUnsafeBytes { inBuf in
             var consumed = 0
@@ -136,10 +136,10 @@ public enum Gzip {
                     break
                 }
                 if rc != Z_OK && rc != Z_BUF_ERROR {
-                    throw I2Error(.invalidInput, "corrupt compressed data (zlib status \(rc))")
+                    throw I2Error(.badInput, "corrupt compressed data (zlib status \(rc))")
                 }
                 if rc == Z_BUF_ERROR || stream.avail_in == 0 && consumed >= inBuf.count {
-                    throw I2Error(.invalidInput, "compressed data ends early (truncated file?)")
+                    throw I2Error(.badInput, "compressed data ends early (truncated file?)")
                 }
             }
         }

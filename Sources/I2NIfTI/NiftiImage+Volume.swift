@@ -7,20 +7,20 @@ extension NiftiImage {
     public static func readVolume(path: String) throws -> Volume {
         let image = try NiftiImage(path: path)
         guard let type = image.voxelType else {
-            throw I2Error(.invalidInput, path: path,
+            throw I2Error(.badInput, path: path,
                           "unsupported NIfTI datatype \(image.datatypeName) (code \(image.datatypeCode)); "
                           + "i2 reads uint8, int8, uint16, int16, uint32, int32, float32 and float64")
         }
         let d = image.dims
         if d[4...].contains(where: { $0 > 1 }) {
-            throw I2Error(.invalidInput, path: path,
+            throw I2Error(.badInput, path: path,
                           "NIfTI images with more than 4 dimensions are not supported (dim[1...7] = \(d))")
         }
         let size = d[3] > 1 ? Array(d[0..<4]) : Array(d[0..<3])
 
         let affine = image.affineRAS
         guard affine.joined().allSatisfy({ $0.isFinite }) else {
-            throw I2Error(.invalidInput, path: path, "the voxel-to-world transform has non-finite entries")
+            throw I2Error(.badInput, path: path, "the voxel-to-world transform has non-finite entries")
         }
         var (origin, direction, spacing) = Geometry.decompose(Geometry.flipLPSRAS(affine))
         // A zero column (degenerate sform) would give zero spacing; decompose already chose a unit axis.
@@ -37,20 +37,20 @@ extension NiftiImage {
     /// checking that the volume fits NIfTI-1. Write these bytes, then `volume.data`.
     public static func prefix(for volume: Volume) throws -> [UInt8] {
         guard volume.size.count == 3 || volume.size.count == 4 else {
-            throw I2Error(.invalidInput, "NIfTI output needs a 3-D or 4-D volume, not \(volume.size.count)-D")
+            throw I2Error(.badInput, "NIfTI output needs a 3-D or 4-D volume, not \(volume.size.count)-D")
         }
         if let bad = volume.size.first(where: { $0 < 1 || $0 > Int(Int16.max) }) {
-            throw I2Error(.invalidInput, "dimension \(bad) does not fit NIfTI-1 (1...\(Int16.max) per axis)")
+            throw I2Error(.badInput, "dimension \(bad) does not fit NIfTI-1 (1...\(Int16.max) per axis)")
         }
         guard volume.data.count == volume.byteCount else {
-            throw I2Error(.invalidInput, "volume holds \(volume.data.count) bytes but its size needs \(volume.byteCount)")
+            throw I2Error(.badInput, "volume holds \(volume.data.count) bytes but its size needs \(volume.byteCount)")
         }
         guard volume.spacing.count == 3, volume.direction.columns.count == 3 else {
-            throw I2Error(.invalidInput, "the volume geometry needs 3 spacings and 3 direction columns")
+            throw I2Error(.badInput, "the volume geometry needs 3 spacings and 3 direction columns")
         }
         let affine = Geometry.flipLPSRAS(volume.affineLPS)
         guard affine.joined().allSatisfy({ $0.isFinite }) else {
-            throw I2Error(.invalidInput, "the volume geometry has non-finite entries")
+            throw I2Error(.badInput, "the volume geometry has non-finite entries")
         }
         return headerBytes(dims: volume.size, type: volume.voxelType, spacing: volume.spacing, affineRAS: affine)
     }

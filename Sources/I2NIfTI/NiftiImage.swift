@@ -13,13 +13,13 @@ public final class NiftiImage {
     public init(path: String) throws {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw I2Error(.io, path: path, "no such file")
+            throw I2Error(.storage, path: path, "no such file")
         }
-        if isDir.boolValue { throw I2Error(.invalidInput, path: path, "is a directory, not a NIfTI file") }
+        if isDir.boolValue { throw I2Error(.badInput, path: path, "is a directory, not a NIfTI file") }
         // nifticlib prints its own diagnostics to stderr; ours (below) name the file and the reason.
         nifti_set_debug_level(0)
         guard let p = nifti_image_read(path, 0) else {
-            throw I2Error(.invalidInput, path: path, "not a readable NIfTI-1 file")
+            throw I2Error(.badInput, path: path, "not a readable NIfTI-1 file")
         }
         nim = p
         self.path = path
@@ -73,7 +73,7 @@ public final class NiftiImage {
         let n = nim.pointee
         let (total, overflow) = Int(n.nvox).multipliedReportingOverflow(by: Int(n.nbyper))
         guard n.iname_offset >= 0, let iname = n.iname, !overflow else {
-            throw I2Error(.invalidInput, path: path, "unsupported NIfTI layout (no usable voxel data size or offset)")
+            throw I2Error(.badInput, path: path, "unsupported NIfTI layout (no usable voxel data size or offset)")
         }
         // A header can claim any size: check it against the file before allocating. deflate expands at
         // most ~1032:1, so a .nii.gz claiming more than that is cut short (or corrupt) too.
@@ -81,11 +81,11 @@ public final class NiftiImage {
         if stat(iname, &st) == 0 {
             let available = Int(st.st_size) - Int(n.iname_offset)
             if nifti_is_gzfile(iname) == 0 && available < total {
-                throw I2Error(.invalidInput, path: path,
+                throw I2Error(.badInput, path: path,
                               "voxel data is truncated: \(max(available, 0)) of \(total) bytes present")
             }
             if nifti_is_gzfile(iname) != 0 && total / 1032 > Int(st.st_size) {
-                throw I2Error(.invalidInput, path: path,
+                throw I2Error(.badInput, path: path,
                               "voxel data is truncated: the header needs \(total) bytes, more than the file can hold")
             }
         }
@@ -100,12 +100,12 @@ public final class NiftiImage {
     /// The voxels through znzlib (zlib for .gz): plain files, and gzip streams libdeflate refused.
     private func readStream(_ iname: UnsafeMutablePointer<CChar>, offset: Int, total: Int) throws -> [UInt8] {
         guard let fp = znzopen(iname, "rb", nifti_is_gzfile(iname)) else {
-            throw I2Error(.io, path: path, "cannot open voxel data")
+            throw I2Error(.storage, path: path, "cannot open voxel data")
         }
         var file: znzFile? = fp
         defer { Xznzclose(&file) }
         if znzseek(fp, offset, SEEK_SET) < 0 {
-            throw I2Error(.invalidInput, path: path, "data offset \(offset) is past the end of the file")
+            throw I2Error(.badInput, path: path, "data offset \(offset) is past the end of the file")
         }
         var got = 0
         let data = [UInt8](unsafeUninitializedCapacity: total) { buf, count in
@@ -120,7 +120,7 @@ public final class NiftiImage {
             count = total
         }
         if got < total || total == 0 {
-            throw I2Error(.invalidInput, path: path, "voxel data is truncated: \(got) of \(total) bytes present")
+            throw I2Error(.badInput, path: path, "voxel data is truncated: \(got) of \(total) bytes present")
         }
         return data
     }

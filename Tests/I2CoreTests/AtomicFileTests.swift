@@ -90,7 +90,7 @@ final class AtomicFileTests: XCTestCase {
         let target = dir + "/empty.nrrd"
         XCTAssertThrowsError(try AtomicFile.write(to: target) { _ in }) { error in
             let e = error as? I2Error
-            XCTAssertEqual(e?.kind, .io)
+            XCTAssertEqual(e?.kind, .storage)
             XCTAssertEqual(e?.path, target)
         }
         XCTAssertEqual(entries(dir), [])
@@ -100,7 +100,7 @@ final class AtomicFileTests: XCTestCase {
         let target = dir + "/no/such/dir/ct.nii.gz"
         XCTAssertThrowsError(try AtomicFile.write([1, 2, 3], to: target)) { error in
             guard let e = error as? I2Error else { return XCTFail("not an I2Error: \(error)") }
-            XCTAssertEqual(e.kind, .io)
+            XCTAssertEqual(e.kind, .storage)
             XCTAssertTrue(e.description.contains(dir + "/no/such/dir/"), e.description)
             // The user asked for `target`; the hidden temporary's name is an implementation detail.
             XCTAssertEqual(e.path, target, e.description)

@@ -94,11 +94,7 @@ enum Receive {
                 return answer
             }
         }, log: { level, message in
-            switch level {
-            case .info: Diagnostics.info(message)
-            case .warning: Diagnostics.warning(message)
-            case .error: Diagnostics.error(message)
-            }
+            Diagnostics.log(level, message)
         }, ready: {
             let at = settings.bindAddress.isEmpty ? "*" : settings.bindAddress
             Diagnostics.info("listening as \(settings.aeTitle) on \(at) port \(settings.port), storing under \(root)")

@@ -73,11 +73,7 @@ enum Send {
         let progress = Progress(enabled: isatty(2) != 0)
         let sender = Sender(options: options, log: { level, message in
             progress.clear()
-            switch level {
-            case .info: Diagnostics.info(message)
-            case .warning: Diagnostics.warning(message)
-            case .error: Diagnostics.error(message)
-            }
+            Diagnostics.log(level, message)
         }, report: { o in
             progress.clear()
             if asJSON { StandardOutput.record(JSONLine.encode(o.json)) }

@@ -75,11 +75,7 @@ enum Watch {
             signal(sig) { _ in Watcher.stopFlag.pointee = 1 }
         }
         let watcher = Watcher(options: o, handOver: { StandardOutput.record($0) }, log: { level, message in
-            switch level {
-            case .info: Diagnostics.info(message)
-            case .warning: Diagnostics.warning(message)
-            case .error: Diagnostics.error(message)
-            }
+            Diagnostics.log(level, message)
         })
         Diagnostics.info("watching \(o.root): \(o.group == .study ? "studies" : "series") quiet for \(o.quiet) s \(o.command == nil ? "are printed" : "are handed to the command")\(o.once ? " (once)" : "")")
         watcher.run()

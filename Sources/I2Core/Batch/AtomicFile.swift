@@ -16,7 +16,7 @@ public enum AtomicFile {
             try body(tmp)
             if durable, let fd = Optional(open(tmp, O_RDONLY)), fd >= 0 { fsync(fd); close(fd) }
             if rename(tmp, path) != 0 {
-                throw I2Error(.io, path: path, "cannot rename into place: \(String(cString: strerror(errno)))")
+                throw I2Error(.storage, path: path, "cannot rename into place: \(String(cString: strerror(errno)))")
             }
         } catch var e as I2Error {
             unlink(tmp)
@@ -38,7 +38,7 @@ public enum AtomicFile {
 public enum FileBytes {
     public static func read(_ path: String) throws -> [UInt8] {
         guard let fh = fopen(path, "rb") else {
-            throw I2Error(.io, path: path, "cannot open: \(String(cString: strerror(errno)))")
+            throw I2Error(.storage, path: path, "cannot open: \(String(cString: strerror(errno)))")
         }
         defer { fclose(fh) }
         fseeko(fh, 0, SEEK_END)
@@ -46,24 +46,24 @@ public enum FileBytes {
         fseeko(fh, 0, SEEK_SET)
         var out = [UInt8](repeating: 0, count: max(n, 0))
         let got = out.withUnsafeMutableBytes { fread($0.baseAddress, 1, n, fh) }
-        if got != n { throw I2Error(.io, path: path, "read failed after \(got) of \(n) bytes") }
+        if got != n { throw I2Error(.storage, path: path, "read failed after \(got) of \(n) bytes") }
         return out
     }
 
     /// Writes several buffers in order to a new file (no atomicity: callers use AtomicFile).
     public static func write(_ parts: [[UInt8]], to path: String) throws {
         guard let fh = fopen(path, "wb") else {
-            throw I2Error(.io, path: path, "cannot create: \(String(cString: strerror(errno)))")
+            throw I2Error(.storage, path: path, "cannot create: \(String(cString: strerror(errno)))")
         }
         for p in parts where !p.isEmpty {
             let n = p.withUnsafeBytes { fwrite($0.baseAddress, 1, p.count, fh) }
             if n != p.count {
                 let reason = String(cString: strerror(errno))
                 fclose(fh)
-                throw I2Error(.io, path: path, "write failed: \(reason)")
+                throw I2Error(.storage, path: path, "write failed: \(reason)")
             }
         }
-        if fclose(fh) != 0 { throw I2Error(.io, path: path, "write failed: \(String(cString: strerror(errno)))") }
+        if fclose(fh) != 0 { throw I2Error(.storage, path: path, "write failed: \(String(cString: strerror(errno)))") }
     }
     public static func write(_ bytes: [UInt8], to path: String) throws { try write([bytes], to: path) }
 }

@@ -61,7 +61,7 @@ public enum Conversion {
                 if e.kind == .usage { result.errors.append(e); return result }
                 result.errors.append(e.at(input))
             } catch {
-                result.errors.append(I2Error(.io, path: input, "\(error)"))
+                result.errors.append(I2Error(.storage, path: input, "\(error)"))
             }
         }
         guard !dicomInputs.isEmpty else { return result }
@@ -80,7 +80,7 @@ public enum Conversion {
         if !options.seriesFilter.isEmpty {
             stacks = stacks.filter { s in options.seriesFilter.contains { $0 == s.name || $0 == s.first.seriesInstanceUID } }
             for uid in options.seriesFilter where !stacks.contains(where: { $0.name == uid || $0.first.seriesInstanceUID == uid }) {
-                result.errors.append(I2Error(.invalidInput, "no series \(uid) in the inputs (see --list)"))
+                result.errors.append(I2Error(.badInput, "no series \(uid) in the inputs (see --list)"))
             }
         }
         let directory: String?
@@ -89,7 +89,7 @@ public enum Conversion {
             return result
         } catch { return result }
         if stacks.isEmpty {
-            if result.errors.isEmpty { result.errors.append(I2Error(.invalidInput, path: dicomInputs.joined(separator: " "), "no DICOM images found")) }
+            if result.errors.isEmpty { result.errors.append(I2Error(.badInput, path: dicomInputs.joined(separator: " "), "no DICOM images found")) }
             return result
         }
         if outputFormat != nil && stacks.count > 1 {
@@ -121,7 +121,7 @@ public enum Conversion {
                 if let n = name { usedNames.remove(n) }   // a failed series does not push the next one to "_2"
                 result.errors.append(e.path == nil ? e.at(stack.first.path) : e)
             } catch {
-                result.errors.append(I2Error(.io, path: stack.first.path, "\(error)"))
+                result.errors.append(I2Error(.storage, path: stack.first.path, "\(error)"))
             }
         }
         return result
@@ -132,10 +132,10 @@ public enum Conversion {
         let g = SeriesAssembly.geometry(stack)
         var notes: [String] = []
         if let irr = g.irregular, irr.gap < 1e-3 {
-            throw I2Error(.invalidInput, path: irr.before.label, "two slices at the same position: this one and \(irr.after.label) (different SOP Instance UIDs)")
+            throw I2Error(.badInput, path: irr.before.label, "two slices at the same position: this one and \(irr.after.label) (different SOP Instance UIDs)")
         }
         if let irr = g.irregular, !options.equalize {
-            throw I2Error(.invalidInput, path: irr.before.label,
+            throw I2Error(.badInput, path: irr.before.label,
                           String(format: "slice spacing breaks between this file and %@: %.4g mm instead of %.4g mm (missing slice or irregular spacing); use --equalize to resample", irr.after.label, irr.gap, irr.typical))
         }
         var volume = try DicomToVolume.read(stack, geometry: g)
@@ -178,14 +178,14 @@ public enum Conversion {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw I2Error(.io, path: path, "cannot create output directory")
+            throw I2Error(.storage, path: path, "cannot create output directory")
         }
         return path.hasSuffix("/") ? String(path.dropLast()) : path
     }
 
     static func checkTarget(_ path: String, _ options: ConvertOptions) throws {
         if !options.overwrite && FileManager.default.fileExists(atPath: path) {
-            throw I2Error(.io, path: path, "output exists (use --force to overwrite)")
+            throw I2Error(.storage, path: path, "output exists (use --force to overwrite)")
         }
     }
 

@@ -21,12 +21,12 @@ struct DicomScan {
         for input in inputs {
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: input, isDirectory: &isDir) else {
-                errors.append(I2Error(.io, path: input, "no such file or directory"))
+                errors.append(I2Error(.storage, path: input, "no such file or directory"))
                 continue
             }
             if !isDir.boolValue { files.append(input); continue }
             guard let e = fm.enumerator(atPath: input) else {
-                errors.append(I2Error(.io, path: input, "cannot read directory"))
+                errors.append(I2Error(.storage, path: input, "cannot read directory"))
                 continue
             }
             var found: [String] = []
@@ -60,7 +60,7 @@ struct DicomScan {
                             (damBase + i).pointee = readable.string(.seriesInstanceUID)
                         }
                     } catch {
-                        (resBase + i).pointee = .failure(I2Error(.invalidInput, path: files[i], "\(error)"))
+                        (resBase + i).pointee = .failure(I2Error(.badInput, path: files[i], "\(error)"))
                     }
                 }
                 let workers = max(1, min(threads, files.count))
@@ -94,18 +94,18 @@ struct DicomScan {
     static func slices(of f: DicomFile) throws -> [SliceHeader] {
         guard f.hasPixelData else {
             if f.string(.sopClassUID) != nil && f.string(.rows) == nil { return [] }  // not an image: nothing to convert
-            throw I2Error(.invalidInput, path: f.path, "missing pixel data")
+            throw I2Error(.badInput, path: f.path, "missing pixel data")
         }
         guard let rows = f.int(.rows), let cols = f.int(.columns), rows > 0, cols > 0 else {
-            throw I2Error(.invalidInput, path: f.path, "missing Rows/Columns")
+            throw I2Error(.badInput, path: f.path, "missing Rows/Columns")
         }
         let samples = f.int(.samplesPerPixel) ?? 1
         if samples != 1 {
-            throw I2Error(.invalidInput, path: f.path, "colour images (SamplesPerPixel \(samples)) are not supported")
+            throw I2Error(.badInput, path: f.path, "colour images (SamplesPerPixel \(samples)) are not supported")
         }
         let bits = f.int(.bitsAllocated) ?? 16
         guard [8, 16, 32].contains(bits) else {
-            throw I2Error(.invalidInput, path: f.path, "BitsAllocated \(bits) is not supported (8, 16 or 32)")
+            throw I2Error(.badInput, path: f.path, "BitsAllocated \(bits) is not supported (8, 16 or 32)")
         }
         let frames = max(f.int(.numberOfFrames) ?? 1, 1)
         let sop = f.string(.sopInstanceUID) ?? f.path
@@ -126,7 +126,7 @@ struct DicomScan {
         var out: [SliceHeader] = []
         for frame in 0..<frames {
             guard let iop = attribute(frame, "PlaneOrientationSequence", .imageOrientationPatient), iop.count == 6 else {
-                throw I2Error(.invalidInput, path: f.path, "missing or malformed ImageOrientationPatient")
+                throw I2Error(.badInput, path: f.path, "missing or malformed ImageOrientationPatient")
             }
             var ipp = attribute(frame, "PlanePositionSequence", .imagePositionPatient)
             if ipp == nil && frames > 1 && !enhanced, let ipp0 = f.doubles(.imagePositionPatient), ipp0.count == 3 {
@@ -136,7 +136,7 @@ struct DicomScan {
                 ipp = (Vector3(ipp0) + n * (spacing * Double(frame))).array
             }
             guard let pos = ipp, pos.count == 3 else {
-                throw I2Error(.invalidInput, path: f.path, "missing or malformed ImagePositionPatient")
+                throw I2Error(.badInput, path: f.path, "missing or malformed ImagePositionPatient")
             }
             let spacing = attribute(frame, "PixelMeasuresSequence", .pixelSpacing) ?? [1, 1]
             var s = SliceHeader(path: f.path, frame: frame, frameCount: frames, sopInstanceUID: sop,

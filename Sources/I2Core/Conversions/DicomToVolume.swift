@@ -10,10 +10,10 @@ public enum DicomToVolume {
         let f = stack.first
         let stored: VoxelType = storedType(f)
         for s in stack.slices where s.rows != f.rows || s.columns != f.columns {
-            throw I2Error(.invalidInput, path: s.label, "image size \(s.columns)x\(s.rows) differs from \(f.columns)x\(f.rows) in \(f.label): mixed image sizes in one series")
+            throw I2Error(.badInput, path: s.label, "image size \(s.columns)x\(s.rows) differs from \(f.columns)x\(f.rows) in \(f.label): mixed image sizes in one series")
         }
         for s in stack.slices where storedType(s) != stored {
-            throw I2Error(.invalidInput, path: s.label, "pixel type differs from the rest of the series")
+            throw I2Error(.badInput, path: s.label, "pixel type differs from the rest of the series")
         }
         let sliceBytes = f.rows * f.columns * stored.byteCount
         var size = [f.columns, f.rows, stack.sliceCount]
@@ -48,7 +48,7 @@ public enum DicomToVolume {
                 } catch let e as I2Error {
                     failures[fi] = e.at(files[fi])
                 } catch {
-                    failures[fi] = I2Error(.invalidInput, path: files[fi], "\(error)")
+                    failures[fi] = I2Error(.badInput, path: files[fi], "\(error)")
                 }
             }
         }

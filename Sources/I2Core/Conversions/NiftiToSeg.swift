@@ -48,12 +48,12 @@ public enum NiftiToSeg {
 
     public static func run(_ o: Nifti2SegOptions, warn: (String) -> Void) throws -> Nifti2SegOutcome {
         if !o.overwrite, FileManager.default.fileExists(atPath: o.output) {
-            throw I2Error(.io, path: o.output, "output exists (use --force to replace it)")
+            throw I2Error(.storage, path: o.output, "output exists (use --force to replace it)")
         }
         let metadata = try loadMetadata(o, warn: warn)
         guard !o.inputs.isEmpty else { throw I2Error(.usage, "no label map given") }
         if o.inputs.count > 1, metadata.segmentAttributes.count != o.inputs.count {
-            throw I2Error(.invalidInput, path: o.meta, "\(o.inputs.count) input files, but segmentAttributes has \(metadata.segmentAttributes.count) lists: dcmqi's convention is one list per input file, in order")
+            throw I2Error(.badInput, path: o.meta, "\(o.inputs.count) input files, but segmentAttributes has \(metadata.segmentAttributes.count) lists: dcmqi's convention is one list per input file, in order")
         }
         if o.type == .labelmap, o.inputs.count > 1 {
             throw I2Error(.usage, "--type labelmap takes one label map: several masks may overlap, which a label map cannot hold")
@@ -65,10 +65,10 @@ public enum NiftiToSeg {
         DispatchQueue.global().async(group: reading) {
             read.value = Result {
                 try o.inputs.map { path -> Volume in
-                    guard FileManager.default.fileExists(atPath: path) else { throw I2Error(.io, path: path, "no such file") }
+                    guard FileManager.default.fileExists(atPath: path) else { throw I2Error(.storage, path: path, "no such file") }
                     let v = try VolumeIO.read(path: path)
                     guard v.size.count == 3 || (v.size.count == 4 && v.size[3] == 1) else {
-                        throw I2Error(.invalidInput, path: path, "a \(v.size.count)-D image: a label map must be 3-D")
+                        throw I2Error(.badInput, path: path, "a \(v.size.count)-D image: a label map must be 3-D")
                     }
                     return v
                 }
@@ -78,13 +78,13 @@ public enum NiftiToSeg {
         reading.wait()
         var volumes = try read.value.get()
         guard FileManager.default.fileExists(atPath: o.reference) else {
-            throw I2Error(.io, path: o.reference, "reference series: no such file or directory")
+            throw I2Error(.storage, path: o.reference, "reference series: no such file or directory")
         }
         let ref: SegReference
         do { ref = try SegReference.select(candidates.get(), matching: volumes[0]) } catch let e as I2Error { throw e.at(o.inputs[0]) }
         for (i, v) in volumes.enumerated().dropFirst() {
             if let why = SegReference.mismatch(v, stack: ref.stack, geometry: ref.geometry) {
-                throw I2Error(.invalidInput, path: o.inputs[i], "not on the grid of the reference series: \(why)")
+                throw I2Error(.badInput, path: o.inputs[i], "not on the grid of the reference series: \(why)")
             }
         }
         let presence = try zip(volumes, o.inputs).map { try LabelScan.presence($0, path: $1) }
@@ -147,7 +147,7 @@ public enum NiftiToSeg {
             return TotalSegmentator.metadata()
         }
         guard let path = o.meta else { throw I2Error(.usage, "needs --meta META.json (dcmqi metainfo) or --preset totalsegmentator") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw I2Error(.io, path: path, "cannot read the metadata file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw I2Error(.storage, path: path, "cannot read the metadata file") }
         let m = try SegmentMetadata.decode(data, path: path)
         for key in m.ignoredKeys { warn("\(path): \(key): not a dcmqi metainfo field, ignored") }
         return m

@@ -113,7 +113,7 @@ public enum SegToNifti {
             metadata = labelMapMetadata(seg)
         }
         for path in outputs.map(\.path) + [metaPath] where !o.overwrite && FileManager.default.fileExists(atPath: path) {
-            throw I2Error(.io, path: path, "output exists (use --force to overwrite)")
+            throw I2Error(.storage, path: path, "output exists (use --force to overwrite)")
         }
 
         var written: [String] = []
@@ -154,10 +154,10 @@ public enum SegToNifti {
     /// frame; DCMTK's decoder refuses them (1 bit allocated), SegRLE decodes them.
     static func checkRLE(_ file: DicomFile, _ seg: SegmentationObject, _ fragments: [UnsafeRawBufferPointer]) throws {
         guard file.transferSyntax == "1.2.840.10008.1.2.5" else {
-            throw I2Error(.invalidInput, path: seg.path, "BINARY frames in transfer syntax \(file.transferSyntax): only native and RLE Lossless are read")
+            throw I2Error(.badInput, path: seg.path, "BINARY frames in transfer syntax \(file.transferSyntax): only native and RLE Lossless are read")
         }
         guard fragments.count == seg.frameCount else {
-            throw I2Error(.invalidInput, path: seg.path, "\(fragments.count) RLE fragments for \(seg.frameCount) frames: RLE holds each frame in one fragment")
+            throw I2Error(.badInput, path: seg.path, "\(fragments.count) RLE fragments for \(seg.frameCount) frames: RLE holds each frame in one fragment")
         }
     }
 
@@ -178,12 +178,12 @@ public enum SegToNifti {
         for i in 0..<seg.frameCount {
             let k = grid.sliceOfFrame[i]
             guard k >= 0 && k < grid.slices else {
-                throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) lies outside the output grid (slice \(k) of \(grid.slices))")
+                throw I2Error(.badInput, path: seg.path, "frame \(i + 1) lies outside the output grid (slice \(k) of \(grid.slices))")
             }
             if seg.type != .labelmap {
                 let n = try SegFrames.segmentNumber(seg, frame: i)
                 guard known.contains(n) else {
-                    throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) references segment \(n), which SegmentSequence does not describe")
+                    throw I2Error(.badInput, path: seg.path, "frame \(i + 1) references segment \(n), which SegmentSequence does not describe")
                 }
             }
         }

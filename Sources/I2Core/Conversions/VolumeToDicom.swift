@@ -20,13 +20,13 @@ enum VolumeToDicom {
     static func write(_ volume: Volume, reference: String, into dir: String, uidSeed: String? = nil,
                       seriesDescription: String? = nil) throws -> [String] {
         guard volume.size.count == 3 || (volume.size.count == 4 && volume.size[3] == 1) else {
-            throw I2Error(.invalidInput, "a \(volume.size.count)-D volume (\(volume.size.map(String.init).joined(separator: "x"))) cannot become a derived DICOM series: only 3-D volumes are supported")
+            throw I2Error(.badInput, "a \(volume.size.count)-D volume (\(volume.size.map(String.init).joined(separator: "x"))) cannot become a derived DICOM series: only 3-D volumes are supported")
         }
         let (files, listErrors) = DicomScan.files(in: [reference])
         if let e = listErrors.first { throw e }
         let scan = DicomScan(files: files)
         guard let stack = SeriesAssembly.stacks(scan.slices).first else {
-            throw scan.errors.first ?? I2Error(.invalidInput, path: reference, "no DICOM image found in the reference")
+            throw scan.errors.first ?? I2Error(.badInput, path: reference, "no DICOM image found in the reference")
         }
         let ref = try DicomFile(path: stack.first.path)
         let refClass = ref.string(.sopClassUID) ?? ""
@@ -202,7 +202,7 @@ struct PixelEncoding {
     init(_ v: Volume, sixteenBits: Bool) throws {
         let n = v.size[0] * v.size[1] * v.size[2]
         guard v.data.count >= n * v.voxelType.byteCount else {
-            throw I2Error(.invalidInput, "volume data holds \(v.data.count) bytes, \(n * v.voxelType.byteCount) expected")
+            throw I2Error(.badInput, "volume data holds \(v.data.count) bytes, \(n * v.voxelType.byteCount) expected")
         }
         var lo = Double.infinity, hi = -Double.infinity, integral = true
         v.forEachValue(in: 0..<n) { _, x in

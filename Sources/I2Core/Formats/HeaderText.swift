@@ -9,7 +9,7 @@ struct HeaderText {
     let kind: String      // "NRRD header", "MetaImage header"
     let path: String
 
-    func fail(_ detail: String) -> I2Error { I2Error(.invalidInput, path: path, "\(kind): \(detail)") }
+    func fail(_ detail: String) -> I2Error { I2Error(.badInput, path: path, "\(kind): \(detail)") }
 
     /// Splits `bytes` (from `start`) into lines without their terminators, stopping after the line for
     /// which `stop` returns true. Returns the lines, the offset just past the last line read, and
@@ -86,7 +86,7 @@ enum Samples {
         let start = offset < 0 ? bytes.count - count : offset
         let available = max(0, bytes.count - max(start, 0))
         guard start >= 0, available >= count else {
-            throw I2Error(.invalidInput, path: path, "data ends after \(min(available, count)) of \(count) bytes")
+            throw I2Error(.badInput, path: path, "data ends after \(min(available, count)) of \(count) bytes")
         }
         return Array(bytes[start..<(start + count)])
     }
@@ -130,17 +130,17 @@ enum Samples {
             while j < bytes.endIndex && !isSpace(bytes[j]) { j += 1 }
             let token = String(decoding: bytes[i..<j], as: UTF8.self)
             guard let d = Double(token) else {
-                throw I2Error(.invalidInput, path: path, "bad sample '\(token)' in ASCII data")
+                throw I2Error(.badInput, path: path, "bad sample '\(token)' in ASCII data")
             }
             if let r = type.integerRange, !(r.contains(d) && d.rounded() == d) {
-                throw I2Error(.invalidInput, path: path, "ASCII sample \(token) does not fit \(type.rawValue)")
+                throw I2Error(.badInput, path: path, "ASCII sample \(token) does not fit \(type.rawValue)")
             }
             append(d, as: type, to: &out)
             got += 1
             i = j
         }
         guard got == count else {
-            throw I2Error(.invalidInput, path: path, "data ends after \(got) of \(count) samples")
+            throw I2Error(.badInput, path: path, "data ends after \(got) of \(count) samples")
         }
         return out
     }

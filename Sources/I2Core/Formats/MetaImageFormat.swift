@@ -109,7 +109,7 @@ enum MetaImageFormat: VolumeFormat {
                 let size = try h.int(s, field: "CompressedDataSize")
                 guard size >= 0 else { throw h.fail("'CompressedDataSize' is negative") }
                 guard from + size <= source.count else {
-                    throw I2Error(.invalidInput, path: sourcePath, "data ends after \(max(0, source.count - from)) of \(size) bytes")
+                    throw I2Error(.badInput, path: sourcePath, "data ends after \(max(0, source.count - from)) of \(size) bytes")
                 }
                 end = from + size
             }
@@ -162,7 +162,7 @@ enum MetaImageFormat: VolumeFormat {
     static func write(_ volume: Volume, to path: String, options: WriteOptions) throws -> [String] {
         guard volume.size.count == 3 || volume.size.count == 4, volume.size.allSatisfy({ $0 >= 1 }),
               volume.spacing.count >= 3, volume.data.count == volume.byteCount else {
-            throw I2Error(.invalidInput, path: path, "cannot write MetaImage: volume size \(volume.size) does not match its data")
+            throw I2Error(.badInput, path: path, "cannot write MetaImage: volume size \(volume.size) does not match its data")
         }
         // A 4-D volume is written as NDims 4 with a unit, unrotated 4th axis (as ITK does).
         let n = volume.size.count

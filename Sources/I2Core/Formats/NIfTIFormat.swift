@@ -43,16 +43,16 @@ final class OutputFile {
     init(_ path: String) throws {
         self.path = path
         guard let h = fopen(path, "wb") else {
-            throw I2Error(.io, path: path, "cannot create: \(String(cString: strerror(errno)))")
+            throw I2Error(.storage, path: path, "cannot create: \(String(cString: strerror(errno)))")
         }
         handle = h
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard let h = handle else { throw I2Error(.io, path: path, "write after close") }
+        guard let h = handle else { throw I2Error(.storage, path: path, "write after close") }
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         if fwrite(base, 1, bytes.count, h) != bytes.count {
-            throw I2Error(.io, path: path, "write failed: \(String(cString: strerror(errno)))")
+            throw I2Error(.storage, path: path, "write failed: \(String(cString: strerror(errno)))")
         }
     }
 
@@ -75,7 +75,7 @@ final class OutputFile {
     func close() throws {
         guard let h = handle else { return }
         handle = nil
-        if fclose(h) != 0 { throw I2Error(.io, path: path, "write failed: \(String(cString: strerror(errno)))") }
+        if fclose(h) != 0 { throw I2Error(.storage, path: path, "write failed: \(String(cString: strerror(errno)))") }
     }
 
     /// Closes without reporting (error paths; AtomicFile removes the temporary file).

@@ -220,7 +220,7 @@ enum NRRDFormat: VolumeFormat {
     static func write(_ volume: Volume, to path: String, options: WriteOptions) throws -> [String] {
         guard volume.size.count == 3 || volume.size.count == 4, volume.size.allSatisfy({ $0 >= 1 }),
               volume.spacing.count >= 3, volume.data.count == volume.byteCount else {
-            throw I2Error(.invalidInput, path: path, "cannot write NRRD: volume size \(volume.size) does not match its data")
+            throw I2Error(.badInput, path: path, "cannot write NRRD: volume size \(volume.size) does not match its data")
         }
         let detached = path.lowercased().hasSuffix(".nhdr")
         let fourD = volume.size.count == 4

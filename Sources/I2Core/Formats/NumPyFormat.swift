@@ -10,13 +10,13 @@ enum NumPyFormat: VolumeFormat {
         let (type, bigEndian) = try voxelType(header.descr, path)
         let shape = header.shape
         guard (2...4).contains(shape.count) else {
-            throw I2Error(.invalidInput, path: path, "shape \(shape) is not an image: i2 reads 2-D, 3-D and 4-D arrays")
+            throw I2Error(.badInput, path: path, "shape \(shape) is not an image: i2 reads 2-D, 3-D and 4-D arrays")
         }
-        guard shape.allSatisfy({ $0 > 0 }) else { throw I2Error(.invalidInput, path: path, "array shape \(shape) is empty") }
+        guard shape.allSatisfy({ $0 > 0 }) else { throw I2Error(.badInput, path: path, "array shape \(shape) is empty") }
         var count = 1
         for d in shape + [type.byteCount] {
             let (p, overflow) = count.multipliedReportingOverflow(by: d)
-            guard !overflow else { throw I2Error(.invalidInput, path: path, "array shape \(shape) is too large") }
+            guard !overflow else { throw I2Error(.badInput, path: path, "array shape \(shape) is too large") }
             count = p
         }
         var data = try readData(path, offset: dataOffset, count: count)
@@ -38,10 +38,10 @@ enum NumPyFormat: VolumeFormat {
 
     static func write(_ volume: Volume, to path: String, options: WriteOptions) throws -> [String] {
         guard volume.size.count == 3 || volume.size.count == 4, volume.size.allSatisfy({ $0 > 0 }) else {
-            throw I2Error(.invalidInput, path: path, "NumPy output needs a 3-D or 4-D volume, size \(volume.size)")
+            throw I2Error(.badInput, path: path, "NumPy output needs a 3-D or 4-D volume, size \(volume.size)")
         }
         guard volume.data.count == volume.byteCount, volume.spacing.count == 3 else {
-            throw I2Error(.invalidInput, path: path, "volume holds \(volume.data.count) bytes but its size needs \(volume.byteCount)")
+            throw I2Error(.badInput, path: path, "volume holds \(volume.data.count) bytes but its size needs \(volume.byteCount)")
         }
         let shape = Array(volume.size.reversed())
         let descr = descriptor(volume.voxelType)
@@ -115,7 +115,7 @@ enum NumPyFormat: VolumeFormat {
         let types: [Substring: VoxelType] = ["u1": .uint8, "b1": .uint8, "i1": .int8, "u2": .uint16, "i2": .int16,
                                              "u4": .uint32, "i4": .int32, "f4": .float32, "f8": .float64]
         guard let t = types[code] else {
-            throw I2Error(.invalidInput, path: path, "unsupported NumPy dtype '\(descr)': i2 reads u1, i1, u2, i2, "
+            throw I2Error(.badInput, path: path, "unsupported NumPy dtype '\(descr)': i2 reads u1, i1, u2, i2, "
                           + "u4, i4, f4 and f8 (convert first, e.g. arr.astype(np.int32))")
         }
         return (t, big && t.byteCount > 1)
@@ -132,23 +132,23 @@ enum NumPyFormat: VolumeFormat {
 
     /// Parses the preamble and header dict; returns it with the byte offset of the data.
     static func readHeader(_ path: String) throws -> (Header, Int) {
-        guard FileManager.default.fileExists(atPath: path) else { throw I2Error(.io, path: path, "no such file") }
+        guard FileManager.default.fileExists(atPath: path) else { throw I2Error(.storage, path: path, "no such file") }
         let head = try readData(path, offset: 0, count: 12, what: "the NumPy preamble")
         guard head.starts(with: [0x93] + Array("NUMPY".utf8)) else {
-            throw I2Error(.invalidInput, path: path, "not a NumPy .npy file (no \\x93NUMPY magic)")
+            throw I2Error(.badInput, path: path, "not a NumPy .npy file (no \\x93NUMPY magic)")
         }
         let major = head[6]
         let (lenBytes, start): (Int, Int)
         switch major {
         case 1: (lenBytes, start) = (Int(head[8]) | Int(head[9]) << 8, 10)
         case 2, 3: (lenBytes, start) = (Int(head[8]) | Int(head[9]) << 8 | Int(head[10]) << 16 | Int(head[11]) << 24, 12)
-        default: throw I2Error(.invalidInput, path: path, "unsupported .npy format version \(major).\(head[7])")
+        default: throw I2Error(.badInput, path: path, "unsupported .npy format version \(major).\(head[7])")
         }
-        guard lenBytes <= 1 << 20 else { throw I2Error(.invalidInput, path: path, "implausible .npy header length \(lenBytes)") }
+        guard lenBytes <= 1 << 20 else { throw I2Error(.badInput, path: path, "implausible .npy header length \(lenBytes)") }
         let text = try readData(path, offset: start, count: lenBytes, what: "the .npy header")
         var parser = NpyDictParser(text)
         guard let header = parser.header() else {
-            throw I2Error(.invalidInput, path: path, "malformed .npy header: \(String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw I2Error(.badInput, path: path, "malformed .npy header: \(String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         return (header, start + lenBytes)
     }
@@ -156,13 +156,13 @@ enum NumPyFormat: VolumeFormat {
     /// Reads exactly `count` bytes at `offset` into a fresh buffer (no whole-file staging copy).
     static func readData(_ path: String, offset: Int, count: Int, what: String = "the array data") throws -> [UInt8] {
         guard let fh = fopen(path, "rb") else {
-            throw I2Error(.io, path: path, "cannot open: \(String(cString: strerror(errno)))")
+            throw I2Error(.storage, path: path, "cannot open: \(String(cString: strerror(errno)))")
         }
         defer { fclose(fh) }
         // Header-claimed sizes are checked against the file before anything is allocated.
         var st = stat()
         if fstat(fileno(fh), &st) == 0 && Int(st.st_size) - offset < count {
-            throw I2Error(.invalidInput, path: path,
+            throw I2Error(.badInput, path: path,
                           "file is truncated: \(what) needs \(count) bytes, \(max(Int(st.st_size) - offset, 0)) present")
         }
         var got = 0
@@ -172,7 +172,7 @@ enum NumPyFormat: VolumeFormat {
             n = count
         }
         guard got == count else {
-            throw I2Error(.invalidInput, path: path, "file is truncated: \(what) needs \(count) bytes, \(got) present")
+            throw I2Error(.badInput, path: path, "file is truncated: \(what) needs \(count) bytes, \(got) present")
         }
         return data
     }
@@ -181,17 +181,17 @@ enum NumPyFormat: VolumeFormat {
     static func readSidecar(_ json: String, shape: [Int]) throws -> (Vector3, Matrix3, [Double])? {
         guard FileManager.default.fileExists(atPath: json) else { return nil }
         let object = try? JSONSerialization.jsonObject(with: Data(try FileBytes.read(json)))
-        guard let dict = object as? [String: Any] else { throw I2Error(.invalidInput, path: json, "sidecar is not a JSON object") }
+        guard let dict = object as? [String: Any] else { throw I2Error(.badInput, path: json, "sidecar is not a JSON object") }
         if let s = dict["shape"] as? [Int], s != shape {
-            throw I2Error(.invalidInput, path: json, "sidecar describes shape \(s) but the array has shape \(shape)")
+            throw I2Error(.badInput, path: json, "sidecar describes shape \(s) but the array has shape \(shape)")
         }
         let expected = shape.count == 4 ? ["t", "k", "j", "i"] : ["k", "j", "i"]
         if let axes = dict["axes"] as? [String], axes != expected {
-            throw I2Error(.invalidInput, path: json, "sidecar axes \(axes) are not the i2 order \(expected)")
+            throw I2Error(.badInput, path: json, "sidecar axes \(axes) are not the i2 order \(expected)")
         }
         let rows = (dict["affine_lps"] as? [Any])?.compactMap { ($0 as? [Any])?.compactMap { ($0 as? NSNumber)?.doubleValue } }
         guard let m = rows, m.count == 4, m.allSatisfy({ $0.count == 4 }), m.joined().allSatisfy({ $0.isFinite }) else {
-            throw I2Error(.invalidInput, path: json, "sidecar has no valid 4x4 \"affine_lps\"")
+            throw I2Error(.badInput, path: json, "sidecar has no valid 4x4 \"affine_lps\"")
         }
         let g = Geometry.decompose(m)
         return (g.origin, g.direction, g.spacing.map { $0 > 0 ? $0 : 1 })

@@ -12,7 +12,7 @@ enum EncapsulatedPDF {
     static func write(pdf: String, series: SeriesInput, title: String, seriesDescription: String?, to target: String) throws {
         let bytes = try FileBytes.read(pdf)
         guard bytes.starts(with: Array("%PDF-".utf8)) else {
-            throw I2Error(.invalidInput, path: pdf, "not a PDF (it does not start with %PDF-)")
+            throw I2Error(.badInput, path: pdf, "not a PDF (it does not start with %PDF-)")
         }
         let ref = try DicomFile(path: series.stack.first.path)
         let seed = "pdf:" + ContentHash.hex(bytes) + "/ref:" + series.uid

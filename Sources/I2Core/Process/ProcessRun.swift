@@ -38,7 +38,7 @@ public enum ProcessRun {
         do {
             try FileManager.default.createDirectory(atPath: o.output, withIntermediateDirectories: true)
         } catch {
-            result.errors.append(I2Error(.io, path: o.output, "cannot create the output directory: \(error.localizedDescription)"))
+            result.errors.append(I2Error(.storage, path: o.output, "cannot create the output directory: \(error.localizedDescription)"))
             return result
         }
         for dir in o.series {
@@ -52,7 +52,7 @@ public enum ProcessRun {
             } catch let e as I2Error {
                 result.errors.append(e.path == nil ? e.at(dir) : e)
             } catch {
-                result.errors.append(I2Error(.io, path: dir, "\(error)"))
+                result.errors.append(I2Error(.storage, path: dir, "\(error)"))
             }
         }
         return result
@@ -71,7 +71,7 @@ public enum ProcessRun {
         let name = series.uid + "-" + tool.name
         let final = out + "/" + name
         if !o.overwrite, FileManager.default.fileExists(atPath: final) {
-            throw I2Error(.io, path: final, "a result of \(tool.name) for this series exists (use --force to replace it)")
+            throw I2Error(.storage, path: final, "a result of \(tool.name) for this series exists (use --force to replace it)")
         }
         // Per directory, not only per series UID: the same series received twice (say under another
         // PatientID) must not share, or clear, the other's work directory and log.
@@ -141,14 +141,14 @@ public enum ProcessRun {
         if FileManager.default.fileExists(atPath: final) {
             aside = staging + ".old"
             if rename(final, aside!) != 0 {
-                throw I2Error(.io, path: final, "cannot replace the existing result: \(String(cString: strerror(errno)))")
+                throw I2Error(.storage, path: final, "cannot replace the existing result: \(String(cString: strerror(errno)))")
             }
         }
         if rename(staging, final) != 0 {
             let reason = String(cString: strerror(errno))
             if let a = aside { _ = rename(a, final) }
             try? FileManager.default.removeItem(atPath: staging)
-            throw I2Error(.io, path: final, "cannot move the result into place: \(reason)")
+            throw I2Error(.storage, path: final, "cannot move the result into place: \(reason)")
         }
         if let a = aside { try? FileManager.default.removeItem(atPath: a) }
     }
@@ -168,21 +168,21 @@ struct SeriesInput {
     static func load(_ dir: String) throws -> SeriesInput {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-            throw I2Error(.io, path: dir, "not a series directory")
+            throw I2Error(.storage, path: dir, "not a series directory")
         }
         let (files, listErrors) = DicomScan.files(in: [dir])
         if let e = listErrors.first { throw e }
         let scan = DicomScan(files: files)
         let stacks = SeriesAssembly.stacks(scan.slices).filter { !scan.damagedSeries.contains($0.first.seriesInstanceUID) }
         guard let first = stacks.first else {
-            throw scan.errors.first ?? I2Error(.invalidInput, path: dir, "no DICOM images found")
+            throw scan.errors.first ?? I2Error(.badInput, path: dir, "no DICOM images found")
         }
         let uids = Set(stacks.map(\.first.seriesInstanceUID))
         if uids.count > 1 {
-            throw I2Error(.invalidInput, path: dir, "holds \(uids.count) series (\(uids.sorted().joined(separator: ", "))): give one series directory each")
+            throw I2Error(.badInput, path: dir, "holds \(uids.count) series (\(uids.sorted().joined(separator: ", "))): give one series directory each")
         }
         if stacks.count > 1 {
-            throw I2Error(.invalidInput, path: dir, "the series splits into \(stacks.count) volumes (\(stacks.map(\.name).joined(separator: ", "))): a tool takes one")
+            throw I2Error(.badInput, path: dir, "the series splits into \(stacks.count) volumes (\(stacks.map(\.name).joined(separator: ", "))): a tool takes one")
         }
         return SeriesInput(directory: dir, stack: first)
     }

@@ -21,7 +21,7 @@ enum ToolOutputs {
                 + (counts[out.kind]! > 1 ? "-\(n)" : "")
             let source = from + "/" + out.path
             guard FileManager.default.fileExists(atPath: source) else {
-                throw I2Error(.invalidInput, "the tool wrote no \(out.path) (declared output of type \(out.kind.rawValue))")
+                throw I2Error(.badInput, "the tool wrote no \(out.path) (declared output of type \(out.kind.rawValue))")
             }
             do {
                 switch out.kind {
@@ -77,22 +77,22 @@ enum ToolOutputs {
     static func dicom(_ source: String, series: SeriesInput, into dir: String) throws -> [String] {
         let (files, errors) = DicomScan.files(in: [source])
         if let e = errors.first { throw e }
-        guard !files.isEmpty else { throw I2Error(.invalidInput, path: source, "no files in it") }
+        guard !files.isEmpty else { throw I2Error(.badInput, path: source, "no files in it") }
         let ref = try DicomFile(path: series.stack.first.path)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var written: [String] = []
         for file in files.sorted() {
             let f: DicomFile
-            do { f = try DicomFile(path: file) } catch let e as I2Error { throw e.kind == .notDICOM ? I2Error(.invalidInput, path: file, "not a DICOM file") : e }
+            do { f = try DicomFile(path: file) } catch let e as I2Error { throw e.kind == .notDICOM ? I2Error(.badInput, path: file, "not a DICOM file") : e }
             guard let sop = f.string(.sopInstanceUID), UID.isValid(sop), let cls = f.string(.sopClassUID), UID.isValid(cls) else {
-                throw I2Error(.invalidInput, path: file, "no valid SOP Class and SOP Instance UIDs")
+                throw I2Error(.badInput, path: file, "no valid SOP Class and SOP Instance UIDs")
             }
             for tag: Tag in [.studyInstanceUID, .patientID] where (f.string(tag) ?? "") != (ref.string(tag) ?? "") {
-                throw I2Error(.invalidInput, path: file, "\(tag == .patientID ? "PatientID" : "StudyInstanceUID") \"\(f.string(tag) ?? "")\" differs from the source series' \"\(ref.string(tag) ?? "")\": it would land in another study")
+                throw I2Error(.badInput, path: file, "\(tag == .patientID ? "PatientID" : "StudyInstanceUID") \"\(f.string(tag) ?? "")\" differs from the source series' \"\(ref.string(tag) ?? "")\": it would land in another study")
             }
             let target = dir + "/" + sop + ".dcm"
             guard !FileManager.default.fileExists(atPath: target) else {
-                throw I2Error(.invalidInput, path: file, "SOP Instance UID \(sop) appears twice in the tool's output")
+                throw I2Error(.badInput, path: file, "SOP Instance UID \(sop) appears twice in the tool's output")
             }
             try AtomicFile.write(to: target) { tmp in try FileBytes.write(try FileBytes.read(file), to: tmp) }
             written.append(target)

@@ -25,21 +25,21 @@ enum ToolRunner {
         do {
             p = try RunningCommand(argv: argv, environment: env, logPath: log, directory: places.work)
         } catch {
-            throw I2Error(.invalidInput, "\(error)")
+            throw I2Error(.badInput, "\(error)")
         }
         TempFiles.childGroup = p.pid
         defer { TempFiles.childGroup = 0 }
         if !p.wait(seconds: timeout ?? .infinity) {
             p.signal(SIGTERM)
             if !p.wait(seconds: 5) { p.signal(SIGKILL); _ = p.wait(seconds: 5) }
-            throw I2Error(.invalidInput, String(format: "timed out after %g s and was stopped", timeout!))
+            throw I2Error(.badInput, String(format: "timed out after %g s and was stopped", timeout!))
         }
         // Anything the tool left running in its group would write on after we read its outputs.
         kill(-p.pid, SIGKILL)
         let status = p.exitStatus ?? 127
-        if status == 127 { throw I2Error(.invalidInput, "exited with status 127 (command not found?)") }
-        if status > 128 { throw I2Error(.invalidInput, "killed by signal \(status - 128)") }
-        if status != 0 { throw I2Error(.invalidInput, "exited with status \(status)") }
+        if status == 127 { throw I2Error(.badInput, "exited with status 127 (command not found?)") }
+        if status > 128 { throw I2Error(.badInput, "killed by signal \(status - 128)") }
+        if status != 0 { throw I2Error(.badInput, "exited with status \(status)") }
     }
 
     /// {input}, {output}, {series}, {work} and {param:NAME}; shell-quoted for a shell command line.

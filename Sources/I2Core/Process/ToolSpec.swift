@@ -87,7 +87,7 @@ extension ToolSpec {
     /// Reads a tool description file. Relative `meta` paths are resolved against the file's directory.
     public static func load(path: String) throws -> ToolSpec {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw I2Error(.io, path: path, "cannot read the tool description")
+            throw I2Error(.storage, path: path, "cannot read the tool description")
         }
         let dir = (URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path)
         return try decode(data, path: path, directory: dir)
@@ -96,7 +96,7 @@ extension ToolSpec {
     static func decode(_ data: Data, path: String, directory: String) throws -> ToolSpec {
         let root: Any
         do { root = try JSONSerialization.jsonObject(with: data) } catch {
-            throw I2Error(.invalidInput, path: path, MetadataJSON.syntaxMessage(error as NSError, in: data))
+            throw I2Error(.badInput, path: path, MetadataJSON.syntaxMessage(error as NSError, in: data))
         }
         let r = Reader(path: path)
         guard let o = root as? [String: Any] else { throw r.fail("", "the tool description must be a JSON object") }
@@ -226,7 +226,7 @@ extension ToolSpec {
     struct Reader {
         var path: String
         func fail(_ field: String, _ why: String) -> I2Error {
-            I2Error(.invalidInput, path: path, field.isEmpty ? why : "\(field): \(why)")
+            I2Error(.badInput, path: path, field.isEmpty ? why : "\(field): \(why)")
         }
         func string(_ d: [String: Any], _ key: String, at: String = "", required: Bool = false) throws -> String? {
             let field = at.isEmpty ? key : "\(at).\(key)"

@@ -67,7 +67,7 @@ enum LabelScan {
         if let index = bad.lazy.compactMap({ $0 }).first {
             let i = index % npix
             let k = index / npix
-            throw I2Error(.invalidInput, path: path, "voxel (\(i % v.size[0]), \(i / v.size[0]), \(k)) holds \(typed(v) { $0.value(at: index) }), not a label value: labels must be whole numbers from 0 to \(maxLabel)")
+            throw I2Error(.badInput, path: path, "voxel (\(i % v.size[0]), \(i / v.size[0]), \(k)) holds \(typed(v) { $0.value(at: index) }), not a label value: labels must be whole numbers from 0 to \(maxLabel)")
         }
         return present
     }

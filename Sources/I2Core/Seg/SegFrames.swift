@@ -15,7 +15,7 @@ enum SegFrames {
     static func segmentNumber(_ seg: SegmentationObject, frame i: Int) throws -> Int {
         if let s = seg.frames.segment[i] { return s }
         if seg.segments.count == 1 { return seg.segments[0].number }
-        throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) has no ReferencedSegmentNumber (Segment Identification macro)")
+        throw I2Error(.badInput, path: seg.path, "frame \(i + 1) has no ReferencedSegmentNumber (Segment Identification macro)")
     }
 
     /// Calls `on(offset)` for every pixel of frame `i` that belongs to its segment; offset within the frame.
@@ -124,7 +124,7 @@ enum SegFrames {
         for s in seg.segments {
             let l = T(s.description.labelID)
             if let other = segmentOf[l], l != 0 {
-                throw I2Error(.invalidInput, path: seg.path, "segments \(other) and \(s.number) both have label value \(l): they cannot share one label map; use --per-segment")
+                throw I2Error(.badInput, path: seg.path, "segments \(other) and \(s.number) both have label value \(l): they cannot share one label map; use --per-segment")
             }
             labelOf[s.number] = l
             segmentOf[l] = s.number
@@ -158,7 +158,7 @@ enum SegFrames {
                             do {
                                 let number = try segmentNumber(seg, frame: i)
                                 guard let label = labelOf[number] else {
-                                    throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) references segment \(number), which SegmentSequence does not describe")
+                                    throw I2Error(.badInput, path: seg.path, "frame \(i + 1) references segment \(number), which SegmentSequence does not describe")
                                 }
                                 let (px, origin) = try frames(i, scratch)
                                 let base = k * plane
@@ -204,7 +204,7 @@ enum SegFrames {
                 let value = labelmapValue(px, o, wide: wide)
                 if value == 0 && table[0] == 0 { continue }
                 guard let label = table[value] else {
-                    throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) holds pixel value \(value), a segment number SegmentSequence does not describe")
+                    throw I2Error(.badInput, path: seg.path, "frame \(i + 1) holds pixel value \(value), a segment number SegmentSequence does not describe")
                 }
                 out[base + p] = label
             }
@@ -224,7 +224,7 @@ enum SegFrames {
         }
         let plane = grid.volume.size[0] * grid.volume.size[1]
         let x = voxel % grid.volume.size[0], y = (voxel % plane) / grid.volume.size[0], z = voxel / plane
-        return I2Error(.invalidInput, path: seg.path,
+        return I2Error(.badInput, path: seg.path,
                        "segments \(name(a)) and \(name(b)) overlap (first at voxel \(x),\(y),\(z)): one label map cannot hold both; use --per-segment for one file per segment")
     }
 

@@ -17,7 +17,7 @@ struct SegGrid {
     /// regular grid whose step is SpacingBetweenSlices (or the smallest gap); slices no frame covers
     /// stay empty.
     static func own(_ seg: SegmentationObject) throws -> SegGrid {
-        func bad(_ why: String) -> I2Error { I2Error(.invalidInput, path: seg.path, why) }
+        func bad(_ why: String) -> I2Error { I2Error(.badInput, path: seg.path, why) }
         guard let iop = seg.orientation else { throw bad("no ImageOrientationPatient (Plane Orientation macro): the geometry is unknown; give --ref") }
         let row = Vector3(iop[0], iop[1], iop[2]).normalized, col = Vector3(iop[3], iop[4], iop[5]).normalized
         let normal = row.cross(col).normalized
@@ -68,7 +68,7 @@ struct SegGrid {
         guard let stack = stacks.first(where: { s in s.slices.contains { wanted.contains($0.sopInstanceUID) } })
             ?? stacks.first(where: { referenced.contains($0.first.seriesInstanceUID) })
             ?? (stacks.count == 1 ? stacks.first : nil) else {
-            throw I2Error(.invalidInput, path: seg.path, stacks.isEmpty ? "no DICOM images in --ref \(dir)"
+            throw I2Error(.badInput, path: seg.path, stacks.isEmpty ? "no DICOM images in --ref \(dir)"
                           : "none of the \(stacks.count) series in --ref \(dir) is the one this SEG references")
         }
         if scan.damagedSeries.contains(stack.first.seriesInstanceUID), let e = scan.errors.first { throw e }
@@ -89,14 +89,14 @@ struct SegGrid {
             let step = span / Double(max(count - 1, 1))
             gridIndex = o.map { Int((($0 - o[0]) / step).rounded()) }
             if let k = o.indices.first(where: { abs(o[$0] - o[0] - Double(gridIndex[$0]) * step) > 0.01 * step }) {
-                throw I2Error(.invalidInput, path: irr.before.label,
+                throw I2Error(.badInput, path: irr.before.label,
                               String(format: "--ref series: irregular slice spacing (%.4g mm instead of %.4g mm) and slice %@ is not on the %.4g mm grid `i2 convert --equalize` builds", irr.gap, irr.typical, stack.slices[k].label, step))
             }
             slices = count
             spacing[2] = step / max(abs(g.direction.column(2).dot(normal)), 1e-9)
         }
         guard f.rows == seg.rows && f.columns == seg.columns else {
-            throw I2Error(.invalidInput, path: seg.path, "frames are \(seg.columns)x\(seg.rows) but the --ref series is \(f.columns)x\(f.rows)")
+            throw I2Error(.badInput, path: seg.path, "frames are \(seg.columns)x\(seg.rows) but the --ref series is \(f.columns)x\(f.rows)")
         }
         var bySOP: [String: Int] = [:]
         var duplicates = false
@@ -108,22 +108,22 @@ struct SegGrid {
         for i in 0..<seg.frameCount {
             if let uid = seg.frames.sourceUID[i], !duplicates {
                 guard let k = bySOP[uid] else {
-                    throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) references instance \(uid), which is not in the --ref series \(dir)")
+                    throw I2Error(.badInput, path: seg.path, "frame \(i + 1) references instance \(uid), which is not in the --ref series \(dir)")
                 }
                 sliceOfFrame.append(k)
                 continue
             }
             guard sameFrame else {
-                throw I2Error(.invalidInput, path: seg.path, "FrameOfReferenceUID \(seg.frameOfReferenceUID!) differs from the --ref series' \(refFoR!), and frame \(i + 1) names no source image to place it by")
+                throw I2Error(.badInput, path: seg.path, "FrameOfReferenceUID \(seg.frameOfReferenceUID!) differs from the --ref series' \(refFoR!), and frame \(i + 1) names no source image to place it by")
             }
             guard let p = seg.frames.position[i] else {
-                throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) has neither a source image reference nor a plane position")
+                throw I2Error(.badInput, path: seg.path, "frame \(i + 1) has neither a source image reference nor a plane position")
             }
             let t = (p - g.origin).dot(normal) / along
             let k = Int(t.rounded())
             let expected = g.origin + g.direction.column(2) * (Double(k) * spacing[2])
             guard k >= 0 && k < slices && (p - expected).length < 0.01 * max(spacing[2], 1) else {
-                throw I2Error(.invalidInput, path: seg.path, "frame \(i + 1) at \(p) lies on no slice of the --ref series \(dir)")
+                throw I2Error(.badInput, path: seg.path, "frame \(i + 1) at \(p) lies on no slice of the --ref series \(dir)")
             }
             sliceOfFrame.append(k)
         }

@@ -49,7 +49,7 @@ struct SegPlan {
             let where_ = o.meta ?? "the \(o.preset ?? "") preset"
             let list = unknown.map { presence.count == 1 ? "\($0.1)" : "\($0.1) (in \(o.inputs[$0.0]))" }.joined(separator: ", ")
             if !o.genericUnknownLabels {
-                throw I2Error(.invalidInput, path: o.inputs.count == 1 ? o.inputs[0] : nil,
+                throw I2Error(.badInput, path: o.inputs.count == 1 ? o.inputs[0] : nil,
                               "label value\(unknown.count > 1 ? "s" : "") \(list) not described in \(where_) (add segmentAttributes entries, or use --unknown-labels generic)")
             }
             warn("label value\(unknown.count > 1 ? "s" : "") \(list) not described in \(where_): written with the generic code (85756007, SCT, \"Tissue\")")

@@ -122,7 +122,7 @@ enum SegRLE {
         let npix = rows * columns
         for f in frames {
             let src = fragments[f]
-            func bad(_ why: String) -> I2Error { I2Error(.invalidInput, path: path, "frame \(f + 1): RLE: \(why)") }
+            func bad(_ why: String) -> I2Error { I2Error(.badInput, path: path, "frame \(f + 1): RLE: \(why)") }
             guard src.count >= 64 else { throw bad("fragment shorter than its 64-byte header") }
             let segments = Int(src.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian)
             let start = Int(src.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian)

@@ -25,11 +25,11 @@ struct SegReference {
     /// label map, so it can run while the label map is read.
     static func scan(_ dir: String, threads: Int) throws -> Candidates {
         let (files, listErrors) = DicomScan.files(in: [dir])
-        if let e = listErrors.first { throw I2Error(.invalidInput, path: dir, "reference series: \(e.detail)") }
+        if let e = listErrors.first { throw I2Error(.badInput, path: dir, "reference series: \(e.detail)") }
         let scan = DicomScan(files: files, threads: threads)
         let stacks = SeriesAssembly.stacks(scan.slices).filter { $0.volumes == 1 }
         guard !stacks.isEmpty else {
-            throw scan.errors.first ?? I2Error(.invalidInput, path: dir, "no DICOM image series found in the reference")
+            throw scan.errors.first ?? I2Error(.badInput, path: dir, "no DICOM image series found in the reference")
         }
         return Candidates(scan: scan, stacks: stacks)
     }
@@ -40,7 +40,7 @@ struct SegReference {
         for stack in c.stacks {
             let g = SeriesAssembly.geometry(stack)
             if let why = mismatch(wanted, stack: stack, geometry: g) {
-                firstMismatch = firstMismatch ?? I2Error(.invalidInput, "the label map is not on the grid of reference series \(stack.first.seriesInstanceUID): \(why)")
+                firstMismatch = firstMismatch ?? I2Error(.badInput, "the label map is not on the grid of reference series \(stack.first.seriesInstanceUID): \(why)")
                 continue
             }
             if c.scan.damagedSeries.contains(stack.first.seriesInstanceUID), let e = c.scan.errors.first { throw e }

@@ -10,7 +10,7 @@ enum InputFiles {
         for input in inputs {
             var st = stat()
             guard stat(input, &st) == 0 else {
-                errors.append(I2Error(.io, path: input, String(cString: strerror(errno))))
+                errors.append(I2Error(.storage, path: input, String(cString: strerror(errno))))
                 continue
             }
             if st.st_mode & S_IFMT == S_IFDIR { walk(input, into: &files, errors: &errors) } else { files.append(input) }
@@ -20,7 +20,7 @@ enum InputFiles {
 
     private static func walk(_ dir: String, into files: inout [String], errors: inout [I2Error]) {
         guard let d = opendir(dir) else {
-            errors.append(I2Error(.io, path: dir, "cannot read directory: \(String(cString: strerror(errno)))"))
+            errors.append(I2Error(.storage, path: dir, "cannot read directory: \(String(cString: strerror(errno)))"))
             return
         }
         var entries: [(name: String, type: UInt8)] = []

@@ -219,13 +219,13 @@ public final class Sender {
     // MARK: helpers
 
     private func probeAll(_ files: [String]) -> [Result<DicomProbe, I2Error>] {
-        var results = [Result<DicomProbe, I2Error>](repeating: .failure(I2Error(.invalidInput, "not probed")), count: files.count)
+        var results = [Result<DicomProbe, I2Error>](repeating: .failure(I2Error(.badInput, "not probed")), count: files.count)
         results.withUnsafeMutableBufferPointer { buf in
             let base = buf.baseAddress!
             DispatchQueue.concurrentPerform(iterations: files.count) { i in
                 do { (base + i).pointee = .success(try DicomProbe(path: files[i])) }
                 catch let e as I2Error { (base + i).pointee = .failure(e) }
-                catch { (base + i).pointee = .failure(I2Error(.invalidInput, path: files[i], "\(error)")) }
+                catch { (base + i).pointee = .failure(I2Error(.badInput, path: files[i], "\(error)")) }
             }
         }
         return results

@@ -82,7 +82,7 @@ public struct SeriesState: Codable, Equatable, Sendable {
         do {
             return try JSONDecoder().decode(SeriesState.self, from: data)
         } catch {
-            throw I2Error(.invalidInput, path: path, "unreadable watch state: \(error)")
+            throw I2Error(.badInput, path: path, "unreadable watch state: \(error)")
         }
     }
 

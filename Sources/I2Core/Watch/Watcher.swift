@@ -20,14 +20,13 @@ public struct WatchOptions: Sendable {
     public init(root: String) { self.root = root }
 }
 
-public enum WatchLogLevel: Sendable { case info, warning, error }
 
 public final class Watcher {
     public let options: WatchOptions
     let scanner: SeriesScanner
     let key: String
     let handOver: (String) -> Void
-    let log: (WatchLogLevel, String) -> Void
+    let log: (LogLevel, String) -> Void
 
     /// Set to non-zero from a signal handler to stop the loop.
     nonisolated(unsafe) public static let stopFlag: UnsafeMutablePointer<Int32> = {
@@ -64,7 +63,7 @@ public final class Watcher {
     public internal(set) var failures = 0
     public internal(set) var handedOver = 0
 
-    public init(options: WatchOptions, handOver: @escaping (String) -> Void, log: @escaping (WatchLogLevel, String) -> Void) {
+    public init(options: WatchOptions, handOver: @escaping (String) -> Void, log: @escaping (LogLevel, String) -> Void) {
         self.options = options
         self.scanner = SeriesScanner(root: options.root, group: options.group)
         self.key = WatchKey.of(options.command ?? "")

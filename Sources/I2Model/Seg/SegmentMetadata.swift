@@ -119,7 +119,7 @@ public struct SegmentMetadata: Hashable, Sendable {
         do {
             root = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         } catch {
-            throw I2Error(.invalidInput, path: path, MetadataJSON.syntaxMessage(error as NSError, in: data))
+            throw I2Error(.badInput, path: path, MetadataJSON.syntaxMessage(error as NSError, in: data))
         }
         return try MetadataJSON.Reader(path: path).metadata(root)
     }
@@ -202,7 +202,7 @@ extension MetadataJSON {
         let path: String
 
         func fail(_ at: String, _ message: String) -> I2Error {
-            I2Error(.invalidInput, path: path, at.isEmpty ? message : "\(at): \(message)")
+            I2Error(.badInput, path: path, at.isEmpty ? message : "\(at): \(message)")
         }
 
         func kind(_ v: Any) -> String {
