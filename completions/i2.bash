@@ -27,7 +27,7 @@ _i2_words() {
 
 _i2_top() {
     case $prev in
-        --generate) _i2_words 'man complete-bash complete-zsh complete-fish man-receive man-watch man-process man-convert man-send man-seg2nifti man-nifti2seg'; return ;;
+        --generate) _i2_words 'man complete-bash complete-zsh complete-fish readme-exit-status man-receive man-watch man-process man-convert man-send man-seg2nifti man-nifti2seg'; return ;;
     esac
     $split && return
     if [[ $cur == -* ]]; then _i2_words '-h --help -V --version --generate'; return; fi
@@ -112,7 +112,7 @@ _i2_send() {
         --max-pdu) :; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-t --to -a --aet --echo --json --report --retries --retry-delay --connect-timeout --acse-timeout --dimse-timeout --idle-timeout --max-pdu -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-t --to -a --aet --echo --json -0 --null --report --retries --retry-delay --connect-timeout --acse-timeout --dimse-timeout --idle-timeout --max-pdu -h --help'; return; fi
     _i2_files ''
 }
 

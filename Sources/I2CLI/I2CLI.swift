@@ -1,13 +1,14 @@
-// Entry point of the command line: dispatch argv to a subcommand, map every outcome to an exit status.
+// Entry point of the command line: dispatch argv to a subcommand, run it with a context wired to the
+// terminal and the one signal installer, and map its report to an exit status (ExitStatus.of).
+import Foundation
 import I2Core
-import I2Model
 
 public enum I2CLI {
     public static let version = "0.1.0"
 
     public static func main(_ argv: [String]) -> Int32 {
-        StandardOutput.installPipeHandling()
-        TempFiles.installSignalCleanup()
+        let stop = StopToken()
+        Signals.install(stopping: stop)
         var args = Array(argv.dropFirst())
         guard let first = args.first else {
             Diagnostics.write(Help.top())
@@ -16,13 +17,11 @@ public enum I2CLI {
         if first.hasPrefix("-") {
             do {
                 let parsed = try Parser.parse(args, flags: CommandTable.topFlags)
-                if parsed.has("version") { StandardOutput.write("i2 \(version)\n"); return 0 }
-                if let what = parsed.value("generate") { StandardOutput.write(Generate.file(what)); return 0 }
-                if parsed.has("help") { StandardOutput.write(Help.top()); return 0 }
+                if parsed.has(CommandTable.versionFlag) { StandardOutput.write("i2 \(version)\n"); return 0 }
+                if let what = parsed.given(CommandTable.generateFlag) { StandardOutput.write(Generate.file(what)); return 0 }
+                if parsed.has(CommonFlags.help) { StandardOutput.write(Help.top()); return 0 }
                 if let p = parsed.positionals.first { return usageError("'\(p)' after options: put the subcommand first") }
                 return usageError("no subcommand given")
-            } catch let e as UsageError {
-                return usageError(e.message)
             } catch {
                 return usageError("\(error)")
             }
@@ -35,29 +34,36 @@ public enum I2CLI {
             return 0
         }
         guard let cmd = CommandTable.named(first) else { return unknownCommand(first) }
-        return run(cmd, args)
+        return run(cmd, args, stop: stop)
     }
 
-    static func run(_ cmd: Command, _ args: [String]) -> Int32 {
+    static func run(_ cmd: Command, _ args: [String], stop: StopToken) -> Int32 {
         let parsed: ParsedArguments
         do {
             parsed = try Parser.parse(args, flags: cmd.flags)
-        } catch let e as UsageError {
-            return usageError("\(cmd.name): \(e.message)")
         } catch {
             return usageError("\(cmd.name): \(error)")
         }
-        if parsed.has("help") { StandardOutput.write(Help.command(cmd)); return 0 }
-        do {
-            return try cmd.run(parsed).rawValue
-        } catch let e as UsageError {
-            return usageError("\(cmd.name): \(e.message)")
-        } catch let e as I2Error where e.kind == .usage {
-            return usageError("\(cmd.name): \(e)")
-        } catch {
-            Diagnostics.error("\(error)")
-            return ExitStatus.partialFailure.rawValue
+        if parsed.has(CommonFlags.help) { StandardOutput.write(Help.command(cmd)); return 0 }
+        if cmd.stop == .immediate {
+            // Roll back the item in hand (temporaries, a tool's process group), then exit as shells expect.
+            stop.onStop { TempFiles.removeAll(); _exit(128 + (stop.signal == 0 ? SIGTERM : stop.signal)) }
         }
+        let terminal = TerminalOutput()
+        let invocation = Invocation(context: EngineContext(events: terminal.sink, stop: stop), terminal: terminal)
+        let report: Report
+        do {
+            report = try cmd.run(parsed, invocation)
+        } catch let e as I2Error {
+            report = Report(fatal: e)
+        } catch {
+            report = Report(fatal: I2Error(.internal, "\(error)"))
+        }
+        terminal.clearProgress()
+        if let e = report.fatal {
+            Diagnostics.log(.error, e.kind == .usage ? "\(cmd.name): \(e)" : e.description)
+        }
+        return ExitStatus.of(report)
     }
 
     static func unknownCommand(_ word: String) -> Int32 {

@@ -56,24 +56,20 @@ public final class StoreSCP: @unchecked Sendable {
     let handler: @Sendable (ReceivedInstance) -> StoreAnswer
     let log: @Sendable (LogLevel, String) -> Void
     let ready: @Sendable () -> Void
-    private let stopFlag = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    /// The caller's stop flag (a StopToken's): non-zero asks `run` to stop accepting and drain.
+    private let stopFlag: UnsafeMutablePointer<Int32>
 
-    public init(config: StoreSCPConfig, handler: @escaping @Sendable (ReceivedInstance) -> StoreAnswer,
+    public init(config: StoreSCPConfig, stopFlag: UnsafeMutablePointer<Int32>,
+                handler: @escaping @Sendable (ReceivedInstance) -> StoreAnswer,
                 log: @escaping @Sendable (LogLevel, String) -> Void, ready: @escaping @Sendable () -> Void = {}) {
         self.config = config
+        self.stopFlag = stopFlag
         self.handler = handler
         self.log = log
         self.ready = ready
-        stopFlag.pointee = 0
     }
 
-    deinit { stopFlag.deallocate() }
-
-    /// Asks `run` to stop accepting and drain. Async-signal-safe (a plain store).
-    public func stop() { stopFlag.pointee = 1 }
-    public var stopPointer: UnsafeMutablePointer<Int32> { stopFlag }
-
-    /// Serves until `stop()`; throws when the port cannot be opened.
+    /// Serves until the stop flag is set; throws when the port cannot be opened.
     public func run() throws {
         let callers = config.allowedCallers.map { strdup($0) }
         defer { callers.forEach { free($0) } }

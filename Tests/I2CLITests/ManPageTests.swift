@@ -2,6 +2,7 @@
 import Foundation
 import XCTest
 @testable import I2CLI
+import I2Core
 import I2TestSupport
 
 final class ManPageTests: XCTestCase {
@@ -32,7 +33,7 @@ final class ManPageTests: XCTestCase {
 
     func testExtraSectionsComeBeforeExitStatus() {
         let c = Command(name: "demo", summary: "demo", description: "Demo.", flags: [], positionals: [],
-                        extraManSections: [("Files", "~/.config/i2/nodes.json\n.hidden start")], run: { _ in .success })
+                        extraManSections: [("Files", "~/.config/i2/nodes.json\n.hidden start")], run: { _, _ in Report() })
         let page = ManPage.command(c)
         XCTAssertTrue(page.contains(".SH \"FILES\"\n~/.config/i2/nodes.json\n.PP\n\\&.hidden start\n"), page)
         XCTAssertLessThan(page.range(of: "FILES")!.lowerBound, page.range(of: "EXIT STATUS")!.lowerBound)

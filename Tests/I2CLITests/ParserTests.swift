@@ -2,6 +2,7 @@
 // exact usage errors (with did-you-mean) a user sees.
 import XCTest
 @testable import I2CLI
+import I2Core
 
 final class ParserTests: XCTestCase {
     let flags = Convert.command.flags
@@ -13,40 +14,40 @@ final class ParserTests: XCTestCase {
         do {
             let parsed = try parse(words)
             XCTFail("\(words) parsed without error: \(parsed)", file: file, line: line)
-        } catch let e as UsageError {
-            return e.message
+        } catch let e as I2Error where e.kind == .usage {
+            return e.detail
         } catch {
-            XCTFail("\(words) threw \(error), not a UsageError", file: file, line: line)
+            XCTFail("\(words) threw \(error), not a usage error", file: file, line: line)
         }
         return ""
     }
 
     func testLongOptionWithEqualsOrSeparateValue() throws {
-        XCTAssertEqual(try parse(["--output=out.nii"]).value("output"), "out.nii")
-        XCTAssertEqual(try parse(["--output", "out.nii"]).value("output"), "out.nii")
-        XCTAssertEqual(try parse(["--name="]).value("name"), "", "an empty inline value is a value")
-        XCTAssertEqual(try parse(["--name=a=b"]).value("name"), "a=b", "only the first = separates")
+        XCTAssertEqual(try parse(["--output=out.nii"]).given(Convert.output), "out.nii")
+        XCTAssertEqual(try parse(["--output", "out.nii"]).given(Convert.output), "out.nii")
+        XCTAssertEqual(try parse(["--name="]).given(Convert.pattern), "", "an empty inline value is a value")
+        XCTAssertEqual(try parse(["--name=a=b"]).given(Convert.pattern), "a=b", "only the first = separates")
     }
 
     func testShortOptionWithSeparateOrAttachedValue() throws {
-        XCTAssertEqual(try parse(["-o", "out.nii"]).value("output"), "out.nii")
-        XCTAssertEqual(try parse(["-oout.nii"]).value("output"), "out.nii")
+        XCTAssertEqual(try parse(["-o", "out.nii"]).given(Convert.output), "out.nii")
+        XCTAssertEqual(try parse(["-oout.nii"]).given(Convert.output), "out.nii")
     }
 
     func testBundledShortSwitches() throws {
         let p = try parse(["-l0"])
-        XCTAssertTrue(p.has("list"))
-        XCTAssertTrue(p.has("null"))
+        XCTAssertTrue(p.has(Convert.list))
+        XCTAssertTrue(p.has(CommonFlags.null))
         let q = try parse(["-lsUID"])
-        XCTAssertTrue(q.has("list"))
-        XCTAssertEqual(q.all("series"), ["UID"], "a value-taking short flag takes the rest of the bundle")
+        XCTAssertTrue(q.has(Convert.list))
+        XCTAssertEqual(q.all(Convert.series), ["UID"], "a value-taking short flag takes the rest of the bundle")
     }
 
     func testDoubleDashEndsOptions() throws {
         let p = try parse(["in", "--", "--force", "-l"])
         XCTAssertEqual(p.positionals, ["in", "--force", "-l"])
-        XCTAssertFalse(p.has("force"))
-        XCTAssertFalse(p.has("list"))
+        XCTAssertFalse(p.has(Convert.force))
+        XCTAssertFalse(p.has(Convert.list))
     }
 
     func testSingleDashIsAPositional() throws {
@@ -54,16 +55,16 @@ final class ParserTests: XCTestCase {
     }
 
     func testValueIsTakenEvenWhenItLooksLikeAnOption() throws {
-        XCTAssertEqual(try parse(["--name", "--force"]).value("name"), "--force")
+        XCTAssertEqual(try parse(["--name", "--force"]).given(Convert.pattern), "--force")
     }
 
     func testRepeatedSeriesAccumulates() throws {
-        XCTAssertEqual(try parse(["--series", "1.2", "-s", "3.4", "--series=5.6"]).all("series"), ["1.2", "3.4", "5.6"])
+        XCTAssertEqual(try parse(["--series", "1.2", "-s", "3.4", "--series=5.6"]).all(Convert.series), ["1.2", "3.4", "5.6"])
     }
 
     func testRepeatedNonRepeatableLastWins() throws {
-        XCTAssertEqual(try parse(["--tilt", "shear", "--tilt", "resample"]).all("tilt"), ["resample"])
-        XCTAssertEqual(try parse(["-o", "a", "--output", "b"]).all("output"), ["b"])
+        XCTAssertEqual(try parse(["--tilt", "shear", "--tilt", "resample"]).all(Convert.tilt), ["resample"])
+        XCTAssertEqual(try parse(["-o", "a", "--output", "b"]).all(Convert.output), ["b"])
     }
 
     /// Every flag of convert: absent by default, recorded when set, repetition per its declaration.
@@ -72,11 +73,11 @@ final class ParserTests: XCTestCase {
         for f in flags {
             let value = f.choices.last ?? "v"
             let once = f.takesValue ? ["--" + f.long, value] : ["--" + f.long]
-            XCTAssertEqual(try parse(once).all(f.long), [f.takesValue ? value : ""], "--\(f.long)")
-            let twice = try parse(once + once).all(f.long)
+            XCTAssertEqual(try parse(once).all(f), [f.takesValue ? value : ""], "--\(f.long)")
+            let twice = try parse(once + once).all(f)
             XCTAssertEqual(twice.count, f.repeatable ? 2 : 1, "--\(f.long) given twice")
             if let short = f.short {
-                XCTAssertTrue(try parse(f.takesValue ? ["-\(short)", value] : ["-\(short)"]).has(f.long), "-\(short)")
+                XCTAssertTrue(try parse(f.takesValue ? ["-\(short)", value] : ["-\(short)"]).has(f), "-\(short)")
             }
         }
     }

@@ -1,20 +1,12 @@
 // Stage one of parsing: raw words → ParsedArguments, checked against a command's flags.
 // Syntax and declared choices only: no file system, no semantics (each command does that).
+import I2Core
 
 public struct ParsedArguments: Sendable {
-    public var values: [String: [String]] = [:]     // long name → values in order (switches: [""])
+    /// Long name → values in order (switches: [""]). Read through the typed accessors
+    /// (ParsedArguments+Values.swift), which take the Flag itself, so a flag name cannot be misspelt.
+    var values: [String: [String]] = [:]
     public var positionals: [String] = []
-
-    public func has(_ long: String) -> Bool { values[long] != nil }
-    /// The last value given (last one wins for non-repeatable options).
-    public func value(_ long: String) -> String? { values[long]?.last }
-    public func all(_ long: String) -> [String] { values[long] ?? [] }
-}
-
-public struct UsageError: Error, Equatable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
 }
 
 public enum Parser {
@@ -29,7 +21,7 @@ public enum Parser {
                 if !flag.choices.isEmpty && !flag.choices.contains(v) {
                     var msg = "invalid value '\(v)' for --\(flag.long) (expected one of: \(flag.choices.joined(separator: ", ")))"
                     if let s = Suggest.nearest(v, in: flag.choices) { msg += "; did you mean '\(s)'?" }
-                    throw UsageError(msg)
+                    throw I2Error(.usage, msg)
                 }
                 out.values[flag.long, default: []].append(v)
             } else {
@@ -41,7 +33,7 @@ public enum Parser {
         }
         func takeValue(for flag: Flag, shown: String) throws -> String {
             i += 1
-            guard i < words.count else { throw UsageError("option '\(shown)' needs a value (\(flag.valueName!))") }
+            guard i < words.count else { throw I2Error(.usage, "option '\(shown)' needs a value (\(flag.valueName!))") }
             return words[i]
         }
 
@@ -64,12 +56,12 @@ public enum Parser {
                 guard let flag = flags.first(where: { $0.long == name }) else {
                     var msg = "unknown option '--\(name)'"
                     if let s = Suggest.nearest(name, in: flags.map(\.long)) { msg += "; did you mean '--\(s)'?" }
-                    throw UsageError(msg)
+                    throw I2Error(.usage, msg)
                 }
                 if flag.takesValue {
                     try record(flag, try inline ?? takeValue(for: flag, shown: "--" + name))
                 } else {
-                    if inline != nil { throw UsageError("option '--\(name)' takes no value") }
+                    if inline != nil { throw I2Error(.usage, "option '--\(name)' takes no value") }
                     try record(flag, nil)
                 }
             } else {
@@ -78,7 +70,7 @@ public enum Parser {
                 while !chars.isEmpty {
                     let c = chars.removeFirst()
                     guard let flag = flags.first(where: { $0.short == c }) else {
-                        throw UsageError("unknown option '-\(c)'" + (w.count > 2 ? " in '\(w)'" : ""))
+                        throw I2Error(.usage, "unknown option '-\(c)'" + (w.count > 2 ? " in '\(w)'" : ""))
                     }
                     if flag.takesValue {
                         let v = chars.isEmpty ? try takeValue(for: flag, shown: "-\(c)") : String(chars)

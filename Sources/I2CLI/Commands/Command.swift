@@ -1,5 +1,18 @@
 // The one shape every subcommand has: its name, what it does, its flags and positionals, and a run
-// function that builds the command's options from ParsedArguments and calls into I2Core.
+// function that builds the command's options from ParsedArguments and calls one I2Core engine with
+// the invocation's context; the report it returns becomes the exit status in I2CLI.run.
+import I2Core
+
+/// What a command's run gets besides its arguments: the engine context wired to the terminal, and the
+/// stdout settings (-0, --json) it may change.
+public struct Invocation: Sendable {
+    public let context: EngineContext
+    public let terminal: TerminalOutput
+}
+
+/// How a command meets SIGINT/SIGTERM. Services and network commands poll the stop token and end the
+/// item in hand; one-shot converters are stopped at once, their temporaries removed (128+signal).
+public enum StopBehaviour: Sendable { case graceful, immediate }
 
 public struct Command: Sendable {
     public var name: String
@@ -10,12 +23,13 @@ public struct Command: Sendable {
     public var examples: [(command: String, meaning: String)]
     public var extraManSections: [(title: String, body: String)]
     public var exitStatuses: [ExitStatus]
-    public var run: @Sendable (ParsedArguments) throws -> ExitStatus
+    public var stop: StopBehaviour
+    public var run: @Sendable (ParsedArguments, Invocation) throws -> Report
 
     public init(name: String, summary: String, description: String, flags: [Flag], positionals: [Positional],
                 examples: [(command: String, meaning: String)] = [], extraManSections: [(title: String, body: String)] = [],
-                exitStatuses: [ExitStatus] = ExitStatus.general,
-                run: @escaping @Sendable (ParsedArguments) throws -> ExitStatus) {
+                exitStatuses: [ExitStatus] = ExitStatus.general, stop: StopBehaviour = .immediate,
+                run: @escaping @Sendable (ParsedArguments, Invocation) throws -> Report) {
         self.name = name
         self.summary = summary
         self.description = description
@@ -24,6 +38,7 @@ public struct Command: Sendable {
         self.examples = examples
         self.extraManSections = extraManSections
         self.exitStatuses = exitStatuses
+        self.stop = stop
         self.run = run
     }
 
@@ -37,4 +52,5 @@ public enum CommonFlags {
     public static let help = Flag("help", short: "h", summary: "Print help and exit")
     public static let null = Flag("null", short: "0", summary: "Separate output paths with NUL instead of newline",
                                   details: "For `xargs -0` and file names with newlines.")
+    public static let json = Flag("json", summary: "Print one JSON object per line (with a \"path\" key) instead of each path")
 }

@@ -1,13 +1,12 @@
 // i2 convert: DICOM series, NIfTI, NRRD, MetaImage and NumPy, in any sensible direction.
 import I2Core
-import I2Model
 
 enum Convert {
     static let output = Flag("output", short: "o", value: "PATH", summary: "Output file or directory (instead of the last argument)",
                              completion: .file(extensions: []))
     static let format = Flag("format", short: "f", value: "EXT", summary: "Output format when writing into a directory",
                              details: "The extension of the files written into an output directory, one per series.",
-                             choices: FileFormat.allCases.map(\.rawValue), defaultValue: "nii.gz")
+                             choices: FileFormat.allCases.map(\.rawValue), defaultValue: FileFormat.niftiGz.rawValue)
     static let series = Flag("series", short: "s", value: "UID", summary: "Convert only this series (repeatable)",
                              details: "A SeriesInstanceUID, or a group name as --list prints it (UID plus a split suffix such as _e2).",
                              repeatable: true)
@@ -20,7 +19,7 @@ enum Convert {
                                 details: "By default, converting from DICOM also writes NAME.json with the key acquisition metadata (BIDS-style names, as dcm2niix does).")
     static let tilt = Flag("tilt", value: "MODE", summary: "Gantry tilt: keep the sheared affine, or resample to an orthogonal grid",
                            details: "Tilt is detected from the slice positions against the orientation's normal. `shear` (default) keeps every voxel and writes the exact sheared affine (NIfTI sform; NRRD and MetaImage directions are not orthogonal). `resample` shifts each slice in-plane by linear interpolation so the grid is orthogonal, as dcm2niix does.",
-                           choices: ["shear", "resample"], defaultValue: "shear")
+                           choices: TiltPolicy.allCases.map(\.rawValue), defaultValue: TiltPolicy.shear.rawValue)
     static let equalize = Flag("equalize", summary: "Resample irregularly spaced slices to their smallest spacing",
                                details: "Without it, a series whose slice spacing varies by more than 1% (or that misses slices) is refused, naming the two files where the spacing breaks.")
     static let ref = Flag("ref", short: "r", value: "SERIES_DIR", summary: "Write a derived DICOM series on the grid of IMAGE, copying patient and study from this series",
@@ -51,41 +50,31 @@ enum Convert {
             ("i2 convert study/ out/ --format nrrd", "one NRRD per series into out/"),
             ("i2 convert mask.nii.gz derived/ --ref ct/", "a result image back to a DICOM series"),
         ],
+        exitStatuses: ExitStatus.general + [.interrupted],
         run: run)
 
-    @Sendable static func run(_ args: ParsedArguments) throws -> ExitStatus {
+    @Sendable static func run(_ args: ParsedArguments, _ run: Invocation) throws -> Report {
         var positionals = args.positionals
-        var outputPath = args.value("output")
-        if outputPath == nil && !args.has("list") {
-            guard positionals.count >= 2 else { throw UsageError("needs an INPUT and an OUTPUT (see 'i2 convert --help')") }
+        var outputPath = args.given(output)
+        if outputPath == nil && !args.has(list) {
+            guard positionals.count >= 2 else { throw I2Error(.usage, "needs an INPUT and an OUTPUT (see 'i2 convert --help')") }
             outputPath = positionals.removeLast()
         }
-        guard !positionals.isEmpty else { throw UsageError("needs at least one INPUT") }
-        StandardOutput.nulSeparated = args.has("null")
+        guard !positionals.isEmpty else { throw I2Error(.usage, "needs at least one INPUT") }
+        run.terminal.nulSeparated = args.has(CommonFlags.null)
+        let inputs = args.expandingStdin(positionals)
+        if args.has(list) { return Conversion.list(inputs: inputs, run.context) }
 
-        var inputs: [String] = []
-        for p in positionals {
-            if p == "-" { inputs += StandardInput.paths() } else { inputs.append(p) }
-        }
         var options = ConvertOptions(inputs: inputs, output: outputPath ?? "")
-        options.formatInDirectory = args.value("format").flatMap(FileFormat.init(rawValue:)) ?? .niftiGz
-        options.seriesFilter = args.all("series")
-        options.namePattern = args.value("name") ?? "{number}_{description}"
-        options.sidecar = !args.has("no-sidecar")
-        options.tilt = args.value("tilt") == "resample" ? .resample : .shear
-        options.equalize = args.has("equalize")
-        options.reference = args.value("ref")
-        options.overwrite = args.has("force")
-        options.write.compressionLevel = Int(args.value("compression-level") ?? "6")!
-
-        if args.has("list") {
-            let result = try Conversion.list(inputs: inputs, warn: Diagnostics.warning)
-            for line in result.lines { StandardOutput.write(line + "\n") }
-            for e in result.errors { Diagnostics.error(e.description) }
-            return result.errors.isEmpty ? .success : .partialFailure
-        }
-        let result = Conversion.run(options, warn: Diagnostics.warning, wrote: StandardOutput.record)
-        for e in result.errors { Diagnostics.error(e.description) }
-        return result.errors.isEmpty ? .success : .partialFailure
+        options.formatInDirectory = args.choice(format)
+        options.seriesFilter = args.all(series)
+        options.namePattern = args.value(pattern)!
+        options.sidecar = !args.has(noSidecar)
+        options.tilt = args.choice(tilt)
+        options.equalize = args.has(equalize)
+        options.reference = args.given(ref)
+        options.overwrite = args.has(force)
+        options.write.compressionLevel = try args.int(level, range: 1...9)
+        return Conversion.run(options, run.context)
     }
 }

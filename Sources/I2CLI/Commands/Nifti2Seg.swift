@@ -1,6 +1,5 @@
 // i2 nifti2seg: a label map (or several masks) + dcmqi metadata + the reference series → one DICOM-SEG.
 import I2Core
-import I2Model
 
 enum Nifti2Seg {
     static let output = Flag("output", short: "o", value: "PATH", summary: "The DICOM-SEG file to write",
@@ -53,34 +52,27 @@ enum Nifti2Seg {
             ("i2 nifti2seg --ref ct/ --meta seg.json labels.nii.gz -o seg.dcm --type labelmap --compress rle", "Label Map SEG, RLE"),
         ],
         extraManSections: [("EMPTY RESULT", "When every label of the input is empty, nothing is written and the exit status is 5 with the message \"every label is empty\". With --empty-result seg, a SEG recording the empty result is written instead.")],
-        exitStatuses: ExitStatus.general + [.emptyResult],
+        exitStatuses: ExitStatus.general + [.emptyResult, .interrupted],
         run: run)
 
-    @Sendable static func run(_ args: ParsedArguments) throws -> ExitStatus {
-        guard !args.positionals.isEmpty else { throw UsageError("needs a label map (see 'i2 nifti2seg --help')") }
-        guard let out = args.value("output") else { throw UsageError("needs an output file: -o SEG.dcm") }
-        guard let reference = args.value("ref") else { throw UsageError("needs the reference series: --ref SERIES_DIR") }
-        if args.value("meta") == nil, args.value("preset") == nil { throw UsageError("needs --meta META.json or --preset totalsegmentator") }
-        if args.value("meta") != nil, args.value("preset") != nil { throw UsageError("--meta and --preset exclude each other") }
-        StandardOutput.nulSeparated = args.has("null")
+    @Sendable static func run(_ args: ParsedArguments, _ run: Invocation) throws -> Report {
+        guard !args.positionals.isEmpty else { throw I2Error(.usage, "needs a label map (see 'i2 nifti2seg --help')") }
+        guard let out = args.given(output) else { throw I2Error(.usage, "needs an output file: -o SEG.dcm") }
+        guard let reference = args.given(ref) else { throw I2Error(.usage, "needs the reference series: --ref SERIES_DIR") }
+        if args.given(meta) == nil, args.given(preset) == nil { throw I2Error(.usage, "needs --meta META.json or --preset totalsegmentator") }
+        if args.given(meta) != nil, args.given(preset) != nil { throw I2Error(.usage, "--meta and --preset exclude each other") }
+        run.terminal.nulSeparated = args.has(CommonFlags.null)
         var o = Nifti2SegOptions(inputs: args.positionals, reference: reference, output: out)
-        o.meta = args.value("meta")
-        o.preset = args.value("preset")
-        o.type = args.value("type") == "labelmap" ? .labelmap : .binary
-        o.rle = args.value("compress") == "rle"
-        o.keepEmptyFrames = args.value("empty-frames") == "keep"
-        o.keepEmptySegments = args.value("empty-segments") == "keep"
-        o.writeEmptyResult = args.value("empty-result") == "seg"
-        o.genericUnknownLabels = args.value("unknown-labels") == "generic"
-        o.uidSeed = args.value("uid-seed")
-        o.overwrite = args.has("force")
-        switch try NiftiToSeg.run(o, warn: Diagnostics.warning) {
-        case .written(let path):
-            StandardOutput.record(path)
-            return .success
-        case .empty:
-            Diagnostics.error("\(o.inputs.joined(separator: ", ")): every label is empty: no SEG written (--empty-result seg writes one that records it)")
-            return .emptyResult
-        }
+        o.meta = args.given(meta)
+        o.preset = args.given(preset)
+        o.type = args.value(type) == "labelmap" ? .labelmap : .binary
+        o.rle = args.value(compress) == "rle"
+        o.keepEmptyFrames = args.value(emptyFrames) == "keep"
+        o.keepEmptySegments = args.value(emptySegments) == "keep"
+        o.writeEmptyResult = args.value(emptyResult) == "seg"
+        o.genericUnknownLabels = args.value(unknownLabels) == "generic"
+        o.uidSeed = args.given(uidSeed)
+        o.overwrite = args.has(force)
+        return NiftiToSeg.run(o, run.context)
     }
 }

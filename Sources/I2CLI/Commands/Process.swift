@@ -1,7 +1,6 @@
 // i2 process: runs an image-processing tool on series and turns its output into DICOM.
 import Foundation
 import I2Core
-import I2Model
 
 enum Process {
     static let tool = Flag("tool", short: "t", value: "NAME|TOOL.json", summary: "The tool: a built-in name or a tool description file",
@@ -81,45 +80,38 @@ enum Process {
         ],
         extraManSections: [("TOOL DESCRIPTION", schema), ("EXAMPLE TOOL", example), ("RESULTS", layout),
                            ("BUILT-IN TOOLS", "threshold: for CT series, voxels with lower <= HU <= upper (parameters lower, default 300, and upper, default none) become one segment described as bone (SCT 272673000, category Tissue SCT 85756007), written as a BINARY DICOM-SEG. It works on the converted volume in memory and needs nothing else installed. `i2 process --describe threshold` prints its description.")],
+        exitStatuses: ExitStatus.general + [.interrupted], stop: .graceful,
         run: run)
 
-    @Sendable static func run(_ args: ParsedArguments) throws -> ExitStatus {
-        if let name = args.value("describe") {
-            guard let spec = BuiltinTools.spec(name) else { throw UsageError("--describe: no built-in tool \(name)") }
+    @Sendable static func run(_ args: ParsedArguments, _ run: Invocation) throws -> Report {
+        if let name = args.given(describe) {
+            guard let spec = BuiltinTools.spec(name) else { throw I2Error(.usage, "--describe: no built-in tool \(name)") }
             StandardOutput.write(String(decoding: spec.json, as: UTF8.self) + "\n")
-            return .success
+            return Report()
         }
-        guard let toolName = args.value("tool") else { throw UsageError("needs a tool: --tool threshold or --tool TOOL.json") }
-        guard let out = args.value("output") else { throw UsageError("needs an output directory: -o OUT_DIR") }
-        var series: [String] = []
-        for p in args.positionals {
-            if p == "-" { series += StandardInput.paths() } else { series.append(p) }
-        }
-        guard !series.isEmpty else { throw UsageError("needs at least one SERIES_DIR (or '-' to read them from stdin)") }
+        guard let toolName = args.given(tool) else { throw I2Error(.usage, "needs a tool: --tool threshold or --tool TOOL.json") }
+        guard let out = args.given(output) else { throw I2Error(.usage, "needs an output directory: -o OUT_DIR") }
+        let series = args.expandingStdin(args.positionals)
+        guard !series.isEmpty else { throw I2Error(.usage, "needs at least one SERIES_DIR (or '-' to read them from stdin)") }
         let spec: ToolSpec
         if toolName.hasSuffix(".json") || toolName.contains("/") {
-            do { spec = try ToolSpec.load(path: toolName) } catch let e as I2Error { throw UsageError(e.description) }
+            do { spec = try ToolSpec.load(path: toolName) } catch let e as I2Error { throw I2Error(.usage, e.description) }
         } else {
             guard let s = BuiltinTools.spec(toolName) else {
-                throw UsageError("--tool: no built-in tool \(toolName) (built in: \(BuiltinTools.names.joined(separator: ", ")); a description file ends in .json)")
+                throw I2Error(.usage, "--tool: no built-in tool \(toolName) (built in: \(BuiltinTools.names.joined(separator: ", ")); a description file ends in .json)")
             }
             spec = s
         }
         var o = ProcessOptions(tool: spec, series: series, output: out)
-        for p in args.all("param") {
-            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw UsageError("--param: '\(p)' should look like NAME=VALUE") }
+        for p in args.all(param) {
+            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw I2Error(.usage, "--param: '\(p)' should look like NAME=VALUE") }
             o.parameters[String(p[..<eq])] = String(p[p.index(after: eq)...])
         }
-        if args.value("timeout") != nil { o.timeout = try Numbers.seconds(args, "timeout", 0, max: 7 * 86400) }
-        o.work = args.value("work")
-        o.keepWork = args.has("keep-work")
-        o.overwrite = args.has("force")
-        StandardOutput.nulSeparated = args.has("null")
-        let result = ProcessRun.run(o, warn: Diagnostics.warning, wrote: StandardOutput.record)
-        for e in result.errors {
-            if e.kind == .usage { throw UsageError(e.description) }
-            Diagnostics.error(e.description)
-        }
-        return result.errors.isEmpty ? .success : .partialFailure
+        if args.given(timeout) != nil { o.timeout = try args.seconds(timeout, max: 7 * 86400) }
+        o.work = args.given(work)
+        o.keepWork = args.has(keepWork)
+        o.overwrite = args.has(force)
+        run.terminal.nulSeparated = args.has(CommonFlags.null)
+        return ProcessRun.run(o, run.context)
     }
 }

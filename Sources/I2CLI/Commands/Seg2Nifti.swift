@@ -1,6 +1,5 @@
 // i2 seg2nifti: a DICOM-SEG to a label map (or one file per segment) plus dcmqi-style JSON metadata.
 import I2Core
-import I2Model
 
 enum Seg2Nifti {
     static let output = Flag("output", short: "o", value: "PATH", summary: "Label map to write (.nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd)",
@@ -42,27 +41,27 @@ enum Seg2Nifti {
             ("i2 seg2nifti seg.dcm -o masks.nii.gz --per-segment", "masks_1_Liver.nii.gz, ... (overlaps allowed)"),
             ("i2 seg2nifti prob.dcm -o p.nii.gz --fractional probability", "float32 probability map per segment"),
         ],
+        exitStatuses: ExitStatus.general + [.interrupted],
         run: run)
 
-    @Sendable static func run(_ args: ParsedArguments) throws -> ExitStatus {
+    @Sendable static func run(_ args: ParsedArguments, _ run: Invocation) throws -> Report {
         var positionals = args.positionals
-        var outputPath = args.value("output")
+        var outputPath = args.given(output)
         if outputPath == nil, positionals.count == 2 { outputPath = positionals.removeLast() }
-        guard positionals.count == 1 else { throw UsageError("needs exactly one SEG file (see 'i2 seg2nifti --help')") }
-        guard let out = outputPath else { throw UsageError("needs an output label map: -o LABELS.nii.gz") }
-        StandardOutput.nulSeparated = args.has("null")
+        guard positionals.count == 1 else { throw I2Error(.usage, "needs exactly one SEG file (see 'i2 seg2nifti --help')") }
+        guard let out = outputPath else { throw I2Error(.usage, "needs an output label map: -o LABELS.nii.gz") }
+        run.terminal.nulSeparated = args.has(CommonFlags.null)
 
         var options = Seg2NiftiOptions(input: positionals[0], output: out)
-        options.meta = args.value("meta")
-        options.reference = args.value("ref")
-        options.perSegment = args.has("per-segment")
-        options.probability = args.value("fractional") == "probability"
-        options.overwrite = args.has("force")
-        if let t = args.value("threshold") {
-            guard let v = Double(t), v > 0, v <= 1 else { throw UsageError("--threshold: '\(t)' is not a number in (0, 1]") }
+        options.meta = args.given(meta)
+        options.reference = args.given(ref)
+        options.perSegment = args.has(perSegment)
+        options.probability = args.value(fractional) == "probability"
+        options.overwrite = args.has(force)
+        if let t = args.given(threshold) {
+            guard let v = Double(t), v > 0, v <= 1 else { throw I2Error(.usage, "--threshold: '\(t)' is not a number in (0, 1]") }
             options.threshold = v
         }
-        try SegToNifti.run(options, warn: Diagnostics.warning, wrote: StandardOutput.record)
-        return .success
+        return SegToNifti.run(options, run.context)
     }
 }

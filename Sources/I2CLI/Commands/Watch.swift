@@ -11,7 +11,7 @@ enum Watch {
                            details: "A scan stats each series directory and re-reads only the ones whose modification time changed (or changed in the last 2 s, since directory times are coarse).")
     static let group = Flag("group", value: "UNIT", summary: "Hand over each series, or each whole study (ROOT/<patient>/<study>)",
                             details: "With `study`, a study is complete when none of its series has had a new file for --quiet seconds, and {series} is the study directory.",
-                            choices: WatchGroup.allCases.map(\.rawValue), defaultValue: "series")
+                            choices: WatchGroup.allCases.map(\.rawValue), defaultValue: WatchGroup.series.rawValue)
     static let retries = Flag("retries", value: "N", summary: "Run a failing command again up to N more times, with backoff", defaultValue: "2")
     static let retryDelay = Flag("retry-delay", value: "SECONDS", summary: "Wait before the first retry; doubled for each further one (at most 1 h)", defaultValue: "10")
     static let jobs = Flag("jobs", short: "j", value: "N", summary: "Run up to N commands at once", defaultValue: "1")
@@ -45,41 +45,33 @@ enum Watch {
             ("i2 watch --once --group study --exec 'sbatch run.sh {series}' /data/incoming", "from cron: submit each complete study to Slurm"),
         ],
         extraManSections: [("Behaviour", behaviour)],
-        exitStatuses: ExitStatus.general,
+        exitStatuses: ExitStatus.general, stop: .graceful,
         run: run)
 
-    @Sendable static func run(_ args: ParsedArguments) throws -> ExitStatus {
-        guard args.positionals.count == 1 else { throw UsageError("needs exactly one ROOT directory") }
-        // Absolute, so printed paths, state files and {series} stay valid wherever the command cd's to.
-        var root = args.positionals[0]
-        if !root.hasPrefix("/") { root = FileManager.default.currentDirectoryPath + "/" + root }
-        var o = WatchOptions(root: URL(fileURLWithPath: root).standardizedFileURL.path)
+    @Sendable static func run(_ args: ParsedArguments, _ run: Invocation) throws -> Report {
+        guard args.positionals.count == 1 else { throw I2Error(.usage, "needs exactly one ROOT directory") }
+        // Absolute, so {series} and state files stay valid wherever the command cd's to; printed paths
+        // keep ROOT as given (shownRoot).
+        let given = args.positionals[0]
+        let full = given.hasPrefix("/") ? given : FileManager.default.currentDirectoryPath + "/" + given
+        var o = WatchOptions(root: URL(fileURLWithPath: full).standardizedFileURL.path)
+        o.shownRoot = given
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: o.root, isDirectory: &isDir), isDir.boolValue else {
-            throw UsageError("\(o.root): not a directory")
+            throw I2Error(.usage, "\(o.root): not a directory")
         }
-        o.command = args.value("exec")
-        if let c = o.command, c.trimmingCharacters(in: .whitespaces).isEmpty { throw UsageError("--exec: empty command") }
-        o.quiet = try Numbers.seconds(args, "quiet", 10, max: 86400)
-        o.poll = try Numbers.seconds(args, "poll", min(1, max(o.quiet / 4, 0.05)), max: 3600)
-        if o.poll < 0.01 { throw UsageError("--poll: at least 0.01 s") }
-        o.group = WatchGroup(rawValue: args.value("group") ?? "series") ?? .series
-        o.retries = try Numbers.int(args, "retries", 2, range: 0...100)
-        o.retryDelay = try Numbers.seconds(args, "retry-delay", 10, max: 3600)
-        o.jobs = try Numbers.int(args, "jobs", 1, range: 1...256)
-        o.once = args.has("once")
-        o.stopGrace = try Numbers.seconds(args, "stop-grace", 30, max: 86400)
-        StandardOutput.nulSeparated = args.has("null")
-
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig) { _ in Watcher.stopFlag.pointee = 1 }
-        }
-        let watcher = Watcher(options: o, handOver: { StandardOutput.record($0) }, log: { level, message in
-            Diagnostics.log(level, message)
-        })
-        Diagnostics.info("watching \(o.root): \(o.group == .study ? "studies" : "series") quiet for \(o.quiet) s \(o.command == nil ? "are printed" : "are handed to the command")\(o.once ? " (once)" : "")")
-        watcher.run()
-        Diagnostics.info("stopped")
-        return o.once && watcher.failures > 0 ? .partialFailure : .success
+        o.command = args.given(exec)
+        if let c = o.command, c.trimmingCharacters(in: .whitespaces).isEmpty { throw I2Error(.usage, "--exec: empty command") }
+        o.quiet = try args.seconds(quiet, max: 86400)
+        o.poll = args.given(poll) == nil ? min(1, max(o.quiet / 4, 0.05)) : try args.seconds(poll, max: 3600)
+        if o.poll < 0.01 { throw I2Error(.usage, "--poll: at least 0.01 s") }
+        o.group = args.choice(group)
+        o.retries = try args.int(retries, range: 0...100)
+        o.retryDelay = try args.seconds(retryDelay, max: 3600)
+        o.jobs = try args.int(jobs, range: 1...256)
+        o.once = args.has(once)
+        o.stopGrace = try args.seconds(stopGrace, max: 86400)
+        run.terminal.nulSeparated = args.has(CommonFlags.null)
+        return WatchService.run(o, run.context)
     }
 }

@@ -6,7 +6,15 @@ import Foundation
 enum ManPage {
     static let description = """
         i2 connects image-processing tools (AI segmentation and the like) to a PACS using standard DICOM, and converts between the formats those tools speak. Each subcommand does one job and composes in shell pipelines.
-        stdout carries data only: the paths a command wrote, one per line. Logs and progress go to stderr. An input path of `-` reads paths from stdin, one per line.
+        See PIPELINE CONTRACT for what goes to stdout and stderr, and EXIT STATUS for what each status means.
+        """
+
+    /// The one statement of the stdout/stderr rule every subcommand follows (and the README repeats).
+    static let pipelineContract = """
+        stdout carries data only: the paths a command produced, one per line: files written (convert, seg2nifti, nifti2seg, process), instances stored (receive), series handed over (watch), files the peer stored (send). With `-0`/`--null` they end in NUL instead; with `--json` (receive, send) each is one JSON object per line with a "path" key and the item's details. Nothing else is ever printed there: no banners, statuses or reasons.
+        A path is printed as built from the arguments given: a relative OUTPUT, -o or ROOT gives relative paths, an absolute one absolute paths.
+        stderr carries logs, warnings and errors (each error names the file or peer it concerns), and progress when it is a terminal. Items that fail are reported there, not on stdout; `i2 send --report` keeps every file's status in a JSON file.
+        An input path of `-` reads paths from stdin, one per line (or NUL-separated). A closed stdout (EPIPE) ends a run quietly.
         """
 
     /// man/i2.1
@@ -21,6 +29,7 @@ enum ManPage {
             s += ".TP\n\\fB\(text(c.name, code: true))\\fR\n\(sentence(c.summary)) See \(ref(c)).\n"
         }
         s += ".SH OPTIONS\n" + options(CommandTable.topFlags)
+        s += ".SH \"PIPELINE CONTRACT\"\n" + paragraphs(pipelineContract)
         s += exitStatus(ExitStatus.allCases)
         s += ".SH \"SEE ALSO\"\n" + CommandTable.all.map(ref).joined(separator: ",\n") + "\n"
         return s
@@ -82,7 +91,7 @@ enum ManPage {
     }
 
     static func exitStatus(_ statuses: [ExitStatus]) -> String {
-        ".SH \"EXIT STATUS\"\n" + statuses.map { ".TP\n\\fB\($0.rawValue)\\fR\n\(sentence($0.meaning))\n" }.joined()
+        ".SH \"EXIT STATUS\"\n" + statuses.map { ".TP\n\\fB\($0.code)\\fR\n\(sentence($0.meaning))\n" }.joined()
     }
 
     /// Paragraphs separated by newlines; the first follows the section heading directly.

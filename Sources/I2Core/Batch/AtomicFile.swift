@@ -70,6 +70,8 @@ public enum FileBytes {
 
 /// Temporary files being written right now, so SIGINT/SIGTERM can remove them before the process
 /// dies: an interrupted run leaves neither a partial output nor a hidden temporary behind.
+/// The temporaries being written right now, so a stop can remove them (I2CLI, on a signal, for
+/// commands that stop at once). Removal runs on the signal thread, never in a signal handler.
 public enum TempFiles {
     nonisolated(unsafe) private static var paths = Set<String>()
     private static let lock = NSLock()
@@ -77,18 +79,11 @@ public enum TempFiles {
     static func add(_ p: String) { lock.lock(); paths.insert(p); lock.unlock() }
     static func remove(_ p: String) { lock.lock(); paths.remove(p); lock.unlock() }
 
-    /// The process group of a tool `i2 process` is running (0: none). It runs in its own group so a
-    /// timeout can stop everything it started; so when i2 itself is stopped, the tool is stopped too.
-    nonisolated(unsafe) static var childGroup: pid_t = 0
-
-    /// On SIGINT/SIGTERM: stop a running tool, unlink the temporaries, then exit with 128+signal as shells expect.
-    public static func installSignalCleanup() {
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig) { s in
-                if TempFiles.childGroup > 0 { kill(-TempFiles.childGroup, SIGTERM) }
-                for p in TempFiles.paths { unlink(p) }
-                _exit(128 + s)
-            }
-        }
+    /// Unlinks every temporary in flight.
+    public static func removeAll() {
+        lock.lock()
+        for p in paths { unlink(p) }
+        paths.removeAll()
+        lock.unlock()
     }
 }

@@ -23,9 +23,9 @@ public final class RunningCommand {
     /// Starts `argv` (argv[0] searched in PATH when it has no '/'), optionally in `directory`.
     public init(argv: [String], environment: [String: String], logPath: String, lockFD: Int32? = nil,
                 directory: String? = nil) throws {
-        guard let program = argv.first, !program.isEmpty else { throw WatchError("empty command") }
+        guard let program = argv.first, !program.isEmpty else { throw I2Error(.usage, "empty command") }
         let logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        if logFD < 0 { throw WatchError("\(logPath): cannot open the log: \(String(cString: strerror(errno)))") }
+        if logFD < 0 { throw I2Error(.storage, path: logPath, "cannot open the log: \(String(cString: strerror(errno)))") }
         defer { close(logFD) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -34,7 +34,7 @@ public final class RunningCommand {
         posix_spawn_file_actions_adddup2(&actions, logFD, 1)
         posix_spawn_file_actions_adddup2(&actions, logFD, 2)
         if let d = directory {
-            guard let addchdir = Self.addchdir else { throw WatchError("cannot start \(program) in \(d): no posix_spawn_file_actions_addchdir_np") }
+            guard let addchdir = Self.addchdir else { throw I2Error(.internal, "cannot start \(program) in \(d): no posix_spawn_file_actions_addchdir_np") }
             _ = addchdir(&actions, d)
         }
         // dup2 clears close-on-exec on the copy: only this unit's lock is inherited (see SeriesLock).
@@ -61,7 +61,7 @@ public final class RunningCommand {
         var child: pid_t = 0
         let rc = program.contains("/") ? posix_spawn(&child, program, &actions, &attr, &cargv, &cenv)
                                        : Self.spawnFromPath(&child, program, &actions, &attr, &cargv, &cenv, environment["PATH"])
-        if rc != 0 { throw WatchError("cannot start \(program): \(String(cString: strerror(rc)))") }
+        if rc != 0 { throw I2Error(.toolFailed, "cannot start \(program): \(String(cString: strerror(rc)))") }
         pid = child
     }
 
@@ -128,6 +128,12 @@ public final class RunningCommand {
 
     /// Signals the command's whole process group.
     public func signal(_ sig: Int32) { if exitStatus == nil { kill(-pid, sig) } }
+
+    /// Stops the command's whole process group: SIGTERM, then SIGKILL if it has not ended after `grace` seconds.
+    public func terminate(grace: Double) {
+        signal(SIGTERM)
+        if !wait(seconds: grace) { signal(SIGKILL); _ = wait(seconds: 5) }
+    }
 
     /// Waits (polling) until it ended or `seconds` passed.
     public func wait(seconds: Double) -> Bool {

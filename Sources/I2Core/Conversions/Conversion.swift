@@ -3,7 +3,7 @@
 import Foundation
 import I2Model
 
-public enum TiltPolicy: Sendable { case shear, resample }
+public enum TiltPolicy: String, Sendable, CaseIterable { case shear, resample }
 
 public struct ConvertOptions: Sendable {
     public var inputs: [String]
@@ -20,22 +20,20 @@ public struct ConvertOptions: Sendable {
     public init(inputs: [String], output: String) { self.inputs = inputs; self.output = output }
 }
 
-public struct BatchResult: Sendable {
-    public var written: [String] = []
-    public var errors: [I2Error] = []
-    public var lines: [String] = []
-}
-
-public enum Conversion {
-    /// Converts everything `options` names. `wrote` is called with each path as soon as it is in place.
-    public static func run(_ options: ConvertOptions, warn: (String) -> Void, wrote: (String) -> Void) -> BatchResult {
-        var result = BatchResult()
+public enum Conversion: Engine {
+    /// Converts everything `options` names; each path is reported as soon as it is in place.
+    public static func run(_ options: ConvertOptions, _ context: EngineContext) -> Report {
+        let result = Reporter(context)
+        let warn = context.events.warning
         let images = options.inputs.filter { FileFormat(path: $0) != nil }
         let dicomInputs = options.inputs.filter { FileFormat(path: $0) == nil }
         let outputFormat = FileFormat(path: options.output)
         var usedNames = Set<String>()
+        if outputFormat != nil && options.reference == nil && images.count + (dicomInputs.isEmpty ? 0 : 1) > 1 {
+            return result.fatal(I2Error(.usage, "several inputs need an output directory, not the file \(options.output)"))
+        }
 
-        func emit(_ paths: [String]) { for p in paths { result.written.append(p); wrote(p) } }
+        func emit(_ paths: [String]) { for p in paths { result.output(p) } }
 
         // Image files: one output each (or a derived DICOM series with --ref).
         for input in images {
@@ -58,46 +56,46 @@ public enum Conversion {
                 try checkTarget(target, options)
                 emit(try VolumeIO.write(volume, to: target, options: options.write))
             } catch let e as I2Error {
-                if e.kind == .usage { result.errors.append(e); return result }
-                result.errors.append(e.at(input))
+                if e.kind == .usage { return result.fatal(e) }
+                result.failed(e.at(input))
             } catch {
-                result.errors.append(I2Error(.storage, path: input, "\(error)"))
+                result.failed(I2Error(.storage, path: input, "\(error)"))
             }
         }
-        guard !dicomInputs.isEmpty else { return result }
+        guard !dicomInputs.isEmpty else { return result.finish() }
         if options.reference != nil {
-            result.errors.append(I2Error(.usage, "--ref applies to image inputs; \(dicomInputs[0]) is not an image file"))
-            return result
+            return result.fatal(I2Error(.usage, "--ref applies to image inputs; \(dicomInputs[0]) is not an image file"))
         }
 
         // DICOM: scan, group into stacks, convert each.
         let (files, listErrors) = DicomScan.files(in: dicomInputs)
-        result.errors += listErrors
+        listErrors.forEach(result.failed)
         let scan = DicomScan(files: files)
         scan.warnings.forEach(warn)
-        result.errors += scan.errors
+        scan.errors.forEach(result.failed)
         var stacks = SeriesAssembly.stacks(scan.slices).filter { !scan.damagedSeries.contains($0.first.seriesInstanceUID) }
         if !options.seriesFilter.isEmpty {
             stacks = stacks.filter { s in options.seriesFilter.contains { $0 == s.name || $0 == s.first.seriesInstanceUID } }
             for uid in options.seriesFilter where !stacks.contains(where: { $0.name == uid || $0.first.seriesInstanceUID == uid }) {
-                result.errors.append(I2Error(.badInput, "no series \(uid) in the inputs (see --list)"))
+                result.failed(I2Error(.notFound, "no series \(uid) in the inputs (see --list)"))
             }
         }
         let directory: String?
         do { directory = outputFormat == nil ? try outputDirectory(options.output) : nil } catch let e as I2Error {
-            result.errors.append(e)
-            return result
-        } catch { return result }
+            return result.fatal(e)
+        } catch {
+            return result.fatal(I2Error(.storage, path: options.output, "\(error)"))
+        }
         if stacks.isEmpty {
-            if result.errors.isEmpty { result.errors.append(I2Error(.badInput, path: dicomInputs.joined(separator: " "), "no DICOM images found")) }
-            return result
+            if result.failureCount == 0 { result.failed(I2Error(.badInput, path: dicomInputs.joined(separator: " "), "no DICOM images found")) }
+            return result.finish()
         }
         if outputFormat != nil && stacks.count > 1 {
             let names = stacks.map(\.name).joined(separator: ", ")
-            result.errors.append(I2Error(.usage, "\(stacks.count) volumes found (\(names)): give an output directory, or pick one with --series (see --list)"))
-            return result
+            return result.fatal(I2Error(.usage, "\(stacks.count) volumes found (\(names)): give an output directory, or pick one with --series (see --list)"))
         }
         for stack in stacks {
+            if context.stop.isStopped { break }
             var name: String?
             do {
                 let info = scan.seriesInfo[stack.first.seriesInstanceUID] ?? SeriesInfo(uid: stack.first.seriesInstanceUID)
@@ -119,12 +117,12 @@ public enum Conversion {
                 }
             } catch let e as I2Error {
                 if let n = name { usedNames.remove(n) }   // a failed series does not push the next one to "_2"
-                result.errors.append(e.path == nil ? e.at(stack.first.path) : e)
+                result.failed(e.path == nil ? e.at(stack.first.path) : e)
             } catch {
-                result.errors.append(I2Error(.storage, path: stack.first.path, "\(error)"))
+                result.failed(I2Error(.storage, path: stack.first.path, "\(error)"))
             }
         }
-        return result
+        return result.finish()
     }
 
     /// One stack to one volume, with tilt and irregular spacing handled as the options say.
@@ -155,22 +153,22 @@ public enum Conversion {
         return (volume, notes)
     }
 
-    /// Lines for --list: one per volume.
-    public static func list(inputs: [String], warn: (String) -> Void) throws -> BatchResult {
-        var result = BatchResult()
+    /// --list: one output line per volume (tab-separated columns).
+    public static func list(inputs: [String], _ context: EngineContext) -> Report {
+        let result = Reporter(context)
         let (files, errors) = DicomScan.files(in: inputs)
-        result.errors += errors
+        errors.forEach(result.failed)
         let scan = DicomScan(files: files)
-        scan.warnings.forEach(warn)
-        result.errors += scan.errors
+        scan.warnings.forEach(context.events.warning)
+        scan.errors.forEach(result.failed)
         for stack in SeriesAssembly.stacks(scan.slices) {
             let f = stack.first
             let size = "\(f.columns)x\(f.rows)x\(stack.sliceCount)" + (stack.volumes > 1 ? "x\(stack.volumes)" : "")
             let fields = [stack.name, f.modality.isEmpty ? "-" : f.modality, Orientation.label(f),
                           size, stack.slices.count == 1 ? "1 slice" : "\(stack.slices.count) slices", f.seriesNumber.isEmpty ? "-" : f.seriesNumber, f.seriesDescription]
-            result.lines.append(fields.joined(separator: "\t"))
+            result.output(fields.joined(separator: "\t"))
         }
-        return result
+        return result.finish()
     }
 
     static func outputDirectory(_ path: String) throws -> String {

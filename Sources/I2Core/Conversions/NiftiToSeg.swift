@@ -43,10 +43,28 @@ private final class ReadResult: @unchecked Sendable {
     var hashes: [String] = []
 }
 
-public enum NiftiToSeg {
+public enum NiftiToSeg: Engine {
+    /// The engine: the SEG's path as the output, or an emptyResult error when every label is empty.
+    public static func run(_ o: Nifti2SegOptions, _ context: EngineContext) -> Report {
+        let result = Reporter(context)
+        do {
+            switch try write(o, warn: context.events.warning) {
+            case .written(let path): result.output(path)
+            case .empty:
+                return result.fatal(I2Error(.emptyResult, path: o.inputs.joined(separator: ", "),
+                                            "every label is empty: no SEG written (--empty-result seg writes one that records it)"))
+            }
+        } catch let e as I2Error {
+            return result.fatal(e)
+        } catch {
+            return result.fatal(I2Error(.internal, path: o.output, "\(error)"))
+        }
+        return result.finish()
+    }
+
     public static let presets = ["totalsegmentator"]
 
-    public static func run(_ o: Nifti2SegOptions, warn: (String) -> Void) throws -> Nifti2SegOutcome {
+    public static func write(_ o: Nifti2SegOptions, warn: (String) -> Void) throws -> Nifti2SegOutcome {
         if !o.overwrite, FileManager.default.fileExists(atPath: o.output) {
             throw I2Error(.storage, path: o.output, "output exists (use --force to replace it)")
         }

@@ -29,10 +29,22 @@ public struct Seg2NiftiOptions: Sendable {
     }
 }
 
-public enum SegToNifti {
+public enum SegToNifti: Engine {
+    public static func run(_ o: Seg2NiftiOptions, _ context: EngineContext) -> Report {
+        let result = Reporter(context)
+        do {
+            _ = try write(o, warn: context.events.warning, wrote: { result.output($0) })
+        } catch let e as I2Error {
+            return result.fatal(e)
+        } catch {
+            return result.fatal(I2Error(.internal, path: o.input, "\(error)"))
+        }
+        return result.finish()
+    }
+
     /// Converts; calls `wrote` with each path once it is in place and returns them all.
     @discardableResult
-    public static func run(_ o: Seg2NiftiOptions, warn: (String) -> Void = { _ in }, wrote: (String) -> Void = { _ in }) throws -> [String] {
+    public static func write(_ o: Seg2NiftiOptions, warn: (String) -> Void = { _ in }, wrote: (String) -> Void = { _ in }) throws -> [String] {
         guard let format = FileFormat(path: o.output), format != .npy else {
             throw I2Error(.usage, path: o.output, "unknown label map format (expected .nii, .nii.gz, .nrrd, .nhdr, .mha or .mhd)")
         }

@@ -22,45 +22,51 @@ public struct ProcessOptions: Sendable {
     }
 }
 
-public enum ProcessRun {
-    /// Processes every series; `wrote` gets each result file once its directory is in place.
-    public static func run(_ o: ProcessOptions, warn: (String) -> Void, wrote: (String) -> Void) -> BatchResult {
-        var result = BatchResult()
+public enum ProcessRun: Engine {
+    /// Processes every series; each result file is reported once its directory is in place, under the
+    /// output directory as given (a relative -o gives relative paths).
+    public static func run(_ o: ProcessOptions, _ context: EngineContext) -> Report {
+        let result = Reporter(context)
         var parameters = o.tool.parameters
         for (k, v) in o.parameters {
             guard parameters[k] != nil else {
                 let known = parameters.keys.sorted().joined(separator: ", ")
-                result.errors.append(I2Error(.usage, "--param \(k): \(o.tool.name) has no such parameter (\(known.isEmpty ? "it has none" : "it has: " + known))"))
-                return result
+                return result.fatal(I2Error(.usage, "--param \(k): \(o.tool.name) has no such parameter (\(known.isEmpty ? "it has none" : "it has: " + known))"))
             }
             parameters[k] = v
         }
         do {
             try FileManager.default.createDirectory(atPath: o.output, withIntermediateDirectories: true)
         } catch {
-            result.errors.append(I2Error(.storage, path: o.output, "cannot create the output directory: \(error.localizedDescription)"))
-            return result
+            return result.fatal(I2Error(.storage, path: o.output, "cannot create the output directory: \(error.localizedDescription)"))
         }
+        let shownOutput = o.output.hasSuffix("/") && o.output.count > 1 ? String(o.output.dropLast()) : o.output
         for dir in o.series {
+            if context.stop.isStopped { break }
             do {
-                switch try one(absolute(dir), o, parameters: parameters, warn: warn) {
+                switch try one(absolute(dir), o, parameters: parameters, context) {
                 case .produced(let paths):
-                    for p in paths { result.written.append(p); wrote(p) }
+                    let out = absolute(o.output)
+                    for p in paths { result.output(p.hasPrefix(out + "/") ? shownOutput + p.dropFirst(out.count) : p) }
                 case .skipped(let why):
-                    warn("\(dir): skipped: \(why)")
+                    context.events.warning("\(dir): skipped: \(why)")
                 }
+            } catch let e as I2Error where e.kind == .interrupted {
+                context.events.error("\(dir): \(e.detail); nothing was produced for it")
+                break
             } catch let e as I2Error {
-                result.errors.append(e.path == nil ? e.at(dir) : e)
+                result.failed(e.path == nil ? e.at(dir) : e)
             } catch {
-                result.errors.append(I2Error(.storage, path: dir, "\(error)"))
+                result.failed(I2Error(.storage, path: dir, "\(error)"))
             }
         }
-        return result
+        return result.finish()
     }
 
     enum Outcome { case produced([String]), skipped(String) }
 
-    static func one(_ seriesDir: String, _ o: ProcessOptions, parameters: [String: String], warn: (String) -> Void) throws -> Outcome {
+    static func one(_ seriesDir: String, _ o: ProcessOptions, parameters: [String: String], _ context: EngineContext) throws -> Outcome {
+        let warn = context.events.warning
         let tool = o.tool
         let series = try SeriesInput.load(seriesDir)
         if let why = tool.refusal(modality: series.stack.first.modality, sopClass: series.stack.first.sopClassUID,
@@ -102,7 +108,7 @@ public enum ProcessRun {
                 timed("input written")
                 let places = ToolRunner.Places(input: input, output: toolOutput, series: seriesDir, work: work)
                 try ToolRunner.run(tool, places: places, parameters: parameters, log: log,
-                                   timeout: o.timeout ?? tool.timeout)
+                                   timeout: o.timeout ?? tool.timeout, stop: context.stop)
             }
         } catch let e as I2Error {
             throw I2Error(e.kind, path: seriesDir, "\(tool.name): \(e.detail) (log: \(log))")

@@ -64,7 +64,7 @@ enum ToolOutputs {
         o.type = out.segType
         o.genericUnknownLabels = out.unknownLabels == "generic"
         o.writeEmptyResult = out.emptyResult == "seg"
-        switch try NiftiToSeg.run(o, warn: warn) {
+        switch try NiftiToSeg.write(o, warn: warn) {
         case .written(let p): return [p]
         case .empty:
             warn("\(series.directory): \(out.path): every label is empty: no SEG (the tool description says emptyResult skip)")

@@ -1,5 +1,5 @@
 // Running an external tool: placeholders expanded, in its work directory, output to its log, in its
-// own process group so a timeout stops everything it started (TERM, then KILL after 5 s).
+// own process group so a timeout or a stop stops everything it started (TERM, then KILL after 5 s).
 import Foundation
 import I2Model
 
@@ -8,7 +8,8 @@ enum ToolRunner {
         var input: String, output: String, series: String, work: String
     }
 
-    static func run(_ tool: ToolSpec, places: Places, parameters: [String: String], log: String, timeout: Double?) throws {
+    static func run(_ tool: ToolSpec, places: Places, parameters: [String: String], log: String, timeout: Double?,
+                    stop: StopToken) throws {
         let argv: [String]
         switch tool.command {
         case .argv(let a): argv = try a.map { try expand($0, places, parameters, quote: false) }
@@ -24,22 +25,26 @@ enum ToolRunner {
         let p: RunningCommand
         do {
             p = try RunningCommand(argv: argv, environment: env, logPath: log, directory: places.work)
-        } catch {
-            throw I2Error(.badInput, "\(error)")
+        } catch let e as I2Error {
+            throw I2Error(.toolFailed, e.detail)
         }
-        TempFiles.childGroup = p.pid
-        defer { TempFiles.childGroup = 0 }
-        if !p.wait(seconds: timeout ?? .infinity) {
-            p.signal(SIGTERM)
-            if !p.wait(seconds: 5) { p.signal(SIGKILL); _ = p.wait(seconds: 5) }
-            throw I2Error(.badInput, String(format: "timed out after %g s and was stopped", timeout!))
+        let end = Date().addingTimeInterval(timeout ?? 1e9)
+        while !p.wait(seconds: 0.05) {
+            if stop.isStopped {
+                p.terminate(grace: 5)
+                throw I2Error(.interrupted, "stopped by a signal (the tool's process group was stopped)")
+            }
+            if Date() >= end {
+                p.terminate(grace: 5)
+                throw I2Error(.toolFailed, String(format: "timed out after %g s and was stopped", timeout!))
+            }
         }
         // Anything the tool left running in its group would write on after we read its outputs.
         kill(-p.pid, SIGKILL)
         let status = p.exitStatus ?? 127
-        if status == 127 { throw I2Error(.badInput, "exited with status 127 (command not found?)") }
-        if status > 128 { throw I2Error(.badInput, "killed by signal \(status - 128)") }
-        if status != 0 { throw I2Error(.badInput, "exited with status \(status)") }
+        if status == 127 { throw I2Error(.toolFailed, "exited with status 127 (command not found?)") }
+        if status > 128 { throw I2Error(.toolFailed, "killed by signal \(status - 128)") }
+        if status != 0 { throw I2Error(.toolFailed, "exited with status \(status)") }
     }
 
     /// {input}, {output}, {series}, {work} and {param:NAME}; shell-quoted for a shell command line.

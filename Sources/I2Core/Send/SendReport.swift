@@ -34,6 +34,15 @@ public struct FileOutcome: Sendable {
         return comment.isEmpty ? text : text + ": " + comment
     }
 
+    /// The --json record of a stored file (its path is the record's "path").
+    public var fields: [String: JSONValue] {
+        var o: [String: JSONValue] = ["status": .string(status.rawValue), "sop_instance_uid": .string(sopInstanceUID),
+                                      "sop_class_uid": .string(sopClassUID), "error_comment": .string(comment)]
+        o["dimse_status"] = dimseStatus.map { .string("0x" + String(format: "%04X", $0)) } ?? .null
+        if !transferSyntax.isEmpty { o["transfer_syntax"] = .string(transferSyntax); o["decompressed"] = .bool(decompressed) }
+        return o
+    }
+
     public var json: [String: Any] {
         var o: [String: Any] = ["file": path, "status": status.rawValue, "sop_instance_uid": sopInstanceUID,
                                 "sop_class_uid": sopClassUID, "error_comment": comment]

@@ -19,6 +19,14 @@ public struct SendOptions: Sendable {
     public var retryDelay = 1.0
     public var maxRetryDelay = 30.0
     public var maxPDU = 131072
+    /// Files and directories to send (directories searched recursively).
+    public var paths: [String] = []
+    /// Then the paths arriving on this descriptor ('-': stdin), sent as they come.
+    public var stream: Int32?
+    /// Only check the destination with C-ECHO.
+    public var echoOnly = false
+    /// Where the JSON report goes (atomically, at the end).
+    public var reportPath: String?
     public init(destination: Destination) { self.destination = destination }
 
     var parameters: AssociationParameters {
@@ -34,11 +42,7 @@ public struct SendOptions: Sendable {
 
 public final class Sender {
     public let options: SendOptions
-    let log: (LogLevel, String) -> Void
-    let report: (FileOutcome) -> Void
-    let progress: (_ done: Int, _ total: Int) -> Void
-    /// Set from a signal handler: finish the file in hand, then stop.
-    public let stopFlag = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    let context: EngineContext
     public private(set) var summary: SendSummary
     private var association: Association?
     private let readAhead = ReadAhead()
@@ -48,19 +52,16 @@ public final class Sender {
     private var gaveUp: String?
     private var lastFailure: NetworkError.Kind?
 
-    public init(options: SendOptions, log: @escaping (LogLevel, String) -> Void, report: @escaping (FileOutcome) -> Void,
-                progress: @escaping (Int, Int) -> Void = { _, _ in }) {
+    public init(options: SendOptions, context: EngineContext) {
         self.options = options
-        self.log = log
-        self.report = report
-        self.progress = progress
+        self.context = context
         summary = SendSummary(destination: options.destination, callingAE: options.callingAE)
-        stopFlag.pointee = 0
     }
 
-    deinit { stopFlag.deallocate() }
+    /// The stop token: finish the file in hand, then stop.
+    var stopping: Bool { context.stop.isStopped }
 
-    var stopping: Bool { stopFlag.pointee != 0 }
+    private func log(_ level: LogLevel, _ message: String) { context.events.send(.log(level, message)) }
 
     /// Sends `paths` (files, directories searched recursively), then everything `stream` delivers.
     public func run(paths: [String], stream: PathStream?) -> SendSummary {
@@ -87,21 +88,21 @@ public final class Sender {
         return summary
     }
 
-    /// C-ECHO: true when the peer answered success.
-    public func echo() -> Bool {
-        let context = PresentationContext(SOPClass.verification, SendPlan.fallback)
-        guard let a = open([context]) else { return false }
-        defer { a.release() }
-        do {
-            let status = try a.echo()
-            if status != 0 { log(.error, "\(options.destination.address) answered C-ECHO with status 0x\(String(format: "%04X", status))") }
-            return status == 0
-        } catch let e as NetworkError {
-            log(.error, "C-ECHO to \(options.destination.address) failed: \(e.message)")
-            return false
-        } catch {
-            return false
+    /// C-ECHO: returns when the peer answered success; throws unreachable or rejected otherwise.
+    public func echo() throws {
+        let peer = options.destination.address
+        let verification = PresentationContext(SOPClass.verification, SendPlan.fallback)
+        guard let a = open([verification]) else {
+            throw I2Error(lastFailure == .rejected ? .rejected : .unreachable, peer: peer, gaveUp ?? "no association")
         }
+        defer { a.release() }
+        let status: UInt16
+        do {
+            status = try a.echo()
+        } catch let e as NetworkError {
+            throw I2Error(e.kind == .rejected ? .rejected : .unreachable, peer: peer, "C-ECHO failed: \(e.message)")
+        }
+        if status != 0 { throw I2Error(.rejected, peer: peer, "answered C-ECHO with status 0x\(String(format: "%04X", status))") }
     }
 
     // MARK: one batch
@@ -157,7 +158,6 @@ public final class Sender {
                 o.dimseStatus = r.status; o.comment = r.comment
                 o.transferSyntax = r.transferSyntax; o.decompressed = r.decompressed
                 if o.wasStored { storedAny = true }
-                if o.status == .failed { log(.error, "\(item.path): not stored: \(o.reason)") }
                 if o.status == .warning { log(.warning, "\(item.path): stored with a warning: \(o.reason)") }
                 finish(o)
                 queue.removeFirst()
@@ -173,7 +173,6 @@ public final class Sender {
                     reconnecting = true
                 }
             } catch let e as NetworkError {
-                log(.error, "\(item.path): not stored: \(e.message)")
                 finish(failed(item, e.message))
                 queue.removeFirst()
             } catch {
@@ -204,9 +203,10 @@ public final class Sender {
                     pause(delay)
                     continue
                 }
-                log(.error, message + (attempt > 0 ? " (after \(attempt + 1) attempts)" : ""))
-                summary.associationError = message
-                gaveUp = message
+                // Not logged here: the run's end reports it once (fatal, or listed with the files it failed).
+                let why = message + (attempt > 0 ? " (after \(attempt + 1) attempts)" : "")
+                summary.associationError = why
+                gaveUp = why
                 lastFailure = e.kind
                 return nil
             } catch {
@@ -244,10 +244,18 @@ public final class Sender {
         return o
     }
 
+    /// Records a file's outcome: a stored file is an output (stdout); a failure is reported at once,
+    /// unless it is the association's (then it is listed once for all its files at the end).
     private func finish(_ o: FileOutcome) {
         summary.outcomes.append(o)
-        report(o)
-        if o.status != .skipped && !o.path.isEmpty { done += 1; progress(done, max(total, done)) }
+        if o.wasStored { context.events.output(o.path, o.fields) }
+        if o.status == .failed && (gaveUp == nil || o.comment != gaveUp) {
+            context.events.failed(I2Error(o.dimseStatus == nil ? .badInput : .rejected, path: o.path, "not stored: " + o.reason))
+        }
+        if o.status != .skipped && !o.path.isEmpty {
+            done += 1
+            context.events.send(.progress(done: done, total: max(total, done), unit: "files sent"))
+        }
     }
 
     /// Sleeps `seconds`, waking early on a stop request.

@@ -18,8 +18,3 @@ public enum WatchCommand {
         return s
     }
 }
-
-public struct WatchError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ d: String) { description = d }
-}

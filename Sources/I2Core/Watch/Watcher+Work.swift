@@ -148,7 +148,7 @@ extension Watcher {
         } else {
             s.status = .failed
             failures += 1
-            log(.error, "\(dir): failed after \(s.attempts) attempt\(s.attempts == 1 ? "" : "s") (exit status \(exitStatus)); log: \(s.log)")
+            reporter.failed(I2Error(.toolFailed, path: dir, "failed after \(s.attempts) attempt\(s.attempts == 1 ? "" : "s") (exit status \(exitStatus)); log: \(s.log)"))
         }
         _ = save(s)
         job.lock.release()
@@ -171,8 +171,7 @@ extension Watcher {
         }
         for (dir, job) in jobs {
             guard let p = job.process else { continue }
-            p.signal(SIGTERM)
-            if !p.wait(seconds: 2) { p.signal(SIGKILL); _ = p.wait(seconds: 5) }
+            p.terminate(grace: 2)
             var s = job.state
             s.record(.init(run: s.run, attempt: s.attempts, followUp: s.run > 1, status: "stopped", exitStatus: p.exitStatus,
                            files: s.handedFiles, started: job.started, finished: WatchClock.timestamp()))

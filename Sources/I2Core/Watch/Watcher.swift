@@ -17,7 +17,26 @@ public struct WatchOptions: Sendable {
     public var once = false
     /// On SIGINT/SIGTERM, wait this long for commands in flight before killing them.
     public var stopGrace: Double = 30
+    /// ROOT as the user wrote it: printed paths start with it (the pipeline contract: paths as given),
+    /// while {series} and the state use the absolute `root`.
+    public var shownRoot: String?
     public init(root: String) { self.root = root }
+}
+
+/// The watch service: runs a Watcher until the stop token is set (or, with `once`, until what was
+/// complete at the start is handled). Units that failed for good are the report's failures with
+/// --once; a service stopped by a signal is not interrupted, it has ended.
+public enum WatchService: Engine {
+    public static func run(_ o: WatchOptions, _ context: EngineContext) -> Report {
+        let reporter = Reporter(context)
+        let watcher = Watcher(options: o, reporter: reporter)
+        context.events.info("watching \(o.root): \(o.group == .study ? "studies" : "series") quiet for \(o.quiet) s \(o.command == nil ? "are printed" : "are handed to the command")\(o.once ? " (once)" : "")")
+        watcher.run()
+        context.events.info("stopped")
+        var report = reporter.finish(interruptible: false)
+        if !o.once { report.failures = [] }   // a long-running watcher's failures live in the series' state
+        return report
+    }
 }
 
 
@@ -25,15 +44,15 @@ public final class Watcher {
     public let options: WatchOptions
     let scanner: SeriesScanner
     let key: String
-    let handOver: (String) -> Void
-    let log: (LogLevel, String) -> Void
+    let reporter: Reporter
+    var stop: StopToken { reporter.stop }
+    func log(_ level: LogLevel, _ message: String) { reporter.events.send(.log(level, message)) }
 
-    /// Set to non-zero from a signal handler to stop the loop.
-    nonisolated(unsafe) public static let stopFlag: UnsafeMutablePointer<Int32> = {
-        let p = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
-        p.pointee = 0
-        return p
-    }()
+    /// A unit's directory, printed as the user named ROOT.
+    func handOver(_ dir: String) {
+        guard let shown = options.shownRoot, dir.hasPrefix(options.root) else { return reporter.output(dir) }
+        reporter.output((shown.hasSuffix("/") ? String(shown.dropLast()) : shown) + dir.dropFirst(options.root.count))
+    }
 
     /// What the loop remembers about a unit between scans (the disk state is the truth; this saves reads).
     final class Tracked {
@@ -63,17 +82,16 @@ public final class Watcher {
     public internal(set) var failures = 0
     public internal(set) var handedOver = 0
 
-    public init(options: WatchOptions, handOver: @escaping (String) -> Void, log: @escaping (LogLevel, String) -> Void) {
+    public init(options: WatchOptions, reporter: Reporter) {
         self.options = options
         self.scanner = SeriesScanner(root: options.root, group: options.group)
         self.key = WatchKey.of(options.command ?? "")
-        self.handOver = handOver
-        self.log = log
+        self.reporter = reporter
     }
 
     /// Runs until stopped (or, with `once`, until what was complete at the start is handled).
     public func run() {
-        while Watcher.stopFlag.pointee == 0 {
+        while !stop.isStopped {
             reap()
             let now = WatchClock.now()
             let snapshots = scanner.scan()
@@ -127,7 +145,7 @@ public final class Watcher {
 
     func sleep(_ seconds: Double) {
         let end = WatchClock.now() + seconds
-        while Watcher.stopFlag.pointee == 0 {
+        while !stop.isStopped {
             let left = end - WatchClock.now()
             if left <= 0 { return }
             usleep(UInt32(min(left, 0.05) * 1e6))

@@ -1,0 +1,85 @@
+// i2 receive as an engine: the store's crash recovery, then the storage SCP answering each C-STORE
+// from what the store did with it, until the stop token is set (then it drains and returns).
+import Foundation
+import I2DICOM
+
+public struct ReceiveOptions: Sendable {
+    public var root: String
+    public var aeTitle = "I2"
+    public var port = 11112
+    /// "" listens on every interface.
+    public var bindAddress = ""
+    public var allowedCallers: [String] = []
+    public var maxAssociations = 16
+    public var maxPDU = 131072
+    public var acseTimeout = 30
+    public var dimseTimeout = 60
+    public var idleTimeout = 300
+    public var drainSeconds = 30
+    public var minFreeBytes: UInt64 = 0
+    public var durable = true
+    public var onDuplicate = DuplicatePolicy.keepBoth
+    public init(root: String) { self.root = root }
+}
+
+public enum ReceiveService: Engine {
+    /// Serves until `context.stop`; each stored instance is an output (with its identifiers as fields).
+    public static func run(_ o: ReceiveOptions, _ context: EngineContext) -> Report {
+        let result = Reporter(context)
+        let events = context.events
+        var config = StoreSCPConfig(incomingDirectory: StoreLayout.incoming(o.root))
+        config.aeTitle = o.aeTitle
+        config.port = o.port
+        config.bindAddress = o.bindAddress
+        config.allowedCallers = o.allowedCallers
+        config.maxAssociations = o.maxAssociations
+        config.maxPDU = o.maxPDU
+        config.acseTimeout = o.acseTimeout
+        config.dimseTimeout = o.dimseTimeout
+        config.idleTimeout = o.idleTimeout
+        config.drainSeconds = o.drainSeconds
+        config.minFreeBytes = o.minFreeBytes
+        var store = InstanceStore(root: o.root)
+        store.durable = o.durable
+        store.onDuplicate = o.onDuplicate
+        let instances = store
+
+        do {
+            try FileManager.default.createDirectory(atPath: config.incomingDirectory, withIntermediateDirectories: true)
+        } catch {
+            return result.fatal(I2Error(.storage, path: o.root, "cannot create the store: \(error.localizedDescription)"))
+        }
+        store.recover(incoming: config.incomingDirectory) { path in
+            events.info("recovered \(path), acknowledged before a crash")
+            result.output(path)
+        }
+
+        let listening = "listening as \(o.aeTitle) on \(o.bindAddress.isEmpty ? "*" : o.bindAddress) port \(o.port), storing under \(o.root)"
+        let scp = StoreSCP(config: config, stopFlag: context.stop.flag, handler: { received in
+            switch instances.store(temporary: received.temporaryPath, sopInstanceUID: received.sopInstanceUID) {
+            case .stored(let path, let patient, let study, let series):
+                result.output(path, [
+                    "event": .string("stored"), "patient_id": .string(patient), "study_instance_uid": .string(study),
+                    "series_instance_uid": .string(series), "sop_instance_uid": .string(received.sopInstanceUID),
+                    "sop_class_uid": .string(received.sopClassUID), "calling_ae": .string(received.callingAE),
+                    "peer": .string(received.peer)])
+                return .success
+            case .identical:
+                return .success
+            case .refused(let answer):
+                events.error("\(received.callingAE)@\(received.peer): \(received.sopInstanceUID) not stored (status 0x\(String(answer.status, radix: 16, uppercase: true))): \(answer.comment)")
+                return answer
+            }
+        }, log: { level, message in events.send(.log(level, message)) }, ready: { events.info(listening) })
+        do {
+            try scp.run()
+        } catch let e as I2Error {
+            return result.fatal(e)
+        } catch {
+            return result.fatal(I2Error(.internal, "\(error)"))
+        }
+        events.info("stopped")
+        // A stop is how a service ends: not an interruption of something asked for.
+        return result.finish(interruptible: false)
+    }
+}
