@@ -75,7 +75,7 @@ public enum ProcessRun {
         }
         // Per directory, not only per series UID: the same series received twice (say under another
         // PatientID) must not share, or clear, the other's work directory and log.
-        let work = absolute(o.work ?? out + "/.i2-work") + "/" + name + "-" + ContentHash.hex(Array(seriesDir.utf8)).prefix(8)
+        let work = absolute(o.work ?? out + "/.i2-work") + "/" + name + "-" + Hash.hex(seriesDir).prefix(8)
         try? FileManager.default.removeItem(atPath: work)   // what a failed earlier run left
         let toolOutput = work + "/output"
         try FileManager.default.createDirectory(atPath: toolOutput, withIntermediateDirectories: true)

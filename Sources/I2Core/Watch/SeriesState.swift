@@ -100,14 +100,9 @@ public struct SeriesState: Codable, Equatable, Sendable {
 /// File names derived from the command key. All start with a dot so that nothing (the watcher's own
 /// scan, `i2 convert`, `i2 send` on the directory) takes them for an instance.
 public enum WatchKey {
-    /// 16 hex digits of FNV-1a 64 over the command's UTF-8: stable across runs and machines (Swift's
-    /// Hasher is seeded per process, so it cannot be used for a name that must survive a restart).
-    public static func of(_ command: String) -> String {
-        var h: UInt64 = 0xcbf29ce484222325
-        for b in command.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-        let s = String(h, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
-    }
+    /// 16 hex digits of FNV-1a 64 over the command's UTF-8 (`Hash.fnv1a64`, frozen: existing state
+    /// files are found by it): stable across runs and machines, unlike Swift's per-process Hasher.
+    public static func of(_ command: String) -> String { Hash.fnv1a64(command) }
     public static func statePath(_ dir: String, _ key: String) -> String { dir + "/.i2-watch-\(key).json" }
     public static func logPath(_ dir: String, _ key: String) -> String { dir + "/.i2-watch-\(key).log" }
     public static func lockPath(_ dir: String, _ key: String) -> String { dir + "/.i2-watch-\(key).lock" }
