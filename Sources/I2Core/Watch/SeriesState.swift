@@ -86,14 +86,14 @@ public struct SeriesState: Codable, Equatable, Sendable {
         }
     }
 
-    /// Writes atomically (temporary file + fsync + rename in the same directory).
+    /// Writes atomically and durably (AtomicFile: temporary file, fsync, rename, fsync of the directory).
     public func save(_ path: String) throws {
         var copy = self
         copy.updated = WatchClock.timestamp()
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let bytes = [UInt8](try enc.encode(copy)) + [10]
-        try AtomicFile.write(to: path, durable: true) { tmp in try FileBytes.write(bytes, to: tmp) }
+        try AtomicFile.write(bytes, to: path, durable: true)
     }
 }
 
