@@ -15,7 +15,7 @@ enum UID {
     /// A deterministic UID for `seed`: equal seeds give equal UIDs, different seeds different ones
     /// (up to MD5 collisions, irrelevant for non-adversarial seeds such as "<series UID>/seg").
     static func derived(from seed: String) -> String {
-        fromUUID(MD5.digest(Array(seed.utf8)), version: 3)
+        fromUUID(Hash.md5(Array(seed.utf8)), version: 3)
     }
 
     /// True when `uid` is a syntactically valid UID: dot-separated numeric components without
@@ -58,50 +58,3 @@ enum UID {
 private extension Character {
     var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }
-
-/// MD5 (RFC 1321), only for name-based UIDs: no cryptographic use, so no dependency for it.
-enum MD5 {
-    private static let shifts: [UInt32] = [7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-                                           5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
-                                           4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-                                           6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21]
-    // K[i] = floor(2^32 * |sin(i + 1)|)
-    private static let k: [UInt32] = (0..<64).map { UInt32(truncatingIfNeeded: Int64(abs(sin(Double($0 + 1))) * 4_294_967_296)) }
-
-    static func digest(_ message: [UInt8]) -> [UInt8] {
-        var m = message
-        let bitLength = UInt64(message.count) &* 8
-        m.append(0x80)
-        while m.count % 64 != 56 { m.append(0) }
-        for i in 0..<8 { m.append(UInt8(truncatingIfNeeded: bitLength >> (8 * UInt64(i)))) }
-
-        var a0: UInt32 = 0x67452301, b0: UInt32 = 0xefcdab89, c0: UInt32 = 0x98badcfe, d0: UInt32 = 0x10325476
-        for chunk in stride(from: 0, to: m.count, by: 64) {
-            let w: [UInt32] = (0..<16).map { j in
-                (0..<4).reduce(UInt32(0)) { $0 | UInt32(m[chunk + 4 * j + $1]) << (8 * UInt32($1)) }
-            }
-            var a = a0, b = b0, c = c0, d = d0
-            for i in 0..<64 {
-                var f: UInt32
-                let g: Int
-                switch i {
-                case 0..<16: f = (b & c) | (~b & d); g = i
-                case 16..<32: f = (d & b) | (~d & c); g = (5 * i + 1) % 16
-                case 32..<48: f = b ^ c ^ d; g = (3 * i + 5) % 16
-                default: f = c ^ (b | ~d); g = (7 * i) % 16
-                }
-                f = f &+ a &+ k[i] &+ w[g]
-                a = d; d = c; c = b
-                b = b &+ (f << shifts[i] | f >> (32 - shifts[i]))
-            }
-            a0 = a0 &+ a; b0 = b0 &+ b; c0 = c0 &+ c; d0 = d0 &+ d
-        }
-        return [a0, b0, c0, d0].flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * UInt32($0))) } }
-    }
-}
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

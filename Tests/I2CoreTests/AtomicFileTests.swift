@@ -117,4 +117,75 @@ final class AtomicFileTests: XCTestCase {
             XCTAssertEqual((error as? I2Error)?.path, dir + "/missing.bin")
         }
     }
+    // MARK: moving finished files and directories into place
+
+    func testMovePutsAFinishedFileInPlaceAndReplacesAnOldOne() throws {
+        let part = dir + "/.incoming.part", target = dir + "/1.2.3.dcm"
+        try FileBytes.write([1, 2], to: part)
+        try AtomicFile.move(part, to: target, sync: [.file, .directory])
+        XCTAssertEqual(entries(dir), ["1.2.3.dcm"])
+        try FileBytes.write([3], to: part)
+        try AtomicFile.move(part, to: target)
+        XCTAssertEqual(entries(dir), ["1.2.3.dcm"])
+        XCTAssertEqual(contents(target), [3])
+    }
+
+    func testFailedMoveThrowsAStorageErrorAndLeavesTheSourceAlone() throws {
+        let part = dir + "/.x.part"
+        try FileBytes.write([1], to: part)
+        XCTAssertThrowsError(try AtomicFile.move(part, to: dir + "/no/such/dir/x.dcm", sync: .file)) { error in
+            let e = error as? I2Error
+            XCTAssertEqual(e?.kind, .storage)
+            XCTAssertEqual(e?.path, dir + "/no/such/dir/x.dcm")
+            XCTAssertTrue(e?.detail.contains("No such file or directory") ?? false, "\(error)")
+        }
+        XCTAssertEqual(entries(dir), [".x.part"])
+        XCTAssertThrowsError(try AtomicFile.move(dir + "/missing", to: dir + "/y"))
+    }
+
+    func testReplaceSwapsDirectoriesWithNothingLeftAside() throws {
+        let final = dir + "/result", staging = dir + "/.result.part-1"
+        // First time: nothing to replace.
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false)
+        try FileBytes.write([1], to: staging + "/old.dcm")
+        try AtomicFile.replace(final, with: staging)
+        XCTAssertEqual(entries(dir), ["result"])
+        // Second time: the old directory goes as a whole (no file of it survives in the new one).
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false)
+        try FileBytes.write([2], to: staging + "/new.dcm")
+        try AtomicFile.replace(final, with: staging, sync: [.file, .directory])
+        XCTAssertEqual(entries(dir), ["result"])
+        XCTAssertEqual(entries(final), ["new.dcm"])
+        XCTAssertEqual(contents(final + "/new.dcm"), [2])
+    }
+
+    func testFailedReplaceKeepsTheOldResultAndRemovesTheStaging() throws {
+        let final = dir + "/result"
+        try FileManager.default.createDirectory(atPath: final, withIntermediateDirectories: false)
+        try FileBytes.write([1], to: final + "/old.dcm")
+        // A staging directory that does not exist: the rename fails after the old one went aside.
+        XCTAssertThrowsError(try AtomicFile.replace(final, with: dir + "/.missing.part")) { error in
+            XCTAssertEqual((error as? I2Error)?.kind, .storage)
+        }
+        XCTAssertEqual(entries(dir), ["result"])
+        XCTAssertEqual(entries(final), ["old.dcm"])
+    }
+
+    func testSyncOfFileAndDirectoryAndOfAMissingPath() throws {
+        try FileBytes.write([1], to: dir + "/f")
+        XCTAssertNoThrow(try AtomicFile.sync(dir + "/f"))
+        XCTAssertNoThrow(try AtomicFile.sync(dir))
+        XCTAssertThrowsError(try AtomicFile.sync(dir + "/missing")) { error in
+            XCTAssertEqual((error as? I2Error)?.kind, .storage)
+            XCTAssertEqual((error as? I2Error)?.path, dir + "/missing")
+        }
+    }
+
+    func testDurableBytesWriteLeavesExactlyTheTarget() throws {
+        try AtomicFile.write([4, 5], to: dir + "/state.json", durable: true)
+        XCTAssertEqual(entries(dir), ["state.json"])
+        XCTAssertEqual(contents(dir + "/state.json"), [4, 5])
+        XCTAssertThrowsError(try AtomicFile.write([1], to: dir + "/no/state.json", durable: true))
+        XCTAssertEqual(entries(dir), ["state.json"])
+    }
 }

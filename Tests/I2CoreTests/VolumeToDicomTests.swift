@@ -226,7 +226,7 @@ final class VolumeToDicomTests: XCTestCase {
         XCTAssertFalse(UID.isValid("1..2"))
         XCTAssertFalse(UID.isValid("1.2." + String(repeating: "9", count: 61)))
         // RFC 1321 test vectors.
-        func hex(_ s: String) -> String { MD5.digest(Array(s.utf8)).map { String(format: "%02x", $0) }.joined() }
+        func hex(_ s: String) -> String { Hash.md5(Array(s.utf8)).map { String(format: "%02x", $0) }.joined() }
         XCTAssertEqual(hex(""), "d41d8cd98f00b204e9800998ecf8427e")
         XCTAssertEqual(hex("abc"), "900150983cd24fb0d6963f7d28e17f72")
         XCTAssertEqual(hex(String(repeating: "1234567890", count: 8)), "57edf4a22be3c955ac49da2e2107b67a")

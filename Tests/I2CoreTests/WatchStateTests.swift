@@ -3,6 +3,7 @@
 import Foundation
 import XCTest
 @testable import I2Core
+import I2Model
 import I2TestSupport
 
 final class WatchStateTests: XCTestCase {
@@ -47,6 +48,69 @@ final class WatchStateTests: XCTestCase {
         XCTAssertNil(try SeriesState.load(dir + "/missing.json"))
     }
 
+    /// A state file as the watcher writes it today (field names are the on-disk format: a restarted or
+    /// upgraded watcher must read what an earlier one wrote).
+    static let stateFileText = """
+        {
+          "attempts" : 2, "command" : "run {series}", "created" : "2026-01-02T03:04:05.678Z",
+          "directory" : "/data/in/P/ST/SE", "handed_files" : 12, "handed_newest_ns" : 1700000000123456789,
+          "history" : [ { "attempt" : 1, "exit_status" : 3, "files" : 12, "finished" : "2026-01-02T03:05:00.000Z",
+                          "follow_up" : false, "run" : 1, "started" : "2026-01-02T03:04:30.000Z", "status" : "failed" } ],
+          "key" : "0123456789abcdef", "last_exit_status" : 3, "log" : "/data/in/P/ST/SE/.i2-watch-0123456789abcdef.log",
+          "next_attempt_at" : 1767323130.5, "run" : 1, "status" : "complete", "updated" : "2026-01-02T03:05:00.000Z",
+          "version" : 1
+        }
+        """
+
+    func testStateFileFormatIsReadFieldByField() throws {
+        let dir = TestSupport.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/.i2-watch-0123456789abcdef.json"
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(Self.stateFileText.utf8)))
+        let s = try XCTUnwrap(try SeriesState.load(path))
+        XCTAssertEqual(s.status, .complete)
+        XCTAssertEqual(s.command, "run {series}")
+        XCTAssertEqual(s.attempts, 2)
+        XCTAssertEqual(s.run, 1)
+        XCTAssertEqual(s.lastExitStatus, 3)
+        XCTAssertEqual(s.handedFiles, 12)
+        XCTAssertEqual(s.handedNewest, 1_700_000_000_123_456_789)
+        XCTAssertEqual(s.nextAttemptAt, 1_767_323_130.5)
+        XCTAssertEqual(s.history, [.init(run: 1, attempt: 1, followUp: false, status: "failed", exitStatus: 3, files: 12,
+                                         started: "2026-01-02T03:04:30.000Z", finished: "2026-01-02T03:05:00.000Z")])
+        // Written back, the same field names come out (and `updated` moves on).
+        try s.save(path)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        XCTAssertEqual(Set(json.keys), ["attempts", "command", "created", "directory", "handed_files", "handed_newest_ns", "history",
+                                        "key", "last_exit_status", "log", "next_attempt_at", "run", "status", "updated", "version"])
+        XCTAssertEqual(json["created"] as? String, "2026-01-02T03:04:05.678Z")
+        XCTAssertNotEqual(json["updated"] as? String, "2026-01-02T03:05:00.000Z")
+        XCTAssertEqual((json["history"] as? [[String: Any]])?.first?["follow_up"] as? Bool, false)
+    }
+
+    func testUnknownStatusIsAnError() throws {
+        let dir = TestSupport.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/s.json"
+        let text = Self.stateFileText.replacingOccurrences(of: "\"complete\"", with: "\"exploded\"")
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(text.utf8)))
+        XCTAssertThrowsError(try SeriesState.load(path)) { error in
+            XCTAssertEqual((error as? I2Error)?.kind, .badInput)
+            XCTAssertEqual((error as? I2Error)?.path, path)
+        }
+    }
+
+    func testNewStateAndFileNames() {
+        let s = SeriesState(directory: "/r/P/ST/SE", command: "")
+        XCTAssertEqual(s.status, .received)
+        XCTAssertEqual(s.key, "cbf29ce484222325")
+        XCTAssertEqual(s.log, "/r/P/ST/SE/.i2-watch-cbf29ce484222325.log")
+        XCTAssertEqual(s.created, s.updated)
+        XCTAssertEqual(WatchKey.statePath("/d", "k"), "/d/.i2-watch-k.json")
+        XCTAssertEqual(WatchKey.lockPath("/d", "k"), "/d/.i2-watch-k.lock")
+        XCTAssertEqual(WatchClock.timestamp(0), "1970-01-01T00:00:00.000Z")
+    }
+
     func testLockIsExclusiveAndReleased() throws {
         let dir = TestSupport.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -70,11 +134,11 @@ final class WatchStateTests: XCTestCase {
         let fm = FileManager.default
         for (rel, n) in [("P/ST1/SE1", 2), ("P/ST1/SE2", 1), ("Q/ST2/SE3", 0)] {
             try fm.createDirectory(atPath: "\(root)/\(rel)", withIntermediateDirectories: true)
-            for i in 0..<n { fm.createFile(atPath: "\(root)/\(rel)/\(i).dcm", contents: Data([1])) }
+            for i in 0..<n { XCTAssertTrue(fm.createFile(atPath: "\(root)/\(rel)/\(i).dcm", contents: Data([1]))) }
         }
-        fm.createFile(atPath: "\(root)/P/ST1/SE1/.i2-watch-x.json", contents: Data([1]))
+        XCTAssertTrue(fm.createFile(atPath: "\(root)/P/ST1/SE1/.i2-watch-x.json", contents: Data([1])))
         try fm.createDirectory(atPath: "\(root)/.i2-incoming/x/y", withIntermediateDirectories: true)
-        fm.createFile(atPath: "\(root)/.i2-incoming/x/y/z.dcm", contents: Data([1]))
+        XCTAssertTrue(fm.createFile(atPath: "\(root)/.i2-incoming/x/y/z.dcm", contents: Data([1])))
         let series = SeriesScanner(root: root, group: .series).scan()
         XCTAssertEqual(series.map(\.directory), ["\(root)/P/ST1/SE1", "\(root)/P/ST1/SE2"])
         XCTAssertEqual(series.map(\.files), [2, 1])

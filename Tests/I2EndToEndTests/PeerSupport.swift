@@ -72,8 +72,9 @@ final class PeerProcess {
 
     init(_ executable: String, _ args: [String], log: String, environment: [String: String] = [:]) throws {
         self.log = log
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let out = FileHandle(forWritingAtPath: log)!
+        guard FileManager.default.createFile(atPath: log, contents: nil), let out = FileHandle(forWritingAtPath: log) else {
+            throw RX.Failure("cannot create the log file \(log)")
+        }
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = args
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

@@ -1,11 +1,18 @@
-// Atomic writes: data goes to a hidden temporary file in the target directory, then is renamed into
-// place, so a reader (or `i2 watch`) never sees half a file and a failure leaves nothing behind.
+// The one home of atomic, durable file placement. Every writer of i2 goes through here:
+// - `write`: data goes to a hidden temporary file in the target directory, then is renamed into place,
+//   so a reader (or `i2 watch`) never sees half a file and a failure leaves nothing behind. `durable`
+//   also fsyncs the file before the rename and the directory after it (watch state).
+// - `move`: a finished file or directory (written elsewhere on the same filesystem) put into place with
+//   one rename, optionally fsync'ed (`i2 receive`'s instances: see the top of InstanceStore.swift).
+// - `replace`: a staged directory put in the place of an older one (`i2 process` results).
+// - `sync`: fsync of one file or directory.
 import Foundation
 import I2Model
 
 public enum AtomicFile {
     /// Writes `body`'s output to `path` atomically. `body` receives the temporary path to write to.
-    /// On any error the temporary file is removed and the error is rethrown.
+    /// On any error the temporary file is removed and the error is rethrown. `durable`: the data and the
+    /// rename are on disk when this returns (fsync of the file, rename, fsync of the directory).
     public static func write(to path: String, durable: Bool = false, _ body: (String) throws -> Void) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
@@ -14,7 +21,7 @@ public enum AtomicFile {
         defer { TempFiles.remove(tmp) }
         do {
             try body(tmp)
-            if durable, let fd = Optional(open(tmp, O_RDONLY)), fd >= 0 { fsync(fd); close(fd) }
+            if durable { try sync(tmp) }
             if rename(tmp, path) != 0 {
                 throw I2Error(.storage, path: path, "cannot rename into place: \(String(cString: strerror(errno)))")
             }
@@ -26,11 +33,64 @@ public enum AtomicFile {
             unlink(tmp)
             throw error
         }
+        if durable { try sync(dir) }
     }
 
     /// Writes bytes atomically.
-    public static func write(_ bytes: [UInt8], to path: String) throws {
-        try write(to: path) { tmp in try FileBytes.write(bytes, to: tmp) }
+    public static func write(_ bytes: [UInt8], to path: String, durable: Bool = false) throws {
+        try write(to: path, durable: durable) { tmp in try FileBytes.write(bytes, to: tmp) }
+    }
+
+    /// What `move` makes durable after the rename.
+    public struct Sync: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        /// fsync the moved file (or directory) under its new name: its data, and on journaling
+        /// filesystems the rename with it.
+        public static let file = Sync(rawValue: 1)
+        /// fsync the target's directory: the new name itself.
+        public static let directory = Sync(rawValue: 2)
+    }
+
+    /// Puts the finished file or directory `source` at `target` with one rename (same filesystem; an
+    /// existing target file is replaced), then fsyncs what `sync` names. Nothing is fsync'ed by default.
+    public static func move(_ source: String, to target: String, sync what: Sync = []) throws {
+        if rename(source, target) != 0 {
+            throw I2Error(.storage, path: target, "cannot move \(source) into place: \(String(cString: strerror(errno)))")
+        }
+        if what.contains(.file) { try sync(target) }
+        if what.contains(.directory) { try sync(URL(fileURLWithPath: target).deletingLastPathComponent().path) }
+    }
+
+    /// Replaces directory `final` by `staging`: the old one (if any) is renamed aside first and removed
+    /// after, so a reader sees either the old directory or the new one, never a mixture. On failure the
+    /// old one is back in place and `staging` is removed.
+    public static func replace(_ final: String, with staging: String, sync what: Sync = []) throws {
+        var aside: String?
+        if FileManager.default.fileExists(atPath: final) {
+            aside = staging + ".old"
+            if rename(final, aside!) != 0 {
+                throw I2Error(.storage, path: final, "cannot replace the existing result: \(String(cString: strerror(errno)))")
+            }
+        }
+        do {
+            try move(staging, to: final)
+        } catch {
+            if let a = aside { _ = rename(a, final) }
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        }
+        if let a = aside { try? FileManager.default.removeItem(atPath: a) }
+        if what.contains(.file) { try sync(final) }
+        if what.contains(.directory) { try sync(URL(fileURLWithPath: final).deletingLastPathComponent().path) }
+    }
+
+    /// fsync of a file or directory.
+    public static func sync(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw I2Error(.storage, path: path, "cannot open for fsync: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        if fsync(fd) != 0 { throw I2Error(.storage, path: path, "fsync failed: \(String(cString: strerror(errno)))") }
     }
 }
 

@@ -81,7 +81,7 @@ public enum ProcessRun: Engine {
         }
         // Per directory, not only per series UID: the same series received twice (say under another
         // PatientID) must not share, or clear, the other's work directory and log.
-        let work = absolute(o.work ?? out + "/.i2-work") + "/" + name + "-" + ContentHash.hex(Array(seriesDir.utf8)).prefix(8)
+        let work = absolute(o.work ?? out + "/.i2-work") + "/" + name + "-" + Hash.hex(seriesDir).prefix(8)
         try? FileManager.default.removeItem(atPath: work)   // what a failed earlier run left
         let toolOutput = work + "/output"
         try FileManager.default.createDirectory(atPath: toolOutput, withIntermediateDirectories: true)
@@ -131,32 +131,13 @@ public enum ProcessRun: Engine {
             try? FileManager.default.removeItem(atPath: staging)
             return .skipped("\(tool.name) found nothing to report (every output was empty)")
         }
-        try moveIntoPlace(staging, final)
+        try AtomicFile.replace(final, with: staging)
         if !o.keepWork { try? FileManager.default.removeItem(atPath: work) }
         if let left = try? FileManager.default.contentsOfDirectory(atPath: out + "/.i2-work"), left.isEmpty, o.work == nil {
             try? FileManager.default.removeItem(atPath: out + "/.i2-work")
         }
         files = files.map { final + $0.dropFirst(staging.count) }
         return .produced(files)
-    }
-
-    /// Replaces `final` by `staging`: the old result (if any) is renamed aside first, so a reader sees
-    /// either the old directory or the new one, never a mixture.
-    static func moveIntoPlace(_ staging: String, _ final: String) throws {
-        var aside: String?
-        if FileManager.default.fileExists(atPath: final) {
-            aside = staging + ".old"
-            if rename(final, aside!) != 0 {
-                throw I2Error(.storage, path: final, "cannot replace the existing result: \(String(cString: strerror(errno)))")
-            }
-        }
-        if rename(staging, final) != 0 {
-            let reason = String(cString: strerror(errno))
-            if let a = aside { _ = rename(a, final) }
-            try? FileManager.default.removeItem(atPath: staging)
-            throw I2Error(.storage, path: final, "cannot move the result into place: \(reason)")
-        }
-        if let a = aside { try? FileManager.default.removeItem(atPath: a) }
     }
 
     static func absolute(_ p: String) -> String {

@@ -34,9 +34,12 @@ public struct InstanceStore: Sendable {
         defer { if !moved { unlink(current) } }
         if durable && current.hasSuffix(".part") {
             let done = String(current.dropLast(5)) + ".done"
-            guard rename(current, done) == 0 else { return .refused(.outOfResources(Errno.text("cannot rename in the incoming directory"))) }
+            // The one fsync of this instance (see the top of the file).
+            do { try AtomicFile.move(current, to: done, sync: .file) } catch {
+                if !FileManager.default.fileExists(atPath: current) { current = done }   // renamed, fsync failed
+                return .refused(.outOfResources(Self.reason(error)))
+            }
             current = done
-            if let reason = Durable.sync(path: done) { return .refused(.outOfResources(reason)) }
         }
         let file: DicomFile
         do { file = try DicomFile(path: current) } catch {
@@ -68,10 +71,13 @@ public struct InstanceStore: Sendable {
                 target = "\(dir)/\(sop)_\(variants.count + 1).dcm"
             }
         }
-        guard rename(current, target) == 0 else { return .refused(.outOfResources(Errno.text("cannot move into place"))) }
+        do { try AtomicFile.move(current, to: target) } catch { return .refused(.outOfResources(Self.reason(error))) }
         moved = true
         return .stored(path: target, patient: patient, study: study, series: series)
     }
+
+    /// An AtomicFile error as the plain reason a store answer carries.
+    static func reason(_ error: Error) -> String { (error as? I2Error)?.detail ?? "\(error)" }
 
     /// At start: moves completed instances a previous run acknowledged but had not yet placed (`.done`)
     /// into the store, and removes unfinished transfers (`.part`) of receivers no longer running.
@@ -126,19 +132,5 @@ enum Directories {
             let posix = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
             return "cannot create \(path): " + (posix.map { String(cString: strerror(Int32($0.code))) } ?? "\(error)")
         }
-    }
-}
-
-enum Errno {
-    static func text(_ what: String) -> String { "\(what): \(String(cString: strerror(errno)))" }
-}
-
-enum Durable {
-    /// fsync a file or directory; nil on success, else the reason.
-    static func sync(path: String) -> String? {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return Errno.text("cannot open for fsync") }
-        defer { close(fd) }
-        return fsync(fd) == 0 ? nil : Errno.text("fsync failed")
     }
 }

@@ -198,21 +198,3 @@ struct SegPlan {
         return bits
     }
 }
-
-/// A fast, non-cryptographic 128-bit content fingerprint (two independent 64-bit multiply-xorshift lanes)
-/// for default UID seeds: equal contents give equal seeds; it is not meant to resist deliberate collisions.
-enum ContentHash {
-    static func hex(_ bytes: [UInt8]) -> String {
-        var a: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count), b: UInt64 = 0xC2B2_AE3D_27D4_EB4F
-        bytes.withUnsafeBytes { raw in
-            let words = raw.count / 8
-            for i in 0..<words {
-                let w = raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
-                a = (a ^ w) &* 0xFF51_AFD7_ED55_8CCD; a ^= a >> 29
-                b = (b &+ w) &* 0xC4CE_B9FE_1A85_EC53; b ^= b >> 31
-            }
-            for i in (words * 8)..<raw.count { a = (a ^ UInt64(raw[i])) &* 0x100_0000_01B3 }
-        }
-        return String(a, radix: 16) + String(b, radix: 16)
-    }
-}

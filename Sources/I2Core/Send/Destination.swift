@@ -95,7 +95,9 @@ public enum NodeFile {
         for (name, value) in top {
             func bad(_ why: String) -> I2Error { I2Error(.usage, path: path, "node '\(name)': \(why)") }
             if let text = value as? String {
-                guard let d = try Destination.parse(text) else { throw bad("'\(text)' is not AET@HOST:PORT") }
+                let parsed: Destination?
+                do { parsed = try Destination.parse(text) } catch let e as I2Error { throw bad(e.detail) }
+                guard let d = parsed else { throw bad("'\(text)' is not AET@HOST:PORT") }
                 nodes[name] = d
                 continue
             }
@@ -105,9 +107,11 @@ public enum NodeFile {
             guard let port = (o["port"] as? Int) ?? (o["port"] as? String).flatMap(Int.init), (1...65535).contains(port) else {
                 throw bad("\"port\" must be a number from 1 to 65535")
             }
-            try Destination.validateAETitle(aet, what: "node '\(name)': \"aet\"")
             let calling = o["calling_aet"] as? String
-            if let c = calling { try Destination.validateAETitle(c, what: "node '\(name)': \"calling_aet\"") }
+            do {
+                try Destination.validateAETitle(aet, what: "\"aet\"")
+                if let c = calling { try Destination.validateAETitle(c, what: "\"calling_aet\"") }
+            } catch let e as I2Error { throw bad(e.detail) }
             nodes[name] = Destination(aeTitle: aet, host: host, port: port, callingAE: calling)
         }
         return nodes

@@ -86,28 +86,23 @@ public struct SeriesState: Codable, Equatable, Sendable {
         }
     }
 
-    /// Writes atomically (temporary file + fsync + rename in the same directory).
+    /// Writes atomically and durably (AtomicFile: temporary file, fsync, rename, fsync of the directory).
     public func save(_ path: String) throws {
         var copy = self
         copy.updated = WatchClock.timestamp()
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let bytes = [UInt8](try enc.encode(copy)) + [10]
-        try AtomicFile.write(to: path, durable: true) { tmp in try FileBytes.write(bytes, to: tmp) }
+        try AtomicFile.write(bytes, to: path, durable: true)
     }
 }
 
 /// File names derived from the command key. All start with a dot so that nothing (the watcher's own
 /// scan, `i2 convert`, `i2 send` on the directory) takes them for an instance.
 public enum WatchKey {
-    /// 16 hex digits of FNV-1a 64 over the command's UTF-8: stable across runs and machines (Swift's
-    /// Hasher is seeded per process, so it cannot be used for a name that must survive a restart).
-    public static func of(_ command: String) -> String {
-        var h: UInt64 = 0xcbf29ce484222325
-        for b in command.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-        let s = String(h, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
-    }
+    /// 16 hex digits of FNV-1a 64 over the command's UTF-8 (`Hash.fnv1a64`, frozen: existing state
+    /// files are found by it): stable across runs and machines, unlike Swift's per-process Hasher.
+    public static func of(_ command: String) -> String { Hash.fnv1a64(command) }
     public static func statePath(_ dir: String, _ key: String) -> String { dir + "/.i2-watch-\(key).json" }
     public static func logPath(_ dir: String, _ key: String) -> String { dir + "/.i2-watch-\(key).log" }
     public static func lockPath(_ dir: String, _ key: String) -> String { dir + "/.i2-watch-\(key).lock" }
