@@ -56,7 +56,7 @@ final class HashTests: XCTestCase {
         var o = Nifti2SegOptions(inputs: [TestSupport.fixture("dcmqi/liver_seg.nrrd")],
                                  reference: TestSupport.fixture("dcmqi/ct-3slice"), output: dir + "/seg.dcm")
         o.meta = TestSupport.fixture("dcmqi/json/seg-example.json")
-        XCTAssertEqual(try NiftiToSeg.run(o, warn: { _ in }), .written(dir + "/seg.dcm"))
+        XCTAssertEqual(try NiftiToSeg.write(o, warn: { _ in }), .written(dir + "/seg.dcm"))
         let f = try DicomFile(path: dir + "/seg.dcm")
         XCTAssertEqual(f.string(.seriesInstanceUID), "2.25.234932171242025254810075123760460853952")
         XCTAssertEqual(f.string(.sopInstanceUID), "2.25.164553733807261284158172124131287207236")

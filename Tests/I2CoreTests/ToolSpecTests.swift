@@ -175,11 +175,11 @@ final class ToolSpecTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var o = ProcessOptions(tool: try decode(json(#""parameters": {"lower": "1"}"#)), series: [dir + "/series"], output: dir + "/out")
         o.parameters = ["lowr": "5"]
-        let r = ProcessRun.run(o, warn: { _ in }, wrote: { _ in })
-        XCTAssertEqual(r.errors.count, 1)
-        XCTAssertEqual(r.errors.first?.kind, .usage)
-        XCTAssertTrue(r.errors.first?.detail.contains("--param lowr") ?? false, "\(r.errors)")
-        XCTAssertTrue(r.errors.first?.detail.contains("lower") ?? false, "names the known parameters: \(r.errors)")
+        let r = ProcessRun.run(o, EngineContext())
+        XCTAssertEqual(r.fatal?.kind, .usage)
+        XCTAssertTrue(r.fatal?.detail.contains("--param lowr") ?? false, "\(String(describing: r.fatal))")
+        XCTAssertTrue(r.fatal?.detail.contains("lower") ?? false, "names the known parameters: \(String(describing: r.fatal))")
+        XCTAssertEqual(r.failures.count, 0)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out"), "nothing created")
     }
 
