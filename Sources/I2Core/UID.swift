@@ -1,7 +1,8 @@
 // DICOM UIDs under the "2.25" root (ITU-T X.667 / PS3.5 B.2): "2.25." followed by a UUID written as
 // one decimal integer. This needs no registered organisation root, and is at most 44 characters.
-// make() uses a random (version 4) UUID; derived(from:) a name-based (version 3, MD5) UUID, so the
-// same seed always gives the same UID (re-running a job re-creates, not duplicates, its objects).
+// make() uses a random (version 4) UUID; derived(from:) a name-based one (version 8, RFC 9562: the
+// 128 bits of Hash), so the same seed always gives the same UID (re-running a job re-creates, not
+// duplicates, its objects).
 
 enum UID {
     /// A new, random UID.
@@ -13,9 +14,9 @@ enum UID {
     }
 
     /// A deterministic UID for `seed`: equal seeds give equal UIDs, different seeds different ones
-    /// (up to MD5 collisions, irrelevant for non-adversarial seeds such as "<series UID>/seg").
+    /// (up to 122-bit hash collisions, irrelevant for non-adversarial seeds such as "<series UID>/seg").
     static func derived(from seed: String) -> String {
-        fromUUID(Hash.md5(Array(seed.utf8)), version: 3)
+        fromUUID(Hash.digest(Array(seed.utf8)), version: 8)   // RFC 9562 v8: our own hash
     }
 
     /// True when `uid` is a syntactically valid UID: dot-separated numeric components without

@@ -1,8 +1,8 @@
-// The one hash (Hash.swift) and the UIDs that depend on it. The expected values are not produced by
-// the code under test: MD5 and FNV-1a values are the published test vectors; the content fingerprints
-// and UIDs were recorded with the implementations as they were before they moved into Hash.swift
-// (UID.swift's MD5, SegPlan.swift's ContentHash, `i2 nifti2seg` 0.1.0 output read with dcmdump), so a
-// change that would re-number objects already sent to a PACS fails here.
+// The one hash (Hash.swift) and what depends on it: UIDs, watch keys. Its values are our own, so the
+// tests assert properties, not recorded outputs: determinism, no collisions over large families of
+// near-identical inputs, every input bit reaching about half the output bits, equal seeds giving
+// equal UIDs and a changed label map changing them; and the move of watch state from the keys of
+// i2 0.1 (FNV-1a over the command) to this hash's.
 import Foundation
 import XCTest
 @testable import I2Core
@@ -10,55 +10,97 @@ import I2DICOM
 import I2TestSupport
 
 final class HashTests: XCTestCase {
-    func testMD5MatchesTheRFC1321TestSuite() {
-        let suite: [(String, String)] = [
-            ("", "d41d8cd98f00b204e9800998ecf8427e"),
-            ("a", "0cc175b9c0f1b6a831c399e269772661"),
-            ("abc", "900150983cd24fb0d6963f7d28e17f72"),
-            ("message digest", "f96b697d7cb7938d525a2f31aaf161d0"),
-            ("abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"),
-            ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", "d174ab98d277d9f5a5611c2c9f419d9f"),
-            (String(repeating: "1234567890", count: 8), "57edf4a22be3c955ac49da2e2107b67a"),
-        ]
-        for (text, digest) in suite { XCTAssertEqual(Hash.hex(text), digest, "MD5(\"\(text)\")") }
-        XCTAssertEqual(Hash.md5(Array("abc".utf8)).count, 16)
+    func testDigestIsSixteenDeterministicBytes() {
+        XCTAssertEqual(Hash.digest([]).count, 16)
+        XCTAssertEqual(Hash.hex("abc"), Hash.hex("abc"))
+        XCTAssertEqual(Hash.hex("abc").count, 32)
+        XCTAssertNotEqual(Hash.hex(""), Hash.hex([0]), "the length counts")
     }
 
-    func testFrozenContentFingerprintKeepsItsValues() {
-        XCTAssertEqual(Hash.contentFingerprint([]), "9e3779b97f4a7c15c2b2ae3d27d4eb4f")
-        XCTAssertEqual(Hash.contentFingerprint(Array("abc".utf8)), "2302fb5c1a022c42c2b2ae3d27d4eb4f")
-        XCTAssertEqual(Hash.contentFingerprint((0..<100).map { UInt8($0) }), "251f56e1ec9a0cc7b86a20713a4c02ab")
-        // Unpadded hex: a lane with leading zero digits gives fewer than 32 characters, and must keep doing so.
-        XCTAssertEqual(Hash.contentFingerprint((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }),
-                       "58821d97211a0a88d214bb2112d651")
+    func testNoCollisionsAmongNearIdenticalInputs() {
+        var seen = Set<[UInt8]>()
+        var n = 0
+        func add(_ bytes: [UInt8]) { seen.insert(Hash.digest(bytes)); n += 1 }
+        for i in 0..<65536 { add([UInt8(i & 0xFF), UInt8(i >> 8)]) }          // every 2-byte input
+        for len in [0, 1] + Array(3..<600) { add([UInt8](repeating: 0, count: len)) }   // zeros of every other length
+        for i in 0..<50_000 { add(Array("i2/nifti2seg/series/\(i)".utf8)) }     // seeds that differ in a few digits
+        XCTAssertEqual(seen.count, n)
     }
 
-    func testFrozenWatchKeyIsFNV1a64() {
-        // Published FNV-1a 64 vectors (offset basis for "", then "a" and "foobar").
-        XCTAssertEqual(Hash.fnv1a64(""), "cbf29ce484222325")
-        XCTAssertEqual(Hash.fnv1a64("a"), "af63dc4c8601ec8c")
-        XCTAssertEqual(Hash.fnv1a64("foobar"), "85944171f73967e8")
-        XCTAssertEqual(WatchKey.of("foobar"), "85944171f73967e8")
+    func testEveryInputBitReachesAboutHalfTheOutputBits() {
+        var rng = SystemRandomNumberGenerator()
+        var flipped = 0, trials = 0
+        for length in [1, 7, 8, 9, 64, 100] {
+            for _ in 0..<20 {
+                let input = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                let base = Hash.digest(input)
+                for bit in 0..<(length * 8) {
+                    var x = input
+                    x[bit / 8] ^= 1 << (bit % 8)
+                    let d = Hash.digest(x)
+                    let changed = zip(base, d).reduce(0) { $0 + ($1.0 ^ $1.1).nonzeroBitCount }
+                    XCTAssertGreaterThan(changed, 20, "bit \(bit) of \(length) bytes changed only \(changed) output bits")
+                    flipped += changed; trials += 1
+                }
+            }
+        }
+        let mean = Double(flipped) / Double(trials)
+        XCTAssertEqual(mean, 64, accuracy: 2, "mean output bits flipped per input bit")
     }
 
-    func testDerivedUIDsAreThoseOfEarlierReleases() {
-        // `i2 nifti2seg ... --uid-seed hello` as written by i2 0.1.0 (dcmdump of its output).
-        XCTAssertEqual(UID.derived(from: "i2/nifti2seg/series/hello"), "2.25.269765419940064390603244470763212039992")
-        XCTAssertEqual(UID.derived(from: "i2/nifti2seg/instance/hello"), "2.25.85910634940239960226511004753911005735")
-        XCTAssertEqual(UID.derived(from: "i2/nifti2seg/dimensions/hello"), "2.25.6891474726054233009029254856626936282")
+    func testDerivedUIDs() {
+        let u = UID.derived(from: "i2/nifti2seg/series/hello")
+        XCTAssertTrue(u.hasPrefix("2.25.") && UID.isValid(u), u)
+        XCTAssertEqual(u, UID.derived(from: "i2/nifti2seg/series/hello"))
+        XCTAssertNotEqual(u, UID.derived(from: "i2/nifti2seg/series/hellp"))
     }
 
-    func testDefaultSeedSEGKeepsItsUIDs() throws {
-        // Without --uid-seed the seed holds the label map's content fingerprint: dcmqi's liver on ct-3slice
-        // gave these UIDs before the hash moved (recorded with dcmdump from i2 0.1.0's output).
+    func testDefaultSeedSEGUIDsFollowTheLabelMapsContent() throws {
         let dir = TestSupport.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var o = Nifti2SegOptions(inputs: [TestSupport.fixture("dcmqi/liver_seg.nrrd")],
-                                 reference: TestSupport.fixture("dcmqi/ct-3slice"), output: dir + "/seg.dcm")
-        o.meta = TestSupport.fixture("dcmqi/json/seg-example.json")
-        XCTAssertEqual(try NiftiToSeg.write(o, warn: { _ in }), .written(dir + "/seg.dcm"))
-        let f = try DicomFile(path: dir + "/seg.dcm")
-        XCTAssertEqual(f.string(.seriesInstanceUID), "2.25.234932171242025254810075123760460853952")
-        XCTAssertEqual(f.string(.sopInstanceUID), "2.25.164553733807261284158172124131287207236")
+        func uids(_ labels: String, _ out: String) throws -> [String?] {
+            var o = Nifti2SegOptions(inputs: [labels], reference: TestSupport.fixture("dcmqi/ct-3slice"), output: dir + "/" + out)
+            o.meta = TestSupport.fixture("dcmqi/json/seg-example.json")
+            XCTAssertEqual(try NiftiToSeg.write(o, warn: { _ in }), .written(dir + "/" + out))
+            let f = try DicomFile(path: dir + "/" + out)
+            return [f.string(.seriesInstanceUID), f.string(.sopInstanceUID)]
+        }
+        let liver = TestSupport.fixture("dcmqi/liver_seg.nrrd")
+        let first = try uids(liver, "a.dcm")
+        XCTAssertEqual(try uids(liver, "b.dcm"), first, "the same inputs give the same UIDs")
+        // One voxel more: another content, other UIDs.
+        var v = try VolumeIO.read(path: liver)
+        let i = try XCTUnwrap(v.data.firstIndex(of: 0))
+        v.data[i] = 1
+        _ = try VolumeIO.write(v, to: dir + "/changed.nrrd")
+        let changed = try uids(dir + "/changed.nrrd", "c.dcm")
+        XCTAssertNotEqual(changed[0], first[0])
+        XCTAssertNotEqual(changed[1], first[1])
+    }
+
+    func testWatchStateOfTheOldKeyIsAdopted() throws {
+        let dir = TestSupport.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // i2 0.1 named state by FNV-1a 64 of the command: "85944171f73967e8" for "foobar" (published vector).
+        var old = SeriesState(directory: dir, command: "foobar")
+        old.key = "85944171f73967e8"
+        old.log = WatchKey.logPath(dir, old.key)
+        old.status = .done
+        try old.save(WatchKey.statePath(dir, old.key))
+        try Data("old log\n".utf8).write(to: URL(fileURLWithPath: old.log))
+        var other = SeriesState(directory: dir, command: "something else")
+        other.key = "0123456789abcdef"
+        try other.save(WatchKey.statePath(dir, other.key))
+
+        let key = WatchKey.of("foobar")
+        XCTAssertNotEqual(key, old.key)
+        let adopted = try XCTUnwrap(try WatchKey.adopt(dir, command: "foobar", key: key))
+        XCTAssertEqual(adopted.status, .done)
+        XCTAssertEqual(adopted.key, key)
+        XCTAssertEqual(try SeriesState.load(WatchKey.statePath(dir, key))?.status, .done)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: WatchKey.statePath(dir, old.key)))
+        XCTAssertEqual(try String(contentsOfFile: WatchKey.logPath(dir, key), encoding: .utf8), "old log\n")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: WatchKey.statePath(dir, other.key)), "another command's state stays")
+        XCTAssertNil(try WatchKey.adopt(dir, command: "never run", key: WatchKey.of("never run")))
     }
 }

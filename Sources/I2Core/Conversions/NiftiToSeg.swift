@@ -113,7 +113,7 @@ public enum NiftiToSeg: Engine {
         // built, and the UIDs set last.
         let hashing = DispatchGroup()
         if o.uidSeed == nil {
-            DispatchQueue.global().async(group: hashing) { [volumes] in read.hashes = volumes.map { Hash.contentFingerprint($0.data) } }
+            DispatchQueue.global().async(group: hashing) { [volumes] in read.hashes = volumes.map { Hash.hex($0.data) } }
         }
 
         var seg = Segmentation(segmentationType: o.type, segments: plan.segments, frames: plan.frames,
@@ -171,7 +171,7 @@ public enum NiftiToSeg: Engine {
         return m
     }
 
-    /// The deterministic UIDs. `contentHashes`: Hash.contentFingerprint of each label map, for the default seed.
+    /// The deterministic UIDs. `contentHashes`: Hash.hex of each label map, for the default seed.
     static func setUIDs(_ seg: inout Segmentation, o: Nifti2SegOptions, refSeries: String, contentHashes: [String]) {
         // Default seed: what the SEG is made from, so a rerun on the same inputs replaces the earlier SEG.
         let seed = (o.uidSeed ?? "content:" + contentHashes.joined(separator: ",") + "/ref:" + refSeries)

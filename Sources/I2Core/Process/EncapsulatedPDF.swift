@@ -15,7 +15,7 @@ enum EncapsulatedPDF {
             throw I2Error(.badInput, path: pdf, "not a PDF (it does not start with %PDF-)")
         }
         let ref = try DicomFile(path: series.stack.first.path)
-        let seed = "pdf:" + Hash.contentFingerprint(bytes) + "/ref:" + series.uid
+        let seed = "pdf:" + Hash.hex(bytes) + "/ref:" + series.uid
         let now = VolumeToDicom.Stamp()
         let f = DicomFile(newAt: target)
         try f.set(.sopClassUID, sopClass)

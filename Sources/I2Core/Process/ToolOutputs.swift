@@ -36,7 +36,7 @@ enum ToolOutputs {
                     let volume = try VolumeIO.read(path: source)
                     let dir = staging + "/" + base
                     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                    let seed = "image:" + Hash.contentFingerprint(volume.data) + "/ref:" + series.uid + "/tool:" + tool.name
+                    let seed = "image:" + Hash.hex(volume.data) + "/ref:" + series.uid + "/tool:" + tool.name
                     files += try VolumeToDicom.write(volume, reference: series.directory, into: dir, uidSeed: seed,
                                                      seriesDescription: out.seriesDescription ?? tool.name)
                 case .dicom:

@@ -100,12 +100,31 @@ public struct SeriesState: Codable, Equatable, Sendable {
 /// File names derived from the command key. All start with a dot so that nothing (the watcher's own
 /// scan, `i2 convert`, `i2 send` on the directory) takes them for an instance.
 public enum WatchKey {
-    /// 16 hex digits of FNV-1a 64 over the command's UTF-8 (`Hash.fnv1a64`, frozen: existing state
-    /// files are found by it): stable across runs and machines, unlike Swift's per-process Hasher.
-    public static func of(_ command: String) -> String { Hash.fnv1a64(command) }
+    /// 16 hex digits of the one hash over the command's UTF-8: stable across runs and machines, unlike
+    /// Swift's per-process Hasher.
+    public static func of(_ command: String) -> String { String(Hash.hex(command).prefix(16)) }
     public static func statePath(_ dir: String, _ key: String) -> String { dir + "/.i2-watch-\(key).json" }
     public static func logPath(_ dir: String, _ key: String) -> String { dir + "/.i2-watch-\(key).log" }
     public static func lockPath(_ dir: String, _ key: String) -> String { dir + "/.i2-watch-\(key).lock" }
+
+    /// A state this command left under another key (i2 before 0.2 keyed by FNV-1a): found by the
+    /// command it records, moved with its log to this key's names, so an upgrade neither reruns what
+    /// was done nor forgets what failed. nil when there is none.
+    static func adopt(_ dir: String, command: String, key: String) throws -> SeriesState? {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return nil }
+        for name in names where name.hasPrefix(".i2-watch-") && name.hasSuffix(".json") {
+            let path = dir + "/" + name
+            guard path != statePath(dir, key), var s = try? SeriesState.load(path), s.command == command else { continue }
+            let oldLog = s.log
+            s.key = key
+            s.log = logPath(dir, key)
+            if FileManager.default.fileExists(atPath: oldLog) { try AtomicFile.move(oldLog, to: s.log) }
+            try s.save(statePath(dir, key))
+            unlink(path)
+            return s
+        }
+        return nil
+    }
 }
 
 /// Wall-clock helpers (state files hold ISO 8601 times for people and epoch seconds for arithmetic).

@@ -156,7 +156,10 @@ public final class Watcher {
 
     /// Reads a unit's state; a damaged file is reported and treated as missing (one extra run at worst).
     func loadState(_ dir: String) -> SeriesState? {
-        do { return try SeriesState.load(statePath(dir)) } catch {
+        do {
+            if let s = try SeriesState.load(statePath(dir)) { return s }
+            return try WatchKey.adopt(dir, command: options.command ?? "", key: key)
+        } catch {
             log(.warning, "\(error); treating \(dir) as new")
             return nil
         }
