@@ -155,20 +155,22 @@ public enum SegmentationReader {
                 }
                 return
             }
-            guard let file, i2dcm_seg_pixel_read(file.handle, offset, buffer.count, buffer.baseAddress!, nil) == 0 else { throw fail() }
+            guard let file else { throw fail() }
+            let status = try Condition.check(path: path) {
+                i2dcm_seg_pixel_read(file.handle, offset, buffer.count, buffer.baseAddress!, nil, $0, $1)
+            }
+            if status != I2DCM_OK { throw fail() }   // not native after all
         }
     }
 
     /// The fragments of encapsulated pixel data (Basic Offset Table excluded), lent in place; nil when the
     /// pixel data is native. For BINARY RLE frames, which DCMTK does not decode.
     public static func withFragments<R>(_ file: DicomFile, _ body: ([UnsafeRawBufferPointer]) throws -> R) throws -> R? {
-        let n = i2dcm_seg_fragments(file.handle, 0, nil, nil)
-        guard n >= 0 else { return nil }
+        let n = i2dcm_seg_fragments(file.handle, 0, nil, nil, nil, 0)
+        guard n >= 0 else { return nil }   // not encapsulated
         var data = [UnsafeRawPointer?](repeating: nil, count: Int(n))
         var len = [Int](repeating: 0, count: Int(n))
-        guard i2dcm_seg_fragments(file.handle, n, &data, &len) == n else {
-            throw I2Error(.badInput, path: file.path, "cannot read the pixel data's fragments")
-        }
+        try Condition.check(path: file.path) { i2dcm_seg_fragments(file.handle, n, &data, &len, $0, $1) }
         let parts = zip(data, len).map { UnsafeRawBufferPointer(start: $0, count: $1) }
         return try withExtendedLifetime(file) { try body(parts) }
     }
@@ -196,7 +198,8 @@ public enum SegmentationReader {
         let pixels = seg.rows * seg.columns * seg.frameCount
         let count = seg.bitsAllocated == 1 ? (pixels + 7) / 8 : pixels * seg.bitsAllocated / 8
         var len = 0
-        guard i2dcm_seg_pixel_read(file.handle, 0, 0, nil, &len) == 0 else { return nil }
+        guard try Condition.check(path: file.path, { i2dcm_seg_pixel_read(file.handle, 0, 0, nil, &len, $0, $1) }) == I2DCM_OK
+        else { return nil }
         guard len >= count else {
             throw I2Error(.badInput, path: file.path, "pixel data has \(len) bytes, \(count) expected for \(seg.frameCount) frames of \(seg.columns)x\(seg.rows)")
         }
@@ -212,9 +215,9 @@ public enum SegmentationReader {
         var uids = [CChar](repeating: 0, count: count * Int(I2DCM_UID_SLOT))
         var index = [UInt32](repeating: 0, count: count * Int(I2DCM_MAX_INDEX))
         var indexCount = [Int32](repeating: 0, count: count)
-        var err = [CChar](repeating: 0, count: 512)
-        let items = i2dcm_seg_frames(file.handle, Int32(count), &segment, &position, &uids, &index, &indexCount, &err, err.count)
-        if items < 0 { throw I2Error(.badInput, path: file.path, String(cString: err)) }
+        let items = try Condition.check(path: file.path) {
+            i2dcm_seg_frames(file.handle, Int32(count), &segment, &position, &uids, &index, &indexCount, $0, $1)
+        }
         if items > 0 && Int(items) != count {
             throw I2Error(.badInput, path: file.path, "PerFrameFunctionalGroupsSequence has \(items) items for \(count) frames (NumberOfFrames)")
         }

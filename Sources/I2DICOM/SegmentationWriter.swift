@@ -106,10 +106,7 @@ public final class SegmentationWriter {
 
     /// DCMTK saves the data set without PixelData; `body` gets the file (open for writing) and its length.
     private func appendPixelData(to target: String, rle: Bool, _ body: (Int32, Int) throws -> Void) throws {
-        var err = [CChar](repeating: 0, count: 512)
-        if i2dcm_seg_save(file.handle, target, rle ? 1 : 0, &err, err.count) != 0 {
-            throw I2Error(.storage, path: file.path, String(cString: err))
-        }
+        try Condition.check(path: target) { i2dcm_seg_save(file.handle, target, rle ? 1 : 0, $0, $1) }
         let fd = open(target, O_WRONLY)
         guard fd >= 0 else { throw I2Error(.storage, path: target, "cannot open: \(String(cString: strerror(errno)))") }
         do { try body(fd, Int(lseek(fd, 0, SEEK_END))) } catch { close(fd); throw error }
@@ -277,11 +274,8 @@ public final class SegmentationWriter {
             if let v = d.trackingIdentifier { try set(at + "TrackingID", v) }
             if let v = d.trackingUniqueIdentifier { try set(at + "TrackingUID", v) }
         }
-        var err = [CChar](repeating: 0, count: 512)
         let labels = seg.segments.map { Int64($0.originalLabel) }
-        if i2dcm_seg_put_original_labels(file.handle, Int32(labels.count), labels, &err, err.count) != 0 {
-            throw I2Error(.badInput, path: file.path, String(cString: err))
-        }
+        try Condition.check(path: file.path) { i2dcm_seg_put_original_labels(file.handle, Int32(labels.count), labels, $0, $1) }
     }
 
     private func code(_ at: String, _ c: CodedConcept) throws {
@@ -300,12 +294,12 @@ public final class SegmentationWriter {
         }
         let slice = seg.frames.map { Int32($0.slice) }
         let segment = seg.frames.map { Int32($0.segmentNumber) }
-        var err = [CChar](repeating: 0, count: 512)
-        let status = segment.withUnsafeBufferPointer { sp in
-            i2dcm_seg_put_frames(file.handle, Int32(seg.frames.count), seg.segmentationType == .labelmap ? nil : sp.baseAddress,
-                                 slice, Int32(seg.sourceSlices.count), table, seg.dimensionOrganizationUID, &err, err.count)
+        _ = try segment.withUnsafeBufferPointer { sp in
+            try Condition.check(path: file.path) {
+                i2dcm_seg_put_frames(file.handle, Int32(seg.frames.count), seg.segmentationType == .labelmap ? nil : sp.baseAddress,
+                                     slice, Int32(seg.sourceSlices.count), table, seg.dimensionOrganizationUID, $0, $1)
+            }
         }
-        if status != 0 { throw I2Error(.badInput, path: file.path, String(cString: err)) }
     }
 
     static func format(_ d: Date, _ pattern: String) -> String {

@@ -46,7 +46,7 @@ public final class Sender {
     private var storedAny = false
     /// Set when this batch could get no association (after the retries): its other files fail with it.
     private var gaveUp: String?
-    private var lastFailure: NetworkError.Kind?
+    private var lastFailure: I2Error.NetworkCause?
 
     public init(options: SendOptions, log: @escaping (LogLevel, String) -> Void, report: @escaping (FileOutcome) -> Void,
                 progress: @escaping (Int, Int) -> Void = { _, _ in }) {
@@ -96,8 +96,8 @@ public final class Sender {
             let status = try a.echo()
             if status != 0 { log(.error, "\(options.destination.address) answered C-ECHO with status 0x\(String(format: "%04X", status))") }
             return status == 0
-        } catch let e as NetworkError {
-            log(.error, "C-ECHO to \(options.destination.address) failed: \(e.message)")
+        } catch let e as I2Error {
+            log(.error, "C-ECHO to \(options.destination.address) failed: \(e.detail)")
             return false
         } catch {
             return false
@@ -162,19 +162,19 @@ public final class Sender {
                 finish(o)
                 queue.removeFirst()
                 reconnecting = false
-            } catch let e as NetworkError where Explain.isTransient(e) {
+            } catch let e as I2Error where Explain.isTransient(e) {
                 association = nil
                 if item.attempts > options.retries {
-                    finish(failed(item, "\(e.message) (gave up after \(item.attempts) attempt\(item.attempts == 1 ? "" : "s"))"))
+                    finish(failed(item, "\(e.detail) (gave up after \(item.attempts) attempt\(item.attempts == 1 ? "" : "s"))"))
                     queue.removeFirst()
                 } else {
-                    log(.warning, "\(item.path): \(e.message); re-establishing the association")
+                    log(.warning, "\(item.path): \(e.detail); re-establishing the association")
                     queue[queue.startIndex] = item
                     reconnecting = true
                 }
-            } catch let e as NetworkError {
-                log(.error, "\(item.path): not stored: \(e.message)")
-                finish(failed(item, e.message))
+            } catch let e as I2Error {
+                log(.error, "\(item.path): not stored: \(e.detail)")
+                finish(failed(item, e.detail))
                 queue.removeFirst()
             } catch {
                 finish(failed(item, "\(error)"))
@@ -193,7 +193,7 @@ public final class Sender {
                 summary.associations += 1
                 log(.info, "association \(summary.associations) with \(d.label) as \(options.callingAE): \(a.acceptedCount) of \(contexts.count) presentation contexts accepted")
                 return a
-            } catch let e as NetworkError {
+            } catch let e as I2Error where e.cause != nil {
                 let message = Explain.association(e, to: d, callingAE: options.callingAE,
                                                   timeouts: (options.connectTimeout, options.acseTimeout))
                 if Explain.isTransient(e) && attempt < options.retries && !stopping {
@@ -207,7 +207,7 @@ public final class Sender {
                 log(.error, message + (attempt > 0 ? " (after \(attempt + 1) attempts)" : ""))
                 summary.associationError = message
                 gaveUp = message
-                lastFailure = e.kind
+                lastFailure = e.cause
                 return nil
             } catch {
                 gaveUp = "\(error)"
