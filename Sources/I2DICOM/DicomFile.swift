@@ -30,8 +30,9 @@ public final class DicomFile {
 
     deinit { i2dcm_free(handle) }
 
-    /// String value (multi-values joined by "\"), or nil when absent. `path` is a tag or a DCMTK path.
-    public func string(_ path: String) -> String? {
+    /// String value (multi-values joined by "\"), or nil when absent. `path` is DCMTK path syntax, as
+    /// Tag and TagPath build it (callers outside this module name tags through the table, Tag.swift).
+    func string(_ path: String) -> String? {
         var buf = [CChar](repeating: 0, count: 256)
         let n = i2dcm_get(handle, path, &buf, buf.count)
         if n < 0 { return nil }
@@ -42,20 +43,24 @@ public final class DicomFile {
         return String(cString: buf).trimmed(" \0")
     }
     public func string(_ tag: Tag) -> String? { string(tag.path) }
+    public func string(_ path: TagPath) -> String? { string(path.text) }
 
     /// Numeric values of a (multi-valued) numeric string element.
-    public func doubles(_ path: String) -> [Double]? {
+    func doubles(_ path: String) -> [Double]? {
         guard let s = string(path), !s.isEmpty else { return nil }
         let v = s.split(separator: "\\").compactMap { Double(String($0).trimmed(" ")) }
         return v.isEmpty ? nil : v
     }
     public func doubles(_ tag: Tag) -> [Double]? { doubles(tag.path) }
+    public func doubles(_ path: TagPath) -> [Double]? { doubles(path.text) }
     public func int(_ tag: Tag) -> Int? { doubles(tag.path)?.first.map { Int($0) } }
 
-    public func items(_ path: String) -> Int? {
-        let n = i2dcm_items(handle, path)
+    /// Number of items of the sequence at `path`, or nil when absent.
+    public func items(_ path: TagPath) -> Int? {
+        let n = i2dcm_items(handle, path.text)
         return n < 0 ? nil : Int(n)
     }
+    public func items(_ tag: Tag) -> Int? { items(TagPath(tag)) }
 
     public var transferSyntax: String {
         var buf = [CChar](repeating: 0, count: 80)
@@ -70,10 +75,11 @@ public final class DicomFile {
         try Condition.check(path: path) { i2dcm_pixels(handle, buffer.baseAddress, buffer.count, $0, $1) }
     }
 
-    public func set(_ path: String, _ value: String) throws {
+    func set(_ path: String, _ value: String) throws {
         try Condition.check(path: self.path) { i2dcm_put(handle, path, value, $0, $1) }
     }
     public func set(_ tag: Tag, _ value: String) throws { try set(tag.path, value) }
+    public func set(_ path: TagPath, _ value: String) throws { try set(path.text, value) }
 
     /// Copies `tag` from `other` when present there.
     @discardableResult
