@@ -178,3 +178,12 @@ extern "C" int i2dcm_meta(const char *path, i2dcm_meta_info *out, char *err, siz
     out->data_set_offset = m.dataSetOffset;
     return I2DCM_OK;
 }
+
+extern "C" int i2dcm_tag_keyword(uint16_t group, uint16_t elem, char *buf, size_t buflen) {
+    const DcmDataDictionary &dict = dcmDataDict.rdlock();
+    const DcmDictEntry *entry = dict.findEntry(DcmTagKey(group, elem), nullptr);
+    std::string name = entry && entry->getTagName() ? entry->getTagName() : "";
+    dcmDataDict.rdunlock();
+    if (buf && buflen) snprintf(buf, buflen, "%s", name.c_str());
+    return (int)name.size();
+}

@@ -2,6 +2,7 @@
 // DCMTK's dictionary by I2DICOMTests), and the (group, element) the shim takes. Nothing else in Sources
 // spells a tag as "(gggg,eeee)": DCMTK paths into sequences are built here (TagPath), and a test fails
 // on any such literal outside this file.
+internal import CDCMTK
 
 public struct Tag: Hashable, Sendable, CustomStringConvertible {
     public let group: UInt16
@@ -26,6 +27,14 @@ public struct Tag: Hashable, Sendable, CustomStringConvertible {
 
     public static func == (a: Tag, b: Tag) -> Bool { a.group == b.group && a.element == b.element }
     public func hash(into h: inout Hasher) { h.combine(group); h.combine(element) }
+
+    /// DCMTK's dictionary keyword for this tag ("" when DCMTK does not know it): what the tests compare
+    /// `keyword` with.
+    var dictionaryKeyword: String {
+        var buf = [CChar](repeating: 0, count: 128)
+        _ = i2dcm_tag_keyword(group, element, &buf, buf.count)
+        return String(cString: buf)
+    }
 
     private static func hex(_ v: UInt16) -> String {
         let s = String(v, radix: 16, uppercase: true)

@@ -78,6 +78,11 @@ typedef struct {
 /// header alone, for every file, without parsing data sets.
 int i2dcm_meta(const char *path, i2dcm_meta_info *meta, char *err, size_t errlen);
 
+/// DCMTK's dictionary keyword for a tag ("" when it has none); returns its length.
+/// Why: so the tests can check that every keyword in I2DICOM's tag table is the one the standard (and
+/// DCMTK) uses.
+int i2dcm_tag_keyword(uint16_t group, uint16_t elem, char *buf, size_t buflen);
+
 #ifdef __cplusplus
 }
 #endif
