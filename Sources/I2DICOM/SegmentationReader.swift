@@ -182,9 +182,9 @@ public enum SegmentationReader {
         var header = [UInt8](repeating: 0, count: 12)
         guard pread(fd, &header, 12, off_t(start - 12)) == 12 else { return nil }
         let le = [UInt8(length & 0xFF), UInt8((length >> 8) & 0xFF), UInt8((length >> 16) & 0xFF), UInt8((length >> 24) & 0xFF)]
-        let explicit = header[0...3] == [0xE0, 0x7F, 0x10, 0x00] && (header[4...5] == [0x4F, 0x57] || header[4...5] == [0x4F, 0x42])
+        let explicit = Array(header[0...3]) == Tag.pixelData.littleEndianBytes && (header[4...5] == [0x4F, 0x57] || header[4...5] == [0x4F, 0x42])
             && header[6...7] == [0, 0] && Array(header[8...11]) == le
-        let implicit = header[4...7] == [0xE0, 0x7F, 0x10, 0x00] && Array(header[8...11]) == le
+        let implicit = Array(header[4...7]) == Tag.pixelData.littleEndianBytes && Array(header[8...11]) == le
         return explicit || implicit ? start : nil
     }
 

@@ -100,7 +100,7 @@ public final class SegmentationWriter {
                 try Self.write(fd, Self.item(length: f.count), target)
                 try Self.write(fd, f, target)
             }
-            try Self.write(fd, [0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0], target)   // Sequence Delimitation Item
+            try Self.write(fd, Tag.sequenceDelimitationItem.littleEndianBytes + [0, 0, 0, 0], target)
         }
     }
 
@@ -114,10 +114,12 @@ public final class SegmentationWriter {
     }
 
     static func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 24)] }
-    /// (7FE0,0010) in explicit VR little endian: tag, VR, two reserved bytes, 32-bit length.
-    static func elementHeader(vr: String, length: UInt32) -> [UInt8] { [0xE0, 0x7F, 0x10, 0x00] + Array(vr.utf8) + [0, 0] + le32(length) }
-    /// An Item tag (FFFE,E000) with its length.
-    static func item(length: Int) -> [UInt8] { [0xFE, 0xFF, 0x00, 0xE0] + le32(UInt32(length)) }
+    /// PixelData in explicit VR little endian: tag, VR, two reserved bytes, 32-bit length.
+    static func elementHeader(vr: String, length: UInt32) -> [UInt8] {
+        Tag.pixelData.littleEndianBytes + Array(vr.utf8) + [0, 0] + le32(length)
+    }
+    /// An Item tag with its length.
+    static func item(length: Int) -> [UInt8] { Tag.item.littleEndianBytes + le32(UInt32(length)) }
 
     /// Appends `bytes` at the file's current position.
     static func write(_ fd: Int32, _ bytes: [UInt8], _ path: String) throws {

@@ -25,6 +25,11 @@ public struct Tag: Hashable, Sendable, CustomStringConvertible {
     /// Item `index` of this sequence, where a path continues: `Tag.segmentSequence[0] / .segmentNumber`.
     public subscript(index: Int) -> TagPath { TagPath(self)[index] }
 
+    /// The tag as it is encoded in a little-endian data set: group, then element, each low byte first.
+    public var littleEndianBytes: [UInt8] {
+        [UInt8(group & 0xFF), UInt8(group >> 8), UInt8(element & 0xFF), UInt8(element >> 8)]
+    }
+
     public static func == (a: Tag, b: Tag) -> Bool { a.group == b.group && a.element == b.element }
     public func hash(into h: inout Hasher) { h.combine(group); h.combine(element) }
 
@@ -221,4 +226,7 @@ public extension Tag {
     static let perFrameFunctionalGroupsSequence = Tag(0x5200, 0x9230, "PerFrameFunctionalGroupsSequence")
 
     static let pixelData = Tag(0x7FE0, 0x0010, "PixelData")
+
+    static let item = Tag(0xFFFE, 0xE000, "Item")
+    static let sequenceDelimitationItem = Tag(0xFFFE, 0xE0DD, "SequenceDelimitationItem")
 }
