@@ -27,6 +27,8 @@ let package = Package(
         .executableTarget(name: "i2", dependencies: ["I2CLI"]),
         .target(name: "I2TestSupport", path: "Tests/I2TestSupport"),
         .testTarget(name: "I2ModelTests", dependencies: ["I2Model", "I2TestSupport"]),
+        .testTarget(name: "I2DICOMTests", dependencies: ["I2DICOM", "I2TestSupport"]),
+        .testTarget(name: "I2NIfTITests", dependencies: ["I2NIfTI", "I2TestSupport"]),
         .testTarget(name: "I2CoreTests", dependencies: ["I2Core", "I2TestSupport"]),
         .testTarget(name: "I2CLITests", dependencies: ["I2CLI", "I2TestSupport"]),
         .testTarget(name: "I2EndToEndTests", dependencies: ["I2TestSupport"]),

@@ -1,74 +1,25 @@
 // dcmdata: reading, decoding and writing data sets behind the plain-C API of CDCMTK.h.
-#include "CDCMTK.h"
-#include "Codecs.hpp"
+#include "Shim.hpp"
 
-#include <dcmtk/config/osconfig.h>
-#include <dcmtk/dcmdata/dctk.h>
 #include <dcmtk/dcmdata/dcpath.h>
-#include <dcmtk/dcmdata/dcrledrg.h>
-#include <dcmtk/dcmjpeg/djdecode.h>
-#include <dcmtk/dcmjpls/djdecode.h>
-#include <dcmtk/oflog/oflog.h>
 
 #include <cstdio>
 #include <cstring>
-#include <mutex>
 
-struct i2dcm_file {
-    DcmFileFormat format;
-};
+using i2dcm::say;
 
-static void say(char *err, size_t len, const OFString &msg) {
-    if (err && len) { snprintf(err, len, "%s", msg.c_str()); }
-}
-
-// Codecs register once per process; DCMTK's registries are global.
-void i2dcm::registerCodecs() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        OFLog::configure(OFLogger::FATAL_LOG_LEVEL);  // errors reach Swift as statuses, not log lines
-        DcmRLEDecoderRegistration::registerCodecs();
-        DJDecoderRegistration::registerCodecs();
-        DJLSDecoderRegistration::registerCodecs();
-    });
-}
-
-extern "C" i2dcm_file *i2dcm_open(const char *path, int *not_dicom, char *err, size_t errlen) {
-    i2dcm::registerCodecs();
-    *not_dicom = 0;
-    // Is there a Part 10 preamble? Without one, accept the file only if it parses as a data set
-    // that at least names a SOP class (old ACR-NEMA style files), otherwise call it not DICOM.
-    bool part10 = false;
-    if (FILE *fp = fopen(path, "rb")) {
-        char buf[132];
-        part10 = fread(buf, 1, 132, fp) == 132 && memcmp(buf + 128, "DICM", 4) == 0;
-        fclose(fp);
-    } else {
-        say(err, errlen, OFString("cannot open: ") + strerror(errno));
-        return nullptr;
-    }
+extern "C" i2dcm_file *i2dcm_open(const char *path, int *status, char *err, size_t errlen) {
     auto *f = new i2dcm_file();
-    OFCondition c = f->format.loadFile(path, EXS_Unknown, EGL_noChange, 4096, part10 ? ERM_fileOnly : ERM_autoDetect);
-    if (c.bad()) {
-        if (!part10) { *not_dicom = 1; say(err, errlen, "not a DICOM file"); }
-        else { say(err, errlen, OFString("cannot read DICOM: ") + c.text()); }
-        delete f;
-        return nullptr;
-    }
-    if (!part10 && !f->format.getDataset()->tagExists(DCM_SOPClassUID)) {
-        *not_dicom = 1;
-        say(err, errlen, "not a DICOM file");
-        delete f;
-        return nullptr;
-    }
+    *status = i2dcm::openFile(f->format, path, 4096, nullptr, err, errlen);
+    if (*status != I2DCM_OK) { delete f; return nullptr; }
     return f;
 }
 
 extern "C" i2dcm_file *i2dcm_open_damaged(const char *path) {
-    i2dcm::registerCodecs();
     auto *f = new i2dcm_file();
-    OFCondition c = f->format.loadFileUntilTag(path, EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect, DCM_PixelData);
-    if (c.bad() && !f->format.getDataset()->tagExists(DCM_SeriesInstanceUID)) { delete f; return nullptr; }
+    const DcmTagKey pixelData = DCM_PixelData;
+    int status = i2dcm::openFile(f->format, path, 4096, &pixelData, nullptr, 0);
+    if (status != I2DCM_OK && !f->format.getDataset()->tagExists(DCM_SeriesInstanceUID)) { delete f; return nullptr; }
     return f;
 }
 
@@ -141,18 +92,14 @@ extern "C" long i2dcm_pixel_length(i2dcm_file *f) {
 extern "C" int i2dcm_pixels(i2dcm_file *f, void *dst, size_t len, char *err, size_t errlen) {
     DcmDataset *ds = f->format.getDataset();
     DcmElement *el = nullptr;
-    if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el) {
-        say(err, errlen, "no pixel data");
-        return -1;
-    }
+    if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el) return say(err, errlen, "no pixel data");
     E_TransferSyntax xfer = ds->getOriginalXfer();
     DcmXfer x(xfer);
     if (x.isEncapsulated()) {
         OFCondition c = ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
         if (c.bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit)) {
-            say(err, errlen, OFString("cannot decode pixel data in transfer syntax ") + x.getXferName() +
-                                 " (" + x.getXferID() + "): " + (c.bad() ? c.text() : "no codec"));
-            return -1;
+            return say(err, errlen, std::string("cannot decode pixel data in transfer syntax ") + x.getXferName() +
+                                        " (" + x.getXferID() + "): " + (c.bad() ? c.text() : "no codec"));
         }
         ds->findAndGetElement(DCM_PixelData, el);
     }
@@ -165,15 +112,11 @@ extern "C" int i2dcm_pixels(i2dcm_file *f, void *dst, size_t len, char *err, siz
         c = el->getUint16Array(words);
         bytes = (const Uint8 *)words;
     }
-    if (c.bad() || !bytes) {
-        say(err, errlen, OFString("cannot read pixel data: ") + c.text());
-        return -1;
-    }
+    if (c.bad() || !bytes) return say(err, errlen, std::string("cannot read pixel data: ") + c.text());
     if (have < len) {
         char msg[160];
         snprintf(msg, sizeof msg, "pixel data has %u bytes, %zu expected (truncated file?)", (unsigned)have, len);
-        say(err, errlen, msg);
-        return -1;
+        return say(err, errlen, msg);
     }
     memcpy(dst, bytes, len);
     return 0;
@@ -183,14 +126,14 @@ extern "C" int i2dcm_put(i2dcm_file *f, const char *path, const char *value, cha
     DcmDataset *ds = f->format.getDataset();
     DcmPathProcessor proc;
     OFCondition c = proc.findOrCreatePath(ds, path, OFTrue);
-    if (c.bad()) { say(err, errlen, OFString(path) + ": " + c.text()); return -1; }
+    if (c.bad()) return say(err, errlen, std::string(path) + ": " + c.text());
     OFList<DcmPath *> results;
     proc.getResults(results);
     DcmObject *obj = results.front()->back()->m_obj;
     if (obj && obj->ident() == EVR_SQ && !*value) return 0;   // a Type 2 sequence, present and empty
-    if (!obj || !obj->isLeaf()) { say(err, errlen, OFString(path) + ": not an element"); return -1; }
+    if (!obj || !obj->isLeaf()) return say(err, errlen, std::string(path) + ": not an element");
     c = OFstatic_cast(DcmElement *, obj)->putString(value);
-    if (c.bad()) { say(err, errlen, OFString(path) + ": " + c.text()); return -1; }
+    if (c.bad()) return say(err, errlen, std::string(path) + ": " + c.text());
     return 0;
 }
 
@@ -206,19 +149,41 @@ extern "C" int i2dcm_put_pixels(i2dcm_file *f, const void *data, size_t len, int
     OFCondition c = bits_allocated > 8
         ? ds->putAndInsertUint16Array(DCM_PixelData, (const Uint16 *)data, (unsigned long)(len / 2))
         : ds->putAndInsertUint8Array(DCM_PixelData, (const Uint8 *)data, (unsigned long)len);
-    if (c.bad()) { say(err, errlen, OFString("pixel data: ") + c.text()); return -1; }
+    if (c.bad()) return say(err, errlen, std::string("pixel data: ") + c.text(), I2DCM_STORAGE);
     return 0;
 }
 
 extern "C" int i2dcm_put_bytes(i2dcm_file *f, uint16_t group, uint16_t elem, const void *data, size_t len, char *err, size_t errlen) {
     OFCondition c = f->format.getDataset()->putAndInsertUint8Array(DcmTagKey(group, elem), (const Uint8 *)data, (unsigned long)len);
-    if (c.bad()) { say(err, errlen, OFString("binary value: ") + c.text()); return -1; }
+    if (c.bad()) return say(err, errlen, std::string("binary value: ") + c.text(), I2DCM_STORAGE);
     return 0;
 }
 
 extern "C" int i2dcm_save(i2dcm_file *f, const char *path, char *err, size_t errlen) {
     OFCondition c = f->format.saveFile(path, EXS_LittleEndianExplicit, EET_ExplicitLength, EGL_recalcGL,
                                         EPD_withoutPadding, 0, 0, EWM_createNewMeta);
-    if (c.bad()) { say(err, errlen, OFString("cannot write DICOM: ") + c.text()); return -1; }
+    if (c.bad()) return say(err, errlen, std::string("cannot write DICOM: ") + c.text(), I2DCM_STORAGE);
     return 0;
+}
+
+extern "C" int i2dcm_meta(const char *path, i2dcm_meta_info *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    i2dcm::Meta m;
+    int status = i2dcm::readMeta(path, m, err, errlen);
+    if (status != I2DCM_OK) return status;
+    out->part10 = m.part10 ? 1 : 0;
+    snprintf(out->sop_class, sizeof out->sop_class, "%s", m.sopClass.c_str());
+    snprintf(out->sop_instance, sizeof out->sop_instance, "%s", m.sopInstance.c_str());
+    snprintf(out->transfer_syntax, sizeof out->transfer_syntax, "%s", m.transferSyntax.c_str());
+    out->data_set_offset = m.dataSetOffset;
+    return I2DCM_OK;
+}
+
+extern "C" int i2dcm_tag_keyword(uint16_t group, uint16_t elem, char *buf, size_t buflen) {
+    const DcmDataDictionary &dict = dcmDataDict.rdlock();
+    const DcmDictEntry *entry = dict.findEntry(DcmTagKey(group, elem), nullptr);
+    std::string name = entry && entry->getTagName() ? entry->getTagName() : "";
+    dcmDataDict.rdunlock();
+    if (buf && buflen) snprintf(buf, buflen, "%s", name.c_str());
+    return (int)name.size();
 }

@@ -1,9 +1,8 @@
 // dcmdata: the per-frame and per-segment arrays of a DICOM Segmentation, each read in one pass
 // (see CDCMTKSegRead.h for why this is not done through i2dcm_get).
 #include "CDCMTKSegRead.h"
+#include "Shim.hpp"
 
-#include <dcmtk/config/osconfig.h>
-#include <dcmtk/dcmdata/dctk.h>
 #include <dcmtk/dcmdata/dcpixseq.h>
 #include <dcmtk/dcmdata/dcpxitem.h>
 
@@ -11,12 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
-// The same definition as in File.cpp (identical definitions across translation units are allowed):
-// the handle is opaque to Swift, and the shim's files share it. A shared private header would remove
-// the duplication; File.cpp belongs to the foundation and is left as it is.
-struct i2dcm_file {
-    DcmFileFormat format;
-};
+using i2dcm::say;
 
 /// The first item of the sequence `seq` inside `item`, or null.
 static DcmItem *firstItem(DcmItem *item, const DcmTagKey &seq) {
@@ -47,8 +41,8 @@ extern "C" int i2dcm_seg_frames(i2dcm_file *f, int count, int32_t *segment, doub
         items = perFrame->card();
     }
     if (items > (unsigned long)count) {
-        if (err && errlen) snprintf(err, errlen, "PerFrameFunctionalGroupsSequence has %lu items for %d frames", items, count);
-        return -1;
+        return say(err, errlen, "PerFrameFunctionalGroupsSequence has " + std::to_string(items) + " items for " +
+                                    std::to_string(count) + " frames");
     }
     // Walk the item list with nextInContainer: getItem(i) would restart from the head every time.
     DcmObject *obj = perFrame ? perFrame->nextInContainer(nullptr) : nullptr;
@@ -135,7 +129,7 @@ extern "C" const void *i2dcm_seg_pixel_data(i2dcm_file *f, size_t *len) {
     return bytes;
 }
 
-extern "C" int i2dcm_seg_pixel_read(i2dcm_file *f, size_t offset, size_t n, void *dst, size_t *len) {
+extern "C" int i2dcm_seg_pixel_read(i2dcm_file *f, size_t offset, size_t n, void *dst, size_t *len, char *err, size_t errlen) {
     DcmDataset *ds = f->format.getDataset();
     DcmElement *el = nullptr;
     if (len) *len = 0;
@@ -144,26 +138,32 @@ extern "C" int i2dcm_seg_pixel_read(i2dcm_file *f, size_t offset, size_t n, void
     size_t total = el->getLength();
     if (len) *len = total;
     if (n == 0) return 0;
-    if (offset > total || n > total - offset) return -1;
+    std::string what = "cannot read " + std::to_string(n) + " bytes of pixel data at offset " + std::to_string(offset);
+    if (offset > total || n > total - offset) return say(err, errlen, what + ": the value has " + std::to_string(total), I2DCM_INTERNAL);
     // No DcmFileCache: the file is opened once per call, and callers read windows of megabytes.
     // Little-endian in memory: the bytes as a native little-endian file stores them (BINARY frames are
     // a bit stream; an OW value in an explicit big-endian file is swapped back to that order).
-    return el->getPartialValue(dst, (Uint32)offset, (Uint32)n, nullptr, EBO_LittleEndian).good() ? 0 : -1;
+    OFCondition c = el->getPartialValue(dst, (Uint32)offset, (Uint32)n, nullptr, EBO_LittleEndian);
+    return c.good() ? I2DCM_OK : say(err, errlen, what + ": " + c.text(), I2DCM_STORAGE);
 }
 
-extern "C" int i2dcm_seg_fragments(i2dcm_file *f, int count, const void **data, size_t *len) {
+extern "C" int i2dcm_seg_fragments(i2dcm_file *f, int count, const void **data, size_t *len, char *err, size_t errlen) {
     DcmDataset *ds = f->format.getDataset();
     DcmElement *el = nullptr;
-    if (!DcmXfer(ds->getOriginalXfer()).isEncapsulated()) return -1;
-    if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el) return -1;
+    if (!DcmXfer(ds->getOriginalXfer()).isEncapsulated()) return say(err, errlen, "the pixel data is not encapsulated");
+    if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el) return say(err, errlen, "no pixel data");
     DcmPixelSequence *seq = nullptr;
-    if (OFstatic_cast(DcmPixelData *, el)->getEncapsulatedRepresentation(ds->getOriginalXfer(), nullptr, seq).bad() || !seq) return -1;
+    if (OFstatic_cast(DcmPixelData *, el)->getEncapsulatedRepresentation(ds->getOriginalXfer(), nullptr, seq).bad() || !seq) {
+        return say(err, errlen, "cannot read the pixel data's fragments");
+    }
     unsigned long items = seq->card();
     int n = items > 0 ? (int)items - 1 : 0;   // item 0 is the Basic Offset Table
     for (int i = 0; i < n && i < count; i++) {
         DcmPixelItem *item = nullptr;
         Uint8 *bytes = nullptr;   // loads a deferred value from the file now
-        if (seq->getItem(item, (unsigned long)i + 1).bad() || !item || item->getUint8Array(bytes).bad()) return -1;
+        if (seq->getItem(item, (unsigned long)i + 1).bad() || !item || item->getUint8Array(bytes).bad()) {
+            return say(err, errlen, "cannot read fragment " + std::to_string(i + 1) + " of the pixel data");
+        }
         data[i] = bytes;
         len[i] = item->getLength();
     }

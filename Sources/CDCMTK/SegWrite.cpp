@@ -2,23 +2,14 @@
 // each built in one pass (see CDCMTKSegWrite.h for why not through i2dcm_put), and saving the data set
 // without its pixel data, which the caller appends.
 #include "CDCMTKSegWrite.h"
-
-#include <dcmtk/config/osconfig.h>
-#include <dcmtk/dcmdata/dctk.h>
+#include "Shim.hpp"
 
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
-// The same definition as in File.cpp (identical definitions across translation units are allowed).
-struct i2dcm_file {
-    DcmFileFormat format;
-};
-
-static void say(char *err, size_t len, const std::string &msg) {
-    if (err && len) { snprintf(err, len, "%s", msg.c_str()); }
-}
+using i2dcm::say;
 
 /// A one-item code sequence (Code Sequence Macro) appended to `parent`.
 static void putCode(DcmItem *parent, const DcmTagKey &seq, const char *value, const char *scheme, const char *meaning) {
@@ -72,7 +63,7 @@ extern "C" int i2dcm_seg_put_frames(i2dcm_file *f, int count, const int32_t *seg
                                     int slices, const char *slice_table, const char *dimension_uid,
                                     char *err, size_t errlen) {
     std::vector<SourceSlice> src;
-    if (!parseSlices(slice_table, slices, src)) { say(err, errlen, "malformed source slice table"); return -1; }
+    if (!parseSlices(slice_table, slices, src)) return say(err, errlen, "malformed source slice table", I2DCM_INTERNAL);
     DcmDataset *ds = f->format.getDataset();
 
     DcmItem *org = new DcmItem();
@@ -86,7 +77,7 @@ extern "C" int i2dcm_seg_put_frames(i2dcm_file *f, int count, const int32_t *seg
     DcmSequenceOfItems *perFrame = new DcmSequenceOfItems(DCM_PerFrameFunctionalGroupsSequence);
     for (int i = 0; i < count; i++) {
         int k = slice[i];
-        if (k < 0 || k >= slices) { delete perFrame; say(err, errlen, "frame " + std::to_string(i + 1) + ": slice index out of range"); return -1; }
+        if (k < 0 || k >= slices) { delete perFrame; return say(err, errlen, "frame " + std::to_string(i + 1) + ": slice index out of range", I2DCM_INTERNAL); }
         const SourceSlice &s = src[k];
         DcmItem *item = new DcmItem();
 
@@ -121,15 +112,14 @@ extern "C" int i2dcm_seg_put_frames(i2dcm_file *f, int count, const int32_t *seg
         perFrame->append(item);
     }
     OFCondition c = ds->insert(perFrame, OFTrue);
-    if (c.bad()) { say(err, errlen, std::string("per-frame functional groups: ") + c.text()); return -1; }
+    if (c.bad()) return say(err, errlen, std::string("per-frame functional groups: ") + c.text());
     return 0;
 }
 
 extern "C" int i2dcm_seg_put_original_labels(i2dcm_file *f, int count, const int64_t *labels, char *err, size_t errlen) {
     DcmSequenceOfItems *seq = nullptr;
     if (f->format.getDataset()->findAndGetSequence(DCM_SegmentSequence, seq).bad() || !seq || (int)seq->card() != count) {
-        say(err, errlen, "SegmentSequence missing or of another length than the original labels");
-        return -1;
+        return say(err, errlen, "SegmentSequence missing or of another length than the original labels", I2DCM_INTERNAL);
     }
     for (int i = 0; i < count; i++) {
         DcmItem *item = seq->getItem(i);
@@ -139,20 +129,20 @@ extern "C" int i2dcm_seg_put_original_labels(i2dcm_file *f, int count, const int
         DcmUnsignedLong *ul = new DcmUnsignedLong(tag);
         ul->putUint32((Uint32)labels[i]);
         OFCondition c = item->insert(ul, OFTrue);
-        if (c.bad()) { say(err, errlen, std::string("original label: ") + c.text()); return -1; }
+        if (c.bad()) return say(err, errlen, std::string("original label: ") + c.text());
     }
     return 0;
 }
 
 extern "C" int i2dcm_seg_save(i2dcm_file *f, const char *path, int rle, char *err, size_t errlen) {
     DcmDataset *ds = f->format.getDataset();
-    if (ds->tagExists(DCM_PixelData)) { say(err, errlen, "PixelData is appended by the caller, not saved here"); return -1; }
+    if (ds->tagExists(DCM_PixelData)) return say(err, errlen, "PixelData is appended by the caller, not saved here", I2DCM_INTERNAL);
     // No pixel data in the data set, so DCMTK needs no encoder for RLE: the meta header names the transfer
     // syntax, and the data set is explicit VR little endian either way.
     E_TransferSyntax xfer = rle ? EXS_RLELossless : EXS_LittleEndianExplicit;
     // Undefined-length sequences and items, no group lengths: explicit lengths make DCMTK recompute the
     // length of every nested item of thousands of frames, which took most of the save time.
     OFCondition c = f->format.saveFile(path, xfer, EET_UndefinedLength, EGL_withoutGL, EPD_withoutPadding, 0, 0, EWM_createNewMeta);
-    if (c.bad()) { say(err, errlen, std::string("cannot write DICOM: ") + c.text()); return -1; }
+    if (c.bad()) return say(err, errlen, std::string("cannot write DICOM: ") + c.text(), I2DCM_STORAGE);
     return 0;
 }

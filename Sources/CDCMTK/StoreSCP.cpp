@@ -3,17 +3,13 @@
 // half-open or garbage connection never blocks anyone else), then hands the socket to DCMTK via
 // dcmExternalSocketHandle (a process-wide setting, hence the short critical section around it).
 #include "CDCMTKSCP.h"
-#include "Codecs.hpp"
+#include "Shim.hpp"
 
-#include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmnet/assoc.h>
 #include <dcmtk/dcmnet/dimse.h>
 #include <dcmtk/dcmnet/diutil.h>
 #include <dcmtk/dcmnet/dul.h>
-#include <dcmtk/dcmdata/dcuid.h>
-#include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcostrmf.h>
-#include <dcmtk/oflog/oflog.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -37,9 +33,9 @@
 namespace {
 
 struct Server {
-    const i2scp_config *cfg;
-    i2scp_store_fn store;
-    i2scp_log_fn logfn;
+    const i2dcm_scp_config *cfg;
+    i2dcm_scp_store_fn store;
+    i2dcm_scp_log_fn logfn;
     void *ctx;
     T_ASC_Network *net = nullptr;
     std::mutex handoff;                 // guards dcmExternalSocketHandle
@@ -309,7 +305,7 @@ int listenOn(const char *address, int port, std::string &why) {
 
 }  // namespace
 
-extern "C" int i2scp_run(const i2scp_config *cfg, i2scp_store_fn store, i2scp_log_fn logfn, void (*ready)(void *),
+extern "C" int i2dcm_scp_run(const i2dcm_scp_config *cfg, i2dcm_scp_store_fn store, i2dcm_scp_log_fn logfn, void (*ready)(void *),
                          void *ctx, volatile int *stop, char *err, size_t errlen) {
     i2dcm::registerCodecs();   // also quiets DCMTK's logger: problems reach Swift through the log callback
     setenv("TCP_NODELAY", "1", 0);   // DCMTK leaves Nagle on otherwise: ~40 ms per C-STORE response
@@ -320,17 +316,16 @@ extern "C" int i2scp_run(const i2scp_config *cfg, i2scp_store_fn store, i2scp_lo
     std::string why;
     int lfd = listenOn(cfg->bind_address, cfg->port, why);
     if (lfd < 0) {
-        snprintf(err, errlen, "cannot listen on %s port %d: %s", (cfg->bind_address && *cfg->bind_address) ? cfg->bind_address : "*", cfg->port, why.c_str());
+        std::string where = (cfg->bind_address && *cfg->bind_address) ? cfg->bind_address : "*";
         delete &s;
-        return -1;
+        return i2dcm::say(err, errlen, "cannot listen on " + where + " port " + std::to_string(cfg->port) + ": " + why, I2DCM_STORAGE);
     }
     // DCMTK needs an acceptor network object; its own listening socket (port 0) is never used.
     OFCondition cond = ASC_initializeNetwork(NET_ACCEPTOR, 0, cfg->acse_timeout, &s.net);
     if (cond.bad()) {
-        snprintf(err, errlen, "cannot initialise DICOM network: %s", cond.text());
         close(lfd);
         delete &s;
-        return -1;
+        return i2dcm::say(err, errlen, std::string("cannot initialise DICOM network: ") + cond.text(), I2DCM_STORAGE);
     }
     if (ready) ready(ctx);
     while (!*stop) {
@@ -350,5 +345,5 @@ extern "C" int i2scp_run(const i2scp_config *cfg, i2scp_store_fn store, i2scp_lo
     int left = s.threads.load();
     if (left > 0) s.log(1, std::to_string(left) + " association(s) still open after the drain period; exiting");
     else { ASC_dropNetwork(&s.net); delete &s; }
-    return 0;
+    return I2DCM_OK;
 }

@@ -3,21 +3,14 @@
 // syntax when the peer refused the original one. The socket-level details (cork, quick ACK, abort
 // without waiting) are what make a batch as fast as the peer allows.
 #include "CDCMTKSCU.h"
-#include "Codecs.hpp"
+#include "Shim.hpp"
 
-#include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmnet/assoc.h>
 #include <dcmtk/dcmnet/dimse.h>
 #include <dcmtk/dcmnet/diutil.h>
 #include <dcmtk/dcmnet/dul.h>
 #include <dcmtk/dcmnet/dcmtrans.h>
-#include <dcmtk/dcmdata/dctk.h>
-#include <dcmtk/dcmdata/dcrledrg.h>
-#include <dcmtk/dcmjpeg/djdecode.h>
-#include <dcmtk/dcmjpls/djdecode.h>
-#include <dcmtk/oflog/oflog.h>
 
-#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <netinet/in.h>
@@ -29,11 +22,11 @@
 #include <mutex>
 #include <string>
 
-struct i2scu_file {
+struct i2dcm_scu_file {
     DcmFileFormat ff;
 };
 
-struct i2scu_assoc {
+struct i2dcm_scu_assoc {
     T_ASC_Network *net = nullptr;
     T_ASC_Association *assoc = nullptr;
     int dimseTimeout = 60;
@@ -41,9 +34,7 @@ struct i2scu_assoc {
 
 namespace {
 
-void say(char *err, size_t len, const std::string &msg) {
-    if (err && len) snprintf(err, len, "%s", msg.c_str());
-}
+using i2dcm::say;
 
 void setUp() {
     static std::once_flag once;
@@ -60,45 +51,10 @@ bool isUncompressed(const char *ts) {
 }
 
 int classify(const OFCondition &c) {
-    if (c.code() == DULC_TCPINITERROR) return I2SCU_UNREACHABLE;
-    if (c.code() == DULC_READTIMEOUT || c == DIMSE_NODATAAVAILABLE) return I2SCU_TIMEOUT;
-    if (c == DUL_ASSOCIATIONREJECTED) return I2SCU_REJECTED;
-    return I2SCU_ABORTED;
-}
-
-/// Reads the file meta information (group 0002: explicit VR little endian, at the start of a Part 10
-/// file) straight from the first bytes: one open and one read per file, where DCMTK would open, seek
-/// and read several times. False when the file is not Part 10 or its meta group is unusual.
-bool quickMeta(const char *path, bool &readable, bool &part10, std::string &cls, std::string &inst, std::string &ts) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    readable = fd >= 0;
-    part10 = false;
-    if (fd < 0) return false;
-    unsigned char buf[8192];
-    ssize_t n = pread(fd, buf, sizeof buf, 0);
-    close(fd);
-    if (n < 132 || memcmp(buf + 128, "DICM", 4) != 0) return false;
-    part10 = true;
-    size_t pos = 132;
-    while (pos + 8 <= (size_t)n) {
-        unsigned group = buf[pos] | buf[pos + 1] << 8, elem = buf[pos + 2] | buf[pos + 3] << 8;
-        if (group != 0x0002) break;
-        std::string vr((const char *)buf + pos + 4, 2);
-        bool longForm = vr == "OB" || vr == "OW" || vr == "OF" || vr == "OD" || vr == "OL" || vr == "OV" ||
-                        vr == "SQ" || vr == "UT" || vr == "UN" || vr == "UC" || vr == "UR";
-        size_t head = longForm ? 12 : 8;
-        if (pos + head > (size_t)n) return false;
-        uint32_t len = longForm ? (uint32_t)(buf[pos + 8] | buf[pos + 9] << 8 | buf[pos + 10] << 16 | (uint32_t)buf[pos + 11] << 24)
-                                : (uint32_t)(buf[pos + 6] | buf[pos + 7] << 8);
-        if (len == 0xFFFFFFFF || pos + head + len > (size_t)n) return false;
-        std::string value((const char *)buf + pos + head, len);
-        while (!value.empty() && (value.back() == 0 || value.back() == ' ')) value.pop_back();
-        if (elem == 0x0002) cls = value;
-        else if (elem == 0x0003) inst = value;
-        else if (elem == 0x0010) ts = value;
-        pos += head + len;
-    }
-    return !cls.empty() && !inst.empty() && !ts.empty();
+    if (c.code() == DULC_TCPINITERROR) return I2DCM_NET_UNREACHABLE;
+    if (c.code() == DULC_READTIMEOUT || c == DIMSE_NODATAAVAILABLE) return I2DCM_NET_TIMEOUT;
+    if (c == DUL_ASSOCIATIONREJECTED) return I2DCM_NET_REJECTED;
+    return I2DCM_NET_ABORTED;
 }
 
 /// The accepted context for `sopClass` that carries `fileTS` unchanged, else one with an uncompressed
@@ -125,7 +81,7 @@ struct SocketOf : DcmTransportConnection {
     static DcmNativeSocketType of(DcmTransportConnection *t) { return (t->*(&SocketOf::getSocket))(); }
 };
 
-int socketOf(i2scu_assoc *a) {
+int socketOf(i2dcm_scu_assoc *a) {
     DcmTransportConnection *t = DUL_getTransportConnection(a->assoc->DULassociation);
     return t ? SocketOf::of(t) : -1;
 }
@@ -136,7 +92,7 @@ int socketOf(i2scu_assoc *a) {
 /// the first is acknowledged: without this, every C-STORE would wait for our delayed ACK. Setting
 /// TCP_QUICKACK while an ACK is pending sends it now; set before the data arrives, it does not stick.
 /// False when nothing arrived within the DIMSE timeout.
-bool acknowledgeAnswer(i2scu_assoc *a, int fd) {
+bool acknowledgeAnswer(i2dcm_scu_assoc *a, int fd) {
     if (fd < 0) return true;
     pollfd p{fd, POLLIN, 0};
     int r;
@@ -154,8 +110,8 @@ std::string nameOf(const char *uid) {
 
 /// Sends a request (with its data set, if any) and waits for the answer: DIMSE_storeUser and
 /// DIMSE_echoUser in two steps, because the acknowledgement switch must come between them.
-/// I2SCU_OK with `answer` filled, or the outcome with `err` set (`what` names the request).
-int exchange(i2scu_assoc *a, T_ASC_PresentationContextID id, T_DIMSE_Message &request, DcmDataset *ds,
+/// I2DCM_OK with `answer` filled, or the outcome with `err` set (`what` names the request).
+int exchange(i2dcm_scu_assoc *a, T_ASC_PresentationContextID id, T_DIMSE_Message &request, DcmDataset *ds,
              T_DIMSE_Message &answer, DcmDataset *&detail, const char *what, char *err, size_t errlen) {
     int fd = socketOf(a);
     int on = 1, off = 0;
@@ -170,23 +126,23 @@ int exchange(i2scu_assoc *a, T_ASC_PresentationContextID id, T_DIMSE_Message &re
     if (c.good()) c = DIMSE_receiveCommand(a->assoc, DIMSE_NONBLOCKING, a->dimseTimeout, &answerID, &answer, &detail);
     if (c.bad()) {
         int outcome = classify(c);
-        say(err, errlen, outcome == I2SCU_TIMEOUT ? std::string("no ") + what + " response within the DIMSE timeout" : std::string(c.text()));
-        return outcome == I2SCU_REJECTED ? I2SCU_ABORTED : outcome;
+        say(err, errlen, outcome == I2DCM_NET_TIMEOUT ? std::string("no ") + what + " response within the DIMSE timeout" : std::string(c.text()));
+        return outcome == I2DCM_NET_REJECTED ? I2DCM_NET_ABORTED : outcome;
     }
-    return I2SCU_OK;
+    return I2DCM_OK;
 }
 
 }  // namespace
 
-extern "C" i2scu_assoc *i2scu_open(const i2scu_params *p, const i2scu_context *contexts, int count, int *outcome,
-                                   i2scu_rejection *rej, char *err, size_t errlen) {
+extern "C" i2dcm_scu_assoc *i2dcm_scu_open(const i2dcm_scu_params *p, const i2dcm_scu_context *contexts, int count, int *outcome,
+                                   i2dcm_scu_rejection *rej, char *err, size_t errlen) {
     setUp();
-    *outcome = I2SCU_ABORTED;
+    *outcome = I2DCM_NET_ABORTED;
     std::string where = std::string(p->host) + ":" + std::to_string(p->port);
     addrinfo hints{}, *res = nullptr;
     hints.ai_socktype = SOCK_STREAM;
     if (int rc = getaddrinfo(p->host, nullptr, &hints, &res)) {
-        *outcome = I2SCU_UNRESOLVED;
+        *outcome = I2DCM_NET_UNRESOLVED;
         say(err, errlen, std::string("cannot resolve host '") + p->host + "': " + gai_strerror(rc));
         return nullptr;
     }
@@ -197,12 +153,12 @@ extern "C" i2scu_assoc *i2scu_open(const i2scu_params *p, const i2scu_context *c
     dcmConnectionTimeout.set(p->connect_timeout);
     dcmSocketSendTimeout.set(p->dimse_timeout);   // a peer that stops reading cannot block us forever
     dcmSocketReceiveTimeout.set(p->acse_timeout > p->dimse_timeout ? p->acse_timeout : p->dimse_timeout);
-    auto *a = new i2scu_assoc();
+    auto *a = new i2dcm_scu_assoc();
     a->dimseTimeout = p->dimse_timeout;
     OFCondition c = ASC_initializeNetwork(NET_REQUESTOR, 0, p->acse_timeout, &a->net);
     T_ASC_Parameters *params = nullptr;
     if (c.good()) c = ASC_createAssociationParameters(&params, p->max_pdu);
-    if (c.bad()) { say(err, errlen, std::string("cannot set up the DICOM network: ") + c.text()); i2scu_close(a, 1); return nullptr; }
+    if (c.bad()) { say(err, errlen, std::string("cannot set up the DICOM network: ") + c.text()); i2dcm_scu_close(a, 1); return nullptr; }
     char self[256] = "localhost";
     gethostname(self, sizeof self - 1);
     ASC_setAPTitles(params, p->calling_ae, p->called_ae, nullptr);
@@ -216,13 +172,13 @@ extern "C" i2scu_assoc *i2scu_open(const i2scu_params *p, const i2scu_context *c
     if (c.bad()) {
         say(err, errlen, std::string("cannot propose presentation contexts: ") + c.text());
         ASC_destroyAssociationParameters(&params);
-        i2scu_close(a, 1);
+        i2dcm_scu_close(a, 1);
         return nullptr;
     }
     c = ASC_requestAssociation(a->net, params, &a->assoc);
     if (c.bad()) {
         *outcome = classify(c);
-        if (*outcome == I2SCU_REJECTED) {
+        if (*outcome == I2DCM_NET_REJECTED) {
             T_ASC_RejectParameters r;
             ASC_getRejectParameters(params, &r);
             rej->result = r.result; rej->source = r.source; rej->reason = r.reason;
@@ -232,39 +188,35 @@ extern "C" i2scu_assoc *i2scu_open(const i2scu_params *p, const i2scu_context *c
             say(err, errlen, c.text());
         }
         if (!a->assoc) ASC_destroyAssociationParameters(&params);
-        i2scu_close(a, 1);
+        i2dcm_scu_close(a, 1);
         return nullptr;
     }
-    *outcome = I2SCU_OK;
+    *outcome = I2DCM_OK;
     return a;
 }
 
-extern "C" int i2scu_accepted_count(i2scu_assoc *a) { return ASC_countAcceptedPresentationContexts(a->assoc->params); }
+extern "C" int i2dcm_scu_accepted_count(i2dcm_scu_assoc *a) { return ASC_countAcceptedPresentationContexts(a->assoc->params); }
 
-extern "C" i2scu_file *i2scu_load(const char *path, int in_memory, char *err, size_t errlen) {
+extern "C" i2dcm_scu_file *i2dcm_scu_load(const char *path, int in_memory, int *status, char *err, size_t errlen) {
     setUp();
-    auto *f = new i2scu_file();
+    auto *f = new i2dcm_scu_file();
     // In memory: every value is read in the one parsing pass (read-ahead, off the sending thread).
     // Otherwise bulk values stay on disk until DIMSE encodes them.
     Uint32 maxRead = in_memory ? 0xFFFFFFFE : DCM_MaxReadLength;
-    OFCondition c = f->ff.loadFile(path, EXS_Unknown, EGL_noChange, maxRead, ERM_autoDetect);
-    if (c.bad()) {
-        say(err, errlen, std::string("cannot read DICOM: ") + c.text());
-        delete f;
-        return nullptr;
-    }
+    *status = i2dcm::openFile(f->ff, path, maxRead, nullptr, err, errlen);
+    if (*status != I2DCM_OK) { delete f; return nullptr; }
     return f;
 }
 
-extern "C" void i2scu_file_free(i2scu_file *f) { delete f; }
+extern "C" void i2dcm_scu_file_free(i2dcm_scu_file *f) { delete f; }
 
-extern "C" int i2scu_store(i2scu_assoc *a, i2scu_file *f, i2scu_store_result *r, char *err, size_t errlen) {
+extern "C" int i2dcm_scu_store(i2dcm_scu_assoc *a, i2dcm_scu_file *f, i2dcm_scu_store_result *r, char *err, size_t errlen) {
     memset(r, 0, sizeof *r);
     DcmDataset *ds = f->ff.getDataset();
     OFCondition c;
     if (!DU_findSOPClassAndInstanceInDataSet(ds, r->sop_class, sizeof r->sop_class, r->sop_instance, sizeof r->sop_instance)) {
         say(err, errlen, "no SOP Class UID or SOP Instance UID in the data set");
-        return I2SCU_UNREADABLE;
+        return I2DCM_NET_UNREADABLE;
     }
     DcmXfer original(ds->getOriginalXfer());
     std::string chosen;
@@ -272,7 +224,7 @@ extern "C" int i2scu_store(i2scu_assoc *a, i2scu_file *f, i2scu_store_result *r,
     if (!id) {
         say(err, errlen, "the peer accepted no presentation context for " + nameOf(r->sop_class) + " in " +
                              original.getXferName() + " or an uncompressed transfer syntax");
-        return I2SCU_NO_CONTEXT;
+        return I2DCM_NET_NO_CONTEXT;
     }
     DcmXfer target(chosen.c_str());
     if (original.getXfer() != target.getXfer()) {
@@ -281,12 +233,12 @@ extern "C" int i2scu_store(i2scu_assoc *a, i2scu_file *f, i2scu_store_result *r,
             if (c.bad() || !ds->canWriteXfer(target.getXfer())) {
                 say(err, errlen, "the peer refused " + nameOf(r->sop_class) + " in " + original.getXferName() +
                                      ", and DCMTK cannot decode that to " + target.getXferName());
-                return I2SCU_NO_CONTEXT;
+                return I2DCM_NET_NO_CONTEXT;
             }
             r->decompressed = 1;
         } else if (!ds->canWriteXfer(target.getXfer(), original.getXfer())) {
             say(err, errlen, std::string("cannot encode the data set in ") + target.getXferName());
-            return I2SCU_UNREADABLE;
+            return I2DCM_NET_UNREADABLE;
         }
     }
     snprintf(r->transfer_syntax, sizeof r->transfer_syntax, "%s", chosen.c_str());
@@ -302,22 +254,22 @@ extern "C" int i2scu_store(i2scu_assoc *a, i2scu_file *f, i2scu_store_result *r,
     req.Priority = DIMSE_PRIORITY_MEDIUM;
     DcmDataset *detail = nullptr;
     int outcome = exchange(a, id, msg, ds, answer, detail, "C-STORE", err, errlen);
-    if (outcome == I2SCU_OK && (answer.CommandField != DIMSE_C_STORE_RSP || answer.msg.CStoreRSP.MessageIDBeingRespondedTo != req.MessageID)) {
+    if (outcome == I2DCM_OK && (answer.CommandField != DIMSE_C_STORE_RSP || answer.msg.CStoreRSP.MessageIDBeingRespondedTo != req.MessageID)) {
         say(err, errlen, "the peer answered the C-STORE with an unexpected message");
-        outcome = I2SCU_ABORTED;
+        outcome = I2DCM_NET_ABORTED;
     }
-    if (outcome != I2SCU_OK) { delete detail; return outcome; }
+    if (outcome != I2DCM_OK) { delete detail; return outcome; }
     r->status = answer.msg.CStoreRSP.DimseStatus;
     OFString comment;
     if (detail && detail->findAndGetOFString(DCM_ErrorComment, comment).good()) say(err, errlen, comment.c_str());
     else say(err, errlen, "");
     delete detail;
-    return I2SCU_OK;
+    return I2DCM_OK;
 }
 
-extern "C" int i2scu_echo(i2scu_assoc *a, uint16_t *status, char *err, size_t errlen) {
+extern "C" int i2dcm_scu_echo(i2dcm_scu_assoc *a, uint16_t *status, char *err, size_t errlen) {
     T_ASC_PresentationContextID id = ASC_findAcceptedPresentationContextID(a->assoc, UID_VerificationSOPClass);
-    if (!id) { say(err, errlen, "the peer did not accept the Verification SOP Class (C-ECHO)"); return I2SCU_NO_CONTEXT; }
+    if (!id) { say(err, errlen, "the peer did not accept the Verification SOP Class (C-ECHO)"); return I2DCM_NET_NO_CONTEXT; }
     T_DIMSE_Message msg, answer;
     memset(&msg, 0, sizeof msg);
     msg.CommandField = DIMSE_C_ECHO_RQ;
@@ -327,15 +279,15 @@ extern "C" int i2scu_echo(i2scu_assoc *a, uint16_t *status, char *err, size_t er
     DcmDataset *detail = nullptr;
     int outcome = exchange(a, id, msg, nullptr, answer, detail, "C-ECHO", err, errlen);
     delete detail;
-    if (outcome == I2SCU_OK && answer.CommandField != DIMSE_C_ECHO_RSP) {
+    if (outcome == I2DCM_OK && answer.CommandField != DIMSE_C_ECHO_RSP) {
         say(err, errlen, "the peer answered the C-ECHO with an unexpected message");
-        outcome = I2SCU_ABORTED;
+        outcome = I2DCM_NET_ABORTED;
     }
-    *status = outcome == I2SCU_OK ? answer.msg.CEchoRSP.DimseStatus : 0;
+    *status = outcome == I2DCM_OK ? answer.msg.CEchoRSP.DimseStatus : 0;
     return outcome;
 }
 
-extern "C" void i2scu_close(i2scu_assoc *a, int abort) {
+extern "C" void i2dcm_scu_close(i2dcm_scu_assoc *a, int abort) {
     if (!a) return;
     if (a->assoc) {
         if (!abort && ASC_releaseAssociation(a->assoc).good()) {
@@ -357,38 +309,34 @@ extern "C" void i2scu_close(i2scu_assoc *a, int abort) {
     delete a;
 }
 
-extern "C" int i2scu_probe(const char *path, char *sopClass, char *sopInstance, char *ts, size_t len, int *notDicom,
-                           char *err, size_t errlen) {
+extern "C" int i2dcm_probe(const char *path, char *sopClass, char *sopInstance, char *ts, size_t len, char *err, size_t errlen) {
     setUp();
-    *notDicom = 0;
     sopClass[0] = sopInstance[0] = ts[0] = 0;
-    bool readable = false, part10 = false;
-    std::string c0, i0, t0;
-    if (quickMeta(path, readable, part10, c0, i0, t0)) {
-        snprintf(sopClass, len, "%s", c0.c_str());
-        snprintf(sopInstance, len, "%s", i0.c_str());
-        snprintf(ts, len, "%s", t0.c_str());
-        return 0;
+    i2dcm::Meta m;
+    int status = i2dcm::readMeta(path, m, err, errlen);
+    if (status != I2DCM_OK) return status;
+    if (m.part10 && !m.sopClass.empty() && !m.sopInstance.empty() && !m.transferSyntax.empty()) {
+        snprintf(sopClass, len, "%s", m.sopClass.c_str());
+        snprintf(sopInstance, len, "%s", m.sopInstance.c_str());
+        snprintf(ts, len, "%s", m.transferSyntax.c_str());
+        return I2DCM_OK;
     }
-    if (!readable) { say(err, errlen, std::string("cannot open: ") + strerror(errno)); return -1; }
-    // No Part 10 header, or an unusual one: parse the data set as far as the SOP Instance UID.
+    // No Part 10 header, or an incomplete one: parse the data set as far as the SOP Instance UID.
     DcmFileFormat ff;
-    OFCondition c = ff.loadFileUntilTag(path, EXS_Unknown, EGL_noChange, 256, part10 ? ERM_fileOnly : ERM_autoDetect,
-                                        DcmTagKey(0x0008, 0x0019));  // stops before this tag: (0008,0018) is read
+    const DcmTagKey after(0x0008, 0x0019);   // stops before this tag: SOPInstanceUID, just before it, is read
+    status = i2dcm::openFile(ff, path, 256, &after, err, errlen);
+    if (status != I2DCM_OK) return status;
     DcmDataset *ds = ff.getDataset();
     OFString cls, inst;
-    if (c.bad() || ds->findAndGetOFString(DCM_SOPClassUID, cls).bad() || ds->findAndGetOFString(DCM_SOPInstanceUID, inst).bad()) {
-        // Without a preamble, a file that does not parse, or parses to no SOP class, is not DICOM at all.
-        if (!part10) { *notDicom = 1; say(err, errlen, "not a DICOM file"); }
-        else say(err, errlen, std::string("cannot read DICOM: ") + (c.bad() ? c.text() : "no SOP Class UID or SOP Instance UID"));
-        return -1;
+    if (ds->findAndGetOFString(DCM_SOPClassUID, cls).bad() || ds->findAndGetOFString(DCM_SOPInstanceUID, inst).bad()) {
+        return say(err, errlen, "cannot read DICOM: no SOP Class UID or SOP Instance UID");
     }
     snprintf(sopClass, len, "%s", cls.c_str());
     snprintf(sopInstance, len, "%s", inst.c_str());
     snprintf(ts, len, "%s", DcmXfer(ds->getOriginalXfer()).getXferID());
-    return 0;
+    return I2DCM_OK;
 }
 
-extern "C" const char *i2scu_uid_name(const char *uid) { return dcmFindNameOfUID(uid, nullptr); }
+extern "C" const char *i2dcm_uid_name(const char *uid) { return dcmFindNameOfUID(uid, nullptr); }
 
-extern "C" const char *i2scu_status_text(uint16_t status) { return DU_cstoreStatusString(status); }
+extern "C" const char *i2dcm_status_text(uint16_t status) { return DU_cstoreStatusString(status); }

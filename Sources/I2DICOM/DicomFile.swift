@@ -1,5 +1,5 @@
 // A DICOM data set owned from Swift: read, query by tag or path, decode pixels, write.
-// The only place (with Tag.swift) that reaches CDCMTK; every status becomes an I2Error here.
+// Every CDCMTK status becomes an I2Error through Condition.swift.
 internal import CDCMTK
 import I2Model
 
@@ -7,14 +7,10 @@ public final class DicomFile {
     let handle: OpaquePointer
     public let path: String
 
-    /// Reads `path`. Throws I2Error(.notDICOM) for a file that is not DICOM at all.
+    /// Reads `path`. Throws I2Error naming `path`: .notDICOM for a file that is not DICOM at all,
+    /// .notFound when there is no such file, .badInput when it cannot be read as DICOM (truncated).
     public init(path: String) throws {
-        var notDicom: Int32 = 0
-        var err = [CChar](repeating: 0, count: 512)
-        guard let h = i2dcm_open(path, &notDicom, &err, err.count) else {
-            throw I2Error(notDicom != 0 ? .notDICOM : .badInput, path: path, String(cString: err))
-        }
-        handle = h
+        handle = try Condition.open(path: path) { i2dcm_open(path, $0, $1, $2) }
         self.path = path
     }
 
@@ -34,8 +30,9 @@ public final class DicomFile {
 
     deinit { i2dcm_free(handle) }
 
-    /// String value (multi-values joined by "\"), or nil when absent. `path` is a tag or a DCMTK path.
-    public func string(_ path: String) -> String? {
+    /// String value (multi-values joined by "\"), or nil when absent. `path` is DCMTK path syntax, as
+    /// Tag and TagPath build it (callers outside this module name tags through the table, Tag.swift).
+    func string(_ path: String) -> String? {
         var buf = [CChar](repeating: 0, count: 256)
         let n = i2dcm_get(handle, path, &buf, buf.count)
         if n < 0 { return nil }
@@ -46,20 +43,24 @@ public final class DicomFile {
         return String(cString: buf).trimmed(" \0")
     }
     public func string(_ tag: Tag) -> String? { string(tag.path) }
+    public func string(_ path: TagPath) -> String? { string(path.text) }
 
     /// Numeric values of a (multi-valued) numeric string element.
-    public func doubles(_ path: String) -> [Double]? {
+    func doubles(_ path: String) -> [Double]? {
         guard let s = string(path), !s.isEmpty else { return nil }
         let v = s.split(separator: "\\").compactMap { Double(String($0).trimmed(" ")) }
         return v.isEmpty ? nil : v
     }
     public func doubles(_ tag: Tag) -> [Double]? { doubles(tag.path) }
+    public func doubles(_ path: TagPath) -> [Double]? { doubles(path.text) }
     public func int(_ tag: Tag) -> Int? { doubles(tag.path)?.first.map { Int($0) } }
 
-    public func items(_ path: String) -> Int? {
-        let n = i2dcm_items(handle, path)
+    /// Number of items of the sequence at `path`, or nil when absent.
+    public func items(_ path: TagPath) -> Int? {
+        let n = i2dcm_items(handle, path.text)
         return n < 0 ? nil : Int(n)
     }
+    public func items(_ tag: Tag) -> Int? { items(TagPath(tag)) }
 
     public var transferSyntax: String {
         var buf = [CChar](repeating: 0, count: 80)
@@ -71,19 +72,14 @@ public final class DicomFile {
 
     /// Decodes the pixel data into `buffer` (exactly `buffer.count` bytes are needed).
     public func readPixels(into buffer: UnsafeMutableRawBufferPointer) throws {
-        var err = [CChar](repeating: 0, count: 512)
-        if i2dcm_pixels(handle, buffer.baseAddress, buffer.count, &err, err.count) != 0 {
-            throw I2Error(.badInput, path: path, String(cString: err))
-        }
+        try Condition.check(path: path) { i2dcm_pixels(handle, buffer.baseAddress, buffer.count, $0, $1) }
     }
 
-    public func set(_ path: String, _ value: String) throws {
-        var err = [CChar](repeating: 0, count: 512)
-        if i2dcm_put(handle, path, value, &err, err.count) != 0 {
-            throw I2Error(.badInput, path: self.path, String(cString: err))
-        }
+    func set(_ path: String, _ value: String) throws {
+        try Condition.check(path: self.path) { i2dcm_put(handle, path, value, $0, $1) }
     }
     public func set(_ tag: Tag, _ value: String) throws { try set(tag.path, value) }
+    public func set(_ path: TagPath, _ value: String) throws { try set(path.text, value) }
 
     /// Copies `tag` from `other` when present there.
     @discardableResult
@@ -92,26 +88,17 @@ public final class DicomFile {
     }
 
     public func setPixels(_ bytes: UnsafeRawBufferPointer, bitsAllocated: Int) throws {
-        var err = [CChar](repeating: 0, count: 512)
-        if i2dcm_put_pixels(handle, bytes.baseAddress, bytes.count, Int32(bitsAllocated), &err, err.count) != 0 {
-            throw I2Error(.storage, path: path, String(cString: err))
-        }
+        try Condition.check(path: path) { i2dcm_put_pixels(handle, bytes.baseAddress, bytes.count, Int32(bitsAllocated), $0, $1) }
     }
 
     /// Sets an OB element such as EncapsulatedDocument.
     public func setBytes(_ tag: Tag, _ bytes: UnsafeRawBufferPointer) throws {
-        var err = [CChar](repeating: 0, count: 512)
-        if i2dcm_put_bytes(handle, tag.group, tag.element, bytes.baseAddress, bytes.count, &err, err.count) != 0 {
-            throw I2Error(.storage, path: path, String(cString: err))
-        }
+        try Condition.check(path: path) { i2dcm_put_bytes(handle, tag.group, tag.element, bytes.baseAddress, bytes.count, $0, $1) }
     }
 
-    /// Writes a Part 10 file (explicit VR little endian) to `target`.
+    /// Writes a Part 10 file (explicit VR little endian) to `target`; a failure names `target`.
     public func save(to target: String) throws {
-        var err = [CChar](repeating: 0, count: 512)
-        if i2dcm_save(handle, target, &err, err.count) != 0 {
-            throw I2Error(.storage, path: path, String(cString: err))
-        }
+        try Condition.check(path: target) { i2dcm_save(handle, target, $0, $1) }
     }
 }
 

@@ -24,9 +24,9 @@ public enum NativePixels {
             var header = [UInt8](repeating: 0, count: 12)
             guard pread(fd, &header, 12, off_t(size - padded - 12)) == 12 else { return false }
             let le = UInt32(padded).littleEndianBytes
-            let explicit = header[0...3] == [0xE0, 0x7F, 0x10, 0x00] && (header[4...5] == [0x4F, 0x57] || header[4...5] == [0x4F, 0x42])
+            let explicit = Array(header[0...3]) == Tag.pixelData.littleEndianBytes && (header[4...5] == [0x4F, 0x57] || header[4...5] == [0x4F, 0x42])
                 && header[6...7] == [0, 0] && Array(header[8...11]) == le
-            let implicit = header[4...7] == [0xE0, 0x7F, 0x10, 0x00] && Array(header[8...11]) == le
+            let implicit = Array(header[4...7]) == Tag.pixelData.littleEndianBytes && Array(header[8...11]) == le
             guard explicit || implicit else { continue }
             var done = 0
             while done < length {

@@ -45,11 +45,7 @@ public struct SegmentationObject: Sendable {
     public var seriesMetadata: SegmentMetadata
 }
 
-/// Paths name tags as (gggg,eeee), not keywords: DCMTK resolves a keyword by a linear scan of its whole
-/// dictionary (strcmp over ~4,000 names), which for 100 segments was half of seg2nifti's run time.
-/// (0062,0002) SegmentSequence, (0062,0003)/(0062,000F)/(0062,0011) category/type/type modifier codes,
-/// (0008,2218)/(0008,2220) anatomic region and modifier, (0008,0100)... the Code Sequence Macro,
-/// (5200,9229)/(5200,9230) shared/per-frame functional groups.
+/// Paths are built from the tag table (Tag.swift), which gives DCMTK tag numbers, not keywords.
 public enum SegmentationReader {
     /// Reads everything but the pixel data. Throws naming `path` for anything that is not a readable SEG.
     public static func read(_ file: DicomFile) throws -> SegmentationObject {
@@ -60,9 +56,9 @@ public enum SegmentationReader {
             let modality = file.string(.modality).map { ", Modality \($0)" } ?? ""
             throw bad("not a DICOM Segmentation (SOP Class UID \(sop.isEmpty ? "missing" : sop)\(modality))")
         }
-        let typeText = file.string("(0062,0001)") ?? (sop == SegmentationSOPClass.labelMap ? "LABELMAP" : "")
+        let typeText = file.string(.segmentationType) ?? (sop == SegmentationSOPClass.labelMap ? "LABELMAP" : "")
         guard let type = SegmentationTypeValues(rawValue: typeText) else {
-            throw bad("SegmentationType (0062,0001) is \(typeText.isEmpty ? "missing" : "'\(typeText)'") (BINARY, FRACTIONAL or LABELMAP expected)")
+            throw bad("SegmentationType \(Tag.segmentationType.path) is \(typeText.isEmpty ? "missing" : "'\(typeText)'") (BINARY, FRACTIONAL or LABELMAP expected)")
         }
         guard let rows = file.int(.rows), let cols = file.int(.columns), rows > 0, cols > 0 else {
             throw bad("missing Rows/Columns")
@@ -75,29 +71,29 @@ public enum SegmentationReader {
         guard file.hasPixelData else { throw bad("missing pixel data") }
         let frames = max(file.int(.numberOfFrames) ?? 1, 1)
 
-        func macro(_ seq: String, _ attribute: String) -> [Double]? {
-            file.doubles("(5200,9229)[0].\(seq)[0].\(attribute)")
-                ?? file.doubles("(5200,9230)[0].\(seq)[0].\(attribute)")
+        func macro(_ seq: Tag, _ attribute: Tag) -> [Double]? {
+            file.doubles(Tag.sharedFunctionalGroupsSequence[0] / seq[0] / attribute)
+                ?? file.doubles(Tag.perFrameFunctionalGroupsSequence[0] / seq[0] / attribute)
         }
         var seg = SegmentationObject(
             path: path, sopClassUID: sop, type: type,
-            fractionalType: file.string("(0062,0010)").flatMap(SegmentationFractionalTypeValues.init(rawValue:)),
-            maximumFractionalValue: file.int(Tag(0x0062, 0x000E)) ?? 255,
+            fractionalType: file.string(.segmentationFractionalType).flatMap(SegmentationFractionalTypeValues.init(rawValue:)),
+            maximumFractionalValue: file.int(.maximumFractionalValue) ?? 255,
             rows: rows, columns: cols, frameCount: frames, bitsAllocated: bits,
-            orientation: macro("(0020,9116)", "(0020,0037)"),
-            pixelSpacing: macro("(0028,9110)", "(0028,0030)"),
-            spacingBetweenSlices: macro("(0028,9110)", "(0018,0088)")?.first,
-            sliceThickness: macro("(0028,9110)", "(0018,0050)")?.first,
+            orientation: macro(.planeOrientationSequence, .imageOrientationPatient),
+            pixelSpacing: macro(.pixelMeasuresSequence, .pixelSpacing),
+            spacingBetweenSlices: macro(.pixelMeasuresSequence, .spacingBetweenSlices)?.first,
+            sliceThickness: macro(.pixelMeasuresSequence, .sliceThickness)?.first,
             frameOfReferenceUID: file.string(.frameOfReferenceUID),
             referencedSeriesUIDs: [], segments: [],
             frames: try readFrames(file, count: frames),
             seriesMetadata: SegmentMetadata(segmentAttributes: []))
         if type == .fractional && seg.maximumFractionalValue <= 0 {
-            throw bad("MaximumFractionalValue (0062,000E) must be positive")
+            throw bad("MaximumFractionalValue \(Tag.maximumFractionalValue.path) must be positive")
         }
         if let o = seg.orientation, o.count != 6 { throw bad("malformed ImageOrientationPatient") }
-        for i in 0..<(file.items("(0008,1115)") ?? 0) {
-            if let uid = file.string("(0008,1115)[\(i)].(0020,000E)") { seg.referencedSeriesUIDs.append(uid) }
+        for i in 0..<(file.items(.referencedSeriesSequence) ?? 0) {
+            if let uid = file.string(Tag.referencedSeriesSequence[i] / .seriesInstanceUID) { seg.referencedSeriesUIDs.append(uid) }
         }
         seg.segments = try readSegments(file, type: type)
         seg.seriesMetadata = seriesMetadata(file)
@@ -155,20 +151,22 @@ public enum SegmentationReader {
                 }
                 return
             }
-            guard let file, i2dcm_seg_pixel_read(file.handle, offset, buffer.count, buffer.baseAddress!, nil) == 0 else { throw fail() }
+            guard let file else { throw fail() }
+            let status = try Condition.check(path: path) {
+                i2dcm_seg_pixel_read(file.handle, offset, buffer.count, buffer.baseAddress!, nil, $0, $1)
+            }
+            if status != I2DCM_OK { throw fail() }   // not native after all
         }
     }
 
     /// The fragments of encapsulated pixel data (Basic Offset Table excluded), lent in place; nil when the
     /// pixel data is native. For BINARY RLE frames, which DCMTK does not decode.
     public static func withFragments<R>(_ file: DicomFile, _ body: ([UnsafeRawBufferPointer]) throws -> R) throws -> R? {
-        let n = i2dcm_seg_fragments(file.handle, 0, nil, nil)
-        guard n >= 0 else { return nil }
+        let n = i2dcm_seg_fragments(file.handle, 0, nil, nil, nil, 0)
+        guard n >= 0 else { return nil }   // not encapsulated
         var data = [UnsafeRawPointer?](repeating: nil, count: Int(n))
         var len = [Int](repeating: 0, count: Int(n))
-        guard i2dcm_seg_fragments(file.handle, n, &data, &len) == n else {
-            throw I2Error(.badInput, path: file.path, "cannot read the pixel data's fragments")
-        }
+        try Condition.check(path: file.path) { i2dcm_seg_fragments(file.handle, n, &data, &len, $0, $1) }
         let parts = zip(data, len).map { UnsafeRawBufferPointer(start: $0, count: $1) }
         return try withExtendedLifetime(file) { try body(parts) }
     }
@@ -184,9 +182,9 @@ public enum SegmentationReader {
         var header = [UInt8](repeating: 0, count: 12)
         guard pread(fd, &header, 12, off_t(start - 12)) == 12 else { return nil }
         let le = [UInt8(length & 0xFF), UInt8((length >> 8) & 0xFF), UInt8((length >> 16) & 0xFF), UInt8((length >> 24) & 0xFF)]
-        let explicit = header[0...3] == [0xE0, 0x7F, 0x10, 0x00] && (header[4...5] == [0x4F, 0x57] || header[4...5] == [0x4F, 0x42])
+        let explicit = Array(header[0...3]) == Tag.pixelData.littleEndianBytes && (header[4...5] == [0x4F, 0x57] || header[4...5] == [0x4F, 0x42])
             && header[6...7] == [0, 0] && Array(header[8...11]) == le
-        let implicit = header[4...7] == [0xE0, 0x7F, 0x10, 0x00] && Array(header[8...11]) == le
+        let implicit = Array(header[4...7]) == Tag.pixelData.littleEndianBytes && Array(header[8...11]) == le
         return explicit || implicit ? start : nil
     }
 
@@ -196,7 +194,8 @@ public enum SegmentationReader {
         let pixels = seg.rows * seg.columns * seg.frameCount
         let count = seg.bitsAllocated == 1 ? (pixels + 7) / 8 : pixels * seg.bitsAllocated / 8
         var len = 0
-        guard i2dcm_seg_pixel_read(file.handle, 0, 0, nil, &len) == 0 else { return nil }
+        guard try Condition.check(path: file.path, { i2dcm_seg_pixel_read(file.handle, 0, 0, nil, &len, $0, $1) }) == I2DCM_OK
+        else { return nil }
         guard len >= count else {
             throw I2Error(.badInput, path: file.path, "pixel data has \(len) bytes, \(count) expected for \(seg.frameCount) frames of \(seg.columns)x\(seg.rows)")
         }
@@ -212,9 +211,9 @@ public enum SegmentationReader {
         var uids = [CChar](repeating: 0, count: count * Int(I2DCM_UID_SLOT))
         var index = [UInt32](repeating: 0, count: count * Int(I2DCM_MAX_INDEX))
         var indexCount = [Int32](repeating: 0, count: count)
-        var err = [CChar](repeating: 0, count: 512)
-        let items = i2dcm_seg_frames(file.handle, Int32(count), &segment, &position, &uids, &index, &indexCount, &err, err.count)
-        if items < 0 { throw I2Error(.badInput, path: file.path, String(cString: err)) }
+        let items = try Condition.check(path: file.path) {
+            i2dcm_seg_frames(file.handle, Int32(count), &segment, &position, &uids, &index, &indexCount, $0, $1)
+        }
         if items > 0 && Int(items) != count {
             throw I2Error(.badInput, path: file.path, "PerFrameFunctionalGroupsSequence has \(items) items for \(count) frames (NumberOfFrames)")
         }
@@ -234,48 +233,49 @@ public enum SegmentationReader {
     }
 
     static func readSegments(_ file: DicomFile, type: SegmentationTypeValues) throws -> [SegmentEntry] {
-        let n = file.items("(0062,0002)") ?? 0
-        if n == 0 { throw I2Error(.badInput, path: file.path, "SegmentSequence (0062,0002) is missing or empty") }
+        let n = file.items(.segmentSequence) ?? 0
+        if n == 0 { throw I2Error(.badInput, path: file.path, "SegmentSequence \(Tag.segmentSequence.path) is missing or empty") }
         var numbers = [Int32](repeating: -1, count: n)
         var labels = [Int64](repeating: -1, count: n)
         _ = i2dcm_seg_segments(file.handle, Int32(n), &numbers, &labels)
         var out: [SegmentEntry] = []
         for i in 0..<n {
-            let item = "(0062,0002)[\(i)]."
+            let item = Tag.segmentSequence[i]
             guard numbers[i] >= 0 else {
                 throw I2Error(.badInput, path: file.path, "SegmentSequence item \(i + 1) has no SegmentNumber")
             }
-            func code(_ seq: String, _ k: Int = 0) -> CodedConcept? {
-                let p = item + seq + "[\(k)]."
-                guard let v = file.string(p + "(0008,0100)") ?? file.string(p + "(0008,0119)") ?? file.string(p + "(0008,0120)"),
-                      let scheme = file.string(p + "(0008,0102)") else { return nil }
-                return CodedConcept(codeValue: v, codingSchemeDesignator: scheme, codeMeaning: file.string(p + "(0008,0104)") ?? "",
-                                    codingSchemeVersion: file.string(p + "(0008,0103)"))
+            /// Item `k` of the code sequence at `seq` (a path inside the segment item), as a Code Sequence Macro.
+            func code(_ seq: TagPath, _ k: Int = 0) -> CodedConcept? {
+                let p = item / seq[k]
+                guard let v = file.string(p / .codeValue) ?? file.string(p / .longCodeValue) ?? file.string(p / .urnCodeValue),
+                      let scheme = file.string(p / .codingSchemeDesignator) else { return nil }
+                return CodedConcept(codeValue: v, codingSchemeDesignator: scheme, codeMeaning: file.string(p / .codeMeaning) ?? "",
+                                    codingSchemeVersion: file.string(p / .codingSchemeVersion))
             }
-            func codes(_ seq: String) -> [CodedConcept] {
-                (0..<(file.items(item + seq) ?? 0)).compactMap { code(seq, $0) }
+            func codes(_ seq: TagPath) -> [CodedConcept] {
+                (0..<(file.items(item / seq) ?? 0)).compactMap { code(seq, $0) }
             }
             let unknown = CodedConcept(codeValue: "", codingSchemeDesignator: "", codeMeaning: "")
             let number = Int(numbers[i])
             let original = labels[i] >= 0 ? Int(labels[i]) : nil
             var d = SegmentDescription(
                 labelID: original ?? number,
-                segmentAlgorithmType: file.string(item + "(0062,0008)").flatMap(SegmentAlgorithmTypeValues.init(rawValue:)) ?? .manual,
-                segmentedPropertyCategory: code("(0062,0003)") ?? unknown,
-                segmentedPropertyType: code("(0062,000F)") ?? unknown)
-            d.segmentLabel = file.string(item + "(0062,0005)")
-            d.segmentDescription = file.string(item + "(0062,0006)")
-            d.segmentAlgorithmName = file.string(item + "(0062,0009)")
-            d.segmentedPropertyTypeModifiers = codes("(0062,000F)[0].(0062,0011)")
-            if d.segmentedPropertyTypeModifiers.isEmpty { d.segmentedPropertyTypeModifiers = codes("(0062,0011)") }
-            d.anatomicRegion = code("(0008,2218)")
-            d.anatomicRegionModifiers = codes("(0008,2218)[0].(0008,2220)")
-            if let lab = file.doubles(item + "(0062,000D)"), lab.count == 3 {
+                segmentAlgorithmType: file.string(item / .segmentAlgorithmType).flatMap(SegmentAlgorithmTypeValues.init(rawValue:)) ?? .manual,
+                segmentedPropertyCategory: code(TagPath(.segmentedPropertyCategoryCodeSequence)) ?? unknown,
+                segmentedPropertyType: code(TagPath(.segmentedPropertyTypeCodeSequence)) ?? unknown)
+            d.segmentLabel = file.string(item / .segmentLabel)
+            d.segmentDescription = file.string(item / .segmentDescription)
+            d.segmentAlgorithmName = file.string(item / .segmentAlgorithmName)
+            d.segmentedPropertyTypeModifiers = codes(Tag.segmentedPropertyTypeCodeSequence[0] / .segmentedPropertyTypeModifierCodeSequence)
+            if d.segmentedPropertyTypeModifiers.isEmpty { d.segmentedPropertyTypeModifiers = codes(TagPath(.segmentedPropertyTypeModifierCodeSequence)) }
+            d.anatomicRegion = code(TagPath(.anatomicRegionSequence))
+            d.anatomicRegionModifiers = codes(Tag.anatomicRegionSequence[0] / .anatomicRegionModifierSequence)
+            if let lab = file.doubles(item / .recommendedDisplayCIELabValue), lab.count == 3 {
                 d.recommendedDisplayRGBValue = CIELabColor(l: UInt16(clamping: Int(lab[0])), a: UInt16(clamping: Int(lab[1])),
                                                            b: UInt16(clamping: Int(lab[2]))).rgb
             }
-            d.trackingIdentifier = file.string(item + "(0062,0020)")
-            d.trackingUniqueIdentifier = file.string(item + "(0062,0021)")
+            d.trackingIdentifier = file.string(item / .trackingID)
+            d.trackingUniqueIdentifier = file.string(item / .trackingUID)
             out.append(SegmentEntry(number: number, description: d, originalLabel: original ?? number))
         }
         let numbersSeen = out.map(\.number)
@@ -288,11 +288,11 @@ public enum SegmentationReader {
     static func seriesMetadata(_ file: DicomFile) -> SegmentMetadata {
         var m = SegmentMetadata(segmentAttributes: [])
         let tags: [(WritableKeyPath<SegmentMetadata, MetadataValue<String>?>, Tag)] = [
-            (\.contentCreatorName, Tag(0x0070, 0x0084)), (\.clinicalTrialSeriesID, Tag(0x0012, 0x0071)),
-            (\.clinicalTrialTimePointID, Tag(0x0012, 0x0050)), (\.clinicalTrialCoordinatingCenterName, Tag(0x0012, 0x0060)),
-            (\.seriesDescription, .seriesDescription), (\.seriesNumber, Tag(0x0020, 0x0011)),
-            (\.instanceNumber, Tag(0x0020, 0x0013)), (\.bodyPartExamined, .bodyPartExamined),
-            (\.contentLabel, Tag(0x0070, 0x0080)), (\.contentDescription, Tag(0x0070, 0x0081)),
+            (\.contentCreatorName, .contentCreatorName), (\.clinicalTrialSeriesID, .clinicalTrialSeriesID),
+            (\.clinicalTrialTimePointID, .clinicalTrialTimePointID), (\.clinicalTrialCoordinatingCenterName, .clinicalTrialCoordinatingCenterName),
+            (\.seriesDescription, .seriesDescription), (\.seriesNumber, .seriesNumber),
+            (\.instanceNumber, .instanceNumber), (\.bodyPartExamined, .bodyPartExamined),
+            (\.contentLabel, .contentLabel), (\.contentDescription, .contentDescription),
         ]
         for (key, tag) in tags {
             if let v = file.string(tag), !v.isEmpty { m[keyPath: key] = .value(v) }

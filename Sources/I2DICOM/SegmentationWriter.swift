@@ -100,16 +100,13 @@ public final class SegmentationWriter {
                 try Self.write(fd, Self.item(length: f.count), target)
                 try Self.write(fd, f, target)
             }
-            try Self.write(fd, [0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0], target)   // Sequence Delimitation Item
+            try Self.write(fd, Tag.sequenceDelimitationItem.littleEndianBytes + [0, 0, 0, 0], target)
         }
     }
 
     /// DCMTK saves the data set without PixelData; `body` gets the file (open for writing) and its length.
     private func appendPixelData(to target: String, rle: Bool, _ body: (Int32, Int) throws -> Void) throws {
-        var err = [CChar](repeating: 0, count: 512)
-        if i2dcm_seg_save(file.handle, target, rle ? 1 : 0, &err, err.count) != 0 {
-            throw I2Error(.storage, path: file.path, String(cString: err))
-        }
+        try Condition.check(path: target) { i2dcm_seg_save(file.handle, target, rle ? 1 : 0, $0, $1) }
         let fd = open(target, O_WRONLY)
         guard fd >= 0 else { throw I2Error(.storage, path: target, "cannot open: \(String(cString: strerror(errno)))") }
         do { try body(fd, Int(lseek(fd, 0, SEEK_END))) } catch { close(fd); throw error }
@@ -117,10 +114,12 @@ public final class SegmentationWriter {
     }
 
     static func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 24)] }
-    /// (7FE0,0010) in explicit VR little endian: tag, VR, two reserved bytes, 32-bit length.
-    static func elementHeader(vr: String, length: UInt32) -> [UInt8] { [0xE0, 0x7F, 0x10, 0x00] + Array(vr.utf8) + [0, 0] + le32(length) }
-    /// An Item tag (FFFE,E000) with its length.
-    static func item(length: Int) -> [UInt8] { [0xFE, 0xFF, 0x00, 0xE0] + le32(UInt32(length)) }
+    /// PixelData in explicit VR little endian: tag, VR, two reserved bytes, 32-bit length.
+    static func elementHeader(vr: String, length: UInt32) -> [UInt8] {
+        Tag.pixelData.littleEndianBytes + Array(vr.utf8) + [0, 0] + le32(length)
+    }
+    /// An Item tag with its length.
+    static func item(length: Int) -> [UInt8] { Tag.item.littleEndianBytes + le32(UInt32(length)) }
 
     /// Appends `bytes` at the file's current position.
     static func write(_ fd: Int32, _ bytes: [UInt8], _ path: String) throws {
@@ -139,40 +138,15 @@ public final class SegmentationWriter {
     public func setUIDs(_ seg: Segmentation) throws {
         try file.set(.sopInstanceUID, seg.sopInstanceUID)
         try file.set(.seriesInstanceUID, seg.seriesInstanceUID)
-        // DimensionOrganizationSequence (0020,9221) and DimensionIndexSequence (0020,9222) items:
-        // DimensionOrganizationUID (0020,9164).
-        try file.set("(0020,9221)[0].(0020,9164)", seg.dimensionOrganizationUID)
-        for i in 0..<(file.items("(0020,9222)") ?? 0) { try file.set("(0020,9222)[\(i)].(0020,9164)", seg.dimensionOrganizationUID) }
+        // DimensionOrganizationSequence and DimensionIndexSequence items: DimensionOrganizationUID.
+        try file.set(Tag.dimensionOrganizationSequence[0] / .dimensionOrganizationUID, seg.dimensionOrganizationUID)
+        for i in 0..<(file.items(.dimensionIndexSequence) ?? 0) {
+            try file.set(Tag.dimensionIndexSequence[i] / .dimensionOrganizationUID, seg.dimensionOrganizationUID)
+        }
     }
 
     /// SegmentsOverlap, when it is known only from the voxels (several masks). Before saving.
     public func setOverlap(_ value: SegmentsOverlapValues) throws { try file.set(.segmentsOverlap, value.rawValue) }
-
-    /// Sets `path`, written with keywords for reading, as tag numbers: DCMTK resolves a keyword by a linear
-    /// scan of its dictionary (strcmp per entry), which dominated the run time with 100 segments.
-    private func set(_ path: String, _ value: String) throws {
-        let numeric = path.split(separator: ".").map { part -> String in
-            let name = part.prefix { $0 != "[" }
-            guard let tag = Self.keywords[String(name)] else { return String(part) }
-            return tag + part.dropFirst(name.count)
-        }
-        try file.set(numeric.joined(separator: "."), value)
-    }
-
-    /// The keywords this writer uses in paths (PS3.6).
-    static let keywords: [String: String] = [
-        "SharedFunctionalGroupsSequence": "(5200,9229)", "PlaneOrientationSequence": "(0020,9116)",
-        "ImageOrientationPatient": "(0020,0037)", "PixelMeasuresSequence": "(0028,9110)", "PixelSpacing": "(0028,0030)",
-        "SliceThickness": "(0018,0050)", "SpacingBetweenSlices": "(0018,0088)", "ReferencedSeriesSequence": "(0008,1115)",
-        "SeriesInstanceUID": "(0020,000E)", "ReferencedInstanceSequence": "(0008,114A)", "ReferencedSOPClassUID": "(0008,1150)",
-        "ReferencedSOPInstanceUID": "(0008,1155)", "SegmentSequence": "(0062,0002)", "SegmentNumber": "(0062,0004)",
-        "SegmentLabel": "(0062,0005)", "SegmentDescription": "(0062,0006)", "SegmentAlgorithmType": "(0062,0008)",
-        "SegmentAlgorithmName": "(0062,0009)", "SegmentedPropertyCategoryCodeSequence": "(0062,0003)",
-        "SegmentedPropertyTypeCodeSequence": "(0062,000F)", "SegmentedPropertyTypeModifierCodeSequence": "(0062,0011)",
-        "AnatomicRegionSequence": "(0008,2218)", "AnatomicRegionModifierSequence": "(0008,2220)",
-        "RecommendedDisplayCIELabValue": "(0062,000D)", "TrackingID": "(0062,0020)", "TrackingUID": "(0062,0021)",
-        "CodeValue": "(0008,0100)", "CodingSchemeDesignator": "(0008,0102)", "CodingSchemeVersion": "(0008,0103)",
-        "CodeMeaning": "(0008,0104)"]
 
     private func header(_ seg: Segmentation, _ ref: DicomFile) throws {
         let f = file
@@ -234,61 +208,63 @@ public final class SegmentationWriter {
         if seg.segmentationType == .labelmap { try f.set(.pixelPaddingValue, "0") }
         try f.set(.numberOfFrames, String(seg.frames.count))
         // Shared functional groups: orientation and pixel measures hold for every frame.
-        try set("SharedFunctionalGroupsSequence[0].PlaneOrientationSequence[0].ImageOrientationPatient",
-                try DS.join(seg.imageOrientationPatient))
-        try set("SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing", try DS.join(seg.pixelSpacing))
-        try set("SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].SliceThickness", try DS.format(seg.sliceThickness))
-        try set("SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].SpacingBetweenSlices", try DS.format(seg.spacingBetweenSlices))
+        let shared = Tag.sharedFunctionalGroupsSequence[0]
+        try f.set(shared / Tag.planeOrientationSequence[0] / .imageOrientationPatient, try DS.join(seg.imageOrientationPatient))
+        let measures = shared / Tag.pixelMeasuresSequence[0]
+        try f.set(measures / .pixelSpacing, try DS.join(seg.pixelSpacing))
+        try f.set(measures / .sliceThickness, try DS.format(seg.sliceThickness))
+        try f.set(measures / .spacingBetweenSlices, try DS.format(seg.spacingBetweenSlices))
         // Common Instance Reference: the referenced series and every instance a frame derives from.
-        try set("ReferencedSeriesSequence[0].SeriesInstanceUID", seg.referencedSeriesInstanceUID)
+        let series = Tag.referencedSeriesSequence[0]
+        try f.set(series / .seriesInstanceUID, seg.referencedSeriesInstanceUID)
         var seen = Set<String>(), n = 0
         for s in seg.sourceSlices where seen.insert(s.sopInstanceUID).inserted {
-            try set("ReferencedSeriesSequence[0].ReferencedInstanceSequence[\(n)].ReferencedSOPClassUID", s.sopClassUID)
-            try set("ReferencedSeriesSequence[0].ReferencedInstanceSequence[\(n)].ReferencedSOPInstanceUID", s.sopInstanceUID)
+            try f.set(series / Tag.referencedInstanceSequence[n] / .referencedSOPClassUID, s.sopClassUID)
+            try f.set(series / Tag.referencedInstanceSequence[n] / .referencedSOPInstanceUID, s.sopInstanceUID)
             n += 1
         }
     }
 
     private func segments(_ seg: Segmentation) throws {
         for (i, s) in seg.segments.enumerated() {
-            let at = "SegmentSequence[\(i)]."
+            let at = Tag.segmentSequence[i]
             let d = s.description
-            try set(at + "SegmentNumber", String(s.number))
-            try set(at + "SegmentLabel", d.segmentLabel ?? d.segmentedPropertyType.codeMeaning)
-            if let v = d.segmentDescription { try set(at + "SegmentDescription", v) }
-            try set(at + "SegmentAlgorithmType", d.segmentAlgorithmType.rawValue)
+            try file.set(at / .segmentNumber, String(s.number))
+            try file.set(at / .segmentLabel, d.segmentLabel ?? d.segmentedPropertyType.codeMeaning)
+            if let v = d.segmentDescription { try file.set(at / .segmentDescription, v) }
+            try file.set(at / .segmentAlgorithmType, d.segmentAlgorithmType.rawValue)
             if let v = d.segmentAlgorithmName, !v.isEmpty {
-                try set(at + "SegmentAlgorithmName", v)
+                try file.set(at / .segmentAlgorithmName, v)
             }
-            try code(at + "SegmentedPropertyCategoryCodeSequence[0].", d.segmentedPropertyCategory)
-            try code(at + "SegmentedPropertyTypeCodeSequence[0].", d.segmentedPropertyType)
+            try code(at / Tag.segmentedPropertyCategoryCodeSequence[0], d.segmentedPropertyCategory)
+            let type = at / Tag.segmentedPropertyTypeCodeSequence[0]
+            try code(type, d.segmentedPropertyType)
             for (j, m) in d.segmentedPropertyTypeModifiers.enumerated() {
-                try code(at + "SegmentedPropertyTypeCodeSequence[0].SegmentedPropertyTypeModifierCodeSequence[\(j)].", m)
+                try code(type / Tag.segmentedPropertyTypeModifierCodeSequence[j], m)
             }
             if let r = d.anatomicRegion {
-                try code(at + "AnatomicRegionSequence[0].", r)
+                let region = at / Tag.anatomicRegionSequence[0]
+                try code(region, r)
                 for (j, m) in d.anatomicRegionModifiers.enumerated() {
-                    try code(at + "AnatomicRegionSequence[0].AnatomicRegionModifierSequence[\(j)].", m)
+                    try code(region / Tag.anatomicRegionModifierSequence[j], m)
                 }
             }
             if let lab = d.recommendedDisplayCIELabValue ?? d.recommendedDisplayRGBValue?.cieLab {
-                try set(at + "RecommendedDisplayCIELabValue", lab.components.map(String.init).joined(separator: "\\"))
+                try file.set(at / .recommendedDisplayCIELabValue, lab.components.map(String.init).joined(separator: "\\"))
             }
-            if let v = d.trackingIdentifier { try set(at + "TrackingID", v) }
-            if let v = d.trackingUniqueIdentifier { try set(at + "TrackingUID", v) }
+            if let v = d.trackingIdentifier { try file.set(at / .trackingID, v) }
+            if let v = d.trackingUniqueIdentifier { try file.set(at / .trackingUID, v) }
         }
-        var err = [CChar](repeating: 0, count: 512)
         let labels = seg.segments.map { Int64($0.originalLabel) }
-        if i2dcm_seg_put_original_labels(file.handle, Int32(labels.count), labels, &err, err.count) != 0 {
-            throw I2Error(.badInput, path: file.path, String(cString: err))
-        }
+        try Condition.check(path: file.path) { i2dcm_seg_put_original_labels(file.handle, Int32(labels.count), labels, $0, $1) }
     }
 
-    private func code(_ at: String, _ c: CodedConcept) throws {
-        try set(at + "CodeValue", c.codeValue)
-        try set(at + "CodingSchemeDesignator", c.codingSchemeDesignator)
-        if let v = c.codingSchemeVersion { try set(at + "CodingSchemeVersion", v) }
-        try set(at + "CodeMeaning", c.codeMeaning)
+    /// A Code Sequence Macro item at `at`.
+    private func code(_ at: TagPath, _ c: CodedConcept) throws {
+        try file.set(at / .codeValue, c.codeValue)
+        try file.set(at / .codingSchemeDesignator, c.codingSchemeDesignator)
+        if let v = c.codingSchemeVersion { try file.set(at / .codingSchemeVersion, v) }
+        try file.set(at / .codeMeaning, c.codeMeaning)
     }
 
     private func frames(_ seg: Segmentation) throws {
@@ -300,12 +276,12 @@ public final class SegmentationWriter {
         }
         let slice = seg.frames.map { Int32($0.slice) }
         let segment = seg.frames.map { Int32($0.segmentNumber) }
-        var err = [CChar](repeating: 0, count: 512)
-        let status = segment.withUnsafeBufferPointer { sp in
-            i2dcm_seg_put_frames(file.handle, Int32(seg.frames.count), seg.segmentationType == .labelmap ? nil : sp.baseAddress,
-                                 slice, Int32(seg.sourceSlices.count), table, seg.dimensionOrganizationUID, &err, err.count)
+        _ = try segment.withUnsafeBufferPointer { sp in
+            try Condition.check(path: file.path) {
+                i2dcm_seg_put_frames(file.handle, Int32(seg.frames.count), seg.segmentationType == .labelmap ? nil : sp.baseAddress,
+                                     slice, Int32(seg.sourceSlices.count), table, seg.dimensionOrganizationUID, $0, $1)
+            }
         }
-        if status != 0 { throw I2Error(.badInput, path: file.path, String(cString: err)) }
     }
 
     static func format(_ d: Date, _ pattern: String) -> String {
@@ -316,24 +292,3 @@ public final class SegmentationWriter {
     }
 }
 
-
-private extension Tag {
-    static let deviceSerialNumber = Tag(0x0018, 0x1000)
-    static let lossyImageCompression = Tag(0x0028, 0x2110)
-    static let pixelPaddingValue = Tag(0x0028, 0x0120)
-    static let contentLabel = Tag(0x0070, 0x0080)
-    static let contentDescription = Tag(0x0070, 0x0081)
-    static let contentCreatorName = Tag(0x0070, 0x0084)
-    static let segmentationType = Tag(0x0062, 0x0001)
-    static let segmentsOverlap = Tag(0x0062, 0x0013)
-    static let clinicalTrialSponsorName = Tag(0x0012, 0x0010)
-    static let clinicalTrialProtocolID = Tag(0x0012, 0x0020)
-    static let clinicalTrialProtocolName = Tag(0x0012, 0x0021)
-    static let clinicalTrialSiteID = Tag(0x0012, 0x0030)
-    static let clinicalTrialSiteName = Tag(0x0012, 0x0031)
-    static let clinicalTrialSubjectID = Tag(0x0012, 0x0040)
-    static let clinicalTrialSubjectReadingID = Tag(0x0012, 0x0042)
-    static let clinicalTrialCoordinatingCenterName = Tag(0x0012, 0x0060)
-    static let clinicalTrialSeriesID = Tag(0x0012, 0x0071)
-    static let clinicalTrialTimePointID = Tag(0x0012, 0x0050)
-}

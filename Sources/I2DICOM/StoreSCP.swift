@@ -73,25 +73,25 @@ public final class StoreSCP: @unchecked Sendable {
     public func run() throws {
         let callers = config.allowedCallers.map { strdup($0) }
         defer { callers.forEach { free($0) } }
-        var err = [CChar](repeating: 0, count: 512)
-        let rc: Int32 = config.aeTitle.withCString { ae in
-            config.bindAddress.withCString { bind in
-                config.incomingDirectory.withCString { incoming in
-                    callers.map { UnsafePointer($0) }.withUnsafeBufferPointer { list in
-                        var c = i2scp_config(
-                            ae_title: ae, bind_address: bind, port: Int32(config.port), incoming_dir: incoming,
-                            max_pdu: config.maxPDU, acse_timeout: Int32(config.acseTimeout),
-                            dimse_timeout: Int32(config.dimseTimeout), idle_timeout: Int32(config.idleTimeout),
-                            max_associations: Int32(config.maxAssociations),
-                            allowed_callers: list.baseAddress, allowed_count: Int32(list.count),
-                            min_free_bytes: config.minFreeBytes, drain_seconds: Int32(config.drainSeconds))
-                        let ctx = Unmanaged.passUnretained(self).toOpaque()
-                        return i2scp_run(&c, storeTrampoline, logTrampoline, readyTrampoline, ctx, stopFlag, &err, err.count)
+        try Condition.check(path: nil) { err, errLength in
+            config.aeTitle.withCString { ae in
+                config.bindAddress.withCString { bind in
+                    config.incomingDirectory.withCString { incoming in
+                        callers.map { UnsafePointer($0) }.withUnsafeBufferPointer { list in
+                            var c = i2dcm_scp_config(
+                                ae_title: ae, bind_address: bind, port: Int32(config.port), incoming_dir: incoming,
+                                max_pdu: config.maxPDU, acse_timeout: Int32(config.acseTimeout),
+                                dimse_timeout: Int32(config.dimseTimeout), idle_timeout: Int32(config.idleTimeout),
+                                max_associations: Int32(config.maxAssociations),
+                                allowed_callers: list.baseAddress, allowed_count: Int32(list.count),
+                                min_free_bytes: config.minFreeBytes, drain_seconds: Int32(config.drainSeconds))
+                            let ctx = Unmanaged.passUnretained(self).toOpaque()
+                            return i2dcm_scp_run(&c, storeTrampoline, logTrampoline, readyTrampoline, ctx, stopFlag, err, errLength)
+                        }
                     }
                 }
             }
         }
-        if rc != 0 { throw I2Error(.storage, String(cString: err)) }
     }
 }
 
@@ -99,7 +99,7 @@ private func instance(_ ctx: UnsafeMutableRawPointer?) -> StoreSCP {
     Unmanaged<StoreSCP>.fromOpaque(ctx!).takeUnretainedValue()
 }
 
-private let storeTrampoline: i2scp_store_fn = { ctx, tmp, caller, peer, sopClass, sopInstance, comment, commentLength in
+private let storeTrampoline: i2dcm_scp_store_fn = { ctx, tmp, caller, peer, sopClass, sopInstance, comment, commentLength in
     let scp = instance(ctx)
     let answer = scp.handler(ReceivedInstance(temporaryPath: String(cString: tmp!), callingAE: String(cString: caller!),
                                               peer: String(cString: peer!), sopClassUID: String(cString: sopClass!),
@@ -111,7 +111,7 @@ private let storeTrampoline: i2scp_store_fn = { ctx, tmp, caller, peer, sopClass
     return answer.status
 }
 
-private let logTrampoline: i2scp_log_fn = { ctx, level, message in
+private let logTrampoline: i2dcm_scp_log_fn = { ctx, level, message in
     instance(ctx).log(LogLevel(rawValue: Int(level) + 1) ?? .info, String(cString: message!))
 }
 

@@ -18,11 +18,11 @@ public enum TransferSyntaxUID {
 
 public enum UIDName {
     /// DCMTK's name for a UID, e.g. "CTImageStorage"; nil when unknown.
-    public static func of(_ uid: String) -> String? { i2scu_uid_name(uid).map { String(cString: $0) } }
+    public static func of(_ uid: String) -> String? { i2dcm_uid_name(uid).map { String(cString: $0) } }
     /// "CTImageStorage (1.2.840.10008.5.1.4.1.1.2)", or the bare UID.
     public static func describe(_ uid: String) -> String { of(uid).map { "\($0) (\(uid))" } ?? uid }
     /// DCMTK's wording of a C-STORE status, e.g. "Refused: OutOfResources".
-    public static func storeStatus(_ status: UInt16) -> String { String(cString: i2scu_status_text(status)) }
+    public static func storeStatus(_ status: UInt16) -> String { String(cString: i2dcm_status_text(status)) }
 }
 
 public struct AssociationParameters: Sendable {
@@ -50,18 +50,6 @@ public struct PresentationContext: Hashable, Sendable {
     }
 }
 
-/// How an association attempt or a DIMSE operation ended, when it did not succeed.
-public struct NetworkError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Int32, Sendable {
-        case unresolved = 1, unreachable, timeout, rejected, aborted, noContext, unreadable
-    }
-    public var kind: Kind
-    public var message: String
-    /// For .rejected: result (1 permanent, 2 transient), source (1-3) and reason as in the A-ASSOCIATE-RJ PDU.
-    public var rejection: (result: Int, source: Int, reason: Int)?
-    public var description: String { message }
-}
-
 public struct StoreResponse: Sendable {
     public var status: UInt16
     public var comment: String
@@ -74,53 +62,54 @@ public struct StoreResponse: Sendable {
 public final class Association {
     private var handle: OpaquePointer?
     public let proposed: [PresentationContext]
+    /// "AE@host:port" of the peer, for the errors.
+    public let peer: String
 
-    /// Connects and negotiates; throws NetworkError.
+    /// Connects and negotiates; throws I2Error(network:) with the cause (and the rejection, if any).
     public init(_ p: AssociationParameters, contexts: [PresentationContext]) throws {
-        var outcome: Int32 = 0
-        var rej = i2scu_rejection(result: 0, source: 0, reason: 0)
-        var err = [CChar](repeating: 0, count: 512)
+        peer = "\(p.calledAE)@\(p.host):\(p.port)"
+        var rej = i2dcm_scu_rejection(result: 0, source: 0, reason: 0)
         // C strings for the call, freed after it (DCMTK copies what it keeps).
         var owned: [UnsafeMutablePointer<CChar>?] = []
         var lists: [UnsafeMutablePointer<UnsafePointer<CChar>?>] = []
         defer { owned.forEach { free($0) }; lists.forEach { $0.deallocate() } }
         func dup(_ s: String) -> UnsafePointer<CChar>? { let c = strdup(s); owned.append(c); return UnsafePointer(c) }
-        var cs: [i2scu_context] = contexts.map { c in
+        var cs: [i2dcm_scu_context] = contexts.map { c in
             let list = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: Swift.max(c.transferSyntaxes.count, 1))
             for (i, ts) in c.transferSyntaxes.enumerated() { list[i] = dup(ts) }
             lists.append(list)
-            return i2scu_context(abstract_syntax: dup(c.abstractSyntax), transfer_syntaxes: UnsafePointer(list),
-                                 count: Int32(c.transferSyntaxes.count))
+            return i2dcm_scu_context(abstract_syntax: dup(c.abstractSyntax), transfer_syntaxes: UnsafePointer(list),
+                                     count: Int32(c.transferSyntaxes.count))
         }
-        var params = i2scu_params(calling_ae: dup(p.callingAE), called_ae: dup(p.calledAE), host: dup(p.host), port: Int32(p.port),
-                                  connect_timeout: Int32(p.connectTimeout), acse_timeout: Int32(p.acseTimeout),
-                                  dimse_timeout: Int32(p.dimseTimeout), max_pdu: p.maxPDU)
-        let h = i2scu_open(&params, &cs, Int32(cs.count), &outcome, &rej, &err, err.count)
-        guard let h else {
-            var e = NetworkError(kind: NetworkError.Kind(rawValue: outcome) ?? .aborted, message: String(cString: err))
-            if e.kind == .rejected { e.rejection = (Int(rej.result), Int(rej.source), Int(rej.reason)) }
-            throw e
+        var params = i2dcm_scu_params(calling_ae: dup(p.callingAE), called_ae: dup(p.calledAE), host: dup(p.host), port: Int32(p.port),
+                                      connect_timeout: Int32(p.connectTimeout), acse_timeout: Int32(p.acseTimeout),
+                                      dimse_timeout: Int32(p.dimseTimeout), max_pdu: p.maxPDU)
+        var h: OpaquePointer?
+        let rejection = { I2Error.Rejection(result: Int(rej.result), source: Int(rej.source), reason: Int(rej.reason)) }
+        try Condition.network(peer: peer, rejection: rejection) { err, len in
+            var outcome = Int32(I2DCM_NET_ABORTED)
+            h = i2dcm_scu_open(&params, &cs, Int32(cs.count), &outcome, &rej, err, len)
+            return h != nil ? Int32(I2DCM_OK) : outcome == Int32(I2DCM_OK) ? Int32(I2DCM_NET_ABORTED) : outcome
         }
         handle = h
         proposed = contexts
     }
 
-    deinit { if let h = handle { i2scu_close(h, 1) } }
+    deinit { if let h = handle { i2dcm_scu_close(h, 1) } }
 
     public var isOpen: Bool { handle != nil }
-    public var acceptedCount: Int { handle.map { Int(i2scu_accepted_count($0)) } ?? 0 }
+    public var acceptedCount: Int { handle.map { Int(i2dcm_scu_accepted_count($0)) } ?? 0 }
 
-    /// C-STOREs one file. A thrown .timeout or .aborted means the association is gone (it is closed here).
+    /// C-STOREs one file. A thrown .timeout or .aborted cause means the association is gone (it is closed here).
     public func store(_ file: FileToSend) throws -> StoreResponse {
-        guard let h = handle else { throw NetworkError(kind: .aborted, message: "association already closed") }
-        var r = i2scu_store_result()
-        var err = [CChar](repeating: 0, count: 512)
-        let outcome = i2scu_store(h, file.handle, &r, &err, err.count)
-        let message = String(cString: err)
-        guard outcome == 0 else {
-            let kind = NetworkError.Kind(rawValue: outcome) ?? .aborted
-            if kind == .timeout || kind == .aborted { abort() }
-            throw NetworkError(kind: kind, message: message)
+        guard let h = handle else { throw I2Error(network: .aborted, peer: peer, "association already closed") }
+        var r = i2dcm_scu_store_result()
+        let message: String
+        do {
+            message = try Condition.network(peer: peer, path: file.path) { i2dcm_scu_store(h, file.handle, &r, $0, $1) }
+        } catch let e as I2Error {
+            if e.cause == .timeout || e.cause == .aborted { abort() }
+            throw e
         }
         func text<T>(_ t: inout T) -> String { withUnsafeBytes(of: &t) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } }
         return StoreResponse(status: r.status, comment: message, sopClassUID: text(&r.sop_class),
@@ -130,19 +119,19 @@ public final class Association {
 
     /// C-ECHO; returns the DIMSE status.
     public func echo() throws -> UInt16 {
-        guard let h = handle else { throw NetworkError(kind: .aborted, message: "association already closed") }
+        guard let h = handle else { throw I2Error(network: .aborted, peer: peer, "association already closed") }
         var status: UInt16 = 0
-        var err = [CChar](repeating: 0, count: 512)
-        let outcome = i2scu_echo(h, &status, &err, err.count)
-        guard outcome == 0 else {
+        do {
+            try Condition.network(peer: peer) { i2dcm_scu_echo(h, &status, $0, $1) }
+        } catch {
             abort()
-            throw NetworkError(kind: NetworkError.Kind(rawValue: outcome) ?? .aborted, message: String(cString: err))
+            throw error
         }
         return status
     }
 
-    public func release() { if let h = handle { i2scu_close(h, 0); handle = nil } }
-    public func abort() { if let h = handle { i2scu_close(h, 1); handle = nil } }
+    public func release() { if let h = handle { i2dcm_scu_close(h, 0); handle = nil } }
+    public func abort() { if let h = handle { i2dcm_scu_close(h, 1); handle = nil } }
 }
 
 /// A DICOM file parsed for sending (on any thread; sent on the association's).
@@ -151,17 +140,18 @@ public final class FileToSend: @unchecked Sendable {
     public let path: String
 
     /// `inMemory` reads the bulk data now too (read-ahead); otherwise it is read while sending.
-    /// Throws NetworkError(.unreadable) when the file cannot be read as DICOM.
+    /// Throws I2Error(network: .unreadable) naming `path` when the file cannot be read as DICOM.
     public init(path: String, inMemory: Bool) throws {
-        var err = [CChar](repeating: 0, count: 512)
-        guard let h = i2scu_load(path, inMemory ? 1 : 0, &err, err.count) else {
-            throw NetworkError(kind: .unreadable, message: String(cString: err))
+        do {
+            handle = try Condition.open(path: path) { i2dcm_scu_load(path, inMemory ? 1 : 0, $0, $1, $2) }
+        } catch let e as I2Error {
+            // For sending, any file that cannot be read is the network's "unreadable" (permanent) cause.
+            throw Condition.networkError(Int32(I2DCM_NET_UNREADABLE), e.detail, peer: nil, path: path)
         }
-        handle = h
         self.path = path
     }
 
-    deinit { i2scu_file_free(handle) }
+    deinit { i2dcm_scu_file_free(handle) }
 }
 
 /// SOP class, SOP instance and transfer syntax of a file, read from its meta header when it has one.
@@ -170,14 +160,11 @@ public struct DicomProbe: Sendable {
     public var sopInstanceUID: String
     public var transferSyntax: String
 
-    /// Throws I2Error(.notDICOM) for a file that is not DICOM at all, .badInput when unreadable.
+    /// Throws I2Error(.notDICOM) for a file that is not DICOM at all, .notFound when missing,
+    /// .badInput when unreadable.
     public init(path: String) throws {
         var cls = [CChar](repeating: 0, count: 80), inst = cls, ts = cls
-        var notDicom: Int32 = 0
-        var err = [CChar](repeating: 0, count: 512)
-        if i2scu_probe(path, &cls, &inst, &ts, cls.count, &notDicom, &err, err.count) != 0 {
-            throw I2Error(notDicom != 0 ? .notDICOM : .badInput, path: path, String(cString: err))
-        }
+        try Condition.check(path: path) { i2dcm_probe(path, &cls, &inst, &ts, cls.count, $0, $1) }
         sopClassUID = String(cString: cls)
         sopInstanceUID = String(cString: inst)
         transferSyntax = String(cString: ts)

@@ -1,97 +1,232 @@
-// DICOM tags by their standard names (PS3.6), as (group, element) values the shim understands.
+// The one table of DICOM tags: every tag i2 names, as PS3.6 names it (the keyword, checked against
+// DCMTK's dictionary by I2DICOMTests), and the (group, element) the shim takes. Nothing else in Sources
+// spells a tag as "(gggg,eeee)": DCMTK paths into sequences are built here (TagPath), and a test fails
+// on any such literal outside this file.
+internal import CDCMTK
 
-public struct Tag: Hashable, Sendable {
+public struct Tag: Hashable, Sendable, CustomStringConvertible {
     public let group: UInt16
     public let element: UInt16
-    public init(_ group: UInt16, _ element: UInt16) { self.group = group; self.element = element }
-    public var path: String { "(" + hex(group) + "," + hex(element) + ")" }
-    private func hex(_ v: UInt16) -> String {
+    /// The PS3.6 keyword, e.g. "SeriesInstanceUID".
+    public let keyword: String
+
+    public init(_ group: UInt16, _ element: UInt16, _ keyword: String) {
+        self.group = group
+        self.element = element
+        self.keyword = keyword
+    }
+
+    /// "(gggg,eeee)", upper-case hex: how the shim is given a tag. By number, not keyword: DCMTK resolves a
+    /// keyword by a linear scan of its whole dictionary (strcmp over ~4,000 names), which for a SEG of 100
+    /// segments was half of the run time.
+    public var path: String { "(" + Self.hex(group) + "," + Self.hex(element) + ")" }
+    public var description: String { keyword + " " + path }
+
+    /// Item `index` of this sequence, where a path continues: `Tag.segmentSequence[0] / .segmentNumber`.
+    public subscript(index: Int) -> TagPath { TagPath(self)[index] }
+
+    /// The tag as it is encoded in a little-endian data set: group, then element, each low byte first.
+    public var littleEndianBytes: [UInt8] {
+        [UInt8(group & 0xFF), UInt8(group >> 8), UInt8(element & 0xFF), UInt8(element >> 8)]
+    }
+
+    public static func == (a: Tag, b: Tag) -> Bool { a.group == b.group && a.element == b.element }
+    public func hash(into h: inout Hasher) { h.combine(group); h.combine(element) }
+
+    /// DCMTK's dictionary keyword for this tag ("" when DCMTK does not know it): what the tests compare
+    /// `keyword` with.
+    var dictionaryKeyword: String {
+        var buf = [CChar](repeating: 0, count: 128)
+        _ = i2dcm_tag_keyword(group, element, &buf, buf.count)
+        return String(cString: buf)
+    }
+
+    private static func hex(_ v: UInt16) -> String {
         let s = String(v, radix: 16, uppercase: true)
         return String(repeating: "0", count: 4 - s.count) + s
     }
 }
 
+/// A DCMTK attribute path built from the table: sequence items and the attribute inside them, e.g.
+/// `Tag.sharedFunctionalGroupsSequence[0] / Tag.pixelMeasuresSequence[0] / .pixelSpacing` is
+/// "(5200,9229)[0].(0028,9110)[0].(0028,0030)".
+public struct TagPath: Hashable, Sendable, CustomStringConvertible {
+    /// The path in DCMTK's syntax.
+    public let text: String
+    public init(_ tag: Tag) { text = tag.path }
+    private init(text: String) { self.text = text }
+    public var description: String { text }
+
+    /// The same path, ending in item `index` of its last sequence.
+    public subscript(index: Int) -> TagPath { TagPath(text: text + "[\(index)]") }
+
+    public static func / (a: TagPath, b: Tag) -> TagPath { TagPath(text: a.text + "." + b.path) }
+    public static func / (a: TagPath, b: TagPath) -> TagPath { TagPath(text: a.text + "." + b.text) }
+}
+
 public extension Tag {
-    static let specificCharacterSet = Tag(0x0008, 0x0005)
-    static let instanceCreationDate = Tag(0x0008, 0x0012)
-    static let instanceCreationTime = Tag(0x0008, 0x0013)
-    static let positionReferenceIndicator = Tag(0x0020, 0x1040)
-    static let sopClassUID = Tag(0x0008, 0x0016)
-    static let sopInstanceUID = Tag(0x0008, 0x0018)
-    static let studyDate = Tag(0x0008, 0x0020)
-    static let seriesDate = Tag(0x0008, 0x0021)
-    static let acquisitionDate = Tag(0x0008, 0x0022)
-    static let contentDate = Tag(0x0008, 0x0023)
-    static let studyTime = Tag(0x0008, 0x0030)
-    static let seriesTime = Tag(0x0008, 0x0031)
-    static let acquisitionTime = Tag(0x0008, 0x0032)
-    static let contentTime = Tag(0x0008, 0x0033)
-    static let accessionNumber = Tag(0x0008, 0x0050)
-    static let modality = Tag(0x0008, 0x0060)
-    static let manufacturer = Tag(0x0008, 0x0070)
-    static let institutionName = Tag(0x0008, 0x0080)
-    static let referringPhysicianName = Tag(0x0008, 0x0090)
-    static let imageType = Tag(0x0008, 0x0008)
-    static let stationName = Tag(0x0008, 0x1010)
-    static let studyDescription = Tag(0x0008, 0x1030)
-    static let seriesDescription = Tag(0x0008, 0x103E)
-    static let manufacturerModelName = Tag(0x0008, 0x1090)
-    static let derivationDescription = Tag(0x0008, 0x2111)
-    static let patientName = Tag(0x0010, 0x0010)
-    static let patientID = Tag(0x0010, 0x0020)
-    static let patientBirthDate = Tag(0x0010, 0x0030)
-    static let patientSex = Tag(0x0010, 0x0040)
-    static let patientAge = Tag(0x0010, 0x1010)
-    static let patientWeight = Tag(0x0010, 0x1030)
-    static let bodyPartExamined = Tag(0x0018, 0x0015)
-    static let scanningSequence = Tag(0x0018, 0x0020)
-    static let sequenceVariant = Tag(0x0018, 0x0021)
-    static let scanOptions = Tag(0x0018, 0x0022)
-    static let mrAcquisitionType = Tag(0x0018, 0x0023)
-    static let sequenceName = Tag(0x0018, 0x0024)
-    static let sliceThickness = Tag(0x0018, 0x0050)
-    static let kvp = Tag(0x0018, 0x0060)
-    static let repetitionTime = Tag(0x0018, 0x0080)
-    static let echoTime = Tag(0x0018, 0x0081)
-    static let inversionTime = Tag(0x0018, 0x0082)
-    static let magneticFieldStrength = Tag(0x0018, 0x0087)
-    static let echoNumbers = Tag(0x0018, 0x0086)
-    static let spacingBetweenSlices = Tag(0x0018, 0x0088)
-    static let softwareVersions = Tag(0x0018, 0x1020)
-    static let protocolName = Tag(0x0018, 0x1030)
-    static let gantryDetectorTilt = Tag(0x0018, 0x1120)
-    static let xRayTubeCurrent = Tag(0x0018, 0x1151)
-    static let exposureTime = Tag(0x0018, 0x1150)
-    static let convolutionKernel = Tag(0x0018, 0x1210)
-    static let flipAngle = Tag(0x0018, 0x1314)
-    static let patientPosition = Tag(0x0018, 0x5100)
-    static let studyInstanceUID = Tag(0x0020, 0x000D)
-    static let seriesInstanceUID = Tag(0x0020, 0x000E)
-    static let studyID = Tag(0x0020, 0x0010)
-    static let seriesNumber = Tag(0x0020, 0x0011)
-    static let acquisitionNumber = Tag(0x0020, 0x0012)
-    static let instanceNumber = Tag(0x0020, 0x0013)
-    static let imagePositionPatient = Tag(0x0020, 0x0032)
-    static let imageOrientationPatient = Tag(0x0020, 0x0037)
-    static let frameOfReferenceUID = Tag(0x0020, 0x0052)
-    static let temporalPositionIdentifier = Tag(0x0020, 0x0100)
-    static let sliceLocation = Tag(0x0020, 0x1041)
-    static let samplesPerPixel = Tag(0x0028, 0x0002)
-    static let photometricInterpretation = Tag(0x0028, 0x0004)
-    static let numberOfFrames = Tag(0x0028, 0x0008)
-    static let rows = Tag(0x0028, 0x0010)
-    static let columns = Tag(0x0028, 0x0011)
-    static let pixelSpacing = Tag(0x0028, 0x0030)
-    static let bitsAllocated = Tag(0x0028, 0x0100)
-    static let bitsStored = Tag(0x0028, 0x0101)
-    static let highBit = Tag(0x0028, 0x0102)
-    static let pixelRepresentation = Tag(0x0028, 0x0103)
-    static let windowCenter = Tag(0x0028, 0x1050)
-    static let windowWidth = Tag(0x0028, 0x1051)
-    static let rescaleIntercept = Tag(0x0028, 0x1052)
-    static let rescaleSlope = Tag(0x0028, 0x1053)
-    static let rescaleType = Tag(0x0028, 0x1054)
-    static let referencedSeriesSequence = Tag(0x0008, 0x1115)
-    static let sourceImageSequence = Tag(0x0008, 0x2112)
-    static let pixelData = Tag(0x7FE0, 0x0010)
+    static let specificCharacterSet = Tag(0x0008, 0x0005, "SpecificCharacterSet")
+    static let imageType = Tag(0x0008, 0x0008, "ImageType")
+    static let instanceCreationDate = Tag(0x0008, 0x0012, "InstanceCreationDate")
+    static let instanceCreationTime = Tag(0x0008, 0x0013, "InstanceCreationTime")
+    static let sopClassUID = Tag(0x0008, 0x0016, "SOPClassUID")
+    static let sopInstanceUID = Tag(0x0008, 0x0018, "SOPInstanceUID")
+    static let studyDate = Tag(0x0008, 0x0020, "StudyDate")
+    static let seriesDate = Tag(0x0008, 0x0021, "SeriesDate")
+    static let acquisitionDate = Tag(0x0008, 0x0022, "AcquisitionDate")
+    static let contentDate = Tag(0x0008, 0x0023, "ContentDate")
+    static let acquisitionDateTime = Tag(0x0008, 0x002A, "AcquisitionDateTime")
+    static let studyTime = Tag(0x0008, 0x0030, "StudyTime")
+    static let seriesTime = Tag(0x0008, 0x0031, "SeriesTime")
+    static let acquisitionTime = Tag(0x0008, 0x0032, "AcquisitionTime")
+    static let contentTime = Tag(0x0008, 0x0033, "ContentTime")
+    static let accessionNumber = Tag(0x0008, 0x0050, "AccessionNumber")
+    static let modality = Tag(0x0008, 0x0060, "Modality")
+    static let conversionType = Tag(0x0008, 0x0064, "ConversionType")
+    static let manufacturer = Tag(0x0008, 0x0070, "Manufacturer")
+    static let institutionName = Tag(0x0008, 0x0080, "InstitutionName")
+    static let referringPhysicianName = Tag(0x0008, 0x0090, "ReferringPhysicianName")
+    static let codeValue = Tag(0x0008, 0x0100, "CodeValue")
+    static let codingSchemeDesignator = Tag(0x0008, 0x0102, "CodingSchemeDesignator")
+    static let codingSchemeVersion = Tag(0x0008, 0x0103, "CodingSchemeVersion")
+    static let codeMeaning = Tag(0x0008, 0x0104, "CodeMeaning")
+    static let longCodeValue = Tag(0x0008, 0x0119, "LongCodeValue")
+    static let urnCodeValue = Tag(0x0008, 0x0120, "URNCodeValue")
+    static let stationName = Tag(0x0008, 0x1010, "StationName")
+    static let studyDescription = Tag(0x0008, 0x1030, "StudyDescription")
+    static let seriesDescription = Tag(0x0008, 0x103E, "SeriesDescription")
+    static let manufacturerModelName = Tag(0x0008, 0x1090, "ManufacturerModelName")
+    static let referencedSeriesSequence = Tag(0x0008, 0x1115, "ReferencedSeriesSequence")
+    static let referencedInstanceSequence = Tag(0x0008, 0x114A, "ReferencedInstanceSequence")
+    static let referencedSOPClassUID = Tag(0x0008, 0x1150, "ReferencedSOPClassUID")
+    static let referencedSOPInstanceUID = Tag(0x0008, 0x1155, "ReferencedSOPInstanceUID")
+    static let derivationDescription = Tag(0x0008, 0x2111, "DerivationDescription")
+    static let sourceImageSequence = Tag(0x0008, 0x2112, "SourceImageSequence")
+    static let anatomicRegionSequence = Tag(0x0008, 0x2218, "AnatomicRegionSequence")
+    static let anatomicRegionModifierSequence = Tag(0x0008, 0x2220, "AnatomicRegionModifierSequence")
+
+    static let patientName = Tag(0x0010, 0x0010, "PatientName")
+    static let patientID = Tag(0x0010, 0x0020, "PatientID")
+    static let patientBirthDate = Tag(0x0010, 0x0030, "PatientBirthDate")
+    static let patientSex = Tag(0x0010, 0x0040, "PatientSex")
+    static let patientAge = Tag(0x0010, 0x1010, "PatientAge")
+    static let patientWeight = Tag(0x0010, 0x1030, "PatientWeight")
+
+    static let clinicalTrialSponsorName = Tag(0x0012, 0x0010, "ClinicalTrialSponsorName")
+    static let clinicalTrialProtocolID = Tag(0x0012, 0x0020, "ClinicalTrialProtocolID")
+    static let clinicalTrialProtocolName = Tag(0x0012, 0x0021, "ClinicalTrialProtocolName")
+    static let clinicalTrialSiteID = Tag(0x0012, 0x0030, "ClinicalTrialSiteID")
+    static let clinicalTrialSiteName = Tag(0x0012, 0x0031, "ClinicalTrialSiteName")
+    static let clinicalTrialSubjectID = Tag(0x0012, 0x0040, "ClinicalTrialSubjectID")
+    static let clinicalTrialSubjectReadingID = Tag(0x0012, 0x0042, "ClinicalTrialSubjectReadingID")
+    static let clinicalTrialTimePointID = Tag(0x0012, 0x0050, "ClinicalTrialTimePointID")
+    static let clinicalTrialCoordinatingCenterName = Tag(0x0012, 0x0060, "ClinicalTrialCoordinatingCenterName")
+    static let clinicalTrialSeriesID = Tag(0x0012, 0x0071, "ClinicalTrialSeriesID")
+
+    static let bodyPartExamined = Tag(0x0018, 0x0015, "BodyPartExamined")
+    static let scanningSequence = Tag(0x0018, 0x0020, "ScanningSequence")
+    static let sequenceVariant = Tag(0x0018, 0x0021, "SequenceVariant")
+    static let scanOptions = Tag(0x0018, 0x0022, "ScanOptions")
+    static let mrAcquisitionType = Tag(0x0018, 0x0023, "MRAcquisitionType")
+    static let sequenceName = Tag(0x0018, 0x0024, "SequenceName")
+    static let sliceThickness = Tag(0x0018, 0x0050, "SliceThickness")
+    static let kvp = Tag(0x0018, 0x0060, "KVP")
+    static let repetitionTime = Tag(0x0018, 0x0080, "RepetitionTime")
+    static let echoTime = Tag(0x0018, 0x0081, "EchoTime")
+    static let inversionTime = Tag(0x0018, 0x0082, "InversionTime")
+    static let echoNumbers = Tag(0x0018, 0x0086, "EchoNumbers")
+    static let magneticFieldStrength = Tag(0x0018, 0x0087, "MagneticFieldStrength")
+    static let spacingBetweenSlices = Tag(0x0018, 0x0088, "SpacingBetweenSlices")
+    static let echoTrainLength = Tag(0x0018, 0x0091, "EchoTrainLength")
+    static let deviceSerialNumber = Tag(0x0018, 0x1000, "DeviceSerialNumber")
+    static let softwareVersions = Tag(0x0018, 0x1020, "SoftwareVersions")
+    static let protocolName = Tag(0x0018, 0x1030, "ProtocolName")
+    static let gantryDetectorTilt = Tag(0x0018, 0x1120, "GantryDetectorTilt")
+    static let exposureTime = Tag(0x0018, 0x1150, "ExposureTime")
+    static let xRayTubeCurrent = Tag(0x0018, 0x1151, "XRayTubeCurrent")
+    static let convolutionKernel = Tag(0x0018, 0x1210, "ConvolutionKernel")
+    static let flipAngle = Tag(0x0018, 0x1314, "FlipAngle")
+    static let patientPosition = Tag(0x0018, 0x5100, "PatientPosition")
+    static let effectiveEchoTime = Tag(0x0018, 0x9082, "EffectiveEchoTime")
+    static let mrEchoSequence = Tag(0x0018, 0x9114, "MREchoSequence")
+
+    static let studyInstanceUID = Tag(0x0020, 0x000D, "StudyInstanceUID")
+    static let seriesInstanceUID = Tag(0x0020, 0x000E, "SeriesInstanceUID")
+    static let studyID = Tag(0x0020, 0x0010, "StudyID")
+    static let seriesNumber = Tag(0x0020, 0x0011, "SeriesNumber")
+    static let acquisitionNumber = Tag(0x0020, 0x0012, "AcquisitionNumber")
+    static let instanceNumber = Tag(0x0020, 0x0013, "InstanceNumber")
+    static let patientOrientation = Tag(0x0020, 0x0020, "PatientOrientation")
+    static let imagePositionPatient = Tag(0x0020, 0x0032, "ImagePositionPatient")
+    static let imageOrientationPatient = Tag(0x0020, 0x0037, "ImageOrientationPatient")
+    static let frameOfReferenceUID = Tag(0x0020, 0x0052, "FrameOfReferenceUID")
+    static let laterality = Tag(0x0020, 0x0060, "Laterality")
+    static let temporalPositionIdentifier = Tag(0x0020, 0x0100, "TemporalPositionIdentifier")
+    static let positionReferenceIndicator = Tag(0x0020, 0x1040, "PositionReferenceIndicator")
+    static let sliceLocation = Tag(0x0020, 0x1041, "SliceLocation")
+    static let frameContentSequence = Tag(0x0020, 0x9111, "FrameContentSequence")
+    static let planePositionSequence = Tag(0x0020, 0x9113, "PlanePositionSequence")
+    static let planeOrientationSequence = Tag(0x0020, 0x9116, "PlaneOrientationSequence")
+    static let temporalPositionIndex = Tag(0x0020, 0x9128, "TemporalPositionIndex")
+    static let dimensionOrganizationUID = Tag(0x0020, 0x9164, "DimensionOrganizationUID")
+    static let dimensionOrganizationSequence = Tag(0x0020, 0x9221, "DimensionOrganizationSequence")
+    static let dimensionIndexSequence = Tag(0x0020, 0x9222, "DimensionIndexSequence")
+
+    static let samplesPerPixel = Tag(0x0028, 0x0002, "SamplesPerPixel")
+    static let photometricInterpretation = Tag(0x0028, 0x0004, "PhotometricInterpretation")
+    static let numberOfFrames = Tag(0x0028, 0x0008, "NumberOfFrames")
+    static let rows = Tag(0x0028, 0x0010, "Rows")
+    static let columns = Tag(0x0028, 0x0011, "Columns")
+    static let pixelSpacing = Tag(0x0028, 0x0030, "PixelSpacing")
+    static let bitsAllocated = Tag(0x0028, 0x0100, "BitsAllocated")
+    static let bitsStored = Tag(0x0028, 0x0101, "BitsStored")
+    static let highBit = Tag(0x0028, 0x0102, "HighBit")
+    static let pixelRepresentation = Tag(0x0028, 0x0103, "PixelRepresentation")
+    static let pixelPaddingValue = Tag(0x0028, 0x0120, "PixelPaddingValue")
+    static let burnedInAnnotation = Tag(0x0028, 0x0301, "BurnedInAnnotation")
+    static let windowCenter = Tag(0x0028, 0x1050, "WindowCenter")
+    static let windowWidth = Tag(0x0028, 0x1051, "WindowWidth")
+    static let rescaleIntercept = Tag(0x0028, 0x1052, "RescaleIntercept")
+    static let rescaleSlope = Tag(0x0028, 0x1053, "RescaleSlope")
+    static let rescaleType = Tag(0x0028, 0x1054, "RescaleType")
+    static let lossyImageCompression = Tag(0x0028, 0x2110, "LossyImageCompression")
+    static let pixelMeasuresSequence = Tag(0x0028, 0x9110, "PixelMeasuresSequence")
+    static let pixelValueTransformationSequence = Tag(0x0028, 0x9145, "PixelValueTransformationSequence")
+
+    static let conceptNameCodeSequence = Tag(0x0040, 0xA043, "ConceptNameCodeSequence")
+
+    static let documentTitle = Tag(0x0042, 0x0010, "DocumentTitle")
+    static let encapsulatedDocument = Tag(0x0042, 0x0011, "EncapsulatedDocument")
+    static let mimeTypeOfEncapsulatedDocument = Tag(0x0042, 0x0012, "MIMETypeOfEncapsulatedDocument")
+    static let sourceInstanceSequence = Tag(0x0042, 0x0013, "SourceInstanceSequence")
+    static let encapsulatedDocumentLength = Tag(0x0042, 0x0015, "EncapsulatedDocumentLength")
+
+    static let segmentationType = Tag(0x0062, 0x0001, "SegmentationType")
+    static let segmentSequence = Tag(0x0062, 0x0002, "SegmentSequence")
+    static let segmentedPropertyCategoryCodeSequence = Tag(0x0062, 0x0003, "SegmentedPropertyCategoryCodeSequence")
+    static let segmentNumber = Tag(0x0062, 0x0004, "SegmentNumber")
+    static let segmentLabel = Tag(0x0062, 0x0005, "SegmentLabel")
+    static let segmentDescription = Tag(0x0062, 0x0006, "SegmentDescription")
+    static let segmentAlgorithmType = Tag(0x0062, 0x0008, "SegmentAlgorithmType")
+    static let segmentAlgorithmName = Tag(0x0062, 0x0009, "SegmentAlgorithmName")
+    static let recommendedDisplayCIELabValue = Tag(0x0062, 0x000D, "RecommendedDisplayCIELabValue")
+    static let maximumFractionalValue = Tag(0x0062, 0x000E, "MaximumFractionalValue")
+    static let segmentedPropertyTypeCodeSequence = Tag(0x0062, 0x000F, "SegmentedPropertyTypeCodeSequence")
+    static let segmentationFractionalType = Tag(0x0062, 0x0010, "SegmentationFractionalType")
+    static let segmentedPropertyTypeModifierCodeSequence = Tag(0x0062, 0x0011, "SegmentedPropertyTypeModifierCodeSequence")
+    static let segmentsOverlap = Tag(0x0062, 0x0013, "SegmentsOverlap")
+    static let trackingID = Tag(0x0062, 0x0020, "TrackingID")
+    static let trackingUID = Tag(0x0062, 0x0021, "TrackingUID")
+
+    static let contentLabel = Tag(0x0070, 0x0080, "ContentLabel")
+    static let contentDescription = Tag(0x0070, 0x0081, "ContentDescription")
+    static let contentCreatorName = Tag(0x0070, 0x0084, "ContentCreatorName")
+
+    static let sharedFunctionalGroupsSequence = Tag(0x5200, 0x9229, "SharedFunctionalGroupsSequence")
+    static let perFrameFunctionalGroupsSequence = Tag(0x5200, 0x9230, "PerFrameFunctionalGroupsSequence")
+
+    static let pixelData = Tag(0x7FE0, 0x0010, "PixelData")
+
+    static let item = Tag(0xFFFE, 0xE000, "Item")
+    static let sequenceDelimitationItem = Tag(0xFFFE, 0xE0DD, "SequenceDelimitationItem")
 }

@@ -23,7 +23,7 @@ public enum Gzip {
         out.withUnsafeMutableBufferPointer { outs in
             let outBase = outs.baseAddress!
             let work = { (c: Int) in
-                guard let compressor = libdeflate_alloc_compressor(lvl) else { return }
+                let compressor = Condition.require(libdeflate_alloc_compressor(lvl), .libdeflateAllocation)
                 defer { libdeflate_free_compressor(compressor) }
                 let start = c * chunkSize
                 (outBase + c).pointee = compressChunk(compressor, UnsafeRawBufferPointer(start: source + start, count: min(chunkSize, n - start)))
@@ -105,12 +105,13 @@ public enum Gzip {
     }
 
     /// Inflates gzip (any number of members) or zlib data. `expected` sizes the output when known.
-    public static func decompress(_ input: ArraySlice<UInt8>, expected: Int? = nil) throws -> [UInt8] {
+    /// Errors name `path` when given (callers reading from a file pass it, or add it with I2Error.at).
+    public static func decompress(_ input: ArraySlice<UInt8>, expected: Int? = nil, path: String? = nil) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: max(expected ?? input.count * 4, 1024))
         var total = 0
         var stream = z_stream()
         var rc = inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-        guard rc == Z_OK else { throw I2Error(.storage, "zlib initialisation failed") }
+        guard rc == Z_OK else { throw Condition.error(.zlib(rc), path: path) }
         defer { inflateEnd(&stream) }
         try input.withUnsafeBytes { inBuf in
             var consumed = 0
@@ -135,11 +136,9 @@ public enum Gzip {
                     if consumed < inBuf.count, inBuf[consumed] == 0x1f { inflateReset(&stream); continue }
                     break
                 }
-                if rc != Z_OK && rc != Z_BUF_ERROR {
-                    throw I2Error(.badInput, "corrupt compressed data (zlib status \(rc))")
-                }
+                if rc != Z_OK && rc != Z_BUF_ERROR { throw Condition.error(.zlib(rc), path: path) }
                 if rc == Z_BUF_ERROR || stream.avail_in == 0 && consumed >= inBuf.count {
-                    throw I2Error(.badInput, "compressed data ends early (truncated file?)")
+                    throw Condition.error(.compressedEndsEarly, path: path)
                 }
             }
         }

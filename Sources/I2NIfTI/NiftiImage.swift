@@ -12,15 +12,12 @@ public final class NiftiImage {
     /// Reads and validates the header of a .nii / .nii.gz. Voxels are read later by `readData()`.
     public init(path: String) throws {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw I2Error(.storage, path: path, "no such file")
-        }
-        if isDir.boolValue { throw I2Error(.badInput, path: path, "is a directory, not a NIfTI file") }
-        // nifticlib prints its own diagnostics to stderr; ours (below) name the file and the reason.
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw Condition.error(.missing, path: path) }
+        if isDir.boolValue { throw Condition.error(.directory, path: path) }
+        if access(path, R_OK) != 0 { throw Condition.error(.cannotOpen(errno: errno), path: path) }
+        // nifticlib prints its own diagnostics to stderr; ours (Condition) name the file and the reason.
         nifti_set_debug_level(0)
-        guard let p = nifti_image_read(path, 0) else {
-            throw I2Error(.badInput, path: path, "not a readable NIfTI-1 file")
-        }
+        guard let p = nifti_image_read(path, 0) else { throw Condition.error(.unreadableHeader, path: path) }
         nim = p
         self.path = path
     }
@@ -72,21 +69,17 @@ public final class NiftiImage {
     public func readData() throws -> [UInt8] {
         let n = nim.pointee
         let (total, overflow) = Int(n.nvox).multipliedReportingOverflow(by: Int(n.nbyper))
-        guard n.iname_offset >= 0, let iname = n.iname, !overflow else {
-            throw I2Error(.badInput, path: path, "unsupported NIfTI layout (no usable voxel data size or offset)")
-        }
+        guard n.iname_offset >= 0, let iname = n.iname, !overflow else { throw Condition.error(.unsupportedLayout, path: path) }
         // A header can claim any size: check it against the file before allocating. deflate expands at
         // most ~1032:1, so a .nii.gz claiming more than that is cut short (or corrupt) too.
         var st = stat()
         if stat(iname, &st) == 0 {
             let available = Int(st.st_size) - Int(n.iname_offset)
             if nifti_is_gzfile(iname) == 0 && available < total {
-                throw I2Error(.badInput, path: path,
-                              "voxel data is truncated: \(max(available, 0)) of \(total) bytes present")
+                throw Condition.error(.truncated(have: available, need: total), path: path)
             }
             if nifti_is_gzfile(iname) != 0 && total / 1032 > Int(st.st_size) {
-                throw I2Error(.badInput, path: path,
-                              "voxel data is truncated: the header needs \(total) bytes, more than the file can hold")
+                throw Condition.error(.truncated(have: nil, need: total), path: path)
             }
         }
         let inflated = nifti_is_gzfile(iname) != 0 ? Gzip.inflateFile(String(cString: iname), skip: Int(n.iname_offset), count: total) : nil
@@ -99,14 +92,11 @@ public final class NiftiImage {
 
     /// The voxels through znzlib (zlib for .gz): plain files, and gzip streams libdeflate refused.
     private func readStream(_ iname: UnsafeMutablePointer<CChar>, offset: Int, total: Int) throws -> [UInt8] {
-        guard let fp = znzopen(iname, "rb", nifti_is_gzfile(iname)) else {
-            throw I2Error(.storage, path: path, "cannot open voxel data")
-        }
+        errno = 0
+        guard let fp = znzopen(iname, "rb", nifti_is_gzfile(iname)) else { throw Condition.error(.cannotOpenData(errno: errno), path: path) }
         var file: znzFile? = fp
         defer { Xznzclose(&file) }
-        if znzseek(fp, offset, SEEK_SET) < 0 {
-            throw I2Error(.badInput, path: path, "data offset \(offset) is past the end of the file")
-        }
+        if znzseek(fp, offset, SEEK_SET) < 0 { throw Condition.error(.offsetPastEnd(offset), path: path) }
         var got = 0
         let data = [UInt8](unsafeUninitializedCapacity: total) { buf, count in
             guard let base = buf.baseAddress else { return }
@@ -119,9 +109,7 @@ public final class NiftiImage {
             (base + got).initialize(repeating: 0, count: total - got)
             count = total
         }
-        if got < total || total == 0 {
-            throw I2Error(.badInput, path: path, "voxel data is truncated: \(got) of \(total) bytes present")
-        }
+        if got < total || total == 0 { throw Condition.error(.truncated(have: got, need: total), path: path) }
         return data
     }
 

@@ -108,8 +108,8 @@ final class VolumeToDicomTests: XCTestCase {
             XCTAssertTrue(UID.isValid(sop), sop)
             XCTAssertTrue(sops.insert(sop).inserted, "duplicate SOPInstanceUID \(sop)")
             // Same grid as the reference: each slice names the reference slice it was computed on.
-            XCTAssertEqual(f.string("(0008,2112)[0].(0008,1155)"), refStack.slices[k].sopInstanceUID)
-            XCTAssertEqual(f.string("(0008,1115)[0].(0020,000E)"), ref.string(.seriesInstanceUID))
+            XCTAssertEqual(f.string(Tag.sourceImageSequence[0] / .referencedSOPInstanceUID), refStack.slices[k].sopInstanceUID)
+            XCTAssertEqual(f.string(Tag.referencedSeriesSequence[0] / .seriesInstanceUID), ref.string(.seriesInstanceUID))
         }
         try assertValidIOD(paths[1])
     }
@@ -127,7 +127,7 @@ final class VolumeToDicomTests: XCTestCase {
         let step = (a.max()! - a.min()!) / 65535
         for i in a.indices { XCTAssertEqual(a[i], b[i], accuracy: step / 2 + 1e-3, "voxel \(i)") }
         let f = try DicomFile(path: paths[0])
-        XCTAssertNil(f.items("(0008,2112)"), "an oblique grid has no source slice in the axial reference")
+        XCTAssertNil(f.items(.sourceImageSequence), "an oblique grid has no source slice in the axial reference")
         try assertValidIOD(paths[0])
     }
 

@@ -1,8 +1,9 @@
 // The C ABI over DCMTK that Swift sees (through I2DICOM only).
 // Why a shim: Swift's C++ interop imports DCMTK only partly (methods returning pointers and the
 // DCM_* tag macros do not import), so this plain-C header with opaque handles is the seam, and the
-// Swift targets stay out of C++ interop mode. Every function returns a status (0 ok, -1 failed or
-// absent) and, where it can fail for a reason worth telling, writes that reason into `err`.
+// Swift targets stay out of C++ interop mode. Every exported name starts with i2dcm_ (I2DCM_ for
+// constants). A function that can fail returns an i2dcm status (below) and, where it can say why,
+// writes the reason into `err`; I2DICOM's Condition.swift is the one place a status becomes an error.
 #ifndef CDCMTK_H
 #define CDCMTK_H
 #include <stddef.h>
@@ -11,12 +12,22 @@
 extern "C" {
 #endif
 
+/// Statuses: 0 or a non-negative count is success; a failure is one of these negative values.
+enum {
+    I2DCM_OK = 0,
+    I2DCM_BAD_INPUT = -1,   // truncated, malformed or unsupported data
+    I2DCM_NOT_DICOM = -2,   // not a DICOM file at all
+    I2DCM_NOT_FOUND = -3,   // the named file does not exist
+    I2DCM_STORAGE = -4,     // a file cannot be opened, read or written (permissions, disk full, I/O error)
+    I2DCM_INTERNAL = -5,    // the shim was called in a way it does not support: a bug in i2
+};
+
 /// A DICOM data set (with its file meta information when read from a Part 10 file).
 typedef struct i2dcm_file i2dcm_file;
 
-/// Reads a DICOM file. Pixel data is loaded lazily (on i2dcm_pixels). Returns NULL on failure;
-/// *not_dicom is set to 1 when the file is not DICOM at all (no DICM prefix and no parseable data set).
-i2dcm_file *i2dcm_open(const char *path, int *not_dicom, char *err, size_t errlen);
+/// Reads a DICOM file. Pixel data is loaded lazily (on i2dcm_pixels). Returns NULL on failure with
+/// *status set (I2DCM_NOT_DICOM when the file has no DICM prefix and no parseable data set).
+i2dcm_file *i2dcm_open(const char *path, int *status, char *err, size_t errlen);
 /// For a file i2dcm_open refused: the attributes before the pixel data, when those can still be read
 /// (a truncated file), so the caller can tell which series it belonged to. NULL otherwise.
 i2dcm_file *i2dcm_open_damaged(const char *path);
@@ -24,8 +35,9 @@ i2dcm_file *i2dcm_open_damaged(const char *path);
 i2dcm_file *i2dcm_new(void);
 void i2dcm_free(i2dcm_file *f);
 
-/// The value of the element at `path`, all values joined by '\'. `path` is DCMTK path syntax:
-/// "(0020,0032)", "ImagePositionPatient", or "SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing".
+/// The value of the element at `path`, all values joined by '\'. `path` is DCMTK path syntax with tags
+/// as "(gggg,eeee)" (I2DICOM builds them from its tag table, Tag.swift), e.g. a nested
+/// "SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing" written with tag numbers.
 /// Returns the full value length (which may exceed buflen-1: the copy is truncated), or -1 when absent.
 int i2dcm_get(i2dcm_file *f, const char *path, char *buf, size_t buflen);
 /// Number of items in the sequence at `path`, or -1 when absent.
@@ -43,7 +55,7 @@ int i2dcm_pixels(i2dcm_file *f, void *dst, size_t len, char *err, size_t errlen)
 /// Sets the element at `path` (creating sequences and items along the way) from a string value
 /// ('\'-separated for multiple values). An empty value writes an empty element (or an empty sequence).
 int i2dcm_put(i2dcm_file *f, const char *path, const char *value, char *err, size_t errlen);
-/// Copies the element (or sequence) `group,elem` from one data set to another when present.
+/// Copies the element (or sequence) `group,elem` from one data set to another when present (-1 when absent).
 int i2dcm_copy(i2dcm_file *from, i2dcm_file *to, uint16_t group, uint16_t elem);
 /// Sets native pixel data (OW when bits_allocated > 8, else OB).
 int i2dcm_put_pixels(i2dcm_file *f, const void *data, size_t len, int bits_allocated, char *err, size_t errlen);
@@ -51,6 +63,25 @@ int i2dcm_put_pixels(i2dcm_file *f, const void *data, size_t len, int bits_alloc
 int i2dcm_put_bytes(i2dcm_file *f, uint16_t group, uint16_t elem, const void *data, size_t len, char *err, size_t errlen);
 /// Saves as a Part 10 file in explicit VR little endian with a fresh file meta header.
 int i2dcm_save(i2dcm_file *f, const char *path, char *err, size_t errlen);
+
+/// What the file meta information (group 0002) of a Part 10 file says, and where its data set starts.
+typedef struct {
+    int part10;                 // 1 when the file has the 128-byte preamble and "DICM"
+    char sop_class[65];         // MediaStorageSOPClassUID ("" when absent)
+    char sop_instance[65];      // MediaStorageSOPInstanceUID
+    char transfer_syntax[65];   // TransferSyntaxUID
+    long data_set_offset;       // byte offset of the data set (0 for a file without meta header)
+} i2dcm_meta_info;
+
+/// Reads only the file meta information of `path` (one read of its first bytes in the common case).
+/// Why a shim: `i2 send` plans presentation contexts and `i2 receive` compares stored copies from this
+/// header alone, for every file, without parsing data sets.
+int i2dcm_meta(const char *path, i2dcm_meta_info *meta, char *err, size_t errlen);
+
+/// DCMTK's dictionary keyword for a tag ("" when it has none); returns its length.
+/// Why: so the tests can check that every keyword in I2DICOM's tag table is the one the standard (and
+/// DCMTK) uses.
+int i2dcm_tag_keyword(uint16_t group, uint16_t elem, char *buf, size_t buflen);
 
 #ifdef __cplusplus
 }

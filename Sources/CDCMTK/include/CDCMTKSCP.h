@@ -1,10 +1,11 @@
 // C ABI over DCMTK's dcmnet for the storage SCP behind `i2 receive` (see StoreSCP.cpp).
+// Why a shim of its own: DCMTK's SCP classes block in their own accept loop and cannot be stopped from
+// a signal handler; this one owns the socket and threads and calls back into Swift per data set.
 // DCMTK owns the protocol (association negotiation, PDUs, DIMSE); Swift owns policy: where a received
 // instance goes, duplicates, and what status the sender gets. Each association runs on its own thread.
 #ifndef CDCMTK_SCP_H
 #define CDCMTK_SCP_H
-#include <stddef.h>
-#include <stdint.h>
+#include "CDCMTK.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -23,20 +24,20 @@ typedef struct {
     int allowed_count;
     uint64_t min_free_bytes;        // below this free space in incoming_dir, C-STORE answers 0xA700
     int drain_seconds;              // on stop: how long associations in flight may still run
-} i2scp_config;
+} i2dcm_scp_config;
 
 /// A C-STORE whose data set was written completely to `tmp_path` (Part 10, as received).
 /// Returns the DIMSE status to answer with (0x0000 success); a failure may explain itself in `comment`.
 /// The callee owns `tmp_path` from then on (moves or deletes it). Called on association threads.
-typedef uint16_t (*i2scp_store_fn)(void *ctx, const char *tmp_path, const char *calling_ae, const char *peer,
+typedef uint16_t (*i2dcm_scp_store_fn)(void *ctx, const char *tmp_path, const char *calling_ae, const char *peer,
                                    const char *sop_class, const char *sop_instance, char *comment, size_t comment_len);
 /// Log lines: level 0 info (associations), 1 warning, 2 error.
-typedef void (*i2scp_log_fn)(void *ctx, int level, const char *message);
+typedef void (*i2dcm_scp_log_fn)(void *ctx, int level, const char *message);
 
 /// Listens and serves until *stop becomes non-zero, then stops accepting, lets associations in flight
-/// finish for at most drain_seconds, and returns 0. Returns -1 with `err` when it cannot listen.
+/// finish for at most drain_seconds, and returns I2DCM_OK. Returns I2DCM_STORAGE with `err` when it cannot listen.
 /// `ready` is called once the port is open (so callers can announce readiness).
-int i2scp_run(const i2scp_config *config, i2scp_store_fn store, i2scp_log_fn log, void (*ready)(void *ctx),
+int i2dcm_scp_run(const i2dcm_scp_config *config, i2dcm_scp_store_fn store, i2dcm_scp_log_fn log, void (*ready)(void *ctx),
               void *ctx, volatile int *stop, char *err, size_t errlen);
 
 #ifdef __cplusplus

@@ -21,7 +21,7 @@ extern "C" {
 ///   source_uids + i*I2DCM_UID_SLOT  ReferencedSOPInstanceUID of the first source image
 ///                   (DerivationImageSequence > SourceImageSequence), "" when absent;
 ///   index[4i..], index_count[i]     DimensionIndexValues (FrameContentSequence), up to 4 values.
-/// Returns the number of per-frame items (0 when the sequence is absent), or -1 with `err` set.
+/// Returns the number of per-frame items (0 when the sequence is absent), or I2DCM_BAD_INPUT with `err` set.
 int i2dcm_seg_frames(i2dcm_file *f, int count, int32_t *segment, double *position, char *source_uids,
                      uint32_t *index, int32_t *index_count, char *err, size_t errlen);
 
@@ -38,16 +38,16 @@ const void *i2dcm_seg_pixel_data(i2dcm_file *f, size_t *len);
 
 /// Reads `n` bytes of the native pixel data starting at byte `offset` into `dst`, from the file when
 /// the value was not loaded (DicomFile defers large values), so the whole value never sits in memory.
-/// `*len` (when not NULL) receives the value's length. Returns 0 on success, 1 for an encapsulated
-/// transfer syntax or no pixel data (use i2dcm_seg_pixel_data / i2dcm_pixels then), -1 on a read error.
+/// `*len` (when not NULL) receives the value's length. Returns I2DCM_OK, 1 for an encapsulated transfer
+/// syntax or no pixel data (use i2dcm_seg_pixel_data / i2dcm_pixels then), or a failure status with `err`.
 /// With n == 0 only reports the length.
-int i2dcm_seg_pixel_read(i2dcm_file *f, size_t offset, size_t n, void *dst, size_t *len);
+int i2dcm_seg_pixel_read(i2dcm_file *f, size_t offset, size_t n, void *dst, size_t *len, char *err, size_t errlen);
 
 /// The fragments of encapsulated pixel data, in place (valid while `f` lives): up to `count` of them,
 /// the Basic Offset Table excluded, each fragment's bytes and length. Returns the number of fragments,
-/// or -1 when the pixel data is not encapsulated or cannot be read. For codecs DCMTK cannot decode, such
-/// as RLE with 1 bit allocated.
-int i2dcm_seg_fragments(i2dcm_file *f, int count, const void **data, size_t *len);
+/// or I2DCM_BAD_INPUT with `err` when the pixel data is not encapsulated or cannot be read. For codecs
+/// DCMTK cannot decode, such as RLE with 1 bit allocated.
+int i2dcm_seg_fragments(i2dcm_file *f, int count, const void **data, size_t *len, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -110,13 +110,13 @@ struct DicomScan {
         let frames = max(f.int(.numberOfFrames) ?? 1, 1)
         let sop = f.string(.sopInstanceUID) ?? f.path
         let series = f.string(.seriesInstanceUID) ?? "unknown-series"
-        // By tag number: a keyword costs DCMTK a scan of its whole dictionary, which was half of this function.
-        let enhanced = f.items("(5200,9230)") != nil
+        // By tag number (Tag paths): a keyword costs DCMTK a scan of its whole dictionary, which was half of this function.
+        let enhanced = f.items(.perFrameFunctionalGroupsSequence) != nil
 
-        func attribute(_ frame: Int, _ macro: String, _ tag: Tag) -> [Double]? {
+        func attribute(_ frame: Int, _ macro: Tag, _ tag: Tag) -> [Double]? {
             guard enhanced else { return f.doubles(tag) }
-            return f.doubles("PerFrameFunctionalGroupsSequence[\(frame)].\(macro)[0].\(tag.path)")
-                ?? f.doubles("SharedFunctionalGroupsSequence[0].\(macro)[0].\(tag.path)")
+            return f.doubles(Tag.perFrameFunctionalGroupsSequence[frame] / macro[0] / tag)
+                ?? f.doubles(Tag.sharedFunctionalGroupsSequence[0] / macro[0] / tag)
                 ?? f.doubles(tag)
         }
 
@@ -125,10 +125,10 @@ struct DicomScan {
         let positionText = frames == 1 && !enhanced ? f.string(.imagePositionPatient) ?? "" : ""
         var out: [SliceHeader] = []
         for frame in 0..<frames {
-            guard let iop = attribute(frame, "PlaneOrientationSequence", .imageOrientationPatient), iop.count == 6 else {
+            guard let iop = attribute(frame, .planeOrientationSequence, .imageOrientationPatient), iop.count == 6 else {
                 throw I2Error(.badInput, path: f.path, "missing or malformed ImageOrientationPatient")
             }
-            var ipp = attribute(frame, "PlanePositionSequence", .imagePositionPatient)
+            var ipp = attribute(frame, .planePositionSequence, .imagePositionPatient)
             if ipp == nil && frames > 1 && !enhanced, let ipp0 = f.doubles(.imagePositionPatient), ipp0.count == 3 {
                 // Legacy multi-frame: frames stacked along the normal from the first position.
                 let spacing = f.doubles(.spacingBetweenSlices)?.first ?? f.doubles(.sliceThickness)?.first ?? 1
@@ -138,27 +138,27 @@ struct DicomScan {
             guard let pos = ipp, pos.count == 3 else {
                 throw I2Error(.badInput, path: f.path, "missing or malformed ImagePositionPatient")
             }
-            let spacing = attribute(frame, "PixelMeasuresSequence", .pixelSpacing) ?? [1, 1]
+            let spacing = attribute(frame, .pixelMeasuresSequence, .pixelSpacing) ?? [1, 1]
             var s = SliceHeader(path: f.path, frame: frame, frameCount: frames, sopInstanceUID: sop,
                                 seriesInstanceUID: series, rows: rows, columns: cols,
                                 pixelSpacing: spacing.count == 2 ? spacing : [1, 1], orientation: iop, position: Vector3(pos),
                                 bitsAllocated: bits, bitsStored: f.int(.bitsStored) ?? bits,
                                 signed: f.int(.pixelRepresentation) == 1)
-            s.slope = attribute(frame, "PixelValueTransformationSequence", .rescaleSlope)?.first ?? 1
+            s.slope = attribute(frame, .pixelValueTransformationSequence, .rescaleSlope)?.first ?? 1
             if s.slope == 0 { s.slope = 1 }
-            s.intercept = attribute(frame, "PixelValueTransformationSequence", .rescaleIntercept)?.first ?? 0
+            s.intercept = attribute(frame, .pixelValueTransformationSequence, .rescaleIntercept)?.first ?? 0
             s.instanceNumber = f.int(.instanceNumber) ?? 0
             s.transferSyntax = syntax
             s.sopClassUID = sopClass
             s.positionText = positionText
-            s.thickness = attribute(frame, "PixelMeasuresSequence", .sliceThickness)?.first
+            s.thickness = attribute(frame, .pixelMeasuresSequence, .sliceThickness)?.first
             s.modality = f.string(.modality) ?? ""
             s.seriesNumber = f.string(.seriesNumber) ?? ""
             s.seriesDescription = f.string(.seriesDescription) ?? ""
             if enhanced {
-                s.temporal = f.doubles("PerFrameFunctionalGroupsSequence[\(frame)].FrameContentSequence[0].TemporalPositionIndex")?.first.map { Int($0) }
+                s.temporal = f.doubles(Tag.perFrameFunctionalGroupsSequence[frame] / Tag.frameContentSequence[0] / .temporalPositionIndex)?.first.map { Int($0) }
                 s.echo = nil
-                if let te = f.doubles("PerFrameFunctionalGroupsSequence[\(frame)].MREchoSequence[0].EffectiveEchoTime")?.first {
+                if let te = f.doubles(Tag.perFrameFunctionalGroupsSequence[frame] / Tag.mrEchoSequence[0] / .effectiveEchoTime)?.first {
                     s.echo = Int((te * 1000).rounded())   // distinct echo times split; the suffix names the time in µs
                 }
             } else {

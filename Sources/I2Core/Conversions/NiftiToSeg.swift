@@ -186,8 +186,8 @@ public enum NiftiToSeg: Engine {
         let refSeries = ref.stack.first.seriesInstanceUID
         seg.referencedSeriesInstanceUID = refSeries
         let f = ref.file
-        func refText(_ tag: String) -> String? { f.string(tag).flatMap { $0.isEmpty ? nil : $0 } }
-        seg.frameOfReferenceUID = refText("(0020,0052)") ?? UID.derived(from: "frame-of-reference/" + refSeries)
+        func refText(_ tag: Tag) -> String? { f.string(tag).flatMap { $0.isEmpty ? nil : $0 } }
+        seg.frameOfReferenceUID = refText(.frameOfReferenceUID) ?? UID.derived(from: "frame-of-reference/" + refSeries)
         let first = ref.stack.first
         seg.imageOrientationPatient = first.orientation
         seg.pixelSpacing = first.pixelSpacing.count > 1 ? Array(first.pixelSpacing.prefix(2)) : [first.pixelSpacing.first ?? 1, first.pixelSpacing.first ?? 1]
@@ -196,24 +196,24 @@ public enum NiftiToSeg: Engine {
         seg.spacingBetweenSlices = step ?? first.thickness ?? 1
         seg.sliceThickness = first.thickness ?? seg.spacingBetweenSlices
         seg.segmentsOverlap = .no
-        func text(_ v: MetadataValue<String>?, _ tag: String) -> String? {
+        func text(_ v: MetadataValue<String>?, _ tag: Tag) -> String? {
             switch v {
             case .value(let s)?: return s
             case .fromReference?: return refText(tag)
             case nil: return nil
             }
         }
-        let refNumber = Int(refText("(0020,0011)") ?? "") ?? 0
-        seg.seriesNumber = text(m.seriesNumber, "(0020,0011)") ?? String(min(max(refNumber, 0), Int(Int32.max) - 1000) + 1000)
-        seg.seriesDescription = String((text(m.seriesDescription, "(0008,103E)") ?? "Segmentation").prefix(64))
-        seg.instanceNumber = text(m.instanceNumber, "(0020,0013)") ?? "1"
-        seg.contentLabel = codeString(text(m.contentLabel, "(0070,0080)") ?? "SEGMENTATION")
-        seg.contentDescription = String((text(m.contentDescription, "(0070,0081)") ?? seg.seriesDescription).prefix(64))
-        seg.contentCreatorName = text(m.contentCreatorName, "(0070,0084)") ?? ""
-        seg.bodyPartExamined = text(m.bodyPartExamined, "(0018,0015)") ?? refText("(0018,0015)")
-        seg.clinicalTrialSeriesID = text(m.clinicalTrialSeriesID, "(0012,0071)")
-        seg.clinicalTrialTimePointID = text(m.clinicalTrialTimePointID, "(0012,0050)")
-        seg.clinicalTrialCoordinatingCenterName = text(m.clinicalTrialCoordinatingCenterName, "(0012,0060)")
+        let refNumber = Int(refText(.seriesNumber) ?? "") ?? 0
+        seg.seriesNumber = text(m.seriesNumber, .seriesNumber) ?? String(min(max(refNumber, 0), Int(Int32.max) - 1000) + 1000)
+        seg.seriesDescription = String((text(m.seriesDescription, .seriesDescription) ?? "Segmentation").prefix(64))
+        seg.instanceNumber = text(m.instanceNumber, .instanceNumber) ?? "1"
+        seg.contentLabel = codeString(text(m.contentLabel, .contentLabel) ?? "SEGMENTATION")
+        seg.contentDescription = String((text(m.contentDescription, .contentDescription) ?? seg.seriesDescription).prefix(64))
+        seg.contentCreatorName = text(m.contentCreatorName, .contentCreatorName) ?? ""
+        seg.bodyPartExamined = text(m.bodyPartExamined, .bodyPartExamined) ?? refText(.bodyPartExamined)
+        seg.clinicalTrialSeriesID = text(m.clinicalTrialSeriesID, .clinicalTrialSeriesID)
+        seg.clinicalTrialTimePointID = text(m.clinicalTrialTimePointID, .clinicalTrialTimePointID)
+        seg.clinicalTrialCoordinatingCenterName = text(m.clinicalTrialCoordinatingCenterName, .clinicalTrialCoordinatingCenterName)
     }
 
     /// A Code String (CS) value: upper case, digits, space and underscore, at most 16 characters.

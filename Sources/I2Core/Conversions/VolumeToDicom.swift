@@ -160,11 +160,11 @@ enum VolumeToDicom {
         let gap = slices.count > 1 ? abs((slices[slices.startIndex + 1].position - first.position).dot(n)) : volume.spacing[2]
         guard let nearest = slices.min(by: { abs(($0.position - position).dot(n)) < abs(($1.position - position).dot(n)) }),
               abs((nearest.position - position).dot(n)) <= max(gap / 2, 1e-3) else { return }
-        try f.set("(0008,2112)[0].(0008,1150)", refClass)
-        try f.set("(0008,2112)[0].(0008,1155)", nearest.sopInstanceUID)
-        try f.set("(0008,1115)[0].(0020,000E)", nearest.seriesInstanceUID)
-        try f.set("(0008,1115)[0].(0008,114A)[0].(0008,1150)", refClass)
-        try f.set("(0008,1115)[0].(0008,114A)[0].(0008,1155)", nearest.sopInstanceUID)
+        try f.set(Tag.sourceImageSequence[0] / .referencedSOPClassUID, refClass)
+        try f.set(Tag.sourceImageSequence[0] / .referencedSOPInstanceUID, nearest.sopInstanceUID)
+        try f.set(Tag.referencedSeriesSequence[0] / .seriesInstanceUID, nearest.seriesInstanceUID)
+        try f.set(Tag.referencedSeriesSequence[0] / Tag.referencedInstanceSequence[0] / .referencedSOPClassUID, refClass)
+        try f.set(Tag.referencedSeriesSequence[0] / Tag.referencedInstanceSequence[0] / .referencedSOPInstanceUID, nearest.sopInstanceUID)
     }
 
     /// "LP" style letters for a direction: the patient axes it runs towards, largest component first.
@@ -270,10 +270,3 @@ struct PixelEncoding {
     }
 }
 
-
-extension Tag {
-    static let conversionType = Tag(0x0008, 0x0064)
-    static let echoTrainLength = Tag(0x0018, 0x0091)
-    static let patientOrientation = Tag(0x0020, 0x0020)
-    static let laterality = Tag(0x0020, 0x0060)
-}

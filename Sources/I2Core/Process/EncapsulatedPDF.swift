@@ -39,24 +39,11 @@ enum EncapsulatedPDF {
         try f.set(.conceptNameCodeSequence, "")
         try f.set(.mimeTypeOfEncapsulatedDocument, "application/pdf")
         for (i, s) in series.stack.slices.enumerated() {
-            try f.set(Tag.sourceInstanceSequence.path + "[\(i)]." + Tag.referencedSOPClassUID.path, s.sopClassUID)
-            try f.set(Tag.sourceInstanceSequence.path + "[\(i)]." + Tag.referencedSOPInstanceUID.path, s.sopInstanceUID)
+            try f.set(Tag.sourceInstanceSequence[i] / .referencedSOPClassUID, s.sopClassUID)
+            try f.set(Tag.sourceInstanceSequence[i] / .referencedSOPInstanceUID, s.sopInstanceUID)
         }
         try f.set(.encapsulatedDocumentLength, String(bytes.count))
         try bytes.withUnsafeBytes { try f.setBytes(.encapsulatedDocument, $0) }
         try AtomicFile.write(to: target) { tmp in try f.save(to: tmp) }
     }
-}
-
-private extension Tag {
-    static let acquisitionDateTime = Tag(0x0008, 0x002A)
-    static let burnedInAnnotation = Tag(0x0028, 0x0301)
-    static let documentTitle = Tag(0x0042, 0x0010)
-    static let encapsulatedDocument = Tag(0x0042, 0x0011)
-    static let mimeTypeOfEncapsulatedDocument = Tag(0x0042, 0x0012)
-    static let sourceInstanceSequence = Tag(0x0042, 0x0013)
-    static let encapsulatedDocumentLength = Tag(0x0042, 0x0015)
-    static let conceptNameCodeSequence = Tag(0x0040, 0xA043)
-    static let referencedSOPClassUID = Tag(0x0008, 0x1150)
-    static let referencedSOPInstanceUID = Tag(0x0008, 0x1155)
 }

@@ -97,28 +97,13 @@ public struct InstanceStore: Sendable {
 }
 
 /// Compares two Part 10 files by their data sets, ignoring the file meta information (which names the
-/// sending AE and differs between otherwise identical copies).
+/// sending AE and differs between otherwise identical copies). Where the data set starts comes from I2DICOM.
 enum DataSetBytes {
     static func equal(_ a: String, _ b: String) -> Bool {
-        guard let x = try? FileBytes.read(a), let y = try? FileBytes.read(b) else { return false }
-        return x[start(x)...] == y[start(y)...]
-    }
-
-    /// Offset of the data set: after the preamble, "DICM" and the group 0002 elements (explicit VR LE).
-    static func start(_ f: [UInt8]) -> Int {
-        guard f.count >= 144, f[128..<132] == [0x44, 0x49, 0x43, 0x4D] else { return 0 }
-        var i = 132
-        while i + 8 <= f.count, f[i] == 0x02, f[i + 1] == 0x00 {
-            let vr = String(decoding: f[(i + 4)..<(i + 6)], as: UTF8.self)
-            if ["OB", "OW", "OF", "SQ", "UT", "UN", "UC", "UR", "OD", "OL", "OV"].contains(vr) {
-                guard i + 12 <= f.count else { return i }
-                let len = Int(f[i + 8]) | Int(f[i + 9]) << 8 | Int(f[i + 10]) << 16 | Int(f[i + 11]) << 24
-                i += 12 + len
-            } else {
-                i += 8 + (Int(f[i + 6]) | Int(f[i + 7]) << 8)
-            }
-        }
-        return min(i, f.count)
+        guard let x = try? FileBytes.read(a), let y = try? FileBytes.read(b),
+              let i = try? FileMetaInformation(path: a).dataSetOffset, let j = try? FileMetaInformation(path: b).dataSetOffset
+        else { return false }
+        return x[min(i, x.count)...] == y[min(j, y.count)...]
     }
 }
 

@@ -5,21 +5,21 @@ import I2DICOM
 
 enum Explain {
     /// Whether trying again later can help.
-    static func isTransient(_ e: NetworkError) -> Bool {
-        switch e.kind {
+    static func isTransient(_ e: I2Error) -> Bool {
+        switch e.cause {
         case .unreachable, .timeout, .aborted: return true
         case .rejected: return e.rejection?.result == 2
-        case .unresolved, .noContext, .unreadable: return false
+        case .unresolved, .noContext, .unreadable, nil: return false
         }
     }
 
-    static func association(_ e: NetworkError, to d: Destination, callingAE: String, timeouts: (connect: Int, acse: Int)) -> String {
+    static func association(_ e: I2Error, to d: Destination, callingAE: String, timeouts: (connect: Int, acse: Int)) -> String {
         let hostPort = "\(d.host.contains(":") ? "[\(d.host)]" : d.host):\(d.port)"
-        switch e.kind {
+        switch e.cause {
         case .unresolved:
-            return "\(e.message) (check the host name in --to or the node file)"
+            return "\(e.detail) (check the host name in --to or the node file)"
         case .unreachable:
-            let why = e.message.replacingOccurrences(of: "TCP Initialization Error: ", with: "")
+            let why = e.detail.replacingOccurrences(of: "TCP Initialization Error: ", with: "")
             if why.lowercased().contains("refused") {
                 return "cannot connect to \(hostPort): connection refused (nothing is listening on that port: is the peer running, and is the port right?)"
             }
@@ -30,16 +30,16 @@ enum Explain {
         case .timeout:
             return "connected to \(hostPort), but no association answer within the ACSE timeout (\(timeouts.acse) s): is this a DICOM port, and is the peer overloaded?"
         case .aborted:
-            return "\(hostPort) closed or aborted the connection during association negotiation (\(e.message)); it may not speak DICOM, or may refuse our address"
+            return "\(hostPort) closed or aborted the connection during association negotiation (\(e.detail)); it may not speak DICOM, or may refuse our address"
         case .rejected:
             return rejection(e, d: d, callingAE: callingAE)
-        case .noContext, .unreadable:
-            return e.message
+        case .noContext, .unreadable, nil:
+            return e.detail
         }
     }
 
-    static func rejection(_ e: NetworkError, d: Destination, callingAE: String) -> String {
-        guard let r = e.rejection else { return "association rejected: \(e.message)" }
+    static func rejection(_ e: I2Error, d: Destination, callingAE: String) -> String {
+        guard let r = e.rejection else { return "association rejected: \(e.detail)" }
         let kind = r.result == 2 ? "transient" : "permanent"
         let head = "\(d.address) rejected the association (\(kind))"
         switch r.reason {
@@ -52,13 +52,13 @@ enum Explain {
         case 0x0101:
             return "\(head) without giving a reason (often: our calling AE title '\(callingAE)' or our address is not on its list of allowed nodes)"
         case 0x0201, 0x0202:
-            return "\(head): its DICOM layer refused the request (\(e.message))"
+            return "\(head): its DICOM layer refused the request (\(e.detail))"
         case 0x0301:
             return "\(head): it is temporarily congested; try again later"
         case 0x0302:
             return "\(head): it has reached its limit of simultaneous associations; try again later"
         default:
-            return "\(head): \(e.message)"
+            return "\(head): \(e.detail)"
         }
     }
 }

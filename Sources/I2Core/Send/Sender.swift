@@ -50,7 +50,7 @@ public final class Sender {
     private var storedAny = false
     /// Set when this batch could get no association (after the retries): its other files fail with it.
     private var gaveUp: String?
-    private var lastFailure: NetworkError.Kind?
+    private var lastFailure: I2Error.NetworkCause?
 
     public init(options: SendOptions, context: EngineContext) {
         self.options = options
@@ -99,8 +99,10 @@ public final class Sender {
         let status: UInt16
         do {
             status = try a.echo()
-        } catch let e as NetworkError {
-            throw I2Error(e.kind == .rejected ? .rejected : .unreachable, peer: peer, "C-ECHO failed: \(e.message)")
+        } catch var e as I2Error {
+            e.peer = peer
+            e.detail = "C-ECHO failed: " + e.detail
+            throw e
         }
         if status != 0 { throw I2Error(.rejected, peer: peer, "answered C-ECHO with status 0x\(String(format: "%04X", status))") }
     }
@@ -162,18 +164,18 @@ public final class Sender {
                 finish(o)
                 queue.removeFirst()
                 reconnecting = false
-            } catch let e as NetworkError where Explain.isTransient(e) {
+            } catch let e as I2Error where Explain.isTransient(e) {
                 association = nil
                 if item.attempts > options.retries {
-                    finish(failed(item, "\(e.message) (gave up after \(item.attempts) attempt\(item.attempts == 1 ? "" : "s"))"))
+                    finish(failed(item, "\(e.detail) (gave up after \(item.attempts) attempt\(item.attempts == 1 ? "" : "s"))"))
                     queue.removeFirst()
                 } else {
-                    log(.warning, "\(item.path): \(e.message); re-establishing the association")
+                    log(.warning, "\(item.path): \(e.detail); re-establishing the association")
                     queue[queue.startIndex] = item
                     reconnecting = true
                 }
-            } catch let e as NetworkError {
-                finish(failed(item, e.message))
+            } catch let e as I2Error {
+                finish(failed(item, e.detail))
                 queue.removeFirst()
             } catch {
                 finish(failed(item, "\(error)"))
@@ -192,7 +194,7 @@ public final class Sender {
                 summary.associations += 1
                 log(.info, "association \(summary.associations) with \(d.label) as \(options.callingAE): \(a.acceptedCount) of \(contexts.count) presentation contexts accepted")
                 return a
-            } catch let e as NetworkError {
+            } catch let e as I2Error where e.cause != nil {
                 let message = Explain.association(e, to: d, callingAE: options.callingAE,
                                                   timeouts: (options.connectTimeout, options.acseTimeout))
                 if Explain.isTransient(e) && attempt < options.retries && !stopping {
@@ -207,7 +209,7 @@ public final class Sender {
                 let why = message + (attempt > 0 ? " (after \(attempt + 1) attempts)" : "")
                 summary.associationError = why
                 gaveUp = why
-                lastFailure = e.kind
+                lastFailure = e.cause
                 return nil
             } catch {
                 gaveUp = "\(error)"

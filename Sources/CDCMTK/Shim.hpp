@@ -1,0 +1,51 @@
+// Internal to the shim (not part of the C API; every .cpp includes it): the data set handle, DCMTK's
+// one-time set-up, the one message helper, the one way to open a file and the one file meta reader.
+#pragma once
+#include "CDCMTK.h"
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dctk.h>
+
+#include <string>
+#include <sys/types.h>
+
+/// The handle behind the opaque i2dcm_file of CDCMTK.h.
+struct i2dcm_file {
+    DcmFileFormat format;
+};
+
+namespace i2dcm {
+
+/// Registers DCMTK's decoders (RLE, JPEG, JPEG-LS) and silences its logger; idempotent and thread-safe.
+void registerCodecs();
+
+/// The one message helper: copies `msg` into the caller's error buffer (when it passed one) and
+/// returns `status`, so a failure reads `return say(err, errlen, "why", I2DCM_BAD_INPUT);`.
+int say(char *err, size_t errlen, const std::string &msg, int status = I2DCM_BAD_INPUT);
+
+/// The first `n` bytes of `path` (fewer when the file is shorter), with one open and one pread.
+/// -1 with errno set when the file cannot be opened or read.
+ssize_t readHead(const char *path, unsigned char *buf, size_t n);
+
+/// The one way the shim opens a DICOM file: reads `path` into `ff`, values longer than `maxRead`
+/// left on disk until needed, stopping before `stopAt` when given (what came before stays in `ff`).
+/// A file with the Part 10 preamble must parse as such; one without is read as a bare data set and
+/// accepted only when it names a SOP Class UID (old ACR-NEMA style files). Returns I2DCM_OK, or with
+/// `err` set: I2DCM_NOT_FOUND (no such file), I2DCM_STORAGE (cannot be opened), I2DCM_NOT_DICOM (no
+/// preamble and no data set naming a SOP class), I2DCM_BAD_INPUT (a Part 10 file DCMTK cannot read).
+int openFile(DcmFileFormat &ff, const char *path, Uint32 maxRead, const DcmTagKey *stopAt, char *err, size_t errlen);
+
+/// The file meta information (group 0002) as the one meta reader finds it.
+struct Meta {
+    bool part10 = false;            // the file has the preamble and "DICM"
+    std::string sopClass, sopInstance, transferSyntax;
+    long dataSetOffset = 0;         // where the data set starts (0 without a meta header)
+};
+
+/// Reads the file meta information straight from the first bytes (one open, one read, where DCMTK
+/// would open, seek and read several times), falling back to DCMTK for a meta group longer than that
+/// first read. Returns I2DCM_OK (also for a file without preamble: then `part10` is false), or
+/// I2DCM_NOT_FOUND / I2DCM_STORAGE / I2DCM_BAD_INPUT with `err` set.
+int readMeta(const char *path, Meta &meta, char *err, size_t errlen);
+
+}  // namespace i2dcm
