@@ -1,3 +1,5 @@
 // What the CLI sees of the layers below: I2Core plus the pure model types (volumes, errors, SEG
-// metadata). The CLI imports only I2Core; I2DICOM and I2NIfTI stay behind it.
+// metadata), and the one I2DICOM value an engine's options carry as they are (receive's SCP settings).
+// The CLI imports only I2Core; I2DICOM and I2NIfTI stay behind it.
 @_exported import I2Model
+@_exported import struct I2DICOM.StoreSCPConfig

@@ -79,16 +79,30 @@ final class WatchTests: XCTestCase {
         return Date().timeIntervalSince1970 - newest
     }
 
-    /// The state file of DIR for the command text (key: FNV-1a 64 of the text).
+    /// The watch state of a series directory for a command: the .i2-watch-*.json that records it.
     func state(_ dir: String, _ command: String) -> [String: Any]? {
-        var h: UInt64 = 0xcbf29ce484222325
-        for b in command.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-        let hex = String(h, radix: 16)
-        let path = "\(root)/\(dir)/.i2-watch-\(String(repeating: "0", count: 16 - hex.count) + hex).json"
-        guard let d = FileManager.default.contents(atPath: path) else { return nil }
-        return try? JSONSerialization.jsonObject(with: d) as? [String: Any]
+        let d = "\(root)/\(dir)"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: d)) ?? [] where name.hasPrefix(".i2-watch-") && name.hasSuffix(".json") {
+            guard let data = FileManager.default.contents(atPath: d + "/" + name),
+                  let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any], o["command"] as? String == command else { continue }
+            return o
+        }
+        return nil
     }
     func history(_ s: [String: Any]?) -> [[String: Any]] { s?["history"] as? [[String: Any]] ?? [] }
+
+    /// The key i2 watch names a command's files with, learnt from a run of that command on a scratch
+    /// root (the caller removes what the command wrote for it).
+    func watchKey(_ command: String) throws -> String {
+        let scratch = TestSupport.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try FileManager.default.createDirectory(atPath: scratch + "/P/ST/K", withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: scratch + "/P/ST/K/1.dcm"))
+        try TestSupport.i2(["watch", "--once", "--quiet", "0", "--exec", command, scratch])
+        let name = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: scratch + "/P/ST/K")
+            .first { $0.hasPrefix(".i2-watch-") && $0.hasSuffix(".json") })
+        return String(name.dropFirst(10).dropLast(5))
+    }
 
     // MARK: tests
     // Every wait is for an event: a line the watcher prints, a state file changing, a process exiting.
@@ -256,9 +270,8 @@ final class WatchTests: XCTestCase {
         let count = out + "/count", release = out + "/release"
         let cmd = "echo {series} >> \(count)"
         add("P/ST/STALE", "1"); add("P/ST/HELD", "1")
-        var h: UInt64 = 0xcbf29ce484222325
-        for b in cmd.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-        let key = String(h, radix: 16).leftPad16
+        let key = try watchKey(cmd)
+        try? FileManager.default.removeItem(atPath: count)   // the scratch run's line
         // A dead watcher's leftovers: its lock file and a 'processing' state.
         try "pid=999999 host=\(ProcessInfo.processInfo.hostName)\n".write(toFile: "\(root)/P/ST/STALE/.i2-watch-\(key).lock", atomically: false, encoding: .utf8)
         let dead = #"{"version":1,"status":"processing","command":"x","key":"k","directory":"d","run":1,"attempts":1,"log":"l","handed_files":1,"handed_newest_ns":1,"created":"c","updated":"u","history":[]}"#
@@ -326,5 +339,4 @@ final class WatchTests: XCTestCase {
 }
 
 private extension String {
-    var leftPad16: String { String(repeating: "0", count: max(0, 16 - count)) + self }
 }

@@ -45,14 +45,15 @@ final class WorkflowRoundTripTests: XCTestCase {
                               environment: ["PATH": path, "I2_NODES": scratch + "/nodes.json"])
     }
 
-    /// The watch state of a series directory for a command (SERIES/.i2-watch-KEY.json, KEY = FNV-1a 64 of the text).
+    /// The watch state of a series directory for a command: the .i2-watch-*.json that records it.
     func state(_ dir: String, _ command: String) -> [String: Any]? {
-        var h: UInt64 = 0xcbf29ce484222325
-        for b in command.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-        let hex = String(h, radix: 16)
-        let path = "\(dir)/.i2-watch-\(String(repeating: "0", count: 16 - hex.count) + hex).json"
-        guard let d = FileManager.default.contents(atPath: path) else { return nil }
-        return try? JSONSerialization.jsonObject(with: d) as? [String: Any]
+        let d = dir
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: d)) ?? [] where name.hasPrefix(".i2-watch-") && name.hasSuffix(".json") {
+            guard let data = FileManager.default.contents(atPath: d + "/" + name),
+                  let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any], o["command"] as? String == command else { continue }
+            return o
+        }
+        return nil
     }
 
     /// Polls every 100 ms; false when `timeout` passes first.

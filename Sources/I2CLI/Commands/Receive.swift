@@ -40,18 +40,18 @@ enum Receive {
     @Sendable static func run(_ args: ParsedArguments, _ run: Invocation) throws -> Report {
         guard args.positionals.count == 1 else { throw I2Error(.usage, "needs exactly one ROOT directory") }
         var o = ReceiveOptions(root: args.positionals[0])
-        o.aeTitle = args.value(aet)!
-        guard !o.aeTitle.isEmpty, o.aeTitle.count <= 16 else { throw I2Error(.usage, "--aet: an AE title has 1 to 16 characters") }
-        o.port = try args.int(port, range: 1...65535)
-        o.bindAddress = args.given(bind) ?? ""
-        o.allowedCallers = args.all(allow)
-        o.maxAssociations = try args.int(maxAssociations, range: 1...1000)
-        o.maxPDU = try args.int(maxPDU, range: 4096...131072 * 128)
-        o.acseTimeout = try args.int(acseTimeout, range: 1...86400)
-        o.dimseTimeout = try args.int(dimseTimeout, range: 1...86400)
-        o.idleTimeout = try args.int(idleTimeout, range: 1...86400)
-        o.drainSeconds = try args.int(drain, range: 0...86400)
-        o.minFreeBytes = try args.size(minFree)
+        o.network.aeTitle = args.value(aet)!
+        guard !o.network.aeTitle.isEmpty, o.network.aeTitle.count <= 16 else { throw I2Error(.usage, "--aet: an AE title has 1 to 16 characters") }
+        o.network.port = try args.int(port, range: 1...65535)
+        o.network.bindAddress = args.given(bind) ?? ""
+        o.network.allowedCallers = args.all(allow)
+        o.network.maxAssociations = try args.int(maxAssociations, range: 1...1000)
+        o.network.maxPDU = try args.int(maxPDU, range: 4096...131072 * 128)
+        o.network.acseTimeout = try args.int(acseTimeout, range: 1...86400)
+        o.network.dimseTimeout = try args.int(dimseTimeout, range: 1...86400)
+        o.network.idleTimeout = try args.int(idleTimeout, range: 1...86400)
+        o.network.drainSeconds = try args.int(drain, range: 0...86400)
+        o.network.minFreeBytes = try args.size(minFree)
         o.durable = !args.has(noFsync)
         o.onDuplicate = args.choice(onDuplicate)
         run.terminal.json = args.has(CommonFlags.json)

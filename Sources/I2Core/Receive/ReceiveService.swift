@@ -5,21 +5,14 @@ import I2DICOM
 
 public struct ReceiveOptions: Sendable {
     public var root: String
-    public var aeTitle = "I2"
-    public var port = 11112
-    /// "" listens on every interface.
-    public var bindAddress = ""
-    public var allowedCallers: [String] = []
-    public var maxAssociations = 16
-    public var maxPDU = 131072
-    public var acseTimeout = 30
-    public var dimseTimeout = 60
-    public var idleTimeout = 300
-    public var drainSeconds = 30
-    public var minFreeBytes: UInt64 = 0
+    /// The storage SCP's settings (AE title, port, timeouts, limits); its incomingDirectory follows `root`.
+    public var network: StoreSCPConfig
     public var durable = true
     public var onDuplicate = DuplicatePolicy.keepBoth
-    public init(root: String) { self.root = root }
+    public init(root: String) {
+        self.root = root
+        network = StoreSCPConfig(incomingDirectory: StoreLayout.incoming(root))
+    }
 }
 
 public enum ReceiveService: Engine {
@@ -27,18 +20,8 @@ public enum ReceiveService: Engine {
     public static func run(_ o: ReceiveOptions, _ context: EngineContext) -> Report {
         let result = Reporter(context)
         let events = context.events
-        var config = StoreSCPConfig(incomingDirectory: StoreLayout.incoming(o.root))
-        config.aeTitle = o.aeTitle
-        config.port = o.port
-        config.bindAddress = o.bindAddress
-        config.allowedCallers = o.allowedCallers
-        config.maxAssociations = o.maxAssociations
-        config.maxPDU = o.maxPDU
-        config.acseTimeout = o.acseTimeout
-        config.dimseTimeout = o.dimseTimeout
-        config.idleTimeout = o.idleTimeout
-        config.drainSeconds = o.drainSeconds
-        config.minFreeBytes = o.minFreeBytes
+        var config = o.network
+        config.incomingDirectory = StoreLayout.incoming(o.root)
         var store = InstanceStore(root: o.root)
         store.durable = o.durable
         store.onDuplicate = o.onDuplicate
@@ -54,7 +37,7 @@ public enum ReceiveService: Engine {
             result.output(path)
         }
 
-        let listening = "listening as \(o.aeTitle) on \(o.bindAddress.isEmpty ? "*" : o.bindAddress) port \(o.port), storing under \(o.root)"
+        let listening = "listening as \(config.aeTitle) on \(config.bindAddress.isEmpty ? "*" : config.bindAddress) port \(config.port), storing under \(o.root)"
         let scp = StoreSCP(config: config, stopFlag: context.stop.flag, handler: { received in
             switch instances.store(temporary: received.temporaryPath, sopInstanceUID: received.sopInstanceUID) {
             case .stored(let path, let patient, let study, let series):
