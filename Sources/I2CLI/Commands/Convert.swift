@@ -27,7 +27,7 @@ enum Convert {
                           details: "With an image input and an output directory: writes one DICOM instance per slice with a new SeriesInstanceUID, patient and study copied from the reference.",
                           completion: .directory)
     static let force = Flag("force", summary: "Overwrite existing output files",
-                            details: "Without it, an existing output file is an error for that input (nothing is lost).")
+                            details: "Without it, an existing output file is an error for that input and nothing is written for it. This covers every file an output comes with: the NAME.json sidecar, the NAME.raw of .mhd and .nhdr, the NAME.json of .npy, and the IM_NNNN.dcm files of --ref; all are checked before any is written.")
     static let level = Flag("compression-level", value: "N", summary: "gzip level for .nii.gz and compressed outputs (1-9)",
                             choices: (1...9).map(String.init), defaultValue: "6")
 
@@ -37,13 +37,14 @@ enum Convert {
         description: """
         Converts a DICOM series (a directory searched recursively, or files) or an image file to another format, chosen by the output's extension: .nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd, .npy. Geometry is kept exactly: slices are sorted along the normal, the spacing comes from the positions, and NIfTI gets the RAS affine (qform and sform).
         A directory holding several series gives one output per volume into the output directory (see --name); --series picks some, --list shows them. Within a series, what cannot form one volume (another orientation, echoes, temporal positions) is split, not stacked.
+        OUTPUT is a directory when it ends with '/' or already is one; otherwise its extension must be one of the formats above (anything else is a usage error, exit status 2).
         With --ref, an image is written back as a derived DICOM series into the output directory.
         Each written path is printed on stdout; logs go to stderr. An input of '-' reads paths from stdin, one per line.
         """,
         flags: [output, format, series, list, pattern, noSidecar, tilt, equalize, ref, force, level, CommonFlags.null],
         positionals: [
             Positional("INPUT", summary: "DICOM directory or files, or an image file; '-' reads paths from stdin", variadic: true),
-            Positional("OUTPUT", summary: "Output file (format from its extension) or directory", optional: true),
+            Positional("OUTPUT", summary: "Output file (format from its extension) or directory (ending in '/', or existing)", optional: true),
         ],
         examples: [
             ("i2 convert ct/ ct.nii.gz", "a DICOM series to compressed NIfTI, plus ct.json"),
@@ -62,6 +63,7 @@ enum Convert {
         }
         guard !positionals.isEmpty else { throw UsageError("needs at least one INPUT") }
         StandardOutput.nulSeparated = args.has("null")
+        if let out = outputPath, !args.has("ref") { _ = try OutputTargets.kind(of: out) }   // unknown extension: usage error
 
         var inputs: [String] = []
         for p in positionals {
