@@ -1,4 +1,5 @@
 // i2 convert: DICOM series, NIfTI, NRRD, MetaImage and NumPy, in any sensible direction.
+import Foundation
 import I2Core
 import I2Model
 
@@ -12,7 +13,9 @@ enum Convert {
                              details: "A SeriesInstanceUID, or a group name as --list prints it (UID plus a split suffix such as _e2).",
                              repeatable: true)
     static let list = Flag("list", short: "l", summary: "List the series and volumes found, convert nothing",
-                           details: "One line per volume: group name, modality, orientation, size, slice count, description.")
+                           details: "One line per volume, 7 tab-separated columns: NAME (the group name --series takes: SeriesInstanceUID plus a split suffix such as _e2), MODALITY, ORIENTATION (axial, coronal, sagittal or oblique), SIZE (columns x rows x slices, x volumes when 4-D), SLICES (e.g. '12 slices'), NUMBER (SeriesNumber), DESCRIPTION (SeriesDescription). An empty field is '-'; no field holds a tab. When stdout is a terminal, a header line naming the columns comes first; piped output has none.")
+    /// The --list header, printed only when stdout is a terminal.
+    static let listHeader = ["NAME", "MODALITY", "ORIENTATION", "SIZE", "SLICES", "NUMBER", "DESCRIPTION"]
     static let pattern = Flag("name", short: "n", value: "PATTERN", summary: "File name pattern for one output per series",
                               details: "Placeholders: {number} SeriesNumber, {description} SeriesDescription, {modality}, {patient} PatientID, {series} SeriesInstanceUID, {study} StudyInstanceUID. A volume split out of a series gets a suffix (_e2 echo, _t3 temporal position, _o2 another orientation or size). Unsafe characters become '_'; clashing names get _2, _3.",
                               defaultValue: "{number}_{description}")
@@ -82,6 +85,7 @@ enum Convert {
 
         if args.has("list") {
             let result = try Conversion.list(inputs: inputs, warn: Diagnostics.warning)
+            if isatty(STDOUT_FILENO) == 1 && !result.lines.isEmpty { StandardOutput.write(listHeader.joined(separator: "\t") + "\n") }
             for line in result.lines { StandardOutput.write(line + "\n") }
             for e in result.errors { Diagnostics.error(e.description) }
             return result.errors.isEmpty ? .success : .partialFailure

@@ -9,7 +9,7 @@ enum Process {
                            completion: .file(extensions: ["json"]))
     static let output = Flag("output", short: "o", value: "OUT_DIR", summary: "Where the results go: OUT_DIR/<SeriesInstanceUID>-<tool>/",
                              completion: .directory)
-    static let param = Flag("param", short: "p", value: "NAME=VALUE", summary: "Set a tool parameter ({param:NAME} in its command; repeatable)",
+    static let param = Flag("param", value: "NAME=VALUE", summary: "Set a tool parameter ({param:NAME} in its command; repeatable)",
                             details: "Only parameters the tool declares (its \"parameters\" object, which holds the defaults) are accepted.",
                             repeatable: true)
     static let timeout = Flag("timeout", value: "SECONDS", summary: "Stop the tool after this long (default: the tool's \"timeout\", else none)",

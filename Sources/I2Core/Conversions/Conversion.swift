@@ -170,7 +170,7 @@ public enum Conversion {
             let size = "\(f.columns)x\(f.rows)x\(stack.sliceCount)" + (stack.volumes > 1 ? "x\(stack.volumes)" : "")
             let fields = [stack.name, f.modality.isEmpty ? "-" : f.modality, Orientation.label(f),
                           size, stack.slices.count == 1 ? "1 slice" : "\(stack.slices.count) slices", f.seriesNumber.isEmpty ? "-" : f.seriesNumber, f.seriesDescription]
-            result.lines.append(fields.joined(separator: "\t"))
+            result.lines.append(listLine(fields))
         }
         return result
     }
