@@ -82,3 +82,20 @@ final class ConvertOutputPromiseTests: E2ECase {
         XCTAssertTrue(b.stdout.hasPrefix("existing/"), b.stdout)
     }
 }
+
+/// A DICOM-SEG given to `i2 convert` is named as a segmentation, with the command that reads it.
+final class ConvertSegmentationInputTests: E2ECase {
+    func testSegmentationIsNamedWithSeg2Nifti() throws {
+        let cases = [("highdicom/seg_image_ct_binary.dcm", "1.2.840.10008.5.1.4.1.1.66.4"),
+                     ("highdicom/seg_image_ct_true_fractional.dcm", "1.2.840.10008.5.1.4.1.1.66.4"),
+                     ("dcmqi/liver.dcm", "1.2.840.10008.5.1.4.1.1.66.4"),
+                     ("dcmqi/sparse-labelmap-noppv.dcm", "1.2.840.10008.5.1.4.1.1.66.7")]
+        for (fixture, sopClass) in cases {
+            let r = try E2E.i2(["convert", TestSupport.fixture(fixture), path("out.nii.gz")], expect: 1)
+            XCTAssertTrue(r.stderr.contains("segmentation") && r.stderr.contains(sopClass), "\(fixture): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("i2 seg2nifti"), "\(fixture): \(r.stderr)")
+            XCTAssertFalse(r.stderr.contains("BitsAllocated"), "\(fixture): \(r.stderr)")
+            XCTAssertEqual(try E2E.list(dir), [], "\(fixture) was converted as an image")
+        }
+    }
+}
