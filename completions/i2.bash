@@ -25,6 +25,14 @@ _i2_words() {
     COMPREPLY=($(compgen -W "$1" -- "$cur"))
 }
 
+# The words in $1 and the files _i2_files offers for the extensions in $2.
+_i2_words_and_files() {
+    _i2_files "$2"
+    local IFS=$'
+'
+    COMPREPLY+=($(compgen -W "$1" -- "$cur"))
+}
+
 _i2_top() {
     case $prev in
         --generate) _i2_words 'man complete-bash complete-zsh complete-fish man-receive man-watch man-process man-convert man-send man-seg2nifti man-nifti2seg'; return ;;
@@ -71,7 +79,7 @@ _i2_watch() {
 
 _i2_process() {
     case $prev in
-        --tool|-t) _i2_files 'json'; return ;;
+        --tool|-t) _i2_words_and_files 'threshold' 'json'; return ;;
         --output|-o) _i2_dirs; return ;;
         --param) :; return ;;
         --timeout) :; return ;;

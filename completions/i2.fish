@@ -55,7 +55,7 @@ complete -c i2 -n '__fish_seen_subcommand_from watch' -s 0 -l null -d 'Separate 
 complete -c i2 -n '__fish_seen_subcommand_from watch' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from watch' -a '(__fish_complete_directories)'
 
-complete -c i2 -n '__fish_seen_subcommand_from process' -s t -l tool -x -a '(__i2_complete_files json)' -d 'The tool: a built-in name or a tool description file'
+complete -c i2 -n '__fish_seen_subcommand_from process' -s t -l tool -x -a 'threshold (__i2_complete_files json)' -d 'The tool: a built-in name or a tool description file'
 complete -c i2 -n '__fish_seen_subcommand_from process' -s o -l output -x -a '(__fish_complete_directories)' -d 'Where the results go: OUT_DIR/<SeriesInstanceUID>-<tool>/'
 complete -c i2 -n '__fish_seen_subcommand_from process' -l param -x -d 'Set a tool parameter ({param:NAME} in its command; repeatable)'
 complete -c i2 -n '__fish_seen_subcommand_from process' -l timeout -x -d 'Stop the tool after this long (default: the tool'\''s "timeout", else none)'

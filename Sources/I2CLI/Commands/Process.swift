@@ -6,7 +6,7 @@ import I2Model
 enum Process {
     static let tool = Flag("tool", short: "t", value: "NAME|TOOL.json", summary: "The tool: a built-in name or a tool description file",
                            details: "Built in: \(BuiltinTools.names.joined(separator: ", ")). A path (anything ending in .json or containing '/') is read as a tool description; see TOOL DESCRIPTION.",
-                           completion: .file(extensions: ["json"]))
+                           completion: .choicesOrFiles(BuiltinTools.names, extensions: ["json"]))
     static let output = Flag("output", short: "o", value: "OUT_DIR", summary: "Where the results go: OUT_DIR/<SeriesInstanceUID>-<tool>/",
                              completion: .directory)
     static let param = Flag("param", value: "NAME=VALUE", summary: "Set a tool parameter ({param:NAME} in its command; repeatable)",
