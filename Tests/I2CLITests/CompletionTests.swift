@@ -11,7 +11,7 @@ final class CompletionTests: XCTestCase {
     override func setUpWithError() throws {
         dir = TestSupport.tempDirectory()
         try FileManager.default.createDirectory(atPath: dir + "/series", withIntermediateDirectories: true)
-        for f in ["scan.nii.gz", "notes.txt", "tool.json"] { FileManager.default.createFile(atPath: dir + "/" + f, contents: Data()) }
+        for f in ["scan.nii.gz", "notes.txt", "tool.json"] { XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/" + f, contents: Data())) }
     }
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }

@@ -70,11 +70,11 @@ final class WatchStateTests: XCTestCase {
         let fm = FileManager.default
         for (rel, n) in [("P/ST1/SE1", 2), ("P/ST1/SE2", 1), ("Q/ST2/SE3", 0)] {
             try fm.createDirectory(atPath: "\(root)/\(rel)", withIntermediateDirectories: true)
-            for i in 0..<n { fm.createFile(atPath: "\(root)/\(rel)/\(i).dcm", contents: Data([1])) }
+            for i in 0..<n { XCTAssertTrue(fm.createFile(atPath: "\(root)/\(rel)/\(i).dcm", contents: Data([1]))) }
         }
-        fm.createFile(atPath: "\(root)/P/ST1/SE1/.i2-watch-x.json", contents: Data([1]))
+        XCTAssertTrue(fm.createFile(atPath: "\(root)/P/ST1/SE1/.i2-watch-x.json", contents: Data([1])))
         try fm.createDirectory(atPath: "\(root)/.i2-incoming/x/y", withIntermediateDirectories: true)
-        fm.createFile(atPath: "\(root)/.i2-incoming/x/y/z.dcm", contents: Data([1]))
+        XCTAssertTrue(fm.createFile(atPath: "\(root)/.i2-incoming/x/y/z.dcm", contents: Data([1])))
         let series = SeriesScanner(root: root, group: .series).scan()
         XCTAssertEqual(series.map(\.directory), ["\(root)/P/ST1/SE1", "\(root)/P/ST1/SE2"])
         XCTAssertEqual(series.map(\.files), [2, 1])

@@ -72,7 +72,7 @@ final class PeerProcess {
 
     init(_ executable: String, _ args: [String], log: String, environment: [String: String] = [:]) throws {
         self.log = log
-        FileManager.default.createFile(atPath: log, contents: nil)
+        guard FileManager.default.createFile(atPath: log, contents: nil) else { throw PeerError("cannot create the peer log \(log)") }
         let out = FileHandle(forWritingAtPath: log)!
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = args

@@ -244,7 +244,7 @@ final class WatchTests: XCTestCase {
 
     func testSigtermRollsBackTheCommandInFlight() throws {
         let count = out + "/count", flag = out + "/slow"
-        FileManager.default.createFile(atPath: flag, contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: flag, contents: Data()))
         let cmd = "if [ -e \(flag) ]; then sleep 30; fi; echo {series} >> \(count)"
         add("P/ST/A", "1")
         let w = try watcher(["--quiet", "0.2", "--stop-grace", "0.5", "--exec", cmd])
