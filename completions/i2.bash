@@ -25,6 +25,14 @@ _i2_words() {
     COMPREPLY=($(compgen -W "$1" -- "$cur"))
 }
 
+# The words in $1 and the files _i2_files offers for the extensions in $2.
+_i2_words_and_files() {
+    _i2_files "$2"
+    local IFS=$'
+'
+    COMPREPLY+=($(compgen -W "$1" -- "$cur"))
+}
+
 _i2_top() {
     case $prev in
         --generate) _i2_words 'man complete-bash complete-zsh complete-fish readme-exit-status man-receive man-watch man-process man-convert man-send man-seg2nifti man-nifti2seg'; return ;;
@@ -71,15 +79,15 @@ _i2_watch() {
 
 _i2_process() {
     case $prev in
-        --tool|-t) _i2_files 'json'; return ;;
+        --tool|-t) _i2_words_and_files 'threshold' 'json'; return ;;
         --output|-o) _i2_dirs; return ;;
-        --param|-p) :; return ;;
+        --param) :; return ;;
         --timeout) :; return ;;
         --work) _i2_dirs; return ;;
         --describe) _i2_words 'threshold'; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-t --tool -o --output -p --param --timeout --work --keep-work --force --describe -0 --null -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-t --tool -o --output --param --timeout --work --keep-work --force --describe -0 --null -h --help'; return; fi
     _i2_dirs
 }
 
@@ -100,7 +108,7 @@ _i2_convert() {
 
 _i2_send() {
     case $prev in
-        --to|-t) :; return ;;
+        --to) :; return ;;
         --aet|-a) :; return ;;
         --report) _i2_files 'json'; return ;;
         --retries) :; return ;;
@@ -112,7 +120,7 @@ _i2_send() {
         --max-pdu) :; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-t --to -a --aet --echo --json -0 --null --report --retries --retry-delay --connect-timeout --acse-timeout --dimse-timeout --idle-timeout --max-pdu -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '--to -a --aet --echo --json -0 --null --report --retries --retry-delay --connect-timeout --acse-timeout --dimse-timeout --idle-timeout --max-pdu -h --help'; return; fi
     _i2_files ''
 }
 
@@ -121,11 +129,11 @@ _i2_seg2nifti() {
         --output|-o) _i2_files 'nii|nii.gz|nrrd|mha'; return ;;
         --meta|-m) _i2_files 'json'; return ;;
         --ref|-r) _i2_dirs; return ;;
-        --threshold|-t) :; return ;;
+        --threshold) :; return ;;
         --fractional) _i2_words 'threshold probability'; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-o --output -m --meta -r --ref -p --per-segment -t --threshold --fractional --force -0 --null -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-o --output -m --meta -r --ref --per-segment --threshold --fractional --force -0 --null -h --help'; return; fi
     _i2_files ''
 }
 

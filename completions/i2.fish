@@ -55,9 +55,9 @@ complete -c i2 -n '__fish_seen_subcommand_from watch' -s 0 -l null -d 'Separate 
 complete -c i2 -n '__fish_seen_subcommand_from watch' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from watch' -a '(__fish_complete_directories)'
 
-complete -c i2 -n '__fish_seen_subcommand_from process' -s t -l tool -x -a '(__i2_complete_files json)' -d 'The tool: a built-in name or a tool description file'
+complete -c i2 -n '__fish_seen_subcommand_from process' -s t -l tool -x -a 'threshold (__i2_complete_files json)' -d 'The tool: a built-in name or a tool description file'
 complete -c i2 -n '__fish_seen_subcommand_from process' -s o -l output -x -a '(__fish_complete_directories)' -d 'Where the results go: OUT_DIR/<SeriesInstanceUID>-<tool>/'
-complete -c i2 -n '__fish_seen_subcommand_from process' -s p -l param -x -d 'Set a tool parameter ({param:NAME} in its command; repeatable)'
+complete -c i2 -n '__fish_seen_subcommand_from process' -l param -x -d 'Set a tool parameter ({param:NAME} in its command; repeatable)'
 complete -c i2 -n '__fish_seen_subcommand_from process' -l timeout -x -d 'Stop the tool after this long (default: the tool'\''s "timeout", else none)'
 complete -c i2 -n '__fish_seen_subcommand_from process' -l work -x -a '(__fish_complete_directories)' -d 'Parent of the per-series work directories (default OUT_DIR/.i2-work)'
 complete -c i2 -n '__fish_seen_subcommand_from process' -l keep-work -d 'Keep the work directory after success too'
@@ -82,7 +82,7 @@ complete -c i2 -n '__fish_seen_subcommand_from convert' -s 0 -l null -d 'Separat
 complete -c i2 -n '__fish_seen_subcommand_from convert' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -F
 
-complete -c i2 -n '__fish_seen_subcommand_from send' -s t -l to -x -d 'Destination: AET@HOST:PORT, or a node name from the node file'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l to -x -d 'Destination: AET@HOST:PORT, or a node name from the node file'
 complete -c i2 -n '__fish_seen_subcommand_from send' -s a -l aet -x -d 'Our (calling) AE title, as the peer knows us'
 complete -c i2 -n '__fish_seen_subcommand_from send' -l echo -d 'Only check the destination with C-ECHO: exit 0 when it answers, 3 when it cannot be reached, 4 when it rejects us'
 complete -c i2 -n '__fish_seen_subcommand_from send' -l json -d 'Print one JSON object per line (with a "path" key) instead of each path'
@@ -101,8 +101,8 @@ complete -c i2 -n '__fish_seen_subcommand_from send' -F
 complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s o -l output -x -a '(__i2_complete_files nii nii.gz nrrd mha)' -d 'Label map to write (.nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd)'
 complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s m -l meta -x -a '(__i2_complete_files json)' -d 'Where to write the segment metadata (default: the output'\''s name with .json)'
 complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s r -l ref -x -a '(__fish_complete_directories)' -d 'Decode onto this series'\'' grid, as `i2 convert SERIES_DIR` builds it'
-complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s p -l per-segment -d 'Write one file per segment (1 inside) instead of one label map'
-complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s t -l threshold -x -d 'FRACTIONAL: a voxel belongs to a segment when value >= T x MaximumFractionalValue'
+complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -l per-segment -d 'Write one file per segment (1 inside) instead of one label map'
+complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -l threshold -x -d 'FRACTIONAL: a voxel belongs to a segment when value >= T x MaximumFractionalValue'
 complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -l fractional -x -a 'threshold probability' -d 'FRACTIONAL: threshold into a label map, or write each segment'\''s probability'
 complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -l force -d 'Overwrite existing output files'
 complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s 0 -l null -d 'Separate output paths with NUL instead of newline'

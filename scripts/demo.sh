@@ -5,7 +5,8 @@
 # (Tests/Fixtures/dcmqi/ct-3slice) to Orthanc over REST, pushes it to i2, waits for the SEG that
 # `i2 process --tool threshold | i2 send` returns, prints what happened and where to look, and stops
 # everything it started (by PID). Results and logs stay in ${TMPDIR:-/tmp}/i2-demo.
-# Usage: bash scripts/demo.sh [--wait]   (--wait: keep Orthanc and i2 running until Ctrl-C)
+# Usage: bash scripts/demo.sh [--wait]   (--wait: keep Orthanc and i2 running until Ctrl-C, so the
+#        printed URL can be opened; without it the URL is dead once the script exits)
 #        I2_SCRATCH=dir: swift build --scratch-path dir (default .build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +16,13 @@ quiet=2   # seconds without a new instance before a series counts as complete (p
 
 say() { printf 'demo: %s\n' "$*" >&2; }
 start=$SECONDS
-bash scripts/install-deps.sh --demo
 scratch=${I2_SCRATCH:-.build}
-swift build -c release --scratch-path "$scratch" >&2   # stdout carries only the SEG's URL
+# stdout carries only the SEG's URL: everything the install and the build print goes to stderr.
+prepare() {
+    bash scripts/install-deps.sh --demo
+    swift build -c release --scratch-path "$scratch"
+}
+prepare >&2
 export PATH="$PWD/$scratch/release:$PATH"   # the watch command below says plain `i2`
 orthanc=$(command -v Orthanc || echo /usr/sbin/Orthanc)
 
@@ -125,4 +130,7 @@ echo "$api/series/$seg"
 if [ "$keep" = --wait ]; then
     say "Orthanc and i2 keep running: open $api/app/explorer.html#series?uuid=$seg ; Ctrl-C stops them"
     wait "${pids[0]}" || true
+else
+    say "stopping Orthanc and i2 now, so the URL above stops answering; to look at the SEG in Orthanc's"
+    say "explorer, run 'bash scripts/demo.sh --wait' (keeps Orthanc and i2 up until Ctrl-C)"
 fi

@@ -25,15 +25,16 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
     export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update
-    $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+    # Progress goes to stderr: callers (scripts/demo.sh) keep stdout for their own result.
+    $SUDO apt-get update >&2
+    $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >&2
 fi
 
 # The marker names the package list, so a changed list installs again.
 peers="nibabel numpy pydicom highdicom dcmqi pylibjpeg pylibjpeg-rle"
 marker=".venv/.i2-peers-$(echo "$peers" | cksum | cut -d' ' -f1)"
 if [ "$mode" = all ] && [ ! -f "$marker" ]; then
-    python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check $peers
+    python3 -m venv .venv >&2
+    .venv/bin/pip install --quiet --disable-pip-version-check $peers >&2
     touch "$marker"
 fi

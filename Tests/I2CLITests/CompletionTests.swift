@@ -6,12 +6,12 @@ import I2TestSupport
 
 final class CompletionTests: XCTestCase {
     let completions = TestSupport.packageRoot.appendingPathComponent("completions").path
-    var dir = ""    // holds scan.nii.gz, notes.txt and series/, for path completion
+    var dir = ""    // holds scan.nii.gz, notes.txt, tool.json and series/, for path completion
 
     override func setUpWithError() throws {
         dir = TestSupport.tempDirectory()
         try FileManager.default.createDirectory(atPath: dir + "/series", withIntermediateDirectories: true)
-        for f in ["scan.nii.gz", "notes.txt"] { XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/" + f, contents: Data())) }
+        for f in ["scan.nii.gz", "notes.txt", "tool.json"] { XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/" + f, contents: Data())) }
     }
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
@@ -38,6 +38,14 @@ final class CompletionTests: XCTestCase {
         try expect("i2 convert -o \(dir)/", { $0.contains { $0.hasSuffix("notes.txt") } }, "files for --output")
         try expect("i2 convert --ref \(dir)/", { $0.contains { $0.hasSuffix("series") || $0.hasSuffix("series/") }
                                                  && !$0.contains { $0.hasSuffix("scan.nii.gz") } }, "directories only")
+        // --tool: the built-in tools by name and tool descriptions (*.json) as files.
+        try expect("i2 process --tool th", { $0 == ["threshold"] }, "the built-in threshold")
+        try expect("i2 process -t th", { $0 == ["threshold"] }, "the built-in threshold")
+        try expect("i2 process --tool \(dir)/", { $0.contains { $0.hasSuffix("tool.json") } && !$0.contains { $0.hasSuffix("notes.txt") } },
+                   "the tool description tool.json, not notes.txt")
+        // One extension: zsh read the old "*.(json)" as glob qualifiers and offered nothing.
+        try expect("i2 nifti2seg --meta \(dir)/", { $0.contains { $0.hasSuffix("tool.json") } && !$0.contains { $0.hasSuffix("notes.txt") } },
+                   "the JSON file, not notes.txt")
         try expect("i2 --generate man-c", { $0 == ["man-convert"] }, "the --generate choice")
     }
 

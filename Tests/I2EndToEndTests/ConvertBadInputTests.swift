@@ -50,7 +50,7 @@ final class ConvertBadInputTests: E2ECase {
         let bad = s + "/a/00005.dcm"
         let size = try FileManager.default.attributesOfItem(atPath: bad)[.size] as! Int
         try FileHandle(forWritingAtPath: bad)!.truncate(atOffset: UInt64(size / 2))
-        let r = try TestSupport.i2(["convert", s, out])
+        let r = try TestSupport.i2(["convert", s, out + "/"])
         try assertReported(r, bad: "a/00005.dcm", reason: ["truncated", "premature end", "cannot read"],
                            out: out, good: [[512, 512, 3]])
     }
@@ -61,7 +61,7 @@ final class ConvertBadInputTests: E2ECase {
         let bad = s + "/a/00012.dcm"
         let size = try FileManager.default.attributesOfItem(atPath: bad)[.size] as! Int
         try FileHandle(forWritingAtPath: bad)!.truncate(atOffset: UInt64(size / 2))
-        let r = try TestSupport.i2(["convert", s, out])
+        let r = try TestSupport.i2(["convert", s, out + "/"])
         try assertReported(r, bad: "a/00012.dcm", reason: ["truncated", "premature end", "cannot read"],
                            out: out, good: [[512, 512, 3]])
     }
@@ -72,7 +72,7 @@ final class ConvertBadInputTests: E2ECase {
         let bad = s + "/a/00005.dcm"
         let size = try FileManager.default.attributesOfItem(atPath: bad)[.size] as! Int
         try FileHandle(forWritingAtPath: bad)!.truncate(atOffset: UInt64(size / 2))
-        let r = try TestSupport.i2(["convert", "--equalize", s, out])
+        let r = try TestSupport.i2(["convert", "--equalize", s, out + "/"])
         try assertReported(r, bad: "a/00005.dcm", reason: ["truncated", "premature end", "cannot read"],
                            out: out, good: [[512, 512, 3]])
     }
@@ -82,7 +82,7 @@ final class ConvertBadInputTests: E2ECase {
         let dcmodify = try TestSupport.tool("dcmodify", package: "dcmtk")
         let m = try TestSupport.run(dcmodify, ["-nb", "-ea", "(7fe0,0010)", s + "/a/00005.dcm"])
         XCTAssertEqual(m.status, 0, m.stderr)
-        let r = try TestSupport.i2(["convert", s, out])
+        let r = try TestSupport.i2(["convert", s, out + "/"])
         try assertReported(r, bad: "a/00005.dcm", reason: ["missing pixel data"], out: out, good: [[512, 512, 3]])
     }
 
@@ -94,7 +94,7 @@ final class ConvertBadInputTests: E2ECase {
         ds.Rows, ds.Columns = 32, 32
         ds.PixelData = a.tobytes()
         """)
-        let r = try TestSupport.i2(["convert", s, out])
+        let r = try TestSupport.i2(["convert", s, out + "/"])
         try assertReported(r, bad: "a/00005.dcm", reason: ["size"], out: out, good: [[512, 512, 3]])
     }
 
@@ -112,7 +112,7 @@ final class ConvertBadInputTests: E2ECase {
         ds.SeriesInstanceUID = generate_uid(); ds.SeriesNumber = 9
         ds.SOPInstanceUID = generate_uid(); ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         """)
-        let r = try TestSupport.i2(["convert", s, out])
+        let r = try TestSupport.i2(["convert", s, out + "/"])
         try assertReported(r, bad: "c/j2k.dcm", reason: ["1.2.840.10008.1.2.4.90"], out: out,
                            good: [[160, 160, 12], [512, 512, 3]])
         XCTAssertTrue(r.stderr.lowercased().contains("transfer syntax"), r.stderr)
@@ -175,7 +175,7 @@ final class ConvertBadInputTests: E2ECase {
     func testGoodSeriesConvertedBesideABrokenOne() throws {
         let s = try study(), out = path("out")
         try E2E.makeSeries(s + "/c", ["--drop", "5", "--seed", "3"])
-        let r = try TestSupport.i2(["convert", s, out])
+        let r = try TestSupport.i2(["convert", s, out + "/"])
         try assertReported(r, bad: "c/00005.dcm", reason: ["spacing"], out: out, good: [[160, 160, 12], [512, 512, 3]])
         XCTAssertEqual(E2E.lines(r.stdout).count, 4, "two images and two sidecars: \(r.stdout)")
     }

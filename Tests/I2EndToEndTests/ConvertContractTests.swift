@@ -60,12 +60,12 @@ final class ConvertContractTests: E2ECase {
         try E2E.copy(TestSupport.fixture("dcmqi/ct-3slice"), s + "/b")
         try E2E.edit((1...12).map { s + "/a/" + String(format: "%05d.dcm", $0) }, "ds.SeriesNumber = 7\nds.SeriesDescription = 'Thorax'")
         try E2E.edit(["01", "02", "03"].map { s + "/b/\($0).dcm" }, "ds.SeriesNumber = 3\nds.SeriesDescription = 'Head'")
-        let r = try E2E.i2(["convert", s, "out"], cwd: dir)
+        let r = try E2E.i2(["convert", s, "out/"], cwd: dir)
         XCTAssertEqual(Set(E2E.lines(r.stdout)), ["out/7_Thorax.nii.gz", "out/7_Thorax.json", "out/3_Head.nii.gz", "out/3_Head.json"])
         XCTAssertEqual(try E2E.list(path("out")), ["3_Head.json", "3_Head.nii.gz", "7_Thorax.json", "7_Thorax.nii.gz"])
         XCTAssertEqual(try E2E.shape(path("out/7_Thorax.nii.gz")), [160, 160, 12])
         XCTAssertEqual(try E2E.shape(path("out/3_Head.nii.gz")), [512, 512, 3])
-        let m = try E2E.i2(["convert", "--name", "{modality}_{number}", "--no-sidecar", s, "custom"], cwd: dir)
+        let m = try E2E.i2(["convert", "--name", "{modality}_{number}", "--no-sidecar", s, "custom/"], cwd: dir)
         XCTAssertEqual(Set(E2E.lines(m.stdout)), ["custom/CT_7.nii.gz", "custom/CT_3.nii.gz"])
         XCTAssertEqual(try E2E.list(path("custom")), ["CT_3.nii.gz", "CT_7.nii.gz"])
     }
@@ -111,7 +111,7 @@ final class ConvertContractTests: E2ECase {
         XCTAssertEqual(lines.count, 2, r.stdout)
         XCTAssertEqual(lines.filter { $0.contains("_o2") }.count, 1, r.stdout)
         XCTAssertEqual(lines.filter { $0.contains(uid) }.count, 2, r.stdout)
-        try E2E.i2(["convert", s, path("out")])
+        try E2E.i2(["convert", s, path("out/")])
         let images = try E2E.list(path("out")).filter { $0.hasSuffix(".nii.gz") }
         XCTAssertEqual(images.count, 2, "\(images)")
         XCTAssertEqual(Set(try images.map { try E2E.shape(path("out/" + $0)) }), [[160, 160, 12], [160, 160, 2]])

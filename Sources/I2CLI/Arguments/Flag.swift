@@ -6,6 +6,7 @@ public enum CompletionKind: Equatable, Sendable {
     case file(extensions: [String])   // empty: any file
     case directory
     case choices([String])
+    case choicesOrFiles([String], extensions: [String])   // fixed names, and files (e.g. built-in tools or TOOL.json)
 }
 
 /// One command-line option of one subcommand (or of `i2` itself).

@@ -1,4 +1,5 @@
 // i2 convert: DICOM series, NIfTI, NRRD, MetaImage and NumPy, in any sensible direction.
+import Foundation
 import I2Core
 
 enum Convert {
@@ -11,7 +12,9 @@ enum Convert {
                              details: "A SeriesInstanceUID, or a group name as --list prints it (UID plus a split suffix such as _e2).",
                              repeatable: true)
     static let list = Flag("list", short: "l", summary: "List the series and volumes found, convert nothing",
-                           details: "One line per volume: group name, modality, orientation, size, slice count, description.")
+                           details: "One line per volume, 7 tab-separated columns: NAME (the group name --series takes: SeriesInstanceUID plus a split suffix such as _e2), MODALITY, ORIENTATION (axial, coronal, sagittal or oblique), SIZE (columns x rows x slices, x volumes when 4-D), SLICES (e.g. '12 slices'), NUMBER (SeriesNumber), DESCRIPTION (SeriesDescription). An empty field is '-'; no field holds a tab. When stdout is a terminal, a header line naming the columns comes first; piped output has none.")
+    /// The --list header, printed only when stdout is a terminal.
+    static let listHeader = ["NAME", "MODALITY", "ORIENTATION", "SIZE", "SLICES", "NUMBER", "DESCRIPTION"]
     static let pattern = Flag("name", short: "n", value: "PATTERN", summary: "File name pattern for one output per series",
                               details: "Placeholders: {number} SeriesNumber, {description} SeriesDescription, {modality}, {patient} PatientID, {series} SeriesInstanceUID, {study} StudyInstanceUID. A volume split out of a series gets a suffix (_e2 echo, _t3 temporal position, _o2 another orientation or size). Unsafe characters become '_'; clashing names get _2, _3.",
                               defaultValue: "{number}_{description}")
@@ -26,7 +29,7 @@ enum Convert {
                           details: "With an image input and an output directory: writes one DICOM instance per slice with a new SeriesInstanceUID, patient and study copied from the reference.",
                           completion: .directory)
     static let force = Flag("force", summary: "Overwrite existing output files",
-                            details: "Without it, an existing output file is an error for that input (nothing is lost).")
+                            details: "Without it, an existing output file is an error for that input and nothing is written for it. This covers every file an output comes with: the NAME.json sidecar, the NAME.raw of .mhd and .nhdr, the NAME.json of .npy, and the IM_NNNN.dcm files of --ref; all are checked before any is written.")
     static let level = Flag("compression-level", value: "N", summary: "gzip level for .nii.gz and compressed outputs (1-9)",
                             choices: (1...9).map(String.init), defaultValue: "6")
 
@@ -36,13 +39,14 @@ enum Convert {
         description: """
         Converts a DICOM series (a directory searched recursively, or files) or an image file to another format, chosen by the output's extension: .nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd, .npy. Geometry is kept exactly: slices are sorted along the normal, the spacing comes from the positions, and NIfTI gets the RAS affine (qform and sform).
         A directory holding several series gives one output per volume into the output directory (see --name); --series picks some, --list shows them. Within a series, what cannot form one volume (another orientation, echoes, temporal positions) is split, not stacked.
+        OUTPUT is a directory when it ends with '/' or already is one; otherwise its extension must be one of the formats above (anything else is a usage error, exit status 2).
         With --ref, an image is written back as a derived DICOM series into the output directory.
         Each written path is printed on stdout; logs go to stderr. An input of '-' reads paths from stdin, one per line.
         """,
         flags: [output, format, series, list, pattern, noSidecar, tilt, equalize, ref, force, level, CommonFlags.null],
         positionals: [
             Positional("INPUT", summary: "DICOM directory or files, or an image file; '-' reads paths from stdin", variadic: true),
-            Positional("OUTPUT", summary: "Output file (format from its extension) or directory", optional: true),
+            Positional("OUTPUT", summary: "Output file (format from its extension) or directory (ending in '/', or existing)", optional: true),
         ],
         examples: [
             ("i2 convert ct/ ct.nii.gz", "a DICOM series to compressed NIfTI, plus ct.json"),
@@ -61,9 +65,18 @@ enum Convert {
             outputPath = positionals.removeLast()
         }
         guard !positionals.isEmpty else { throw I2Error(.usage, "needs at least one INPUT") }
+        if let out = outputPath, !args.has(ref) { _ = try OutputTargets.kind(of: out) }   // unknown extension: usage error
         run.terminal.nulSeparated = args.has(CommonFlags.null)
         let inputs = args.expandingStdin(positionals)
-        if args.has(list) { return Conversion.list(inputs: inputs, run.context) }
+        if args.has(list) {
+            // A header for people: only on a terminal, before the first line.
+            var headed = isatty(STDOUT_FILENO) != 1
+            let sink = EventSink { event in
+                if case .output = event, !headed { headed = true; StandardOutput.write(listHeader.joined(separator: "\t") + "\n") }
+                run.terminal.handle(event)
+            }
+            return Conversion.list(inputs: inputs, EngineContext(events: sink, stop: run.context.stop))
+        }
 
         var options = ConvertOptions(inputs: inputs, output: outputPath ?? "")
         options.formatInDirectory = args.choice(format)

@@ -5,10 +5,10 @@ import I2Core
 enum Process {
     static let tool = Flag("tool", short: "t", value: "NAME|TOOL.json", summary: "The tool: a built-in name or a tool description file",
                            details: "Built in: \(BuiltinTools.names.joined(separator: ", ")). A path (anything ending in .json or containing '/') is read as a tool description; see TOOL DESCRIPTION.",
-                           completion: .file(extensions: ["json"]))
+                           completion: .choicesOrFiles(BuiltinTools.names, extensions: ["json"]))
     static let output = Flag("output", short: "o", value: "OUT_DIR", summary: "Where the results go: OUT_DIR/<SeriesInstanceUID>-<tool>/",
                              completion: .directory)
-    static let param = Flag("param", short: "p", value: "NAME=VALUE", summary: "Set a tool parameter ({param:NAME} in its command; repeatable)",
+    static let param = Flag("param", value: "NAME=VALUE", summary: "Set a tool parameter ({param:NAME} in its command; repeatable)",
                             details: "Only parameters the tool declares (its \"parameters\" object, which holds the defaults) are accepted.",
                             repeatable: true)
     static let timeout = Flag("timeout", value: "SECONDS", summary: "Stop the tool after this long (default: the tool's \"timeout\", else none)",

@@ -11,9 +11,9 @@ enum Seg2Nifti {
     static let ref = Flag("ref", short: "r", value: "SERIES_DIR", summary: "Decode onto this series' grid, as `i2 convert SERIES_DIR` builds it",
                           details: "Frames are placed by the source image they reference (DerivationImageSequence), else by their position. A frame that references an instance missing from SERIES_DIR is an error. Without --ref, the grid is the SEG's own: shared orientation and pixel spacing, slices from the frame positions on a regular grid (SpacingBetweenSlices, or the smallest gap); slices no frame covers are 0.",
                           completion: .directory)
-    static let perSegment = Flag("per-segment", short: "p", summary: "Write one file per segment (1 inside) instead of one label map",
+    static let perSegment = Flag("per-segment", summary: "Write one file per segment (1 inside) instead of one label map",
                                  details: "Needed when segments overlap: one label map cannot hold two segments in one voxel, so without this option an overlap is an error naming both segments.")
-    static let threshold = Flag("threshold", short: "t", value: "T", summary: "FRACTIONAL: a voxel belongs to a segment when value >= T x MaximumFractionalValue",
+    static let threshold = Flag("threshold", value: "T", summary: "FRACTIONAL: a voxel belongs to a segment when value >= T x MaximumFractionalValue",
                                 details: "T in (0, 1]. The default 0.5 treats probability (or occupancy) of one half or more as inside.",
                                 defaultValue: "0.5")
     static let fractional = Flag("fractional", value: "MODE", summary: "FRACTIONAL: threshold into a label map, or write each segment's probability",

@@ -2,7 +2,7 @@
 import I2Core
 
 enum Send {
-    static let to = Flag("to", short: "t", value: "DEST", summary: "Destination: AET@HOST:PORT, or a node name from the node file",
+    static let to = Flag("to", value: "DEST", summary: "Destination: AET@HOST:PORT, or a node name from the node file",
                          details: "The called AE title is case-sensitive. HOST may be a name, an IPv4 address or an IPv6 address in brackets. A name without '@' is looked up in the node file (see NODE FILE).")
     static let aet = Flag("aet", short: "a", value: "AETITLE", summary: "Our (calling) AE title, as the peer knows us",
                           details: "Default: the node's calling_aet when the node file gives one, else I2.", defaultValue: "I2")

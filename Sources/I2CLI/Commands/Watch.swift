@@ -16,7 +16,7 @@ enum Watch {
     static let retryDelay = Flag("retry-delay", value: "SECONDS", summary: "Wait before the first retry; doubled for each further one (at most 1 h)", defaultValue: "10")
     static let jobs = Flag("jobs", short: "j", value: "N", summary: "Run up to N commands at once", defaultValue: "1")
     static let once = Flag("once", summary: "Handle the series that are complete now, then exit (for cron)",
-                           details: "Quiet is measured from the files' change times. Series still receiving are left for the next run. Waits for the retries of what it started.")
+                           details: "Quiet is measured from the files' change times. Series still receiving are left for the next run. Waits for the retries of what it started. Every series it does not hand over is named on stderr with the reason: empty, not quiet yet (with the seconds left), already done (or failed) with this command, waiting for a retry, or claimed by another watcher.")
     static let stopGrace = Flag("stop-grace", value: "SECONDS", summary: "On SIGINT/SIGTERM, wait this long for running commands before killing them", defaultValue: "30")
 
     static let behaviour = """

@@ -44,6 +44,13 @@ extension Completion {
             COMPREPLY=($(compgen -W "$1" -- "$cur"))
         }
 
+        # The words in $1 and the files _i2_files offers for the extensions in $2.
+        _i2_words_and_files() {
+            _i2_files "$2"
+            local IFS=$'\n'
+            COMPREPLY+=($(compgen -W "$1" -- "$cur"))
+        }
+
 
         """
         s += context("_i2_top", CommandTable.topFlags, positional: nil)
@@ -105,6 +112,8 @@ extension Completion {
         case .file(let exts): return "_i2_files " + quote(exts.joined(separator: "|"))
         case .directory: return "_i2_dirs"
         case .choices(let words): return "_i2_words " + quote(words.joined(separator: " "))
+        case .choicesOrFiles(let words, let exts):
+            return "_i2_words_and_files " + quote(words.joined(separator: " ")) + " " + quote(exts.joined(separator: "|"))
         }
     }
 

@@ -52,6 +52,9 @@ extension Completion {
         case .file(let exts): return x + "-a " + quote("(__i2_complete_files \(exts.joined(separator: " ")))")
         case .directory: return x + "-a '(__fish_complete_directories)'"
         case .choices(let words): return x + "-a " + quote(words.joined(separator: " "))
+        case .choicesOrFiles(let words, let exts):
+            let files = exts.isEmpty ? "(__fish_complete_path (commandline -ct))" : "(__i2_complete_files \(exts.joined(separator: " ")))"
+            return x + "-a " + quote((words + [files]).joined(separator: " "))
         }
     }
 }

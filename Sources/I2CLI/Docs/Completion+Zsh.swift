@@ -19,6 +19,16 @@ extension Completion {
             _describe -t subcommands 'i2 subcommand' subcommands
         }
 
+        # The words in the next-to-last argument, and files matching the glob in the last one (all files
+        # when it is empty). _arguments puts its own options (-J group …) before both; they are passed on.
+        _i2_names_or_files() {
+            local -a names=(${=@[-2]})
+            local glob=$@[-1] ret=1
+            compadd "${@[1,-3]}" -a names && ret=0
+            _files "${@[1,-3]}" ${glob:+-g "$glob"} && ret=0
+            return ret
+        }
+
 
         """
         for c in CommandTable.all {
@@ -79,10 +89,18 @@ extension Completion {
         switch kind {
         case .none: return " "
         case .file(let exts) where exts.isEmpty: return "_files"
-        case .file(let exts): return "_files -g \"*.(\(exts.joined(separator: "|")))\""
+        case .file(let exts): return "_files -g \"\(glob(exts))\""
         case .directory: return "_files -/"
         case .choices(let words): return "(" + words.map(colonEscaped).joined(separator: " ") + ")"
+        case .choicesOrFiles(let words, let exts):
+            return "_i2_names_or_files " + quote(words.joined(separator: " ")) + " " + quote(exts.isEmpty ? "" : glob(exts))
         }
+    }
+
+    /// `*.json`, or `*.(nii|nii.gz)`: a single extension is not parenthesised, since a trailing `(json)`
+    /// would be read as glob qualifiers.
+    private static func glob(_ exts: [String]) -> String {
+        exts.count == 1 ? "*." + exts[0] : "*.(" + exts.joined(separator: "|") + ")"
     }
 
     private static func bracketed(_ s: String) -> String {

@@ -40,7 +40,9 @@ public enum Conversion: Engine {
             do {
                 let volume = try VolumeIO.read(path: input)
                 if let ref = options.reference {
-                    emit(try VolumeToDicom.write(volume, reference: ref, into: try outputDirectory(options.output)))
+                    let dir = try outputDirectory(options.output)
+                    try OutputTargets.check(VolumeToDicom.instancePaths(volume, in: dir), overwrite: options.overwrite)
+                    emit(try VolumeToDicom.write(volume, reference: ref, into: dir))
                     continue
                 }
                 let target: String
@@ -53,7 +55,7 @@ public enum Conversion: Engine {
                     let base = stripExtension((input as NSString).lastPathComponent)
                     target = try outputDirectory(options.output) + "/" + unique(base, &usedNames) + "." + options.formatInDirectory.rawValue
                 }
-                try checkTarget(target, options)
+                try OutputTargets.check(OutputTargets.paths(for: target, sidecar: false), overwrite: options.overwrite)
                 emit(try VolumeIO.write(volume, to: target, options: options.write))
             } catch let e as I2Error {
                 if e.kind == .usage { return result.fatal(e) }
@@ -106,13 +108,13 @@ public enum Conversion: Engine {
                 } else {
                     target = options.output
                 }
-                try checkTarget(target, options)
+                try OutputTargets.check(OutputTargets.paths(for: target, sidecar: options.sidecar), overwrite: options.overwrite)
                 let (volume, notes) = try assemble(stack, options: options)
                 notes.forEach(warn)
                 let paths = try VolumeIO.write(volume, to: target, options: options.write)
                 emit(paths)
                 if options.sidecar {
-                    let sidecar = try Sidecar.write(for: paths[0], info: info, stack: stack, volume: volume, notes: notes)
+                    let sidecar = try Sidecar.write(for: paths[0], info: info, stack: stack, volume: volume, notes: notes, written: paths)
                     if !paths.contains(sidecar) { emit([sidecar]) }
                 }
             } catch let e as I2Error {
@@ -166,7 +168,7 @@ public enum Conversion: Engine {
             let size = "\(f.columns)x\(f.rows)x\(stack.sliceCount)" + (stack.volumes > 1 ? "x\(stack.volumes)" : "")
             let fields = [stack.name, f.modality.isEmpty ? "-" : f.modality, Orientation.label(f),
                           size, stack.slices.count == 1 ? "1 slice" : "\(stack.slices.count) slices", f.seriesNumber.isEmpty ? "-" : f.seriesNumber, f.seriesDescription]
-            result.output(fields.joined(separator: "\t"))
+            result.output(listLine(fields))
         }
         return result.finish()
     }
@@ -179,12 +181,6 @@ public enum Conversion: Engine {
             throw I2Error(.storage, path: path, "cannot create output directory")
         }
         return path.hasSuffix("/") ? String(path.dropLast()) : path
-    }
-
-    static func checkTarget(_ path: String, _ options: ConvertOptions) throws {
-        if !options.overwrite && FileManager.default.fileExists(atPath: path) {
-            throw I2Error(.storage, path: path, "output exists (use --force to overwrite)")
-        }
     }
 
     static func unique(_ name: String, _ used: inout Set<String>) -> String {

@@ -92,6 +92,7 @@ struct DicomScan {
 
     /// Frames of one file as slices. Files without pixel data (SR, presentation states) yield none.
     static func slices(of f: DicomFile) throws -> [SliceHeader] {
+        if let segmentation = SegmentationInput.refusal(f) { throw segmentation }
         guard f.hasPixelData else {
             if f.string(.sopClassUID) != nil && f.string(.rows) == nil { return [] }  // not an image: nothing to convert
             throw I2Error(.badInput, path: f.path, "missing pixel data")

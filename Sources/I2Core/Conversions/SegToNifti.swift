@@ -124,7 +124,7 @@ public enum SegToNifti: Engine {
             outputs.append((o.output, { volume }))
             metadata = labelMapMetadata(seg)
         }
-        for path in outputs.map(\.path) + [metaPath] where !o.overwrite && FileManager.default.fileExists(atPath: path) {
+        for path in outputs.flatMap({ OutputTargets.paths(for: $0.path, sidecar: false) }) + [metaPath] where !o.overwrite && FileManager.default.fileExists(atPath: path) {
             throw I2Error(.storage, path: path, "output exists (use --force to overwrite)")
         }
 

@@ -11,7 +11,8 @@ enum Sidecar {
 
     /// Writes IMAGE.json beside `imagePath` (same name without the image extension) and returns its path.
     /// Callers pass only sidecars they have not already reported (see Conversion.run).
-    static func write(for imagePath: String, info: SeriesInfo, stack: SliceStack, volume: Volume, notes: [String]) throws -> String {
+    static func write(for imagePath: String, info: SeriesInfo, stack: SliceStack, volume: Volume, notes: [String],
+                      written: [String] = []) throws -> String {
         var json: [String: Any] = [:]
         for (key, raw) in info.values {
             let parts = raw.split(separator: "\\").map { String($0).trimmingCharacters(in: .whitespaces) }
@@ -30,8 +31,9 @@ enum Sidecar {
         json["ConversionSoftwareVersion"] = "0.1.0"
         let path = Conversion.stripExtension(imagePath) + ".json"
         // A format that writes its own JSON beside the image (.npy: axis order and affine) keeps its
-        // keys; the acquisition metadata joins them in the same file.
-        if let own = try? JSONSerialization.jsonObject(with: Data(FileBytes.read(path))) as? [String: Any] {
+        // keys; the acquisition metadata joins them in the same file. Only a JSON written by this
+        // conversion is merged: an older file of that name (replaced with --force) is not.
+        if written.contains(path), let own = try? JSONSerialization.jsonObject(with: Data(FileBytes.read(path))) as? [String: Any] {
             json.merge(own) { _, format in format }
         }
         let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])

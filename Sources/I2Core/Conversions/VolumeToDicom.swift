@@ -17,6 +17,13 @@ enum VolumeToDicom {
     /// `reference` is a series directory or one of its files (several series: the first found); its
     /// first slice along the normal supplies the copied attributes.
     /// With `uidSeed`, the series and instance UIDs derive from it (re-running re-creates, not duplicates).
+    static func instancePath(_ k: Int, in dir: String) -> String { dir + "/IM_" + String(format: "%04d", k + 1) + ".dcm" }
+
+    /// The paths `write` creates for `volume` (so callers can check them all before writing).
+    static func instancePaths(_ volume: Volume, in dir: String) -> [String] {
+        (0..<(volume.size.count >= 3 ? volume.size[2] : 0)).map { instancePath($0, in: dir) }
+    }
+
     static func write(_ volume: Volume, reference: String, into dir: String, uidSeed: String? = nil,
                       seriesDescription: String? = nil) throws -> [String] {
         guard volume.size.count == 3 || (volume.size.count == 4 && volume.size[3] == 1) else {
@@ -39,7 +46,7 @@ enum VolumeToDicom {
         let (nx, ny, nz) = (volume.size[0], volume.size[1], volume.size[2])
         let sliceBytes = nx * ny * pixels.bitsAllocated / 8
         for k in 0..<nz {
-            let path = dir + "/IM_" + String(format: "%04d", k + 1) + ".dcm"
+            let path = instancePath(k, in: dir)
             let f = DicomFile(newAt: path)
             try header(f, ref: ref, refStack: stack, sopClass: sopClass, seriesUID: seriesUID, now: now)
             if let d = seriesDescription { try f.set(.seriesDescription, String(d.prefix(64))) }

@@ -32,8 +32,12 @@ public final class SeriesScanner {
     }
 
     /// All units with at least one visible file.
+    /// The units the last scan found without files (empty series or study directories), sorted.
+    public private(set) var emptyUnits: [String] = []
+
     public func scan() -> [UnitSnapshot] {
         var units: [UnitSnapshot] = []
+        var empty: [String] = []
         var seen = Set<String>()
         let nowNs = Int64(WatchClock.now() * 1e9)
         for patient in Self.subdirectories(root) {
@@ -41,7 +45,10 @@ public final class SeriesScanner {
                 var total = 0, newest: Int64 = 0
                 for series in Self.subdirectories(study) {
                     seen.insert(series)
-                    guard let c = entry(series, nowNs: nowNs), c.files > 0 else { continue }
+                    guard let c = entry(series, nowNs: nowNs), c.files > 0 else {
+                        if group == .series { empty.append(series) }
+                        continue
+                    }
                     if group == .series {
                         units.append(UnitSnapshot(directory: series, patientDirectory: patient, studyDirectory: study,
                                                   files: c.files, newest: c.newest))
@@ -49,6 +56,7 @@ public final class SeriesScanner {
                     total += c.files
                     newest = max(newest, c.newest)
                 }
+                if group == .study, total == 0 { empty.append(study) }
                 if group == .study, total > 0 {
                     units.append(UnitSnapshot(directory: study, patientDirectory: patient, studyDirectory: study,
                                               files: total, newest: newest))
@@ -56,6 +64,7 @@ public final class SeriesScanner {
             }
         }
         cache = cache.filter { seen.contains($0.key) }      // forget deleted series
+        emptyUnits = empty.sorted()
         return units
     }
 

@@ -9,7 +9,7 @@ extension Watcher {
         let dir = t.snapshot.directory
         guard now >= t.notBefore else { return }
         if let st = t.settled, !t.isNewer(than: st) { return dropCandidate(dir) }
-        if let st = loadState(dir), let why = nothingToDo(st, t, now) { return defer_(t, why) }
+        if let st = loadState(dir), let why = nothingToDo(st, t, now) { explainIdle(dir, st, why, now: now); return defer_(t, why) }
 
         switch SeriesLock.tryAcquire(WatchKey.lockPath(dir, key)) {
         case .failed(let reason):
@@ -24,7 +24,7 @@ extension Watcher {
         case .acquired(let lock):
             // Re-read under the lock: another watcher may have finished it since the first read.
             let old = loadState(dir)
-            if let st = old, let why = nothingToDo(st, t, now) { lock.release(); return defer_(t, why) }
+            if let st = old, let why = nothingToDo(st, t, now) { lock.release(); explainIdle(dir, st, why, now: now); return defer_(t, why) }
             start(t, lock, old)
         }
     }

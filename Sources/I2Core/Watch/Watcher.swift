@@ -98,6 +98,7 @@ public final class Watcher {
             observe(snapshots, now: now)
             if options.once, onceCandidates == nil {
                 onceCandidates = Set(snapshots.map(\.directory).filter { tracked[$0].map { isQuiet($0, now) } ?? false })
+                explainOnceStart(snapshots, now: now)
             }
             for s in snapshots {
                 guard let t = tracked[s.directory], jobs[s.directory] == nil else { continue }
