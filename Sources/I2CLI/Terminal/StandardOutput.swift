@@ -1,4 +1,5 @@
-// stdout is data: one produced path per line. A closed pipe (EPIPE) ends the run quietly.
+// stdout is data: one produced path per line. A closed pipe (EPIPE; Signals ignores SIGPIPE) ends
+// the run quietly.
 import Foundation
 
 public enum StandardOutput {
@@ -24,7 +25,4 @@ public enum StandardOutput {
             }
         }
     }
-
-    /// Ignore SIGPIPE so a closed pipe becomes EPIPE, handled above.
-    static func installPipeHandling() { signal(SIGPIPE, SIG_IGN) }
 }
