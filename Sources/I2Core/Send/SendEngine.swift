@@ -18,7 +18,7 @@ public enum SendEngine: Engine {
         }
         let summary = sender.run(paths: options.paths, stream: options.stream.map { PathStream(fd: $0) })
         var report = result.finish()
-        report.outputs = summary.outcomes.filter(\.wasStored).map(\.path)
+        report.produced = summary.outcomes.filter(\.wasStored).count
         report.failures = summary.failed.map { I2Error($0.dimseStatus == nil ? .badInput : .rejected, path: $0.path, $0.reason) }
 
         let failed = summary.failed

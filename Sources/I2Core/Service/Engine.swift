@@ -22,8 +22,9 @@ public protocol Engine {
 /// What a run did. Item failures were already sent as `.failed` events; they are counted here too so
 /// the exit status can be decided from the report alone.
 public struct Report: Sendable {
-    /// Paths produced, in order.
-    public var outputs: [String] = []
+    /// How many paths were produced (the paths themselves went out as events: a long-running
+    /// receive must not keep every one).
+    public var produced = 0
     /// Items that failed; the others were done.
     public var failures: [I2Error] = []
     /// An error that ended the whole run (usage, unreachable peer, empty result…).
@@ -49,7 +50,7 @@ public final class Reporter: @unchecked Sendable {
     public var stop: StopToken { context.stop }
 
     public func output(_ path: String, _ fields: [String: JSONValue] = [:]) {
-        lock.with { report.outputs.append(path) }
+        lock.with { report.produced += 1 }
         context.events.output(path, fields)
     }
 
