@@ -56,7 +56,6 @@ public final class EventSink: @unchecked Sendable {
 
     public func send(_ e: Event) { lock.lock(); defer { lock.unlock() }; handler(e) }
 
-    public func debug(_ m: String) { send(.log(.debug, m)) }
     public func info(_ m: String) { send(.log(.info, m)) }
     public func warning(_ m: String) { send(.log(.warning, m)) }
     public func error(_ m: String) { send(.log(.error, m)) }

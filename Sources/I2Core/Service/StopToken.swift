@@ -4,18 +4,18 @@
 import Foundation
 
 public final class StopToken: @unchecked Sendable {
-    /// Read by C code (receive's accept loop, send's DIMSE waits). Allocated once, never freed: a token
-    /// may outlive any one engine run.
+    /// Read by C code (receive's accept loop, send's DIMSE waits) while the token lives.
     public let flag: UnsafeMutablePointer<Int32>
     private let lock = NSLock()
-    private var actions: [Int: () -> Void] = [:]
-    private var nextID = 0
+    private var actions: [() -> Void] = []
     public private(set) var signal: Int32 = 0
 
     public init() {
         flag = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
         flag.initialize(to: 0)
     }
+
+    deinit { flag.deallocate() }
 
     public var isStopped: Bool { flag.pointee != 0 }
 
@@ -25,33 +25,17 @@ public final class StopToken: @unchecked Sendable {
         guard flag.pointee == 0 else { lock.unlock(); return }
         self.signal = signal
         flag.pointee = 1
-        let run = actions.sorted { $0.key < $1.key }.map(\.value)
+        let run = actions
         lock.unlock()
         run.forEach { $0() }
     }
 
-    /// Runs `action` when the token stops (at once if it already has). Returns a handle for `cancel`.
-    @discardableResult
-    public func onStop(_ action: @escaping () -> Void) -> Int {
+    /// Runs `action` when the token stops (at once if it already has), in the order registered.
+    public func onStop(_ action: @escaping () -> Void) {
         lock.lock()
-        if flag.pointee != 0 { lock.unlock(); action(); return -1 }
-        nextID += 1
-        actions[nextID] = action
+        if flag.pointee != 0 { lock.unlock(); action(); return }
+        actions.append(action)
         lock.unlock()
-        return nextID
-    }
-
-    public func cancel(_ id: Int) { lock.lock(); actions[id] = nil; lock.unlock() }
-
-    /// Sleeps up to `seconds`, waking early when stopped. Returns false when stopped.
-    public func sleep(_ seconds: Double) -> Bool {
-        let end = Date().addingTimeInterval(seconds)
-        while !isStopped {
-            let left = end.timeIntervalSinceNow
-            if left <= 0 { return true }
-            usleep(UInt32(min(left, 0.05) * 1_000_000))
-        }
-        return false
     }
 }
 

@@ -90,7 +90,6 @@ extension Watcher {
         guard let template = options.command else {
             // Pipeline mode: handing over is printing the directory.
             handOver(dir)
-            handedOver += 1
             s.status = .done
             s.lastExitStatus = 0
             s.record(.init(run: s.run, attempt: s.attempts, followUp: followUp, status: "done", exitStatus: 0,
@@ -135,7 +134,6 @@ extension Watcher {
         RunningCommand.appendLog(s.log, "=== exit status \(exitStatus)\n")
         if exitStatus == 0 {
             s.status = .done
-            handedOver += 1
             log(.info, "\(dir): done (run \(s.run), attempt \(s.attempts))")
         } else if s.attempts <= options.retries {
             // Backoff doubles per attempt; the lock is released meanwhile, so this or another watcher
@@ -147,7 +145,6 @@ extension Watcher {
             log(.warning, "\(dir): attempt \(s.attempts) failed (exit status \(exitStatus)); retrying in \(delay) s; log: \(s.log)")
         } else {
             s.status = .failed
-            failures += 1
             reporter.failed(I2Error(.toolFailed, path: dir, "failed after \(s.attempts) attempt\(s.attempts == 1 ? "" : "s") (exit status \(exitStatus)); log: \(s.log)"))
         }
         _ = save(s)

@@ -79,8 +79,6 @@ public final class Watcher {
     var tracked: [String: Tracked] = [:]
     var jobs: [String: Job] = [:]
     var onceCandidates: Set<String>?
-    public internal(set) var failures = 0
-    public internal(set) var handedOver = 0
 
     public init(options: WatchOptions, reporter: Reporter) {
         self.options = options
