@@ -29,6 +29,12 @@ final class ConvertContractTests: E2ECase {
     }
 
     /// `-` reads the input paths from stdin: a file list made from a directory listing.
+    func testEmptyStdinIsAnErrorNotASilentSuccess() throws {
+        let r = try E2E.i2(["convert", "-", path("out") + "/"], expect: 1, stdin: "")
+        XCTAssertTrue(r.stderr.contains("read no paths from stdin"), r.stderr)
+        XCTAssertEqual(r.stdout, "")
+    }
+
     func testInputPathsFromStdin() throws {
         try E2E.makeSeries(path("ct"))
         let listing = try E2E.list(path("ct")).map { path("ct/" + $0) }.joined(separator: "\n") + "\n"

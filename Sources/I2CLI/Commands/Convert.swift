@@ -65,9 +65,9 @@ enum Convert {
             outputPath = positionals.removeLast()
         }
         guard !positionals.isEmpty else { throw I2Error(.usage, "needs at least one INPUT") }
-        if let out = outputPath, !args.has(ref) { _ = try OutputTargets.kind(of: out) }   // unknown extension: usage error
         run.terminal.nulSeparated = args.has(CommonFlags.null)
         let inputs = args.expandingStdin(positionals)
+        if inputs.isEmpty { throw I2Error(.badInput, "no input: '-' read no paths from stdin") }
         if args.has(list) {
             // A header for people: only on a terminal, before the first line.
             var headed = isatty(STDOUT_FILENO) != 1

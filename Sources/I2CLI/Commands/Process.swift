@@ -91,8 +91,9 @@ enum Process {
         }
         guard let toolName = args.given(tool) else { throw I2Error(.usage, "needs a tool: --tool threshold or --tool TOOL.json") }
         guard let out = args.given(output) else { throw I2Error(.usage, "needs an output directory: -o OUT_DIR") }
+        guard !args.positionals.isEmpty else { throw I2Error(.usage, "needs at least one SERIES_DIR (or '-' to read them from stdin)") }
         let series = args.expandingStdin(args.positionals)
-        guard !series.isEmpty else { throw I2Error(.usage, "needs at least one SERIES_DIR (or '-' to read them from stdin)") }
+        if series.isEmpty { run.context.events.warning("nothing to process: '-' read no series directories from stdin") }
         let spec: ToolSpec
         if toolName.hasSuffix(".json") || toolName.contains("/") {
             do { spec = try ToolSpec.load(path: toolName) } catch let e as I2Error { throw I2Error(.usage, e.description) }

@@ -27,7 +27,15 @@ public enum Conversion: Engine {
         let warn = context.events.warning
         let images = options.inputs.filter { FileFormat(path: $0) != nil }
         let dicomInputs = options.inputs.filter { FileFormat(path: $0) == nil }
-        let outputFormat = FileFormat(path: options.output)
+        // What OUTPUT names (a file of a known format, or a directory) is decided once, here.
+        let outputFormat: FileFormat?
+        do {
+            if options.reference == nil, case .file(let f) = try OutputTargets.kind(of: options.output) { outputFormat = f } else { outputFormat = nil }
+        } catch let e as I2Error {
+            return result.fatal(e)
+        } catch {
+            return result.fatal(I2Error(.internal, "\(error)"))
+        }
         var usedNames = Set<String>()
         if outputFormat != nil && options.reference == nil && images.count + (dicomInputs.isEmpty ? 0 : 1) > 1 {
             return result.fatal(I2Error(.usage, "several inputs need an output directory, not the file \(options.output)"))
@@ -47,10 +55,7 @@ public enum Conversion: Engine {
                 }
                 let target: String
                 if outputFormat != nil {
-                    guard images.count == 1 && dicomInputs.isEmpty else {
-                        throw I2Error(.usage, "several inputs need an output directory, not the file \(options.output)")
-                    }
-                    target = options.output
+                    target = options.output   // a single input: several were refused above
                 } else {
                     let base = stripExtension((input as NSString).lastPathComponent)
                     target = try outputDirectory(options.output) + "/" + unique(base, &usedNames) + "." + options.formatInDirectory.rawValue

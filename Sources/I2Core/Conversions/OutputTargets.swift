@@ -32,7 +32,7 @@ public enum OutputTargets {
 
     /// What an OUTPUT argument names. A directory only when it ends with "/" or already is one; a file
     /// otherwise, whose extension must be a known format (a usage error listing them if not).
-    public static func kind(of output: String) throws -> Kind {
+    static func kind(of output: String) throws -> Kind {
         var isDir: ObjCBool = false
         if output.hasSuffix("/") || (FileManager.default.fileExists(atPath: output, isDirectory: &isDir) && isDir.boolValue) {
             return .directory

@@ -19,7 +19,7 @@ public enum SendEngine: Engine {
         let summary = sender.run(paths: options.paths, stream: options.stream.map { PathStream(fd: $0) })
         var report = result.finish()
         report.produced = summary.outcomes.filter(\.wasStored).count
-        report.failures = summary.failed.map { I2Error($0.dimseStatus == nil ? .badInput : .rejected, path: $0.path, $0.reason) }
+        report.failures = summary.failed.map(\.error)
 
         let failed = summary.failed
         if let why = summary.associationError {

@@ -27,6 +27,12 @@ public struct FileOutcome: Sendable {
 
     public var wasStored: Bool { status == .stored || status == .warning }
 
+    /// A failed file as the error the report carries: rejected when the peer answered a failure status,
+    /// bad input otherwise (unreadable, refused context, or never sent).
+    public var error: I2Error {
+        I2Error(dimseStatus == nil ? .badInput : .rejected, path: path, "not stored: " + reason)
+    }
+
     /// One line for humans: the reason, with the DIMSE status when there is one.
     public var reason: String {
         guard let s = dimseStatus, s != 0 else { return comment }

@@ -252,7 +252,7 @@ public final class Sender {
         summary.outcomes.append(o)
         if o.wasStored { context.events.output(o.path, o.fields) }
         if o.status == .failed && (gaveUp == nil || o.comment != gaveUp) {
-            context.events.failed(I2Error(o.dimseStatus == nil ? .badInput : .rejected, path: o.path, "not stored: " + o.reason))
+            context.events.failed(o.error)
         }
         if o.status != .skipped && !o.path.isEmpty {
             done += 1

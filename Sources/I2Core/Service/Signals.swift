@@ -1,6 +1,7 @@
 // The one signal installer. The handler only writes the signal number to a pipe (async-signal-safe);
 // a thread reads the pipe and stops the token, where the token's actions may take locks, allocate and
-// log. A second signal while stopping ends the process at once (128+signal), as shells expect.
+// log. A second signal while stopping ends the process at once (128+signal, temporaries removed), as
+// shells expect.
 import Foundation
 
 public enum Signals {
@@ -28,7 +29,7 @@ public enum Signals {
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { return }
                 count += 1
-                if count > 1 { _exit(128 + Int32(byte)) }
+                if count > 1 { TempFiles.removeAll(); _exit(128 + Int32(byte)) }
                 token.stop(signal: Int32(byte))
             }
         }
