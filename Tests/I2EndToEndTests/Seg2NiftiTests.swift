@@ -101,6 +101,18 @@ final class Seg2NiftiTests: E2ECase {
         try highdicom([fixture("highdicom/seg_image_ct_binary.dcm"), path("b.nii.gz"), "1", "--source", ct2])
     }
 
+    /// A pipe (`<(curl …)`) is read whole before DICOM parsing, which seeks; the result is the file's.
+    func testSEGFromAPipe() throws {
+        let seg = fixture("highdicom/seg_image_ct_binary.dcm")
+        let r = try TestSupport.run("/bin/bash", ["-c", "\"$0\" seg2nifti <(cat \"$1\") -o \"$2\"", TestSupport.i2Path, seg, path("p.nii.gz")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        try highdicom([seg, path("p.nii.gz"), "1", "--source", ct2])
+        let bad = try TestSupport.run("/bin/bash", ["-c", "\"$0\" seg2nifti <(head -c 900 \"$1\") -o \"$2\"", TestSupport.i2Path, seg, path("q.nii")])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("/dev/fd/"), "the error names the pipe, not a temporary: \(bad.stderr)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("q.nii")))
+    }
+
     func testHighdicomOverlapPerSegment() throws {
         let seg = fixture("highdicom/seg_image_ct_binary_overlap.dcm")
         try E2E.i2(["seg2nifti", seg, "-o", path("o.nii.gz")], expect: 1)

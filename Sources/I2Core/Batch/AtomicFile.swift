@@ -139,6 +139,53 @@ public enum TempFiles {
     static func add(_ p: String) { lock.lock(); paths.insert(p); lock.unlock() }
     static func remove(_ p: String) { lock.lock(); paths.remove(p); lock.unlock() }
 
+    /// Runs `body` on `path` when it is a regular file; a pipe or device (`<(curl …)`, /dev/stdin) is
+    /// first copied to a temporary, because DICOM is read with seeks. The read blocks like any read
+    /// of a pipe, so a signal still stops the run there.
+    public static func spooled<T>(_ path: String, _ body: (String) throws -> T) throws -> T {
+        var st = stat()
+        if stat(path, &st) != 0 || (st.st_mode & S_IFMT) == S_IFREG || (st.st_mode & S_IFMT) == S_IFDIR {
+            return try body(path)
+        }
+        let dir = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array("\(dir)/i2-spool-XXXXXX".utf8CString)
+        let out = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard out >= 0 else { throw I2Error(.storage, path: dir, "cannot create a temporary: \(String(cString: strerror(errno)))") }
+        let tmp = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
+        add(tmp)
+        defer { unlink(tmp); remove(tmp) }
+        do {
+            defer { close(out) }
+            let input = open(path, O_RDONLY)
+            guard input >= 0 else { throw I2Error(.storage, path: path, "cannot open: \(String(cString: strerror(errno)))") }
+            defer { close(input) }
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+                if n == 0 { break }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw I2Error(.storage, path: path, "read failed: \(String(cString: strerror(errno)))")
+                }
+                var done = 0
+                while done < n {
+                    let w = buffer.withUnsafeBytes { write(out, $0.baseAddress! + done, n - done) }
+                    if w < 0 {
+                        if errno == EINTR { continue }
+                        throw I2Error(.storage, path: tmp, "cannot spool \(path): \(String(cString: strerror(errno)))")
+                    }
+                    done += w
+                }
+            }
+        }
+        do {
+            return try body(tmp)
+        } catch var e as I2Error {
+            if e.path == tmp { e.path = path }   // name the user's file, not our temporary
+            throw e
+        }
+    }
+
     /// Unlinks every temporary in flight.
     public static func removeAll() {
         lock.lock()

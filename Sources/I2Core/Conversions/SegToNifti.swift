@@ -49,7 +49,12 @@ public enum SegToNifti: Engine {
             throw I2Error(.usage, path: o.output, "unknown label map format (expected .nii, .nii.gz, .nrrd, .nhdr, .mha or .mhd)")
         }
         guard o.threshold > 0 && o.threshold <= 1 else { throw I2Error(.usage, "--threshold must be in (0, 1], not \(o.threshold)") }
-        var file: DicomFile? = try DicomFile(path: o.input)
+        return try TempFiles.spooled(o.input) { input in try write(o, input: input, format: format, warn: warn, wrote: wrote) }
+    }
+
+    /// `input`: the SEG as a regular file (a pipe's spooled copy).
+    private static func write(_ o: Seg2NiftiOptions, input: String, format: FileFormat, warn: (String) -> Void, wrote: (String) -> Void) throws -> [String] {
+        var file: DicomFile? = try DicomFile(path: input)
         let seg = try SegmentationReader.read(file!)
         let probability = o.probability && seg.type == .fractional
         if o.probability && seg.type != .fractional {
