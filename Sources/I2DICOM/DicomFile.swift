@@ -55,6 +55,15 @@ public final class DicomFile {
     public func doubles(_ path: TagPath) -> [Double]? { doubles(path.text) }
     public func int(_ tag: Tag) -> Int? { doubles(tag.path)?.first.map { Int($0) } }
 
+    /// The raw bytes of a top-level byte element (OB/UN, e.g. a private header), or nil when absent.
+    public func bytes(_ tag: Tag) -> [UInt8]? {
+        var data: UnsafePointer<UInt8>?
+        let n = i2dcm_get_bytes(handle, tag.group, tag.element, &data)
+        guard n >= 0 else { return nil }
+        guard let d = data, n > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: d, count: n))
+    }
+
     /// Number of items of the sequence at `path`, or nil when absent.
     public func items(_ path: TagPath) -> Int? {
         let n = i2dcm_items(handle, path.text)

@@ -230,3 +230,15 @@ public extension Tag {
     static let item = Tag(0xFFFE, 0xE000, "Item")
     static let sequenceDelimitationItem = Tag(0xFFFE, 0xE0DD, "SequenceDelimitationItem")
 }
+
+/// Vendors' private attributes: the creator that reserves the block, and the element as the vendors'
+/// documentation and dcm2niix read it. Not in DCMTK's public dictionary, so named here, not checked there.
+public extension Tag {
+    init(private group: UInt16, _ element: UInt16, creator: String, _ name: String) {
+        self.init(group, element, name)
+    }
+
+    /// Siemens CSA headers (SV10 or CSA1 binary): per image and per series.
+    static let siemensCSAImageHeader = Tag(private: 0x0029, 0x1010, creator: "SIEMENS CSA HEADER", "CSAImageHeaderInfo")
+    static let siemensCSASeriesHeader = Tag(private: 0x0029, 0x1020, creator: "SIEMENS CSA HEADER", "CSASeriesHeaderInfo")
+}
