@@ -25,6 +25,7 @@ void registerCodecs() {
         DcmRLEDecoderRegistration::registerCodecs();
         DJDecoderRegistration::registerCodecs();
         DJLSDecoderRegistration::registerCodecs();
+        registerJ2K();   // Debian's DCMTK has no JPEG 2000 codec: OpenJPEG through J2K.cpp
     });
 }
 
