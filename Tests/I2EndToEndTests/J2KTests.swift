@@ -143,6 +143,23 @@ final class J2KTests: E2ECase {
         for line in failed { XCTAssertTrue(line.contains(d + "/f"), line) }
     }
 
+    /// seg2nifti of a FRACTIONAL SEG whose frames are J2K (made by dcm_qa/j2k/make.py from highdicom's
+    /// uncompressed one) gives what it gives for the uncompressed SEG, which Seg2NiftiTests checks
+    /// against highdicom (highdicom itself cannot read J2K without a plugin the .venv lacks).
+    func testSeg2NiftiReadsAJ2KSegLikeItsUncompressedTwin() throws {
+        for extra in [[], ["--fractional", "probability"]] {
+            let tag = extra.isEmpty ? "" : "_p"
+            try E2E.i2(["seg2nifti", TestSupport.fixture("highdicom/seg_image_ct_true_fractional.dcm"), "-o", path("raw\(tag).nii.gz")] + extra)
+            try E2E.i2(["seg2nifti", TestSupport.fixture("highdicom/seg_image_ct_true_fractional_j2k.dcm"), "-o", path("j2k\(tag).nii.gz")] + extra)
+        }
+        try E2E.assertSameImage(path("j2k.nii.gz"), path("raw.nii.gz"), ["--tolerance", "0"])
+        let probabilities = try E2E.list(dir).filter { $0.hasPrefix("raw_p") && $0.hasSuffix(".nii.gz") }
+        XCTAssertFalse(probabilities.isEmpty)
+        for f in probabilities {
+            try E2E.assertSameImage(path("j2k" + f.dropFirst(3)), path(f), ["--tolerance", "0"])
+        }
+    }
+
     /// A J2K multi-frame file (frames split across fragments) and an RGB one (YBR_RCT) sent to a storescp
     /// that takes only uncompressed syntaxes: i2 decodes them, and the stored pixels are the originals'.
     func testSendDecompressesJ2KForAPeerWithoutIt() throws {

@@ -32,6 +32,8 @@ def opj(planes, bits, signed, lossy=False):
         args = ["opj_compress", "-i", raw, "-o", out, "-F", f"{cols},{rows},{comps},{bits},{'s' if signed else 'u'}"]
         if lossy:
             args += ["-r", "12"]
+        if min(rows, cols) < 64:
+            args += ["-n", "3"]   # the default 6 resolution levels need at least 32 pixels a side
         subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
         with open(out, "rb") as f:
             return f.read()
@@ -109,3 +111,15 @@ sc.SOPInstanceUID = uid("rgb-raw.dcm", "instance")
 sc.file_meta.MediaStorageSOPInstanceUID = sc.SOPInstanceUID
 sc.SeriesInstanceUID = uid("rgb-raw.dcm", "series")
 sc.save_as(os.path.join(HERE, "rgb-raw.dcm"), enforce_file_format=True)
+
+# A FRACTIONAL SEG (8-bit frames, J2K lossless is allowed for it) for seg2nifti: highdicom's
+# seg_image_ct_true_fractional.dcm (MIT, Tests/Fixtures/highdicom) with its 3 frames re-encoded.
+hd = os.path.join(HERE, "..", "..", "highdicom")
+seg = pydicom.dcmread(os.path.join(hd, "seg_image_ct_true_fractional.dcm"))
+frames = seg.pixel_array.reshape(-1, seg.Rows, seg.Columns)
+seg.PixelData = encapsulate([opj(f[None].astype(np.int32), 8, False) for f in frames])
+seg["PixelData"].is_undefined_length = True
+seg["PixelData"].VR = "OB"
+seg.file_meta.TransferSyntaxUID = JPEG2000Lossless
+seg.SOPInstanceUID = seg.file_meta.MediaStorageSOPInstanceUID = uid("seg-j2k", "instance")
+seg.save_as(os.path.join(hd, "seg_image_ct_true_fractional_j2k.dcm"), enforce_file_format=True)
