@@ -104,6 +104,13 @@ OFCondition readFrame(DcmItem *ds, Frame &f) {
     if (f.bitsAllocated != 8 && f.bitsAllocated != 16 && f.bitsAllocated != 32) {
         return failure("BitsAllocated " + std::to_string(f.bitsAllocated) + " is not 8, 16 or 32");
     }
+    // OpenJPEG holds a decoded frame as 32-bit samples: a codestream matching Rows x Columns of a tiny
+    // file could still ask for 4 G samples (16 GiB). Real frames (mammograms, slide tiles) are far
+    // below 2^28 samples (1 GiB while decoding).
+    if ((unsigned long long)f.rows * f.columns * f.samples > (1ull << 28)) {
+        return failure("a frame of " + std::to_string(f.columns) + "x" + std::to_string(f.rows) + "x" + std::to_string(f.samples) +
+                       " samples is larger than this decoder accepts (2^28)");
+    }
     // DCMTK keeps an uncompressed pixel data element below 4 GiB (32-bit length).
     if ((unsigned long long)f.bytes() * (unsigned long long)f.frames >= 0xFFFFFFFEull) {
         return failure("the decoded pixel data would exceed 4 GiB");

@@ -109,6 +109,20 @@ final class J2KTests: E2ECase {
         XCTAssertEqual(try E2E.leftovers(out), [], "nothing half-written")
     }
 
+    /// High-Throughput JPEG 2000 (1.2.840.10008.1.2.4.201-203) is newer than Debian's DCMTK 3.6.7, which
+    /// cannot even parse such a file: the error names the file and the syntax (not "meta header missing").
+    func testHighThroughputJ2KIsRefusedByName() throws {
+        let d = try mkdir("ht")
+        try E2E.pyCode("""
+            import sys, pydicom
+            ds = pydicom.dcmread(sys.argv[1]); ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.201"; ds.save_as(sys.argv[2])
+            """, [TestSupport.fixture("dcm_qa/dcm_qa_ts/9.dcm"), d + "/ht.dcm"])
+        let r = try E2E.i2(["convert", d + "/ht.dcm", path("ht.nii")], expect: 1)
+        XCTAssertTrue(E2E.errorLines(r.stderr).contains { $0.contains(d + "/ht.dcm") && $0.contains("1.2.840.10008.1.2.4.201")
+                && $0.contains("High-Throughput JPEG 2000") }, r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("ht.nii")))
+    }
+
     func testMutatedJ2KFilesEachFailAloneWithoutACrash() throws {
         // 40 copies of rgb's and 9's codestreams with mutated or truncated bytes, each its own series:
         // one i2 run converts or refuses each, by name; a crash would end the run (status > 1).
