@@ -107,6 +107,17 @@ final class J2KTests: E2ECase {
                 && $0.contains("1.3.12.2.1107.5.2.32.35131.2014031012481958900586557.0.0.0") && $0.contains("not converted") },
                       r.stderr)
         XCTAssertEqual(try E2E.leftovers(out), [], "nothing half-written")
+        // A second bad file in the series: still one error, naming the first by path and counting the other.
+        try E2E.pyCode("""
+            import sys, pydicom
+            from pydicom.uid import generate_uid
+            ds = pydicom.dcmread(sys.argv[1]); ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+            ds.save_as(sys.argv[2])
+            """, [d + "/9.dcm", d + "/9b.dcm"])
+        let again = try E2E.i2(["convert", d, out], expect: 1)
+        XCTAssertEqual(E2E.errorLines(again.stderr).count, 1, again.stderr)
+        XCTAssertTrue(E2E.errorLines(again.stderr).first?.contains(d + "/9.dcm: ") == true, again.stderr)
+        XCTAssertTrue(again.stderr.contains("(and 1 more of the series'"), again.stderr)   // 3 files, or 2 once series split by SeriesNumber
     }
 
     /// High-Throughput JPEG 2000 (1.2.840.10008.1.2.4.201-203) is newer than Debian's DCMTK 3.6.7, which

@@ -53,8 +53,9 @@ public enum DicomToVolume {
             }
         }
         // One undecodable file refuses its whole series (a volume with a hole would be a silent wrong
-        // answer); the error names the file, how many others failed, and the series.
-        let failed = failures.compactMap { $0 }
+        // answer); the error names the file (the first by path: the same on every run), how many others
+        // failed, and the series.
+        let failed = failures.compactMap { $0 }.sorted { ($0.path ?? "") < ($1.path ?? "") }
         if var e = failed.first {
             if failed.count > 1 { e.detail += " (and \(failed.count - 1) more of the series' \(files.count) files)" }
             e.detail += "; series \(stack.name) is not converted"
