@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates the JPEG 2000 fixtures of this folder from original.dcm (dcm_qa_enh
-In/Siemens/XA10/6_1.dcm: enhanced MR, 6 frames of 64x64, 16-bit unsigned, 12 bits stored).
+In/Siemens/XA10/6_1.dcm: enhanced MR, 6 frames of 64x64, 16-bit unsigned, 12 bits stored), and
+../../highdicom/seg_image_ct_true_fractional_j2k.dcm from highdicom's uncompressed FRACTIONAL SEG.
 
 Codestreams come from OpenJPEG's own encoder (opj_compress, Debian libopenjp2-tools), not from i2,
 so the tests check i2's decoder against an independent encoder and against dcm2niix's decoding.
