@@ -136,6 +136,20 @@ public enum SeriesAssembly {
                 else { groups.append([s]) }
             }
             groups.sort { $0.count > $1.count }
+            // An image of another size lying among the slices of a larger group of the same orientation is
+            // a damaged series, not a second volume: merged back, so conversion refuses it naming the file
+            // ("mixed image sizes") instead of writing a volume with a hole.
+            var merged: [[SliceHeader]] = []
+            for g in groups {
+                let n = g[0].normal
+                if let i = merged.firstIndex(where: { big in
+                    guard sameOrientation(big[0], g[0]), big.count > 1 else { return false }
+                    let d = big.map { $0.position.dot(n) }
+                    let (lo, hi) = (d.min()!, d.max()!)
+                    return g.contains { let x = $0.position.dot(n); return x > lo + 1e-4 && x < hi - 1e-4 }
+                }) { merged[i] += g } else { merged.append(g) }
+            }
+            groups = merged
             for (gi, group) in groups.enumerated() {
                 // (internal name part, file suffix, slices), split in dcm2niix's suffix order.
                 var parts: [(key: String, suffix: String, slices: [SliceHeader])] = [("", "", group)]

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Strict comparison of i2's NIfTI output with dcm2niix's, file for file (nibabel, numpy).
 
-compare_dcm2niix.py TEST_DIR REFERENCE_DIR [--names-only] [--ignore NAME ...]
+compare_dcm2niix.py TEST_DIR REFERENCE_DIR [--names-only] [--ignore NAME ...] [--no-time]
 
 Unlike compare_nifti.py nothing is reoriented: dcm2niix's voxel order is the reference.
   - the same set of .nii file names (the reference's names are dcm2niix's -f %p_%s);
   - per file: same shape (a trailing singleton 4th axis counts), equal scaled voxel values
     (get_fdata, exact), sform and qform within 1e-3 mm, the same sform_code and qform_code,
     pixdim[4] within 1e-4 and the same xyzt_units.
+--no-time skips pixdim[4] (for files that went through a format that keeps no TR, e.g. .nrrd).
 Prints one line per file: "SAME name" or "DIFF name: what"; exit 0 only when every file is SAME.
 """
 import argparse, os, sys
@@ -15,7 +16,7 @@ import numpy as np
 import nibabel as nib
 
 
-def compare(test, ref):
+def compare(test, ref, time=True):
     t, r = nib.load(test), nib.load(ref)
     th, rh = t.header, r.header
     why = []
@@ -32,7 +33,7 @@ def compare(test, ref):
     for key in ("sform_code", "qform_code", "xyzt_units"):
         if int(th[key]) != int(rh[key]):
             why.append(f"{key} {int(th[key])} != {int(rh[key])}")
-    if abs(float(th["pixdim"][4]) - float(rh["pixdim"][4])) > 1e-4:
+    if time and abs(float(th["pixdim"][4]) - float(rh["pixdim"][4])) > 1e-4:
         why.append(f"pixdim[4] {float(th['pixdim'][4]):.6g} != {float(rh['pixdim'][4]):.6g}")
     return why
 
@@ -42,6 +43,7 @@ def main():
     p.add_argument("test"); p.add_argument("reference")
     p.add_argument("--names-only", action="store_true")
     p.add_argument("--ignore", action="append", default=[])
+    p.add_argument("--no-time", action="store_true")
     a = p.parse_args()
     nii = lambda d: sorted(f for f in os.listdir(d) if f.endswith(".nii") and f not in a.ignore)
     tests, refs = nii(a.test), nii(a.reference)
@@ -51,7 +53,7 @@ def main():
     for f in sorted(set(tests) - set(refs)):
         print(f"EXTRA {f}"); ok = False
     for f in sorted(set(tests) & set(refs)):
-        why = [] if a.names_only else compare(os.path.join(a.test, f), os.path.join(a.reference, f))
+        why = [] if a.names_only else compare(os.path.join(a.test, f), os.path.join(a.reference, f), not a.no_time)
         print(f"SAME {f}" if not why else f"DIFF {f}: " + "; ".join(why))
         ok = ok and not why
     sys.exit(0 if ok else 1)
