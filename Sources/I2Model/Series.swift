@@ -109,11 +109,17 @@ public enum SeriesAssembly {
             unique.append(s)
         }
 
+        // dcm2niix keeps images of different SeriesNumber apart even under one SeriesInstanceUID (isSameSet;
+        // e.g. one image re-encoded in several transfer syntaxes as series 1, 2, ...): the number is part
+        // of the key, and of the stack name when one UID holds several.
         var bySeries: [String: [SliceHeader]] = [:]
         var seriesOrder: [String] = []
+        var numbers: [String: Set<String>] = [:]
+        for s in unique { numbers[s.seriesInstanceUID, default: []].insert(s.seriesNumber) }
         for s in unique {
-            if bySeries[s.seriesInstanceUID] == nil { seriesOrder.append(s.seriesInstanceUID) }
-            bySeries[s.seriesInstanceUID, default: []].append(s)
+            let key = numbers[s.seriesInstanceUID]!.count > 1 ? s.seriesInstanceUID + "_s" + s.seriesNumber : s.seriesInstanceUID
+            if bySeries[key] == nil { seriesOrder.append(key) }
+            bySeries[key, default: []].append(s)
         }
         var out: [SliceStack] = []
         for uid in seriesOrder {

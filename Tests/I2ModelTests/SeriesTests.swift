@@ -297,6 +297,18 @@ final class SeriesTests: XCTestCase {
         XCTAssertEqual(names(stacks[1]), ["p0", "p1", "p2"])
     }
 
+    func testSeriesNumbersUnderOneUIDAreKeptApartAsDcm2niixDoes() {
+        var input: [SliceHeader] = []
+        for n in ["1", "2"] {
+            var s = slice("n\(n)", .zero)       // one image, the same position, series 1 and 2
+            s.seriesNumber = n
+            input.append(s)
+        }
+        let stacks = SeriesAssembly.stacks(input)
+        XCTAssertEqual(stacks.map(\.name), ["1.2.3_s1", "1.2.3_s2"])
+        XCTAssertEqual(stacks.map(\.volumes), [1, 1])
+    }
+
     func testComplexComponentsSplitAsDcm2niixNamesThem() {
         var input: [SliceHeader] = []
         for (i, c) in ["MAGNITUDE", "PHASE", "REAL", "IMAGINARY"].enumerated() {
