@@ -149,6 +149,10 @@ public extension Tag {
     static let patientPosition = Tag(0x0018, 0x5100, "PatientPosition")
     static let effectiveEchoTime = Tag(0x0018, 0x9082, "EffectiveEchoTime")
     static let mrEchoSequence = Tag(0x0018, 0x9114, "MREchoSequence")
+    static let mrTimingAndRelatedParametersSequence = Tag(0x0018, 0x9112, "MRTimingAndRelatedParametersSequence")
+    static let mrImageFrameTypeSequence = Tag(0x0018, 0x9226, "MRImageFrameTypeSequence")
+    static let frameType = Tag(0x0008, 0x9007, "FrameType")
+    static let complexImageComponent = Tag(0x0008, 0x9208, "ComplexImageComponent")
 
     static let studyInstanceUID = Tag(0x0020, 0x000D, "StudyInstanceUID")
     static let seriesInstanceUID = Tag(0x0020, 0x000E, "SeriesInstanceUID")
@@ -241,4 +245,12 @@ public extension Tag {
     /// Siemens CSA headers (SV10 or CSA1 binary): per image and per series.
     static let siemensCSAImageHeader = Tag(private: 0x0029, 0x1010, creator: "SIEMENS CSA HEADER", "CSAImageHeaderInfo")
     static let siemensCSASeriesHeader = Tag(private: 0x0029, 0x1020, creator: "SIEMENS CSA HEADER", "CSASeriesHeaderInfo")
+
+    /// GE: the pulse sequence name ("epi_pepolar" for the ABCD reversed-polarity EPI) and user data 12
+    /// (its polarity scheme: 1 reversed, 2 reversed then forward, 3 forward then reversed), as dcm2niix reads them.
+    static let gePulseSequenceName = Tag(private: 0x0019, 0x109C, creator: "GEMS_ACQU_01", "PulseSequenceName")
+    /// Philips enhanced MR: the per-frame private item that repeats the classic attributes (ImageType
+    /// "B0 MAP\\B0" marks a field map in Hz, which dcm2niix names _fieldmaphz).
+    static let philipsPerFrameSequence = Tag(private: 0x2005, 0x140F, creator: "Philips MR Imaging DD 005", "PhilipsPerFrameSequence")
+    static let geUserData12 = Tag(private: 0x0019, 0x10B3, creator: "GEMS_ACQU_01", "UserData12")
 }

@@ -1,7 +1,9 @@
 // Series assembly (pure): which DICOM slices form one volume, in which order, on which grid.
-// Group by series, split what cannot form one volume (orientation, echo, temporal position), sort by
-// the projection of ImagePositionPatient on the slice normal, take the spacing from the positions,
-// and detect gantry tilt (positions not along the normal) and irregular spacing.
+// Group by series, split what dcm2niix writes as separate files (orientation, size, echo, complex
+// component), stack repeated positions as 4-D, sort by the projection of ImagePositionPatient on the
+// slice normal, take the spacing from the positions, and detect gantry tilt (positions not along the
+// normal) and irregular spacing. The grid here is in DICOM order (rows top to bottom); the volume
+// i2 convert writes reverses the rows as dcm2niix does (Volume.dcm2niixOrder).
 
 /// What assembly needs to know about one 2-D image (a single-frame file, or one frame of a multi-frame file).
 public struct SliceHeader: Sendable {
@@ -18,8 +20,17 @@ public struct SliceHeader: Sendable {
     public var pixelSpacing: [Double]         // [between rows, between columns] (PS3.3 C.7.6.2.1.1? order)
     public var orientation: [Double]          // ImageOrientationPatient: row direction, column direction
     public var position: Vector3              // ImagePositionPatient
-    public var echo: Int?
-    public var temporal: Int?
+    public var echo: Int?                     // EchoNumbers (classic); nil for enhanced, which has echoTime
+    public var echoTime: Double?              // ms; enhanced files number their echoes by distinct times
+    public var temporal: Int?                 // TemporalPositionIdentifier / TemporalPositionIndex: orders 4-D volumes
+    public var protocolName: String = ""      // ProtocolName (dcm2niix's %p, with its fallbacks applied by the scan)
+    public var imageType: String = ""         // ImageType values joined by "_", upper case ("ORIGINAL_PRIMARY_P_ND")
+    public var complexComponent: String = ""  // ComplexImageComponent (enhanced, per frame): MAGNITUDE, PHASE, REAL, IMAGINARY
+    public var repetitionTime: Double?        // ms; becomes NIfTI pixdim[4] in seconds
+    /// GE epi_pepolar volumes acquired with reversed phase encoding: dcm2niix flips them in-plane once more
+    /// (its extra Y flip) and, in alternating runs, numbers them as series + 1000.
+    public var pepolarReversed = false
+    public var seriesNumberOffset = 0         // added to SeriesNumber in names (GE epi_pepolar: 1000)
     public var instanceNumber: Int = 0
     public var transferSyntax = ""
     public var sopClassUID = ""
@@ -51,7 +62,7 @@ public struct SliceHeader: Sendable {
 /// Slices that form one volume, sorted along the normal, with the grid derived from them.
 public struct SliceStack: Sendable {
     public var name: String                   // series UID plus a split suffix: unique within a run
-    public var suffix: String                 // "", "_e2", "_t3", "_o2"
+    public var suffix: String                 // dcm2niix's name suffixes: "", "_e2", "_ph", "_e2_ph", "_real", "_imaginary"
     public var slices: [SliceHeader]          // sorted; for 4-D, volume-major (all slices of t=0 first)
     public var volumes: Int = 1
     public var first: SliceHeader { slices[0] }
@@ -79,50 +90,126 @@ public struct StackGeometry: Sendable {
 }
 
 public enum SeriesAssembly {
-    /// Groups slices into stacks. Duplicates (same SOP Instance UID and frame) are dropped; everything
-    /// else that cannot be one volume is split into its own stack.
-    public static func stacks(_ all: [SliceHeader]) -> [SliceStack] {
-        var seen = Set<String>()
+    /// Groups slices into stacks the way dcm2niix splits a series into output files (nii_dicom_batch.cpp,
+    /// nii_createFilename): one stack per orientation and image size, per echo (suffix `_e<n>` when the
+    /// series has several echoes or this one is not echo 1), per complex component (`_imaginary`, `_real`,
+    /// `_ph`; magnitude has none) and per GE epi_pepolar half. Repeated positions (fMRI, DWI, ASL,
+    /// TemporalPositionIdentifier / enhanced TemporalPositionIndex) stay in one stack: 4-D.
+    ///
+    /// The same SOP Instance UID and frame twice is dropped only when it is the same image (same header
+    /// values, and `sameContent` says the files hold the same bytes, e.g. a file copied twice); images that
+    /// share a UID but differ are kept apart, so they are converted or refused, never silently lost.
+    public static func stacks(_ all: [SliceHeader], sameContent: ((SliceHeader, SliceHeader) -> Bool)? = nil) -> [SliceStack] {
+        var kept: [String: [Int]] = [:]
         var unique: [SliceHeader] = []
-        for s in all where seen.insert(s.sopInstanceUID + "#\(s.frame)").inserted { unique.append(s) }
+        for s in all {
+            let key = s.sopInstanceUID + "#\(s.frame)"
+            if let earlier = kept[key], earlier.contains(where: { sameImage(unique[$0], s, sameContent) }) { continue }
+            kept[key, default: []].append(unique.count)
+            unique.append(s)
+        }
 
+        // dcm2niix keeps images of different SeriesNumber apart even under one SeriesInstanceUID (isSameSet;
+        // e.g. one image re-encoded in several transfer syntaxes as series 1, 2, ...): the number is part
+        // of the key, and of the stack name when one UID holds several.
         var bySeries: [String: [SliceHeader]] = [:]
         var seriesOrder: [String] = []
+        var numbers: [String: Set<String>] = [:]
+        for s in unique { numbers[s.seriesInstanceUID, default: []].insert(s.seriesNumber) }
         for s in unique {
-            if bySeries[s.seriesInstanceUID] == nil { seriesOrder.append(s.seriesInstanceUID) }
-            bySeries[s.seriesInstanceUID, default: []].append(s)
+            let key = numbers[s.seriesInstanceUID]!.count > 1 ? s.seriesInstanceUID + "_s" + s.seriesNumber : s.seriesInstanceUID
+            if bySeries[key] == nil { seriesOrder.append(key) }
+            bySeries[key, default: []].append(s)
         }
         var out: [SliceStack] = []
         for uid in seriesOrder {
             let slices = bySeries[uid]!
-            // Orientation groups, largest first so the main volume keeps the plain name.
-            var orientations: [[SliceHeader]] = []
-            for s in slices {
-                if let i = orientations.firstIndex(where: { sameOrientation($0[0], s) }) { orientations[i].append(s) }
-                else { orientations.append([s]) }
+            // Echo numbers: EchoNumbers, or for enhanced files the effective echo times numbered in the
+            // order the frames bring them (dcm2niix: Philips magnitude at 1.52 ms is _e1, its 0 ms field map _e2).
+            var times: [Double] = []
+            for s in slices where s.echo == nil { if let t = s.echoTime, !times.contains(t) { times.append(t) } }
+            func echo(_ s: SliceHeader) -> Int? {
+                if let e = s.echo { return e }
+                guard times.count > 1, let t = s.echoTime, let i = times.firstIndex(of: t) else { return nil }
+                return i + 1
             }
-            orientations.sort { $0.count > $1.count }
-            let echoes = Set(slices.compactMap(\.echo)).sorted()
-            let temporals = Set(slices.compactMap(\.temporal)).sorted()
-            for (oi, group) in orientations.enumerated() {
-                var parts: [(String, [SliceHeader])] = [("", group)]
-                if echoes.count > 1 {
-                    parts = parts.flatMap { suffix, g in
-                        echoes.map { e in (suffix + (e == echoes[0] ? "" : "_e\(e)"), g.filter { ($0.echo ?? echoes[0]) == e }) }
+            let echoes = Set(slices.compactMap(echo))
+            // Orientation and size groups, largest first so the main volume keeps the plain name (dcm2niix
+            // names the others alike; the run's name clash rule tells them apart).
+            var groups: [[SliceHeader]] = []
+            for s in slices {
+                if let i = groups.firstIndex(where: { sameOrientation($0[0], s) && $0[0].rows == s.rows && $0[0].columns == s.columns }) { groups[i].append(s) }
+                else { groups.append([s]) }
+            }
+            groups.sort { $0.count > $1.count }
+            // An image of another size lying among the slices of a larger group of the same orientation is
+            // a damaged series, not a second volume: merged back, so conversion refuses it naming the file
+            // ("mixed image sizes") instead of writing a volume with a hole.
+            var merged: [[SliceHeader]] = []
+            for g in groups {
+                let n = g[0].normal
+                if let i = merged.firstIndex(where: { big in
+                    guard sameOrientation(big[0], g[0]), big.count > 1 else { return false }
+                    let d = big.map { $0.position.dot(n) }
+                    let (lo, hi) = (d.min()!, d.max()!)
+                    return g.contains { let x = $0.position.dot(n); return x > lo + 1e-4 && x < hi - 1e-4 }
+                }) { merged[i] += g } else { merged.append(g) }
+            }
+            groups = merged
+            for (gi, group) in groups.enumerated() {
+                // (internal name part, file suffix, slices), split in dcm2niix's suffix order.
+                var parts: [(key: String, suffix: String, slices: [SliceHeader])] = [("", "", group)]
+                func split(_ by: (SliceHeader) -> (key: String, suffix: String)) {
+                    parts = parts.flatMap { part -> [(key: String, suffix: String, slices: [SliceHeader])] in
+                        var order: [String] = []
+                        var sub: [String: (suffix: String, slices: [SliceHeader])] = [:]
+                        for s in part.slices {
+                            let k = by(s)
+                            if sub[k.key] == nil { order.append(k.key); sub[k.key] = (k.suffix, []) }
+                            sub[k.key]!.slices.append(s)
+                        }
+                        return order.sorted().map { (part.key + $0, part.suffix + sub[$0]!.suffix, sub[$0]!.slices) }
                     }
                 }
-                if temporals.count > 1 {
-                    parts = parts.flatMap { suffix, g in
-                        temporals.map { t in (suffix + (t == temporals[0] ? "" : "_t\(t)"), g.filter { ($0.temporal ?? temporals[0]) == t }) }
-                    }
+                split { s in
+                    guard let e = echo(s) else { return ("", "") }
+                    return ("_e\(e)", echoes.count > 1 || e > 1 ? "_e\(e)" : "")
                 }
-                for (suffix, g) in parts where !g.isEmpty {
-                    let full = (oi == 0 ? "" : "_o\(oi + 1)") + suffix
-                    out.append(sorted(SliceStack(name: uid + full, suffix: full, slices: g)))
+                split { s in let c = complexSuffix(s); return (c, c) }
+                split { s in s.seriesNumberOffset == 0 ? ("", "") : ("_s+\(s.seriesNumberOffset)", "") }
+                for part in parts {
+                    let key = (gi == 0 ? "" : "_o\(gi + 1)") + part.key
+                    out.append(sorted(SliceStack(name: uid + key, suffix: part.suffix, slices: part.slices)))
                 }
             }
         }
         return out
+    }
+
+    /// dcm2niix's name suffix for the complex component (nii_dicom.cpp reads ImageType and
+    /// ComplexImageComponent; nii_createFilename adds _imaginary, _real, _ph in that order of precedence).
+    public static func complexSuffix(_ s: SliceHeader) -> String {
+        let c = s.complexComponent.uppercased()
+        if !c.isEmpty {
+            if c.hasPrefix("IM") { return "_imaginary" }
+            if c.hasPrefix("RE") { return s.imageType.contains("B0") && s.imageType.contains("MAP") ? "_fieldmaphz" : "_real" }
+            if c.hasPrefix("PH") { return "_ph" }
+            return ""
+        }
+        let t = s.imageType.uppercased()
+        if t.contains("_I_") || t.contains("_IMAGINARY_") { return "_imaginary" }
+        if t.contains("B0") && t.contains("MAP") { return "_fieldmaphz" }   // Philips B0 map: "real", in Hz
+        if t.contains("_R_") || t.contains("_REAL_") { return "_real" }
+        if t.contains("_P_") || t.contains("PHASE") { return "_ph" }
+        return ""
+    }
+
+    /// Two headers of one SOP Instance UID and frame that describe the same image.
+    static func sameImage(_ a: SliceHeader, _ b: SliceHeader, _ sameContent: ((SliceHeader, SliceHeader) -> Bool)?) -> Bool {
+        guard (a.position - b.position).length < 1e-6, a.orientation == b.orientation, a.rows == b.rows, a.columns == b.columns,
+              a.instanceNumber == b.instanceNumber, a.echo == b.echo, a.echoTime == b.echoTime, a.temporal == b.temporal,
+              a.imageType == b.imageType, a.complexComponent == b.complexComponent else { return false }
+        return a.path == b.path || (sameContent?(a, b) ?? true)
     }
 
     static func sameOrientation(_ a: SliceHeader, _ b: SliceHeader) -> Bool {
@@ -130,12 +217,19 @@ public enum SeriesAssembly {
     }
 
     /// Sorts along the normal. Several slices at one position with equal counts per position become
-    /// a 4-D stack (ordered by instance number within each position).
+    /// a 4-D stack, its volumes in acquisition order: TemporalPositionIdentifier (or enhanced
+    /// TemporalPositionIndex), then InstanceNumber, then frame (dcm2niix: ensureSequentialSlicePositions).
     static func sorted(_ stack: SliceStack) -> SliceStack {
         var s = stack
         let n = s.first.normal
+        func before(_ a: SliceHeader, _ b: SliceHeader) -> Bool {
+            if (a.temporal ?? 0) != (b.temporal ?? 0) { return (a.temporal ?? 0) < (b.temporal ?? 0) }
+            if a.instanceNumber != b.instanceNumber { return a.instanceNumber < b.instanceNumber }
+            if a.path != b.path { return a.path < b.path }
+            return a.frame < b.frame
+        }
         let keyed = s.slices.map { (d: $0.position.dot(n), slice: $0) }
-            .sorted { abs($0.d - $1.d) > 1e-4 ? $0.d < $1.d : $0.slice.instanceNumber < $1.slice.instanceNumber }
+            .sorted { abs($0.d - $1.d) > 1e-4 ? $0.d < $1.d : before($0.slice, $1.slice) }
         // Count slices per distinct position.
         var positions: [[SliceHeader]] = []
         var lastD = -Double.infinity

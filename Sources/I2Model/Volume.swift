@@ -37,8 +37,10 @@ public enum VoxelType: String, CaseIterable, Sendable {
 ///
 /// Voxel (i, j, k) sits at `origin + i*spacing[0]*direction.column(0) + j*spacing[1]*direction.column(1)
 /// + k*spacing[2]*direction.column(2)`, all in LPS millimetres. `data` is x-fastest, little-endian.
-/// For a DICOM series, axis 0 runs along a row (IOP's first vector), axis 1 down the columns,
-/// axis 2 along the slice normal in the order the slices were sorted.
+/// For a DICOM series converted by i2 convert the order is dcm2niix's: axis 0 runs along a row (IOP's
+/// first vector), axis 1 UP the columns (the last DICOM row first: direction column 1 is minus IOP's
+/// second vector), axis 2 along the slice normal (row x column), lowest slice first; so .nii, .nrrd,
+/// .mha and .npy hold dcm2niix's array. (seg2nifti's label maps follow the same order.)
 public struct Volume: Sendable {
     public var size: [Int]              // 3 or 4 entries; size[3] is the number of volumes (time/echo)
     public var spacing: [Double]        // 3 entries, mm
@@ -46,6 +48,8 @@ public struct Volume: Sendable {
     public var direction: Matrix3       // columns are the LPS unit vectors of axes 0, 1, 2
     public var voxelType: VoxelType
     public var data: [UInt8]
+    /// Seconds between volumes of a 4-D series (NIfTI pixdim[4]; dcm2niix writes the TR there, 3-D too).
+    public var timeStep: Double = 0
 
     public init(size: [Int], spacing: [Double], origin: Vector3, direction: Matrix3,
                 voxelType: VoxelType, data: [UInt8]) {
@@ -67,6 +71,39 @@ public struct Volume: Sendable {
 
     public var voxelCount: Int { size.reduce(1, *) }
     public var byteCount: Int { voxelCount * voxelType.byteCount }
+
+    /// Reverses the voxel order along `axis` (0, 1 or 2) in place, keeping every voxel where it is in the
+    /// world: the origin moves to the far end of the axis and that direction column changes sign.
+    /// With `voxels: false` only the grid is reversed (the image is mirrored in the world): dcm2niix's
+    /// extra row flip of GE epi_pepolar reversed volumes.
+    public mutating func reverse(axis: Int, voxels: Bool = true) {
+        precondition((0..<3).contains(axis) && size.count >= 3)
+        let n = size[axis]
+        guard n > 1 else { return }
+        let d = direction.column(axis)
+        origin = origin + d * (spacing[axis] * Double(n - 1))
+        var cols = (0..<3).map { direction.column($0) }
+        cols[axis] = d * -1
+        direction = Matrix3(columns: cols)
+        guard voxels else { return }
+        let bytes = voxelType.byteCount
+        let run = size[0..<axis].reduce(1, *) * bytes          // contiguous bytes per step along the axis
+        let blocks = data.count / (run * n)                    // everything above the axis (slices, volumes)
+        data.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            let tmp = UnsafeMutableRawPointer.allocate(byteCount: run, alignment: 16)
+            defer { tmp.deallocate() }
+            for b in 0..<blocks {
+                let block = base + b * run * n
+                for i in 0..<(n / 2) {
+                    let p = block + i * run, q = block + (n - 1 - i) * run
+                    tmp.copyMemory(from: p, byteCount: run)
+                    p.copyMemory(from: q, byteCount: run)
+                    q.copyMemory(from: tmp, byteCount: run)
+                }
+            }
+        }
+    }
 
     /// Voxel-to-LPS affine (4x4, row-major), spacing folded in.
     public var affineLPS: Matrix4 { Geometry.affine(origin: origin, direction: direction, spacing: spacing) }

@@ -29,6 +29,7 @@ extension NiftiImage {
 
         var volume = Volume(size: size, spacing: spacing, origin: origin, direction: direction,
                             voxelType: type, data: try image.readData())
+        if image.timeStep.isFinite && image.timeStep > 0 { volume.timeStep = image.timeStep }
         applyScaling(&volume, slope: image.sclSlope, inter: image.sclInter)
         return volume
     }
@@ -52,7 +53,7 @@ extension NiftiImage {
         guard affine.joined().allSatisfy({ $0.isFinite }) else {
             throw I2Error(.badInput, "the volume geometry has non-finite entries")
         }
-        return headerBytes(dims: volume.size, type: volume.voxelType, spacing: volume.spacing, affineRAS: affine)
+        return headerBytes(dims: volume.size, type: volume.voxelType, spacing: volume.spacing, affineRAS: affine, timeStep: volume.timeStep)
     }
 
     // MARK: intensity scaling

@@ -38,6 +38,15 @@ public final class NiftiImage {
     public var sclInter: Double { Double(nim.pointee.scl_inter) }
     public var sformCode: Int { Int(nim.pointee.sform_code) }
     public var qformCode: Int { Int(nim.pointee.qform_code) }
+    /// pixdim[4] in seconds (nifticlib's dt, converted from xyzt_units' time unit when it names one).
+    public var timeStep: Double {
+        let dt = Double(nim.pointee.dt)
+        switch Int32(nim.pointee.time_units) {
+        case NIFTI_UNITS_MSEC: return dt / 1000
+        case NIFTI_UNITS_USEC: return dt / 1_000_000
+        default: return dt
+        }
+    }
 
     /// Voxel → RAS mm, chosen as the NIfTI-1 standard says: sform if set, else qform, else pixdim only
     /// (nifticlib's ANALYZE fallback: diagonal, origin 0).
@@ -161,7 +170,7 @@ public final class NiftiImage {
 
     /// The 348-byte NIfTI-1 header plus the 4-byte extender (no extensions): everything before the
     /// voxels of a single-file .nii, whose data start at vox_offset 352.
-    static func headerBytes(dims: [Int], type: VoxelType, spacing: [Double], affineRAS: Matrix4) -> [UInt8] {
+    static func headerBytes(dims: [Int], type: VoxelType, spacing: [Double], affineRAS: Matrix4, timeStep: Double = 0) -> [UInt8] {
         var h = nifti_1_header()
         h.sizeof_hdr = 348
         h.regular = CChar(UInt8(ascii: "r"))
@@ -187,11 +196,12 @@ public final class NiftiImage {
             for i in 0..<8 { p[i] = 1 }
             p[0] = qfac < 0 ? -1 : 1
             for i in 0..<3 { p[i + 1] = Float(spacing[i]) }
+            p[4] = Float(timeStep)   // dcm2niix: the TR in seconds, 0 when there is none
         }
         h.vox_offset = 352
         h.scl_slope = 1
         h.scl_inter = 0
-        h.xyzt_units = CChar(NIFTI_UNITS_MM | (dims.count > 3 ? NIFTI_UNITS_SEC : 0))
+        h.xyzt_units = CChar(NIFTI_UNITS_MM | NIFTI_UNITS_SEC)   // as dcm2niix writes it, 3-D too
         h.qform_code = Int16(NIFTI_XFORM_SCANNER_ANAT)
         h.sform_code = Int16(NIFTI_XFORM_SCANNER_ANAT)
         (h.quatern_b, h.quatern_c, h.quatern_d) = (qb, qc, qd)

@@ -34,13 +34,14 @@ final class NamingTests: XCTestCase {
 
     func testRepeatedPlaceholderAndLiteralTextAndUnknownBraces() {
         let name = Naming.name("s{number}x{number}{unknown}", stack: stack(header()), info: info)
-        XCTAssertEqual(name, "s3x3_unknown_", "unknown placeholders stay as text, braces sanitized")
+        XCTAssertEqual(name, "s3x3{unknown}", "unknown placeholders stay as text; dcm2niix keeps braces")
     }
 
     func testSplitSuffixIsAppendedAfterSanitizing() {
         XCTAssertEqual(Naming.name("{number}_{description}", stack: stack(header(), suffix: "_o2"), info: info),
                        "3_Thorax_1.0_B31f_o2")
-        XCTAssertEqual(Naming.name("{number}", stack: stack(header(), suffix: "_e2_t3"), info: info), "3_e2_t3")
+        XCTAssertEqual(Naming.name("{number}", stack: stack(header(), suffix: "_e2_ph"), info: info), "3_e2_ph")
+        XCTAssertEqual(Naming.name("{number}_", stack: stack(header(), suffix: "_e1"), info: info), "3_e1", "runs of _ collapse across the suffix")
     }
 
     func testEmptyNumberAndDescriptionHaveDefaults() {
@@ -61,7 +62,7 @@ final class NamingTests: XCTestCase {
         let name = Naming.name("{description}", stack: stack(h), info: info)
         XCTAssertFalse(name.contains("/"))
         XCTAssertFalse(name.hasPrefix("."))
-        XCTAssertEqual(name, "_.._etc_passwd")
+        XCTAssertEqual(name, "_._.._etc_passwd")
     }
 
     func testValuesAreInsertedLiterallyNotExpandedAgain() {
@@ -73,26 +74,31 @@ final class NamingTests: XCTestCase {
         h.seriesInstanceUID = "{study}"
         let info = SeriesInfo(uid: "u", values: ["PatientID": "{series}", "StudyInstanceUID": "{description}"])
         let name = Naming.name("{number}{description}{modality}{patient}{series}{study}", stack: stack(h), info: info)
-        XCTAssertEqual(name, "_modality__number__patient__series__study__description_")
+        XCTAssertEqual(name, "{modality}{number}{patient}{series}{study}{description}")
     }
 
     // MARK: sanitize
 
     func testSanitizeReplacesSlashesAndSpaces() {
         XCTAssertEqual(Naming.sanitize("a/b c\td"), "a_b_c_d")
-        XCTAssertEqual(Naming.sanitize("T1 MPRAGE (sag)"), "T1_MPRAGE__sag_")
-        XCTAssertEqual(Naming.sanitize("x\\y:z*?"), "x_y_z__")
+        XCTAssertEqual(Naming.sanitize("T1 MPRAGE (sag)"), "T1_MPRAGE_(sag)")
+        XCTAssertEqual(Naming.sanitize("x\\y:z*?"), "x_y_z_")
+        // Checked one by one against dcm2niix v1.0.20220720 (-f %p): these become _, every other printable ASCII stays.
+        XCTAssertEqual(Naming.sanitize("a\"b$c*d/e:f;g<h>i?j`k|l m"), "a_b_c_d_e_f_g_h_i_j_k_l_m")
+        XCTAssertEqual(Naming.sanitize("x!#%&'()+,-.=@[]^{}~y"), "x!#%&'()+,-.=@[]^{}~y")
     }
 
     func testSanitizeKeepsLettersDigitsDotDashUnderscore() {
         XCTAssertEqual(Naming.sanitize("AZaz09.-_"), "AZaz09.-_")
+        XCTAssertEqual(Naming.sanitize("a__b"), "a_b", "dcm2niix collapses runs of _")
     }
 
-    func testSanitizeRemovesLeadingDotsAndDotNames() {
-        XCTAssertEqual(Naming.sanitize(".hidden"), "hidden")
-        XCTAssertEqual(Naming.sanitize("...x.y"), "x.y")
-        XCTAssertEqual(Naming.sanitize(".."), "series")
-        XCTAssertEqual(Naming.sanitize("."), "series")
+    func testSanitizeReplacesALeadingDot() {
+        // dcm2niix replaces a leading '.' by '_' (never a hidden file, never "." or "..").
+        XCTAssertEqual(Naming.sanitize(".hidden"), "_hidden")
+        XCTAssertEqual(Naming.sanitize("...x.y"), "_..x.y")
+        XCTAssertEqual(Naming.sanitize(".."), "_.")
+        XCTAssertEqual(Naming.sanitize("."), "_")
         XCTAssertEqual(Naming.sanitize("a..b"), "a..b", "inner dots are harmless in one component")
     }
 
@@ -101,9 +107,9 @@ final class NamingTests: XCTestCase {
     }
 
     func testSanitizeReplacesEachNonASCIIScalar() {
-        XCTAssertEqual(Naming.sanitize("Sch\u{E4}del"), "Sch_del")                // precomposed ä: one scalar
+        XCTAssertEqual(Naming.sanitize("Sch\u{E4}del"), "Schadel")                // Latin-1 ä: dcm2niix's cleanISO8859
         XCTAssertEqual(Naming.sanitize("Scha\u{308}del"), "Scha_del")             // a + combining diaeresis
-        XCTAssertEqual(Naming.sanitize("\u{5FC3}\u{81DF}"), "__")                // CJK letters are alphabetic but not ASCII
+        XCTAssertEqual(Naming.sanitize("\u{5FC3}\u{81DF}"), "_")                 // CJK letters are not ASCII; runs of _ collapse
         XCTAssertEqual(Naming.sanitize("\u{1F600}x"), "_x")
         XCTAssertEqual(Naming.sanitize("\u{0660}1"), "_1", "Arabic-Indic digit zero is not an ASCII digit")
     }

@@ -243,7 +243,7 @@ final class SeriesTests: XCTestCase {
         // Localizers first in the input: the larger group still keeps the plain name.
         let stacks = SeriesAssembly.stacks(scouts + main)
         XCTAssertEqual(stacks.map(\.name), ["1.2.3", "1.2.3_o2"])
-        XCTAssertEqual(stacks.map(\.suffix), ["", "_o2"])
+        XCTAssertEqual(stacks.map(\.suffix), ["", ""], "dcm2niix gives no suffix: the run's name clash rule adds a, b, ...")
         XCTAssertEqual(names(stacks[0]), (0..<6).map { "s\($0)" })
         XCTAssertEqual(names(stacks[1]), ["loc2", "loc1"], "sorted along +y")
         // The main stack's grid is exactly what it is without the localizers.
@@ -263,21 +263,74 @@ final class SeriesTests: XCTestCase {
             for e in [2, 1] { input.append(slice("e\(e)k\(k)", Vector3(0, 0, Double(k) * 4), instance: k * 2 + e, echo: e)) }
         }
         let stacks = SeriesAssembly.stacks(input)
-        XCTAssertEqual(stacks.map(\.name), ["1.2.3", "1.2.3_e2"])
-        XCTAssertEqual(stacks.map(\.suffix), ["", "_e2"])
+        XCTAssertEqual(stacks.map(\.name), ["1.2.3_e1", "1.2.3_e2"])
+        XCTAssertEqual(stacks.map(\.suffix), ["_e1", "_e2"], "dcm2niix: every echo of a multi-echo series is named")
         XCTAssertEqual(names(stacks[0]), (0..<4).map { "e1k\($0)" })
         XCTAssertEqual(names(stacks[1]), (0..<4).map { "e2k\($0)" })
         XCTAssertEqual(stacks.map(\.volumes), [1, 1])
     }
 
-    func testTemporalPositionsSplitIntoT2AndT3() throws {
+    func testTemporalPositionsStackAsOneFourDSeriesInTemporalOrder() throws {
         var input: [SliceHeader] = []
         for t in [3, 1, 2] {
-            for k in 0..<3 { input.append(slice("t\(t)k\(k)", Vector3(0, 0, Double(k)), temporal: t)) }
+            // Instance numbers run against the temporal positions: TemporalPositionIdentifier decides.
+            for k in 0..<3 { input.append(slice("t\(t)k\(k)", Vector3(0, 0, Double(k)), instance: 10 - t, temporal: t)) }
+        }
+        let s = try XCTUnwrap(only(input))
+        XCTAssertEqual(s.volumes, 3)
+        XCTAssertEqual(s.suffix, "")
+        XCTAssertEqual(names(s), [1, 2, 3].flatMap { t in (0..<3).map { "t\(t)k\($0)" } })
+    }
+
+    func testSingleEchoTwoIsNamedE2AndPhaseIsSplitAsPh() throws {
+        var input: [SliceHeader] = []
+        for k in 0..<3 {
+            var m = slice("m\(k)", Vector3(0, 0, Double(k)), echo: 2)
+            m.imageType = "ORIGINAL_PRIMARY_M_ND"
+            var p = slice("p\(k)", Vector3(0, 0, Double(k)), echo: 2)
+            p.imageType = "ORIGINAL_PRIMARY_P_ND"
+            input += [p, m]
         }
         let stacks = SeriesAssembly.stacks(input)
-        XCTAssertEqual(stacks.map(\.name), ["1.2.3", "1.2.3_t2", "1.2.3_t3"])
-        XCTAssertEqual(names(stacks[2]), ["t3k0", "t3k1", "t3k2"])
+        XCTAssertEqual(stacks.map(\.suffix), ["_e2", "_e2_ph"])
+        XCTAssertEqual(stacks.map(\.volumes), [1, 1])
+        XCTAssertEqual(names(stacks[1]), ["p0", "p1", "p2"])
+    }
+
+    func testSeriesNumbersUnderOneUIDAreKeptApartAsDcm2niixDoes() {
+        var input: [SliceHeader] = []
+        for n in ["1", "2"] {
+            var s = slice("n\(n)", .zero)       // one image, the same position, series 1 and 2
+            s.seriesNumber = n
+            input.append(s)
+        }
+        let stacks = SeriesAssembly.stacks(input)
+        XCTAssertEqual(stacks.map(\.name), ["1.2.3_s1", "1.2.3_s2"])
+        XCTAssertEqual(stacks.map(\.volumes), [1, 1])
+    }
+
+    func testComplexComponentsSplitAsDcm2niixNamesThem() {
+        var input: [SliceHeader] = []
+        for (i, c) in ["MAGNITUDE", "PHASE", "REAL", "IMAGINARY"].enumerated() {
+            var s = slice("c\(i)", .zero)
+            s.complexComponent = c
+            input.append(s)
+        }
+        XCTAssertEqual(Set(SeriesAssembly.stacks(input).map(\.suffix)), ["", "_ph", "_real", "_imaginary"])
+    }
+
+    func testSameUIDWithDifferentPositionsOrContentIsKeptApart() throws {
+        let input = stack(count: 3, step: Vector3(0, 0, 1))
+        var moved = input[0]
+        moved.path = "/in/other.dcm"
+        moved.position = Vector3(0, 0, 3)       // one UID, another position: a fourth slice
+        XCTAssertEqual(try XCTUnwrap(only(input + [moved])).slices.count, 4)
+        var same = input[0]
+        same.path = "/in/copy.dcm"              // same header, but the files differ
+        let kept = SeriesAssembly.stacks(input + [same], sameContent: { _, _ in false })
+        XCTAssertEqual(kept.flatMap(\.slices).count, 4)
+        let dropped = SeriesAssembly.stacks(input + [same], sameContent: { _, _ in true })
+        XCTAssertEqual(dropped.flatMap(\.slices).count, 3)
     }
 
     func testDuplicateSOPInstanceUIDIsDropped() throws {

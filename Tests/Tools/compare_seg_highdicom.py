@@ -58,11 +58,14 @@ def main():
     for uid, plane in zip(uids, pixels):
         ijk = to_voxel @ np.append(ras @ np.array(positions[uid]), 1.0)
         i, j, k = np.rint(ijk[:3]).astype(int)
-        if abs(ijk - np.rint(ijk))[:3].max() > 1e-3 or i != 0 or j != 0 or not 0 <= k < data.shape[2]:
+        # The frame's first pixel is voxel (0, 0, k) in DICOM row order, or (0, rows - 1, k) in the order
+        # i2 convert and dcm2niix write (rows reversed); either way the affine must say so.
+        reversed_rows = j == data.shape[1] - 1 and j != 0
+        if abs(ijk - np.rint(ijk))[:3].max() > 1e-3 or i != 0 or (j != 0 and not reversed_rows) or not 0 <= k < data.shape[2]:
             errors.append(f"MISMATCH source {uid} at {positions[uid]} is voxel {ijk[:3]} of OUT, not the corner of a slice")
             continue
         seen[k] = True
-        got = data[:, :, k].T
+        got = data[:, ::-1, k].T if reversed_rows else data[:, :, k].T
         if a.probability:
             expected, ok = plane, np.allclose(got, plane, atol=1e-6)
         else:

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # Reads a DICOM-SEG with highdicom and checks it against the label map it was made from.
 # usage: read_seg_highdicom.py SEG.dcm REF_DIR LABELS.nii[.gz]
-# LABELS is on the reference grid in i2's voxel order (axis 0 = columns, 1 = rows, 2 = slices sorted
-# along the normal), e.g. `i2 convert labels.nrrd labels.nii.gz`. Prints one JSON object: the segments
+# LABELS is on the reference grid (axis 0 = columns, 1 = rows in DICOM order or reversed as i2 convert and
+# dcm2niix write them, told apart by the affine, 2 = slices sorted along the normal), e.g. `i2 convert labels.nrrd labels.nii.gz`. Prints one JSON object: the segments
 # (number, label, original label from i2's private element, codes, CIELab), and "mismatches", the list
 # of segments whose per-instance masks differ from LABELS == original label (empty when all agree), and
 # "bad_positions", frames whose plane position equals no source slice position.
@@ -28,7 +28,12 @@ def main(seg_path, ref_dir, labels_path):
     refs.sort(key=lambda d: float(np.dot(np.array(d.ImagePositionPatient, float), normal)))
     uids = [d.SOPInstanceUID for d in refs]
     positions = {tuple(round(float(v), 4) for v in d.ImagePositionPatient) for d in refs}
-    labels = np.asarray(nib.load(labels_path).dataobj).astype(np.int64)  # (columns, rows, slices)
+    img = nib.load(labels_path)
+    labels = np.asarray(img.dataobj).astype(np.int64)  # (columns, rows, slices)
+    # i2 convert writes dcm2niix's order, the DICOM rows reversed: axis 1 then runs against IOP's column
+    # vector (seen in the affine, RAS): taken back to the frames' row order.
+    if labels.shape[1] > 1 and np.dot(img.affine[:3, 1], np.diag([-1.0, -1.0, 1.0]) @ col) < 0:
+        labels = labels[:, ::-1, ...]
     labels = np.transpose(labels[..., :len(uids)] if labels.ndim == 3 else labels[..., 0], (2, 1, 0))  # (slices, rows, columns)
 
     segments = []

@@ -80,7 +80,7 @@ public enum Conversion: Engine {
         let scan = DicomScan(files: files)
         scan.warnings.forEach(warn)
         scan.errors.forEach(result.failed)
-        var stacks = SeriesAssembly.stacks(scan.slices).filter { !scan.damagedSeries.contains($0.first.seriesInstanceUID) }
+        var stacks = SeriesAssembly.stacks(scan.slices, sameContent: sameFile).filter { !scan.damagedSeries.contains($0.first.seriesInstanceUID) }
         if !options.seriesFilter.isEmpty {
             stacks = stacks.filter { s in options.seriesFilter.contains { $0 == s.name || $0 == s.first.seriesInstanceUID } }
             for uid in options.seriesFilter where !stacks.contains(where: { $0.name == uid || $0.first.seriesInstanceUID == uid }) {
@@ -137,7 +137,7 @@ public enum Conversion: Engine {
         let g = SeriesAssembly.geometry(stack)
         var notes: [String] = []
         if let irr = g.irregular, irr.gap < 1e-3 {
-            throw I2Error(.badInput, path: irr.before.label, "two slices at the same position: this one and \(irr.after.label) (different SOP Instance UIDs)")
+            throw I2Error(.badInput, path: irr.before.label, "two slices at the same position: this one and \(irr.after.label) (not a repeat of every position, so neither one volume nor a 4-D series)")
         }
         if let irr = g.irregular, !options.equalize {
             throw I2Error(.badInput, path: irr.before.label,
@@ -157,6 +157,13 @@ public enum Conversion: Engine {
             volume = Resample.equalize(volume, offsets: g.offsets)
             notes.append("\(stack.name): irregular slice spacing resampled to \(volume.spacing[2]) mm")
         }
+        // dcm2niix's voxel order (nii_dicom_batch.cpp: nii_flipY, on by default): the last DICOM row first,
+        // the affine adjusted, so the array is dcm2niix's. Slices are already lowest-first along the
+        // normal, which is where dcm2niix's verify_slice_dir/nii_flipZ put them.
+        // GE epi_pepolar reversed volumes get its extra row flip (the rows stay in DICOM order).
+        volume.reverse(axis: 1, voxels: !stack.first.pepolarReversed)
+        // pixdim[4]: the TR in seconds, as dcm2niix writes it (3-D too).
+        volume.timeStep = (stack.first.repetitionTime ?? 0) / 1000
         return (volume, notes)
     }
 
@@ -168,7 +175,7 @@ public enum Conversion: Engine {
         let scan = DicomScan(files: files)
         scan.warnings.forEach(context.events.warning)
         scan.errors.forEach(result.failed)
-        for stack in SeriesAssembly.stacks(scan.slices) {
+        for stack in SeriesAssembly.stacks(scan.slices, sameContent: sameFile) {
             let f = stack.first
             let size = "\(f.columns)x\(f.rows)x\(stack.sliceCount)" + (stack.volumes > 1 ? "x\(stack.volumes)" : "")
             let fields = [stack.name, f.modality.isEmpty ? "-" : f.modality, Orientation.label(f),
@@ -176,6 +183,12 @@ public enum Conversion: Engine {
             result.output(listLine(fields))
         }
         return result.finish()
+    }
+
+    /// Two files with one SOP Instance UID are one instance only if they hold the same bytes (a copy);
+    /// otherwise both are kept, and converted or refused by name (issue 10: never silently one of them).
+    static func sameFile(_ a: SliceHeader, _ b: SliceHeader) -> Bool {
+        FileManager.default.contentsEqual(atPath: a.path, andPath: b.path)
     }
 
     static func outputDirectory(_ path: String) throws -> String {
@@ -188,9 +201,14 @@ public enum Conversion: Engine {
         return path.hasSuffix("/") ? String(path.dropLast()) : path
     }
 
+    /// A name not used yet in this run: dcm2niix's clash rule (nii_createFilename) appends a, b, ... z;
+    /// after those i2 goes on with _27, _28, ...
     static func unique(_ name: String, _ used: inout Set<String>) -> String {
-        var candidate = name, n = 2
-        while used.contains(candidate) { candidate = "\(name)_\(n)"; n += 1 }
+        var candidate = name, n = 0
+        while used.contains(candidate) {
+            candidate = n < 26 ? name + String(UnicodeScalar(UInt8(ascii: "a") + UInt8(n))) : "\(name)_\(n + 1)"
+            n += 1
+        }
         used.insert(candidate)
         return candidate
     }

@@ -123,6 +123,26 @@ struct DicomScan {
 
         let syntax = f.transferSyntax
         let sopClass = f.string(.sopClassUID) ?? ""
+        // Series-level values naming and splitting need (dcm2niix reads them per file too).
+        let protocolName = f.string(.protocolName) ?? ""
+        let imageType = (f.string(.imageType) ?? "").uppercased().replacingOccurrences(of: "\\", with: "_")
+        let tr = f.doubles(.repetitionTime)?.first
+        let temporalID = f.int(.temporalPositionIdentifier)
+        // GE epi_pepolar (dcm2niix nii_dicom.cpp, issue 532): user data 12 says which volumes were acquired
+        // with reversed phase encoding; those get dcm2niix's extra row flip, and in the alternating schemes
+        // their own file numbered series + 1000. The volume number is TemporalPositionIdentifier.
+        var pepolarReversed = false, seriesOffset = 0
+        if (f.string(.manufacturer) ?? "").uppercased().hasPrefix("GE"),
+           (f.string(.gePulseSequenceName) ?? "").lowercased().contains("epi_pepolar") {
+            let scheme = Int((f.doubles(.geUserData12)?.first ?? 0).rounded())
+            let volume = temporalID ?? 0
+            switch scheme {
+            case 1: pepolarReversed = true
+            case 2: if volume > 0 && volume % 2 == 1 { pepolarReversed = true; seriesOffset = 1000 }
+            case 3: if volume > 0 && volume % 2 == 0 { pepolarReversed = true; seriesOffset = 1000 }
+            default: break
+            }
+        }
         let positionText = frames == 1 && !enhanced ? f.string(.imagePositionPatient) ?? "" : ""
         var out: [SliceHeader] = []
         for frame in 0..<frames {
@@ -156,15 +176,29 @@ struct DicomScan {
             s.modality = f.string(.modality) ?? ""
             s.seriesNumber = f.string(.seriesNumber) ?? ""
             s.seriesDescription = f.string(.seriesDescription) ?? ""
+            s.protocolName = protocolName
+            s.imageType = imageType
+            s.repetitionTime = tr
+            s.pepolarReversed = pepolarReversed
+            s.seriesNumberOffset = seriesOffset
             if enhanced {
                 s.temporal = f.doubles(Tag.perFrameFunctionalGroupsSequence[frame] / Tag.frameContentSequence[0] / .temporalPositionIndex)?.first.map { Int($0) }
                 s.echo = nil
-                if let te = f.doubles(Tag.perFrameFunctionalGroupsSequence[frame] / Tag.mrEchoSequence[0] / .effectiveEchoTime)?.first {
-                    s.echo = Int((te * 1000).rounded())   // distinct echo times split; the suffix names the time in µs
+                // Distinct effective echo times are numbered 1, 2, ... by assembly (dcm2niix's _e1, _e2).
+                s.echoTime = attribute(frame, .mrEchoSequence, .effectiveEchoTime)?.first
+                s.repetitionTime = attribute(frame, .mrTimingAndRelatedParametersSequence, .repetitionTime)?.first ?? tr
+                let component = f.string(Tag.perFrameFunctionalGroupsSequence[frame] / Tag.mrImageFrameTypeSequence[0] / .complexImageComponent)
+                    ?? f.string(Tag.sharedFunctionalGroupsSequence[0] / Tag.mrImageFrameTypeSequence[0] / .complexImageComponent)
+                    ?? f.string(.complexImageComponent)
+                s.complexComponent = (component ?? "").trimmingCharacters(in: .whitespaces).uppercased()
+                if let legacy = f.string(Tag.perFrameFunctionalGroupsSequence[frame] / Tag.philipsPerFrameSequence[0] / .imageType)
+                    ?? f.string(Tag.perFrameFunctionalGroupsSequence[frame] / Tag.mrImageFrameTypeSequence[0] / .frameType) {
+                    s.imageType = legacy.uppercased().replacingOccurrences(of: "\\", with: "_")
                 }
             } else {
                 s.echo = f.int(.echoNumbers)
-                s.temporal = f.int(.temporalPositionIdentifier)
+                s.temporal = temporalID
+                s.complexComponent = (f.string(.complexImageComponent) ?? "").trimmingCharacters(in: .whitespaces).uppercased()
             }
             out.append(s)
         }

@@ -99,7 +99,15 @@ public enum NiftiToSeg: Engine {
             throw I2Error(.storage, path: o.reference, "reference series: no such file or directory")
         }
         let ref: SegReference
-        do { ref = try SegReference.select(candidates.get(), matching: volumes[0]) } catch let e as I2Error { throw e.at(o.inputs[0]) }
+        do { ref = try SegReference.select(candidates.get(), matching: volumes[0]) } catch let e as I2Error {
+            // A label map drawn on `i2 convert`'s output (dcm2niix's order: the DICOM rows reversed) is on
+            // the reference grid with axis 1 reversed: taken back to the frames' row order.
+            var reversed = volumes[0]
+            reversed.reverse(axis: 1, voxels: false)
+            guard let r = try? SegReference.select(candidates.get(), matching: reversed) else { throw e.at(o.inputs[0]) }
+            ref = r
+            for i in volumes.indices { volumes[i].reverse(axis: 1) }
+        }
         for (i, v) in volumes.enumerated().dropFirst() {
             if let why = SegReference.mismatch(v, stack: ref.stack, geometry: ref.geometry) {
                 throw I2Error(.badInput, path: o.inputs[i], "not on the grid of the reference series: \(why)")

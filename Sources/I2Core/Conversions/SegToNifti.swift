@@ -115,7 +115,7 @@ public enum SegToNifti: Engine {
                 if !used.insert(name).inserted { name += "_\(s.number)" }
                 let path = name + "." + format.rawValue
                 names.append((path as NSString).lastPathComponent)
-                outputs.append((path, { try SegFrames.segment(seg, s.number, pixels: pixels!, grid: grid, threshold: o.threshold, probability: probability) }))
+                outputs.append((path, { dcm2niixOrder(try SegFrames.segment(seg, s.number, pixels: pixels!, grid: grid, threshold: o.threshold, probability: probability)) }))
             }
             // Each file holds its segment as 1 (or a probability): labelID 1 in the list for that file.
             metadata.segmentAttributes = seg.segments.filter { !(seg.type == .labelmap && $0.number == 0) }.map { s in
@@ -125,7 +125,7 @@ public enum SegToNifti: Engine {
             }
             metadata.segmentAttributesFileMapping = names
         } else {
-            let volume = try labelMap ?? SegFrames.labelMap(seg, pixels: pixels!, grid: grid, threshold: o.threshold)
+            let volume = dcm2niixOrder(try labelMap ?? SegFrames.labelMap(seg, pixels: pixels!, grid: grid, threshold: o.threshold))
             outputs.append((o.output, { volume }))
             metadata = labelMapMetadata(seg)
         }
@@ -147,6 +147,14 @@ public enum SegToNifti: Engine {
         }
         for p in written { wrote(p) }
         return written
+    }
+
+    /// The frames' rows reversed, grid adjusted: the voxel order `i2 convert` gives a DICOM series
+    /// (dcm2niix's), so a label map overlays the converted image array for array.
+    static func dcm2niixOrder(_ v: Volume) -> Volume {
+        var v = v
+        v.reverse(axis: 1)
+        return v
     }
 
     /// The JSON beside a label map: every segment with a non-zero label, in one list.

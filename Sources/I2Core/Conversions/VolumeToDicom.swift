@@ -26,6 +26,7 @@ enum VolumeToDicom {
 
     static func write(_ volume: Volume, reference: String, into dir: String, uidSeed: String? = nil,
                       seriesDescription: String? = nil) throws -> [String] {
+        var volume = volume
         guard volume.size.count == 3 || (volume.size.count == 4 && volume.size[3] == 1) else {
             throw I2Error(.badInput, "a \(volume.size.count)-D volume (\(volume.size.map(String.init).joined(separator: "x"))) cannot become a derived DICOM series: only 3-D volumes are supported")
         }
@@ -34,6 +35,12 @@ enum VolumeToDicom {
         let scan = DicomScan(files: files)
         guard let stack = SeriesAssembly.stacks(scan.slices).first else {
             throw scan.errors.first ?? I2Error(.badInput, path: reference, "no DICOM image found in the reference")
+        }
+        // An image in i2 convert's (dcm2niix's) voxel order has its rows reversed against the reference's:
+        // written back in the reference's row and column order, so each derived frame lies as its source does.
+        for (axis, refAxis) in [(0, stack.first.rowDirection), (1, stack.first.columnDirection)]
+        where volume.direction.column(axis).dot(refAxis.normalized) < -0.5 {
+            volume.reverse(axis: axis)
         }
         let ref = try DicomFile(path: stack.first.path)
         let refClass = ref.string(.sopClassUID) ?? ""
