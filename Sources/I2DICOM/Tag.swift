@@ -241,4 +241,10 @@ public extension Tag {
     /// Siemens CSA headers (SV10 or CSA1 binary): per image and per series.
     static let siemensCSAImageHeader = Tag(private: 0x0029, 0x1010, creator: "SIEMENS CSA HEADER", "CSAImageHeaderInfo")
     static let siemensCSASeriesHeader = Tag(private: 0x0029, 0x1020, creator: "SIEMENS CSA HEADER", "CSASeriesHeaderInfo")
+    /// Siemens: slices in a MOSAIC image (US), the same count as the CSA's NumberOfImagesInMosaic.
+    static let siemensNumberOfImagesInMosaic = Tag(private: 0x0019, 0x100A, creator: "SIEMENS MR HEADER", "NumberOfImagesInMosaic")
+    /// United Imaging grid ("VFRAME") images: slices in the grid (DS), and the per-slice sequence whose
+    /// items carry each slice's ImagePositionPatient (UIH's DICOM notes, as dcm2niix's UIH/README.md lists them).
+    static let uihNumberOfImagesInGrid = Tag(private: 0x0065, 0x1050, creator: "UIH", "MRNumberOfSliceInVolume")
+    static let uihVFrameSequence = Tag(private: 0x0065, 0x1051, creator: "UIH", "MRVFrameSequence")
 }

@@ -30,6 +30,8 @@ public struct SliceHeader: Sendable {
     public var bitsAllocated: Int
     public var bitsStored: Int
     public var signed: Bool
+    /// Set when this slice is one tile of a mosaic image (Siemens MOSAIC, UIH grid).
+    public var mosaic: MosaicTile?
 
     public init(path: String, frame: Int = 0, frameCount: Int = 1, sopInstanceUID: String, seriesInstanceUID: String,
                 rows: Int, columns: Int, pixelSpacing: [Double], orientation: [Double], position: Vector3,
@@ -45,7 +47,10 @@ public struct SliceHeader: Sendable {
     public var columnDirection: Vector3 { Vector3(orientation[3], orientation[4], orientation[5]) }
     public var normal: Vector3 { rowDirection.cross(columnDirection).normalized }
     /// "file" or "file (frame 3)" for messages.
-    public var label: String { frameCount > 1 ? "\(path) (frame \(frame + 1))" : path }
+    public var label: String {
+        if let m = mosaic { return "\(path) (tile \(m.index + 1) of \(m.count))" }
+        return frameCount > 1 ? "\(path) (frame \(frame + 1))" : path
+    }
 }
 
 /// Slices that form one volume, sorted along the normal, with the grid derived from them.
@@ -84,7 +89,7 @@ public enum SeriesAssembly {
     public static func stacks(_ all: [SliceHeader]) -> [SliceStack] {
         var seen = Set<String>()
         var unique: [SliceHeader] = []
-        for s in all where seen.insert(s.sopInstanceUID + "#\(s.frame)").inserted { unique.append(s) }
+        for s in all where seen.insert(s.sopInstanceUID + "#\(s.frame)" + (s.mosaic.map { "@\($0.index)" } ?? "")).inserted { unique.append(s) }
 
         var bySeries: [String: [SliceHeader]] = [:]
         var seriesOrder: [String] = []
@@ -133,7 +138,7 @@ public enum SeriesAssembly {
     /// a 4-D stack (ordered by instance number within each position).
     static func sorted(_ stack: SliceStack) -> SliceStack {
         var s = stack
-        let n = s.first.normal
+        let n = s.first.mosaic?.sliceDirection ?? s.first.normal   // mosaics: stored tile order (Mosaic.swift)
         let keyed = s.slices.map { (d: $0.position.dot(n), slice: $0) }
             .sorted { abs($0.d - $1.d) > 1e-4 ? $0.d < $1.d : $0.slice.instanceNumber < $1.slice.instanceNumber }
         // Count slices per distinct position.
@@ -157,7 +162,7 @@ public enum SeriesAssembly {
     /// positions, so a gantry tilt gives a sheared direction), spacing, and any irregularity.
     public static func geometry(_ stack: SliceStack) -> StackGeometry {
         let f = stack.first
-        let n = f.normal
+        let n = f.mosaic?.sliceDirection ?? f.normal   // as in sorted(): offsets ascend in stack order
         let slices = Array(stack.slices.prefix(stack.sliceCount))
         let offsets = slices.map { $0.position.dot(n) }
         let inPlane = stack.inPlaneSpacing
