@@ -12,8 +12,9 @@ public struct MosaicTile: Sendable, Equatable {
     /// The stored image's size.
     public var mosaicRows: Int
     public var mosaicColumns: Int
-    /// Unit step from tile k to tile k+1 in LPS: ± the slice normal. Assembly sorts tiles along it, so a
-    /// mosaic keeps its stored tile order (as dcm2niix does) whichever way the slices run.
+    /// The direction (LPS, ± the slice normal) assembly sorts this mosaic's tiles along: for a Siemens
+    /// mosaic the step from tile k to k+1, so the stored tile order is kept whichever way the slices run
+    /// (as dcm2niix does); for a UIH grid the plain normal, like ordinary slices.
     public var sliceDirection: Vector3
 
     public init(index: Int, count: Int, gridColumns: Int, mosaicRows: Int, mosaicColumns: Int, sliceDirection: Vector3) {

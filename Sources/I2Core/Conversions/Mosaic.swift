@@ -56,8 +56,8 @@ enum Mosaic {
             var layout = Layout(vendor: .uih, count: grid.count, gridColumns: grid.columns, gridRows: grid.rows,
                                 tileRows: rows / grid.rows, tileColumns: columns / grid.columns)
             if let items = f.items(.uihVFrameSequence), items > 0 {
-                layout.firstPosition = f.doubles(Tag.uihVFrameSequence[0] / .imagePositionPatient)
-                layout.lastPosition = f.doubles(Tag.uihVFrameSequence[items - 1] / .imagePositionPatient)
+                layout.firstPosition = f.doubles(in: .uihVFrameSequence, item: 0, .imagePositionPatient)
+                layout.lastPosition = f.doubles(in: .uihVFrameSequence, item: items - 1, .imagePositionPatient)
             }
             return layout
         }
@@ -127,6 +127,10 @@ enum Mosaic {
             if abs(last[axis] - origin[axis]) > 1e-4, (last[axis] > origin[axis]) != (predicted > origin[axis]) { sign = -1 }
         }
         let direction = normal * sign
+        // Stacking order: Siemens tiles stay in stored order (the slice axis follows them); a UIH grid is
+        // sorted along row x column like ordinary slices (dcm2niix flips its slices when verify_slice_dir
+        // finds them descending).
+        let order = m.vendor == .siemens ? direction : normal
         var out: [SliceHeader] = []
         out.reserveCapacity(m.count)
         for k in 0..<m.count {
@@ -136,7 +140,7 @@ enum Mosaic {
             s.position = origin + direction * (spacing * Double(k))
             s.positionText = ""     // computed, not as written
             s.mosaic = MosaicTile(index: k, count: m.count, gridColumns: m.gridColumns, mosaicRows: whole.rows,
-                                  mosaicColumns: whole.columns, sliceDirection: direction)
+                                  mosaicColumns: whole.columns, sliceDirection: order)
             out.append(s)
         }
         return out
