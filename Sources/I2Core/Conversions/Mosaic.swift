@@ -35,7 +35,7 @@ enum Mosaic {
             let csa = f.siemensImageCSA
             let count = csa?.double("NumberOfImagesInMosaic") ?? number(f, .siemensNumberOfImagesInMosaic, binary: true)
             guard let n = count else {
-                throw I2Error(.badInput, path: f.path, "MOSAIC image without NumberOfImagesInMosaic (CSA header or (0019,100A)): the number of slices in it is unknown")
+                throw I2Error(.badInput, path: f.path, "MOSAIC image without NumberOfImagesInMosaic (CSA header or \(Tag.siemensNumberOfImagesInMosaic.path)): the number of slices in it is unknown")
             }
             let grid = try gridSize(n, rows: rows, columns: columns, path: f.path, what: "NumberOfImagesInMosaic")
             guard grid.count > 1 else { return nil }   // one tile: an ordinary image (nii_demosaic: nMosaicSlices < 2)
@@ -51,7 +51,7 @@ enum Mosaic {
         }
         if manufacturer.hasPrefix("UI"), let n = number(f, .uihNumberOfImagesInGrid, binary: false) {
             // UIH grid (dcm2niix: (0065,1050) sets mosaicSlices; columns ceil(sqrt(n)), rows ceil(n/columns)).
-            let grid = try gridSize(n, rows: rows, columns: columns, path: f.path, what: "UIH NumberOfImagesInGrid (0065,1050)")
+            let grid = try gridSize(n, rows: rows, columns: columns, path: f.path, what: "UIH NumberOfImagesInGrid \(Tag.uihNumberOfImagesInGrid.path)")
             guard grid.count > 1 else { return nil }
             var layout = Layout(vendor: .uih, count: grid.count, gridColumns: grid.columns, gridRows: grid.rows,
                                 tileRows: rows / grid.rows, tileColumns: columns / grid.columns)
@@ -88,13 +88,18 @@ enum Mosaic {
     /// and ImagePositionPatient). Throws when the tiles do not divide the image or the slice spacing
     /// or direction is unknown.
     static func tiles(_ whole: SliceHeader, layout m: Layout, file f: DicomFile) throws -> [SliceHeader] {
-        let path = f.path
-        guard whole.rows % m.gridRows == 0, whole.columns % m.gridColumns == 0, m.tileRows > 0, m.tileColumns > 0 else {
+        // Slice spacing: dcm2niix's xyzMM[3], SpacingBetweenSlices when given, else SliceThickness.
+        let spacing = [f.doubles(.spacingBetweenSlices)?.first, f.doubles(.sliceThickness)?.first]
+            .compactMap({ $0 }).first(where: { $0 > 0 && $0.isFinite })
+        return try tiles(whole, layout: m, spacing: spacing, path: f.path)
+    }
+
+    static func tiles(_ whole: SliceHeader, layout m: Layout, spacing: Double?, path: String) throws -> [SliceHeader] {
+        guard m.gridRows > 0, m.gridColumns > 0, whole.rows % m.gridRows == 0, whole.columns % m.gridColumns == 0,
+              m.tileRows > 0, m.tileColumns > 0, m.count <= m.gridRows * m.gridColumns else {
             throw I2Error(.badInput, path: path, "\(m.count) mosaic tiles in a \(m.gridColumns)x\(m.gridRows) grid do not divide the \(whole.columns)x\(whole.rows) image")
         }
-        // Slice spacing: dcm2niix's xyzMM[3], SpacingBetweenSlices when given, else SliceThickness.
-        guard let spacing = [f.doubles(.spacingBetweenSlices)?.first, f.doubles(.sliceThickness)?.first]
-            .compactMap({ $0 }).first(where: { $0 > 0 && $0.isFinite }) else {
+        guard let spacing else {
             throw I2Error(.badInput, path: path, "mosaic without SpacingBetweenSlices or SliceThickness: the distance between its slices is unknown")
         }
         let row = whole.rowDirection.normalized, column = whole.columnDirection.normalized
@@ -120,7 +125,7 @@ enum Mosaic {
             // Direction (verify_slice_dir): the last slice's position decides whether tiles run along
             // row x column or against it.
             guard let last = m.lastPosition, last.count == 3 else {
-                throw I2Error(.badInput, path: path, "UIH grid image without per-slice positions (0065,1051): the direction of its slices is unknown")
+                throw I2Error(.badInput, path: path, "UIH grid image without per-slice positions \(Tag.uihVFrameSequence.path): the direction of its slices is unknown")
             }
             let axis = [0, 1, 2].max { abs(normal[$0]) < abs(normal[$1]) }!
             let predicted = origin[axis] + normal[axis] * spacing * Double(m.count - 1)
