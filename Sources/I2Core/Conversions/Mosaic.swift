@@ -77,11 +77,14 @@ enum Mosaic {
     }
 
     /// The count as a number: a string (IS/DS), or for Siemens' US element its binary value.
+    /// In an implicit-VR file DCMTK does not know these private elements and reads them as raw bytes
+    /// (UN), whose text form is hex ("23\\00"): those are decoded from the bytes, never from that text.
     static func number(_ f: DicomFile, _ tag: Tag, binary: Bool) -> Double? {
-        if let d = f.doubles(tag)?.first { return d }
-        guard let b = f.bytes(tag), !b.isEmpty else { return nil }
-        if binary, b.count == 2 { return Double(Int(b[0]) | Int(b[1]) << 8) }
-        return Double(String(decoding: b, as: UTF8.self).trimmingCharacters(in: .whitespaces.union(.controlCharacters)))
+        if let b = f.bytes(tag) {
+            if binary { return b.count == 2 ? Double(Int(b[0]) | Int(b[1]) << 8) : nil }
+            return Double(String(decoding: b, as: UTF8.self).trimmingCharacters(in: .whitespaces.union(.controlCharacters)))
+        }
+        return f.doubles(tag)?.first
     }
 
     /// The tiles of a mosaic as slices: `whole` is the file's one SliceHeader (the stored image's size
