@@ -39,6 +39,7 @@ enum Convert {
         description: """
         Converts a DICOM series (a directory searched recursively, or files) or an image file to another format, chosen by the output's extension: .nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd, .npy. Geometry is kept exactly: slices are sorted along the normal, the spacing comes from the positions, and NIfTI gets the RAS affine (qform and sform).
         A directory holding several series gives one output per volume into the output directory (see --name); --series picks some, --list shows them. Within a series, what cannot form one volume (another orientation, echoes, temporal positions) is split, not stacked.
+        Siemens MOSAIC and United Imaging grid (VFRAME) images are split into their slices as dcm2niix does (a Siemens mosaic keeps its stored slice order, the slice axis following it). Unlike dcm2niix, which guesses, i2 refuses a UIH grid without its per-slice position sequence (its slice direction is unknown), and any mosaic whose slice count does not fit its image.
         OUTPUT is a directory when it ends with '/' or already is one; otherwise its extension must be one of the formats above (anything else is a usage error, exit status 2).
         With --ref, an image is written back as a derived DICOM series into the output directory.
         Each written path is printed on stdout; logs go to stderr. An input of '-' reads paths from stdin, one per line.
