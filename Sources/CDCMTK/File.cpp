@@ -85,6 +85,19 @@ extern "C" int i2dcm_items(i2dcm_file *f, const char *path) {
     return (int)OFstatic_cast(DcmSequenceOfItems *, obj)->card();
 }
 
+extern "C" int i2dcm_get_in_item(i2dcm_file *f, uint16_t seqGroup, uint16_t seqElem, int index, uint16_t group,
+                                 uint16_t elem, char *buf, size_t buflen) {
+    DcmItem *item = nullptr;
+    // findAndGetSequenceItem looks at the element as read: an explicit-VR private SQ is a sequence even
+    // when the dictionary has no entry for it (DcmPathProcessor refuses to enter such a tag).
+    if (index < 0 || f->format.getDataset()->findAndGetSequenceItem(DcmTagKey(seqGroup, seqElem), item, index).bad() || !item)
+        return -1;
+    OFString value;
+    if (item->findAndGetOFStringArray(DcmTagKey(group, elem), value).bad()) return -1;
+    if (buf && buflen) snprintf(buf, buflen, "%s", value.c_str());
+    return (int)value.length();
+}
+
 extern "C" int i2dcm_transfer_syntax(i2dcm_file *f, char *buf, size_t buflen) {
     E_TransferSyntax xfer = f->format.getDataset()->getOriginalXfer();
     DcmXfer x(xfer);

@@ -52,6 +52,15 @@ public final class DicomFile {
         return v.isEmpty ? nil : v
     }
     public func doubles(_ tag: Tag) -> [Double]? { doubles(tag.path) }
+    /// Numeric values of `tag` in item `index` of the top-level sequence `sequence`, found by the element as
+    /// read: for private sequences (e.g. UIH's (0065,1051)) that DCMTK's path syntax cannot enter.
+    public func doubles(in sequence: Tag, item index: Int, _ tag: Tag) -> [Double]? {
+        var buf = [CChar](repeating: 0, count: 256)
+        let n = i2dcm_get_in_item(handle, sequence.group, sequence.element, Int32(index), tag.group, tag.element, &buf, buf.count)
+        guard n >= 0, Int(n) < buf.count else { return nil }
+        let v = String(cString: buf).split(separator: "\\").compactMap { Double(String($0).trimmed(" ")) }
+        return v.isEmpty ? nil : v
+    }
     public func doubles(_ path: TagPath) -> [Double]? { doubles(path.text) }
     public func int(_ tag: Tag) -> Int? { doubles(tag.path)?.first.map { Int($0) } }
 

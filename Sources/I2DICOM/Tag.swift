@@ -253,4 +253,10 @@ public extension Tag {
     /// "B0 MAP\\B0" marks a field map in Hz, which dcm2niix names _fieldmaphz).
     static let philipsPerFrameSequence = Tag(private: 0x2005, 0x140F, creator: "Philips MR Imaging DD 005", "PhilipsPerFrameSequence")
     static let geUserData12 = Tag(private: 0x0019, 0x10B3, creator: "GEMS_ACQU_01", "UserData12")
+    /// Siemens: slices in a MOSAIC image (US), the same count as the CSA's NumberOfImagesInMosaic.
+    static let siemensNumberOfImagesInMosaic = Tag(private: 0x0019, 0x100A, creator: "SIEMENS MR HEADER", "NumberOfImagesInMosaic")
+    /// United Imaging grid ("VFRAME") images: slices in the grid (DS), and the per-slice sequence whose
+    /// items carry each slice's ImagePositionPatient (UIH's DICOM notes, as dcm2niix's UIH/README.md lists them).
+    static let uihNumberOfImagesInGrid = Tag(private: 0x0065, 0x1050, creator: "UIH", "MRNumberOfSliceInVolume")
+    static let uihVFrameSequence = Tag(private: 0x0065, 0x1051, creator: "UIH", "MRVFrameSequence")
 }

@@ -41,6 +41,8 @@ public struct SliceHeader: Sendable {
     public var bitsAllocated: Int
     public var bitsStored: Int
     public var signed: Bool
+    /// Set when this slice is one tile of a mosaic image (Siemens MOSAIC, UIH grid).
+    public var mosaic: MosaicTile?
 
     public init(path: String, frame: Int = 0, frameCount: Int = 1, sopInstanceUID: String, seriesInstanceUID: String,
                 rows: Int, columns: Int, pixelSpacing: [Double], orientation: [Double], position: Vector3,
@@ -56,7 +58,10 @@ public struct SliceHeader: Sendable {
     public var columnDirection: Vector3 { Vector3(orientation[3], orientation[4], orientation[5]) }
     public var normal: Vector3 { rowDirection.cross(columnDirection).normalized }
     /// "file" or "file (frame 3)" for messages.
-    public var label: String { frameCount > 1 ? "\(path) (frame \(frame + 1))" : path }
+    public var label: String {
+        if let m = mosaic { return "\(path) (tile \(m.index + 1) of \(m.count))" }
+        return frameCount > 1 ? "\(path) (frame \(frame + 1))" : path
+    }
 }
 
 /// Slices that form one volume, sorted along the normal, with the grid derived from them.
@@ -103,7 +108,7 @@ public enum SeriesAssembly {
         var kept: [String: [Int]] = [:]
         var unique: [SliceHeader] = []
         for s in all {
-            let key = s.sopInstanceUID + "#\(s.frame)"
+            let key = s.sopInstanceUID + "#\(s.frame)" + (s.mosaic.map { "@\($0.index)" } ?? "")
             if let earlier = kept[key], earlier.contains(where: { sameImage(unique[$0], s, sameContent) }) { continue }
             kept[key, default: []].append(unique.count)
             unique.append(s)
@@ -221,7 +226,7 @@ public enum SeriesAssembly {
     /// TemporalPositionIndex), then InstanceNumber, then frame (dcm2niix: ensureSequentialSlicePositions).
     static func sorted(_ stack: SliceStack) -> SliceStack {
         var s = stack
-        let n = s.first.normal
+        let n = s.first.mosaic?.sliceDirection ?? s.first.normal   // mosaics: stored tile order (Mosaic.swift)
         func before(_ a: SliceHeader, _ b: SliceHeader) -> Bool {
             if (a.temporal ?? 0) != (b.temporal ?? 0) { return (a.temporal ?? 0) < (b.temporal ?? 0) }
             if a.instanceNumber != b.instanceNumber { return a.instanceNumber < b.instanceNumber }
@@ -251,7 +256,7 @@ public enum SeriesAssembly {
     /// positions, so a gantry tilt gives a sheared direction), spacing, and any irregularity.
     public static func geometry(_ stack: SliceStack) -> StackGeometry {
         let f = stack.first
-        let n = f.normal
+        let n = f.mosaic?.sliceDirection ?? f.normal   // as in sorted(): offsets ascend in stack order
         let slices = Array(stack.slices.prefix(stack.sliceCount))
         let offsets = slices.map { $0.position.dot(n) }
         let inPlane = stack.inPlaneSpacing

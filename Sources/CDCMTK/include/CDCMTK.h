@@ -45,6 +45,11 @@ int i2dcm_get(i2dcm_file *f, const char *path, char *buf, size_t buflen);
 long i2dcm_get_bytes(i2dcm_file *f, uint16_t group, uint16_t elem, const uint8_t **data);
 /// Number of items in the sequence at `path`, or -1 when absent.
 int i2dcm_items(i2dcm_file *f, const char *path);
+/// String value of (group,elem) in item `index` of the top-level sequence (seqGroup,seqElem), found by
+/// the element actually read, not the dictionary: works for private sequences DCMTK's dictionary does not
+/// know (which path syntax cannot enter). Returns the length, or -1 when absent.
+int i2dcm_get_in_item(i2dcm_file *f, uint16_t seqGroup, uint16_t seqElem, int index, uint16_t group, uint16_t elem,
+                      char *buf, size_t buflen);
 /// The transfer syntax UID the data set was read in ("" when unknown).
 int i2dcm_transfer_syntax(i2dcm_file *f, char *buf, size_t buflen);
 /// Length in bytes of the (still encoded) pixel data as stored, or -1 when there is none.

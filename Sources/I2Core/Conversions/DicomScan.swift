@@ -144,6 +144,8 @@ struct DicomScan {
             }
         }
         let positionText = frames == 1 && !enhanced ? f.string(.imagePositionPatient) ?? "" : ""
+        // Siemens MOSAIC / UIH grid: one file, one volume; split into tiles after the loop (Mosaic.swift).
+        let mosaic = frames == 1 && !enhanced ? try Mosaic.layout(of: f, rows: rows, columns: cols) : nil
         var out: [SliceHeader] = []
         for frame in 0..<frames {
             guard let iop = attribute(frame, .planeOrientationSequence, .imageOrientationPatient), iop.count == 6 else {
@@ -156,7 +158,7 @@ struct DicomScan {
                 let n = Vector3(iop[1] * iop[5] - iop[2] * iop[4], iop[2] * iop[3] - iop[0] * iop[5], iop[0] * iop[4] - iop[1] * iop[3])
                 ipp = (Vector3(ipp0) + n * (spacing * Double(frame))).array
             }
-            guard let pos = ipp, pos.count == 3 else {
+            guard let pos = ipp ?? mosaic?.firstPosition, pos.count == 3 else {
                 throw I2Error(.badInput, path: f.path, "missing or malformed ImagePositionPatient")
             }
             let spacing = attribute(frame, .pixelMeasuresSequence, .pixelSpacing) ?? [1, 1]
@@ -202,6 +204,7 @@ struct DicomScan {
             }
             out.append(s)
         }
+        if let mosaic { return try Mosaic.tiles(out[0], layout: mosaic, file: f) }
         return out
     }
 }

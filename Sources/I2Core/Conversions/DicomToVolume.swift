@@ -39,7 +39,12 @@ public enum DicomToVolume {
                 do {
                     let first = stack.slices[entries[0].index]
                     let target = UnsafeMutableRawBufferPointer(start: base + entries[0].index * sliceBytes, count: sliceBytes)
-                    if first.frameCount > 1 || !NativePixels.applies(to: first.transferSyntax) || !NativePixels.read(path: files[fi], into: target) {
+                    if let tile = first.mosaic {
+                        // Mosaic tiles (Mosaic.swift): decode the file's image once, copy each tile into its slot.
+                        try Mosaic.read(files[fi], transferSyntax: first.transferSyntax,
+                                        slots: entries.map { ($0.index, stack.slices[$0.index].mosaic ?? tile) }, into: base,
+                                        tileRows: f.rows, tileColumns: f.columns, bytesPerVoxel: stored.byteCount)
+                    } else if first.frameCount > 1 || !NativePixels.applies(to: first.transferSyntax) || !NativePixels.read(path: files[fi], into: target) {
                         try decode(files[fi], frames: first.frameCount, entries: entries, into: base, sliceBytes: sliceBytes)
                     }
                     for e in entries {
