@@ -174,6 +174,7 @@ public extension Tag {
 
     static let samplesPerPixel = Tag(0x0028, 0x0002, "SamplesPerPixel")
     static let photometricInterpretation = Tag(0x0028, 0x0004, "PhotometricInterpretation")
+    static let planarConfiguration = Tag(0x0028, 0x0006, "PlanarConfiguration")
     static let numberOfFrames = Tag(0x0028, 0x0008, "NumberOfFrames")
     static let rows = Tag(0x0028, 0x0010, "Rows")
     static let columns = Tag(0x0028, 0x0011, "Columns")
@@ -222,6 +223,10 @@ public extension Tag {
     static let contentDescription = Tag(0x0070, 0x0081, "ContentDescription")
     static let contentCreatorName = Tag(0x0070, 0x0084, "ContentCreatorName")
 
+    static let realWorldValueMappingSequence = Tag(0x0040, 0x9096, "RealWorldValueMappingSequence")
+    static let realWorldValueIntercept = Tag(0x0040, 0x9224, "RealWorldValueIntercept")
+    static let realWorldValueSlope = Tag(0x0040, 0x9225, "RealWorldValueSlope")
+
     static let sharedFunctionalGroupsSequence = Tag(0x5200, 0x9229, "SharedFunctionalGroupsSequence")
     static let perFrameFunctionalGroupsSequence = Tag(0x5200, 0x9230, "PerFrameFunctionalGroupsSequence")
 
@@ -241,4 +246,9 @@ public extension Tag {
     /// Siemens CSA headers (SV10 or CSA1 binary): per image and per series.
     static let siemensCSAImageHeader = Tag(private: 0x0029, 0x1010, creator: "SIEMENS CSA HEADER", "CSAImageHeaderInfo")
     static let siemensCSASeriesHeader = Tag(private: 0x0029, 0x1020, creator: "SIEMENS CSA HEADER", "CSASeriesHeaderInfo")
+
+    /// Philips MR scale slope (FL): precise value = stored value / scale slope (dcm2niix's PhilipsPrecise).
+    static let philipsScaleSlope = Tag(private: 0x2005, 0x100E, creator: "Philips MR Imaging DD 001", "MRScaleSlope")
+    /// Philips' private per-frame functional group of enhanced MR, which holds the per-frame scale slope.
+    static let philipsPerFrameSequence = Tag(private: 0x2005, 0x140F, creator: "Philips MR Imaging DD 005", "PrivatePerFrameSq")
 }

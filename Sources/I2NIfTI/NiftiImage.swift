@@ -161,7 +161,9 @@ public final class NiftiImage {
 
     /// The 348-byte NIfTI-1 header plus the 4-byte extender (no extensions): everything before the
     /// voxels of a single-file .nii, whose data start at vox_offset 352.
-    static func headerBytes(dims: [Int], type: VoxelType, spacing: [Double], affineRAS: Matrix4) -> [UInt8] {
+    /// `rgb`: DT_RGB24 (3 bytes per voxel, as dcm2niix writes colour); `slope`/`intercept` go to scl_*.
+    static func headerBytes(dims: [Int], type: VoxelType, spacing: [Double], affineRAS: Matrix4,
+                            rgb: Bool = false, slope: Double = 1, intercept: Double = 0) -> [UInt8] {
         var h = nifti_1_header()
         h.sizeof_hdr = 348
         h.regular = CChar(UInt8(ascii: "r"))
@@ -171,8 +173,8 @@ public final class NiftiImage {
             dim[0] = Int16(dims.count)
             for (i, n) in dims.enumerated() { dim[i + 1] = Int16(n) }
         }
-        h.datatype = Int16(code(of: type))
-        h.bitpix = Int16(type.byteCount * 8)
+        h.datatype = Int16(rgb ? DT_RGB24 : code(of: type))
+        h.bitpix = Int16(rgb ? 24 : type.byteCount * 8)
 
         let rows = affineRAS.map { $0.map { Float($0) + 0 } }   // + 0: no "-0" from the LPS flip
         var m = mat44()
@@ -189,8 +191,8 @@ public final class NiftiImage {
             for i in 0..<3 { p[i + 1] = Float(spacing[i]) }
         }
         h.vox_offset = 352
-        h.scl_slope = 1
-        h.scl_inter = 0
+        h.scl_slope = Float(slope)
+        h.scl_inter = Float(intercept)
         h.xyzt_units = CChar(NIFTI_UNITS_MM | (dims.count > 3 ? NIFTI_UNITS_SEC : 0))
         h.qform_code = Int16(NIFTI_XFORM_SCANNER_ANAT)
         h.sform_code = Int16(NIFTI_XFORM_SCANNER_ANAT)
