@@ -82,9 +82,21 @@ public struct Volume: Sendable {
 }
 
 extension Volume {
-    /// Calls `body(index, value)` for the voxels in `range`, whatever the voxel type (inlinable: a
-    /// closure call per voxel is otherwise the cost of a whole-volume pass).
+    /// Calls `body(index, value)` for the voxels in `range`, whatever the voxel type: the value, i.e.
+    /// stored * slope + intercept (inlinable: a closure call per voxel is otherwise the cost of a
+    /// whole-volume pass). Scalar volumes only.
     @inlinable public func forEachValue(in range: Range<Int>, _ body: (Int, Double) -> Void) {
+        if isScaled {
+            let (sl, ic) = (slope, intercept)
+            forEachStored(in: range) { i, x in body(i, x * sl + ic) }
+        } else {
+            forEachStored(in: range, body)
+        }
+    }
+
+    /// Calls `body(index, stored value)` for the voxels in `range`, slope and intercept not applied.
+    @inlinable public func forEachStored(in range: Range<Int>, _ body: (Int, Double) -> Void) {
+        precondition(components == 1, "per-voxel values of a scalar volume")
         data.withUnsafeBytes { raw in
             func go<T>(_: T.Type, _ value: (T) -> Double) {
                 let p = raw.bindMemory(to: T.self)
@@ -115,7 +127,7 @@ extension Volume {
         guard components == 1 else { return }   // RGB is never scaled
         let n = voxelCount
         var lo = Double.infinity, hi = -Double.infinity
-        forEachValue(in: 0..<n) { _, x in lo = Swift.min(lo, x); hi = Swift.max(hi, x) }
+        forEachStored(in: 0..<n) { _, x in lo = Swift.min(lo, x); hi = Swift.max(hi, x) }
         let a = lo * sl + ic, b = hi * sl + ic
         var target: VoxelType = voxelType == .float64 ? .float64 : .float32
         if !voxelType.isFloat, sl == sl.rounded(), ic == ic.rounded(), n > 0 {
@@ -127,7 +139,7 @@ extension Volume {
         out.withUnsafeMutableBytes { raw in
             func put<T>(_: T.Type, _ make: @escaping (Double) -> T) {
                 let p = raw.bindMemory(to: T.self)
-                forEachValue(in: 0..<n) { i, x in p[i] = make(x * sl + ic) }
+                forEachStored(in: 0..<n) { i, x in p[i] = make(x * sl + ic) }
             }
             switch target {
             case .uint8: put(UInt8.self) { UInt8($0) }
