@@ -108,13 +108,22 @@ public enum DicomToVolume {
         }
     }
 
-    /// Clears the bits above `bits` in unsigned values.
+    /// Clears the bits above `bits` in unsigned values (in chunks on every core).
     static func mask(_ v: inout Volume, bits: Int) {
+        let count = v.voxelCount
+        let chunk = 1 << 20, chunks = (count + chunk - 1) / chunk
         v.data.withUnsafeMutableBytes { raw in
+            func run<T: FixedWidthInteger>(_: T.Type) {
+                let m = T(truncatingIfNeeded: (1 << bits) - 1)
+                let p = raw.bindMemory(to: T.self)
+                DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                    for i in (c * chunk)..<min(count, (c + 1) * chunk) { p[i] &= m }
+                }
+            }
             switch v.voxelType {
-            case .uint8: let m = UInt8(truncatingIfNeeded: (1 << bits) - 1); let p = raw.bindMemory(to: UInt8.self); for i in p.indices { p[i] &= m }
-            case .uint16: let m = UInt16(truncatingIfNeeded: (1 << bits) - 1); let p = raw.bindMemory(to: UInt16.self); for i in p.indices { p[i] &= m }
-            case .uint32: let m = UInt32(truncatingIfNeeded: (1 << bits) - 1); let p = raw.bindMemory(to: UInt32.self); for i in p.indices { p[i] &= m }
+            case .uint8: run(UInt8.self)
+            case .uint16: run(UInt16.self)
+            case .uint32: run(UInt32.self)
             default: break
             }
         }
