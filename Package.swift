@@ -12,7 +12,7 @@ let package = Package(
     targets: [
         .target(
             name: "CDCMTK",
-            linkerSettings: dcmtkLibs.map { .linkedLibrary($0) } + [.linkedLibrary("z"), .linkedLibrary("stdc++")]
+            linkerSettings: dcmtkLibs.map { .linkedLibrary($0) } + [.linkedLibrary("openjp2"), .linkedLibrary("z"), .linkedLibrary("stdc++")]
         ),
         .target(
             name: "CNIfTI",

@@ -25,6 +25,7 @@ void registerCodecs() {
         DcmRLEDecoderRegistration::registerCodecs();
         DJDecoderRegistration::registerCodecs();
         DJLSDecoderRegistration::registerCodecs();
+        registerJ2K();   // Debian's DCMTK has no JPEG 2000 codec: OpenJPEG through J2K.cpp
     });
 }
 
@@ -61,7 +62,22 @@ int openFile(DcmFileFormat &ff, const char *path, Uint32 maxRead, const DcmTagKe
     if (!part10 && (c.bad() || !ff.getDataset()->tagExists(DCM_SOPClassUID))) {
         return say(err, errlen, "not a DICOM file", I2DCM_NOT_DICOM);
     }
-    if (c.bad()) return say(err, errlen, std::string("cannot read DICOM: ") + c.text(), I2DCM_BAD_INPUT);
+    if (c.bad()) {
+        // DCMTK 3.6.7 cannot parse a file whose transfer syntax it does not know (e.g. High-Throughput
+        // JPEG 2000, 1.2.840.10008.1.2.4.201-203, newer than it) and blames the meta header:
+        // name the syntax instead.
+        Meta meta;
+        if (part10 && readMeta(path, meta, nullptr, 0) == I2DCM_OK && !meta.transferSyntax.empty() &&
+            DcmXfer(meta.transferSyntax.c_str()).getXfer() == EXS_Unknown) {
+            std::string uid = meta.transferSyntax, name = "unknown";
+            if (uid == "1.2.840.10008.1.2.4.201") name = "High-Throughput JPEG 2000 (Lossless Only)";
+            else if (uid == "1.2.840.10008.1.2.4.202") name = "High-Throughput JPEG 2000 with RPCL Options (Lossless Only)";
+            else if (uid == "1.2.840.10008.1.2.4.203") name = "High-Throughput JPEG 2000";
+            return say(err, errlen, "transfer syntax " + uid + " (" + name + ") is not supported: DCMTK " +
+                                        OFFIS_DCMTK_VERSION_STRING + " cannot read it", I2DCM_BAD_INPUT);
+        }
+        return say(err, errlen, std::string("cannot read DICOM: ") + c.text(), I2DCM_BAD_INPUT);
+    }
     return I2DCM_OK;
 }
 

@@ -16,8 +16,12 @@ struct i2dcm_file {
 
 namespace i2dcm {
 
-/// Registers DCMTK's decoders (RLE, JPEG, JPEG-LS) and silences its logger; idempotent and thread-safe.
+/// Registers DCMTK's decoders (RLE, JPEG, JPEG-LS), i2's JPEG 2000 decoder (J2K.cpp) and silences
+/// its logger; idempotent and thread-safe.
 void registerCodecs();
+
+/// Registers the OpenJPEG-based JPEG 2000 decoder with DCMTK (J2K.cpp); called by registerCodecs.
+void registerJ2K();
 
 /// The one message helper: copies `msg` into the caller's error buffer (when it passed one) and
 /// returns `status`, so a failure reads `return say(err, errlen, "why", I2DCM_BAD_INPUT);`.

@@ -98,9 +98,9 @@ final class ConvertBadInputTests: E2ECase {
         try assertReported(r, bad: "a/00005.dcm", reason: ["size"], out: out, good: [[512, 512, 3]])
     }
 
-    /// JPEG 2000 is the common encoding DCMTK (without its commercial module) cannot decode. No JPEG 2000
-    /// encoder is installed, so a JPEG-LS file (encapsulated fragments, as a JPEG 2000 file has) is relabelled
-    /// 1.2.840.10008.1.2.4.90 and given its own series and SOP Instance UID: a one-image series in a study.
+    /// A file whose pixel data are not what its transfer syntax says: a JPEG-LS file (encapsulated
+    /// fragments, as a JPEG 2000 file has) relabelled 1.2.840.10008.1.2.4.90, with its own series and SOP
+    /// Instance UID: the JPEG 2000 decoder (CDCMTK/J2K.cpp) finds no codestream, and the error names the syntax.
     func testUnsupportedTransferSyntaxIsNamed() throws {
         let s = try study(), out = path("out")
         let c = s + "/c"

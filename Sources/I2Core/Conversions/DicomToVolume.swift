@@ -55,7 +55,15 @@ public enum DicomToVolume {
                 }
             }
         }
-        if let e = failures.compactMap({ $0 }).first { throw e }
+        // One undecodable file refuses its whole series (a volume with a hole would be a silent wrong
+        // answer); the error names the file (the first by path: the same on every run), how many others
+        // failed, and the series.
+        let failed = failures.compactMap { $0 }.sorted { ($0.path ?? "") < ($1.path ?? "") }
+        if var e = failed.first {
+            if failed.count > 1 { e.detail += " (and \(failed.count - 1) more of the series' \(files.count) files)" }
+            e.detail += "; series \(stack.name) is not converted"
+            throw e
+        }
         if components == 3 { return volume }   // RGB: no masking or scaling (dcm2niix writes RGB24 as stored)
         if f.bitsStored < f.bitsAllocated {
             // PS3.5 8.1.1: only BitsStored bits carry the value. Signed values are sign-extended; unsigned
