@@ -48,6 +48,29 @@ static DcmElement *findElement(i2dcm_file *f, const char *path) {
         DcmElement *el = nullptr;
         return ds->findAndGetElement(key, el).good() ? el : nullptr;
     }
+    // Numeric paths as Tag.swift builds them, "(gggg,eeee)[n].(gggg,eeee)": walked item by item.
+    // DcmPathProcessor decides "is a sequence" from the dictionary, so it cannot enter private
+    // sequences such as Philips' per-frame (2005,140F), whose VR only the file knows.
+    {
+        DcmItem *item = ds;
+        const char *p = path;
+        for (;;) {
+            unsigned g, e;
+            int used = 0;
+            if (sscanf(p, "(%x,%x)%n", &g, &e, &used) != 2 || used == 0) break;   // not numeric: fall back
+            p += used;
+            if (*p == 0) {
+                DcmElement *el = nullptr;
+                return item->findAndGetElement(DcmTagKey(g, e), el, OFFalse).good() ? el : nullptr;
+            }
+            int index = 0, n = 0;
+            if (sscanf(p, "[%d]%n", &index, &n) != 1 || n == 0 || p[n] != '.') break;
+            p += n + 1;
+            DcmItem *next = nullptr;
+            if (item->findAndGetSequenceItem(DcmTagKey(g, e), next, index).bad() || !next) return nullptr;
+            item = next;
+        }
+    }
     DcmPathProcessor proc;
     if (proc.findOrCreatePath(ds, path, OFFalse).bad()) return nullptr;
     OFList<DcmPath *> results;

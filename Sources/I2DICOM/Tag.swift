@@ -178,6 +178,7 @@ public extension Tag {
 
     static let samplesPerPixel = Tag(0x0028, 0x0002, "SamplesPerPixel")
     static let photometricInterpretation = Tag(0x0028, 0x0004, "PhotometricInterpretation")
+    static let planarConfiguration = Tag(0x0028, 0x0006, "PlanarConfiguration")
     static let numberOfFrames = Tag(0x0028, 0x0008, "NumberOfFrames")
     static let rows = Tag(0x0028, 0x0010, "Rows")
     static let columns = Tag(0x0028, 0x0011, "Columns")
@@ -226,6 +227,10 @@ public extension Tag {
     static let contentDescription = Tag(0x0070, 0x0081, "ContentDescription")
     static let contentCreatorName = Tag(0x0070, 0x0084, "ContentCreatorName")
 
+    static let realWorldValueMappingSequence = Tag(0x0040, 0x9096, "RealWorldValueMappingSequence")
+    static let realWorldValueIntercept = Tag(0x0040, 0x9224, "RealWorldValueIntercept")
+    static let realWorldValueSlope = Tag(0x0040, 0x9225, "RealWorldValueSlope")
+
     static let sharedFunctionalGroupsSequence = Tag(0x5200, 0x9229, "SharedFunctionalGroupsSequence")
     static let perFrameFunctionalGroupsSequence = Tag(0x5200, 0x9230, "PerFrameFunctionalGroupsSequence")
 
@@ -259,4 +264,6 @@ public extension Tag {
     /// items carry each slice's ImagePositionPatient (UIH's DICOM notes, as dcm2niix's UIH/README.md lists them).
     static let uihNumberOfImagesInGrid = Tag(private: 0x0065, 0x1050, creator: "UIH", "MRNumberOfSliceInVolume")
     static let uihVFrameSequence = Tag(private: 0x0065, 0x1051, creator: "UIH", "MRVFrameSequence")
+    /// Philips MR scale slope (FL): precise value = stored value / scale slope (dcm2niix's PhilipsPrecise).
+    static let philipsScaleSlope = Tag(private: 0x2005, 0x100E, creator: "Philips MR Imaging DD 001", "MRScaleSlope")
 }

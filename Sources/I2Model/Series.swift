@@ -43,6 +43,14 @@ public struct SliceHeader: Sendable {
     public var signed: Bool
     /// Set when this slice is one tile of a mosaic image (Siemens MOSAIC, UIH grid).
     public var mosaic: MosaicTile?
+    public var samplesPerPixel: Int = 1           // 3: RGB (8-bit)
+    public var planarConfiguration: Int = 0       // RGB as stored: 0 interleaved per pixel, 1 one plane per colour
+    /// Philips' private MR scale slope (2005,100E), on Philips images only: with RescaleSlope/Intercept
+    /// it gives Philips' floating-point values, which dcm2niix writes (its PhilipsPrecise).
+    public var philipsScaleSlope: Double?
+    /// RealWorldValueSlope/Intercept (0040,9225/9224), reported in the sidecar as dcm2niix does.
+    public var realWorldSlope: Double?
+    public var realWorldIntercept: Double?
 
     public init(path: String, frame: Int = 0, frameCount: Int = 1, sopInstanceUID: String, seriesInstanceUID: String,
                 rows: Int, columns: Int, pixelSpacing: [Double], orientation: [Double], position: Vector3,

@@ -50,6 +50,13 @@ public struct Volume: Sendable {
     public var data: [UInt8]
     /// Seconds between volumes of a 4-D series (NIfTI pixdim[4]; dcm2niix writes the TR there, 3-D too).
     public var timeStep: Double = 0
+    /// Values per voxel: 1 (scalar) or 3 (RGB: uint8 R, G, B interleaved per voxel, NIfTI's RGB24 layout).
+    public var components: Int = 1
+    /// The value of a voxel is `stored * slope + intercept` (NIfTI's scl_slope/scl_inter). DICOM
+    /// conversion keeps the stored integers and their rescale here, as dcm2niix does; NIfTI writes them to
+    /// scl_*, every other writer writes the values themselves (`applyScale()`). Readers return 1 and 0.
+    public var slope: Double = 1
+    public var intercept: Double = 0
 
     public init(size: [Int], spacing: [Double], origin: Vector3, direction: Matrix3,
                 voxelType: VoxelType, data: [UInt8]) {
@@ -70,7 +77,9 @@ public struct Volume: Sendable {
     }
 
     public var voxelCount: Int { size.reduce(1, *) }
-    public var byteCount: Int { voxelCount * voxelType.byteCount }
+    public var byteCount: Int { voxelCount * voxelType.byteCount * components }
+    /// True when the stored values are not the values (slope or intercept set).
+    public var isScaled: Bool { slope != 1 || intercept != 0 }
 
     /// Reverses the voxel order along `axis` (0, 1 or 2) in place, keeping every voxel where it is in the
     /// world: the origin moves to the far end of the axis and that direction column changes sign.
@@ -86,7 +95,7 @@ public struct Volume: Sendable {
         cols[axis] = d * -1
         direction = Matrix3(columns: cols)
         guard voxels else { return }
-        let bytes = voxelType.byteCount
+        let bytes = voxelType.byteCount * components   // whole voxels: an RGB voxel moves as 3 bytes
         let run = size[0..<axis].reduce(1, *) * bytes          // contiguous bytes per step along the axis
         let blocks = data.count / (run * n)                    // everything above the axis (slices, volumes)
         data.withUnsafeMutableBytes { raw in
@@ -110,9 +119,21 @@ public struct Volume: Sendable {
 }
 
 extension Volume {
-    /// Calls `body(index, value)` for the voxels in `range`, whatever the voxel type (inlinable: a
-    /// closure call per voxel is otherwise the cost of a whole-volume pass).
+    /// Calls `body(index, value)` for the voxels in `range`, whatever the voxel type: the value, i.e.
+    /// stored * slope + intercept (inlinable: a closure call per voxel is otherwise the cost of a
+    /// whole-volume pass). Scalar volumes only.
     @inlinable public func forEachValue(in range: Range<Int>, _ body: (Int, Double) -> Void) {
+        if isScaled {
+            let (sl, ic) = (slope, intercept)
+            forEachStored(in: range) { i, x in body(i, x * sl + ic) }
+        } else {
+            forEachStored(in: range, body)
+        }
+    }
+
+    /// Calls `body(index, stored value)` for the voxels in `range`, slope and intercept not applied.
+    @inlinable public func forEachStored(in range: Range<Int>, _ body: (Int, Double) -> Void) {
+        precondition(components == 1, "per-voxel values of a scalar volume")
         data.withUnsafeBytes { raw in
             func go<T>(_: T.Type, _ value: (T) -> Double) {
                 let p = raw.bindMemory(to: T.self)
@@ -129,6 +150,54 @@ extension Volume {
             case .float64: go(Double.self) { $0 }
             }
         }
+    }
+}
+
+extension Volume {
+    /// Replaces the stored values by `stored * slope + intercept` and resets slope/intercept to 1/0.
+    /// An integral slope and intercept keep an integer type (the narrowest of the stored type, int16 and
+    /// int32 that holds every result); anything else becomes float32 (float64 stays float64).
+    public mutating func applyScale() {
+        guard isScaled else { return }
+        let (sl, ic) = (slope, intercept)
+        (slope, intercept) = (1, 0)
+        guard components == 1 else { return }   // RGB is never scaled
+        let n = voxelCount
+        var lo = Double.infinity, hi = -Double.infinity
+        forEachStored(in: 0..<n) { _, x in lo = Swift.min(lo, x); hi = Swift.max(hi, x) }
+        let a = lo * sl + ic, b = hi * sl + ic
+        var target: VoxelType = voxelType == .float64 ? .float64 : .float32
+        if !voxelType.isFloat, sl == sl.rounded(), ic == ic.rounded(), n > 0 {
+            target = [voxelType, .int16, .int32].first { t in
+                t.integerRange.map { $0.contains(Swift.min(a, b)) && $0.contains(Swift.max(a, b)) } ?? false
+            } ?? .float32
+        }
+        var out = [UInt8].uninitialized(n * target.byteCount)
+        out.withUnsafeMutableBytes { raw in
+            func put<T>(_: T.Type, _ make: @escaping (Double) -> T) {
+                let p = raw.bindMemory(to: T.self)
+                forEachStored(in: 0..<n) { i, x in p[i] = make(x * sl + ic) }
+            }
+            switch target {
+            case .uint8: put(UInt8.self) { UInt8($0) }
+            case .int8: put(Int8.self) { Int8($0) }
+            case .uint16: put(UInt16.self) { UInt16($0) }
+            case .int16: put(Int16.self) { Int16($0) }
+            case .uint32: put(UInt32.self) { UInt32($0) }
+            case .int32: put(Int32.self) { Int32($0) }
+            case .float32: put(Float.self) { Float($0) }
+            case .float64: put(Double.self) { $0 }
+            }
+        }
+        data = out
+        voxelType = target
+    }
+
+    /// This volume with its values applied (`applyScale()`), for writers without a scaling field.
+    public func scaleApplied() -> Volume {
+        var v = self
+        v.applyScale()
+        return v
     }
 }
 

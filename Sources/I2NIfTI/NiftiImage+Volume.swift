@@ -1,15 +1,17 @@
 // Volume ⇄ NIfTI-1: dimensions, datatypes, scl_slope/scl_inter, and geometry. NIfTI stores a voxel →
 // RAS affine; Volume is LPS, so the affine is flipped on the way in and out (Geometry.flipLPSRAS).
+internal import CNIfTI
 import I2Model
 
 extension NiftiImage {
     /// Reads a .nii or .nii.gz into a Volume (LPS), with intensity scaling applied.
     public static func readVolume(path: String) throws -> Volume {
         let image = try NiftiImage(path: path)
-        guard let type = image.voxelType else {
+        let rgb = image.datatypeCode == Int(DT_RGB24)   // dcm2niix's colour output: uint8 R, G, B per voxel
+        guard let type = rgb ? .uint8 : image.voxelType else {
             throw I2Error(.badInput, path: path,
                           "unsupported NIfTI datatype \(image.datatypeName) (code \(image.datatypeCode)); "
-                          + "i2 reads uint8, int8, uint16, int16, uint32, int32, float32 and float64")
+                          + "i2 reads uint8, int8, uint16, int16, uint32, int32, float32, float64 and RGB24")
         }
         let d = image.dims
         if d[4...].contains(where: { $0 > 1 }) {
@@ -30,6 +32,7 @@ extension NiftiImage {
         var volume = Volume(size: size, spacing: spacing, origin: origin, direction: direction,
                             voxelType: type, data: try image.readData())
         if image.timeStep.isFinite && image.timeStep > 0 { volume.timeStep = image.timeStep }
+        if rgb { volume.components = 3; return volume }   // scl_* do not apply to RGB
         applyScaling(&volume, slope: image.sclSlope, inter: image.sclInter)
         return volume
     }
@@ -53,7 +56,14 @@ extension NiftiImage {
         guard affine.joined().allSatisfy({ $0.isFinite }) else {
             throw I2Error(.badInput, "the volume geometry has non-finite entries")
         }
-        return headerBytes(dims: volume.size, type: volume.voxelType, spacing: volume.spacing, affineRAS: affine, timeStep: volume.timeStep)
+        guard volume.components == 1 || (volume.components == 3 && volume.voxelType == .uint8) else {
+            throw I2Error(.badInput, "NIfTI holds scalar voxels or 8-bit RGB, not \(volume.components) \(volume.voxelType) components")
+        }
+        guard volume.slope.isFinite, volume.intercept.isFinite, volume.slope != 0 else {
+            throw I2Error(.badInput, "the volume's value scaling (slope \(volume.slope), intercept \(volume.intercept)) cannot be written")
+        }
+        return headerBytes(dims: volume.size, type: volume.voxelType, spacing: volume.spacing, affineRAS: affine,
+                           rgb: volume.components == 3, slope: volume.slope, intercept: volume.intercept, timeStep: volume.timeStep)
     }
 
     // MARK: intensity scaling

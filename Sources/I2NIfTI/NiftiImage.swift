@@ -170,7 +170,9 @@ public final class NiftiImage {
 
     /// The 348-byte NIfTI-1 header plus the 4-byte extender (no extensions): everything before the
     /// voxels of a single-file .nii, whose data start at vox_offset 352.
-    static func headerBytes(dims: [Int], type: VoxelType, spacing: [Double], affineRAS: Matrix4, timeStep: Double = 0) -> [UInt8] {
+    /// `rgb`: DT_RGB24 (3 bytes per voxel, as dcm2niix writes colour); `slope`/`intercept` go to scl_*.
+    static func headerBytes(dims: [Int], type: VoxelType, spacing: [Double], affineRAS: Matrix4,
+                            rgb: Bool = false, slope: Double = 1, intercept: Double = 0, timeStep: Double = 0) -> [UInt8] {
         var h = nifti_1_header()
         h.sizeof_hdr = 348
         h.regular = CChar(UInt8(ascii: "r"))
@@ -180,8 +182,8 @@ public final class NiftiImage {
             dim[0] = Int16(dims.count)
             for (i, n) in dims.enumerated() { dim[i + 1] = Int16(n) }
         }
-        h.datatype = Int16(code(of: type))
-        h.bitpix = Int16(type.byteCount * 8)
+        h.datatype = Int16(rgb ? DT_RGB24 : code(of: type))
+        h.bitpix = Int16(rgb ? 24 : type.byteCount * 8)
 
         let rows = affineRAS.map { $0.map { Float($0) + 0 } }   // + 0: no "-0" from the LPS flip
         var m = mat44()
@@ -199,8 +201,8 @@ public final class NiftiImage {
             p[4] = Float(timeStep)   // dcm2niix: the TR in seconds, 0 when there is none
         }
         h.vox_offset = 352
-        h.scl_slope = 1
-        h.scl_inter = 0
+        h.scl_slope = Float(slope)
+        h.scl_inter = Float(intercept)
         h.xyzt_units = CChar(NIFTI_UNITS_MM | NIFTI_UNITS_SEC)   // as dcm2niix writes it, 3-D too
         h.qform_code = Int16(NIFTI_XFORM_SCANNER_ANAT)
         h.sform_code = Int16(NIFTI_XFORM_SCANNER_ANAT)

@@ -97,7 +97,7 @@ final class MetaImageFormatTests: XCTestCase {
             ("NDims = 3\nDimSize = 1 1\nElementType = MET_SHORT\nElementDataFile = LOCAL\n", "'DimSize'"),
             ("NDims = 3\nDimSize = 1 1 1\nElementType = MET_SHORT\nElementSpacing = 1 q 1\nElementDataFile = LOCAL\n", "'ElementSpacing'"),
             ("NDims = 3\nDimSize = 1 1 1\nElementType = MET_LONG_LONG\nElementDataFile = LOCAL\n", "ElementType"),
-            ("NDims = 3\nDimSize = 1 1 1\nElementType = MET_UCHAR\nElementNumberOfChannels = 3\nElementDataFile = LOCAL\n", "ElementNumberOfChannels"),
+            ("NDims = 3\nDimSize = 1 1 1\nElementType = MET_UCHAR\nElementNumberOfChannels = 2\nElementDataFile = LOCAL\n", "ElementNumberOfChannels"),
             ("NDims = 3\nDimSize = 1 1 1\nElementType = MET_UCHAR\nTransformMatrix = 1 0 0\nElementDataFile = LOCAL\n", "'TransformMatrix'"),
             ("NDims = 3\nDimSize = 1 1 1\nElementType = MET_UCHAR\n", "'ElementDataFile'"),
             ("NDims = 9\nDimSize = 1 1 1\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n", "NDims"),

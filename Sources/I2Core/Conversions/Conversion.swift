@@ -145,6 +145,9 @@ public enum Conversion: Engine {
         }
         var volume = try DicomToVolume.read(stack, geometry: g)
         if stack.sliceCount == 1, let t = stack.first.thickness, t > 0 { volume.spacing[2] = t }
+        if volume.components != 1 && (g.irregular != nil || (options.tilt == .resample && g.tilt != .none)) {
+            throw I2Error(.badInput, path: stack.first.label, "RGB series cannot be resampled (gantry tilt or irregular spacing)")
+        }
         if case .sheared(let degrees) = g.tilt {
             if options.tilt == .resample {
                 volume = Resample.untilt(volume)

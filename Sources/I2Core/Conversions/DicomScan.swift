@@ -101,13 +101,25 @@ struct DicomScan {
             throw I2Error(.badInput, path: f.path, "missing Rows/Columns")
         }
         let samples = f.int(.samplesPerPixel) ?? 1
-        if samples != 1 {
-            throw I2Error(.badInput, path: f.path, "colour images (SamplesPerPixel \(samples)) are not supported")
-        }
         let bits = f.int(.bitsAllocated) ?? 16
+        let photometric = f.string(.photometricInterpretation) ?? ""
+        if samples == 3 {
+            // Colour as dcm2niix converts it: 8-bit RGB (RGB24). YBR in compressed files is decoded to RGB
+            // by DCMTK (checked after decoding); uncompressed YBR or other models are refused, not guessed.
+            guard bits == 8 else {
+                throw I2Error(.badInput, path: f.path, "colour images need BitsAllocated 8, not \(bits)")
+            }
+            guard photometric == "RGB" || (photometric.hasPrefix("YBR") && !NativePixels.applies(to: f.transferSyntax)) else {
+                throw I2Error(.badInput, path: f.path, "colour model '\(photometric)' is not supported (RGB, or YBR in a compressed transfer syntax)")
+            }
+        } else if samples != 1 {
+            throw I2Error(.badInput, path: f.path, "SamplesPerPixel \(samples) is not supported (1, or 3 for RGB)")
+        }
         guard [8, 16, 32].contains(bits) else {
             throw I2Error(.badInput, path: f.path, "BitsAllocated \(bits) is not supported (8, 16 or 32)")
         }
+        let planar = f.int(.planarConfiguration) ?? 0
+        let philips = (f.string(.manufacturer) ?? "").lowercased().contains("philips")
         let frames = max(f.int(.numberOfFrames) ?? 1, 1)
         let sop = f.string(.sopInstanceUID) ?? f.path
         let series = f.string(.seriesInstanceUID) ?? "unknown-series"
@@ -170,6 +182,16 @@ struct DicomScan {
             s.slope = attribute(frame, .pixelValueTransformationSequence, .rescaleSlope)?.first ?? 1
             if s.slope == 0 { s.slope = 1 }
             s.intercept = attribute(frame, .pixelValueTransformationSequence, .rescaleIntercept)?.first ?? 0
+            s.samplesPerPixel = samples
+            s.planarConfiguration = planar
+            if philips {
+                // Per frame in Philips' private functional group of enhanced files, at top level in classic ones.
+                s.philipsScaleSlope = attribute(frame, .philipsPerFrameSequence, .philipsScaleSlope)?.first
+                s.realWorldSlope = attribute(frame, .realWorldValueMappingSequence, .realWorldValueSlope)?.first
+                    ?? f.doubles(Tag.realWorldValueMappingSequence[0] / .realWorldValueSlope)?.first
+                s.realWorldIntercept = attribute(frame, .realWorldValueMappingSequence, .realWorldValueIntercept)?.first
+                    ?? f.doubles(Tag.realWorldValueMappingSequence[0] / .realWorldValueIntercept)?.first
+            }
             s.instanceNumber = f.int(.instanceNumber) ?? 0
             s.transferSyntax = syntax
             s.sopClassUID = sopClass

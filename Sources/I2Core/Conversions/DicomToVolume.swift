@@ -1,6 +1,7 @@
 // A sorted SliceStack → one Volume: decode every frame straight into its place in the voxel buffer,
-// then apply RescaleSlope/Intercept, keeping the stored integer type (or int16) when that is lossless
-// after scaling and using float32 otherwise.
+// then the values as dcm2niix gives them: bits above BitsStored cleared (unsigned) or sign-extended
+// (signed), the stored integers kept with the rescale as the volume's slope/intercept (Scaling), RGB as
+// 3 interleaved uint8 components.
 import Dispatch
 import I2DICOM
 import I2Model
@@ -9,17 +10,19 @@ public enum DicomToVolume {
     static func read(_ stack: SliceStack, geometry g: StackGeometry) throws -> Volume {
         let f = stack.first
         let stored: VoxelType = storedType(f)
+        let components = f.samplesPerPixel == 3 ? 3 : 1
         for s in stack.slices where s.rows != f.rows || s.columns != f.columns {
             throw I2Error(.badInput, path: s.label, "image size \(s.columns)x\(s.rows) differs from \(f.columns)x\(f.rows) in \(f.label): mixed image sizes in one series")
         }
-        for s in stack.slices where storedType(s) != stored {
+        for s in stack.slices where storedType(s) != stored || s.samplesPerPixel != f.samplesPerPixel || s.bitsStored != f.bitsStored {
             throw I2Error(.badInput, path: s.label, "pixel type differs from the rest of the series")
         }
-        let sliceBytes = f.rows * f.columns * stored.byteCount
+        let sliceBytes = f.rows * f.columns * stored.byteCount * components
         var size = [f.columns, f.rows, stack.sliceCount]
         if stack.volumes > 1 { size.append(stack.volumes) }
         var volume = Volume(size: size, spacing: g.spacing, origin: g.origin, direction: g.direction, voxelType: stored,
-                            data: .uninitialized(size.reduce(1, *) * stored.byteCount))
+                            data: .uninitialized(size.reduce(1, *) * stored.byteCount * components))
+        volume.components = components
 
         // Files hold one or more frames; decode each file once, in parallel.
         var byFile: [String: [(index: Int, frame: Int)]] = [:]
@@ -29,9 +32,7 @@ public enum DicomToVolume {
         // scaling needs it), written from the worker threads.
         let failures = UnsafeMutableBufferPointer<I2Error?>.allocate(capacity: files.count)
         failures.initialize(repeating: nil)
-        let ranges = UnsafeMutableBufferPointer<(Double, Double)>.allocate(capacity: stack.slices.count)
-        ranges.initialize(repeating: (0, 0))
-        defer { failures.deallocate(); ranges.deallocate() }
+        defer { failures.deallocate() }
         volume.data.withUnsafeMutableBytes { buf in
             let base = buf.baseAddress!
             DispatchQueue.concurrentPerform(iterations: files.count) { fi in
@@ -39,16 +40,18 @@ public enum DicomToVolume {
                 do {
                     let first = stack.slices[entries[0].index]
                     let target = UnsafeMutableRawBufferPointer(start: base + entries[0].index * sliceBytes, count: sliceBytes)
+                    var planar = first.planarConfiguration
                     if let tile = first.mosaic {
                         // Mosaic tiles (Mosaic.swift): decode the file's image once, copy each tile into its slot.
                         try Mosaic.read(files[fi], transferSyntax: first.transferSyntax,
                                         slots: entries.map { ($0.index, stack.slices[$0.index].mosaic ?? tile) }, into: base,
                                         tileRows: f.rows, tileColumns: f.columns, bytesPerVoxel: stored.byteCount)
                     } else if first.frameCount > 1 || !NativePixels.applies(to: first.transferSyntax) || !NativePixels.read(path: files[fi], into: target) {
-                        try decode(files[fi], frames: first.frameCount, entries: entries, into: base, sliceBytes: sliceBytes)
+                        planar = try decode(files[fi], frames: first.frameCount, entries: entries, into: base, sliceBytes: sliceBytes,
+                                            colour: components == 3)
                     }
-                    for e in entries {
-                        ranges[e.index] = Scaling.range(UnsafeRawBufferPointer(start: base + e.index * sliceBytes, count: sliceBytes), stored)
+                    if components == 3 && planar == 1 {
+                        for e in entries { interleave(base + e.index * sliceBytes, pixels: f.rows * f.columns) }
                     }
                 } catch let e as I2Error {
                     failures[fi] = e.at(files[fi])
@@ -66,20 +69,37 @@ public enum DicomToVolume {
             e.detail += "; series \(stack.name) is not converted"
             throw e
         }
-        let extend = f.signed && f.bitsStored < f.bitsAllocated
-        if extend { signExtend(&volume, bits: f.bitsStored) }
-        Scaling.apply(to: &volume, slopes: stack.slices.map(\.slope), intercepts: stack.slices.map(\.intercept),
-                      sliceVoxels: f.rows * f.columns, ranges: extend ? nil : Array(ranges))
+        if components == 3 { return volume }   // RGB: no masking or scaling (dcm2niix writes RGB24 as stored)
+        if f.bitsStored < f.bitsAllocated {
+            // PS3.5 8.1.1: only BitsStored bits carry the value. Signed values are sign-extended; unsigned
+            // ones lose the bits above (overlays, noise): dcm2niix masks 12-bit data (nii_mask12bit).
+            if f.signed { signExtend(&volume, bits: f.bitsStored) } else { mask(&volume, bits: f.bitsStored) }
+        }
+        // dcm2niix's headerDcm2Nii: 16-bit unsigned data with BitsStored < 16 is written as int16 (the
+        // same values, 0...32767, in NIfTI's more widely read type).
+        if volume.voxelType == .uint16 && f.bitsStored < 16 { volume.voxelType = .int16 }
+        Scaling.apply(to: &volume, scales: stack.slices.map(Scaling.scale(of:)), sliceVoxels: f.rows * f.columns)
         return volume
     }
 
     /// Decodes one file through DCMTK (compressed, big endian, multi-frame) into the slots of its frames.
+    /// Returns the PlanarConfiguration of the decoded pixels (a codec may change it); colour must decode
+    /// to RGB (DCMTK's JPEG codecs turn YBR into RGB), else the file is refused.
+    @discardableResult
     static func decode(_ path: String, frames: Int, entries: [(index: Int, frame: Int)], into base: UnsafeMutableRawPointer,
-                       sliceBytes: Int) throws {
+                       sliceBytes: Int, colour: Bool = false) throws -> Int {
         let file = try DicomFile(path: path)
+        func decoded() throws -> Int {
+            guard colour else { return 0 }
+            let model = file.string(.photometricInterpretation) ?? ""
+            guard model == "RGB" else {
+                throw I2Error(.badInput, path: path, "colour model '\(model)' after decoding is not RGB: not supported")
+            }
+            return file.int(.planarConfiguration) ?? 0
+        }
         if frames == 1 {
             try file.readPixels(into: UnsafeMutableRawBufferPointer(start: base + entries[0].index * sliceBytes, count: sliceBytes))
-            return
+            return try decoded()
         }
         var all = [UInt8].uninitialized(sliceBytes * frames)
         try all.withUnsafeMutableBytes { try file.readPixels(into: $0) }
@@ -88,9 +108,42 @@ public enum DicomToVolume {
                 (base + e.index * sliceBytes).copyMemory(from: src.baseAddress! + e.frame * sliceBytes, byteCount: sliceBytes)
             }
         }
+        return try decoded()
+    }
+
+    /// One RGB slice from planes (RRR…GGG…BBB…, PlanarConfiguration 1) to RGBRGB… in place, as
+    /// dcm2niix's nii_planar2rgb (NIfTI's RGB24 is interleaved).
+    static func interleave(_ slice: UnsafeMutableRawPointer, pixels n: Int) {
+        let p = slice.assumingMemoryBound(to: UInt8.self)
+        let planes = [UInt8](UnsafeBufferPointer(start: p, count: 3 * n))
+        for i in 0..<n {
+            p[3 * i] = planes[i]; p[3 * i + 1] = planes[n + i]; p[3 * i + 2] = planes[2 * n + i]
+        }
+    }
+
+    /// Clears the bits above `bits` in unsigned values (in chunks on every core).
+    static func mask(_ v: inout Volume, bits: Int) {
+        let count = v.voxelCount
+        let chunk = 1 << 20, chunks = (count + chunk - 1) / chunk
+        v.data.withUnsafeMutableBytes { raw in
+            func run<T: FixedWidthInteger>(_: T.Type) {
+                let m = T(truncatingIfNeeded: (1 << bits) - 1)
+                let p = raw.bindMemory(to: T.self)
+                DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                    for i in (c * chunk)..<min(count, (c + 1) * chunk) { p[i] &= m }
+                }
+            }
+            switch v.voxelType {
+            case .uint8: run(UInt8.self)
+            case .uint16: run(UInt16.self)
+            case .uint32: run(UInt32.self)
+            default: break
+            }
+        }
     }
 
     static func storedType(_ s: SliceHeader) -> VoxelType {
+        if s.samplesPerPixel == 3 { return .uint8 }
         switch (s.bitsAllocated, s.signed) {
         case (8, false): return .uint8
         case (8, true): return .int8

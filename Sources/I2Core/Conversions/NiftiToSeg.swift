@@ -88,6 +88,7 @@ public enum NiftiToSeg: Engine {
                     guard v.size.count == 3 || (v.size.count == 4 && v.size[3] == 1) else {
                         throw I2Error(.badInput, path: path, "a \(v.size.count)-D image: a label map must be 3-D")
                     }
+                    guard v.components == 1 else { throw I2Error(.badInput, path: path, "an RGB image: a label map must be scalar") }
                     return v
                 }
             }

@@ -1,28 +1,41 @@
-// RescaleSlope/Intercept applied so that the written values equal the scaled DICOM values:
-// integers stay integers in the narrowest of (stored type, int16, int32) that holds them; anything
-// with a fractional slope or intercept becomes float32. Works in place when the element size allows
-// (a CT never needs a second copy of its voxels), slice by slice on every core.
+// Voxel values as dcm2niix writes them (nii_dicom_batch.cpp, saveDcm2NiiCore): the stored integers are
+// kept and one RescaleSlope/Intercept goes to the volume (NIfTI scl_slope/scl_inter); Philips images
+// with a private scale slope get Philips' floating-point scaling (PhilipsPrecise); when slices differ in
+// their scaling, every voxel is scaled into float32 with slope 1 (dcm2niix: intensityScaleVaries →
+// nii_iVaries, "Saving as 32-bit float"). Float conversion works slice by slice on every core.
 import Dispatch
 import I2Model
 
 enum Scaling {
-    /// `ranges`: each slice's stored (min, max), when the caller already has them.
-    static func apply(to v: inout Volume, slopes: [Double], intercepts: [Double], sliceVoxels: Int,
-                      ranges: [(Double, Double)]? = nil) {
-        if slopes.allSatisfy({ $0 == 1 }) && intercepts.allSatisfy({ $0 == 0 }) { return }
-        let integral = slopes.allSatisfy { $0 == $0.rounded() } && intercepts.allSatisfy { $0 == $0.rounded() }
-        var target = VoxelType.float32
-        if integral {
-            var lo = Double.infinity, hi = -Double.infinity
-            for (k, r) in (ranges ?? sliceRanges(v, sliceVoxels: sliceVoxels)).enumerated() {
-                let a = r.0 * slopes[k] + intercepts[k], b = r.1 * slopes[k] + intercepts[k]
-                lo = min(lo, a, b); hi = max(hi, a, b)
-            }
-            target = [v.voxelType, .int16, .int32].first { t in
-                t.integerRange.map { $0.contains(lo) && $0.contains(hi) } ?? false
-            } ?? .float32
+    /// One slice's (slope, intercept) as dcm2niix stores them: in float32, as the NIfTI header holds them.
+    static func scale(of s: SliceHeader) -> (slope: Double, intercept: Double) {
+        if let ss = s.philipsScaleSlope, let precise = philipsPrecise(rs: s.slope, ri: s.intercept, ss: ss) {
+            return precise
         }
-        convert(&v, to: target, slopes: slopes, intercepts: intercepts, sliceVoxels: sliceVoxels)
+        return (Double(Float(s.slope)), Double(Float(s.intercept)))
+    }
+
+    /// dcm2niix's PhilipsPrecise/PhilipsPreciseVal in its float arithmetic: precise value P = (R·RS + RI)
+    /// / (RS·SS), i.e. slope = P(1) - P(0), intercept = P(0). nil when RS·SS is 0 (display scaling stays).
+    static func philipsPrecise(rs: Double, ri: Double, ss: Double) -> (slope: Double, intercept: Double)? {
+        let RS = Float(rs), RI = Float(ri), SS = Float(ss)
+        guard RS * SS != 0, (RS * SS).isFinite else { return nil }
+        let l0: Float = (0 * RS + RI) / (RS * SS)
+        let l1: Float = (1 * RS + RI) / (RS * SS)
+        guard l0 != l1 else { return (Double(RS), Double(RI)) }
+        return (Double(l1 - l0), Double(l0))
+    }
+
+    /// Gives `v` the stack's scaling: one (slope, intercept) for all slices goes to the volume with the
+    /// stored values kept; differing ones scale every voxel into float32 (slope 1, intercept 0).
+    static func apply(to v: inout Volume, scales: [(slope: Double, intercept: Double)], sliceVoxels: Int) {
+        guard let first = scales.first else { return }
+        if scales.allSatisfy({ $0.slope == first.slope && $0.intercept == first.intercept }) {
+            (v.slope, v.intercept) = first
+            return
+        }
+        convert(&v, to: .float32, slopes: scales.map(\.slope), intercepts: scales.map(\.intercept), sliceVoxels: sliceVoxels)
+        (v.slope, v.intercept) = (1, 0)
     }
 
     /// Each slice's stored (min, max).

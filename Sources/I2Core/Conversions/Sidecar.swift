@@ -27,6 +27,7 @@ enum Sidecar {
         if stack.volumes > 1 { json["VolumeCount"] = stack.volumes }
         json["VoxelSpacing"] = volume.spacing
         json["ConversionNotes"] = notes.isEmpty ? nil : notes
+        json.merge(philipsScaling(stack.first)) { _, philips in philips }
         json["ConversionSoftware"] = "i2"
         json["ConversionSoftwareVersion"] = "0.1.0"
         let path = Conversion.stripExtension(imagePath) + ".json"
@@ -39,5 +40,25 @@ enum Sidecar {
         let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(Array(data) + [10], to: path)
         return path
+    }
+
+    /// dcm2niix's Philips scaling keys (nii_dicom_batch.cpp, nii_SaveBIDSX), from the first image: the
+    /// real-world value mapping when present, and with the private scale slope (2005,100E) the display
+    /// rescale, that scale slope and UsePhilipsFloatNotDisplayScaling = 1 (the voxels hold the precise
+    /// floating-point values, see Scaling.philipsPrecise). Numbers as dcm2niix prints them (%g).
+    static func philipsScaling(_ s: SliceHeader) -> [String: Any] {
+        func g(_ v: Double) -> Double { Double(String(format: "%g", v)) ?? v }
+        var keys: [String: Any] = [:]
+        if let rwv = s.realWorldSlope, rwv != 0 {
+            keys["PhilipsRWVSlope"] = g(rwv)
+            keys["PhilipsRWVIntercept"] = g(s.realWorldIntercept ?? 0)
+        }
+        if let ss = s.philipsScaleSlope, ss != 0 {
+            keys["PhilipsRescaleSlope"] = g(s.slope)
+            keys["PhilipsRescaleIntercept"] = g(s.intercept)
+            keys["PhilipsScaleSlope"] = g(ss)
+            keys["UsePhilipsFloatNotDisplayScaling"] = 1
+        }
+        return keys
     }
 }

@@ -26,7 +26,8 @@ enum VolumeToDicom {
 
     static func write(_ volume: Volume, reference: String, into dir: String, uidSeed: String? = nil,
                       seriesDescription: String? = nil) throws -> [String] {
-        var volume = volume
+        guard volume.components == 1 else { throw I2Error(.badInput, "an RGB volume cannot become a derived DICOM series (scalar volumes only)") }
+        var volume = volume.scaleApplied()   // the values, whatever their stored form
         guard volume.size.count == 3 || (volume.size.count == 4 && volume.size[3] == 1) else {
             throw I2Error(.badInput, "a \(volume.size.count)-D volume (\(volume.size.map(String.init).joined(separator: "x"))) cannot become a derived DICOM series: only 3-D volumes are supported")
         }

@@ -55,10 +55,15 @@ enum MetaImageFormat: VolumeFormat {
         let dims = try h.ints(try field("DimSize"), field: "DimSize", count: n)
         let typeName = try field("ElementType")
         guard let type = voxelType(typeName) else { throw h.fail("unsupported 'ElementType = \(typeName)'") }
-        if let c = fields["elementnumberofchannels"], try h.int(c, field: "ElementNumberOfChannels") != 1 {
-            throw h.fail("'ElementNumberOfChannels = \(c)': only single-channel images are supported")
+        var channels = 1
+        if let c = fields["elementnumberofchannels"] {
+            channels = try h.int(c, field: "ElementNumberOfChannels")
+            // 3 channels of MET_UCHAR: RGB (as i2 and ITK write colour); nothing else.
+            guard channels == 1 || (channels == 3 && type == .uint8 && n <= 3) else {
+                throw h.fail("'ElementNumberOfChannels = \(c)': only single-channel images and 3-D 8-bit RGB are supported")
+            }
         }
-        let count = try h.byteCount(sizes: dims, type: type, field: "DimSize")
+        let count = try h.byteCount(sizes: dims + [channels], type: type, field: "DimSize")
 
         // Geometry, padded to 3-D: axes beyond NDims get unit spacing and identity directions.
         let m = min(n, 3)
@@ -125,8 +130,10 @@ enum MetaImageFormat: VolumeFormat {
         }
         let msb = try bool("BinaryDataByteOrderMSB") ?? bool("ElementByteOrderMSB") ?? false
         if msb && binary { Samples.swap(&data, width: type.byteCount) }
-        return Volume(size: size, spacing: spacing, origin: origin, direction: Matrix3(columns: columns),
-                      voxelType: type, data: data)
+        var volume = Volume(size: size, spacing: spacing, origin: origin, direction: Matrix3(columns: columns),
+                            voxelType: type, data: data)
+        volume.components = channels
+        return volume
     }
 
     /// MetaIO element types a Volume can hold. MetaIO fixes MET_LONG/MET_ULONG at 4 bytes.
@@ -159,7 +166,10 @@ enum MetaImageFormat: VolumeFormat {
 
     // MARK: Writing
 
+    /// Values, not stored integers: a scaled volume is written with its scaling applied. RGB is
+    /// `ElementNumberOfChannels = 3` (interleaved per voxel, as ITK writes it).
     static func write(_ volume: Volume, to path: String, options: WriteOptions) throws -> [String] {
+        let volume = volume.scaleApplied()
         guard volume.size.count == 3 || volume.size.count == 4, volume.size.allSatisfy({ $0 >= 1 }),
               volume.spacing.count >= 3, volume.data.count == volume.byteCount else {
             throw I2Error(.badInput, path: path, "cannot write MetaImage: volume size \(volume.size) does not match its data")
@@ -187,7 +197,7 @@ enum MetaImageFormat: VolumeFormat {
             CenterOfRotation = \(list([0, 0, 0] + pad))
             ElementSpacing = \(list(Array(volume.spacing.prefix(3)) + (n == 4 ? [1] : [])))
             DimSize = \(volume.size.map(String.init).joined(separator: " "))
-            ElementType = \(typeName(volume.voxelType))
+            ElementType = \(typeName(volume.voxelType))\(volume.components > 1 ? "\nElementNumberOfChannels = \(volume.components)" : "")
             ElementDataFile = \(detached ? dataName : "LOCAL")
 
             """

@@ -154,6 +154,14 @@ enum NRRDFormat: VolumeFormat {
             case let e: throw h.fail("'endian: \(e)' must be little or big")
             }
         }
+        // RGB (as i2 and Slicer write it): a first axis of 3 uint8 colour samples, already interleaved.
+        let kindList = fields["kinds"].map { $0.split(separator: " ").map { $0.lowercased() } } ?? []
+        if let k = others.first, k == 0, dimension == 4, kindList.first == "rgb-color", sizes[0] == 3, type == .uint8 {
+            var v = Volume(size: Array(size.dropLast()), spacing: spacing, origin: origin,
+                           direction: Matrix3(columns: columns), voxelType: type, data: data)
+            v.components = 3
+            return v
+        }
         if let k = others.first, k != dimension - 1 {
             data = moveAxisLast(data, sizes: sizes, axis: k, width: type.byteCount)
         }
@@ -217,10 +225,17 @@ enum NRRDFormat: VolumeFormat {
 
     // MARK: Writing
 
+    /// Values, not stored integers: a scaled volume is written with its scaling applied (NRRD has no
+    /// standard slope field). RGB is a first, fastest axis of 3 (`kinds: RGB-color domain domain domain`).
     static func write(_ volume: Volume, to path: String, options: WriteOptions) throws -> [String] {
+        let volume = volume.scaleApplied()
         guard volume.size.count == 3 || volume.size.count == 4, volume.size.allSatisfy({ $0 >= 1 }),
               volume.spacing.count >= 3, volume.data.count == volume.byteCount else {
             throw I2Error(.badInput, path: path, "cannot write NRRD: volume size \(volume.size) does not match its data")
+        }
+        let rgb = volume.components == 3
+        if rgb && volume.size.count == 4 {
+            throw I2Error(.badInput, path: path, "cannot write NRRD: 4-D RGB volumes are not supported (write .nii)")
         }
         let detached = path.lowercased().hasSuffix(".nhdr")
         let fourD = volume.size.count == 4
@@ -231,11 +246,11 @@ enum NRRDFormat: VolumeFormat {
             # Complete NRRD file format specification at:
             # http://teem.sourceforge.net/nrrd/format.html
             type: \(typeName(volume.voxelType))
-            dimension: \(volume.size.count)
+            dimension: \(volume.size.count + (rgb ? 1 : 0))
             space: left-posterior-superior
-            sizes: \(volume.size.map(String.init).joined(separator: " "))
-            space directions: \(dirs.joined(separator: " "))\(fourD ? " none" : "")
-            kinds: domain domain domain\(fourD ? " list" : "")
+            sizes: \(((rgb ? [3] : []) + volume.size).map(String.init).joined(separator: " "))
+            space directions: \(rgb ? "none " : "")\(dirs.joined(separator: " "))\(fourD ? " none" : "")
+            kinds: \(rgb ? "RGB-color " : "")domain domain domain\(fourD ? " list" : "")
             endian: little
             encoding: \(detached ? "raw" : "gzip")
             space origin: \(vector(volume.origin))

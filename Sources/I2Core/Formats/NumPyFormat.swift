@@ -24,10 +24,13 @@ enum NumPyFormat: VolumeFormat {
         if header.fortranOrder { data = fortranToC(data, shape: shape, itemSize: type.byteCount) }
 
         // numpy order is slowest-first; Volume sizes are x-first. A 2-D array is one slice.
-        var size = Array(shape.reversed())
+        // RGB as i2 writes it: uint8 (k, j, i, c) with c = 3, named so by the sidecar's axes.
+        let rgb = shape.count == 4 && shape[3] == 3 && type == .uint8 && sidecarAxes(sidecarPath(path)) == rgbAxes
+        var size = Array((rgb ? Array(shape.dropLast()) : shape).reversed())
         if size.count == 2 { size.append(1) }
         var volume = Volume(size: size, spacing: [1, 1, 1], origin: .zero, direction: .identity,
                             voxelType: type, data: data)
+        if rgb { volume.components = 3 }
         // Without a sidecar the geometry is unknown: identity (1 mm, origin 0) rather than an error,
         // so arrays made by any numpy code can be converted.
         if let geometry = try readSidecar(sidecarPath(path), shape: shape) {
@@ -36,14 +39,21 @@ enum NumPyFormat: VolumeFormat {
         return volume
     }
 
+    /// Values, not stored integers: a scaled volume is written with its scaling applied. RGB adds a
+    /// last, fastest axis of 3 (arr[k, j, i, c]).
     static func write(_ volume: Volume, to path: String, options: WriteOptions) throws -> [String] {
+        let volume = volume.scaleApplied()
         guard volume.size.count == 3 || volume.size.count == 4, volume.size.allSatisfy({ $0 > 0 }) else {
             throw I2Error(.badInput, path: path, "NumPy output needs a 3-D or 4-D volume, size \(volume.size)")
         }
         guard volume.data.count == volume.byteCount, volume.spacing.count == 3 else {
             throw I2Error(.badInput, path: path, "volume holds \(volume.data.count) bytes but its size needs \(volume.byteCount)")
         }
-        let shape = Array(volume.size.reversed())
+        if volume.components > 1 && volume.size.count == 4 {
+            throw I2Error(.badInput, path: path, "NumPy output of 4-D RGB volumes is not supported (write .nii)")
+        }
+        let rgb = volume.components > 1
+        let shape = Array(volume.size.reversed()) + (rgb ? [volume.components] : [])
         let descr = descriptor(volume.voxelType)
         let header = npyHeader(descr: descr, shape: shape)
         try AtomicFile.write(to: path) { tmp in
@@ -57,7 +67,7 @@ enum NumPyFormat: VolumeFormat {
         let affine = volume.affineLPS.map { $0.map { $0 + 0 } }   // + 0: no "-0" in the JSON
         let sidecar: [String: Any] = [
             "format": "i2 NumPy sidecar 1",
-            "axes": shape.count == 4 ? ["t", "k", "j", "i"] : ["k", "j", "i"],
+            "axes": rgb ? rgbAxes : shape.count == 4 ? ["t", "k", "j", "i"] : ["k", "j", "i"],
             "axes_note": "array index order, slowest first: arr[k, j, i] (arr[t, k, j, i] for 4-D) is voxel "
                 + "(i, j, k) of volume t; i, j, k are the volume axes 0, 1, 2 that the affines map: "
                 + "world = affine · (i, j, k, 1), in mm",
@@ -178,6 +188,15 @@ enum NumPyFormat: VolumeFormat {
     }
 
     /// Geometry from NAME.json, nil when there is no sidecar.
+    static let rgbAxes = ["k", "j", "i", "c"]
+
+    /// The sidecar's "axes", if it exists and has them (malformed sidecars fail later, in readSidecar).
+    static func sidecarAxes(_ json: String) -> [String]? {
+        guard let bytes = try? FileBytes.read(json),
+              let dict = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else { return nil }
+        return dict["axes"] as? [String]
+    }
+
     static func readSidecar(_ json: String, shape: [Int]) throws -> (Vector3, Matrix3, [Double])? {
         guard FileManager.default.fileExists(atPath: json) else { return nil }
         let object = try? JSONSerialization.jsonObject(with: Data(try FileBytes.read(json)))
@@ -185,7 +204,7 @@ enum NumPyFormat: VolumeFormat {
         if let s = dict["shape"] as? [Int], s != shape {
             throw I2Error(.badInput, path: json, "sidecar describes shape \(s) but the array has shape \(shape)")
         }
-        let expected = shape.count == 4 ? ["t", "k", "j", "i"] : ["k", "j", "i"]
+        let expected = shape.count == 4 ? ((dict["axes"] as? [String]) == rgbAxes ? rgbAxes : ["t", "k", "j", "i"]) : ["k", "j", "i"]
         if let axes = dict["axes"] as? [String], axes != expected {
             throw I2Error(.badInput, path: json, "sidecar axes \(axes) are not the i2 order \(expected)")
         }

@@ -15,6 +15,7 @@ public enum BuiltinTools {
 
     /// Runs built-in `name` on `volume`, writing into `output` what its description's outputs name.
     static func run(_ name: String, volume: Volume, parameters: [String: String], output: String) throws {
+        guard volume.components == 1 else { throw I2Error(.badInput, "\(name): RGB images are not supported") }
         switch name {
         case "threshold": try threshold(volume, parameters: parameters, output: output)
         default: throw I2Error(.usage, "no built-in tool \(name) (built in: \(names.joined(separator: ", ")))")
