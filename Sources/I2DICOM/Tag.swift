@@ -242,3 +242,43 @@ public extension Tag {
     static let siemensCSAImageHeader = Tag(private: 0x0029, 0x1010, creator: "SIEMENS CSA HEADER", "CSAImageHeaderInfo")
     static let siemensCSASeriesHeader = Tag(private: 0x0029, 0x1020, creator: "SIEMENS CSA HEADER", "CSASeriesHeaderInfo")
 }
+
+/// Attributes the BIDS sidecar reads (as dcm2niix's nii_dicom.cpp reads them), standard ones first.
+public extension Tag {
+    static let institutionAddress = Tag(0x0008, 0x0081, "InstitutionAddress")
+    static let institutionalDepartmentName = Tag(0x0008, 0x1040, "InstitutionalDepartmentName")
+    static let numberOfAverages = Tag(0x0018, 0x0083, "NumberOfAverages")
+    static let imagingFrequency = Tag(0x0018, 0x0084, "ImagingFrequency")
+    static let numberOfPhaseEncodingSteps = Tag(0x0018, 0x0089, "NumberOfPhaseEncodingSteps")
+    static let percentSampling = Tag(0x0018, 0x0093, "PercentSampling")
+    static let percentPhaseFieldOfView = Tag(0x0018, 0x0094, "PercentPhaseFieldOfView")
+    static let pixelBandwidth = Tag(0x0018, 0x0095, "PixelBandwidth")
+    static let exposure = Tag(0x0018, 0x1152, "Exposure")
+    static let receiveCoilName = Tag(0x0018, 0x1250, "ReceiveCoilName")
+    static let acquisitionMatrix = Tag(0x0018, 0x1310, "AcquisitionMatrix")
+    static let inPlanePhaseEncodingDirection = Tag(0x0018, 0x1312, "InPlanePhaseEncodingDirection")
+    static let sar = Tag(0x0018, 0x1316, "SAR")
+    static let pulseSequenceName = Tag(0x0018, 0x9005, "PulseSequenceName")
+    static let mrFOVGeometrySequence = Tag(0x0018, 0x9107, "MRFOVGeometrySequence")
+    static let mrTimingAndRelatedParametersSequence = Tag(0x0018, 0x9112, "MRTimingAndRelatedParametersSequence")
+    static let mrAcquisitionPhaseEncodingStepsInPlane = Tag(0x0018, 0x9231, "MRAcquisitionPhaseEncodingStepsInPlane")
+    static let imageComments = Tag(0x0020, 0x4000, "ImageComments")
+    static let performedProcedureStepDescription = Tag(0x0040, 0x0254, "PerformedProcedureStepDescription")
+
+    /// Siemens: BandwidthPerPixelPhaseEncode (FD, Hz), as dcm2niix's kBandwidthPerPixelPhaseEncode.
+    static let siemensBandwidthPerPixelPhaseEncode = Tag(private: 0x0019, 0x1028, creator: "SIEMENS MR HEADER", "BandwidthPerPixelPhaseEncode")
+    /// Siemens: "Tra"/"Sag"/"Cor" text of the slice orientation (dcm2niix's ImageOrientationText).
+    static let siemensImageOrientationText = Tag(private: 0x0051, 0x100E, creator: "SIEMENS MR HEADER", "ImageOrientationText")
+    /// Siemens: the coil string ("HEA;HEP"), dcm2niix's kCoilSiemens → CoilString.
+    static let siemensCoilString = Tag(private: 0x0051, 0x100F, creator: "SIEMENS MR HEADER", "CoilString")
+    /// Siemens: PAT mode text ("p2" = in-plane acceleration 2), dcm2niix's kParallelInformationSiemens.
+    static let siemensPATModeText = Tag(private: 0x0051, 0x1011, creator: "SIEMENS MR HEADER", "PATModeText")
+    /// GE: pulse sequence name ("epi", "epiRT"), dcm2niix's kSequenceName GE → epiVersionGE.
+    static let gePulseSequenceName = Tag(private: 0x0019, 0x109C, creator: "GEMS_ACQU_01", "PulseSequenceName")
+    /// GE: internal pulse sequence name ("EPI", "EPI2"), dcm2niix's kInternalPulseSequenceNameGE.
+    static let geInternalPulseSequenceName = Tag(private: 0x0019, 0x109E, creator: "GEMS_ACQU_01", "InternalPulseSequenceName")
+    /// GE: effective echo spacing in µs, dcm2niix's kEffectiveEchoSpacingGE.
+    static let geEffectiveEchoSpacing = Tag(private: 0x0043, 0x102C, creator: "GEMS_PARM_01", "EffectiveEchoSpacing")
+    /// GE: ASSET R factors ("0.5\1"), dcm2niix's kAssetRFactorsGE.
+    static let geAssetRFactors = Tag(private: 0x0043, 0x1083, creator: "GEMS_PARM_01", "AssetRFactors")
+}

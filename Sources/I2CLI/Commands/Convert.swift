@@ -19,7 +19,9 @@ enum Convert {
                               details: "Placeholders: {number} SeriesNumber, {description} SeriesDescription, {modality}, {patient} PatientID, {series} SeriesInstanceUID, {study} StudyInstanceUID. A volume split out of a series gets a suffix (_e2 echo, _t3 temporal position, _o2 another orientation or size). Unsafe characters become '_'; clashing names get _2, _3.",
                               defaultValue: "{number}_{description}")
     static let noSidecar = Flag("no-sidecar", summary: "Do not write the JSON sidecar next to images converted from DICOM",
-                                details: "By default, converting from DICOM also writes NAME.json with the key acquisition metadata (BIDS-style names, as dcm2niix does).")
+                                details: "By default, converting from DICOM also writes NAME.json, the BIDS sidecar dcm2niix writes for the same input: the same keys with the same values (times in seconds), e.g. SliceTiming, PhaseEncodingDirection (PhaseEncodingAxis when the polarity is not recorded), TotalReadoutTime, EffectiveEchoSpacing, RepetitionTime, EchoTime, FlipAngle, and Siemens' protocol values (ShimSetting, TxRefAmp, ReceiveCoilName, …). Deliberate differences: ConversionSoftware is i2, ConversionNotes says what the conversion did to the data (tilt, resampling). Identifying values are left out unless --sidecar-identifiers is given.")
+    static let sidecarIdentifiers = Flag("sidecar-identifiers", summary: "Also write identifying values into the JSON sidecar",
+                                         details: "Adds PatientName, PatientID, PatientBirthDate, PatientSex, PatientWeight, AccessionNumber, ReferringPhysicianName, StudyID, StudyInstanceUID, SeriesInstanceUID and AcquisitionDateTime to NAME.json, as dcm2niix does with `-ba n`. Without it (the default, like dcm2niix's `-ba y`) the sidecar carries none of them, so it can be shared with the image.")
     static let tilt = Flag("tilt", value: "MODE", summary: "Gantry tilt: keep the sheared affine, or resample to an orthogonal grid",
                            details: "Tilt is detected from the slice positions against the orientation's normal. `shear` (default) keeps every voxel and writes the exact sheared affine (NIfTI sform; NRRD and MetaImage directions are not orthogonal). `resample` shifts each slice in-plane by linear interpolation so the grid is orthogonal, as dcm2niix does.",
                            choices: TiltPolicy.allCases.map(\.rawValue), defaultValue: TiltPolicy.shear.rawValue)
@@ -43,7 +45,7 @@ enum Convert {
         With --ref, an image is written back as a derived DICOM series into the output directory.
         Each written path is printed on stdout; logs go to stderr. An input of '-' reads paths from stdin, one per line.
         """,
-        flags: [output, format, series, list, pattern, noSidecar, tilt, equalize, ref, force, level, CommonFlags.null],
+        flags: [output, format, series, list, pattern, noSidecar, sidecarIdentifiers, tilt, equalize, ref, force, level, CommonFlags.null],
         positionals: [
             Positional("INPUT", summary: "DICOM directory or files, or an image file; '-' reads paths from stdin", variadic: true),
             Positional("OUTPUT", summary: "Output file (format from its extension) or directory (ending in '/', or existing)", optional: true),
@@ -83,6 +85,7 @@ enum Convert {
         options.seriesFilter = args.all(series)
         options.namePattern = args.value(pattern)!
         options.sidecar = !args.has(noSidecar)
+        options.sidecarIdentifiers = args.has(sidecarIdentifiers)
         options.tilt = args.choice(tilt)
         options.equalize = args.has(equalize)
         options.reference = args.given(ref)
