@@ -56,6 +56,8 @@ struct BIDSSeries: Sendable {
     var mosaicImages = 0
     var mosaicTimes: [Double] = []           // ms, CSA MosaicRefAcqTimes
     var isCT = false
+    var isMultiEcho = false                  // Siemens ASCCONV lContrasts > 1
+    var repetitionTime = 0.0                 // ms
 
     init() {}
 
@@ -120,7 +122,8 @@ struct BIDSSeries: Sendable {
         str("SequenceName", .sequenceName)
         let imageType = (f.string(.imageType) ?? "").split(separator: "\\").map { $0.trimmingCharacters(in: .whitespaces) }
         if !imageType.isEmpty {
-            var types = imageType
+            // dcm2niix joins the values with "_" and splits there: "ECHO_00" becomes "ECHO", "00".
+            var types = imageType.flatMap { $0.split(separator: "_").map(String.init) }.filter { !$0.isEmpty }
             // dcm2niix appends PHASE for phase images not already saying so (Siemens "P", GE always).
             let hasPhase = imageType.contains("P") || imageType.contains("PHASE")
             if hasPhase && (vendor == .ge || !imageType.contains("PHASE")) { types.append("PHASE") }
@@ -154,7 +157,8 @@ struct BIDSSeries: Sendable {
         if let n = num(.numberOfAverages), n > 1 { keys["NumberOfAverages"] = .number(g(n)) }
         let echoTime = num(.echoTime) ?? num(.effectiveEchoTime, .mrEchoSequence)
         if !isCT { positive("EchoTime", echoTime, scale: 1.0 / 1000) }
-        positive("RepetitionTime", num(.repetitionTime, .mrTimingAndRelatedParametersSequence), scale: 1.0 / 1000)
+        repetitionTime = num(.repetitionTime, .mrTimingAndRelatedParametersSequence) ?? 0
+        positive("RepetitionTime", repetitionTime, scale: 1.0 / 1000)
         positive("InversionTime", num(.inversionTime), scale: 1.0 / 1000)
         positive("FlipAngle", num(.flipAngle, .mrTimingAndRelatedParametersSequence))
         echoTrainLength = Int(num(.echoTrainLength, .mrTimingAndRelatedParametersSequence) ?? 0)
@@ -233,6 +237,7 @@ struct BIDSSeries: Sendable {
             return
         }
         let isMR = modality == "MR"
+        isMultiEcho = (asc.int("lContrasts") ?? 1) > 1
         if phaseEncodingLines < 1, let n = asc.int("sKSpace.lPhaseEncodingLines"), n > 0 { phaseEncodingLines = n }
         let imageType = (f.string(.imageType) ?? "").split(separator: "\\").map { $0.trimmingCharacters(in: .whitespaces) }
         if imageType.contains("P") || imageType.contains("PHASE"), let te0 = asc.double("alTE[0]"), let te1 = asc.double("alTE[1]"), te0 > 0, te1 > 0 {
@@ -290,7 +295,7 @@ struct BIDSSeries: Sendable {
     func keys(stack: SliceStack, columns: Int, rows: Int, identifying: Bool) -> [String: BIDSValue] {
         var out = keys
         if identifying { out.merge(identifiers) { a, _ in a } }
-        if let echo = stack.first.echo, echo > 1 || stack.suffix.contains("_e") { out["EchoNumber"] = .number(Double(echo)) }
+        if let echo = stack.first.echo, echo > 1 || isMultiEcho || stack.suffix.contains("_e") { out["EchoNumber"] = .number(Double(echo)) }
         let isMR = modality == "MR"
         if isMR && phaseEncodingLines > 0 { out["AcquisitionMatrixPE"] = .number(Double(phaseEncodingLines)) }
         // ReconMatrixPE: the reconstructed size along the phase axis (NIfTI dim[1] = columns, dim[2] = rows).
@@ -329,22 +334,23 @@ struct BIDSSeries: Sendable {
         }
         if let rc = phaseEncodingRC { out["InPlanePhaseEncodingDirectionDICOM"] = .string(rc == "C" ? "COL" : "ROW") }
         if isMR && !is3D, let times = sliceTimes(stack) {
-            out["SliceTiming"] = .numbers(times.map { g(Double(String(format: "%.5f", $0 / 1000)) ?? $0 / 1000) })
+            // Seconds at dcm2niix's precision (0.01 ms); exact binary ties round to even as in its output.
+            out["SliceTiming"] = .numbers(times.map { g(Double(String(format: "%.5f", $0)) ?? $0) })
             if !mosaicTimes.isEmpty {
                 let first = times.min() ?? 0
-                let mb = times.filter { abs($0 - first) < 1e-3 }.count
+                let mb = times.filter { abs($0 - first) < 1e-6 }.count
                 if mb > 1 { out["MultibandAccelerationFactor"] = .number(Double(mb)) }
             }
         }
         return out
     }
 
-    /// Slice acquisition times in ms, in the stack's slice order: Siemens mosaics from the CSA
+    /// Slice acquisition times in seconds, in the stack's slice order: Siemens mosaics from the CSA
     /// MosaicRefAcqTimes; other Siemens 2D series from each slice's AcquisitionTime relative to the
     /// earliest (dcm2niix reads that time as a C float, HHMMSS.FFFFFF → seconds; the same rounding
     /// is kept so the values equal its own). Nil when unknown.
     func sliceTimes(_ stack: SliceStack) -> [Double]? {
-        if !mosaicTimes.isEmpty { return mosaicTimes }
+        if !mosaicTimes.isEmpty { return mosaicSliceTimes(stack).map { $0 / 1000 } }
         guard vendor == .siemens, stack.sliceCount > 1 else { return nil }
         let slices = stack.slices.prefix(stack.sliceCount)
         var seconds: [Double] = []
@@ -353,9 +359,29 @@ struct BIDSSeries: Sendable {
             seconds.append(sec)
         }
         let first = seconds.min()!
-        let times = seconds.map { ($0 - first) * 1000 }
+        let times = seconds.map { $0 - first }
         guard times.contains(where: { $0 != 0 }) else { return nil }
         return times
+    }
+
+    /// A mosaic's CSA MosaicRefAcqTimes (ms).
+    func mosaicSliceTimes(_ stack: SliceStack) -> [Double] {
+        do {
+            // dcm2niix's checkSliceTiming: the first volume of some CMRR series records wrong times (range
+            // beyond TR); then the second volume's are used, shifted to start at 0.
+            let lo = mosaicTimes.min()!, hi = mosaicTimes.max()!
+            if lo != hi && hi <= repetitionTime { return mosaicTimes }
+            if lo == hi && is3D { return mosaicTimes }
+            if stack.volumes > 1, let f = try? DicomFile(path: stack.slices[stack.sliceCount].path),
+               let t = f.siemensImageCSA?.doubles("MosaicRefAcqTimes"), t.count >= mosaicTimes.count {
+                var times = Array(t.prefix(mosaicTimes.count))
+                let lo1 = times.min()!, hi1 = times.max()!
+                if lo1 < hi1 && lo1 > 0 && hi1 - lo1 <= repetitionTime { times = times.map { $0 - lo1 } }
+                let l = times.min()!, h = times.max()!
+                if l >= 0 && l != h && h < repetitionTime { return times }
+            }
+            return mosaicTimes
+        }
     }
 
     /// HHMMSS.FFFFF as dcm2niix's dicomTimeToSec reads it (through "%+013.5f").

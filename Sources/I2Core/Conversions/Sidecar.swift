@@ -2,6 +2,7 @@
 // BIDS keys dcm2niix writes for the same input, with its values and units (seconds for times); see
 // BIDS.swift. Identifying values only with --sidecar-identifiers (dcm2niix's `-ba n`).
 import Foundation
+import I2DICOM
 import I2Model
 
 enum Sidecar {
@@ -31,8 +32,12 @@ enum Sidecar {
             columns /= tiles
             rows /= tiles
         }
+        // Values of the stack's own first file (an echo or phase split has its own EchoTime, ImageType…);
+        // the series' first file when that cannot be read again.
+        var bids = info.bids
+        if let f = try? DicomFile(path: stack.first.path) { bids = BIDSSeries(file: f) }
         var json: [String: Any] = [:]
-        for (key, value) in info.bids.keys(stack: stack, columns: columns, rows: rows, identifying: identifying) { json[key] = value.json }
+        for (key, value) in bids.keys(stack: stack, columns: columns, rows: rows, identifying: identifying) { json[key] = value.json }
         json.merge(vendorScaling(info: info, stack: stack)) { _, scaling in scaling }
         // i2's own: what the conversion did to the data (tilt, resampling), and who wrote the file.
         json["ConversionNotes"] = notes.isEmpty ? nil : notes
