@@ -45,6 +45,18 @@ public final class DicomFile {
     public func string(_ tag: Tag) -> String? { string(tag.path) }
     public func string(_ path: TagPath) -> String? { string(path.text) }
 
+    /// The first occurrence of `tag` anywhere in the data set, inside sequences too (depth first), as text.
+    public func nestedString(_ tag: Tag) -> String? {
+        var buf = [CChar](repeating: 0, count: 256)
+        let n = i2dcm_get_nested(handle, tag.group, tag.element, &buf, buf.count)
+        if n < 0 { return nil }
+        if Int(n) >= buf.count {
+            buf = [CChar](repeating: 0, count: Int(n) + 1)
+            _ = i2dcm_get_nested(handle, tag.group, tag.element, &buf, buf.count)
+        }
+        return String(cString: buf).trimmed(" \0")
+    }
+
     /// Numeric values of a (multi-valued) numeric string element.
     func doubles(_ path: String) -> [Double]? {
         guard let s = string(path), !s.isEmpty else { return nil }

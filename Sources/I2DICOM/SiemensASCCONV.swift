@@ -99,9 +99,10 @@ extension DicomFile {
         return string(tag)
     }
 
-    /// A private FD element (8-byte little-endian double when UN), or a DS/FD read as text.
+    /// A private FD/FL element (8- or 4-byte little-endian when UN), or a DS/FD/FL read as text.
     public func privateDouble(_ tag: Tag) -> Double? {
         if let b = bytes(tag) {
+            if b.count == 4 { return Double(Float(bitPattern: UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24)) }
             if b.count == 8 {
                 var bits: UInt64 = 0
                 for (i, byte) in b.enumerated() { bits |= UInt64(byte) << (8 * UInt64(i)) }

@@ -259,7 +259,7 @@ public extension Tag {
     static let inPlanePhaseEncodingDirection = Tag(0x0018, 0x1312, "InPlanePhaseEncodingDirection")
     static let sar = Tag(0x0018, 0x1316, "SAR")
     static let pulseSequenceName = Tag(0x0018, 0x9005, "PulseSequenceName")
-    static let mrFOVGeometrySequence = Tag(0x0018, 0x9107, "MRFOVGeometrySequence")
+    static let mrFOVGeometrySequence = Tag(0x0018, 0x9125, "MRFOVGeometrySequence")
     static let mrTimingAndRelatedParametersSequence = Tag(0x0018, 0x9112, "MRTimingAndRelatedParametersSequence")
     static let mrAcquisitionPhaseEncodingStepsInPlane = Tag(0x0018, 0x9231, "MRAcquisitionPhaseEncodingStepsInPlane")
     static let imageComments = Tag(0x0020, 0x4000, "ImageComments")
@@ -281,4 +281,16 @@ public extension Tag {
     static let geEffectiveEchoSpacing = Tag(private: 0x0043, 0x102C, creator: "GEMS_PARM_01", "EffectiveEchoSpacing")
     /// GE: ASSET R factors ("0.5\1"), dcm2niix's kAssetRFactorsGE.
     static let geAssetRFactors = Tag(private: 0x0043, 0x1083, creator: "GEMS_PARM_01", "AssetRFactors")
+}
+
+/// More of the sidecar's attributes: enhanced MR macros and Philips' private per-frame data.
+public extension Tag {
+    static let magnetizationTransfer = Tag(0x0018, 0x9020, "MagnetizationTransfer")
+    static let mrReceiveCoilSequence = Tag(0x0018, 0x9042, "MRReceiveCoilSequence")
+    static let acquisitionDuration = Tag(0x0018, 0x9073, "AcquisitionDuration")
+    static let mrImagingModifierSequence = Tag(0x0018, 0x9006, "MRImagingModifierSequence")
+    /// Philips enhanced: the classic attributes of each frame (ScanningSequence, ImagingFrequency, EchoNumbers…).
+    static let philipsPerFrameAttributes = Tag(private: 0x2005, 0x140F, creator: "Philips MR Imaging DD 005", "PerFrameAttributesSequence")
+    /// Philips: water-fat shift in pixels (FL), dcm2niix's kWaterFatShiftPhilips.
+    static let philipsWaterFatShift = Tag(private: 0x2001, 0x1022, creator: "Philips Imaging DD 001", "WaterFatShift")
 }

@@ -56,20 +56,37 @@ struct BIDSSeries: Sendable {
     var mosaicImages = 0
     var mosaicTimes: [Double] = []           // ms, CSA MosaicRefAcqTimes
     var isCT = false
-    var isMultiEcho = false                  // Siemens ASCCONV lContrasts > 1
+    var isMultiEcho = false                  // several echoes in the series (or Siemens ASCCONV lContrasts > 1)
+    var echoNumber: Int?                     // EchoNumbers of the frame
+    var imagingFrequency = 0.0
+    var waterFatShift = 0.0                  // Philips, pixels
     var repetitionTime = 0.0                 // ms
 
     init() {}
 
-    init(file f: DicomFile) {
+    /// The values of `frame` of file `f` (0 for single-frame files); `multiEcho`: the series has several echoes.
+    /// `echoRank`: the 1-based rank of the frame's echo time among the series' (enhanced files carry no EchoNumbers).
+    init(file f: DicomFile, frame: Int = 0, multiEcho: Bool = false, echoRank: Int? = nil) {
         let enhanced = f.items(.perFrameFunctionalGroupsSequence) != nil
-        /// A value at top level, else in the first item of a shared or first per-frame functional group.
+        isMultiEcho = multiEcho
+        /// A value at top level; in an enhanced file, else in the frame's or the shared functional group
+        /// `macro`, else in Philips' private per-frame copy of the classic attributes (dcm2niix reads
+        /// nested attributes wherever they are).
         func text(_ tag: Tag, _ macro: Tag? = nil) -> String? {
-            if let v = f.string(tag), !v.isEmpty { return v }
-            guard enhanced, let m = macro else { return nil }
-            for path in [Tag.sharedFunctionalGroupsSequence[0] / m[0] / tag, Tag.perFrameFunctionalGroupsSequence[0] / m[0] / tag] {
+            guard enhanced else { return f.string(tag).flatMap { $0.isEmpty ? nil : $0 } }
+            // dcm2niix keeps the last value it parses: a functional group's value (after the top level
+            // in file order) wins over a top-level one.
+            var paths: [TagPath] = []
+            if let m = macro {
+                paths += [Tag.perFrameFunctionalGroupsSequence[frame] / m[0] / tag, Tag.sharedFunctionalGroupsSequence[0] / m[0] / tag]
+            }
+            paths.append(TagPath(tag))
+            for path in paths {
                 if let v = f.string(path), !v.isEmpty { return v }
             }
+            // Private sequences (Philips' per-frame copy of the classic attributes) cannot be walked by a
+            // tag path (DCMTK does not know them as sequences): the first occurrence anywhere.
+            if let v = f.nestedString(tag), !v.isEmpty { return v }
             return nil
         }
         func num(_ tag: Tag, _ macro: Tag? = nil) -> Double? {
@@ -86,7 +103,7 @@ struct BIDSSeries: Sendable {
         let manufacturer = f.string(.manufacturer) ?? ""
         vendor = Self.vendor(manufacturer)
         positive("MagneticFieldStrength", num(.magneticFieldStrength))
-        if let fq = num(.imagingFrequency), fq < 9_000_000 { positive("ImagingFrequency", fq) }   // UIH writes Hz
+        if let fq = num(.imagingFrequency), fq < 9_000_000 { positive("ImagingFrequency", fq); imagingFrequency = fq }   // UIH writes Hz
         keys["Manufacturer"] = .string(vendor == .other ? manufacturer : vendor.rawValue)
         if manufacturer.isEmpty && vendor == .other { keys["Manufacturer"] = nil }
         if vendor == .ge, let seq = f.privateString(.gePulseSequenceName)?.lowercased() {
@@ -135,7 +152,11 @@ struct BIDSSeries: Sendable {
             }
         }
         if let n = num(.seriesNumber), n > 0 { keys["SeriesNumber"] = .number(n) }
-        if let date = f.string(.acquisitionDate), !date.isEmpty, let time = f.string(.acquisitionTime), let t = Self.clock(time) {
+        var acquisition = (f.string(.acquisitionDate) ?? "", f.string(.acquisitionTime) ?? "")
+        if acquisition.1.isEmpty, let dt = f.string(.acquisitionDateTime), dt.count > 8 {   // enhanced: AcquisitionDateTime
+            acquisition = (String(dt.prefix(8)), String(dt.dropFirst(8).prefix { $0 != "+" && $0 != "-" }))
+        }
+        if case let (date, time) = acquisition, !date.isEmpty, let t = Self.clock(time) {
             keys["AcquisitionTime"] = .string(t)
             if date.count == 8 {
                 let d = Array(date)
@@ -143,6 +164,7 @@ struct BIDSSeries: Sendable {
             }
         }
         if let n = num(.acquisitionNumber), n > 0 { keys["AcquisitionNumber"] = .number(n) }
+        echoNumber = enhanced ? echoRank : num(.echoNumbers).map { Int($0) }
         str("ImageComments", .imageComments)
         if !isCT {   // dcm2niix: thickness often varies on CT
             positive("SliceThickness", num(.sliceThickness, .pixelMeasuresSequence))
@@ -160,13 +182,19 @@ struct BIDSSeries: Sendable {
         repetitionTime = num(.repetitionTime, .mrTimingAndRelatedParametersSequence) ?? 0
         positive("RepetitionTime", repetitionTime, scale: 1.0 / 1000)
         positive("InversionTime", num(.inversionTime), scale: 1.0 / 1000)
+        switch text(.magnetizationTransfer, .mrImagingModifierSequence) {   // dcm2niix's MTState from (0018,9020)
+        case "NONE"?: keys["MTState"] = .bool(false)
+        case let v? where !v.isEmpty: keys["MTState"] = .bool(true)
+        default: break
+        }
+        positive("AcquisitionDuration", num(.acquisitionDuration))
         positive("FlipAngle", num(.flipAngle, .mrTimingAndRelatedParametersSequence))
         echoTrainLength = Int(num(.echoTrainLength, .mrTimingAndRelatedParametersSequence) ?? 0)
         positive("PercentPhaseFOV", num(.percentPhaseFieldOfView, .mrFOVGeometrySequence))
         positive("PercentSampling", num(.percentSampling, .mrFOVGeometrySequence))
         if echoTrainLength > 1 { keys["EchoTrainLength"] = .number(Double(echoTrainLength)) }
         if let n = num(.numberOfPhaseEncodingSteps), n > 0 { keys["PhaseEncodingSteps"] = .number(n) }
-        positive("PixelBandwidth", num(.pixelBandwidth))
+        positive("PixelBandwidth", num(.pixelBandwidth, .mrImagingModifierSequence))
         if let iop = (text(.imageOrientationPatient, .planeOrientationSequence) ?? "").split(separator: "\\").compactMap({ Double($0.trimmingCharacters(in: .whitespaces)) }) as [Double]?,
            iop.count == 6, iop.contains(where: { abs($0) > 0 }) {
             keys["ImageOrientationPatientDICOM"] = .numbers(iop.map(g))
@@ -182,7 +210,7 @@ struct BIDSSeries: Sendable {
             phaseEncodingLines = Int(n)
         }
         // Coil: Siemens' coil string, else the standard ReceiveCoilName.
-        let coilName = (vendor == .siemens ? f.privateString(.siemensCoilString) : nil) ?? f.string(.receiveCoilName) ?? ""
+        let coilName = (vendor == .siemens ? f.privateString(.siemensCoilString) : nil) ?? text(.receiveCoilName, .mrReceiveCoilSequence) ?? ""
 
         // Identifying values (dcm2niix writes them only with -ba n).
         for (key, tag) in [("SeriesInstanceUID", Tag.seriesInstanceUID), ("StudyInstanceUID", .studyInstanceUID),
@@ -207,6 +235,10 @@ struct BIDSSeries: Sendable {
                 accelFactPE = 1 / r
             }
             isPartialFourierGE = (f.string(.scanOptions) ?? "").contains("PFF") || (f.string(.scanOptions) ?? "").contains("PFP")
+        case .philips:
+            genericCoil(coilName)
+            waterFatShift = f.privateDouble(.philipsWaterFatShift) ?? 0
+            if waterFatShift != 0 { keys["WaterFatShift"] = .number(g(waterFatShift)) }
         default: genericCoil(coilName)
         }
         if accelFactPE > 1 { keys["ParallelReductionFactorInPlane"] = .number(g(accelFactPE)) }
@@ -237,7 +269,7 @@ struct BIDSSeries: Sendable {
             return
         }
         let isMR = modality == "MR"
-        isMultiEcho = (asc.int("lContrasts") ?? 1) > 1
+        isMultiEcho = isMultiEcho || (asc.int("lContrasts") ?? 1) > 1
         if phaseEncodingLines < 1, let n = asc.int("sKSpace.lPhaseEncodingLines"), n > 0 { phaseEncodingLines = n }
         let imageType = (f.string(.imageType) ?? "").split(separator: "\\").map { $0.trimmingCharacters(in: .whitespaces) }
         if imageType.contains("P") || imageType.contains("PHASE"), let te0 = asc.double("alTE[0]"), let te1 = asc.double("alTE[1]"), te0 > 0, te1 > 0 {
@@ -295,7 +327,7 @@ struct BIDSSeries: Sendable {
     func keys(stack: SliceStack, columns: Int, rows: Int, identifying: Bool) -> [String: BIDSValue] {
         var out = keys
         if identifying { out.merge(identifiers) { a, _ in a } }
-        if let echo = stack.first.echo, echo > 1 || isMultiEcho || stack.suffix.contains("_e") { out["EchoNumber"] = .number(Double(echo)) }
+        if let echo = echoNumber ?? stack.first.echo, echo > 1 || isMultiEcho { out["EchoNumber"] = .number(Double(echo)) }
         let isMR = modality == "MR"
         if isMR && phaseEncodingLines > 0 { out["AcquisitionMatrixPE"] = .number(Double(phaseEncodingLines)) }
         // ReconMatrixPE: the reconstructed size along the phase axis (NIfTI dim[1] = columns, dim[2] = rows).
@@ -313,6 +345,13 @@ struct BIDSSeries: Sendable {
             let accel = accelFactPE > 0 ? accelFactPE : 1
             let trt = ((ceil(1 / round * Double(phaseEncodingLines) / accel) * round) - 1) * effectiveEchoSpacingGE * 0.000001
             ees = trt / Double(recon - 1)
+        }
+        if ees == 0 && imagingFrequency > 0 && waterFatShift != 0 && echoTrainLength > 0 && recon > 1 {
+            // Philips: estimated from the water-fat shift (dcm2niix issue 377; BrainVoyager's formula)
+            let actual = Float(waterFatShift) / (Float(imagingFrequency) * 3.4 * Float(echoTrainLength + 1))
+            let total = actual * Float(echoTrainLength)
+            out["EstimatedEffectiveEchoSpacing"] = .number(g(Double(total / Float(recon - 1))))
+            out["EstimatedTotalReadoutTime"] = .number(g(Double(total)))
         }
         if ees > 0 { out["EffectiveEchoSpacing"] = .number(g(ees)) }
         var trueES = 1.0

@@ -88,6 +88,9 @@ struct DicomScan {
                 errors.append(e)
             }
         }
+        var echoes: [String: Set<Int>] = [:]
+        for s in slices { if let e = s.echo { echoes[s.seriesInstanceUID, default: []].insert(e) } }
+        for (uid, set) in echoes { seriesInfo[uid]?.echoes = set.sorted() }
     }
 
     /// Frames of one file as slices. Files without pixel data (SR, presentation states) yield none.
@@ -177,8 +180,8 @@ struct DicomScan {
 struct SeriesInfo: Sendable {
     var uid: String
     var values: [String: String] = [:]      // naming values: key → raw DICOM string
-    /// The sidecar's series-level values (BIDS.swift).
-    var bids = BIDSSeries()
+    /// The series' distinct echoes (SliceHeader.echo), ascending: several → dcm2niix writes EchoNumber for each.
+    var echoes: [Int] = []
 
     /// Values output names use ({patient}, {study}); the sidecar reads its own (BIDSSeries).
     static let sidecarTags: [(String, Tag)] = [("PatientID", .patientID), ("StudyInstanceUID", .studyInstanceUID)]
@@ -190,6 +193,5 @@ struct SeriesInfo: Sendable {
         for (key, tag) in SeriesInfo.sidecarTags {
             if let v = file.string(tag), !v.isEmpty { values[key] = v }
         }
-        bids = BIDSSeries(file: file)
     }
 }

@@ -10,7 +10,7 @@ enum Sidecar {
     /// Callers pass only sidecars they have not already reported (see Conversion.run).
     static func write(for imagePath: String, info: SeriesInfo, stack: SliceStack, volume: Volume, notes: [String],
                       written: [String] = [], identifying: Bool = false) throws -> String {
-        var json = object(info: info, stack: stack, volume: volume, notes: notes, identifying: identifying)
+        var json = try object(info: info, stack: stack, volume: volume, notes: notes, identifying: identifying)
         let path = Conversion.stripExtension(imagePath) + ".json"
         // A format that writes its own JSON beside the image (.npy: axis order and affine) keeps its
         // keys; the acquisition metadata joins them in the same file. Only a JSON written by this
@@ -24,18 +24,19 @@ enum Sidecar {
     }
 
     /// The sidecar's keys for one output volume.
-    static func object(info: SeriesInfo, stack: SliceStack, volume: Volume, notes: [String], identifying: Bool) -> [String: Any] {
+    static func object(info: SeriesInfo, stack: SliceStack, volume: Volume, notes: [String], identifying: Bool) throws -> [String: Any] {
+        // The values of the stack's own first image (an echo or phase split has its own EchoTime,
+        // ImageType…), read again here: only converted stacks pay for the ~100 lookups.
+        let rank = stack.first.echo.flatMap { info.echoes.firstIndex(of: $0) }.map { $0 + 1 }
+        let bids = BIDSSeries(file: try DicomFile(path: stack.first.path), frame: stack.first.frame,
+                              multiEcho: info.echoes.count > 1, echoRank: rank)
         // The reconstructed in-plane grid: a mosaic's tile, else the slice (NIfTI dim[1] = columns, dim[2] = rows).
         var columns = stack.first.columns, rows = stack.first.rows
-        if info.bids.mosaicImages > 1 {
-            let tiles = Int(Double(info.bids.mosaicImages).squareRoot().rounded(.up))
+        if bids.mosaicImages > 1 {
+            let tiles = Int(Double(bids.mosaicImages).squareRoot().rounded(.up))
             columns /= tiles
             rows /= tiles
         }
-        // Values of the stack's own first file (an echo or phase split has its own EchoTime, ImageType…);
-        // the series' first file when that cannot be read again.
-        var bids = info.bids
-        if let f = try? DicomFile(path: stack.first.path) { bids = BIDSSeries(file: f) }
         var json: [String: Any] = [:]
         for (key, value) in bids.keys(stack: stack, columns: columns, rows: rows, identifying: identifying) { json[key] = value.json }
         json.merge(vendorScaling(info: info, stack: stack)) { _, scaling in scaling }
