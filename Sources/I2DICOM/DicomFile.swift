@@ -76,6 +76,15 @@ public final class DicomFile {
         return Array(UnsafeBufferPointer(start: d, count: n))
     }
 
+    /// The raw bytes of the first occurrence of byte element `tag` anywhere, inside sequences too, or nil.
+    public func nestedBytes(_ tag: Tag) -> [UInt8]? {
+        var data: UnsafePointer<UInt8>?
+        let n = i2dcm_get_bytes_nested(handle, tag.group, tag.element, &data)
+        guard n >= 0 else { return nil }
+        guard let d = data, n > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: d, count: n))
+    }
+
     /// Number of items of the sequence at `path`, or nil when absent.
     public func items(_ path: TagPath) -> Int? {
         let n = i2dcm_items(handle, path.text)

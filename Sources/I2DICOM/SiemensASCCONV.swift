@@ -81,11 +81,14 @@ public struct SiemensASCCONV: Sendable {
 
 extension DicomFile {
     /// The ASCCONV protocol of a Siemens file (series CSA MrPhoenixProtocol, or MrProtocol on VB), or nil.
+    /// XA enhanced files have no CSA: the protocol is in (0021,1019), nested in a private shared group.
     public var siemensASCCONV: SiemensASCCONV? {
-        guard let csa = siemensSeriesCSA else { return nil }
-        for name in ["MrPhoenixProtocol", "MrProtocol"] {
-            if let text = csa[name]?.first, let p = SiemensASCCONV(text) { return p }
+        if let csa = siemensSeriesCSA {
+            for name in ["MrPhoenixProtocol", "MrProtocol"] {
+                if let text = csa[name]?.first, let p = SiemensASCCONV(text) { return p }
+            }
         }
+        if let b = nestedBytes(.siemensXAProtocol) { return SiemensASCCONV(String(decoding: b, as: UTF8.self)) }
         return nil
     }
 

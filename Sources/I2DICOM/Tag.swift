@@ -288,9 +288,12 @@ public extension Tag {
     static let magnetizationTransfer = Tag(0x0018, 0x9020, "MagnetizationTransfer")
     static let mrReceiveCoilSequence = Tag(0x0018, 0x9042, "MRReceiveCoilSequence")
     static let acquisitionDuration = Tag(0x0018, 0x9073, "AcquisitionDuration")
+    static let transmitterFrequency = Tag(0x0018, 0x9098, "TransmitterFrequency")
     static let mrImagingModifierSequence = Tag(0x0018, 0x9006, "MRImagingModifierSequence")
     /// Philips enhanced: the classic attributes of each frame (ScanningSequence, ImagingFrequency, EchoNumbers…).
     static let philipsPerFrameAttributes = Tag(private: 0x2005, 0x140F, creator: "Philips MR Imaging DD 005", "PerFrameAttributesSequence")
+    /// Siemens XA (enhanced): the protocol (XProtocol with the ASCCONV text), in a private shared group.
+    static let siemensXAProtocol = Tag(private: 0x0021, 0x1019, creator: "SIEMENS MR SDS 01", "MrPhoenixProtocol")
     /// Philips: water-fat shift in pixels (FL), dcm2niix's kWaterFatShiftPhilips.
     static let philipsWaterFatShift = Tag(private: 0x2001, 0x1022, creator: "Philips Imaging DD 001", "WaterFatShift")
 }

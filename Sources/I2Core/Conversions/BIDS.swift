@@ -103,7 +103,7 @@ struct BIDSSeries: Sendable {
         let manufacturer = f.string(.manufacturer) ?? ""
         vendor = Self.vendor(manufacturer)
         positive("MagneticFieldStrength", num(.magneticFieldStrength))
-        if let fq = num(.imagingFrequency), fq < 9_000_000 { positive("ImagingFrequency", fq); imagingFrequency = fq }   // UIH writes Hz
+        if let fq = num(.imagingFrequency) ?? num(.transmitterFrequency, .mrImagingModifierSequence), fq < 9_000_000 { positive("ImagingFrequency", fq); imagingFrequency = fq }   // UIH writes Hz
         keys["Manufacturer"] = .string(vendor == .other ? manufacturer : vendor.rawValue)
         if manufacturer.isEmpty && vendor == .other { keys["Manufacturer"] = nil }
         if vendor == .ge, let seq = f.privateString(.gePulseSequenceName)?.lowercased() {
