@@ -294,6 +294,11 @@ public extension Tag {
     static let philipsPerFrameAttributes = Tag(private: 0x2005, 0x140F, creator: "Philips MR Imaging DD 005", "PerFrameAttributesSequence")
     /// Siemens XA (enhanced): the protocol (XProtocol with the ASCCONV text), in a private shared group.
     static let siemensXAProtocol = Tag(private: 0x0021, 0x1019, creator: "SIEMENS MR SDS 01", "MrPhoenixProtocol")
+    /// Siemens XA: values that the CSA image header had on older systems (dcm2niix's kBandwidthPerPixelPhaseEncode21,
+    /// kPhaseEncodingDirectionPositiveSiemens, kDwellTime), in a private per-frame or shared group.
+    static let siemensXABandwidthPerPixelPhaseEncode = Tag(private: 0x0021, 0x1153, creator: "SIEMENS MR SDI 02", "BandwidthPerPixelPhaseEncode")
+    static let siemensXAPhaseEncodingDirectionPositive = Tag(private: 0x0021, 0x111C, creator: "SIEMENS MR SDI 02", "PhaseEncodingDirectionPositive")
+    static let siemensXADwellTime = Tag(private: 0x0021, 0x1142, creator: "SIEMENS MR SDI 02", "RealDwellTime")
     /// Philips: water-fat shift in pixels (FL), dcm2niix's kWaterFatShiftPhilips.
     static let philipsWaterFatShift = Tag(private: 0x2001, 0x1022, creator: "Philips Imaging DD 001", "WaterFatShift")
 }

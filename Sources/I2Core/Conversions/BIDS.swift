@@ -200,7 +200,7 @@ struct BIDSSeries: Sendable {
             keys["ImageOrientationPatientDICOM"] = .numbers(iop.map(g))
         }
         switch text(.inPlanePhaseEncodingDirection, .mrFOVGeometrySequence) {
-        case "COL": phaseEncodingRC = "C"
+        case "COL", "COLUMN": phaseEncodingRC = "C"   // COLUMN: enhanced MR's term
         case "ROW": phaseEncodingRC = "R"
         default: break
         }
@@ -263,6 +263,12 @@ struct BIDSSeries: Sendable {
             if mosaicImages > 1, let times = csa.doubles("MosaicRefAcqTimes"), times.count >= mosaicImages {
                 mosaicTimes = Array(times.prefix(mosaicImages))
             }
+        } else if f.items(.perFrameFunctionalGroupsSequence) != nil {
+            // XA enhanced: no CSA; the same values in private functional groups.
+            let nested = { (tag: Tag) in f.nestedString(tag).flatMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
+            if bandwidthPerPixelPhaseEncode == 0 { bandwidthPerPixelPhaseEncode = nested(.siemensXABandwidthPerPixelPhaseEncode) ?? 0 }
+            if let p = nested(.siemensXAPhaseEncodingDirectionPositive), p == 0 || p == 1 { phasePositive = Int(p) }
+            if let dwell = nested(.siemensXADwellTime), dwell > 0 { keys["DwellTime"] = .number(g(dwell * 1e-9)) }
         }
         guard let asc = f.siemensASCCONV else {
             genericCoil(coilName)
