@@ -102,6 +102,14 @@ extension DicomFile {
         return string(tag)
     }
 
+    /// A private SS element (2-byte little-endian when UN), or a number read as text.
+    public func privateShort(_ tag: Tag) -> Int? {
+        if let b = bytes(tag) {
+            return b.count == 2 ? Int(Int16(bitPattern: UInt16(b[0]) | UInt16(b[1]) << 8)) : nil
+        }
+        return doubles(tag)?.first.map { Int($0) }
+    }
+
     /// A private FD/FL element (8- or 4-byte little-endian when UN), or a DS/FD/FL read as text.
     public func privateDouble(_ tag: Tag) -> Double? {
         if let b = bytes(tag) {

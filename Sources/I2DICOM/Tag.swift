@@ -299,6 +299,14 @@ public extension Tag {
     static let siemensXABandwidthPerPixelPhaseEncode = Tag(private: 0x0021, 0x1153, creator: "SIEMENS MR SDI 02", "BandwidthPerPixelPhaseEncode")
     static let siemensXAPhaseEncodingDirectionPositive = Tag(private: 0x0021, 0x111C, creator: "SIEMENS MR SDI 02", "PhaseEncodingDirectionPositive")
     static let siemensXADwellTime = Tag(private: 0x0021, 0x1142, creator: "SIEMENS MR SDI 02", "RealDwellTime")
+    /// GE: user-defined data (binary header with the EPI phase-encoding polarity), dcm2niix's kUserDefineDataGE.
+    static let geUserDefinedData = Tag(private: 0x0043, 0x102A, creator: "GEMS_PARM_01", "UserDefinedData")
+    /// GE: gradient offsets (the linear shims), dcm2niix's ShimSetting for GE.
+    static let geGradientOffsetInX = Tag(private: 0x0043, 0x1002, creator: "GEMS_PARM_01", "GradientOffsetInX")
+    static let geGradientOffsetInY = Tag(private: 0x0043, 0x1003, creator: "GEMS_PARM_01", "GradientOffsetInY")
+    static let geGradientOffsetInZ = Tag(private: 0x0043, 0x1004, creator: "GEMS_PARM_01", "GradientOffsetInZ")
+    /// GE: prescan reuse string ("TG/s3,RN/s1"), dcm2niix's PrescanReuseString.
+    static let gePrescanReuseString = Tag(private: 0x0043, 0x1095, creator: "GEMS_PARM_01", "PrescanReuseString")
     /// Philips: water-fat shift in pixels (FL), dcm2niix's kWaterFatShiftPhilips.
     static let philipsWaterFatShift = Tag(private: 0x2001, 0x1022, creator: "Philips Imaging DD 001", "WaterFatShift")
 }

@@ -70,11 +70,10 @@ final class ConvertSidecarTests: E2ECase {
         try assertSidecarsMatch("dcm_qa_me/me_fieldmap_gre", outputs: 2)
     }
 
-    /// GE EPI (one volume): standard keys, GE echo spacing (0043,102C) with ASSET, PhaseEncodingAxis.
-    /// Known gaps: the GE user-data block (0043,102A: PE polarity, shims) and PrescanReuseString.
+    /// GE EPI (one volume, so no SliceTiming from dcm2niix either): standard keys, GE echo spacing
+    /// (0043,102C), PhaseEncodingDirection from the polarity in the user-defined data (0043,102A), shims.
     func testGEEPISidecarMatchesDcm2niix() throws {
-        try assertSidecarsMatch("dcm_qa_nih/ge_epi_interleaved", outputs: 1,
-                                knownMissing: ["PhaseEncodingPolarityGE", "PhaseEncodingDirection", "ShimSetting", "PrescanReuseString"])
+        try assertSidecarsMatch("dcm_qa_nih/ge_epi_interleaved", outputs: 1)
     }
 
     /// Philips enhanced (multi-frame) field map: values from the functional groups and from Philips'

@@ -235,6 +235,13 @@ struct BIDSSeries: Sendable {
                 accelFactPE = 1 / r
             }
             isPartialFourierGE = (f.string(.scanOptions) ?? "").contains("PFF") || (f.string(.scanOptions) ?? "").contains("PFP")
+            if let p = f.bytes(.geUserDefinedData).flatMap(Self.gePhasePolarity) {
+                phasePositive = p
+                keys["PhaseEncodingPolarityGE"] = .string(p == 1 ? "Unflipped" : "Flipped")
+            }
+            let shims = [Tag.geGradientOffsetInX, .geGradientOffsetInY, .geGradientOffsetInZ].compactMap { f.privateShort($0) }
+            if shims.count == 3 { keys["ShimSetting"] = .numbers(shims.map(Double.init)) }
+            if let s = f.privateString(.gePrescanReuseString) { keys["PrescanReuseString"] = .string(s) }
         case .philips:
             genericCoil(coilName)
             waterFatShift = f.privateDouble(.philipsWaterFatShift) ?? 0
@@ -427,6 +434,22 @@ struct BIDSSeries: Sendable {
             }
             return mosaicTimes
         }
+    }
+
+    /// GE's EPI phase-encoding polarity from the user-defined data (0043,102A), as dcm2niix's nii_dicom.cpp
+    /// (kUserDefineDataGE) reads it: 1 unflipped (positive), 0 flipped; nil when not EPI or not readable.
+    static func gePhasePolarity(_ b: [UInt8]) -> Int? {
+        func u16(_ at: Int) -> Int? { at >= 0 && at + 2 <= b.count ? Int(b[at]) | Int(b[at + 1]) << 8 : nil }
+        guard b.count >= 916, let offset = u16(24), b.count >= offset + 916, offset + 4 <= b.count else { return nil }
+        let version = Float(bitPattern: UInt32(b[offset]) | UInt32(b[offset + 1]) << 8 | UInt32(b[offset + 2]) << 16 | UInt32(b[offset + 3]) << 24)
+        guard version >= 5, version <= 40 else { return nil }
+        var hdr = offset, kyDir = 0x0394
+        if version >= 25.002 { hdr += 0x004C; kyDir -= 0x008C }
+        guard let epi = u16(hdr + 0x003A), epi & 0x800 != 0 else { return nil }   // not EPI
+        guard let polarity = u16(hdr + 0x0030), let sliceOrder = u16(hdr + kyDir) else { return nil }
+        var unflipped = polarity & 0x0004 == 0
+        if sliceOrder == 2 { unflipped.toggle() }   // kGE_SLICE_ORDER_BOTTOM_UP (2): the ky order reverses the polarity
+        return unflipped ? 1 : 0
     }
 
     /// HHMMSS.FFFFF as dcm2niix's dicomTimeToSec reads it (through "%+013.5f").
