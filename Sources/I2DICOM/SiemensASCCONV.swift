@@ -15,6 +15,12 @@ public struct SiemensASCCONV: Sendable {
         text = Array(body)
     }
 
+    /// GE's protocol data block: the same `KEY value` reading over the whole text (dcm2niix's geProtocolBlock).
+    public init?(protocolBlock: [UInt8]) {
+        guard !protocolBlock.isEmpty else { return nil }
+        text = protocolBlock
+    }
+
     /// Characters after `key` up to the end of the line, or nil when the key is absent.
     private func rest(_ key: String) -> ArraySlice<UInt8>? {
         let k = Array(key.utf8)

@@ -307,6 +307,8 @@ public extension Tag {
     static let geGradientOffsetInZ = Tag(private: 0x0043, 0x1004, creator: "GEMS_PARM_01", "GradientOffsetInZ")
     /// GE: prescan reuse string ("TG/s3,RN/s1"), dcm2niix's PrescanReuseString.
     static let gePrescanReuseString = Tag(private: 0x0043, 0x1095, creator: "GEMS_PARM_01", "PrescanReuseString")
+    /// GE: the protocol data block (gzip of "KEY value" lines: SLICEORDER, MBACCEL, DELACQNOAV, IOPT…).
+    static let geProtocolDataBlock = Tag(private: 0x0025, 0x101B, creator: "GEMS_SERS_01", "ProtocolDataBlock")
     /// Philips: water-fat shift in pixels (FL), dcm2niix's kWaterFatShiftPhilips.
     static let philipsWaterFatShift = Tag(private: 0x2001, 0x1022, creator: "Philips Imaging DD 001", "WaterFatShift")
 }

@@ -7,6 +7,7 @@
 import Foundation
 import I2DICOM
 import I2Model
+import I2NIfTI
 
 /// A JSON value that can be kept in the Sendable SeriesInfo.
 enum BIDSValue: Sendable, Equatable {
@@ -56,6 +57,7 @@ struct BIDSSeries: Sendable {
     var mosaicImages = 0
     var mosaicTimes: [Double] = []           // ms, CSA MosaicRefAcqTimes
     var isCT = false
+    var geSliceTiming: GESliceTiming?
     var isMultiEcho = false                  // several echoes in the series (or Siemens ASCCONV lContrasts > 1)
     var echoNumber: Int?                     // EchoNumbers of the frame
     var imagingFrequency = 0.0
@@ -242,6 +244,8 @@ struct BIDSSeries: Sendable {
             let shims = [Tag.geGradientOffsetInX, .geGradientOffsetInY, .geGradientOffsetInZ].compactMap { f.privateShort($0) }
             if shims.count == 3 { keys["ShimSetting"] = .numbers(shims.map(Double.init)) }
             if let s = f.privateString(.gePrescanReuseString) { keys["PrescanReuseString"] = .string(s) }
+            geSliceTiming = GESliceTiming(file: f, repetitionTime: repetitionTime, softwareVersions: f.string(.softwareVersions) ?? "")
+            if let mb = geSliceTiming?.multiband, mb > 1 { keys["MultibandAccelerationFactor"] = .number(Double(mb)) }
         case .philips:
             genericCoil(coilName)
             waterFatShift = f.privateDouble(.philipsWaterFatShift) ?? 0
@@ -403,6 +407,16 @@ struct BIDSSeries: Sendable {
     /// is kept so the values equal its own). Nil when unknown.
     func sliceTimes(_ stack: SliceStack) -> [Double]? {
         if !mosaicTimes.isEmpty { return mosaicSliceTimes(stack).map { $0 / 1000 } }
+        if vendor == .ge {
+            // dcm2niix: only for a time series (dim[4] > 1); times by acquisition order, GE's slice k being the
+            // k-th location in instance order, placed here on the stack's slices wherever they sit.
+            guard stack.volumes > 1, stack.sliceCount > 1, let ge = geSliceTiming else { return nil }
+            let times = ge.times(slices: stack.sliceCount)
+            let first = Array(stack.slices.prefix(stack.sliceCount))
+            let rank = Dictionary(uniqueKeysWithValues: first.enumerated().sorted { $0.element.instanceNumber < $1.element.instanceNumber }
+                .enumerated().map { ($0.element.offset, $0.offset) })
+            return first.indices.map { times[rank[$0]!] / 1000 }
+        }
         guard vendor == .siemens, stack.sliceCount > 1 else { return nil }
         let slices = stack.slices.prefix(stack.sliceCount)
         var seconds: [Double] = []
@@ -480,5 +494,85 @@ struct BIDSSeries: Sendable {
         if m.hasPrefix("BRUKER") { return .bruker }
         if m.hasPrefix("MEDISO") { return .mediso }
         return .other
+    }
+}
+
+/// GE slice timing as dcm2niix estimates it (nii_dicom_batch.cpp sliceTimingGE/sliceTimeGE): from the
+/// protocol data block's slice order and multiband factor, the TR and the group delay, assuming
+/// continuous acquisition. Nil where dcm2niix gives none (not EPI, diffusion, variable delays).
+struct GESliceTiming: Sendable {
+    var interleaved: Bool
+    var multiband: Int
+    var repetitionTime: Double      // ms, with the group delay added for multi-phase epi
+    var groupDelay: Double          // ms
+    var majorVersion: Double
+    var is27r3: Bool
+
+    init(interleaved: Bool, multiband: Int, repetitionTime: Double, groupDelay: Double, majorVersion: Double, is27r3: Bool) {
+        self.interleaved = interleaved
+        self.multiband = multiband
+        self.repetitionTime = repetitionTime
+        self.groupDelay = groupDelay
+        self.majorVersion = majorVersion
+        self.is27r3 = is27r3
+    }
+
+    init?(file f: DicomFile, repetitionTime tr: Double, softwareVersions: String) {
+        // The element holds a 4-byte length, then the gzip stream (dcm2niix's protocolBlockStartGE).
+        guard tr > 0, var block = f.bytes(.geProtocolDataBlock) ?? f.nestedBytes(.geProtocolDataBlock) else { return nil }
+        if block.count > 6 && !(block[0] == 0x1F && block[1] == 0x8B) && block[4] == 0x1F && block[5] == 0x8B { block.removeFirst(4) }
+        guard let text = try? Gzip.decompress(block[...]), let p = SiemensASCCONV(protocolBlock: text) else { return nil }
+        let sliceOrder = p.int("SLICEORDER") ?? -1
+        multiband = max(p.int("MBACCEL") ?? 0, 1)
+        var delay = (p.double("DELACQNOAV") ?? 0) * 1000   // s → ms
+        let iopt = p.string("IOPT") ?? ""
+        let delacq = p.string("DELACQ") ?? ""
+        if iopt.contains("MPh") {
+            if delacq == "Minimum" { delay = 0 }
+            if iopt.contains("MPhVar") { return nil }   // multi-phase with variable delays: unsupported
+        }
+        let seq = (f.privateString(.gePulseSequenceName) ?? "").lowercased()
+        let internalName = f.privateString(.geInternalPulseSequenceName) ?? ""
+        repetitionTime = tr
+        groupDelay = 0
+        if seq.hasPrefix("epirt") || iopt.contains("FMRI") {
+            groupDelay = delay
+        } else if seq.hasPrefix("epi") || iopt.contains("MPh") {
+            if internalName == "EPI2" || iopt.contains("DIFF") { return nil }
+            if delay > 0 { repetitionTime += delay; groupDelay = delay }
+        } else {
+            return nil
+        }
+        interleaved = sliceOrder != 0
+        // "27\LX\MR Software release:RX27.0_R02_1831.a" or "28\LX\MR29.1_EA_2039.g" (readSoftwareVersionsGE)
+        let tail = softwareVersions.split(separator: ":").last.map(String.init).flatMap { $0.contains("_") ? $0 : nil }
+            ?? softwareVersions.split(separator: "\\").last.map(String.init) ?? ""
+        let chars = Array(tail.dropFirst(2))
+        let numeric = String(chars.prefix { $0.isNumber || $0 == "." })
+        let parts = numeric.split(separator: ".")
+        let major = Int(parts.first ?? "") ?? 0, minor = Int(parts.dropFirst().first ?? "") ?? 0
+        let release: Int = {
+            let r = tail.split(separator: "_").dropFirst().first.map(String.init) ?? ""
+            return r.hasPrefix("EA") ? 0 : Int(r.dropFirst()) ?? 0
+        }()
+        majorVersion = Double(major) + 0.1 * Double(minor)
+        is27r3 = majorVersion >= 27.1 || (major == 27 && release >= 3)
+        if multiband > 1 && majorVersion < 26 { return nil }   // early HyperBand: unknown
+    }
+
+    /// Times (ms) of the acquisition's slices 0..<n (sliceTimeGE).
+    func times(slices n: Int) -> [Double] {
+        var excitations = Int((Double(n) / Double(multiband)).rounded(.up))
+        if multiband > 1 && !is27r3 && excitations % 2 == 0 { excitations += 1 }
+        let perSlice = (repetitionTime - groupDelay) / Double(excitations)
+        var t = [Double](repeating: 0, count: max(excitations, n))
+        if !interleaved {
+            for i in 0..<excitations { t[i] = Double(i) * perSlice }
+        } else {
+            let odd = (excitations - 1) / 2
+            for i in 0..<excitations { t[i] = (i % 2 == 0 ? Double(i / 2) : Double(odd + (i + 1) / 2)) * perSlice }
+            if multiband > 1 && is27r3 && excitations > 2 && excitations % 2 == 0 { t.swapAt(excitations - 1, excitations - 3) }
+        }
+        return (0..<n).map { t[$0 % excitations] }
     }
 }
