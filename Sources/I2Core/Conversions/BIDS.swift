@@ -70,6 +70,9 @@ struct BIDSSeries: Sendable {
     /// `echoRank`: the 1-based rank of the frame's echo time among the series' (enhanced files carry no EchoNumbers).
     init(file f: DicomFile, frame: Int = 0, multiEcho: Bool = false, echoRank: Int? = nil) {
         let enhanced = f.items(.perFrameFunctionalGroupsSequence) != nil
+        // A nested search walks every frame when the value is absent: only for Philips, whose classic
+        // attributes sit in a private per-frame sequence.
+        let philips = Self.vendor(f.string(.manufacturer) ?? "") == .philips
         isMultiEcho = multiEcho
         /// A value at top level; in an enhanced file, else in the frame's or the shared functional group
         /// `macro`, else in Philips' private per-frame copy of the classic attributes (dcm2niix reads
@@ -88,7 +91,7 @@ struct BIDSSeries: Sendable {
             }
             // Private sequences (Philips' per-frame copy of the classic attributes) cannot be walked by a
             // tag path (DCMTK does not know them as sequences): the first occurrence anywhere.
-            if let v = f.nestedString(tag), !v.isEmpty { return v }
+            if philips, let v = f.nestedString(tag), !v.isEmpty { return v }
             return nil
         }
         func num(_ tag: Tag, _ macro: Tag? = nil) -> Double? {
