@@ -298,6 +298,8 @@ public extension Tag {
     /// kPhaseEncodingDirectionPositiveSiemens, kDwellTime), in a private per-frame or shared group.
     static let siemensXABandwidthPerPixelPhaseEncode = Tag(private: 0x0021, 0x1153, creator: "SIEMENS MR SDI 02", "BandwidthPerPixelPhaseEncode")
     static let siemensXAPhaseEncodingDirectionPositive = Tag(private: 0x0021, 0x111C, creator: "SIEMENS MR SDI 02", "PhaseEncodingDirectionPositive")
+    /// Siemens XA: the classic ImageType text ("ORIGINAL\\PRIMARY\\M\\ND"), dcm2niix's ImageTypeText.
+    static let siemensXAImageTypeText = Tag(private: 0x0021, 0x1175, creator: "SIEMENS MR SDI 02", "ImageTypeText")
     static let siemensXADwellTime = Tag(private: 0x0021, 0x1142, creator: "SIEMENS MR SDI 02", "RealDwellTime")
     /// GE: user-defined data (binary header with the EPI phase-encoding polarity), dcm2niix's kUserDefineDataGE.
     static let geUserDefinedData = Tag(private: 0x0043, 0x102A, creator: "GEMS_PARM_01", "UserDefinedData")

@@ -283,6 +283,12 @@ struct BIDSSeries: Sendable {
             if bandwidthPerPixelPhaseEncode == 0 { bandwidthPerPixelPhaseEncode = nested(.siemensXABandwidthPerPixelPhaseEncode) ?? 0 }
             if let p = nested(.siemensXAPhaseEncodingDirectionPositive), p == 0 || p == 1 { phasePositive = Int(p) }
             if let dwell = nested(.siemensXADwellTime), dwell > 0 { keys["DwellTime"] = .number(g(dwell * 1e-9)) }
+            if let text = f.nestedString(.siemensXAImageTypeText) {
+                let types = text.split(separator: "\\").map { $0.trimmingCharacters(in: .whitespaces) }
+                keys["ImageTypeText"] = .strings(types)
+                if types.contains("ND") { keys["NonlinearGradientCorrection"] = .bool(false) }
+                if types.contains("DIS2D") || types.contains("DIS3D") { keys["NonlinearGradientCorrection"] = .bool(true) }
+            }
         }
         guard let asc = f.siemensASCCONV else {
             genericCoil(coilName)
