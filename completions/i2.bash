@@ -102,7 +102,7 @@ _i2_convert() {
         --compression-level) _i2_words '1 2 3 4 5 6 7 8 9'; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-o --output -f --format -s --series -l --list -n --name --no-sidecar --tilt --equalize -r --ref --force --compression-level -0 --null -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-o --output -f --format -s --series -l --list -n --name --no-sidecar --sidecar-identifiers --tilt --equalize -r --ref --force --compression-level -0 --null -h --help'; return; fi
     _i2_files ''
 }
 

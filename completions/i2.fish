@@ -73,6 +73,7 @@ complete -c i2 -n '__fish_seen_subcommand_from convert' -s s -l series -x -d 'Co
 complete -c i2 -n '__fish_seen_subcommand_from convert' -s l -l list -d 'List the series and volumes found, convert nothing'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -s n -l name -x -d 'File name pattern for one output per series'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -l no-sidecar -d 'Do not write the JSON sidecar next to images converted from DICOM'
+complete -c i2 -n '__fish_seen_subcommand_from convert' -l sidecar-identifiers -d 'Also write identifying values into the JSON sidecar'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -l tilt -x -a 'shear resample' -d 'Gantry tilt: keep the sheared affine, or resample to an orthogonal grid'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -l equalize -d 'Resample irregularly spaced slices to their smallest spacing'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -s r -l ref -x -a '(__fish_complete_directories)' -d 'Write a derived DICOM series on the grid of IMAGE, copying patient and study from this series'

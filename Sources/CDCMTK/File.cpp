@@ -88,6 +88,24 @@ extern "C" int i2dcm_get(i2dcm_file *f, const char *path, char *buf, size_t bufl
     return (int)value.length();
 }
 
+extern "C" int i2dcm_get_nested(i2dcm_file *f, uint16_t group, uint16_t elem, char *buf, size_t buflen) {
+    DcmElement *el = nullptr;
+    if (f->format.getDataset()->findAndGetElement(DcmTagKey(group, elem), el, OFTrue).bad() || !el) return -1;
+    OFString value;
+    if (el->getOFStringArray(value).bad()) return -1;
+    if (buf && buflen) snprintf(buf, buflen, "%s", value.c_str());
+    return (int)value.length();
+}
+
+extern "C" long i2dcm_get_bytes_nested(i2dcm_file *f, uint16_t group, uint16_t elem, const uint8_t **data) {
+    DcmElement *el = nullptr;
+    if (f->format.getDataset()->findAndGetElement(DcmTagKey(group, elem), el, OFTrue).bad() || !el) return -1;
+    Uint8 *bytes = nullptr;
+    if (el->getUint8Array(bytes).bad()) return -1;
+    *data = bytes;
+    return bytes ? (long)el->getLength() : 0;
+}
+
 extern "C" long i2dcm_get_bytes(i2dcm_file *f, uint16_t group, uint16_t elem, const uint8_t **data) {
     DcmElement *el = nullptr;
     if (f->format.getDataset()->findAndGetElement(DcmTagKey(group, elem), el).bad() || !el) return -1;

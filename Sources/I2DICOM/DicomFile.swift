@@ -45,6 +45,18 @@ public final class DicomFile {
     public func string(_ tag: Tag) -> String? { string(tag.path) }
     public func string(_ path: TagPath) -> String? { string(path.text) }
 
+    /// The first occurrence of `tag` anywhere in the data set, inside sequences too (depth first), as text.
+    public func nestedString(_ tag: Tag) -> String? {
+        var buf = [CChar](repeating: 0, count: 256)
+        let n = i2dcm_get_nested(handle, tag.group, tag.element, &buf, buf.count)
+        if n < 0 { return nil }
+        if Int(n) >= buf.count {
+            buf = [CChar](repeating: 0, count: Int(n) + 1)
+            _ = i2dcm_get_nested(handle, tag.group, tag.element, &buf, buf.count)
+        }
+        return String(cString: buf).trimmed(" \0")
+    }
+
     /// Numeric values of a (multi-valued) numeric string element.
     func doubles(_ path: String) -> [Double]? {
         guard let s = string(path), !s.isEmpty else { return nil }
@@ -68,6 +80,15 @@ public final class DicomFile {
     public func bytes(_ tag: Tag) -> [UInt8]? {
         var data: UnsafePointer<UInt8>?
         let n = i2dcm_get_bytes(handle, tag.group, tag.element, &data)
+        guard n >= 0 else { return nil }
+        guard let d = data, n > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: d, count: n))
+    }
+
+    /// The raw bytes of the first occurrence of byte element `tag` anywhere, inside sequences too, or nil.
+    public func nestedBytes(_ tag: Tag) -> [UInt8]? {
+        var data: UnsafePointer<UInt8>?
+        let n = i2dcm_get_bytes_nested(handle, tag.group, tag.element, &data)
         guard n >= 0 else { return nil }
         guard let d = data, n > 0 else { return [] }
         return Array(UnsafeBufferPointer(start: d, count: n))

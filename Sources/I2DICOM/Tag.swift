@@ -267,3 +267,72 @@ public extension Tag {
     /// Philips MR scale slope (FL): precise value = stored value / scale slope (dcm2niix's PhilipsPrecise).
     static let philipsScaleSlope = Tag(private: 0x2005, 0x100E, creator: "Philips MR Imaging DD 001", "MRScaleSlope")
 }
+
+/// Attributes the BIDS sidecar reads (as dcm2niix's nii_dicom.cpp reads them), standard ones first.
+public extension Tag {
+    static let institutionAddress = Tag(0x0008, 0x0081, "InstitutionAddress")
+    static let institutionalDepartmentName = Tag(0x0008, 0x1040, "InstitutionalDepartmentName")
+    static let numberOfAverages = Tag(0x0018, 0x0083, "NumberOfAverages")
+    static let imagingFrequency = Tag(0x0018, 0x0084, "ImagingFrequency")
+    static let numberOfPhaseEncodingSteps = Tag(0x0018, 0x0089, "NumberOfPhaseEncodingSteps")
+    static let percentSampling = Tag(0x0018, 0x0093, "PercentSampling")
+    static let percentPhaseFieldOfView = Tag(0x0018, 0x0094, "PercentPhaseFieldOfView")
+    static let pixelBandwidth = Tag(0x0018, 0x0095, "PixelBandwidth")
+    static let exposure = Tag(0x0018, 0x1152, "Exposure")
+    static let receiveCoilName = Tag(0x0018, 0x1250, "ReceiveCoilName")
+    static let acquisitionMatrix = Tag(0x0018, 0x1310, "AcquisitionMatrix")
+    static let inPlanePhaseEncodingDirection = Tag(0x0018, 0x1312, "InPlanePhaseEncodingDirection")
+    static let sar = Tag(0x0018, 0x1316, "SAR")
+    static let pulseSequenceName = Tag(0x0018, 0x9005, "PulseSequenceName")
+    static let mrFOVGeometrySequence = Tag(0x0018, 0x9125, "MRFOVGeometrySequence")
+    static let mrAcquisitionPhaseEncodingStepsInPlane = Tag(0x0018, 0x9231, "MRAcquisitionPhaseEncodingStepsInPlane")
+    static let imageComments = Tag(0x0020, 0x4000, "ImageComments")
+    static let performedProcedureStepDescription = Tag(0x0040, 0x0254, "PerformedProcedureStepDescription")
+
+    /// Siemens: BandwidthPerPixelPhaseEncode (FD, Hz), as dcm2niix's kBandwidthPerPixelPhaseEncode.
+    static let siemensBandwidthPerPixelPhaseEncode = Tag(private: 0x0019, 0x1028, creator: "SIEMENS MR HEADER", "BandwidthPerPixelPhaseEncode")
+    /// Siemens: "Tra"/"Sag"/"Cor" text of the slice orientation (dcm2niix's ImageOrientationText).
+    static let siemensImageOrientationText = Tag(private: 0x0051, 0x100E, creator: "SIEMENS MR HEADER", "ImageOrientationText")
+    /// Siemens: the coil string ("HEA;HEP"), dcm2niix's kCoilSiemens → CoilString.
+    static let siemensCoilString = Tag(private: 0x0051, 0x100F, creator: "SIEMENS MR HEADER", "CoilString")
+    /// Siemens: PAT mode text ("p2" = in-plane acceleration 2), dcm2niix's kParallelInformationSiemens.
+    static let siemensPATModeText = Tag(private: 0x0051, 0x1011, creator: "SIEMENS MR HEADER", "PATModeText")
+    /// GE: internal pulse sequence name ("EPI", "EPI2"), dcm2niix's kInternalPulseSequenceNameGE.
+    static let geInternalPulseSequenceName = Tag(private: 0x0019, 0x109E, creator: "GEMS_ACQU_01", "InternalPulseSequenceName")
+    /// GE: effective echo spacing in µs, dcm2niix's kEffectiveEchoSpacingGE.
+    static let geEffectiveEchoSpacing = Tag(private: 0x0043, 0x102C, creator: "GEMS_PARM_01", "EffectiveEchoSpacing")
+    /// GE: ASSET R factors ("0.5\1"), dcm2niix's kAssetRFactorsGE.
+    static let geAssetRFactors = Tag(private: 0x0043, 0x1083, creator: "GEMS_PARM_01", "AssetRFactors")
+}
+
+/// More of the sidecar's attributes: enhanced MR macros and Philips' private per-frame data.
+public extension Tag {
+    static let magnetizationTransfer = Tag(0x0018, 0x9020, "MagnetizationTransfer")
+    static let mrReceiveCoilSequence = Tag(0x0018, 0x9042, "MRReceiveCoilSequence")
+    static let acquisitionDuration = Tag(0x0018, 0x9073, "AcquisitionDuration")
+    static let transmitterFrequency = Tag(0x0018, 0x9098, "TransmitterFrequency")
+    static let mrImagingModifierSequence = Tag(0x0018, 0x9006, "MRImagingModifierSequence")
+    /// Philips enhanced: the classic attributes of each frame (ScanningSequence, ImagingFrequency, EchoNumbers…).
+    static let philipsPerFrameAttributes = Tag(private: 0x2005, 0x140F, creator: "Philips MR Imaging DD 005", "PerFrameAttributesSequence")
+    /// Siemens XA (enhanced): the protocol (XProtocol with the ASCCONV text), in a private shared group.
+    static let siemensXAProtocol = Tag(private: 0x0021, 0x1019, creator: "SIEMENS MR SDS 01", "MrPhoenixProtocol")
+    /// Siemens XA: values that the CSA image header had on older systems (dcm2niix's kBandwidthPerPixelPhaseEncode21,
+    /// kPhaseEncodingDirectionPositiveSiemens, kDwellTime), in a private per-frame or shared group.
+    static let siemensXABandwidthPerPixelPhaseEncode = Tag(private: 0x0021, 0x1153, creator: "SIEMENS MR SDI 02", "BandwidthPerPixelPhaseEncode")
+    static let siemensXAPhaseEncodingDirectionPositive = Tag(private: 0x0021, 0x111C, creator: "SIEMENS MR SDI 02", "PhaseEncodingDirectionPositive")
+    /// Siemens XA: the classic ImageType text ("ORIGINAL\\PRIMARY\\M\\ND"), dcm2niix's ImageTypeText.
+    static let siemensXAImageTypeText = Tag(private: 0x0021, 0x1175, creator: "SIEMENS MR SDI 02", "ImageTypeText")
+    static let siemensXADwellTime = Tag(private: 0x0021, 0x1142, creator: "SIEMENS MR SDI 02", "RealDwellTime")
+    /// GE: user-defined data (binary header with the EPI phase-encoding polarity), dcm2niix's kUserDefineDataGE.
+    static let geUserDefinedData = Tag(private: 0x0043, 0x102A, creator: "GEMS_PARM_01", "UserDefinedData")
+    /// GE: gradient offsets (the linear shims), dcm2niix's ShimSetting for GE.
+    static let geGradientOffsetInX = Tag(private: 0x0043, 0x1002, creator: "GEMS_PARM_01", "GradientOffsetInX")
+    static let geGradientOffsetInY = Tag(private: 0x0043, 0x1003, creator: "GEMS_PARM_01", "GradientOffsetInY")
+    static let geGradientOffsetInZ = Tag(private: 0x0043, 0x1004, creator: "GEMS_PARM_01", "GradientOffsetInZ")
+    /// GE: prescan reuse string ("TG/s3,RN/s1"), dcm2niix's PrescanReuseString.
+    static let gePrescanReuseString = Tag(private: 0x0043, 0x1095, creator: "GEMS_PARM_01", "PrescanReuseString")
+    /// GE: the protocol data block (gzip of "KEY value" lines: SLICEORDER, MBACCEL, DELACQNOAV, IOPT…).
+    static let geProtocolDataBlock = Tag(private: 0x0025, 0x101B, creator: "GEMS_SERS_01", "ProtocolDataBlock")
+    /// Philips: water-fat shift in pixels (FL), dcm2niix's kWaterFatShiftPhilips.
+    static let philipsWaterFatShift = Tag(private: 0x2001, 0x1022, creator: "Philips Imaging DD 001", "WaterFatShift")
+}

@@ -36,6 +36,7 @@ public struct SliceHeader: Sendable {
     public var sopClassUID = ""
     public var positionText = ""            // ImagePositionPatient as written (single-frame files), for exact copies
     public var thickness: Double?             // SliceThickness, the spacing of a single-slice volume
+    public var acquisitionTime = ""           // AcquisitionTime as written (TM), for the sidecar's SliceTiming
     public var slope: Double = 1
     public var intercept: Double = 0
     public var bitsAllocated: Int

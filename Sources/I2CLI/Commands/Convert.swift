@@ -19,7 +19,9 @@ enum Convert {
                               details: "Placeholders: {protocol} ProtocolName (dcm2niix's %p), {number} SeriesNumber (%s), {description} SeriesDescription, {modality}, {patient} PatientID, {series} SeriesInstanceUID, {study} StudyInstanceUID; '{protocol}_{number}' names files as 'dcm2niix -f %p_%s' does. Volumes split out of a series get dcm2niix's suffixes: _e1, _e2 ... for echoes (when the series has several, or the echo is not the first), then _imaginary, _real (_fieldmaphz for a Philips B0 map) or _ph for the complex component; GE epi_pepolar halves acquired reversed take SeriesNumber + 1000. Sanitized as dcm2niix does: \\ / space < > : ; \" * | ? $ ` and control characters become '_', accented Latin-1 letters lose the accent, other non-ASCII characters become '_', a leading '.' becomes '_', runs of '_' collapse. Clashing names (e.g. another orientation or image size in one series) get a, b, c ... appended, as dcm2niix does.",
                               defaultValue: "{number}_{description}")
     static let noSidecar = Flag("no-sidecar", summary: "Do not write the JSON sidecar next to images converted from DICOM",
-                                details: "By default, converting from DICOM also writes NAME.json with the key acquisition metadata (BIDS-style names, as dcm2niix does).")
+                                details: "By default, converting from DICOM also writes NAME.json, the BIDS sidecar dcm2niix writes for the same input: the same keys with the same values (times in seconds), e.g. SliceTiming, PhaseEncodingDirection (PhaseEncodingAxis when the polarity is not recorded), TotalReadoutTime, EffectiveEchoSpacing, RepetitionTime, EchoTime, FlipAngle, and Siemens' protocol values (ShimSetting, TxRefAmp, ReceiveCoilName, …). Deliberate differences: ConversionSoftware is i2, ConversionNotes says what the conversion did to the data (tilt, resampling). Identifying values are left out unless --sidecar-identifiers is given.")
+    static let sidecarIdentifiers = Flag("sidecar-identifiers", summary: "Also write identifying values into the JSON sidecar",
+                                         details: "Adds PatientName, PatientID, PatientBirthDate, PatientSex, PatientWeight, AccessionNumber, ReferringPhysicianName, StudyID, StudyInstanceUID, SeriesInstanceUID and AcquisitionDateTime to NAME.json, as dcm2niix does with `-ba n`. Without it (the default, like dcm2niix's `-ba y`) the sidecar carries none of them, so it can be shared with the image.")
     static let tilt = Flag("tilt", value: "MODE", summary: "Gantry tilt: keep the sheared affine, or resample to an orthogonal grid",
                            details: "Tilt is detected from the slice positions against the orientation's normal. `shear` (default) keeps every voxel and writes the exact sheared affine (NIfTI sform; NRRD and MetaImage directions are not orthogonal). `resample` shifts each slice in-plane by linear interpolation so the grid is orthogonal, as dcm2niix does.",
                            choices: TiltPolicy.allCases.map(\.rawValue), defaultValue: TiltPolicy.shear.rawValue)
@@ -50,7 +52,7 @@ enum Convert {
         NRRD, MetaImage and NumPy have no scaling field: they get the values themselves (integers in the stored type, int16 or int32 when they fit, else float32), so converting them back to NIfTI gives the same values.
         Colour images (SamplesPerPixel 3, RGB; YBR in compressed files is decoded to RGB) become NIfTI RGB24 (R, G, B interleaved per voxel, either PlanarConfiguration), as dcm2niix writes them; NRRD gets a first axis of 3 ('kinds: RGB-color domain domain domain'), MetaImage 'ElementNumberOfChannels = 3', NumPy a last axis of 3 (arr[k, j, i, c], sidecar axes k, j, i, c); all three are read back as RGB.
         """,
-        flags: [output, format, series, list, pattern, noSidecar, tilt, equalize, ref, force, level, CommonFlags.null],
+        flags: [output, format, series, list, pattern, noSidecar, sidecarIdentifiers, tilt, equalize, ref, force, level, CommonFlags.null],
         positionals: [
             Positional("INPUT", summary: "DICOM directory or files, or an image file; '-' reads paths from stdin", variadic: true),
             Positional("OUTPUT", summary: "Output file (format from its extension) or directory (ending in '/', or existing)", optional: true),
@@ -90,6 +92,7 @@ enum Convert {
         options.seriesFilter = args.all(series)
         options.namePattern = args.value(pattern)!
         options.sidecar = !args.has(noSidecar)
+        options.sidecarIdentifiers = args.has(sidecarIdentifiers)
         options.tilt = args.choice(tilt)
         options.equalize = args.has(equalize)
         options.reference = args.given(ref)

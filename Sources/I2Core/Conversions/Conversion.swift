@@ -12,6 +12,8 @@ public struct ConvertOptions: Sendable {
     public var seriesFilter: [String] = []
     public var namePattern = "{number}_{description}"
     public var sidecar = true
+    /// Identifying values (PatientName, PatientID, …) in the sidecar: dcm2niix's `-ba n`.
+    public var sidecarIdentifiers = false
     public var tilt: TiltPolicy = .shear
     public var equalize = false
     public var reference: String?
@@ -119,7 +121,8 @@ public enum Conversion: Engine {
                 let paths = try VolumeIO.write(volume, to: target, options: options.write)
                 emit(paths)
                 if options.sidecar {
-                    let sidecar = try Sidecar.write(for: paths[0], info: info, stack: stack, volume: volume, notes: notes, written: paths)
+                    let sidecar = try Sidecar.write(for: paths[0], info: info, stack: stack, volume: volume, notes: notes, written: paths,
+                                                     identifying: options.sidecarIdentifiers)
                     if !paths.contains(sidecar) { emit([sidecar]) }
                 }
             } catch let e as I2Error {

@@ -88,6 +88,9 @@ struct DicomScan {
                 errors.append(e)
             }
         }
+        var echoes: [String: Set<Int>] = [:]
+        for s in slices { if let e = s.echo { echoes[s.seriesInstanceUID, default: []].insert(e) } }
+        for (uid, set) in echoes { seriesInfo[uid]?.echoes = set.sorted() }
     }
 
     /// Frames of one file as slices. Files without pixel data (SR, presentation states) yield none.
@@ -197,6 +200,7 @@ struct DicomScan {
             s.sopClassUID = sopClass
             s.positionText = positionText
             s.thickness = attribute(frame, .pixelMeasuresSequence, .sliceThickness)?.first
+            if !enhanced { s.acquisitionTime = f.string(.acquisitionTime) ?? "" }
             s.modality = f.string(.modality) ?? ""
             s.seriesNumber = f.string(.seriesNumber) ?? ""
             s.seriesDescription = f.string(.seriesDescription) ?? ""
@@ -234,26 +238,12 @@ struct DicomScan {
 /// Series-level attributes used for output names and the JSON sidecar.
 struct SeriesInfo: Sendable {
     var uid: String
-    var values: [String: String] = [:]      // sidecar key → raw DICOM string
+    var values: [String: String] = [:]      // naming values: key → raw DICOM string
+    /// The series' distinct echoes (SliceHeader.echo), ascending: several → dcm2niix writes EchoNumber for each.
+    var echoes: [Int] = []
 
-    static let sidecarTags: [(String, Tag)] = [
-        ("Modality", .modality), ("Manufacturer", .manufacturer), ("ManufacturersModelName", .manufacturerModelName),
-        ("SoftwareVersions", .softwareVersions), ("InstitutionName", .institutionName), ("StationName", .stationName),
-        ("BodyPartExamined", .bodyPartExamined), ("PatientPosition", .patientPosition),
-        ("StudyDescription", .studyDescription), ("SeriesDescription", .seriesDescription), ("ProtocolName", .protocolName),
-        ("ImageType", .imageType), ("SeriesNumber", .seriesNumber), ("AcquisitionNumber", .acquisitionNumber),
-        ("StudyDate", .studyDate), ("SeriesDate", .seriesDate), ("AcquisitionDate", .acquisitionDate),
-        ("AcquisitionTime", .acquisitionTime), ("SeriesTime", .seriesTime),
-        ("SliceThickness", .sliceThickness), ("SpacingBetweenSlices", .spacingBetweenSlices),
-        ("KVP", .kvp), ("XRayTubeCurrent", .xRayTubeCurrent), ("ExposureTime", .exposureTime),
-        ("ConvolutionKernel", .convolutionKernel), ("GantryDetectorTilt", .gantryDetectorTilt),
-        ("MagneticFieldStrength", .magneticFieldStrength), ("ScanningSequence", .scanningSequence),
-        ("SequenceVariant", .sequenceVariant), ("ScanOptions", .scanOptions), ("MRAcquisitionType", .mrAcquisitionType),
-        ("SequenceName", .sequenceName), ("EchoTime", .echoTime), ("RepetitionTime", .repetitionTime),
-        ("InversionTime", .inversionTime), ("FlipAngle", .flipAngle),
-        ("PatientID", .patientID), ("StudyInstanceUID", .studyInstanceUID), ("SeriesInstanceUID", .seriesInstanceUID),
-        ("FrameOfReferenceUID", .frameOfReferenceUID), ("ImageOrientationPatientDICOM", .imageOrientationPatient),
-    ]
+    /// Values output names use ({patient}, {study}); the sidecar reads its own (BIDSSeries).
+    static let sidecarTags: [(String, Tag)] = [("PatientID", .patientID), ("StudyInstanceUID", .studyInstanceUID)]
 
     init(uid: String, values: [String: String] = [:]) { self.uid = uid; self.values = values }
 

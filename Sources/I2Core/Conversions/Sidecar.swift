@@ -1,35 +1,16 @@
-// The JSON sidecar written next to an image converted from DICOM (on by default, --no-sidecar):
-// key acquisition metadata with BIDS-style names, as dcm2niix writes them; times in seconds as BIDS wants.
+// The JSON sidecar written next to an image converted from DICOM (on by default, --no-sidecar): the
+// BIDS keys dcm2niix writes for the same input, with its values and units (seconds for times); see
+// BIDS.swift. Identifying values only with --sidecar-identifiers (dcm2niix's `-ba n`).
 import Foundation
+import I2DICOM
 import I2Model
 
 enum Sidecar {
-    static let numeric: Set<String> = ["SeriesNumber", "AcquisitionNumber", "SliceThickness", "SpacingBetweenSlices", "KVP",
-                                       "XRayTubeCurrent", "ExposureTime", "MagneticFieldStrength", "FlipAngle", "GantryDetectorTilt"]
-    static let milliseconds: Set<String> = ["EchoTime", "RepetitionTime", "InversionTime"]   // DICOM ms → BIDS s
-    static let arrays: Set<String> = ["ImageType", "ScanningSequence", "SequenceVariant", "ScanOptions", "ImageOrientationPatientDICOM"]
-
     /// Writes IMAGE.json beside `imagePath` (same name without the image extension) and returns its path.
     /// Callers pass only sidecars they have not already reported (see Conversion.run).
     static func write(for imagePath: String, info: SeriesInfo, stack: SliceStack, volume: Volume, notes: [String],
-                      written: [String] = []) throws -> String {
-        var json: [String: Any] = [:]
-        for (key, raw) in info.values {
-            let parts = raw.split(separator: "\\").map { String($0).trimmingCharacters(in: .whitespaces) }
-            if milliseconds.contains(key), let v = Double(parts[0]) { json[key] = v / 1000 }
-            else if key == "ImageOrientationPatientDICOM" { json[key] = parts.compactMap(Double.init) }
-            else if arrays.contains(key) { json[key] = parts }
-            else if numeric.contains(key), let v = Double(parts[0]) { json[key] = v == v.rounded() && abs(v) < 1e15 ? Int(v) as Any : v }
-            else { json[key] = raw }
-        }
-        if let echo = stack.first.echo { json["EchoNumber"] = echo }
-        json["SliceCount"] = stack.sliceCount
-        if stack.volumes > 1 { json["VolumeCount"] = stack.volumes }
-        json["VoxelSpacing"] = volume.spacing
-        json["ConversionNotes"] = notes.isEmpty ? nil : notes
-        json.merge(philipsScaling(stack.first)) { _, philips in philips }
-        json["ConversionSoftware"] = "i2"
-        json["ConversionSoftwareVersion"] = "0.1.0"
+                      written: [String] = [], identifying: Bool = false) throws -> String {
+        var json = try object(info: info, stack: stack, volume: volume, notes: notes, identifying: identifying)
         let path = Conversion.stripExtension(imagePath) + ".json"
         // A format that writes its own JSON beside the image (.npy: axis order and affine) keeps its
         // keys; the acquisition metadata joins them in the same file. Only a JSON written by this
@@ -37,9 +18,28 @@ enum Sidecar {
         if written.contains(path), let own = try? JSONSerialization.jsonObject(with: Data(FileBytes.read(path))) as? [String: Any] {
             json.merge(own) { _, format in format }
         }
-        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try AtomicFile.write(Array(data) + [10], to: path)
         return path
+    }
+
+    /// The sidecar's keys for one output volume.
+    static func object(info: SeriesInfo, stack: SliceStack, volume: Volume, notes: [String], identifying: Bool) throws -> [String: Any] {
+        // The values of the stack's own first image (an echo or phase split has its own EchoTime,
+        // ImageType…), read again here: only converted stacks pay for the ~100 lookups.
+        let rank = stack.first.echo.flatMap { info.echoes.firstIndex(of: $0) }.map { $0 + 1 }
+        let bids = BIDSSeries(file: try DicomFile(path: stack.first.path), frame: stack.first.frame,
+                              multiEcho: info.echoes.count > 1, echoRank: rank)
+        // The reconstructed in-plane grid (NIfTI dim[1] = columns, dim[2] = rows): a mosaic's slices are its tiles already.
+        let columns = stack.first.columns, rows = stack.first.rows
+        var json: [String: Any] = [:]
+        for (key, value) in bids.keys(stack: stack, columns: columns, rows: rows, identifying: identifying) { json[key] = value.json }
+        json.merge(philipsScaling(stack.first)) { _, scaling in scaling }
+        // i2's own: what the conversion did to the data (tilt, resampling), and who wrote the file.
+        json["ConversionNotes"] = notes.isEmpty ? nil : notes
+        json["ConversionSoftware"] = "i2"
+        json["ConversionSoftwareVersion"] = "0.1.0"
+        return json
     }
 
     /// dcm2niix's Philips scaling keys (nii_dicom_batch.cpp, nii_SaveBIDSX), from the first image: the

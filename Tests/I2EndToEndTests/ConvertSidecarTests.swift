@@ -1,0 +1,116 @@
+// i2 convert's JSON sidecar against dcm2niix's (Debian's dcm2niix, `-b y`, default `-ba y`) on the same
+// input, key by key: every key dcm2niix writes must be in i2's sidecar with the same value (numbers
+// within dcm2niix's %g printing; slice times within 0.02 ms, dcm2niix's own rounding of them), except
+// the keys listed per fixture as known gaps. Fixtures: Tests/Fixtures/dcm_qa (see its README entry).
+import Foundation
+import XCTest
+import I2TestSupport
+
+final class ConvertSidecarTests: E2ECase {
+    /// Compares every dcm2niix JSON with the i2 JSON of the same echo and phase; prints one JSON object
+    /// {dcm2niix file: {"missing": [...], "different": {key: [dcm2niix, i2]}, "matched": i2 file}}.
+    static let compare = """
+    import glob, json, os, sys
+    ref_dir, i2_dir = sys.argv[1], sys.argv[2]
+    def same(k, a, b):
+        if isinstance(a, bool) or isinstance(b, bool): return a == b
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            tol = 2e-5 if k == 'SliceTiming' else 1e-5 * max(abs(a), abs(b))
+            return abs(a - b) <= tol
+        if isinstance(a, list) and isinstance(b, list):
+            return len(a) == len(b) and all(same(k, x, y) for x, y in zip(a, b))
+        return a == b
+    mine = [(f, json.load(open(f))) for f in sorted(glob.glob(i2_dir + '/*.json'))]
+    out = {}
+    for rf in sorted(glob.glob(ref_dir + '/*.json')):
+        ref = json.load(open(rf))
+        key = lambda j: (j.get('EchoNumber'), 'PHASE' in j.get('ImageType', []), j.get('SeriesNumber'))
+        cands = [(f, j) for f, j in mine if key(j) == key(ref)]
+        if len(cands) != 1:
+            out[os.path.basename(rf)] = {'error': 'i2 sidecars matching %s: %s' % (key(ref), [f for f, _ in cands])}
+            continue
+        f, j = cands[0]
+        keys = [k for k in ref if k not in ('ConversionSoftware', 'ConversionSoftwareVersion')]
+        out[os.path.basename(rf)] = {
+            'matched': os.path.basename(f),
+            'missing': sorted(k for k in keys if k not in j),
+            'different': {k: [ref[k], j[k]] for k in keys if k in j and not same(k, ref[k], j[k])},
+            'keys': len(keys)}
+    print(json.dumps(out))
+    """
+
+    /// Runs dcm2niix and i2 on `fixture`; asserts equal sidecars except `knownMissing` / `knownDifferent`.
+    func assertSidecarsMatch(_ fixture: String, outputs: Int, knownMissing: Set<String> = [], knownDifferent: Set<String> = [],
+                             file: StaticString = #filePath, line: UInt = #line) throws {
+        let input = TestSupport.fixture("dcm_qa/" + fixture)
+        let ref = path("dcm2niix"), mine = try mkdir("i2")
+        _ = try E2E.dcm2niix(input, into: ref, file: file, line: line)
+        try E2E.i2(["convert", input, mine, "-f", "nii"], file: file, line: line)
+        let text = try E2E.pyCode(Self.compare, [ref, mine], file: file, line: line)
+        let result = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [String: Any]], file: file, line: line)
+        XCTAssertEqual(result.count, outputs, "dcm2niix sidecars: \(result.keys.sorted())", file: file, line: line)
+        for (name, r) in result {
+            XCTAssertNil(r["error"], "\(name): \(r["error"] ?? "")", file: file, line: line)
+            let missing = Set(r["missing"] as? [String] ?? []).subtracting(knownMissing)
+            let different = (r["different"] as? [String: Any] ?? [:]).filter { !knownDifferent.contains($0.key) }
+            XCTAssertTrue(missing.isEmpty, "\(name): keys dcm2niix writes that i2 does not: \(missing.sorted())", file: file, line: line)
+            XCTAssertTrue(different.isEmpty, "\(name): values that differ (dcm2niix, i2): \(different)", file: file, line: line)
+        }
+    }
+
+    /// Siemens VE11 mosaic EPI (2 volumes): CSA and ASCCONV keys, SliceTiming from MosaicRefAcqTimes,
+    /// PhaseEncodingDirection, echo spacings and TotalReadoutTime.
+    func testSiemensMosaicSidecarMatchesDcm2niix() throws {
+        try assertSidecarsMatch("dcm_qa_nih/siemens_mosaic_epi_pe_ap", outputs: 1)
+    }
+
+    /// Siemens multi-echo GRE field map (classic, 3 positions x 2 echoes): one sidecar per echo with its
+    /// EchoTime and EchoNumber; SliceTiming from the slices' AcquisitionTime.
+    func testSiemensMultiEchoSidecarsMatchDcm2niix() throws {
+        try assertSidecarsMatch("dcm_qa_me/me_fieldmap_gre", outputs: 2)
+    }
+
+    /// GE EPI (one volume, so no SliceTiming from dcm2niix either): standard keys, GE echo spacing
+    /// (0043,102C), PhaseEncodingDirection from the polarity in the user-defined data (0043,102A), shims.
+    func testGEEPISidecarMatchesDcm2niix() throws {
+        try assertSidecarsMatch("dcm_qa_nih/ge_epi_interleaved", outputs: 1)
+    }
+
+    /// Philips enhanced (multi-frame) field map: values from the functional groups and from Philips'
+    /// private per-frame attributes; echo numbers from the echo times. Known gaps: the Philips scaling keys
+    /// (added by the Philips scaling work), dcm2niix's FIELDMAPHZ/REAL image types and Units, and
+    /// ScanningSequence, where frames differ (GR, RM) and dcm2niix reports the last frame's, i2 the first's.
+    func testPhilipsEnhancedSidecarMatchesDcm2niix() throws {
+        try assertSidecarsMatch("dcm_qa_enh/philips_fmap", outputs: 2,
+                                knownMissing: ["PhilipsRWVSlope", "PhilipsRWVIntercept", "PhilipsRescaleSlope", "PhilipsRescaleIntercept",
+                                               "PhilipsScaleSlope", "UsePhilipsFloatNotDisplayScaling", "Units"],
+                                knownDifferent: ["ImageType", "ScanningSequence"])
+    }
+
+    /// Identifying values appear only with --sidecar-identifiers (dcm2niix's -ba n), and then as dcm2niix writes them.
+    func testIdentifiersOnlyWithTheFlag() throws {
+        let input = TestSupport.fixture("dcm_qa/dcm_qa_nih/siemens_mosaic_epi_pe_ap")
+        let identifying = ["PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientWeight", "AccessionNumber",
+                           "ReferringPhysicianName", "StudyID", "StudyInstanceUID", "SeriesInstanceUID", "AcquisitionDateTime"]
+        let plain = try mkdir("plain"), flagged = try mkdir("flagged")
+        try E2E.i2(["convert", input, plain, "-f", "nii"])
+        try E2E.i2(["convert", "--sidecar-identifiers", input, flagged, "-f", "nii"])
+        func keys(_ dir: String) throws -> [String: Any] {
+            let json = try XCTUnwrap(E2E.list(dir).first { $0.hasSuffix(".json") })
+            return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/" + json))) as? [String: Any])
+        }
+        let without = try keys(plain), with = try keys(flagged)
+        XCTAssertEqual(Set(without.keys).intersection(identifying), [], "identifiers written without the flag")
+        // dcm2niix -ba n on the same input: the identifying keys it writes are the ones i2 writes, same values.
+        let ref = path("ref")
+        let exe = try TestSupport.tool("dcm2niix", package: "dcm2niix")
+        try FileManager.default.createDirectory(atPath: ref, withIntermediateDirectories: true)
+        let r = try TestSupport.run(exe, ["-ba", "n", "-z", "n", "-f", "ref", "-o", ref, input])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let dcm = try keys(ref)
+        let expected = Set(dcm.keys).intersection(identifying)
+        XCTAssertFalse(expected.isEmpty)
+        XCTAssertEqual(Set(with.keys).intersection(identifying), expected)
+        for k in expected { XCTAssertEqual("\(with[k]!)", "\(dcm[k]!)", k) }
+    }
+}
