@@ -27,7 +27,7 @@ KEYS = [
 ]
 # Never in a default sidecar (dcm2niix's -ba y leaves them out).
 IDENTIFYING = ["PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientWeight", "AccessionNumber",
-               "StudyInstanceUID", "SeriesInstanceUID", "ReferringPhysicianName", "InstitutionAddress", "StudyID"]
+               "StudyInstanceUID", "SeriesInstanceUID", "ReferringPhysicianName", "StudyID"]
 # Differ by construction.
 VOLATILE = {"ConversionSoftware", "ConversionSoftwareVersion", "BidsGuess"}
 
