@@ -124,6 +124,8 @@ struct DicomScan {
         let syntax = f.transferSyntax
         let sopClass = f.string(.sopClassUID) ?? ""
         let positionText = frames == 1 && !enhanced ? f.string(.imagePositionPatient) ?? "" : ""
+        let diffusion = Diffusion.Reader(f, enhanced: enhanced)
+        let derivedFile = !enhanced && (f.string(.imageType) ?? "").uppercased().hasPrefix("DERIVED")
         var out: [SliceHeader] = []
         for frame in 0..<frames {
             guard let iop = attribute(frame, .planeOrientationSequence, .imageOrientationPatient), iop.count == 6 else {
@@ -166,6 +168,8 @@ struct DicomScan {
                 s.echo = f.int(.echoNumbers)
                 s.temporal = f.int(.temporalPositionIdentifier)
             }
+            s.diffusion = diffusion.encoding(frame: frame)
+            s.derived = enhanced ? Diffusion.derived(f, frame: frame, enhanced: true) : derivedFile
             out.append(s)
         }
         return out
