@@ -10,12 +10,13 @@ Philips and the standard (0018,9087)/(0018,9089) tags; GE's (0019,10BB/BC/BD) ar
 --trace appends an isotropic volume (b=1000, zero vector; Philips (2001,1004) 'I').
 --derived adds a second series in the same study: an ADC map (ImageType DERIVED\\PRIMARY\\DIFFUSION\\ADC).
 --template copies a real file's header (e.g. a GE classic EPI) under the generated attributes.
+--implicit-unknown writes implicit VR without the private creators (private values become raw bytes).
 """
 import argparse, math, os
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import generate_uid, ExplicitVRLittleEndian
+from pydicom.uid import generate_uid, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 MR = "1.2.840.10008.5.1.4.1.1.4"
 DIRS = [(0, (0, 0, 0))] + [(1000, d) for d in
@@ -49,6 +50,8 @@ def main():
     p.add_argument("--position", default="HFS")
     p.add_argument("--phase", default="COL")
     p.add_argument("--iop", help="ImageOrientationPatient as 6 comma-separated numbers (instead of --oblique)")
+    p.add_argument("--implicit-unknown", action="store_true",
+                   help="implicit VR without the private creators: readers see the private values as raw bytes")
     p.add_argument("--reverse", action="store_true", help="slice positions descend along the normal")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -99,6 +102,11 @@ def main():
         ds.SOPInstanceUID = generate_uid()
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         ds.PixelData = pixels.astype("<i2").tobytes()
+        ds["PixelData"].VR = "OW"
+        if a.implicit_unknown:
+            for creator in [(0x0019, 0x0010), (0x0043, 0x0010), (0x2001, 0x0010), (0x2005, 0x0010)]:
+                if creator in ds: del ds[creator]
+            ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
         ds.save_as(os.path.join(a.out, name), enforce_file_format=True)
 
     series = generate_uid()
