@@ -29,7 +29,7 @@ enum Convert {
                           details: "With an image input and an output directory: writes one DICOM instance per slice with a new SeriesInstanceUID, patient and study copied from the reference.",
                           completion: .directory)
     static let force = Flag("force", summary: "Overwrite existing output files",
-                            details: "Without it, an existing output file is an error for that input and nothing is written for it. This covers every file an output comes with: the NAME.json sidecar, the NAME.raw of .mhd and .nhdr, the NAME.json of .npy, and the IM_NNNN.dcm files of --ref; all are checked before any is written.")
+                            details: "Without it, an existing output file is an error for that input and nothing is written for it. This covers every file an output comes with: the NAME.json sidecar, the NAME.bval and NAME.bvec of a diffusion series, the NAME.raw of .mhd and .nhdr, the NAME.json of .npy, and the IM_NNNN.dcm files of --ref; all are checked before any is written.")
     static let level = Flag("compression-level", value: "N", summary: "gzip level for .nii.gz and compressed outputs (1-9)",
                             choices: (1...9).map(String.init), defaultValue: "6")
 
@@ -39,6 +39,7 @@ enum Convert {
         description: """
         Converts a DICOM series (a directory searched recursively, or files) or an image file to another format, chosen by the output's extension: .nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd, .npy. Geometry is kept exactly: slices are sorted along the normal, the spacing comes from the positions, and NIfTI gets the RAS affine (qform and sform).
         A directory holding several series gives one output per volume into the output directory (see --name); --series picks some, --list shows them. Within a series, what cannot form one volume (another orientation, echoes, temporal positions) is split, not stacked.
+        Diffusion series (b-values and gradient directions in the standard MR Diffusion attributes, or Siemens', GE's or Philips' private ones) also get NAME.bval and NAME.bvec beside a NIfTI output, as dcm2niix writes them: FSL's convention (directions in the image's voxel axes, x mirrored for a positive determinant), "%g" values separated by spaces; none when every volume has the same b-value and direction. Philips' isotropic (trace) volumes among the directions are dropped from the 4-D image with a note (dcm2niix moves them to NAME_ADC.nii, or drops them with -i y); ADC and trace maps stored as series of their own are converted on their own. Not read yet: UIH's and classic Canon's private diffusion fields, GE's user data that tells a trace volume from a b=0 (such a volume is written as b=0).
         OUTPUT is a directory when it ends with '/' or already is one; otherwise its extension must be one of the formats above (anything else is a usage error, exit status 2).
         With --ref, an image is written back as a derived DICOM series into the output directory.
         Each written path is printed on stdout; logs go to stderr. An input of '-' reads paths from stdin, one per line.
