@@ -71,6 +71,16 @@ final class ConvertDiffusionTests: E2ECase {
         try assertDiffusionMatchesDcm2niix(try dwi("ph-oblique", ["--vendor", "philips", "--oblique", "-20"]))
     }
 
+    /// Enhanced MR (one file, per-frame MR Diffusion macro, directions in patient coordinates).
+    func testEnhancedCanonObliqueMatchesDcm2niix() throws {
+        try assertDiffusionMatchesDcm2niix(try dwi("enh-canon", ["--vendor", "standard", "--enhanced", "--oblique", "25"]))
+    }
+
+    func testEnhancedPhilipsSagittalWithIsotropicVolumeMatchesDcm2niix() throws {
+        let (stderr, _) = try assertDiffusionMatchesDcm2niix(try dwi("enh-philips", ["--vendor", "philips", "--enhanced", "--iop", "0,1,0,0,0,-1", "--trace"]))
+        XCTAssertTrue(stderr.contains("ignoring 1 derived diffusion volume(s)"), stderr)
+    }
+
     /// Private attributes read without their VR (implicit VR, no private creator: DCMTK holds raw bytes).
     func testPrivateAttributesWithoutVRMatchDcm2niix() throws {
         for vendor in ["ge", "siemens", "philips"] {

@@ -52,6 +52,8 @@ def main():
     p.add_argument("--iop", help="ImageOrientationPatient as 6 comma-separated numbers (instead of --oblique)")
     p.add_argument("--implicit-unknown", action="store_true",
                    help="implicit VR without the private creators: readers see the private values as raw bytes")
+    p.add_argument("--enhanced", action="store_true",
+                   help="one enhanced MR file (Canon's, or Philips' with --vendor philips): per-frame MR Diffusion macro")
     p.add_argument("--reverse", action="store_true", help="slice positions descend along the normal")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -110,6 +112,9 @@ def main():
         ds.save_as(os.path.join(a.out, name), enforce_file_format=True)
 
     series = generate_uid()
+    if a.enhanced:
+        enhanced(a, base, write, vols, normal, rng)
+        return
     n = 0
     for v, (b, g) in enumerate(vols):
         for s in range(a.slices):
@@ -156,6 +161,53 @@ def main():
             ds.ImagePositionPatient = [ds_string(x) for x in pos]
             ds.InstanceNumber = s + 1
             write(ds, "adc_%03d.dcm" % (s + 1), rng.integers(0, 3000, size=(a.size, a.size)))
+
+
+def enhanced(a, base, write, vols, normal, rng):
+    """All frames in one Enhanced MR Image: volume-major, the encoding in each frame's MR Diffusion macro."""
+    ds = base(generate_uid(), 9000, "DTI_PA", ["ORIGINAL", "PRIMARY", "DIFFUSION", "NONE"])
+    if a.vendor != "philips":
+        ds.Manufacturer = "CANON_MEC"
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4.1"
+    ds.InstanceNumber = 1
+    ds.ContentQualification, ds.ImageType = "PRODUCT", ["ORIGINAL", "PRIMARY", "DIFFUSION", "NONE"]
+    for k in ["ImageOrientationPatient", "PixelSpacing", "SliceThickness", "SpacingBetweenSlices"]:
+        delattr(ds, k)
+    shared = Dataset()
+    pm = Dataset(); pm.PixelSpacing = ["2", "2"]; pm.SliceThickness = "3"; pm.SpacingBetweenSlices = "3"
+    po = Dataset(); po.ImageOrientationPatient = [ds_string(v) for v in list(row_col(a)[0]) + list(row_col(a)[1])]
+    shared.PixelMeasuresSequence, shared.PlaneOrientationSequence = [pm], [po]
+    ds.SharedFunctionalGroupsSequence = [shared]
+    frames, pixels = [], []
+    for v, (b, g) in enumerate(vols):
+        for s in range(a.slices):
+            k = (a.slices - 1 - s) if a.reverse else s
+            f = Dataset()
+            pp = Dataset(); pp.ImagePositionPatient = [ds_string(x) for x in np.array([-8.0, -8.0, -3.0]) + normal * (3.0 * k)]
+            fc = Dataset(); fc.InStackPositionNumber = k + 1; fc.StackID = "1"; fc.DimensionIndexValues = [1, k + 1, v + 1]
+            ft = Dataset(); ft.FrameType = ["ORIGINAL", "PRIMARY", "DIFFUSION", "NONE"]
+            md = Dataset(); md.DiffusionBValue = float(b)
+            isotropic = b > 0 and not any(g)
+            md.DiffusionDirectionality = "ISOTROPIC" if isotropic else ("DIRECTIONAL" if b > 0 else "NONE")
+            if b > 0 and not isotropic:
+                gd = Dataset(); gd.DiffusionGradientOrientation = [float(x) for x in g]
+                md.DiffusionGradientDirectionSequence = [gd]
+            f.PlanePositionSequence, f.FrameContentSequence = [pp], [fc]
+            f.MRImageFrameTypeSequence, f.MRDiffusionSequence = [ft], [md]
+            frames.append(f)
+            pixels.append(rng.integers(0, 1000, size=(a.size, a.size)) + 2000 * (b == 0))
+    ds.PerFrameFunctionalGroupsSequence = frames
+    ds.NumberOfFrames = len(frames)
+    write(ds, "enhanced.dcm", np.stack(pixels))
+
+
+def row_col(a):
+    R = rotation(a.oblique)
+    row, col = R @ np.array([1.0, 0, 0]), R @ np.array([0, 1.0, 0])
+    if a.iop:
+        v = [float(x) for x in a.iop.split(",")]
+        row, col = np.array(v[:3]), np.array(v[3:])
+    return row, col
 
 
 if __name__ == "__main__":
