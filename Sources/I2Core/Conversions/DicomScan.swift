@@ -125,7 +125,8 @@ struct DicomScan {
         let sopClass = f.string(.sopClassUID) ?? ""
         let positionText = frames == 1 && !enhanced ? f.string(.imagePositionPatient) ?? "" : ""
         let diffusion = Diffusion.Reader(f, enhanced: enhanced)
-        let derivedFile = !enhanced && (f.string(.imageType) ?? "").uppercased().hasPrefix("DERIVED")
+        // Derived images matter only among diffusion images (dropped volumes): not looked up otherwise.
+        let derivedFile = diffusion.applies && !enhanced && Diffusion.derived(f, frame: 0, enhanced: false)
         var out: [SliceHeader] = []
         for frame in 0..<frames {
             guard let iop = attribute(frame, .planeOrientationSequence, .imageOrientationPatient), iop.count == 6 else {
@@ -169,7 +170,7 @@ struct DicomScan {
                 s.temporal = f.int(.temporalPositionIdentifier)
             }
             s.diffusion = diffusion.encoding(frame: frame)
-            s.derived = enhanced ? Diffusion.derived(f, frame: frame, enhanced: true) : derivedFile
+            s.derived = enhanced ? s.diffusion != nil && Diffusion.derived(f, frame: frame, enhanced: true) : derivedFile
             out.append(s)
         }
         return out

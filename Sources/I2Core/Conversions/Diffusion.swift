@@ -76,13 +76,14 @@ enum Diffusion {
         init(_ f: DicomFile, enhanced: Bool) {
             self.f = f
             self.enhanced = enhanced
-            vendor = Diffusion.vendorFamily(f.string(.manufacturer) ?? "")
-            patientPosition = f.string(.patientPosition) ?? ""
-            phaseEncoding = f.string(.inPlanePhaseEncodingDirection) ?? ""
+            // Only MR carries diffusion: other modalities pay one lookup (the header scan is a hot path).
             let mr = (f.string(.modality) ?? "MR").uppercased() == "MR"
             applies = mr && (!enhanced
                 || f.items(Tag.perFrameFunctionalGroupsSequence[0] / TagPath(.mrDiffusionSequence)) != nil
                 || f.items(Tag.sharedFunctionalGroupsSequence[0] / TagPath(.mrDiffusionSequence)) != nil)
+            vendor = applies ? Diffusion.vendorFamily(f.string(.manufacturer) ?? "") : ""
+            patientPosition = applies ? f.string(.patientPosition) ?? "" : ""
+            phaseEncoding = applies ? f.string(.inPlanePhaseEncodingDirection) ?? "" : ""
         }
 
         /// The encoding of `frame` (nil when it has none). Enhanced files: the frame's MR Diffusion macro
