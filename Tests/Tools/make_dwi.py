@@ -7,7 +7,8 @@ make_dwi.py OUT_DIR --vendor {ge,siemens,philips,standard} [--oblique DEG] [--sl
 
 Volumes: b=0, then six directions at b=1000 (non-axis-aligned), in patient (LPS) coordinates for Siemens,
 Philips and the standard (0018,9087)/(0018,9089) tags; GE's (0019,10BB/BC/BD) are written as given.
---trace appends an isotropic volume (b=1000, zero vector; Philips (2001,1004) 'I').
+--trace appends an isotropic volume (b=1000, zero vector; Philips (2001,1004) 'I'); --trace-derived marks it
+DERIVED (ImageType ...\TRACEW).
 --derived adds a second series in the same study: an ADC map (ImageType DERIVED\\PRIMARY\\DIFFUSION\\ADC).
 --template copies a real file's header (e.g. a GE classic EPI) under the generated attributes.
 --implicit-unknown writes implicit VR without the private creators (private values become raw bytes).
@@ -46,6 +47,7 @@ def main():
     p.add_argument("--size", type=int, default=8)
     p.add_argument("--trace", action="store_true")
     p.add_argument("--derived", action="store_true")
+    p.add_argument("--trace-derived", action="store_true", help="the --trace volume's ImageType is DERIVED (TRACEW)")
     p.add_argument("--template")
     p.add_argument("--position", default="HFS")
     p.add_argument("--phase", default="COL")
@@ -119,13 +121,14 @@ def main():
     for v, (b, g) in enumerate(vols):
         for s in range(a.slices):
             k = (a.slices - 1 - s) if a.reverse else s
-            ds = base(series, 5, "dwi_test", ["ORIGINAL", "PRIMARY", "DIFFUSION", "NONE"])
+            isotropic = b > 0 and not any(g)
+            kind = ["DERIVED", "PRIMARY", "DIFFUSION", "TRACEW"] if isotropic and a.trace_derived else ["ORIGINAL", "PRIMARY", "DIFFUSION", "NONE"]
+            ds = base(series, 5, "dwi_test", kind)
             pos = np.array([-8.0, -8.0, -3.0]) + normal * (3.0 * k)
             ds.ImagePositionPatient = [ds_string(x) for x in pos]
             ds.SliceLocation = ds_string(float(pos @ normal))
             n += 1
             ds.InstanceNumber = n
-            isotropic = b > 0 and not any(g)
             if a.vendor == "ge":
                 ds.add_new((0x0043, 0x0010), "LO", "GEMS_PARM_01")
                 ds.add_new((0x0043, 0x1039), "IS", [str(1000000000 + b), "8", "0", "0"])

@@ -81,6 +81,11 @@ public enum Conversion: Engine {
         scan.warnings.forEach(warn)
         scan.errors.forEach(result.failed)
         var stacks = SeriesAssembly.stacks(scan.slices).filter { !scan.damagedSeries.contains($0.first.seriesInstanceUID) }
+        stacks = stacks.flatMap { s -> [SliceStack] in
+            let (parts, note) = Diffusion.splitDerived(s)
+            if let note { warn(note) }
+            return parts
+        }
         if !options.seriesFilter.isEmpty {
             stacks = stacks.filter { s in options.seriesFilter.contains { $0 == s.name || $0 == s.first.seriesInstanceUID } }
             for uid in options.seriesFilter where !stacks.contains(where: { $0.name == uid || $0.first.seriesInstanceUID == uid }) {

@@ -2,7 +2,8 @@
 // Diffusion macro or the vendors' private attributes, and written as NAME.bval / NAME.bvec beside a NIfTI
 // image exactly as dcm2niix writes them (FSL's convention: directions in the image's voxel axes). Derived
 // volumes (Philips isotropic/trace images stored among the directions) are dropped from the 4-D image, as
-// dcm2niix drops them, with a note.
+// dcm2niix drops them, with a note; DERIVED volumes (trace, ADC) among original ones are written apart, as
+// dcm2niix converts them apart.
 //
 // What follows dcm2niix (console/nii_dicom_batch.cpp, nii_saveDTI, geCorrectBvecs,
 // siemensPhilipsCorrectBvecs; console/nii_dicom.cpp for the attributes read):
@@ -205,11 +206,9 @@ enum Diffusion {
         let adcLike = { (e: Entry) in !isZero(e.b) && isZero(e.g) }
         var isDerived = [Bool](repeating: false, count: n)
         var geZero = 0
-        let allDerived = heads.allSatisfy(\.derived)
         for i in 0..<n {
             if vendor == "ge", adcLike(vx[i]) { geZero += 1; vx[i].b = 0 }   // GE: b>0 without direction is a b=0
             if vendor == "philips", adcLike(vx[i]) { isDerived[i] = true }   // Philips' isotropic/trace image
-            if heads[i].derived && !allDerived { isDerived[i] = true }      // ADC/trace among original volumes
         }
         var numDerived = isDerived.filter { $0 }.count
         let isotropic = numDerived == n || (geZero == n && n > 0)
@@ -228,6 +227,28 @@ enum Diffusion {
         }
         return Plan(keep: keep, entries: keep.map { vx[$0] }, writeBvec: !isotropic, notes: notes,
                     droppedVolumes: dropped, reference: first, enhanced: first.frameCount > 1)
+    }
+
+    /// A diffusion stack whose volumes are partly DERIVED (ImageType: trace, ADC) and partly ORIGINAL
+    /// becomes two stacks, original first, the derived one with the same suffix (its output name gets
+    /// "_2"): dcm2niix converts derived images apart from the original ones of the same series.
+    static func splitDerived(_ stack: SliceStack) -> (stacks: [SliceStack], note: String?) {
+        let n = stack.volumes, per = stack.sliceCount
+        guard n > 1 else { return ([stack], nil) }
+        let heads = (0..<n).map { stack.slices[$0 * per] }
+        guard heads.contains(where: { $0.diffusion != nil }) else { return ([stack], nil) }
+        let derived = (0..<n).filter { heads[$0].derived }
+        guard !derived.isEmpty, derived.count < n else { return ([stack], nil) }
+        func part(_ volumes: [Int], name: String) -> SliceStack {
+            var s = stack
+            s.name = name
+            s.slices = volumes.flatMap { v in stack.slices[(v * per)..<((v + 1) * per)] }
+            s.volumes = volumes.count
+            return s
+        }
+        let original = (0..<n).filter { !heads[$0].derived }
+        let note = "\(stack.name): \(derived.count) derived diffusion volume(s) (ImageType DERIVED: trace/ADC) taken out of the 4-D image and written apart, as dcm2niix does"
+        return ([part(original, name: stack.name), part(derived, name: stack.name + "_derived")], note)
     }
 
     /// `stack` without the plan's dropped volumes.
