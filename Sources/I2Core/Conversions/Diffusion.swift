@@ -226,7 +226,9 @@ enum Diffusion {
             notes.append("\(name): ignoring \(dropped.count) derived diffusion volume(s) (isotropic/trace/ADC), as dcm2niix does: the 4-D image keeps \(keep.count)")
         }
         return Plan(keep: keep, entries: keep.map { vx[$0] }, writeBvec: !isotropic, notes: notes,
-                    droppedVolumes: dropped, reference: first, enhanced: first.frameCount > 1)
+                    droppedVolumes: dropped, reference: first,
+                    // Enhanced (and legacy converted enhanced) MR: directions in world coordinates for every vendor.
+                    enhanced: first.sopClassUID.hasPrefix("1.2.840.10008.5.1.4.1.1.4."))
     }
 
     /// A diffusion stack whose volumes are partly DERIVED (ImageType: trace, ADC) and partly ORIGINAL
