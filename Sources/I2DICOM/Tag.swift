@@ -260,6 +260,8 @@ public extension Tag {
     static let geUserData20 = Tag(private: 0x0019, 0x10BB, creator: "GEMS_ACQU_01", "UserData20")
     static let geUserData21 = Tag(private: 0x0019, 0x10BC, creator: "GEMS_ACQU_01", "UserData21")
     static let geUserData22 = Tag(private: 0x0019, 0x10BD, creator: "GEMS_ACQU_01", "UserData22")
+    /// GE: UserData24 (DS), the number of diffusion directions.
+    static let geUserData24 = Tag(private: 0x0019, 0x10E0, creator: "GEMS_ACQU_01", "UserData24")
     /// Philips: b-factor (FL), gradient RL/AP/FH (FL, patient coordinates).
     static let philipsDiffusionBFactor = Tag(private: 0x2001, 0x1003, creator: "Philips Imaging DD 001", "DiffusionBFactor")
     static let philipsDiffusionDirectionRL = Tag(private: 0x2005, 0x10B0, creator: "Philips MR Imaging DD 001", "DiffusionDirectionRL")

@@ -21,6 +21,9 @@ public struct DiffusionEncoding: Sendable, Equatable {
     public var patientPosition: String
     /// (0018,1312) InPlanePhaseEncodingDirection, "ROW" or "COL" (GE directions depend on it).
     public var phaseEncoding: String
+    /// GE's number of diffusion directions (UserData24, (0019,10E0)): 0 marks a b>0 volume without a
+    /// direction as a trace/ADC image, otherwise it is a b=0 (dcm2niix's numberOfDiffusionDirectionGE).
+    public var geDirections: Int?
 
     public init(bValue: Double, gradient: [Double]?, frame: Frame = .patient, vendor: String = "",
                 patientPosition: String = "", phaseEncoding: String = "") {

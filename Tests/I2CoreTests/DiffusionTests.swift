@@ -80,6 +80,17 @@ final class DiffusionTests: XCTestCase {
         XCTAssertTrue(plan.notes.contains { $0.contains("ignoring 1 derived diffusion volume(s)") }, "\(plan.notes)")
     }
 
+    /// GE: a b>0 volume without a direction is a trace image (dropped) when UserData24, the number of
+    /// directions, is 0; a b=0 otherwise (dcm2niix's numberOfDiffusionDirectionGE).
+    func testGETraceVolumeDependsOnUserData24() throws {
+        var s = stack([1, 0, 0, 0, 1, 0], vendor: "ge", frame: .geImage, encodings: Self.directions + [(1000, [0, 0, 0])])
+        let kept = try XCTUnwrap(Diffusion.plan(s))
+        XCTAssertEqual(kept.droppedVolumes, [])
+        XCTAssertEqual(kept.entries.last?.b, 0)
+        for i in s.slices.indices { s.slices[i].diffusion?.geDirections = 0 }
+        XCTAssertEqual(try XCTUnwrap(Diffusion.plan(s)).droppedVolumes, [7])
+    }
+
     func testNoTablesWithoutVariation() {
         // One b-value and one direction everywhere (e.g. GE fMRI, whose (0043,1039) reads b=0): not a DWI.
         XCTAssertNil(Diffusion.plan(stack([1, 0, 0, 0, 1, 0], vendor: "ge", frame: .geImage,

@@ -41,6 +41,12 @@ final class ConvertDiffusionTests: E2ECase {
         try assertDiffusionMatchesDcm2niix(try dwi("ge", ["--vendor", "ge"]))
     }
 
+    /// On a real GE header (dcm_qa_nih), with its private blocks and user data.
+    func testGEOnARealHeaderMatchesDcm2niix() throws {
+        let template = TestSupport.fixture("dcm_qa_nih/ge-epi-00001.dcm")
+        try assertDiffusionMatchesDcm2niix(try dwi("ge-real", ["--vendor", "ge", "--template", template, "--oblique", "20", "--trace"]))
+    }
+
     func testGEObliqueReversedSlicesMatchDcm2niix() throws {
         try assertDiffusionMatchesDcm2niix(try dwi("ge-oblique", ["--vendor", "ge", "--oblique", "30", "--reverse"]))
     }

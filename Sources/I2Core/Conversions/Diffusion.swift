@@ -10,7 +10,8 @@
 // - when .bval/.bvec are written at all (fewer than 3 volumes and 3 images: never; all b-values equal and
 //   all directions equal: never; equal b-values with varying directions: zero-direction volumes are b=0);
 // - Philips: a volume with b > 0 and no direction is an isotropic/trace image and is removed (kept when it
-//   would leave fewer than two volumes); GE: such a volume is taken as b=0;
+//   would leave fewer than two volumes); GE: the same when its UserData24 (number of directions) is 0,
+//   otherwise such a volume is taken as b=0;
 // - directions in patient coordinates are projected on the row, column and slice normal (float
 //   arithmetic, normalised), GE's are reoriented per slice orientation and phase-encoding axis;
 // - text: "%g" separated by single spaces (dcm2niix's BIDS mode), one line of b-values, three of
@@ -110,6 +111,7 @@ enum Diffusion {
                 }
             }
             var frameKind = DiffusionEncoding.Frame.patient
+            var geDirections: Int?
             if !enhanced {
                 switch vendor {
                 case "ge":
@@ -119,6 +121,7 @@ enum Diffusion {
                         let parts = [Tag.geUserData20, .geUserData21, .geUserData22].compactMap { Diffusion.numbers(f, $0, .text)?.first }
                         g = parts.count == 3 ? parts : nil
                         frameKind = .geImage
+                        geDirections = Diffusion.numbers(f, .geUserData24, .text)?.first.map { Int($0) }
                     }
                 case "canon":
                     frameKind = .geImage   // dcm2niix: classic Canon directions are in image space, enhanced in world
@@ -143,8 +146,10 @@ enum Diffusion {
             }
             guard let bValue = b, bValue.isFinite else { return nil }
             if let v = g, v.count != 3 || !v.allSatisfy(\.isFinite) { g = nil }
-            return DiffusionEncoding(bValue: bValue, gradient: g, frame: frameKind, vendor: vendor,
-                                     patientPosition: patientPosition, phaseEncoding: phaseEncoding)
+            var e = DiffusionEncoding(bValue: bValue, gradient: g, frame: frameKind, vendor: vendor,
+                                      patientPosition: patientPosition, phaseEncoding: phaseEncoding)
+            e.geDirections = geDirections
+            return e
         }
     }
 
@@ -205,13 +210,19 @@ enum Diffusion {
         let vendor = first.diffusion?.vendor ?? heads.compactMap(\.diffusion).first!.vendor
         let adcLike = { (e: Entry) in !isZero(e.b) && isZero(e.g) }
         var isDerived = [Bool](repeating: false, count: n)
-        var geZero = 0
+        var geZero = 0, geWarn = 0
+        // GE: b>0 without a direction is a trace image when the series has no diffusion directions
+        // (UserData24 = 0), a b=0 otherwise; Philips: always its isotropic/trace image.
+        let geTrace = first.diffusion?.geDirections == 0
         for i in 0..<n {
-            if vendor == "ge", adcLike(vx[i]) { geZero += 1; vx[i].b = 0 }   // GE: b>0 without direction is a b=0
-            if vendor == "philips", adcLike(vx[i]) { isDerived[i] = true }   // Philips' isotropic/trace image
+            if vendor == "ge", adcLike(vx[i]) {
+                geWarn += 1
+                if geTrace { isDerived[i] = true } else { geZero += 1; vx[i].b = 0 }
+            }
+            if vendor == "philips", adcLike(vx[i]) { isDerived[i] = true }
         }
         var numDerived = isDerived.filter { $0 }.count
-        let isotropic = numDerived == n || (geZero == n && n > 0)
+        let isotropic = numDerived == n || geWarn == n
         if numDerived > 0 && n - numDerived < 2 {
             // dcm2niix keeps a b=0 + trace pair, and an all-isotropic series, whole.
             isDerived = [Bool](repeating: false, count: n)
