@@ -199,12 +199,11 @@ enum Diffusion {
         }
         var notes: [String] = []
         let name = stack.name
-        var varies = vx.contains { $0.b != vx[0].b } || (vx.map(\.b).min() ?? 0) > 50 || !isZero(vx[0].g)
+        let varies = vx.contains { $0.b != vx[0].b } || (vx.map(\.b).min() ?? 0) > 50 || !isZero(vx[0].g)
         if !varies {
             guard vx.contains(where: { $0.g != vx[0].g }) else { return nil }   // one b, one direction: no DWI
             for i in vx.indices where isZero(vx[i].g) { vx[i].b = 0 }
             notes.append("\(name): volumes without a gradient direction are taken as b=0 (as dcm2niix does)")
-            varies = true
         }
         let first = stack.first
         let vendor = first.diffusion?.vendor ?? heads.compactMap(\.diffusion).first!.vendor
