@@ -121,6 +121,11 @@ final class ConvertDiffusionTests: E2ECase {
             XCTAssertEqual(c.status, 0, "\(mine): \(c.stdout)\(c.stderr)")
         }
         XCTAssertEqual(try E2E.shape(path("out/5_dwi_test.nii.gz")), [8, 8, 3, 7])
+        // --list shows it as a volume of its own, which --series picks.
+        let list = E2E.lines(try E2E.i2(["convert", "--list", series]).stdout)
+        let derived = try XCTUnwrap(list.map { String($0.split(separator: "\t")[0]) }.first { $0.hasSuffix("_derived") }, "\(list)")
+        try E2E.i2(["convert", "--series", derived, series, path("one.nii.gz")])
+        XCTAssertEqual(try E2E.shape(path("one.nii.gz")), [8, 8, 3])
     }
 
     /// A separate derived series (an ADC map, ImageType DERIVED) is converted on its own, without

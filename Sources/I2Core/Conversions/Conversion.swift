@@ -185,7 +185,7 @@ public enum Conversion: Engine {
         let scan = DicomScan(files: files)
         scan.warnings.forEach(context.events.warning)
         scan.errors.forEach(result.failed)
-        for stack in SeriesAssembly.stacks(scan.slices) {
+        for stack in SeriesAssembly.stacks(scan.slices).flatMap({ Diffusion.splitDerived($0).stacks }) {
             let f = stack.first
             let size = "\(f.columns)x\(f.rows)x\(stack.sliceCount)" + (stack.volumes > 1 ? "x\(stack.volumes)" : "")
             let fields = [stack.name, f.modality.isEmpty ? "-" : f.modality, Orientation.label(f),
