@@ -67,6 +67,7 @@ public struct TagPath: Hashable, Sendable, CustomStringConvertible {
 public extension Tag {
     static let specificCharacterSet = Tag(0x0008, 0x0005, "SpecificCharacterSet")
     static let imageType = Tag(0x0008, 0x0008, "ImageType")
+    static let frameType = Tag(0x0008, 0x9007, "FrameType")
     static let instanceCreationDate = Tag(0x0008, 0x0012, "InstanceCreationDate")
     static let instanceCreationTime = Tag(0x0008, 0x0013, "InstanceCreationTime")
     static let sopClassUID = Tag(0x0008, 0x0016, "SOPClassUID")
@@ -151,8 +152,13 @@ public extension Tag {
     static let mrEchoSequence = Tag(0x0018, 0x9114, "MREchoSequence")
     static let mrTimingAndRelatedParametersSequence = Tag(0x0018, 0x9112, "MRTimingAndRelatedParametersSequence")
     static let mrImageFrameTypeSequence = Tag(0x0018, 0x9226, "MRImageFrameTypeSequence")
-    static let frameType = Tag(0x0008, 0x9007, "FrameType")
     static let complexImageComponent = Tag(0x0008, 0x9208, "ComplexImageComponent")
+    static let inPlanePhaseEncodingDirection = Tag(0x0018, 0x1312, "InPlanePhaseEncodingDirection")
+    static let diffusionDirectionality = Tag(0x0018, 0x9075, "DiffusionDirectionality")
+    static let diffusionGradientDirectionSequence = Tag(0x0018, 0x9076, "DiffusionGradientDirectionSequence")
+    static let diffusionBValue = Tag(0x0018, 0x9087, "DiffusionBValue")
+    static let diffusionGradientOrientation = Tag(0x0018, 0x9089, "DiffusionGradientOrientation")
+    static let mrDiffusionSequence = Tag(0x0018, 0x9117, "MRDiffusionSequence")
 
     static let studyInstanceUID = Tag(0x0020, 0x000D, "StudyInstanceUID")
     static let seriesInstanceUID = Tag(0x0020, 0x000E, "SeriesInstanceUID")
@@ -281,7 +287,6 @@ public extension Tag {
     static let exposure = Tag(0x0018, 0x1152, "Exposure")
     static let receiveCoilName = Tag(0x0018, 0x1250, "ReceiveCoilName")
     static let acquisitionMatrix = Tag(0x0018, 0x1310, "AcquisitionMatrix")
-    static let inPlanePhaseEncodingDirection = Tag(0x0018, 0x1312, "InPlanePhaseEncodingDirection")
     static let sar = Tag(0x0018, 0x1316, "SAR")
     static let pulseSequenceName = Tag(0x0018, 0x9005, "PulseSequenceName")
     static let mrFOVGeometrySequence = Tag(0x0018, 0x9125, "MRFOVGeometrySequence")
@@ -335,4 +340,21 @@ public extension Tag {
     static let geProtocolDataBlock = Tag(private: 0x0025, 0x101B, creator: "GEMS_SERS_01", "ProtocolDataBlock")
     /// Philips: water-fat shift in pixels (FL), dcm2niix's kWaterFatShiftPhilips.
     static let philipsWaterFatShift = Tag(private: 0x2001, 0x1022, creator: "Philips Imaging DD 001", "WaterFatShift")
+    /// Diffusion encoding in the vendors' private blocks, as dcm2niix reads them (nii_dicom.cpp).
+    /// Siemens: b-value (IS) and gradient direction (FD x3, patient coordinates).
+    static let siemensBValue = Tag(private: 0x0019, 0x100C, creator: "SIEMENS MR HEADER", "B_value")
+    static let siemensDiffusionGradientDirection = Tag(private: 0x0019, 0x100E, creator: "SIEMENS MR HEADER", "DiffusionGradientDirection")
+    /// GE: "SlopInteger6ToSlopInteger9" (IS), the first value is the b-value (plus 1e9 on some software);
+    /// UserData20-22 (DS) the gradient direction in GE's image frame.
+    static let geSlopInteger6To9 = Tag(private: 0x0043, 0x1039, creator: "GEMS_PARM_01", "SlopInteger6ToSlopInteger9")
+    static let geUserData20 = Tag(private: 0x0019, 0x10BB, creator: "GEMS_ACQU_01", "UserData20")
+    static let geUserData21 = Tag(private: 0x0019, 0x10BC, creator: "GEMS_ACQU_01", "UserData21")
+    static let geUserData22 = Tag(private: 0x0019, 0x10BD, creator: "GEMS_ACQU_01", "UserData22")
+    /// GE: UserData24 (DS), the number of diffusion directions.
+    static let geUserData24 = Tag(private: 0x0019, 0x10E0, creator: "GEMS_ACQU_01", "UserData24")
+    /// Philips: b-factor (FL), gradient RL/AP/FH (FL, patient coordinates).
+    static let philipsDiffusionBFactor = Tag(private: 0x2001, 0x1003, creator: "Philips Imaging DD 001", "DiffusionBFactor")
+    static let philipsDiffusionDirectionRL = Tag(private: 0x2005, 0x10B0, creator: "Philips MR Imaging DD 001", "DiffusionDirectionRL")
+    static let philipsDiffusionDirectionAP = Tag(private: 0x2005, 0x10B1, creator: "Philips MR Imaging DD 001", "DiffusionDirectionAP")
+    static let philipsDiffusionDirectionFH = Tag(private: 0x2005, 0x10B2, creator: "Philips MR Imaging DD 001", "DiffusionDirectionFH")
 }

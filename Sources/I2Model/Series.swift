@@ -52,6 +52,10 @@ public struct SliceHeader: Sendable {
     /// RealWorldValueSlope/Intercept (0040,9225/9224), reported in the sidecar as dcm2niix does.
     public var realWorldSlope: Double?
     public var realWorldIntercept: Double?
+    /// Diffusion encoding (b-value, gradient) when the image carries one; see Diffusion in I2Core.
+    public var diffusion: DiffusionEncoding?
+    /// ImageType (FrameType for enhanced frames) says DERIVED: ADC, trace, FA maps among diffusion images.
+    public var derived = false
 
     public init(path: String, frame: Int = 0, frameCount: Int = 1, sopInstanceUID: String, seriesInstanceUID: String,
                 rows: Int, columns: Int, pixelSpacing: [Double], orientation: [Double], position: Vector3,

@@ -83,6 +83,11 @@ public enum Conversion: Engine {
         scan.warnings.forEach(warn)
         scan.errors.forEach(result.failed)
         var stacks = SeriesAssembly.stacks(scan.slices, sameContent: sameFile).filter { !scan.damagedSeries.contains($0.first.seriesInstanceUID) }
+        stacks = stacks.flatMap { s -> [SliceStack] in
+            let (parts, note) = Diffusion.splitDerived(s)
+            if let note { warn(note) }
+            return parts
+        }
         if !options.seriesFilter.isEmpty {
             stacks = stacks.filter { s in options.seriesFilter.contains { $0 == s.name || $0 == s.first.seriesInstanceUID } }
             for uid in options.seriesFilter where !stacks.contains(where: { $0.name == uid || $0.first.seriesInstanceUID == uid }) {
@@ -103,10 +108,14 @@ public enum Conversion: Engine {
             let names = stacks.map(\.name).joined(separator: ", ")
             return result.fatal(I2Error(.usage, "\(stacks.count) volumes found (\(names)): give an output directory, or pick one with --series (see --list)"))
         }
-        for stack in stacks {
+        for original in stacks {
             if context.stop.isStopped { break }
             var name: String?
+            var stack = original
             do {
+                // Diffusion: .bval/.bvec beside a NIfTI image, derived volumes out of the 4-D image.
+                let diffusion = Diffusion.plan(stack)
+                if let plan = diffusion { stack = Diffusion.keep(plan, of: stack) }
                 let info = scan.seriesInfo[stack.first.seriesInstanceUID] ?? SeriesInfo(uid: stack.first.seriesInstanceUID)
                 let target: String
                 if let dir = directory {
@@ -115,11 +124,19 @@ public enum Conversion: Engine {
                 } else {
                     target = options.output
                 }
-                try OutputTargets.check(OutputTargets.paths(for: target, sidecar: options.sidecar), overwrite: options.overwrite)
-                let (volume, notes) = try assemble(stack, options: options)
-                notes.forEach(warn)
+                let writesDiffusion = diffusion != nil && [.nifti, .niftiGz].contains(FileFormat(path: target))
+                let companions = writesDiffusion ? Diffusion.paths(diffusion!, beside: target) : []
+                try OutputTargets.check(OutputTargets.paths(for: target, sidecar: options.sidecar) + companions, overwrite: options.overwrite)
+                var (volume, notes) = try assemble(stack, options: options)
+                notes = (diffusion?.notes ?? []) + notes
                 let paths = try VolumeIO.write(volume, to: target, options: options.write)
                 emit(paths)
+                if writesDiffusion {
+                    let (written, more) = try Diffusion.write(diffusion!, beside: target, direction: volume.direction)
+                    notes += more
+                    emit(written)
+                }
+                notes.forEach(warn)
                 if options.sidecar {
                     let sidecar = try Sidecar.write(for: paths[0], info: info, stack: stack, volume: volume, notes: notes, written: paths,
                                                      identifying: options.sidecarIdentifiers)
@@ -181,7 +198,7 @@ public enum Conversion: Engine {
         let scan = DicomScan(files: files)
         scan.warnings.forEach(context.events.warning)
         scan.errors.forEach(result.failed)
-        for stack in SeriesAssembly.stacks(scan.slices, sameContent: sameFile) {
+        for stack in SeriesAssembly.stacks(scan.slices, sameContent: sameFile).flatMap({ Diffusion.splitDerived($0).stacks }) {
             let f = stack.first
             let size = "\(f.columns)x\(f.rows)x\(stack.sliceCount)" + (stack.volumes > 1 ? "x\(stack.volumes)" : "")
             let fields = [stack.name, f.modality.isEmpty ? "-" : f.modality, Orientation.label(f),

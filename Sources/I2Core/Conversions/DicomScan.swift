@@ -161,6 +161,9 @@ struct DicomScan {
         let positionText = frames == 1 && !enhanced ? f.string(.imagePositionPatient) ?? "" : ""
         // Siemens MOSAIC / UIH grid: one file, one volume; split into tiles after the loop (Mosaic.swift).
         let mosaic = frames == 1 && !enhanced ? try Mosaic.layout(of: f, rows: rows, columns: cols) : nil
+        let diffusion = Diffusion.Reader(f, enhanced: enhanced)
+        // Derived images matter only among diffusion images (dropped volumes): not looked up otherwise.
+        let derivedFile = diffusion.applies && !enhanced && Diffusion.derived(f, frame: 0, enhanced: false)
         var out: [SliceHeader] = []
         for frame in 0..<frames {
             guard let iop = attribute(frame, .planeOrientationSequence, .imageOrientationPatient), iop.count == 6 else {
@@ -228,6 +231,8 @@ struct DicomScan {
                 s.temporal = temporalID
                 s.complexComponent = (f.string(.complexImageComponent) ?? "").trimmingCharacters(in: .whitespaces).uppercased()
             }
+            s.diffusion = diffusion.encoding(frame: frame)
+            s.derived = enhanced ? s.diffusion != nil && Diffusion.derived(f, frame: frame, enhanced: true) : derivedFile
             out.append(s)
         }
         if let mosaic { return try Mosaic.tiles(out[0], layout: mosaic, file: f) }
