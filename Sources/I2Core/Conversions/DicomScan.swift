@@ -111,15 +111,12 @@ struct DicomScan {
         let frames = max(f.int(.numberOfFrames) ?? 1, 1)
         let sop = f.string(.sopInstanceUID) ?? f.path
         let series = f.string(.seriesInstanceUID) ?? "unknown-series"
-        // By tag number (Tag paths): a keyword costs DCMTK a scan of its whole dictionary, which was half of this function.
-        let enhanced = f.items(.perFrameFunctionalGroupsSequence) != nil
+        let enhanced = f.hasPerFrameGroups
 
-        func attribute(_ frame: Int, _ macro: Tag, _ tag: Tag) -> [Double]? {
-            guard enhanced else { return f.doubles(tag) }
-            return f.doubles(Tag.perFrameFunctionalGroupsSequence[frame] / macro[0] / tag)
-                ?? f.doubles(Tag.sharedFunctionalGroupsSequence[0] / macro[0] / tag)
-                ?? f.doubles(tag)
-        }
+        /// `tag` of frame `frame`: in its per-frame `macro`, else the shared `macro`, else top level (a
+        /// classic file: top level). From the file's frame table (FrameTable.swift), so a scan of thousands
+        /// of frames stays linear: one path lookup per frame walked the item list from its head.
+        func attribute(_ frame: Int, _ macro: Tag, _ tag: Tag) -> [Double]? { f.frameDoubles(frame, macro, tag) }
 
         let syntax = f.transferSyntax
         let sopClass = f.string(.sopClassUID) ?? ""
@@ -157,9 +154,9 @@ struct DicomScan {
             s.seriesNumber = f.string(.seriesNumber) ?? ""
             s.seriesDescription = f.string(.seriesDescription) ?? ""
             if enhanced {
-                s.temporal = f.doubles(Tag.perFrameFunctionalGroupsSequence[frame] / Tag.frameContentSequence[0] / .temporalPositionIndex)?.first.map { Int($0) }
+                s.temporal = f.perFrameDoubles(frame, [.frameContentSequence, .temporalPositionIndex])?.first.map { Int($0) }
                 s.echo = nil
-                if let te = f.doubles(Tag.perFrameFunctionalGroupsSequence[frame] / Tag.mrEchoSequence[0] / .effectiveEchoTime)?.first {
+                if let te = f.perFrameDoubles(frame, [.mrEchoSequence, .effectiveEchoTime])?.first {
                     s.echo = Int((te * 1000).rounded())   // distinct echo times split; the suffix names the time in µs
                 }
             } else {
