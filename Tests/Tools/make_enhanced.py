@@ -36,8 +36,13 @@ def main():
     items, frames = [], []
     for b in range(blocks):
         for i in range(n):
-            item = copy.deepcopy(per_frame[i])
-            fc = item.FrameContentSequence[0]
+            # Only the frame content changes: the other macros are shared by reference (a deep copy of
+            # every item made 5,000 frames take a minute).
+            item = pydicom.Dataset()
+            for elem in per_frame[i]:
+                item.add(elem)
+            fc = copy.deepcopy(per_frame[i].FrameContentSequence[0])
+            item.FrameContentSequence = [fc]
             fc.TemporalPositionIndex = b + 1
             fc.FrameAcquisitionNumber = (b + 1) % 65536
             if temporal_dim is not None and "DimensionIndexValues" in fc:

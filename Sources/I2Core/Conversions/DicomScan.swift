@@ -45,6 +45,7 @@ struct DicomScan {
     init(files: [String], threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         var results = [Result<[SliceHeader], I2Error>?](repeating: nil, count: files.count)
         var damaged = [String?](repeating: nil, count: files.count)
+        let firstFiles = FirstFiles()
         results.withUnsafeMutableBufferPointer { res in
             damaged.withUnsafeMutableBufferPointer { dam in
                 let resBase = res.baseAddress!, damBase = dam.baseAddress!
@@ -54,6 +55,7 @@ struct DicomScan {
                         file = try DicomFile(path: files[i])
                         let slices = try DicomScan.slices(of: file!)
                         (resBase + i).pointee = .success(slices)
+                        if let uid = slices.first?.seriesInstanceUID { firstFiles.offer(uid, i, file!) }
                     } catch let e as I2Error {
                         (resBase + i).pointee = .failure(e.at(files[i]))
                         if e.kind != .notDICOM, let readable = file ?? DicomFile(damagedAt: files[i]) {
@@ -73,9 +75,9 @@ struct DicomScan {
             switch r! {
             case .success(let s):
                 slices += s
-                // From the first file of each series, opened again: ~40 lookups per file cost as much as the
-                // rest of the scan, and only one file per series needs them.
-                if let uid = s.first?.seriesInstanceUID, seriesInfo[uid] == nil, let f = try? DicomFile(path: files[i]) {
+                // From the first file of each series only (~40 lookups per file cost as much as the rest of
+                // the scan), kept open by the workers rather than opened again.
+                if let uid = s.first?.seriesInstanceUID, seriesInfo[uid] == nil, let f = firstFiles.file(uid) {
                     seriesInfo[uid] = SeriesInfo(file: f, uid: uid)
                 }
             case .failure(let e) where e.kind == .notDICOM:
@@ -120,6 +122,12 @@ struct DicomScan {
 
         let syntax = f.transferSyntax
         let sopClass = f.string(.sopClassUID) ?? ""
+        // File-level values, read once and not per frame (thousands of frames in an enhanced file).
+        let bitsStored = f.int(.bitsStored) ?? bits, signed = f.int(.pixelRepresentation) == 1
+        let instanceNumber = f.int(.instanceNumber) ?? 0
+        let modality = f.string(.modality) ?? "", seriesNumber = f.string(.seriesNumber) ?? ""
+        let seriesDescription = f.string(.seriesDescription) ?? ""
+        let classicEcho = enhanced ? nil : f.int(.echoNumbers), classicTemporal = enhanced ? nil : f.int(.temporalPositionIdentifier)
         let positionText = frames == 1 && !enhanced ? f.string(.imagePositionPatient) ?? "" : ""
         var out: [SliceHeader] = []
         for frame in 0..<frames {
@@ -140,19 +148,18 @@ struct DicomScan {
             var s = SliceHeader(path: f.path, frame: frame, frameCount: frames, sopInstanceUID: sop,
                                 seriesInstanceUID: series, rows: rows, columns: cols,
                                 pixelSpacing: spacing.count == 2 ? spacing : [1, 1], orientation: iop, position: Vector3(pos),
-                                bitsAllocated: bits, bitsStored: f.int(.bitsStored) ?? bits,
-                                signed: f.int(.pixelRepresentation) == 1)
+                                bitsAllocated: bits, bitsStored: bitsStored, signed: signed)
             s.slope = attribute(frame, .pixelValueTransformationSequence, .rescaleSlope)?.first ?? 1
             if s.slope == 0 { s.slope = 1 }
             s.intercept = attribute(frame, .pixelValueTransformationSequence, .rescaleIntercept)?.first ?? 0
-            s.instanceNumber = f.int(.instanceNumber) ?? 0
+            s.instanceNumber = instanceNumber
             s.transferSyntax = syntax
             s.sopClassUID = sopClass
             s.positionText = positionText
             s.thickness = attribute(frame, .pixelMeasuresSequence, .sliceThickness)?.first
-            s.modality = f.string(.modality) ?? ""
-            s.seriesNumber = f.string(.seriesNumber) ?? ""
-            s.seriesDescription = f.string(.seriesDescription) ?? ""
+            s.modality = modality
+            s.seriesNumber = seriesNumber
+            s.seriesDescription = seriesDescription
             if enhanced {
                 s.temporal = f.perFrameDoubles(frame, [.frameContentSequence, .temporalPositionIndex])?.first.map { Int($0) }
                 s.echo = nil
@@ -160,12 +167,30 @@ struct DicomScan {
                     s.echo = Int((te * 1000).rounded())   // distinct echo times split; the suffix names the time in µs
                 }
             } else {
-                s.echo = f.int(.echoNumbers)
-                s.temporal = f.int(.temporalPositionIdentifier)
+                s.echo = classicEcho
+                s.temporal = classicTemporal
             }
             out.append(s)
         }
         return out
+    }
+}
+
+/// The open file of the lowest index of each series, offered by the scan's worker threads (the others
+/// are released as soon as their slices are made).
+private final class FirstFiles: @unchecked Sendable {
+    private let lock = NSLock()
+    private var files: [String: (index: Int, file: DicomFile)] = [:]
+
+    func offer(_ uid: String, _ index: Int, _ file: DicomFile) {
+        lock.lock(); defer { lock.unlock() }
+        if let have = files[uid], have.index < index { return }
+        files[uid] = (index, file)
+    }
+
+    func file(_ uid: String) -> DicomFile? {
+        lock.lock(); defer { lock.unlock() }
+        return files[uid]?.file
     }
 }
 

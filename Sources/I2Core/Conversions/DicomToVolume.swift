@@ -38,8 +38,12 @@ public enum DicomToVolume {
                 let entries = byFile[files[fi]]!
                 do {
                     let first = stack.slices[entries[0].index]
-                    let target = UnsafeMutableRawBufferPointer(start: base + entries[0].index * sliceBytes, count: sliceBytes)
-                    if first.frameCount > 1 || !NativePixels.applies(to: first.transferSyntax) || !NativePixels.read(path: files[fi], into: target) {
+                    // Native pixels: read this stack's frames in place by offset (one pread each).
+                    let parts = entries.map { e in
+                        (offset: e.frame * sliceBytes, buffer: UnsafeMutableRawBufferPointer(start: base + e.index * sliceBytes, count: sliceBytes))
+                    }
+                    if !NativePixels.applies(to: first.transferSyntax)
+                        || !NativePixels.read(path: files[fi], length: first.frameCount * sliceBytes, parts: parts) {
                         try decode(files[fi], frames: first.frameCount, entries: entries, into: base, sliceBytes: sliceBytes)
                     }
                     for e in entries {
