@@ -76,10 +76,8 @@ struct DicomScan {
             case .success(let s):
                 slices += s
                 // From the first file of each series only (~40 lookups per file cost as much as the rest of
-                // the scan), kept open by the workers rather than opened again.
-                if let uid = s.first?.seriesInstanceUID, seriesInfo[uid] == nil, let f = firstFiles.file(uid) {
-                    seriesInfo[uid] = SeriesInfo(file: f, uid: uid)
-                }
+                // the scan), read by the workers while it was open rather than opening it again.
+                if let uid = s.first?.seriesInstanceUID, seriesInfo[uid] == nil { seriesInfo[uid] = firstFiles.info(uid) }
             case .failure(let e) where e.kind == .notDICOM:
                 warnings.append("\(files[i]): skipped, not a DICOM file")
             case .failure(var e):
@@ -176,22 +174,22 @@ struct DicomScan {
     }
 }
 
-/// The open file of the lowest index of each series, offered by the scan's worker threads (the others
-/// are released as soon as their slices are made).
+/// The SeriesInfo of the file of the lowest index of each series, offered by the scan's worker threads
+/// while the file is open (not the file itself: an enhanced file's data set can be 100+ MB).
 private final class FirstFiles: @unchecked Sendable {
     private let lock = NSLock()
-    private var files: [String: (index: Int, file: DicomFile)] = [:]
+    private var infos: [String: (index: Int, info: SeriesInfo)] = [:]
 
+    /// Records `file`'s SeriesInfo when `index` is the lowest seen for `uid` (workers go up in index,
+    /// so this reads each series about once per worker).
     func offer(_ uid: String, _ index: Int, _ file: DicomFile) {
-        lock.lock(); defer { lock.unlock() }
-        if let have = files[uid], have.index < index { return }
-        files[uid] = (index, file)
+        func lowest() -> Bool { infos[uid].map { index < $0.index } ?? true }
+        guard lock.withLock(lowest) else { return }
+        let info = SeriesInfo(file: file, uid: uid)
+        lock.withLock { if lowest() { infos[uid] = (index, info) } }
     }
 
-    func file(_ uid: String) -> DicomFile? {
-        lock.lock(); defer { lock.unlock() }
-        return files[uid]?.file
-    }
+    func info(_ uid: String) -> SeriesInfo? { lock.withLock { infos[uid]?.info } }
 }
 
 /// Series-level attributes used for output names and the JSON sidecar.
