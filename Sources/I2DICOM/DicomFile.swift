@@ -6,6 +6,8 @@ import I2Model
 public final class DicomFile {
     let handle: OpaquePointer
     public let path: String
+    /// The per-frame item table of an enhanced file, built on first use (FrameTable.swift).
+    var frameTableState: FrameTable.State = .unbuilt
 
     /// Reads `path`. Throws I2Error naming `path`: .notDICOM for a file that is not DICOM at all,
     /// .notFound when there is no such file, .badInput when it cannot be read as DICOM (truncated).
@@ -28,7 +30,10 @@ public final class DicomFile {
         self.path = path
     }
 
-    deinit { i2dcm_free(handle) }
+    deinit {
+        frameTableState = .unbuilt   // the table points into the data set: release it first
+        i2dcm_free(handle)
+    }
 
     /// String value (multi-values joined by "\"), or nil when absent. `path` is DCMTK path syntax, as
     /// Tag and TagPath build it (callers outside this module name tags through the table, Tag.swift).
@@ -58,8 +63,11 @@ public final class DicomFile {
     }
 
     /// Numeric values of a (multi-valued) numeric string element.
-    func doubles(_ path: String) -> [Double]? {
-        guard let s = string(path), !s.isEmpty else { return nil }
+    func doubles(_ path: String) -> [Double]? { string(path).flatMap(Self.numbers) }
+
+    /// The numbers of a backslash-separated value as `doubles` reads them; nil when there are none.
+    static func numbers(_ s: String) -> [Double]? {
+        guard !s.isEmpty else { return nil }
         let v = s.split(separator: "\\").compactMap { Double(String($0).trimmed(" ")) }
         return v.isEmpty ? nil : v
     }

@@ -12,13 +12,20 @@ public enum NativePixels {
     /// Reads exactly `buffer.count` bytes of pixel data from the end of `path`. Returns false (and
     /// reads nothing useful) when the file does not end with a PixelData element of that length.
     public static func read(path: String, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        read(path: path, length: buffer.count, parts: [(0, buffer)])
+    }
+
+    /// Reads parts of pixel data of `length` bytes stored at the end of `path`: each part's buffer is
+    /// filled from its byte offset in the value. For multi-frame files, so a stack reads only its own
+    /// frames (decoding the whole file per stack made a many-stack enhanced file quadratic). Returns
+    /// false when the file does not end with a PixelData element of that length, or a read fails.
+    public static func read(path: String, length: Int, parts: [(offset: Int, buffer: UnsafeMutableRawBufferPointer)]) -> Bool {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { return false }
         let size = Int(st.st_size)
-        let length = buffer.count
         // The value may carry one byte of padding to an even length.
         for padded in [length, length + 1] where padded % 2 == 0 && size >= padded + 12 {
             var header = [UInt8](repeating: 0, count: 12)
@@ -28,11 +35,15 @@ public enum NativePixels {
                 && header[6...7] == [0, 0] && Array(header[8...11]) == le
             let implicit = Array(header[4...7]) == Tag.pixelData.littleEndianBytes && Array(header[8...11]) == le
             guard explicit || implicit else { continue }
-            var done = 0
-            while done < length {
-                let n = pread(fd, buffer.baseAddress! + done, length - done, off_t(size - padded + done))
-                if n <= 0 { return false }
-                done += n
+            let start = size - padded
+            for part in parts {
+                guard part.offset >= 0, part.offset + part.buffer.count <= length else { return false }
+                var done = 0
+                while done < part.buffer.count {
+                    let n = pread(fd, part.buffer.baseAddress! + done, part.buffer.count - done, off_t(start + part.offset + done))
+                    if n <= 0 { return false }
+                    done += n
+                }
             }
             return true
         }

@@ -45,6 +45,7 @@ struct DicomScan {
     init(files: [String], threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         var results = [Result<[SliceHeader], I2Error>?](repeating: nil, count: files.count)
         var damaged = [String?](repeating: nil, count: files.count)
+        let firstFiles = FirstFiles()
         results.withUnsafeMutableBufferPointer { res in
             damaged.withUnsafeMutableBufferPointer { dam in
                 let resBase = res.baseAddress!, damBase = dam.baseAddress!
@@ -54,6 +55,7 @@ struct DicomScan {
                         file = try DicomFile(path: files[i])
                         let slices = try DicomScan.slices(of: file!)
                         (resBase + i).pointee = .success(slices)
+                        if let uid = slices.first?.seriesInstanceUID { firstFiles.offer(uid, i, file!) }
                     } catch let e as I2Error {
                         (resBase + i).pointee = .failure(e.at(files[i]))
                         if e.kind != .notDICOM, let readable = file ?? DicomFile(damagedAt: files[i]) {
@@ -73,11 +75,9 @@ struct DicomScan {
             switch r! {
             case .success(let s):
                 slices += s
-                // From the first file of each series, opened again: ~40 lookups per file cost as much as the
-                // rest of the scan, and only one file per series needs them.
-                if let uid = s.first?.seriesInstanceUID, seriesInfo[uid] == nil, let f = try? DicomFile(path: files[i]) {
-                    seriesInfo[uid] = SeriesInfo(file: f, uid: uid)
-                }
+                // From the first file of each series only (~40 lookups per file cost as much as the rest of
+                // the scan), read by the workers while it was open rather than opening it again.
+                if let uid = s.first?.seriesInstanceUID, seriesInfo[uid] == nil { seriesInfo[uid] = firstFiles.info(uid) }
             case .failure(let e) where e.kind == .notDICOM:
                 warnings.append("\(files[i]): skipped, not a DICOM file")
             case .failure(var e):
@@ -126,23 +126,26 @@ struct DicomScan {
         let frames = max(f.int(.numberOfFrames) ?? 1, 1)
         let sop = f.string(.sopInstanceUID) ?? f.path
         let series = f.string(.seriesInstanceUID) ?? "unknown-series"
-        // By tag number (Tag paths): a keyword costs DCMTK a scan of its whole dictionary, which was half of this function.
-        let enhanced = f.items(.perFrameFunctionalGroupsSequence) != nil
+        let enhanced = f.hasPerFrameGroups
 
-        func attribute(_ frame: Int, _ macro: Tag, _ tag: Tag) -> [Double]? {
-            guard enhanced else { return f.doubles(tag) }
-            return f.doubles(Tag.perFrameFunctionalGroupsSequence[frame] / macro[0] / tag)
-                ?? f.doubles(Tag.sharedFunctionalGroupsSequence[0] / macro[0] / tag)
-                ?? f.doubles(tag)
-        }
+        /// `tag` of frame `frame`: in its per-frame `macro`, else the shared `macro`, else top level (a
+        /// classic file: top level). From the file's frame table (FrameTable.swift), so a scan of thousands
+        /// of frames stays linear: one path lookup per frame walked the item list from its head.
+        func attribute(_ frame: Int, _ macro: Tag, _ tag: Tag) -> [Double]? { f.frameDoubles(frame, macro, tag) }
 
         let syntax = f.transferSyntax
         let sopClass = f.string(.sopClassUID) ?? ""
+        // File-level values, read once and not per frame (thousands of frames in an enhanced file).
+        let bitsStored = f.int(.bitsStored) ?? bits, signed = f.int(.pixelRepresentation) == 1
+        let instanceNumber = f.int(.instanceNumber) ?? 0
+        let modality = f.string(.modality) ?? "", seriesNumber = f.string(.seriesNumber) ?? ""
+        let seriesDescription = f.string(.seriesDescription) ?? ""
+        let classicEcho = enhanced ? nil : f.int(.echoNumbers), classicTemporal = enhanced ? nil : f.int(.temporalPositionIdentifier)
         // Series-level values naming and splitting need (dcm2niix reads them per file too).
         let protocolName = f.string(.protocolName) ?? ""
         let imageType = (f.string(.imageType) ?? "").uppercased().replacingOccurrences(of: "\\", with: "_")
         let tr = f.doubles(.repetitionTime)?.first
-        let temporalID = f.int(.temporalPositionIdentifier)
+        let temporalID = classicTemporal
         // GE epi_pepolar (dcm2niix nii_dicom.cpp, issue 532): user data 12 says which volumes were acquired
         // with reversed phase encoding; those get dcm2niix's extra row flip, and in the alternating schemes
         // their own file numbered series + 1000. The volume number is TemporalPositionIdentifier.
@@ -183,8 +186,7 @@ struct DicomScan {
             var s = SliceHeader(path: f.path, frame: frame, frameCount: frames, sopInstanceUID: sop,
                                 seriesInstanceUID: series, rows: rows, columns: cols,
                                 pixelSpacing: spacing.count == 2 ? spacing : [1, 1], orientation: iop, position: Vector3(pos),
-                                bitsAllocated: bits, bitsStored: f.int(.bitsStored) ?? bits,
-                                signed: f.int(.pixelRepresentation) == 1)
+                                bitsAllocated: bits, bitsStored: bitsStored, signed: signed)
             s.slope = attribute(frame, .pixelValueTransformationSequence, .rescaleSlope)?.first ?? 1
             if s.slope == 0 { s.slope = 1 }
             s.intercept = attribute(frame, .pixelValueTransformationSequence, .rescaleIntercept)?.first ?? 0
@@ -198,36 +200,36 @@ struct DicomScan {
                 s.realWorldIntercept = attribute(frame, .realWorldValueMappingSequence, .realWorldValueIntercept)?.first
                     ?? f.doubles(Tag.realWorldValueMappingSequence[0] / .realWorldValueIntercept)?.first
             }
-            s.instanceNumber = f.int(.instanceNumber) ?? 0
+            s.instanceNumber = instanceNumber
             s.transferSyntax = syntax
             s.sopClassUID = sopClass
             s.positionText = positionText
             s.thickness = attribute(frame, .pixelMeasuresSequence, .sliceThickness)?.first
             if !enhanced { s.acquisitionTime = f.string(.acquisitionTime) ?? "" }
-            s.modality = f.string(.modality) ?? ""
-            s.seriesNumber = f.string(.seriesNumber) ?? ""
-            s.seriesDescription = f.string(.seriesDescription) ?? ""
+            s.modality = modality
+            s.seriesNumber = seriesNumber
+            s.seriesDescription = seriesDescription
             s.protocolName = protocolName
             s.imageType = imageType
             s.repetitionTime = tr
             s.pepolarReversed = pepolarReversed
             s.seriesNumberOffset = seriesOffset
             if enhanced {
-                s.temporal = f.doubles(Tag.perFrameFunctionalGroupsSequence[frame] / Tag.frameContentSequence[0] / .temporalPositionIndex)?.first.map { Int($0) }
+                s.temporal = f.perFrameDoubles(frame, [.frameContentSequence, .temporalPositionIndex])?.first.map { Int($0) }
                 s.echo = nil
                 // Distinct effective echo times are numbered 1, 2, ... by assembly (dcm2niix's _e1, _e2).
                 s.echoTime = attribute(frame, .mrEchoSequence, .effectiveEchoTime)?.first
                 s.repetitionTime = attribute(frame, .mrTimingAndRelatedParametersSequence, .repetitionTime)?.first ?? tr
-                let component = f.string(Tag.perFrameFunctionalGroupsSequence[frame] / Tag.mrImageFrameTypeSequence[0] / .complexImageComponent)
+                let component = f.perFrameString(frame, [.mrImageFrameTypeSequence, .complexImageComponent])
                     ?? f.string(Tag.sharedFunctionalGroupsSequence[0] / Tag.mrImageFrameTypeSequence[0] / .complexImageComponent)
                     ?? f.string(.complexImageComponent)
                 s.complexComponent = (component ?? "").trimmingCharacters(in: .whitespaces).uppercased()
-                if let legacy = f.string(Tag.perFrameFunctionalGroupsSequence[frame] / Tag.philipsPerFrameSequence[0] / .imageType)
-                    ?? f.string(Tag.perFrameFunctionalGroupsSequence[frame] / Tag.mrImageFrameTypeSequence[0] / .frameType) {
+                if let legacy = f.perFrameString(frame, [.philipsPerFrameSequence, .imageType])
+                    ?? f.perFrameString(frame, [.mrImageFrameTypeSequence, .frameType]) {
                     s.imageType = legacy.uppercased().replacingOccurrences(of: "\\", with: "_")
                 }
             } else {
-                s.echo = f.int(.echoNumbers)
+                s.echo = classicEcho
                 s.temporal = temporalID
                 s.complexComponent = (f.string(.complexImageComponent) ?? "").trimmingCharacters(in: .whitespaces).uppercased()
             }
@@ -238,6 +240,24 @@ struct DicomScan {
         if let mosaic { return try Mosaic.tiles(out[0], layout: mosaic, file: f) }
         return out
     }
+}
+
+/// The SeriesInfo of the file of the lowest index of each series, offered by the scan's worker threads
+/// while the file is open (not the file itself: an enhanced file's data set can be 100+ MB).
+private final class FirstFiles: @unchecked Sendable {
+    private let lock = NSLock()
+    private var infos: [String: (index: Int, info: SeriesInfo)] = [:]
+
+    /// Records `file`'s SeriesInfo when `index` is the lowest seen for `uid` (workers go up in index,
+    /// so this reads each series about once per worker).
+    func offer(_ uid: String, _ index: Int, _ file: DicomFile) {
+        func lowest() -> Bool { infos[uid].map { index < $0.index } ?? true }
+        guard lock.withLock(lowest) else { return }
+        let info = SeriesInfo(file: file, uid: uid)
+        lock.withLock { if lowest() { infos[uid] = (index, info) } }
+    }
+
+    func info(_ uid: String) -> SeriesInfo? { lock.withLock { infos[uid]?.info } }
 }
 
 /// Series-level attributes used for output names and the JSON sidecar.

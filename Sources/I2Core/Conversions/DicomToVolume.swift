@@ -39,14 +39,18 @@ public enum DicomToVolume {
                 let entries = byFile[files[fi]]!
                 do {
                     let first = stack.slices[entries[0].index]
-                    let target = UnsafeMutableRawBufferPointer(start: base + entries[0].index * sliceBytes, count: sliceBytes)
                     var planar = first.planarConfiguration
+                    // Native pixels: read this stack's frames in place by offset (one pread each).
+                    let parts = entries.map { e in
+                        (offset: e.frame * sliceBytes, buffer: UnsafeMutableRawBufferPointer(start: base + e.index * sliceBytes, count: sliceBytes))
+                    }
                     if let tile = first.mosaic {
                         // Mosaic tiles (Mosaic.swift): decode the file's image once, copy each tile into its slot.
                         try Mosaic.read(files[fi], transferSyntax: first.transferSyntax,
                                         slots: entries.map { ($0.index, stack.slices[$0.index].mosaic ?? tile) }, into: base,
                                         tileRows: f.rows, tileColumns: f.columns, bytesPerVoxel: stored.byteCount)
-                    } else if first.frameCount > 1 || !NativePixels.applies(to: first.transferSyntax) || !NativePixels.read(path: files[fi], into: target) {
+                    } else if !NativePixels.applies(to: first.transferSyntax)
+                        || !NativePixels.read(path: files[fi], length: first.frameCount * sliceBytes, parts: parts) {
                         planar = try decode(files[fi], frames: first.frameCount, entries: entries, into: base, sliceBytes: sliceBytes,
                                             colour: components == 3)
                     }

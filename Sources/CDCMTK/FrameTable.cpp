@@ -1,0 +1,56 @@
+// dcmdata: per-frame attributes of enhanced images as whole columns, after one walk of
+// PerFrameFunctionalGroupsSequence (see CDCMTKFrameTable.h for why not through i2dcm_get).
+#include "CDCMTKFrameTable.h"
+#include "Shim.hpp"
+
+#include <string>
+#include <vector>
+
+struct i2dcm_frames {
+    std::vector<DcmItem *> items;   // owned by the data set
+    std::string blob;               // the last column's values, NUL-separated
+    std::vector<int64_t> starts;
+};
+
+extern "C" i2dcm_frames *i2dcm_frames_open(i2dcm_file *f) {
+    DcmSequenceOfItems *perFrame = nullptr;
+    if (f->format.getDataset()->findAndGetSequence(DCM_PerFrameFunctionalGroupsSequence, perFrame).bad() || !perFrame) {
+        return nullptr;
+    }
+    auto *t = new i2dcm_frames();
+    t->items.reserve(perFrame->card());
+    // nextInContainer walks the list once; getItem(i) would restart from the head every time.
+    for (DcmObject *o = perFrame->nextInContainer(nullptr); o; o = perFrame->nextInContainer(o)) {
+        t->items.push_back(OFstatic_cast(DcmItem *, o));
+    }
+    return t;
+}
+
+extern "C" int i2dcm_frames_count(const i2dcm_frames *t) { return (int)t->items.size(); }
+
+extern "C" void i2dcm_frames_free(i2dcm_frames *t) { delete t; }
+
+extern "C" int i2dcm_frames_column(i2dcm_frames *t, const uint16_t *path, int depth, const char **blob, const int64_t **starts) {
+    if (depth < 1) return I2DCM_INTERNAL;
+    const DcmTagKey leaf(path[2 * (depth - 1)], path[2 * (depth - 1) + 1]);
+    t->blob.clear();
+    t->starts.assign(t->items.size(), -1);
+    OFString value;
+    for (size_t i = 0; i < t->items.size(); i++) {
+        DcmItem *item = t->items[i];
+        for (int k = 0; k < depth - 1 && item; k++) {
+            DcmItem *next = nullptr;
+            item = item->findAndGetSequenceItem(DcmTagKey(path[2 * k], path[2 * k + 1]), next, 0).good() ? next : nullptr;
+        }
+        DcmElement *el = nullptr;
+        // Same reading as i2dcm_get: a leaf element's values joined by '\'.
+        if (!item || item->findAndGetElement(leaf, el).bad() || !el || !el->isLeaf()) continue;
+        if (el->getOFStringArray(value).bad()) continue;
+        t->starts[i] = (int64_t)t->blob.size();
+        t->blob.append(value.c_str());   // up to the first NUL, as i2dcm_get's copy
+        t->blob.push_back('\0');
+    }
+    *blob = t->blob.data();
+    *starts = t->starts.data();
+    return (int)t->items.size();
+}
