@@ -38,6 +38,7 @@ work=${keep:-$(mktemp -d)}
 [ -n "$keep" ] || trap 'rm -rf "$work"' EXIT
 same=0 total=0
 for corpus in "$@"; do
+    [ -d "$corpus" ] || { echo "conformance: skipping $corpus (not a directory)" >&2; continue; }
     input=$corpus
     [ -d "$corpus/In" ] && input=$corpus/In
     label=$(basename "$corpus")
