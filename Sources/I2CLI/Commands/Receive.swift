@@ -9,6 +9,15 @@ enum Receive {
     static let allow = Flag("allow", value: "AETITLE", summary: "Accept only this calling AE title (repeatable)",
                             details: "Anyone else is rejected at association time (calling AE title not recognized).", repeatable: true)
     static let maxAssociations = Flag("max-associations", value: "N", summary: "Simultaneous associations; more are rejected as transient", defaultValue: "16")
+    static let maxPerPeer = Flag("max-per-peer", value: "N", summary: "Simultaneous associations from one peer address; more are rejected as transient",
+                                 details: "Counted per IP address, so one host (or one hostile client) cannot take every --max-associations slot. 0: no per-peer limit.",
+                                 defaultValue: "8")
+    static let evictIdle = Flag("evict-idle", value: "SECONDS", summary: "When every slot is taken, abort the association idle longest if idle this long",
+                                details: "An association idle between commands has nothing in flight, so aborting it loses nothing (its sender reconnects when it has more to send); this way idle connections cannot lock senders out until --idle-timeout. 0: never evict.",
+                                defaultValue: "10")
+    static let pduTimeout = Flag("pdu-timeout", value: "SECONDS", summary: "Drop a connection whose PDU has not completed this long after it started",
+                                 details: "Bounds how long one PDU (at most --max-pdu bytes) may take to arrive, so a peer dripping bytes cannot hold a connection and an association slot indefinitely.",
+                                 defaultValue: "30")
     static let maxPDU = Flag("max-pdu", value: "BYTES", summary: "Maximum PDU length we receive", defaultValue: "131072")
     static let acseTimeout = Flag("acse-timeout", value: "SECONDS", summary: "Wait this long for an association request or release", defaultValue: "30")
     static let dimseTimeout = Flag("dimse-timeout", value: "SECONDS", summary: "A data set may stall this long mid-transfer", defaultValue: "60")
@@ -28,7 +37,7 @@ enum Receive {
         Each data set is streamed to a hidden temporary file under ROOT/.i2-incoming, fsync'ed, renamed into place, and only then answered with success (an instance acknowledged just before a crash is moved into place at the next start); when it cannot be stored (disk full, permissions, free space below --min-free) the sender gets 0xA700 (out of resources). PatientID is made safe as a path component; UIDs must be UIDs.
         Each stored file's path is printed on stdout when it becomes visible (--json: one object per line); associations and errors go to stderr. Runs until SIGINT or SIGTERM, then stops accepting, lets transfers in flight finish (--drain) and exits 0.
         """,
-        flags: [aet, port, bind, allow, maxAssociations, maxPDU, acseTimeout, dimseTimeout, idleTimeout, onDuplicate, noFsync, minFree, drain, CommonFlags.json, CommonFlags.null],
+        flags: [aet, port, bind, allow, maxAssociations, maxPerPeer, evictIdle, maxPDU, pduTimeout, acseTimeout, dimseTimeout, idleTimeout, onDuplicate, noFsync, minFree, drain, CommonFlags.json, CommonFlags.null],
         positionals: [Positional("ROOT", summary: "Directory the instances are stored under (created if missing)", completion: .directory)],
         examples: [
             ("i2 receive --aet I2 --port 11112 /data/incoming", "store what a PACS sends to I2@this-host:11112"),
@@ -46,6 +55,9 @@ enum Receive {
         o.network.bindAddress = args.given(bind) ?? ""
         o.network.allowedCallers = args.all(allow)
         o.network.maxAssociations = try args.int(maxAssociations, range: 1...1000)
+        o.network.maxPerPeer = try args.int(maxPerPeer, range: 0...1000)
+        o.network.evictIdle = try args.int(evictIdle, range: 0...86400)
+        o.network.pduTimeout = try args.int(pduTimeout, range: 2...86400)
         o.network.maxPDU = try args.int(maxPDU, range: 4096...131072 * 128)
         o.network.acseTimeout = try args.int(acseTimeout, range: 1...86400)
         o.network.dimseTimeout = try args.int(dimseTimeout, range: 1...86400)
