@@ -350,12 +350,12 @@ bool handleStore(Server &s, T_ASC_Association *assoc, T_DIMSE_Message &msg, T_AS
         }
     }
     ProgressContext progress{&s, id};
-    s.reading(id, true);
     if (lowSpace || fd < 0) {
-        // Nothing can be stored: still read the data set off the wire (unparsed), then say so.
+        // Nothing can be stored: still read the data set off the wire (unparsed, so a hostile one cannot
+        // crash the parser), then say so. No progress callback here: not watched by --pdu-timeout, only
+        // by --dimse-timeout per read.
         DIC_UL bytes = 0, pdvs = 0;
         cond = DIMSE_ignoreDataSet(assoc, DIMSE_NONBLOCKING, s.cfg->dimse_timeout, &bytes, &pdvs);
-        s.reading(id, false);
         unlink(tmp);
         if (cond.bad()) { s.log(2, label + ": transfer of " + req.AffectedSOPInstanceUID + " failed: " + cond.text()); return false; }
         rsp.DimseStatus = STATUS_STORE_Refused_OutOfResources;
@@ -363,6 +363,7 @@ bool handleStore(Server &s, T_ASC_Association *assoc, T_DIMSE_Message &msg, T_AS
         s.log(2, label + ": C-STORE " + req.AffectedSOPInstanceUID + " answered with failure: " + comment);
     } else {
         SpoolStream *stream = new SpoolStream(fd);
+        s.reading(id, true);   // each PDV received counts as progress (onProgress)
         cond = DIMSE_receiveDataSetInFile(assoc, DIMSE_NONBLOCKING, s.cfg->dimse_timeout, &presID, stream, onProgress, &progress);
         s.reading(id, false);
         stream->flush();

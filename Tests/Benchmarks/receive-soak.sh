@@ -53,9 +53,10 @@ sleep 3
 fd1=$(fds "$rx"); rss1=$(rss "$rx")
 
 # The legitimate sender, as a PACS does: retried while the node answers "rejected, transient".
+# -xi: stored as sent (implicit VR, like the generated files), so the data sets compare byte for byte.
 start=$EPOCHREALTIME
 tries=0
-until storescu -aec I2 -aet LEGIT +sd 127.0.0.1 "$port" "$work/ct" >"$work/scu.out" 2>&1; do
+until storescu -xi -aec I2 -aet LEGIT +sd 127.0.0.1 "$port" "$work/ct" >"$work/scu.out" 2>&1; do
     tries=$((tries + 1))
     grep -q "Rejected Transient\|Local Limit Exceeded" "$work/scu.out" && [ $tries -lt 120 ] || break
     sleep 1

@@ -16,7 +16,7 @@
                                                    slowloris, reset-after-request, idle and malformed,
                                                    each reconnecting when dropped, for SECONDS
 """
-import random, socket, struct, sys, threading, time
+import os, random, signal, socket, struct, sys, threading, time
 
 VERIFICATION = b"1.2.840.10008.1.1"
 IMPLICIT_LE = b"1.2.840.10008.1.2"
@@ -261,13 +261,18 @@ def swarm(port, n, seconds):
                     s.close()
                 except Exception:
                     pass
+            time.sleep(0.2)   # then the next connection (a hostile peer, not a flood)
 
+    def report(*_):
+        print(" ".join("%s=%d" % kv for kv in counts.items()), flush=True)
+        os._exit(0)
+    signal.signal(signal.SIGTERM, report)   # the soak stops the swarm by its PID
     threads = [threading.Thread(target=one, args=(k,), daemon=True) for k in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(seconds + 10)
-    print(" ".join("%s=%d" % kv for kv in counts.items()), flush=True)
+    report()
 
 
 if __name__ == "__main__":
