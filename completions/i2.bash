@@ -48,7 +48,10 @@ _i2_receive() {
         --bind) :; return ;;
         --allow) :; return ;;
         --max-associations) :; return ;;
+        --max-per-peer) :; return ;;
+        --evict-idle) :; return ;;
         --max-pdu) :; return ;;
+        --pdu-timeout) :; return ;;
         --acse-timeout) :; return ;;
         --dimse-timeout) :; return ;;
         --idle-timeout) :; return ;;
@@ -57,7 +60,7 @@ _i2_receive() {
         --drain) :; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-a --aet -p --port --bind --allow --max-associations --max-pdu --acse-timeout --dimse-timeout --idle-timeout --on-duplicate --no-fsync --min-free --drain --json -0 --null -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-a --aet -p --port --bind --allow --max-associations --max-per-peer --evict-idle --max-pdu --pdu-timeout --acse-timeout --dimse-timeout --idle-timeout --on-duplicate --no-fsync --min-free --drain --json -0 --null -h --help'; return; fi
     _i2_dirs
 }
 

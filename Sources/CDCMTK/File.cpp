@@ -2,6 +2,9 @@
 #include "Shim.hpp"
 
 #include <dcmtk/dcmdata/dcpath.h>
+#include <dcmtk/dcmdata/dcpixel.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
 
 #include <cstdio>
 #include <cstring>
@@ -30,6 +33,38 @@ extern "C" i2dcm_file *i2dcm_new(void) {
 
 extern "C" void i2dcm_free(i2dcm_file *f) { delete f; }
 
+/// The object at a read path "(gggg,eeee)[i].(gggg,eeee)…" (the syntax Tag/TagPath build), or null.
+/// Our own walk instead of DCMTK's DcmPathProcessor: each step into "[i]" first checks that the element
+/// really is a sequence (its ident, not the dictionary's VR), so a hostile file with, say, a
+/// PlanePositionSequence encoded as OW is "absent" here instead of a type confusion (SIGSEGV).
+static DcmObject *walkPath(DcmItem *item, const char *path) {
+    const char *p = path;
+    DcmObject *obj = nullptr;
+    for (;;) {
+        unsigned g, e;
+        int used = 0;
+        if (!item || sscanf(p, "(%4x,%4x)%n", &g, &e, &used) != 2 || used == 0) return nullptr;
+        p += used;
+        DcmElement *el = nullptr;
+        if (item->findAndGetElement(DcmTagKey((Uint16)g, (Uint16)e), el).bad() || !el) return nullptr;
+        obj = el;
+        if (*p == '[') {
+            char *end = nullptr;
+            unsigned long index = strtoul(p + 1, &end, 10);
+            if (!end || *end != ']' || el->ident() != EVR_SQ) return nullptr;
+            DcmSequenceOfItems *seq = OFstatic_cast(DcmSequenceOfItems *, el);
+            if (index >= seq->card()) return nullptr;
+            item = seq->getItem(index);
+            obj = item;
+            p = end + 1;
+        }
+        if (*p == 0) return obj;
+        if (*p != '.') return nullptr;
+        p++;
+        if (obj != item) return nullptr;   // "(a,b).(c,d)": a step into an element that is not an item
+    }
+}
+
 static DcmElement *findElement(i2dcm_file *f, const char *path) {
     DcmDataset *ds = f->format.getDataset();
     // Plain tags are the common case: skip the path machinery for them.
@@ -48,34 +83,7 @@ static DcmElement *findElement(i2dcm_file *f, const char *path) {
         DcmElement *el = nullptr;
         return ds->findAndGetElement(key, el).good() ? el : nullptr;
     }
-    // Numeric paths as Tag.swift builds them, "(gggg,eeee)[n].(gggg,eeee)": walked item by item.
-    // DcmPathProcessor decides "is a sequence" from the dictionary, so it cannot enter private
-    // sequences such as Philips' per-frame (2005,140F), whose VR only the file knows.
-    {
-        DcmItem *item = ds;
-        const char *p = path;
-        for (;;) {
-            unsigned g, e;
-            int used = 0;
-            if (sscanf(p, "(%x,%x)%n", &g, &e, &used) != 2 || used == 0) break;   // not numeric: fall back
-            p += used;
-            if (*p == 0) {
-                DcmElement *el = nullptr;
-                return item->findAndGetElement(DcmTagKey(g, e), el, OFFalse).good() ? el : nullptr;
-            }
-            int index = 0, n = 0;
-            if (sscanf(p, "[%d]%n", &index, &n) != 1 || n == 0 || p[n] != '.') break;
-            p += n + 1;
-            DcmItem *next = nullptr;
-            if (item->findAndGetSequenceItem(DcmTagKey(g, e), next, index).bad() || !next) return nullptr;
-            item = next;
-        }
-    }
-    DcmPathProcessor proc;
-    if (proc.findOrCreatePath(ds, path, OFFalse).bad()) return nullptr;
-    OFList<DcmPath *> results;
-    if (proc.getResults(results) == 0) return nullptr;
-    DcmObject *obj = results.front()->back()->m_obj;
+    DcmObject *obj = walkPath(ds, path);
     return obj && obj->isLeaf() ? OFstatic_cast(DcmElement *, obj) : nullptr;
 }
 
@@ -116,12 +124,7 @@ extern "C" long i2dcm_get_bytes(i2dcm_file *f, uint16_t group, uint16_t elem, co
 }
 
 extern "C" int i2dcm_items(i2dcm_file *f, const char *path) {
-    DcmDataset *ds = f->format.getDataset();
-    DcmPathProcessor proc;
-    if (proc.findOrCreatePath(ds, path, OFFalse).bad()) return -1;
-    OFList<DcmPath *> results;
-    if (proc.getResults(results) == 0) return -1;
-    DcmObject *obj = results.front()->back()->m_obj;
+    DcmObject *obj = walkPath(f->format.getDataset(), path);
     if (!obj || obj->ident() != EVR_SQ) return -1;
     return (int)OFstatic_cast(DcmSequenceOfItems *, obj)->card();
 }
@@ -150,6 +153,26 @@ extern "C" long i2dcm_pixel_length(i2dcm_file *f) {
     DcmElement *el = nullptr;
     if (f->format.getDataset()->findAndGetElement(DCM_PixelData, el).bad() || !el) return -1;
     return (long)el->getLength();
+}
+
+extern "C" int i2dcm_pixel_layout(i2dcm_file *f, long *fragments, long *bytes) {
+    *fragments = 0;
+    *bytes = 0;
+    DcmElement *el = nullptr;
+    if (f->format.getDataset()->findAndGetElement(DCM_PixelData, el).bad() || !el) return -1;
+    DcmPixelSequence *seq = nullptr;
+    DcmPixelData *pd = el->ident() == EVR_PixelData ? OFstatic_cast(DcmPixelData *, el) : nullptr;
+    if (pd && pd->getEncapsulatedRepresentation(f->format.getDataset()->getOriginalXfer(), nullptr, seq).good() && seq) {
+        unsigned long n = seq->card();
+        for (unsigned long i = 1; i < n; i++) {   // item 0 is the Basic Offset Table
+            DcmPixelItem *item = nullptr;
+            if (seq->getItem(item, i).good() && item) *bytes += (long)item->getLength();
+        }
+        *fragments = n > 0 ? (long)n - 1 : 0;
+        return 1;
+    }
+    *bytes = (long)el->getLength();
+    return 0;
 }
 
 extern "C" int i2dcm_pixels(i2dcm_file *f, void *dst, size_t len, char *err, size_t errlen) {

@@ -14,6 +14,12 @@
 #include <fcntl.h>
 #include <mutex>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <vector>
 
 namespace i2dcm {
 
@@ -50,12 +56,190 @@ static int cannotOpen(char *err, size_t errlen) {
     return say(err, errlen, std::string("cannot open: ") + strerror(e), e == ENOENT || e == ENOTDIR ? I2DCM_NOT_FOUND : I2DCM_STORAGE);
 }
 
+// ---- Nesting depth ----------------------------------------------------------------------------
+// DCMTK (3.6.7) parses sequences recursively with no depth limit: a data set nested ~6,000 sequences
+// deep overflows a thread's stack (SIGSEGV), ~20,000 the main thread's. So before DCMTK sees a file,
+// a flat walker follows its element structure over the raw bytes (values skipped by their lengths,
+// never loaded) and refuses one nested deeper than kMaxSequenceDepth. Real data stays far below it
+// (structured report content trees, the deepest in practice, have a few dozen levels).
+
+namespace {
+
+constexpr size_t kMaxSequenceDepth = 256;
+
+/// Forward-only bytes of the data set: a mapped file, or the inflated stream of a deflated one.
+class Source {
+public:
+    virtual ~Source() {}
+    /// Exactly n bytes into buf; false at the end of the data.
+    virtual bool read(unsigned char *buf, size_t n) = 0;
+    /// Skips n bytes; false when the data ends first.
+    virtual bool skip(uint64_t n) = 0;
+    uint64_t pos = 0;
+};
+
+class MappedSource : public Source {
+public:
+    MappedSource(const unsigned char *d, size_t n, size_t start) : data(d), size(n) { pos = start; }
+    bool read(unsigned char *buf, size_t n) override {
+        if (pos + n > size) return false;
+        memcpy(buf, data + pos, n);
+        pos += n;
+        return true;
+    }
+    bool skip(uint64_t n) override { if (n > size - pos) return false; pos += n; return true; }
+private:
+    const unsigned char *data;
+    size_t size;
+};
+
+class InflatingSource : public Source {
+public:
+    InflatingSource(const unsigned char *d, size_t n) {
+        memset(&z, 0, sizeof z);
+        ok = inflateInit2(&z, -MAX_WBITS) == Z_OK;   // PS3.5 A.5: raw deflate, no zlib header
+        z.next_in = const_cast<unsigned char *>(d);
+        z.avail_in = (uInt)std::min<size_t>(n, UINT32_MAX);
+    }
+    ~InflatingSource() override { if (ok) inflateEnd(&z); }
+    bool read(unsigned char *buf, size_t n) override { return pull(buf, n); }
+    bool skip(uint64_t n) override {
+        unsigned char scratch[16384];
+        while (n > 0) {
+            size_t k = (size_t)std::min<uint64_t>(n, sizeof scratch);
+            if (!pull(scratch, k)) return false;
+            n -= k;
+        }
+        return true;
+    }
+private:
+    bool pull(unsigned char *buf, size_t n) {
+        if (!ok) return false;
+        z.next_out = buf;
+        z.avail_out = (uInt)n;
+        while (z.avail_out > 0) {
+            int r = inflate(&z, Z_NO_FLUSH);
+            if (r == Z_STREAM_END && z.avail_out > 0) return false;
+            if (r != Z_OK && r != Z_STREAM_END) return false;
+            if (r == Z_OK && z.avail_in == 0 && z.avail_out > 0) return false;
+        }
+        pos += n;
+        return true;
+    }
+    z_stream z;
+    bool ok = false;
+};
+
+struct Container {
+    uint64_t end;       // UINT64_MAX: undefined length (ends with a delimiter)
+    bool item;          // an item (holds elements) or a sequence (holds items)
+    bool fragments;     // encapsulated pixel data: its items are opaque bytes
+    bool implicit;      // the encoding inside (UN of undefined length is implicit VR, CP-246)
+};
+
+bool isSequenceInDictionary(uint16_t g, uint16_t e) { return DcmTag(g, e).getEVR() == EVR_SQ; }
+
+/// The deepest sequence nesting of the data set in `src`, stopping (with what it found so far) where
+/// the bytes end or stop making sense: DCMTK then reports the damage itself.
+size_t deepestNesting(Source &src, bool implicitVR, bool bigEndian) {
+    std::vector<Container> stack;
+    size_t deepest = 0, sequences = 0;
+    auto u16 = [&](const unsigned char *b) -> uint16_t { return bigEndian ? (uint16_t)(b[0] << 8 | b[1]) : (uint16_t)(b[0] | b[1] << 8); };
+    auto u32 = [&](const unsigned char *b) -> uint32_t {
+        return bigEndian ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]
+                         : (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
+    };
+    auto push = [&](Container c) {
+        if (!c.item) { sequences++; deepest = std::max(deepest, sequences); }
+        stack.push_back(c);
+    };
+    auto pop = [&] { if (!stack.back().item) sequences--; stack.pop_back(); };
+    for (;;) {
+        while (!stack.empty() && src.pos >= stack.back().end) pop();
+        if (deepest > kMaxSequenceDepth) return deepest;
+        unsigned char h[12];
+        if (!src.read(h, 8)) return deepest;
+        uint16_t g = u16(h), e = u16(h + 2);
+        if (g == 0xFFFE) {   // items and delimiters: tag and 4-byte length in every transfer syntax
+            uint32_t len = u32(h + 4);
+            if (e == 0xE000) {
+                bool opaque = !stack.empty() && !stack.back().item && stack.back().fragments;
+                if (opaque || stack.empty() || stack.back().item) { if (!src.skip(len == 0xFFFFFFFF ? 0 : len)) return deepest; continue; }
+                push({len == 0xFFFFFFFF ? UINT64_MAX : src.pos + len, true, false, stack.back().implicit});
+            } else if (!stack.empty()) {
+                pop();   // item or sequence delimitation item
+            }
+            continue;
+        }
+        bool implicit = stack.empty() ? implicitVR : stack.back().implicit;
+        uint32_t len;
+        char vr[3] = {0, 0, 0};
+        if (implicit) {
+            len = u32(h + 4);
+        } else {
+            vr[0] = (char)h[4]; vr[1] = (char)h[5];
+            static const char *const longVRs[] = {"OB", "OW", "OF", "OD", "OL", "OV", "SQ", "UT", "UN", "UC", "UR"};
+            bool isLong = false;
+            for (const char *v : longVRs) if (vr[0] == v[0] && vr[1] == v[1]) isLong = true;
+            if (isLong) { if (!src.read(h + 8, 4)) return deepest; len = u32(h + 8); }
+            else len = u16(h + 6);
+        }
+        bool undefined = len == 0xFFFFFFFF;
+        bool pixelData = g == 0x7FE0 && e == 0x0010;
+        bool sequence = implicit ? (undefined || isSequenceInDictionary(g, e)) : (strcmp(vr, "SQ") == 0 || undefined);
+        if (pixelData && undefined) {
+            push({UINT64_MAX, false, true, implicit});
+        } else if (sequence) {
+            bool inner = implicit || strcmp(vr, "UN") == 0;
+            push({undefined ? UINT64_MAX : src.pos + len, false, false, inner});
+        } else if (!src.skip(len)) {
+            return deepest;
+        }
+    }
+}
+
+}  // namespace
+
+/// I2DCM_OK, or I2DCM_BAD_INPUT with `err` set for a data set nested deeper than DCMTK can safely parse.
+static int checkNesting(const char *path, char *err, size_t errlen) {
+    Meta meta;
+    if (readMeta(path, meta, nullptr, 0) != I2DCM_OK) return I2DCM_OK;   // openFile reports it
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return I2DCM_OK;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size <= meta.dataSetOffset) { close(fd); return I2DCM_OK; }
+    size_t size = (size_t)st.st_size;
+    void *map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) return I2DCM_OK;
+    const unsigned char *d = (const unsigned char *)map;
+    size_t start = (size_t)meta.dataSetOffset;
+    const std::string &ts = meta.transferSyntax;
+    bool implicitVR, bigEndian = ts == "1.2.840.10008.1.2.2";
+    if (meta.part10) implicitVR = ts == "1.2.840.10008.1.2";
+    else implicitVR = !(size >= 6 && isupper(d[4]) && isupper(d[5]));   // a bare data set: guess as DCMTK does
+    size_t deepest;
+    if (ts == "1.2.840.10008.1.2.1.99") {
+        InflatingSource src(d + start, size - start);
+        deepest = deepestNesting(src, false, false);
+    } else {
+        MappedSource src(d, size, start);
+        deepest = deepestNesting(src, implicitVR, bigEndian);
+    }
+    munmap(map, size);
+    if (deepest > kMaxSequenceDepth)
+        return say(err, errlen, "sequences nested more than " + std::to_string(kMaxSequenceDepth) +
+                                    " levels deep (refused: DCMTK would overflow its stack parsing them)", I2DCM_BAD_INPUT);
+    return I2DCM_OK;
+}
+
 int openFile(DcmFileFormat &ff, const char *path, Uint32 maxRead, const DcmTagKey *stopAt, char *err, size_t errlen) {
     registerCodecs();
     unsigned char head[132];
     ssize_t n = readHead(path, head, sizeof head);
     if (n < 0) return cannotOpen(err, errlen);
     bool part10 = n == 132 && memcmp(head + 128, "DICM", 4) == 0;
+    if (int status = checkNesting(path, err, errlen)) return status;
     E_FileReadMode mode = part10 ? ERM_fileOnly : ERM_autoDetect;
     OFCondition c = stopAt ? ff.loadFileUntilTag(path, EXS_Unknown, EGL_noChange, maxRead, mode, *stopAt)
                            : ff.loadFile(path, EXS_Unknown, EGL_noChange, maxRead, mode);

@@ -25,12 +25,27 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// One served connection, as the accept loop's watchdog and the association limits see it.
+struct Connection {
+    int fd = -1;
+    std::string peer;                   // the peer's address (what --max-per-peer counts by)
+    bool association = false;           // holds an association slot
+    bool waiting = false;               // inside a DCMTK read: a PDU may be arriving
+    bool inFlight = false;              // a command is being served (never evicted then)
+    bool dropped = false;               // the watchdog or an eviction shut the socket down
+    Clock::time_point progress;         // the last time a PDU completed (or the read started)
+    Clock::time_point idleSince;        // the last time a command or data set finished
+};
 
 struct Server {
     const i2dcm_scp_config *cfg;
@@ -40,12 +55,100 @@ struct Server {
     T_ASC_Network *net = nullptr;
     std::mutex handoff;                 // guards dcmExternalSocketHandle
     std::atomic<int> threads{0};        // connections being served (drained on stop)
-    std::atomic<int> associations{0};   // negotiated associations (what --max-associations limits)
     std::atomic<unsigned long> counter{0};
     volatile int *stop;
+    std::mutex lock;                    // guards `connections`
+    std::map<unsigned long, Connection> connections;   // by connection number; forgotten before the socket closes
+    std::atomic<unsigned long> connectionCounter{0};
 
     void log(int level, const std::string &msg) { if (logfn) logfn(ctx, level, msg.c_str()); }
+
+    unsigned long open(int fd, const std::string &peer) {
+        std::lock_guard<std::mutex> g(lock);
+        Connection c;
+        c.fd = fd;
+        c.peer = peer;
+        c.progress = c.idleSince = Clock::now();
+        unsigned long id = ++connectionCounter;
+        connections[id] = c;
+        return id;
+    }
+    /// Forgets a connection (and frees its slot at once). Called before its socket is closed, so the
+    /// watchdog or an eviction never shuts down a descriptor number that was reused meanwhile.
+    void forget(unsigned long id) { std::lock_guard<std::mutex> g(lock); connections.erase(id); }
+
+    /// Takes an association slot for `fd`, or says why not. When every slot is taken, the association
+    /// idle longest (nothing in flight, so nothing is lost) is aborted for the newcomer if it has been
+    /// idle at least --evict-idle seconds: idle connections cannot lock senders out for the idle timeout.
+    std::string acquire(unsigned long id) {
+        std::lock_guard<std::mutex> g(lock);
+        auto &me = connections[id];
+        int total = 0, fromPeer = 0;
+        for (auto &[other, c] : connections) if (c.association) { total++; if (c.peer == me.peer) fromPeer++; }
+        if (cfg->max_per_peer > 0 && fromPeer >= cfg->max_per_peer)
+            return "already serving the maximum of " + std::to_string(cfg->max_per_peer) + " associations from " + me.peer;
+        if (total >= cfg->max_associations) {
+            auto now = Clock::now();
+            unsigned long victim = 0;
+            Clock::time_point oldest = now;
+            for (auto &[other, c] : connections)
+                if (c.association && !c.dropped && !c.inFlight && c.idleSince < oldest &&
+                    now - c.idleSince >= std::chrono::seconds(cfg->evict_idle)) { oldest = c.idleSince; victim = other; }
+            if (cfg->evict_idle <= 0 || victim == 0)
+                return "already serving the maximum of " + std::to_string(cfg->max_associations) + " associations";
+            auto &v = connections[victim];
+            v.association = false;
+            v.dropped = true;
+            ::shutdown(v.fd, SHUT_RDWR);   // its thread sees the error and cleans up
+            log(1, "evicted the association from " + v.peer + ", idle " +
+                       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - oldest).count()) + " s, to serve a new one");
+        }
+        me.association = true;
+        me.idleSince = Clock::now();
+        return "";
+    }
+    /// False once the association was evicted or dropped by the watchdog.
+    bool alive(unsigned long id) { std::lock_guard<std::mutex> g(lock); auto it = connections.find(id); return it != connections.end() && !it->second.dropped; }
+
+    /// Around every read that waits for a PDU: the watchdog drops a connection whose PDU stalls.
+    void reading(unsigned long id, bool on) {
+        std::lock_guard<std::mutex> g(lock);
+        auto it = connections.find(id);
+        if (it == connections.end()) return;
+        it->second.waiting = on;
+        it->second.progress = Clock::now();
+    }
+    /// A command starts (true) or has been answered (false): the association is not idle meanwhile.
+    void serving(unsigned long id, bool on) {
+        std::lock_guard<std::mutex> g(lock);
+        auto it = connections.find(id);
+        if (it == connections.end()) return;
+        it->second.inFlight = on;
+        it->second.idleSince = Clock::now();
+    }
+    void progressed(unsigned long id) {
+        std::lock_guard<std::mutex> g(lock);
+        auto it = connections.find(id);
+        if (it != connections.end()) it->second.progress = Clock::now();
+    }
+    /// Called by the accept loop: shuts down connections inside a read that made no progress (no PDU
+    /// completed) for --pdu-timeout seconds, e.g. a peer dripping one byte at a time.
+    void watchdog() {
+        std::lock_guard<std::mutex> g(lock);
+        auto now = Clock::now();
+        for (auto &[id, c] : connections) {
+            if (c.waiting && !c.dropped && now - c.progress > std::chrono::seconds(cfg->pdu_timeout)) {
+                c.dropped = true;
+                c.association = false;
+                ::shutdown(c.fd, SHUT_RDWR);
+                log(1, "dropped the connection from " + c.peer + ": no complete PDU for " + std::to_string(cfg->pdu_timeout) + " s");
+            }
+        }
+    }
 };
+
+struct ProgressContext { Server *s; unsigned long id; };
+void onProgress(void *ctx, unsigned long) { auto *p = (ProgressContext *)ctx; p->s->progressed(p->id); }
 
 const char *transferSyntaxes[] = {
     UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax,
@@ -68,7 +171,7 @@ bool isStorageClass(const char *uid) {
 
 /// Waits until the first PDU on `fd` has fully arrived. False (with a reason) for timeouts, closed
 /// connections and anything that is not an A-ASSOCIATE-RQ.
-bool awaitAssociateRQ(int fd, int timeoutSeconds, volatile int *stop, std::string &why) {
+bool awaitAssociateRQ(int fd, int timeoutSeconds, volatile int *stop, std::string &why, std::vector<unsigned char> &pdu) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
     unsigned char head[6];
     size_t need = 6;
@@ -93,11 +196,73 @@ bool awaitAssociateRQ(int fd, int timeoutSeconds, volatile int *stop, std::strin
             need = 6 + len;
             continue;
         }
-        if ((size_t)n >= need) return true;
+        if ((size_t)n >= need) { pdu.assign(buf.begin(), buf.begin() + need); return true; }
         if (closed) { why = "connection closed in the middle of an association request"; return false; }
         // Partial PDU: wait for more bytes (poll would return at once on the same data, so sleep briefly).
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
+}
+
+/// What DCMTK would choke on in an A-ASSOCIATE-RQ (PS3.8 9.3.2), checked before it sees the PDU: a
+/// blank calling or called AE title, a presentation context without exactly one abstract syntax or
+/// without a transfer syntax, a UID longer than 64 bytes, items overrunning their parent. Such requests
+/// used to get no answer at all (connection and thread held for minutes). Empty when fine; else the
+/// reason, with the A-ASSOCIATE-RJ reason to send (source: service user).
+std::string checkAssociateRQ(const std::vector<unsigned char> &p, unsigned char &reason) {
+    reason = 1;   // no reason given
+    if (p.size() < 74) return "association request too short";
+    auto blank = [&](size_t at) { for (size_t i = at; i < at + 16; i++) if (p[i] != ' ' && p[i] != 0) return false; return true; };
+    if (blank(10)) { reason = 7; return "blank called AE title"; }
+    if (blank(26)) { reason = 3; return "blank calling AE title"; }
+    auto len16 = [&](size_t at) { return (size_t)p[at] << 8 | p[at + 1]; };
+    size_t pos = 74;
+    int contexts = 0;
+    while (pos < p.size()) {
+        if (pos + 4 > p.size()) return "truncated item";
+        unsigned char type = p[pos];
+        size_t len = len16(pos + 2), body = pos + 4, end = body + len;
+        if (end > p.size()) return "item longer than the request";
+        if (type == 0x10 && (len == 0 || len > 64)) return "application context name of " + std::to_string(len) + " bytes";
+        if (type == 0x20) {
+            contexts++;
+            if (len < 4) return "truncated presentation context";
+            int abstract = 0, transfer = 0;
+            for (size_t q = body + 4; q < end;) {
+                if (q + 4 > end) return "truncated presentation context sub-item";
+                size_t l = len16(q + 2);
+                if (q + 4 + l > end) return "presentation context sub-item overruns its context";
+                if (p[q] == 0x30) abstract++;
+                if (p[q] == 0x40) transfer++;
+                if ((p[q] == 0x30 || p[q] == 0x40) && (l == 0 || l > 64))
+                    return std::string(p[q] == 0x30 ? "abstract" : "transfer") + " syntax of " + std::to_string(l) + " bytes (a UID has 1 to 64)";
+                q += 4 + l;
+            }
+            if (abstract != 1) return "presentation context with " + std::to_string(abstract) + " abstract syntaxes";
+            if (transfer == 0) return "presentation context without a transfer syntax";
+        }
+        pos = end;
+    }
+    if (contexts == 0) return "no presentation context";
+    return "";
+}
+
+/// Consumes the request (so closing does not reset the connection before the peer reads the answer),
+/// sends A-ASSOCIATE-RJ (permanent, service user, `reason`) and closes.
+void rejectRaw(int fd, size_t requestLength, unsigned char reason) {
+    std::vector<unsigned char> sink(requestLength);
+    size_t got = 0;
+    while (got < requestLength) {
+        ssize_t n = recv(fd, sink.data() + got, requestLength - got, MSG_DONTWAIT);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    const unsigned char rj[10] = {0x03, 0, 0, 0, 0, 4, 0, 1, 1, reason};
+    (void)!send(fd, rj, sizeof rj, MSG_NOSIGNAL);
+    shutdown(fd, SHUT_WR);
+    // Let the peer read the answer and close first (briefly), so our close does not reset it away.
+    pollfd p{fd, POLLIN | POLLRDHUP, 0};
+    poll(&p, 1, 500);
+    ::close(fd);
 }
 
 std::string peerName(int fd) {
@@ -115,9 +280,44 @@ void reject(T_ASC_Association *assoc, T_ASC_RejectParametersResult result, T_ASC
     ASC_rejectAssociation(assoc, &rej);
 }
 
+/// Where a received data set is streamed: a file that keeps consuming after a write error (disk full,
+/// quota, I/O error) and remembers the first error. DCMTK's own file stream fails the transfer at the
+/// first failed write and leaves the rest of the data set on the wire, so the association had to be
+/// aborted; this way the data set is read to its end and the sender gets 0xA700 (README, i2-receive(1)).
+class SpoolConsumer : public DcmConsumer {
+public:
+    explicit SpoolConsumer(int fd) : fd_(fd) {}
+    OFBool good() const override { return OFTrue; }
+    OFCondition status() const override { return EC_Normal; }
+    OFBool isFlushed() const override { return OFTrue; }
+    offile_off_t avail() const override { return 1 << 30; }
+    offile_off_t write(const void *buf, offile_off_t n) override {
+        const char *p = (const char *)buf;
+        offile_off_t left = n;
+        while (error == 0 && left > 0) {
+            ssize_t w = ::write(fd_, p, (size_t)left);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) { error = w < 0 ? errno : ENOSPC; break; }
+            p += w;
+            left -= w;
+        }
+        return n;   // consumed either way
+    }
+    void flush() override {}
+    int error = 0;
+private:
+    int fd_;
+};
+
+class SpoolStream : public DcmOutputStream {
+public:
+    explicit SpoolStream(int fd) : DcmOutputStream(&consumer), consumer(fd) {}
+    SpoolConsumer consumer;
+};
+
 /// Receives one C-STORE data set and answers it.
 bool handleStore(Server &s, T_ASC_Association *assoc, T_DIMSE_Message &msg, T_ASC_PresentationContextID presID,
-                 const std::string &caller, const std::string &peer) {
+                 const std::string &caller, const std::string &peer, unsigned long id) {
     const std::string label = caller + "@" + peer;
     T_DIMSE_C_StoreRQ &req = msg.msg.CStoreRQ;
     T_DIMSE_C_StoreRSP rsp;
@@ -134,32 +334,51 @@ bool handleStore(Server &s, T_ASC_Association *assoc, T_DIMSE_Message &msg, T_AS
     struct statvfs vfs;
     bool lowSpace = s.cfg->min_free_bytes > 0 && statvfs(s.cfg->incoming_dir, &vfs) == 0 &&
                     (uint64_t)vfs.f_bavail * vfs.f_frsize < s.cfg->min_free_bytes;
-    DcmOutputFileStream *stream = nullptr;
+    // The file meta header first (DCMTK's, from the request and the association), then our own stream.
+    DcmOutputFileStream *meta = nullptr;
     OFCondition cond = EC_Normal;
-    if (!lowSpace) cond = DIMSE_createFilestream(OFFilename(tmp), &req, assoc, presID, OFTrue, &stream);
-    if (lowSpace || cond.bad() || !stream) {
-        // Nothing can be stored: still read the data set off the wire, then say so.
-        DcmDataset *discard = nullptr;
-        cond = DIMSE_receiveDataSetInMemory(assoc, DIMSE_NONBLOCKING, s.cfg->dimse_timeout, &presID, &discard, nullptr, nullptr);
-        delete discard;
+    int fd = -1, spoolError = 0;
+    if (!lowSpace) {
+        cond = DIMSE_createFilestream(OFFilename(tmp), &req, assoc, presID, OFTrue, &meta);
+        if (cond.good() && meta) {
+            OFCondition written = meta->status();
+            delete meta;   // flushes and closes
+            if (written.bad()) spoolError = ENOSPC;
+            else if ((fd = open(tmp, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0) spoolError = errno;
+        } else {
+            spoolError = errno ? errno : EIO;
+        }
+    }
+    ProgressContext progress{&s, id};
+    if (lowSpace || fd < 0) {
+        // Nothing can be stored: still read the data set off the wire (unparsed, so a hostile one cannot
+        // crash the parser), then say so. No progress callback here: not watched by --pdu-timeout, only
+        // by --dimse-timeout per read.
+        DIC_UL bytes = 0, pdvs = 0;
+        cond = DIMSE_ignoreDataSet(assoc, DIMSE_NONBLOCKING, s.cfg->dimse_timeout, &bytes, &pdvs);
         unlink(tmp);
         if (cond.bad()) { s.log(2, label + ": transfer of " + req.AffectedSOPInstanceUID + " failed: " + cond.text()); return false; }
         rsp.DimseStatus = STATUS_STORE_Refused_OutOfResources;
-        comment = lowSpace ? "free space below the configured minimum" : std::string("cannot create file: ") + strerror(errno);
+        comment = lowSpace ? "free space below the configured minimum" : std::string("cannot create file: ") + strerror(spoolError);
         s.log(2, label + ": C-STORE " + req.AffectedSOPInstanceUID + " answered with failure: " + comment);
     } else {
-        cond = DIMSE_receiveDataSetInFile(assoc, DIMSE_NONBLOCKING, s.cfg->dimse_timeout, &presID, stream, nullptr, nullptr);
-        OFCondition written = stream->status();
-        delete stream;   // flushes and closes the file
+        SpoolStream *stream = new SpoolStream(fd);
+        s.reading(id, true);   // each PDV received counts as progress (onProgress)
+        cond = DIMSE_receiveDataSetInFile(assoc, DIMSE_NONBLOCKING, s.cfg->dimse_timeout, &presID, stream, onProgress, &progress);
+        s.reading(id, false);
+        stream->flush();
+        int error = stream->consumer.error;
+        delete stream;
+        if (close(fd) != 0 && error == 0) error = errno;
         if (cond.bad()) {
             unlink(tmp);
             s.log(2, label + ": transfer of " + req.AffectedSOPInstanceUID + " failed: " + cond.text());
             return false;
         }
-        if (written.bad()) {
+        if (error != 0) {
             unlink(tmp);
             rsp.DimseStatus = STATUS_STORE_Refused_OutOfResources;
-            comment = std::string("cannot write file: ") + written.text();
+            comment = std::string("cannot write file: ") + strerror(error);
             s.log(2, label + ": C-STORE " + req.AffectedSOPInstanceUID + " answered with failure: " + comment);
         } else {
             char buf[256] = "";
@@ -178,12 +397,29 @@ bool handleStore(Server &s, T_ASC_Association *assoc, T_DIMSE_Message &msg, T_AS
     return cond.good();
 }
 
-void serveAssociation(Server &s, int fd) {
-    std::string peer = peerName(fd);
+/// Ends an association at once: without SHUT_RD first, DCMTK's abort waits for the peer to close
+/// (up to the ACSE timeout), holding the thread and socket of a peer that already misbehaved.
+void abortNow(Server &s, unsigned long id, T_ASC_Association *assoc, int fd) {
+    s.forget(id);
+    shutdown(fd, SHUT_RD);
+    ASC_abortAssociation(assoc);
+}
+
+void serveConnection(Server &s, unsigned long id, int fd, const std::string &peer) {
     std::string why;
-    if (!awaitAssociateRQ(fd, s.cfg->acse_timeout, s.stop, why)) {
+    std::vector<unsigned char> pdu;
+    if (!awaitAssociateRQ(fd, s.cfg->acse_timeout, s.stop, why, pdu)) {
         s.log(1, "connection from " + peer + " dropped: " + why);
+        s.forget(id);
         close(fd);
+        return;
+    }
+    unsigned char reason = 1;
+    std::string bad = checkAssociateRQ(pdu, reason);
+    if (!bad.empty()) {
+        s.log(1, "rejected the association request from " + peer + ": " + bad);
+        s.forget(id);
+        rejectRaw(fd, pdu.size(), reason);
         return;
     }
     T_ASC_Association *assoc = nullptr;
@@ -196,7 +432,13 @@ void serveAssociation(Server &s, int fd) {
     }
     if (cond.bad() || !assoc) {
         s.log(1, "association request from " + peer + " failed: " + cond.text());
-        if (assoc) { ASC_dropSCPAssociation(assoc); ASC_destroyAssociation(&assoc); } else { close(fd); }
+        // A peer that resets right after its request fails DCMTK's getpeername before DCMTK wraps the
+        // socket (a TCP initialisation error): then the socket is still ours to close, else one
+        // descriptor leaked per such connection. Any later failure leaves it to DCMTK's drop.
+        s.forget(id);
+        bool ours = cond.module() == OFM_dcmnet && cond.code() == DULC_TCPINITERROR;
+        if (assoc) { ASC_dropSCPAssociation(assoc); ASC_destroyAssociation(&assoc); }
+        if (ours || !assoc) close(fd);
         return;
     }
     std::string caller = assoc->params->DULparams.callingAPTitle;
@@ -205,15 +447,14 @@ void serveAssociation(Server &s, int fd) {
 
     bool allowed = s.cfg->allowed_count == 0;
     for (int i = 0; i < s.cfg->allowed_count; i++) if (caller == s.cfg->allowed_callers[i]) allowed = true;
-    bool full = ++s.associations > s.cfg->max_associations;
     if (called != s.cfg->ae_title) {
         s.log(1, "rejected " + label + ": called AE title '" + called + "' is not ours ('" + s.cfg->ae_title + "'; AE titles are case-sensitive)");
         reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER, ASC_REASON_SU_CALLEDAETITLENOTRECOGNIZED);
     } else if (!allowed) {
         s.log(1, "rejected " + label + ": calling AE title '" + caller + "' is not on the allow-list");
         reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER, ASC_REASON_SU_CALLINGAETITLENOTRECOGNIZED);
-    } else if (full) {
-        s.log(1, "rejected " + label + ": already serving the maximum of " + std::to_string(s.cfg->max_associations) + " associations");
+    } else if (std::string full = s.acquire(id); !full.empty()) {
+        s.log(1, "rejected " + label + ": " + full);
         reject(assoc, ASC_RESULT_REJECTEDTRANSIENT, ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED, ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED);
     } else {
         // Accept verification and every storage SOP class, each in the first transfer syntax the caller
@@ -235,6 +476,7 @@ void serveAssociation(Server &s, int fd) {
                                                known ? ASC_P_TRANSFERSYNTAXESNOTSUPPORTED : ASC_P_ABSTRACTSYNTAXNOTSUPPORTED);
         }
         if (ASC_countAcceptedPresentationContexts(params) == 0) {
+            s.forget(id);
             s.log(1, "rejected " + label + ": it proposed no storage SOP class or transfer syntax we accept");
             reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER, ASC_REASON_SU_NOREASON);
         } else if (ASC_acknowledgeAssociation(assoc).good()) {
@@ -246,34 +488,45 @@ void serveAssociation(Server &s, int fd) {
                 // is in flight between commands, so an abort loses nothing.
                 int waited = 0;
                 do {
+                    s.reading(id, true);
                     cond = DIMSE_receiveCommand(assoc, DIMSE_NONBLOCKING, 1, &presID, &msg, nullptr);
+                    s.reading(id, false);
                 } while (cond == DIMSE_NODATAAVAILABLE && !*s.stop && ++waited < s.cfg->idle_timeout);
                 if (cond == DIMSE_NODATAAVAILABLE && *s.stop) {
-                    // DCMTK's abort waits for the peer to close; stop reading so it returns at once.
                     s.log(0, label + ": stopping, closing the idle association");
-                    shutdown(fd, SHUT_RD);
-                    ASC_abortAssociation(assoc);
+                    abortNow(s, id, assoc, fd);
                     break;
                 }
                 if (cond == DUL_PEERREQUESTEDRELEASE) { ASC_acknowledgeRelease(assoc); s.log(0, "released " + label); break; }
                 if (cond == DUL_PEERABORTEDASSOCIATION) { s.log(1, label + " aborted the association"); break; }
-                if (cond == DIMSE_NODATAAVAILABLE) { s.log(1, label + ": idle timeout, aborting"); ASC_abortAssociation(assoc); break; }
-                if (cond.bad()) { s.log(1, label + ": " + cond.text() + ", aborting"); ASC_abortAssociation(assoc); break; }
+                if (cond == DIMSE_NODATAAVAILABLE) { s.log(1, label + ": idle timeout, aborting"); abortNow(s, id, assoc, fd); break; }
+                if (cond.bad()) { s.log(1, label + ": " + cond.text() + ", aborting"); abortNow(s, id, assoc, fd); break; }
+                if (!s.alive(id)) { s.log(1, label + ": evicted, aborting"); abortNow(s, id, assoc, fd); break; }
+                s.serving(id, true);
+                bool ok = true;
                 if (msg.CommandField == DIMSE_C_ECHO_RQ) {
                     DIMSE_sendEchoResponse(assoc, presID, &msg.msg.CEchoRQ, STATUS_Success, nullptr);
                 } else if (msg.CommandField == DIMSE_C_STORE_RQ) {
-                    if (!handleStore(s, assoc, msg, presID, caller, peer)) { ASC_abortAssociation(assoc); break; }
+                    ok = handleStore(s, assoc, msg, presID, caller, peer, id);
                 } else {
                     s.log(1, label + ": unsupported DIMSE command, aborting");
-                    ASC_abortAssociation(assoc);
-                    break;
+                    ok = false;
                 }
+                s.serving(id, false);
+                if (!ok) { abortNow(s, id, assoc, fd); break; }
             }
         }
     }
-    s.associations--;
+    s.forget(id);
     ASC_dropSCPAssociation(assoc);
     ASC_destroyAssociation(&assoc);
+}
+
+void serveAssociation(Server &s, int fd) {
+    std::string peer = peerName(fd);
+    unsigned long id = s.open(fd, peer);
+    serveConnection(s, id, fd, peer);
+    s.forget(id);
 }
 
 int listenOn(const char *address, int port, std::string &why) {
@@ -328,11 +581,27 @@ extern "C" int i2dcm_scp_run(const i2dcm_scp_config *cfg, i2dcm_scp_store_fn sto
         return i2dcm::say(err, errlen, std::string("cannot initialise DICOM network: ") + cond.text(), I2DCM_STORAGE);
     }
     if (ready) ready(ctx);
+    auto lastFdWarning = Clock::now() - std::chrono::hours(1);
     while (!*stop) {
+        s.watchdog();
         pollfd p{lfd, POLLIN, 0};
         if (poll(&p, 1, 200) <= 0) continue;
         int fd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd < 0) continue;
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                // Out of descriptors: the pending connection stays queued and poll would wake at once
+                // forever (a busy loop serving nobody). Say so (every 10 s at most) and back off; the
+                // connections we serve close and free descriptors meanwhile.
+                int e = errno;
+                if (Clock::now() - lastFdWarning > std::chrono::seconds(10)) {
+                    lastFdWarning = Clock::now();
+                    s.log(2, std::string("cannot accept connections: ") + strerror(e) + " (" + std::to_string(s.threads.load()) +
+                                 " connections open; raise the open-file limit, e.g. LimitNOFILE=, or lower --max-associations)");
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(250));
+            }
+            continue;
+        }
         int on = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
         s.threads++;

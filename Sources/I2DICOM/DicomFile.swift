@@ -82,7 +82,70 @@ public final class DicomFile {
         return v.isEmpty ? nil : v
     }
     public func doubles(_ path: TagPath) -> [Double]? { doubles(path.text) }
-    public func int(_ tag: Tag) -> Int? { doubles(tag.path)?.first.map { Int($0) } }
+    /// The first value of an integer attribute, or nil when absent or not a finite integer within
+    /// ±2^31 (a hostile `nan`, `inf` or `1e300` in IS used to trap in the conversion to Int).
+    /// Where a present-but-invalid value must not pass for an absent one, use `integer(_:)`.
+    public func int(_ tag: Tag) -> Int? { doubles(tag.path)?.first.flatMap(Self.integer) }
+
+    /// Like `int`, but a value that is present and not a valid integer is an error naming the attribute
+    /// and the value; nil only when the attribute is absent or empty.
+    public func integer(_ tag: Tag) throws -> Int? {
+        guard let text = string(tag), !text.isEmpty else { return nil }
+        guard let first = text.split(separator: "\\").first.map({ String($0).trimmed(" ") }),
+              let d = Double(first), let v = Self.integer(d) else {
+            throw I2Error(.badInput, path: path, "\(tag.keyword) \(tag.path) is '\(text.prefix(40))', not an integer")
+        }
+        return v
+    }
+
+    static func integer(_ d: Double) -> Int? {
+        d.isFinite && d.magnitude <= Double(Int32.max) ? Int(d) : nil
+    }
+
+    /// Checks what the image header claims against what the file holds, before anyone allocates by
+    /// it: Rows, Columns, BitsAllocated, SamplesPerPixel, NumberOfFrames, InstanceNumber, EchoNumbers
+    /// and TemporalPositionIdentifier, when present, are integers (else an error naming the attribute);
+    /// native pixel data holds every frame claimed (NumberOfFrames x Rows x Columns x samples x bits);
+    /// encapsulated pixel data has at least one fragment per frame (PS3.5 A.4). A header claiming
+    /// 65535 x 65535 x 2 frames or 2^31-1 frames over a few bytes is refused here, not allocated.
+    public func checkImageClaims() throws {
+        for tag in [Tag.rows, .columns, .bitsAllocated, .samplesPerPixel, .numberOfFrames, .instanceNumber, .echoNumbers,
+                    .temporalPositionIdentifier] {
+            _ = try integer(tag)
+        }
+        guard let rows = try integer(.rows), let columns = try integer(.columns), rows > 0, columns > 0 else { return }
+        let frames = max(try integer(.numberOfFrames) ?? 1, 1)
+        let samples = max(try integer(.samplesPerPixel) ?? 1, 1)
+        let bits = try integer(.bitsAllocated) ?? 16
+        var fragments = 0, bytes = 0
+        let layout = i2dcm_pixel_layout(handle, &fragments, &bytes)
+        func refuse(_ why: String) -> I2Error {
+            I2Error(.badInput, path: path, "the header claims \(frames) frame\(frames == 1 ? "" : "s") of \(columns)x\(rows)\(samples > 1 ? "x\(samples)" : ""): \(why)")
+        }
+        if layout == 0 {
+            let (pixels, o1) = rows.multipliedReportingOverflow(by: columns)
+            let (all, o2) = pixels.multipliedReportingOverflow(by: frames)
+            let (samplesAll, o3) = all.multipliedReportingOverflow(by: samples)
+            let (bitsAll, o4) = samplesAll.multipliedReportingOverflow(by: max(bits, 1))
+            if o1 || o2 || o3 || o4 { throw refuse("more bytes than any file holds") }
+            let needed = (bitsAll + 7) / 8
+            if needed > bytes { throw refuse("\(needed) bytes of pixel data needed, the file has \(bytes)") }
+        } else if layout == 1 {
+            if frames > fragments {
+                throw refuse("the encapsulated pixel data has only \(fragments) fragment\(fragments == 1 ? "" : "s") (at least one per frame)")
+            }
+            // RLE (PS3.5 G.3.1, PackBits) turns 2 bytes into at most 128: the only codec with a hard bound.
+            if transferSyntax == "1.2.840.10008.1.2.5" {
+                let perSample = max(1, (bits + 7) / 8)
+                let (a, o1) = rows.multipliedReportingOverflow(by: columns)
+                let (b, o2) = a.multipliedReportingOverflow(by: frames)
+                let (decoded, o3) = b.multipliedReportingOverflow(by: samples * perSample)
+                if o1 || o2 || o3 || decoded > 64 * bytes {
+                    throw refuse("\(bytes) bytes of RLE cannot decode to \(o1 || o2 || o3 ? "that many" : String(decoded)) bytes (RLE expands at most 64-fold)")
+                }
+            }
+        }
+    }
 
     /// The raw bytes of a top-level byte element (OB/UN, e.g. a private header), or nil when absent.
     public func bytes(_ tag: Tag) -> [UInt8]? {

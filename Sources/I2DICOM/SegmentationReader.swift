@@ -69,6 +69,7 @@ public enum SegmentationReader {
             throw bad("BitsAllocated \(bits) does not fit SegmentationType \(type.rawValue) (expected \(expectedBits.sorted().map(String.init).joined(separator: " or ")))")
         }
         guard file.hasPixelData else { throw bad("missing pixel data") }
+        try file.checkImageClaims()   // before frames are read or pixels allocated by NumberOfFrames/Rows/Columns
         let frames = max(file.int(.numberOfFrames) ?? 1, 1)
 
         func macro(_ seq: Tag, _ attribute: Tag) -> [Double]? {

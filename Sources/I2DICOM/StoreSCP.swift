@@ -17,6 +17,9 @@ public struct StoreSCPConfig: Sendable {
     public var allowedCallers: [String] = []
     public var minFreeBytes: UInt64 = 0
     public var drainSeconds = 30
+    public var maxPerPeer = 8
+    public var pduTimeout = 30
+    public var evictIdle = 10
     public init(incomingDirectory: String) { self.incomingDirectory = incomingDirectory }
 }
 
@@ -84,7 +87,9 @@ public final class StoreSCP: @unchecked Sendable {
                                 dimse_timeout: Int32(config.dimseTimeout), idle_timeout: Int32(config.idleTimeout),
                                 max_associations: Int32(config.maxAssociations),
                                 allowed_callers: list.baseAddress, allowed_count: Int32(list.count),
-                                min_free_bytes: config.minFreeBytes, drain_seconds: Int32(config.drainSeconds))
+                                min_free_bytes: config.minFreeBytes, drain_seconds: Int32(config.drainSeconds),
+                                max_per_peer: Int32(config.maxPerPeer), pdu_timeout: Int32(config.pduTimeout),
+                                evict_idle: Int32(config.evictIdle))
                             let ctx = Unmanaged.passUnretained(self).toOpaque()
                             return i2dcm_scp_run(&c, storeTrampoline, logTrampoline, readyTrampoline, ctx, stopFlag, err, errLength)
                         }

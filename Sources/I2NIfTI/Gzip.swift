@@ -107,7 +107,12 @@ public enum Gzip {
     /// Inflates gzip (any number of members) or zlib data. `expected` sizes the output when known.
     /// Errors name `path` when given (callers reading from a file pass it, or add it with I2Error.at).
     public static func decompress(_ input: ArraySlice<UInt8>, expected: Int? = nil, path: String? = nil) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: max(expected ?? input.count * 4, 1024))
+        // `expected` is the header's claim; deflate cannot expand more than 1032-fold (RFC 1951: a
+        // 258-byte match costs at least 2 bits), so no more than that is allocated up front: a 134-byte
+        // gzip NRRD claiming 64 GiB used to abort here. The output still grows if a claim was low.
+        let bound = input.count.multipliedReportingOverflow(by: 1032)
+        let claim = min(expected ?? input.count * 4, bound.overflow ? Int.max : bound.partialValue + 1024)
+        var out = [UInt8](repeating: 0, count: max(claim, 1024))
         var total = 0
         var stream = z_stream()
         var rc = inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))

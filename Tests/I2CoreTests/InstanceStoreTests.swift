@@ -183,7 +183,8 @@ final class InstanceStoreTests: XCTestCase {
         let part = try incomingFile(sop: "1.2.9", suffix: ".part")                   // unfinished transfer
         let live = try incomingFile(sop: "1.2.10", suffix: ".part", pid: getpid())  // a running receiver's
         var placed: [String] = []
-        InstanceStore(root: root).recover(incoming: incoming) { placed.append($0) }
+        InstanceStore(root: root).recover(incoming: incoming, quarantine: root + "/.i2-quarantine",
+                                          stored: { placed.append($0) }, quarantined: { XCTFail("quarantined \($0): \($1)") })
         XCTAssertEqual(placed, [[root, "P1", study, series, sop + ".dcm"].joined(separator: "/")])
         XCTAssertFalse(FileManager.default.fileExists(atPath: done))
         XCTAssertFalse(FileManager.default.fileExists(atPath: part))

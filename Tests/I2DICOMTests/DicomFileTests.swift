@@ -108,3 +108,36 @@ final class DicomFileTests: XCTestCase {
         XCTAssertThrowsError(try DS.format(.nan))
     }
 }
+
+/// Hostile values through the read API (issue 11): no trap, no type confusion.
+final class DicomFileHostileTests: XCTestCase {
+    func testIntegerOfNonFiniteOrHugeValuesIsNilOrANamedError() throws {
+        for d in [Double.nan, .infinity, -.infinity, 1e300, 3e9] { XCTAssertNil(DicomFile.integer(d), "\(d)") }
+        XCTAssertEqual(DicomFile.integer(12.0), 12)
+        XCTAssertEqual(DicomFile.integer(-7.9), -7)
+    }
+
+    /// The dcmqi SEG with its per-frame PlanePositionSequence re-encoded as OW (explicit VR): a path
+    /// through it must find nothing (DCMTK's path processor took the OW element for a sequence).
+    func testPathThroughAnOWElementIsAbsent() throws {
+        let scratch = Scratch()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: Fixture.dcmqiSeg))
+        let f = try DicomFile(path: Fixture.dcmqiSeg)
+        let path = Tag.perFrameFunctionalGroupsSequence[0] / Tag.planePositionSequence[0] / Tag.imagePositionPatient
+        XCTAssertNotNil(f.doubles(path), "the unedited SEG has positions")
+        // (0020,9113) SQ → OW: same 4-byte length layout in explicit VR, so only the two VR bytes change.
+        let tag: [UInt8] = [0x20, 0x00, 0x13, 0x91, 0x53, 0x51]   // (0020,9113) "SQ"
+        var edited = [UInt8](bytes)
+        var i = 0, n = 0
+        while i + 6 <= edited.count {
+            if Array(edited[i..<i + 6]) == tag { edited[i + 4] = 0x4F; edited[i + 5] = 0x57; n += 1 }   // "OW"
+            i += 1
+        }
+        XCTAssertGreaterThan(n, 0)
+        let out = scratch.path("ow.dcm")
+        try Data(edited).write(to: URL(fileURLWithPath: out))
+        guard let g = try? DicomFile(path: out) else { return }   // refusing the file is fine too
+        XCTAssertNil(g.doubles(path))
+        XCTAssertNil(g.items(Tag.perFrameFunctionalGroupsSequence[0] / Tag.planePositionSequence))
+    }
+}

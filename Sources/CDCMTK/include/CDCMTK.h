@@ -59,6 +59,9 @@ int i2dcm_get_in_item(i2dcm_file *f, uint16_t seqGroup, uint16_t seqElem, int in
 int i2dcm_transfer_syntax(i2dcm_file *f, char *buf, size_t buflen);
 /// Length in bytes of the (still encoded) pixel data as stored, or -1 when there is none.
 long i2dcm_pixel_length(i2dcm_file *f);
+/// How the pixel data is stored: 0 native (*bytes = the value's length), 1 encapsulated (*fragments =
+/// its fragments without the Basic Offset Table, *bytes = their total length), -1 no pixel data.
+int i2dcm_pixel_layout(i2dcm_file *f, long *fragments, long *bytes);
 
 /// Decodes all frames of the pixel data (decompressing any transfer syntax DCMTK has a codec for)
 /// and copies `len` bytes of native little-endian pixels into `dst`. Fails when the pixel data is

@@ -24,6 +24,9 @@ typedef struct {
     int allowed_count;
     uint64_t min_free_bytes;        // below this free space in incoming_dir, C-STORE answers 0xA700
     int drain_seconds;              // on stop: how long associations in flight may still run
+    int max_per_peer;               // simultaneous associations from one peer address; more are rejected as transient
+    int pdu_timeout;                // seconds a PDU may take to arrive once it started (a dripping peer is dropped)
+    int evict_idle;                 // when full: abort the longest-idle association idle at least this long (0: never)
 } i2dcm_scp_config;
 
 /// A C-STORE whose data set was written completely to `tmp_path` (Part 10, as received).

@@ -9,6 +9,15 @@ enum Receive {
     static let allow = Flag("allow", value: "AETITLE", summary: "Accept only this calling AE title (repeatable)",
                             details: "Anyone else is rejected at association time (calling AE title not recognized).", repeatable: true)
     static let maxAssociations = Flag("max-associations", value: "N", summary: "Simultaneous associations; more are rejected as transient", defaultValue: "16")
+    static let maxPerPeer = Flag("max-per-peer", value: "N", summary: "Simultaneous associations from one peer address; more are rejected as transient",
+                                 details: "Counted per IP address, so one host (or one hostile client) cannot take every --max-associations slot. 0: no per-peer limit.",
+                                 defaultValue: "8")
+    static let evictIdle = Flag("evict-idle", value: "SECONDS", summary: "When every slot is taken, abort the association idle longest if idle this long",
+                                details: "An association idle between commands has nothing in flight, so aborting it loses nothing (its sender reconnects when it has more to send); this way idle connections cannot lock senders out until --idle-timeout. 0: never evict.",
+                                defaultValue: "10")
+    static let pduTimeout = Flag("pdu-timeout", value: "SECONDS", summary: "Drop a connection whose PDU has not completed this long after it started",
+                                 details: "Bounds how long one PDU (at most --max-pdu bytes) may take to arrive, so a peer dripping bytes cannot hold a connection and an association slot indefinitely.",
+                                 defaultValue: "30")
     static let maxPDU = Flag("max-pdu", value: "BYTES", summary: "Maximum PDU length we receive", defaultValue: "131072")
     static let acseTimeout = Flag("acse-timeout", value: "SECONDS", summary: "Wait this long for an association request or release", defaultValue: "30")
     static let dimseTimeout = Flag("dimse-timeout", value: "SECONDS", summary: "A data set may stall this long mid-transfer", defaultValue: "60")
@@ -26,9 +35,11 @@ enum Receive {
         description: """
         Listens for DICOM associations and stores every received instance, as received (no transcoding), under ROOT/<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm. Accepts C-ECHO and C-STORE for every storage SOP class, in the usual transfer syntaxes (implicit/explicit little endian, big endian, deflated, JPEG family, JPEG-LS, JPEG 2000, RLE).
         Each data set is streamed to a hidden temporary file under ROOT/.i2-incoming, fsync'ed, renamed into place, and only then answered with success (an instance acknowledged just before a crash is moved into place at the next start); when it cannot be stored (disk full, permissions, free space below --min-free) the sender gets 0xA700 (out of resources). PatientID is made safe as a path component; UIDs must be UIDs.
+        Hostile or broken senders cannot take the node down or lock others out: an association request with a blank AE title, a presentation context without transfer syntax or an over-long UID is rejected at once; one host holds at most --max-per-peer associations; when every slot is taken, the association idle longest (at least --evict-idle seconds) is aborted for the newcomer; a PDU that stalls mid-way for --pdu-timeout seconds drops its connection; a data set nested more than 256 sequences deep is refused (0xC000) before it is parsed. At the open-file limit, receive says so on stderr and backs off instead of spinning.
+        An acknowledged instance that cannot be stored at the next start (it cannot be parsed, or parsing it ended the previous start) is moved unchanged to ROOT/.i2-quarantine/ and reported on stderr, never deleted and never parsed again.
         Each stored file's path is printed on stdout when it becomes visible (--json: one object per line); associations and errors go to stderr. Runs until SIGINT or SIGTERM, then stops accepting, lets transfers in flight finish (--drain) and exits 0.
         """,
-        flags: [aet, port, bind, allow, maxAssociations, maxPDU, acseTimeout, dimseTimeout, idleTimeout, onDuplicate, noFsync, minFree, drain, CommonFlags.json, CommonFlags.null],
+        flags: [aet, port, bind, allow, maxAssociations, maxPerPeer, evictIdle, maxPDU, pduTimeout, acseTimeout, dimseTimeout, idleTimeout, onDuplicate, noFsync, minFree, drain, CommonFlags.json, CommonFlags.null],
         positionals: [Positional("ROOT", summary: "Directory the instances are stored under (created if missing)", completion: .directory)],
         examples: [
             ("i2 receive --aet I2 --port 11112 /data/incoming", "store what a PACS sends to I2@this-host:11112"),
@@ -46,6 +57,9 @@ enum Receive {
         o.network.bindAddress = args.given(bind) ?? ""
         o.network.allowedCallers = args.all(allow)
         o.network.maxAssociations = try args.int(maxAssociations, range: 1...1000)
+        o.network.maxPerPeer = try args.int(maxPerPeer, range: 0...1000)
+        o.network.evictIdle = try args.int(evictIdle, range: 0...86400)
+        o.network.pduTimeout = try args.int(pduTimeout, range: 2...86400)
         o.network.maxPDU = try args.int(maxPDU, range: 4096...131072 * 128)
         o.network.acseTimeout = try args.int(acseTimeout, range: 1...86400)
         o.network.dimseTimeout = try args.int(dimseTimeout, range: 1...86400)

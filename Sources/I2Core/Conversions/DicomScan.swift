@@ -100,6 +100,7 @@ struct DicomScan {
             if f.string(.sopClassUID) != nil && f.string(.rows) == nil { return [] }  // not an image: nothing to convert
             throw I2Error(.badInput, path: f.path, "missing pixel data")
         }
+        try f.checkImageClaims()   // issue 11: no trap on nan/inf integers, no allocation by sizes the file cannot hold
         guard let rows = f.int(.rows), let cols = f.int(.columns), rows > 0, cols > 0 else {
             throw I2Error(.badInput, path: f.path, "missing Rows/Columns")
         }

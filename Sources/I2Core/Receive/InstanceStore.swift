@@ -27,11 +27,13 @@ public struct InstanceStore: Sendable {
         case refused(StoreAnswer)
     }
 
-    /// Moves the data set at `temporary` into place. The temporary file is gone afterwards in every case.
-    public func store(temporary: String, sopInstanceUID expected: String) -> Outcome {
+    /// Moves the data set at `temporary` into place. The temporary file is gone afterwards in every case
+    /// (a refused one too, unless `keepRefused`: then it is left where it is, for the caller to quarantine).
+    public func store(temporary: String, sopInstanceUID expected: String, keepRefused: Bool = false) -> Outcome {
         var current = temporary
         var moved = false
-        defer { if !moved { unlink(current) } }
+        var refused = false
+        defer { if !moved && !(keepRefused && refused) { unlink(current) } }
         if durable && current.hasSuffix(".part") {
             let done = String(current.dropLast(5)) + ".done"
             // The one fsync of this instance (see the top of the file).
@@ -43,13 +45,15 @@ public struct InstanceStore: Sendable {
         }
         let file: DicomFile
         do { file = try DicomFile(path: current) } catch {
-            return .refused(.cannotUnderstand("data set cannot be parsed"))
+            refused = true
+            return .refused(.cannotUnderstand("data set cannot be parsed: \((error as? I2Error)?.detail ?? "\(error)")"))
         }
         let sop = file.string(.sopInstanceUID) ?? expected
         let study = file.string(.studyInstanceUID) ?? ""
         let series = file.string(.seriesInstanceUID) ?? ""
         for (name, uid) in [("SOPInstanceUID", sop), ("StudyInstanceUID", study), ("SeriesInstanceUID", series)]
         where !StoreLayout.isUID(uid) {
+            refused = true
             return .refused(.cannotUnderstand("\(name) is missing or not a valid UID"))
         }
         let patient = file.string(.patientID) ?? ""
@@ -81,14 +85,36 @@ public struct InstanceStore: Sendable {
 
     /// At start: moves completed instances a previous run acknowledged but had not yet placed (`.done`)
     /// into the store, and removes unfinished transfers (`.part`) of receivers no longer running.
-    public func recover(incoming: String, stored: (String) -> Void) {
+    ///
+    /// An acknowledged instance is never deleted and never allowed to take the node down: before it is
+    /// parsed, its `.done` is renamed `.recovering`, so if parsing it crashes this process, the next start
+    /// finds the `.recovering` and moves it to the quarantine without parsing it again (instead of
+    /// crashing at every start). One that parses but cannot be stored (no valid UIDs) is quarantined too.
+    public func recover(incoming: String, quarantine: String, stored: (String) -> Void, quarantined: (String, String) -> Void) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: incoming) else { return }
         for name in names.sorted() where name.hasPrefix(".i2-") {
             let pid = name.dropFirst(4).split(separator: "-").first.flatMap { Int32($0) } ?? 0
             if pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) { continue }   // its receiver is alive
             let path = incoming + "/" + name
-            if name.hasSuffix(".done"), case .stored(let p, _, _, _) = store(temporary: path, sopInstanceUID: "") {
-                stored(p)
+            func toQuarantine(_ from: String, _ why: String) {
+                let target = quarantine + "/" + String(name.dropFirst(4).split(separator: ".").first ?? "") + ".dcm"
+                if Directories.create(quarantine) == nil, (try? AtomicFile.move(from, to: target)) != nil {
+                    quarantined(target, why)
+                } else {
+                    quarantined(from, why + " (and it could not be moved to \(quarantine): left in place)")
+                }
+            }
+            if name.hasSuffix(".recovering") {
+                toQuarantine(path, "parsing it stopped a previous recovery")
+            } else if name.hasSuffix(".done") {
+                let recovering = String(path.dropLast(5)) + ".recovering"
+                guard rename(path, recovering) == 0 else { continue }
+                switch store(temporary: recovering, sopInstanceUID: "", keepRefused: true) {
+                case .stored(let p, _, _, _): stored(p)
+                case .identical: break
+                case .refused(let answer):
+                    if FileManager.default.fileExists(atPath: recovering) { toQuarantine(recovering, answer.comment) }
+                }
             } else {
                 unlink(path)
             }

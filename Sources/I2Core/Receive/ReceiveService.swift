@@ -32,10 +32,12 @@ public enum ReceiveService: Engine {
         } catch {
             return result.fatal(I2Error(.storage, path: o.root, "cannot create the store: \(error.localizedDescription)"))
         }
-        store.recover(incoming: config.incomingDirectory) { path in
+        store.recover(incoming: config.incomingDirectory, quarantine: StoreLayout.quarantine(o.root), stored: { path in
             events.info("recovered \(path), acknowledged before a crash")
             result.output(path)
-        }
+        }, quarantined: { path, why in
+            events.error("quarantined \(path), acknowledged before a crash but it cannot be stored: \(why)")
+        })
 
         let listening = "listening as \(config.aeTitle) on \(config.bindAddress.isEmpty ? "*" : config.bindAddress) port \(config.port), storing under \(o.root)"
         let scp = StoreSCP(config: config, stopFlag: context.stop.flag, handler: { received in

@@ -5,6 +5,10 @@ public enum StoreLayout {
     /// The incoming directory for data sets still in transfer: hidden, on the store's filesystem.
     public static func incoming(_ root: String) -> String { root + "/.i2-incoming" }
 
+    /// Where acknowledged instances that cannot be stored are kept for a person to look at (hidden: a
+    /// PatientID component never starts with a dot).
+    public static func quarantine(_ root: String) -> String { root + "/.i2-quarantine" }
+
     /// A PatientID as one safe path component: no '/', NUL or control characters, no leading dot (so
     /// no '.', '..' or hidden names), at most 64 bytes; empty becomes "UNKNOWN".
     public static func patientComponent(_ id: String) -> String {

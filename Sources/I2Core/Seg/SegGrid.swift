@@ -19,11 +19,20 @@ struct SegGrid {
     static func own(_ seg: SegmentationObject) throws -> SegGrid {
         func bad(_ why: String) -> I2Error { I2Error(.badInput, path: seg.path, why) }
         guard let iop = seg.orientation else { throw bad("no ImageOrientationPatient (Plane Orientation macro): the geometry is unknown; give --ref") }
-        let row = Vector3(iop[0], iop[1], iop[2]).normalized, col = Vector3(iop[3], iop[4], iop[5]).normalized
+        // A zero, non-finite or parallel row/column direction has no normal: NaN positions on the normal
+        // used to trap in the slice index conversion. Refuse it by name instead.
+        let rawRow = Vector3(iop[0], iop[1], iop[2]), rawCol = Vector3(iop[3], iop[4], iop[5])
+        guard iop.allSatisfy(\.isFinite), rawRow.length > 1e-6, rawCol.length > 1e-6,
+              rawRow.normalized.cross(rawCol.normalized).length > 0.01 else {
+            throw bad("ImageOrientationPatient \(iop.map { String(format: "%g", $0) }.joined(separator: "\\")) is degenerate "
+                      + "(a zero, non-finite or parallel row and column direction): the geometry is unknown; give --ref")
+        }
+        let row = rawRow.normalized, col = rawCol.normalized
         let normal = row.cross(col).normalized
         var positions: [Vector3] = []
         for (i, p) in seg.frames.position.enumerated() {
             guard let p else { throw bad("frame \(i + 1) has no ImagePositionPatient (Plane Position macro): the geometry is unknown; give --ref") }
+            guard p.array.allSatisfy(\.isFinite) else { throw bad("frame \(i + 1) has a non-finite ImagePositionPatient") }
             positions.append(p)
         }
         let ps = seg.pixelSpacing ?? [1, 1]

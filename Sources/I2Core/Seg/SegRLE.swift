@@ -109,11 +109,22 @@ enum SegRLE {
     /// Decodes the fragments of a BINARY SEG (one per frame) into its native form: bits LSB first, frames
     /// packed one after another across byte boundaries.
     static func decodeBinary(_ fragments: [UnsafeRawBufferPointer], rows: Int, columns: Int, path: String) throws -> [UInt8] {
+        try checkExpansion(fragments, rows: rows, columns: columns, path: path)
         var out = [UInt8](repeating: 0, count: (rows * columns * fragments.count + 7) / 8)
         try out.withUnsafeMutableBytes { o in
             try decodeBinary(fragments, frames: 0..<fragments.count, rows: rows, columns: columns, into: o, origin: 0, path: path)
         }
         return out
+    }
+
+    /// PackBits expands 2 bytes into at most 128: a frame of rows x columns one-byte pixels needs a
+    /// fragment of at least rows x columns / 64 bytes past its header. Checked before allocating by the
+    /// claimed size, so 3 frames "of 65535 x 65535" in a few bytes are refused, not a 1.6 GB buffer.
+    static func checkExpansion(_ fragments: [UnsafeRawBufferPointer], rows: Int, columns: Int, path: String) throws {
+        let (npix, overflow) = rows.multipliedReportingOverflow(by: columns)
+        for (f, src) in fragments.enumerated() where overflow || npix > 64 * max(src.count - 64, 0) + 64 {
+            throw I2Error(.badInput, path: path, "frame \(f + 1): RLE: a fragment of \(src.count) bytes cannot hold \(columns)x\(rows) pixels")
+        }
     }
 
     /// Decodes `frames` into `out`, a zeroed window of the native bit stream starting at its byte `origin`.
