@@ -3,7 +3,7 @@
 #   - each corpus folder /work/shared/testdata/dcm_qa/*/In (or $DCM_QA/*/In; skipped with a note when absent),
 #   - a generated 300-slice 512x512 CT (Tests/Tools/make_series.py from Tests/Fixtures/dcmqi/ct-3slice/01.dcm),
 #   - a generated enhanced MR file of 5,120 frames (Tests/Tools/make_enhanced.py: 80 time points of the
-#     64-frame Philips fixture Tests/Fixtures/dcm_qa_enh/IM_0027_fMAP.dcm).
+#     64-frame Philips fixture Tests/Fixtures/dcm_qa_enh/Philips/IM_0027_fMAP.dcm).
 # Cases per input: .nii (i2 --format nii vs dcm2niix -z n) and .nii.gz (i2 vs dcm2niix -z y, which uses
 # pigz when installed), sidecars on for both (each tool's default). RUNS runs each (default 3): prints
 # median times, the i2/dcm2niix ratio (target <= 1.0), peak RSS of each, and the largest output volume
@@ -33,7 +33,7 @@ done
 "$py" Tests/Tools/make_series.py Tests/Fixtures/dcmqi/ct-3slice/01.dcm "$work/ct" --slices 300 >/dev/null
 inputs+=("ct-300=$work/ct")
 mkdir -p "$work/enhanced"
-"$py" Tests/Tools/make_enhanced.py Tests/Fixtures/dcm_qa_enh/IM_0027_fMAP.dcm "$work/enhanced/enhanced.dcm" --frames 5120 >/dev/null
+"$py" Tests/Tools/make_enhanced.py Tests/Fixtures/dcm_qa_enh/Philips/IM_0027_fMAP.dcm "$work/enhanced/enhanced.dcm" --frames 5120 >/dev/null
 inputs+=("enhanced-5120=$work/enhanced")
 
 "$py" Tests/Benchmarks/convert_bench.py --runs "$runs" --i2 "$i2" --work "$work" --only "${ONLY:-}" "${inputs[@]}"

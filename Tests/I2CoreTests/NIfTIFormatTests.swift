@@ -112,7 +112,7 @@ final class NIfTIFormatTests: XCTestCase {
         XCTAssertEqual((1...3).map { Double(Kit.get(Float.self, at: 76 + 4 * $0, in: b)) }, v.spacing)
         XCTAssertEqual(Kit.get(Float.self, at: 108, in: b), 352)   // vox_offset
         XCTAssertEqual(Kit.get(Float.self, at: 112, in: b), 1)     // scl_slope
-        XCTAssertEqual(b[123], 2)                                  // xyzt_units: mm
+        XCTAssertEqual(b[123], 10)                                 // xyzt_units: mm and s, as dcm2niix writes 3-D too
         XCTAssertEqual(Array(b[148..<151]), Array("i2\0".utf8))    // descrip
         XCTAssertEqual(Kit.get(Int16.self, at: 252, in: b), 1)     // qform_code: scanner
         XCTAssertEqual(Kit.get(Int16.self, at: 254, in: b), 1)     // sform_code: scanner

@@ -21,7 +21,7 @@ final class FrameTableTests: XCTestCase {
     ]
 
     /// Philips enhanced MR (dcm_qa_enh), and dcmqi's Legacy Converted Enhanced CT (shared pixel measures).
-    static let files = [TestSupport.fixture("dcm_qa_enh/IM_0027_fMAP.dcm"), TestSupport.fixture("dcmqi/23x38x3/multiframe/mf.dcm")]
+    static let files = [TestSupport.fixture("dcm_qa_enh/Philips/IM_0027_fMAP.dcm"), TestSupport.fixture("dcmqi/23x38x3/multiframe/mf.dcm")]
 
     func testEveryFrameHasTheValuesOfThePathLookups() throws {
         for path in Self.files {

@@ -43,7 +43,7 @@ final class ConvertDiffusionTests: E2ECase {
 
     /// On a real GE header (dcm_qa_nih), with its private blocks and user data.
     func testGEOnARealHeaderMatchesDcm2niix() throws {
-        let template = TestSupport.fixture("dcm_qa_nih/ge-epi-00001.dcm")
+        let template = TestSupport.fixture("dcm_qa/nih-ge/mr_0004/axial_epi_fmri_interleaved_i_to_s-00001.dcm")
         try assertDiffusionMatchesDcm2niix(try dwi("ge-real", ["--vendor", "ge", "--template", template, "--oblique", "20", "--trace"]))
     }
 

@@ -40,9 +40,14 @@ final class ConvertSidecarTests: E2ECase {
     """
 
     /// Runs dcm2niix and i2 on `fixture`; asserts equal sidecars except `knownMissing` / `knownDifferent`.
-    func assertSidecarsMatch(_ fixture: String, outputs: Int, knownMissing: Set<String> = [], knownDifferent: Set<String> = [],
+    /// `fixture`: a folder under Tests/Fixtures/dcm_qa, or `files` (paths under Tests/Fixtures) copied into one input folder.
+    func assertSidecarsMatch(_ fixture: String? = nil, files: [String] = [], outputs: Int, knownMissing: Set<String> = [], knownDifferent: Set<String> = [],
                              file: StaticString = #filePath, line: UInt = #line) throws {
-        let input = TestSupport.fixture("dcm_qa/" + fixture)
+        var input = fixture.map { TestSupport.fixture("dcm_qa/" + $0) } ?? ""
+        if fixture == nil {
+            input = try mkdir("input")
+            for f in files { try FileManager.default.copyItem(atPath: TestSupport.fixture(f), toPath: input + "/" + (f as NSString).lastPathComponent) }
+        }
         let ref = path("dcm2niix"), mine = try mkdir("i2")
         _ = try E2E.dcm2niix(input, into: ref, file: file, line: line)
         try E2E.i2(["convert", input, mine, "-f", "nii"], file: file, line: line)
@@ -67,13 +72,13 @@ final class ConvertSidecarTests: E2ECase {
     /// Siemens multi-echo GRE field map (classic, 3 positions x 2 echoes): one sidecar per echo with its
     /// EchoTime and EchoNumber; SliceTiming from the slices' AcquisitionTime.
     func testSiemensMultiEchoSidecarsMatchDcm2niix() throws {
-        try assertSidecarsMatch("dcm_qa_me/me_fieldmap_gre", outputs: 2)
+        try assertSidecarsMatch(files: ["0001", "0001_e2", "0002", "0002_e2", "0003", "0003_e2"].map { "dcm_qa/me/2_me_FieldMap_GRE/\($0).dcm" }, outputs: 2)
     }
 
     /// GE EPI (one volume, so no SliceTiming from dcm2niix either): standard keys, GE echo spacing
     /// (0043,102C), PhaseEncodingDirection from the polarity in the user-defined data (0043,102A), shims.
     func testGEEPISidecarMatchesDcm2niix() throws {
-        try assertSidecarsMatch("dcm_qa_nih/ge_epi_interleaved", outputs: 1)
+        try assertSidecarsMatch(files: (1...15).map { String(format: "dcm_qa/nih-ge/mr_0004/axial_epi_fmri_interleaved_i_to_s-%05d.dcm", $0) }, outputs: 1)
     }
 
     /// Philips enhanced (multi-frame) field map: values from the functional groups and from Philips'
@@ -81,7 +86,7 @@ final class ConvertSidecarTests: E2ECase {
     /// (added by the Philips scaling work), dcm2niix's FIELDMAPHZ/REAL image types and Units, and
     /// ScanningSequence, where frames differ (GR, RM) and dcm2niix reports the last frame's, i2 the first's.
     func testPhilipsEnhancedSidecarMatchesDcm2niix() throws {
-        try assertSidecarsMatch("dcm_qa_enh/philips_fmap", outputs: 2,
+        try assertSidecarsMatch(files: ["dcm_qa_enh/Philips/IM_0027_fMAP.dcm"], outputs: 2,
                                 knownMissing: ["PhilipsRWVSlope", "PhilipsRWVIntercept", "PhilipsRescaleSlope", "PhilipsRescaleIntercept",
                                                "PhilipsScaleSlope", "UsePhilipsFloatNotDisplayScaling", "Units"],
                                 knownDifferent: ["ImageType", "ScanningSequence"])

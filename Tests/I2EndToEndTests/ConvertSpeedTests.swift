@@ -7,7 +7,7 @@ import I2TestSupport
 
 final class ConvertSpeedTests: E2ECase {
     func testListingAFourThousandFrameEnhancedFileIsFast() throws {
-        let source = TestSupport.fixture("dcm_qa_enh/IM_0027_fMAP.dcm")
+        let source = TestSupport.fixture("dcm_qa_enh/Philips/IM_0027_fMAP.dcm")
         let big = path("big.dcm")
         let made = try E2E.py(["make_enhanced.py", source, big, "--frames", "4096"])
         XCTAssertEqual(made.status, 0, made.stderr)

@@ -115,7 +115,7 @@ final class J2KTests: E2ECase {
             ds = pydicom.dcmread(sys.argv[1]); ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
             ds.save_as(sys.argv[2])
             """, [d + "/9.dcm", d + "/9b.dcm"])
-        let again = try E2E.i2(["convert", d, out], expect: 1)
+        let again = try E2E.i2(["convert", d, try mkdir("out2")], expect: 1)   // 1.dcm is its own series (SeriesNumber 1), already written to out
         XCTAssertEqual(E2E.errorLines(again.stderr).count, 1, again.stderr)
         XCTAssertTrue(E2E.errorLines(again.stderr).first?.contains(d + "/9.dcm: ") == true, again.stderr)
         XCTAssertTrue(again.stderr.contains("(and 1 more of the series'"), again.stderr)   // 3 files, or 2 once series split by SeriesNumber

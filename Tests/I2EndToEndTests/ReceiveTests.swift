@@ -8,11 +8,13 @@ import XCTest
 import I2TestSupport
 
 final class ReceiveTests: E2ECase {
-    /// Every DICOM file of Tests/Fixtures (non-DICOM files skipped): the test data's images and SEGs.
+    /// Every DICOM file of Tests/Fixtures (non-DICOM files skipped): the test data's images and SEGs. The
+    /// scanner corpora (dcm_qa*, for convert) are left out (several hold the same instance under two names), and
+    /// so is the JPEG 2000 SEG: storescu, without a J2K codec, cannot send it as stored (transfer syntaxes: see below).
     func fixtureFiles() throws -> [String] {
         let root = TestSupport.packageRoot.appendingPathComponent("Tests/Fixtures").path
         let dcmftest = try TestSupport.tool("dcmftest", package: "dcmtk")
-        return try RX.files(root).map { root + "/" + $0 }.filter { try TestSupport.run(dcmftest, [$0]).status == 0 }
+        return try RX.files(root).filter { !$0.hasPrefix("dcm_qa") && !$0.hasSuffix("_j2k.dcm") }.map { root + "/" + $0 }.filter { try TestSupport.run(dcmftest, [$0]).status == 0 }
     }
 
     func testEveryFixtureFromStorescuArrivesUnchanged() throws {
