@@ -109,14 +109,14 @@ final class ConvertDiffusionTests: E2ECase {
     }
 
     /// A trace volume whose ImageType is DERIVED, in the DWI's own series: dcm2niix converts it apart
-    /// (refa.nii: a bval without bvec, GE writing its b as 0); i2 writes it as NAME_2 and says so.
+    /// (refa.nii: a bval without bvec, GE writing its b as 0); i2 writes it apart too, named as dcm2niix names a clash (NAMEa), and says so.
     func testDerivedTraceVolumeIsWrittenApartAsDcm2niixDoes() throws {
         let series = try dwi("ge-tracew", ["--vendor", "ge", "--trace", "--trace-derived", "--oblique", "10"])
         let r = try E2E.i2(["convert", series, path("out") + "/"])
         XCTAssertTrue(r.stderr.contains("1 derived diffusion volume(s) (ImageType DERIVED"), r.stderr)
         let names = try E2E.dcm2niix(series, into: path("ref"))
         XCTAssertEqual(names, ["ref.nii", "refa.nii"])
-        for (mine, theirs) in [("5_dwi_test", "ref"), ("5_dwi_test_2", "refa")] {
+        for (mine, theirs) in [("5_dwi_test", "ref"), ("5_dwi_testa", "refa")] {
             let c = try E2E.py(["compare_bvec.py", path("out/\(mine).nii.gz"), path("ref/\(theirs).nii")])
             XCTAssertEqual(c.status, 0, "\(mine): \(c.stdout)\(c.stderr)")
         }

@@ -147,7 +147,8 @@ final class ReceiveHardeningTests: E2ECase {
         let out = try hostile(["drip", String(r.port), "127.0.0.2"])
         XCTAssertTrue(out.contains("associated") && out.contains("dropped after"), out)
         XCTAssertLessThan(Date().timeIntervalSince(start), 10, out)
-        XCTAssertTrue(r.process.stderr.contains("no complete PDU for 2 s"), r.process.stderr)
+        // Dropped by the PDU-progress check, or by DCMTK's read timeout inside a message, whichever fires first.
+        XCTAssertTrue(r.process.stderr.contains("no complete PDU for 2 s") || r.process.stderr.contains("network read timeout"), r.process.stderr)
         try assertAlive(r)
     }
 
