@@ -30,6 +30,8 @@ public struct SliceHeader: Sendable {
     /// GE epi_pepolar volumes acquired with reversed phase encoding: dcm2niix flips them in-plane once more
     /// (its extra Y flip) and, in alternating runs, numbers them as series + 1000.
     public var pepolarReversed = false
+    /// MRAcquisitionType 3D (dcm2niix's is3DAcq): a single-volume output is reoriented (nii_setOrtho).
+    public var acquisition3D = false
     public var seriesNumberOffset = 0         // added to SeriesNumber in names (GE epi_pepolar: 1000)
     public var instanceNumber: Int = 0
     public var transferSyntax = ""

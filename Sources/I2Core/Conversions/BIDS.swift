@@ -430,8 +430,12 @@ struct BIDSSeries: Sendable {
         let slices = stack.slices.prefix(stack.sliceCount)
         var seconds: [Double] = []
         for s in slices {
-            guard let t = Double(s.acquisitionTime.trimmingCharacters(in: .whitespaces)), let sec = Self.dicomTimeToSec(Double(Float(t))) else { return nil }
-            seconds.append(sec)
+            // HHMMSS as a C float, split exactly (not through "%.5f", which rounds 28.640625 to 28.64062):
+            // dcm2niix's differences are exact multiples of the float's step, so 0.046875 prints 0.04688
+            // (dcm_qa_me me_FieldMap_GRE_2: every one of the 36 times equal).
+            guard let t = Double(s.acquisitionTime.trimmingCharacters(in: .whitespaces)), t >= 0 else { return nil }
+            let f = Double(Float(t)), h = (f / 10000).rounded(.down), m = ((f - h * 10000) / 100).rounded(.down)
+            seconds.append(h * 3600 + m * 60 + (f - h * 10000 - m * 100))
         }
         let first = seconds.min()!
         let times = seconds.map { $0 - first }
@@ -473,14 +477,6 @@ struct BIDSSeries: Sendable {
         var unflipped = polarity & 0x0004 == 0
         if sliceOrder == 2 { unflipped.toggle() }   // kGE_SLICE_ORDER_BOTTOM_UP (2): the ky order reverses the polarity
         return unflipped ? 1 : 0
-    }
-
-    /// HHMMSS.FFFFF as dcm2niix's dicomTimeToSec reads it (through "%+013.5f").
-    static func dicomTimeToSec(_ t: Double) -> Double? {
-        let s = String(format: "%+013.5f", t)
-        let c = Array(s)
-        guard c.count >= 13, let h = Int(String(c[1..<3])), let m = Int(String(c[3..<5])), let sec = Double(String(c[5...])) else { return nil }
-        return Double(h * 3600 + m * 60) + sec
     }
 
     /// DICOM TM "HHMMSS.FFFFFF" as dcm2niix prints AcquisitionTime: "%02d:%02d:%02.6f" (seconds not zero-padded).

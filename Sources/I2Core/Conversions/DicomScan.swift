@@ -162,6 +162,8 @@ struct DicomScan {
             default: break
             }
         }
+        // dcm2niix nii_dicom.cpp: is3DAcq when MRAcquisitionType starts with '3'.
+        let acquisition3D = (f.string(.mrAcquisitionType) ?? "").hasPrefix("3")
         let positionText = frames == 1 && !enhanced ? f.string(.imagePositionPatient) ?? "" : ""
         // Siemens MOSAIC / UIH grid: one file, one volume; split into tiles after the loop (Mosaic.swift).
         let mosaic = frames == 1 && !enhanced ? try Mosaic.layout(of: f, rows: rows, columns: cols) : nil
@@ -215,6 +217,7 @@ struct DicomScan {
             s.repetitionTime = tr
             s.pepolarReversed = pepolarReversed
             s.seriesNumberOffset = seriesOffset
+            s.acquisition3D = acquisition3D
             if enhanced {
                 s.temporal = f.perFrameDoubles(frame, [.frameContentSequence, .temporalPositionIndex])?.first.map { Int($0) }
                 s.echo = nil
