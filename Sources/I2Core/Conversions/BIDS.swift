@@ -91,6 +91,10 @@ struct BIDSSeries: Sendable {
             }
             // Private sequences (Philips' per-frame copy of the classic attributes) cannot be walked by a
             // tag path (DCMTK does not know them as sequences): the first occurrence anywhere.
+            // dcm2niix keeps the last value it parses, so the last frame's copy (a Philips B0 map file: the
+            // field map frames' ScanningSequence RM, not the magnitude frames' GR, for both outputs).
+            if philips, let n = f.items(.perFrameFunctionalGroupsSequence), n > 0,
+               let v = f.perFrameString(n - 1, [.philipsPerFrameSequence, tag]), !v.isEmpty { return v }
             if philips, let v = f.nestedString(tag), !v.isEmpty { return v }
             return nil
         }
@@ -149,6 +153,20 @@ struct BIDSSeries: Sendable {
             // dcm2niix appends PHASE for phase images not already saying so (Siemens "P", GE always).
             let hasPhase = imageType.contains("P") || imageType.contains("PHASE")
             if hasPhase && (vendor == .ge || !imageType.contains("PHASE")) { types.append("PHASE") }
+            if enhanced && philips {
+                // dcm2niix (nii_dicom.cpp): REAL for a real-valued frame (ComplexImageComponent); FIELDMAPHZ on
+                // every output of a file any frame of which is a B0 map (isRealIsPhaseMapHz is per file), and
+                // the real one is that map in Hz (dcm_qa_enh IM_0027_fMAP: _e1 and _e2_fieldmaphz).
+                let component = f.perFrameString(frame, [.mrImageFrameTypeSequence, .complexImageComponent]) ?? ""
+                if component.uppercased().hasPrefix("REAL") && !types.contains("REAL") { types.append("REAL") }
+                if let n = f.items(.perFrameFunctionalGroupsSequence), (0..<n).contains(where: { i in
+                    let t = (f.perFrameString(i, [.philipsPerFrameSequence, .imageType]) ?? "").uppercased()
+                    return t.contains("B0") && t.contains("MAP")
+                }) {
+                    types.append("FIELDMAPHZ")
+                    if component.uppercased().hasPrefix("REAL") { keys["Units"] = .string("Hz") }
+                }
+            }
             keys["ImageType"] = .strings(types)
             if imageType.first == "DERIVED" { keys["RawImage"] = .bool(false) }
             if vendor == .siemens {
@@ -182,7 +200,9 @@ struct BIDSSeries: Sendable {
         str("ConvolutionKernel", .convolutionKernel)
         positive("SAR", num(.sar))
         if let n = num(.numberOfAverages), n > 1 { keys["NumberOfAverages"] = .number(g(n)) }
-        let echoTime = num(.echoTime) ?? num(.effectiveEchoTime, .mrEchoSequence)
+        // Enhanced: the frame's own effective echo time first (a Philips B0 map's field map frames: 0, so
+        // no EchoTime, as dcm2niix; its magnitude frames 1.52 ms).
+        let echoTime = enhanced ? num(.effectiveEchoTime, .mrEchoSequence) ?? num(.echoTime) : num(.echoTime) ?? num(.effectiveEchoTime, .mrEchoSequence)
         if !isCT { positive("EchoTime", echoTime, scale: 1.0 / 1000) }
         repetitionTime = num(.repetitionTime, .mrTimingAndRelatedParametersSequence) ?? 0
         positive("RepetitionTime", repetitionTime, scale: 1.0 / 1000)
