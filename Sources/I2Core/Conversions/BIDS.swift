@@ -146,6 +146,10 @@ struct BIDSSeries: Sendable {
         str("SequenceVariant", .sequenceVariant)
         str("ScanOptions", .scanOptions)
         str("SequenceName", .sequenceName)
+        // Enhanced MR modifiers dcm2niix writes as they are (nii_dicom.cpp kPartialFourierDirection,
+        // kParallelAcquisitionTechnique).
+        str("PartialFourierDirection", .partialFourierDirection, .mrModifierSequence)
+        str("ParallelAcquisitionTechnique", .parallelAcquisitionTechnique, .mrModifierSequence)
         let imageType = (f.string(.imageType) ?? "").split(separator: "\\").map { $0.trimmingCharacters(in: .whitespaces) }
         if !imageType.isEmpty {
             // dcm2niix joins the values with "_" and splits there: "ECHO_00" becomes "ECHO", "00".
@@ -303,6 +307,10 @@ struct BIDSSeries: Sendable {
             if bandwidthPerPixelPhaseEncode == 0 { bandwidthPerPixelPhaseEncode = nested(.siemensXABandwidthPerPixelPhaseEncode) ?? 0 }
             if let p = nested(.siemensXAPhaseEncodingDirectionPositive), p == 0 || p == 1 { phasePositive = Int(p) }
             if let dwell = nested(.siemensXADwellTime), dwell > 0 { keys["DwellTime"] = .number(g(dwell * 1e-9)) }
+            for (key, tag) in [("ScanningSequence", Tag.siemensXAScanningSequence), ("SequenceVariant", .siemensXASequenceVariant), ("ScanOptions", .siemensXAScanOptions)]
+            where keys[key] == nil {
+                if let v = f.nestedString(tag), !v.isEmpty { keys[key] = .string(v) }
+            }
             if let text = f.nestedString(.siemensXAImageTypeText) {
                 let types = text.split(separator: "\\").map { $0.trimmingCharacters(in: .whitespaces) }
                 keys["ImageTypeText"] = .strings(types)
@@ -366,6 +374,10 @@ struct BIDSSeries: Sendable {
             default: break
             }
             if accelFactPE < 1 { accelFactPE = Double(r) }
+        }
+        // XA: the protocol's multiband factor (the mosaic slice-time count gives it on older systems).
+        if let mb = asc.int("sSliceAcceleration.lMultiBandFactor"), mb > 1, keys["MultibandAccelerationFactor"] == nil {
+            keys["MultibandAccelerationFactor"] = .number(Double(mb))
         }
     }
 
@@ -448,6 +460,22 @@ struct BIDSSeries: Sendable {
         }
         guard vendor == .siemens, stack.sliceCount > 1 else { return nil }
         let slices = stack.slices.prefix(stack.sliceCount)
+        if stack.first.frameCount > 1 {
+            // XA enhanced: each frame's FrameAcquisitionDateTime (YYYYMMDDHHMMSS.FFFFFF) relative to the
+            // earliest of the first volume (dcm_qa_enh REST1_w_SMS_PF7-8_6: 0.16, 0, 0.32, ... as dcm2niix).
+            var files: [String: DicomFile] = [:]
+            var seconds: [Double] = []
+            for s in slices {
+                if files[s.path] == nil { files[s.path] = try? DicomFile(path: s.path) }
+                guard let f = files[s.path], let dt = f.perFrameString(s.frame, [.frameContentSequence, .frameAcquisitionDateTime]),
+                      dt.count >= 14, let sec = Double(dt.dropFirst(12).prefix { $0 != "+" && $0 != "-" }),
+                      let h = Double(dt.dropFirst(8).prefix(2)), let m = Double(dt.dropFirst(10).prefix(2)) else { return nil }
+                seconds.append(h * 3600 + m * 60 + sec)
+            }
+            let first = seconds.min()!
+            let times = seconds.map { $0 - first }
+            return times.contains(where: { $0 != 0 }) ? times : nil
+        }
         var seconds: [Double] = []
         for s in slices {
             // HHMMSS as a C float, split exactly (not through "%.5f", which rounds 28.640625 to 28.64062):
