@@ -42,10 +42,11 @@ final class ConvertSidecarTests: E2ECase {
 
     /// Runs dcm2niix and i2 on `fixture`; asserts equal sidecars except `knownMissing` / `knownDifferent`.
     /// `fixture`: a folder under Tests/Fixtures/dcm_qa, or `files` (paths under Tests/Fixtures) copied into one input folder.
+    /// `input`: an input folder made by the test instead.
     func assertSidecarsMatch(_ fixture: String? = nil, files: [String] = [], outputs: Int, knownMissing: Set<String> = [], knownDifferent: Set<String> = [],
-                             file: StaticString = #filePath, line: UInt = #line) throws {
-        var input = fixture.map { TestSupport.fixture("dcm_qa/" + $0) } ?? ""
-        if fixture == nil {
+                             input given: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
+        var input = given ?? fixture.map { TestSupport.fixture("dcm_qa/" + $0) } ?? ""
+        if fixture == nil && given == nil {
             input = try mkdir("input")
             for f in files { try FileManager.default.copyItem(atPath: TestSupport.fixture(f), toPath: input + "/" + (f as NSString).lastPathComponent) }
         }
@@ -74,6 +75,20 @@ final class ConvertSidecarTests: E2ECase {
     /// EchoTime and EchoNumber; SliceTiming from the slices' AcquisitionTime.
     func testSiemensMultiEchoSidecarsMatchDcm2niix() throws {
         try assertSidecarsMatch(files: ["0001", "0001_e2", "0002", "0002_e2", "0003", "0003_e2"].map { "dcm_qa/me/2_me_FieldMap_GRE/\($0).dcm" }, outputs: 2)
+    }
+
+    /// Slice times that are exact binary ties at dcm2niix's printed precision: AcquisitionTime read as a C
+    /// float (122028.6425 -> 122028.640625) makes 0.046875 s, which dcm2niix prints 0.04688 (and 0.0234375,
+    /// 0.02344). The times of dcm_qa_me's me_FieldMap_GRE_2, where i2 once wrote 0.04687.
+    func testSliceTimingTiesPrintedAsDcm2niix() throws {
+        let input = try mkdir("me")
+        let files = ["0001", "0001_e2", "0002", "0002_e2", "0003", "0003_e2"].map { input + "/\($0).dcm" }
+        for f in files { try E2E.copy(TestSupport.fixture("dcm_qa/me/2_me_FieldMap_GRE/" + (f as NSString).lastPathComponent), f) }
+        try E2E.edit(files, """
+        n = int(ds.InstanceNumber)
+        ds.AcquisitionTime = ['122028.597500', '122028.620000', '122028.642500'][(n - 1) % 3]
+        """)
+        try assertSidecarsMatch(outputs: 2, input: input)
     }
 
     /// GE EPI (one volume, so no SliceTiming from dcm2niix either): standard keys, GE echo spacing
