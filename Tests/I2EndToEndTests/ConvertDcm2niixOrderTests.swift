@@ -30,15 +30,15 @@ final class ConvertDcm2niixOrderTests: E2ECase {
 
     // MARK: Siemens XA classic: one SeriesInstanceUID per volume
 
-    /// A 3-volume series made from dcm_qa_me's echo-1 slices, each volume under its own SeriesInstanceUID
+    /// A 3-volume series made from dcm_qa_me's first three echo-1 slices, each volume under its own SeriesInstanceUID
     /// (same study, SeriesNumber and ProtocolName) as Siemens XA classic exports write fMRI, with
     /// SoftwareVersions `software`.
     func xaSplitSeries(_ software: String) throws -> String {
         let dir = try mkdir("xa-\(UUID().uuidString)")
         let code = """
-        import sys, glob, pydicom
+        import sys, pydicom
         from pydicom.uid import generate_uid
-        src = sorted(f for f in glob.glob(sys.argv[1] + '/*.dcm') if '_e2' not in f)
+        src = [sys.argv[1] + '/%s.dcm' % n for n in ('0001', '0002', '0003')]
         for v in range(3):
             uid = generate_uid()
             for i, f in enumerate(src):
@@ -50,7 +50,7 @@ final class ConvertDcm2niixOrderTests: E2ECase {
                 ds.AcquisitionTime = '%.6f' % (122028.5975 + 0.4 * v + 0.0225 * i)   # TR 400 ms apart
                 ds.save_as('%s/v%d_s%d.dcm' % (sys.argv[2], v, i))
         """
-        try E2E.pyCode(code, [fixture("dcm_qa_me/me_fieldmap_gre"), dir, software])
+        try E2E.pyCode(code, [fixture("me/2_me_FieldMap_GRE"), dir, software])
         return dir
     }
 
