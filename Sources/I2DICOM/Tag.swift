@@ -317,6 +317,10 @@ public extension Tag {
     static let acquisitionDuration = Tag(0x0018, 0x9073, "AcquisitionDuration")
     static let transmitterFrequency = Tag(0x0018, 0x9098, "TransmitterFrequency")
     static let mrImagingModifierSequence = Tag(0x0018, 0x9006, "MRImagingModifierSequence")
+    static let partialFourierDirection = Tag(0x0018, 0x9036, "PartialFourierDirection")
+    static let frameAcquisitionDateTime = Tag(0x0018, 0x9074, "FrameAcquisitionDateTime")
+    static let parallelAcquisitionTechnique = Tag(0x0018, 0x9078, "ParallelAcquisitionTechnique")
+    static let mrModifierSequence = Tag(0x0018, 0x9115, "MRModifierSequence")
     /// Philips enhanced: the classic attributes of each frame (ScanningSequence, ImagingFrequency, EchoNumbers…).
     static let philipsPerFrameAttributes = Tag(private: 0x2005, 0x140F, creator: "Philips MR Imaging DD 005", "PerFrameAttributesSequence")
     /// Siemens XA (enhanced): the protocol (XProtocol with the ASCCONV text), in a private shared group.
@@ -328,6 +332,11 @@ public extension Tag {
     /// Siemens XA: the classic ImageType text ("ORIGINAL\\PRIMARY\\M\\ND"), dcm2niix's ImageTypeText.
     static let siemensXAImageTypeText = Tag(private: 0x0021, 0x1175, creator: "SIEMENS MR SDI 02", "ImageTypeText")
     static let siemensXADwellTime = Tag(private: 0x0021, 0x1142, creator: "SIEMENS MR SDI 02", "RealDwellTime")
+    /// Siemens XA: the classic ScanningSequence, SequenceVariant and ScanOptions (dcm2niix's
+    /// kScanningSequenceSiemens, kSequenceVariant21, kScanOptionsSiemens), in a private shared group.
+    static let siemensXAScanningSequence = Tag(private: 0x0021, 0x105A, creator: "SIEMENS MR SDS 01", "ScanningSequence")
+    static let siemensXASequenceVariant = Tag(private: 0x0021, 0x105B, creator: "SIEMENS MR SDS 01", "SequenceVariant")
+    static let siemensXAScanOptions = Tag(private: 0x0021, 0x105C, creator: "SIEMENS MR SDS 01", "ScanOptions")
     /// GE: user-defined data (binary header with the EPI phase-encoding polarity), dcm2niix's kUserDefineDataGE.
     static let geUserDefinedData = Tag(private: 0x0043, 0x102A, creator: "GEMS_PARM_01", "UserDefinedData")
     /// GE: gradient offsets (the linear shims), dcm2niix's ShimSetting for GE.

@@ -30,6 +30,11 @@ public struct SliceHeader: Sendable {
     /// GE epi_pepolar volumes acquired with reversed phase encoding: dcm2niix flips them in-plane once more
     /// (its extra Y flip) and, in alternating runs, numbers them as series + 1000.
     public var pepolarReversed = false
+    /// MRAcquisitionType 3D (dcm2niix's is3DAcq): a single-volume output is reoriented (nii_setOrtho).
+    public var acquisition3D = false
+    /// Siemens XA classic exports write one SeriesInstanceUID per volume of a 4-D series; dcm2niix joins
+    /// them. Set (study, series number, protocol) for such files: images with equal keys form one series.
+    public var volumeSeriesKey: String?
     public var seriesNumberOffset = 0         // added to SeriesNumber in names (GE epi_pepolar: 1000)
     public var instanceNumber: Int = 0
     public var transferSyntax = ""
@@ -133,9 +138,17 @@ public enum SeriesAssembly {
         var bySeries: [String: [SliceHeader]] = [:]
         var seriesOrder: [String] = []
         var numbers: [String: Set<String>] = [:]
-        for s in unique { numbers[s.seriesInstanceUID, default: []].insert(s.seriesNumber) }
+        // Siemens XA classic volumes (one SeriesInstanceUID each) go under the first UID of their key.
+        var joined: [String: String] = [:]
+        func uid(_ s: SliceHeader) -> String {
+            guard let k = s.volumeSeriesKey else { return s.seriesInstanceUID }
+            if let u = joined[k] { return u }
+            joined[k] = s.seriesInstanceUID
+            return s.seriesInstanceUID
+        }
+        for s in unique { numbers[uid(s), default: []].insert(s.seriesNumber) }
         for s in unique {
-            let key = numbers[s.seriesInstanceUID]!.count > 1 ? s.seriesInstanceUID + "_s" + s.seriesNumber : s.seriesInstanceUID
+            let key = numbers[uid(s)]!.count > 1 ? uid(s) + "_s" + s.seriesNumber : uid(s)
             if bySeries[key] == nil { seriesOrder.append(key) }
             bySeries[key, default: []].append(s)
         }

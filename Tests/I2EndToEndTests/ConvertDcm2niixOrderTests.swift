@@ -28,6 +28,42 @@ final class ConvertDcm2niixOrderTests: E2ECase {
         return E2E.lines(r.stdout).map { String($0.split(separator: " ").last ?? "") }
     }
 
+    // MARK: Siemens XA classic: one SeriesInstanceUID per volume
+
+    /// A 3-volume series made from dcm_qa_me's first three echo-1 slices, each volume under its own SeriesInstanceUID
+    /// (same study, SeriesNumber and ProtocolName) as Siemens XA classic exports write fMRI, with
+    /// SoftwareVersions `software`.
+    func xaSplitSeries(_ software: String) throws -> String {
+        let dir = try mkdir("xa-\(UUID().uuidString)")
+        let code = """
+        import sys, pydicom
+        from pydicom.uid import generate_uid
+        src = [sys.argv[1] + '/%s.dcm' % n for n in ('0001', '0002', '0003')]
+        for v in range(3):
+            uid = generate_uid()
+            for i, f in enumerate(src):
+                ds = pydicom.dcmread(f)
+                ds.SeriesInstanceUID = uid
+                ds.SOPInstanceUID = generate_uid(); ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+                ds.InstanceNumber, ds.AcquisitionNumber = v * len(src) + i + 1, v + 1
+                ds.SoftwareVersions = sys.argv[3]
+                ds.AcquisitionTime = '%.6f' % (122028.5975 + 0.4 * v + 0.0225 * i)   # TR 400 ms apart
+                ds.save_as('%s/v%d_s%d.dcm' % (sys.argv[2], v, i))
+        """
+        try E2E.pyCode(code, [fixture("me/2_me_FieldMap_GRE"), dir, software])
+        return dir
+    }
+
+    /// XA (SoftwareVersions "syngo MR XA30"): dcm2niix joins the volumes into one 4-D file, and so does i2,
+    /// array and affine equal; the same volumes from an older system stay three files (_2, _2a, _2b), as in dcm2niix.
+    func testSiemensXAVolumesUnderSeparateUIDsJoinedAsDcm2niix() throws {
+        let (ours, theirs) = try convertBoth(try xaSplitSeries("syngo MR XA30"))
+        XCTAssertEqual(try assertSameFiles(ours, theirs), ["me_FieldMap_GRE_2.nii"])
+        XCTAssertEqual(try E2E.shape(ours + "/me_FieldMap_GRE_2.nii"), [64, 64, 3, 3])
+        let (ours2, theirs2) = try convertBoth(try xaSplitSeries("syngo MR E11"))
+        XCTAssertEqual(Set(try assertSameFiles(ours2, theirs2)), ["me_FieldMap_GRE_2.nii", "me_FieldMap_GRE_2a.nii", "me_FieldMap_GRE_2b.nii"])
+    }
+
     // MARK: real data (dcm2niix's corpora)
 
     /// dcm_qa_me: a two-echo field map (magnitude, series 2) and its phase (echo 2 only, series 3):

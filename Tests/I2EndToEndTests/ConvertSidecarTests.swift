@@ -1,6 +1,6 @@
 // i2 convert's JSON sidecar against dcm2niix's (Debian's dcm2niix, `-b y`, default `-ba y`) on the same
 // input, key by key: every key dcm2niix writes must be in i2's sidecar with the same value (numbers
-// within dcm2niix's %g printing; slice times within 0.02 ms, dcm2niix's own rounding of them), except
+// within dcm2niix's %g printing; slice times exactly as dcm2niix prints them), except
 // the keys listed per fixture as known gaps. Fixtures: Tests/Fixtures/dcm_qa (see its README entry).
 import Foundation
 import XCTest
@@ -15,7 +15,8 @@ final class ConvertSidecarTests: E2ECase {
     def same(k, a, b):
         if isinstance(a, bool) or isinstance(b, bool): return a == b
         if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-            tol = 2e-5 if k == 'SliceTiming' else 1e-5 * max(abs(a), abs(b))
+            # SliceTiming exactly as printed (dcm2niix's rounding of exact ties included: 0.046875 -> 0.04688)
+            tol = 0 if k == 'SliceTiming' else 1e-5 * max(abs(a), abs(b))
             return abs(a - b) <= tol
         if isinstance(a, list) and isinstance(b, list):
             return len(a) == len(b) and all(same(k, x, y) for x, y in zip(a, b))
@@ -41,10 +42,11 @@ final class ConvertSidecarTests: E2ECase {
 
     /// Runs dcm2niix and i2 on `fixture`; asserts equal sidecars except `knownMissing` / `knownDifferent`.
     /// `fixture`: a folder under Tests/Fixtures/dcm_qa, or `files` (paths under Tests/Fixtures) copied into one input folder.
+    /// `input`: an input folder made by the test instead.
     func assertSidecarsMatch(_ fixture: String? = nil, files: [String] = [], outputs: Int, knownMissing: Set<String> = [], knownDifferent: Set<String> = [],
-                             file: StaticString = #filePath, line: UInt = #line) throws {
-        var input = fixture.map { TestSupport.fixture("dcm_qa/" + $0) } ?? ""
-        if fixture == nil {
+                             input given: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
+        var input = given ?? fixture.map { TestSupport.fixture("dcm_qa/" + $0) } ?? ""
+        if fixture == nil && given == nil {
             input = try mkdir("input")
             for f in files { try FileManager.default.copyItem(atPath: TestSupport.fixture(f), toPath: input + "/" + (f as NSString).lastPathComponent) }
         }
@@ -75,6 +77,20 @@ final class ConvertSidecarTests: E2ECase {
         try assertSidecarsMatch(files: ["0001", "0001_e2", "0002", "0002_e2", "0003", "0003_e2"].map { "dcm_qa/me/2_me_FieldMap_GRE/\($0).dcm" }, outputs: 2)
     }
 
+    /// Slice times that are exact binary ties at dcm2niix's printed precision: AcquisitionTime read as a C
+    /// float (122028.6425 -> 122028.640625) makes 0.046875 s, which dcm2niix prints 0.04688 (and 0.0234375,
+    /// 0.02344). The times of dcm_qa_me's me_FieldMap_GRE_2, where i2 once wrote 0.04687.
+    func testSliceTimingTiesPrintedAsDcm2niix() throws {
+        let input = try mkdir("me")
+        let files = ["0001", "0001_e2", "0002", "0002_e2", "0003", "0003_e2"].map { input + "/\($0).dcm" }
+        for f in files { try E2E.copy(TestSupport.fixture("dcm_qa/me/2_me_FieldMap_GRE/" + (f as NSString).lastPathComponent), f) }
+        try E2E.edit(files, """
+        n = int(ds.InstanceNumber)
+        ds.AcquisitionTime = ['122028.597500', '122028.620000', '122028.642500'][(n - 1) % 3]
+        """)
+        try assertSidecarsMatch(outputs: 2, input: input)
+    }
+
     /// GE EPI (one volume, so no SliceTiming from dcm2niix either): standard keys, GE echo spacing
     /// (0043,102C), PhaseEncodingDirection from the polarity in the user-defined data (0043,102A), shims.
     func testGEEPISidecarMatchesDcm2niix() throws {
@@ -82,14 +98,11 @@ final class ConvertSidecarTests: E2ECase {
     }
 
     /// Philips enhanced (multi-frame) field map: values from the functional groups and from Philips'
-    /// private per-frame attributes; echo numbers from the echo times. Known gaps: the Philips scaling keys
-    /// (added by the Philips scaling work), dcm2niix's FIELDMAPHZ/REAL image types and Units, and
-    /// ScanningSequence, where frames differ (GR, RM) and dcm2niix reports the last frame's, i2 the first's.
+    /// private per-frame attributes; echo numbers from the echo times (EchoNumber 1 and 2), no EchoTime for
+    /// the 0 ms field map; dcm2niix's FIELDMAPHZ (both outputs) and REAL image types, Units Hz, and the
+    /// last frame's ScanningSequence (RM: the frames say GR, then RM).
     func testPhilipsEnhancedSidecarMatchesDcm2niix() throws {
-        try assertSidecarsMatch(files: ["dcm_qa_enh/Philips/IM_0027_fMAP.dcm"], outputs: 2,
-                                knownMissing: ["PhilipsRWVSlope", "PhilipsRWVIntercept", "PhilipsRescaleSlope", "PhilipsRescaleIntercept",
-                                               "PhilipsScaleSlope", "UsePhilipsFloatNotDisplayScaling", "Units"],
-                                knownDifferent: ["ImageType", "ScanningSequence"])
+        try assertSidecarsMatch(files: ["dcm_qa_enh/Philips/IM_0027_fMAP.dcm"], outputs: 2)
     }
 
     /// Identifying values appear only with --sidecar-identifiers (dcm2niix's -ba n), and then as dcm2niix writes them.

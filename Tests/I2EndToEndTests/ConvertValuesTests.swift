@@ -84,6 +84,26 @@ final class ConvertValuesTests: E2ECase {
         }
     }
 
+    /// A single-volume 3-D acquisition (MRAcquisitionType 3D: this Philips B0 map) is reoriented as dcm2niix's
+    /// nii_setOrtho does: the same array, voxel for voxel in dcm2niix's order, and the same sform and qform.
+    func testThreeDAcquisitionReorientedLikeDcm2niix() throws {
+        let input = TestSupport.fixture("dcm_qa_enh/Philips")
+        let out = try mkdir("out")
+        try E2E.i2(["convert", "--format", "nii", "--name", "ref", input, out + "/"])
+        let refs = try E2E.dcm2niix(input, into: path("ref")).filter { $0.hasSuffix(".nii") }
+        XCTAssertEqual(refs.count, 2)
+        let code = """
+        import sys, numpy as np, nibabel as nib
+        a, b = nib.load(sys.argv[1]), nib.load(sys.argv[2])
+        same = np.array_equal(np.asanyarray(a.dataobj), np.asanyarray(b.dataobj))
+        print('ok' if same and np.allclose(a.get_sform(), b.get_sform(), atol=1e-3) and np.allclose(a.get_qform(), b.get_qform(), atol=1e-3)
+              else f'differ: array {same}\\n{a.affine}\\n{b.affine}')
+        """
+        for r in refs {
+            XCTAssertEqual(try E2E.pyCode(code, [out + "/" + r, path("ref/") + r]), "ok", r)
+        }
+    }
+
     func assertPhilipsKeys(_ json: String, _ reference: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let keys = ["PhilipsRescaleSlope", "PhilipsRescaleIntercept", "PhilipsScaleSlope", "UsePhilipsFloatNotDisplayScaling",
                     "PhilipsRWVSlope", "PhilipsRWVIntercept"]

@@ -91,6 +91,10 @@ struct BIDSSeries: Sendable {
             }
             // Private sequences (Philips' per-frame copy of the classic attributes) cannot be walked by a
             // tag path (DCMTK does not know them as sequences): the first occurrence anywhere.
+            // dcm2niix keeps the last value it parses, so the last frame's copy (a Philips B0 map file: the
+            // field map frames' ScanningSequence RM, not the magnitude frames' GR, for both outputs).
+            if philips, let n = f.items(.perFrameFunctionalGroupsSequence), n > 0,
+               let v = f.perFrameString(n - 1, [.philipsPerFrameSequence, tag]), !v.isEmpty { return v }
             if philips, let v = f.nestedString(tag), !v.isEmpty { return v }
             return nil
         }
@@ -142,6 +146,10 @@ struct BIDSSeries: Sendable {
         str("SequenceVariant", .sequenceVariant)
         str("ScanOptions", .scanOptions)
         str("SequenceName", .sequenceName)
+        // Enhanced MR modifiers dcm2niix writes as they are (nii_dicom.cpp kPartialFourierDirection,
+        // kParallelAcquisitionTechnique).
+        str("PartialFourierDirection", .partialFourierDirection, .mrModifierSequence)
+        str("ParallelAcquisitionTechnique", .parallelAcquisitionTechnique, .mrModifierSequence)
         let imageType = (f.string(.imageType) ?? "").split(separator: "\\").map { $0.trimmingCharacters(in: .whitespaces) }
         if !imageType.isEmpty {
             // dcm2niix joins the values with "_" and splits there: "ECHO_00" becomes "ECHO", "00".
@@ -149,6 +157,20 @@ struct BIDSSeries: Sendable {
             // dcm2niix appends PHASE for phase images not already saying so (Siemens "P", GE always).
             let hasPhase = imageType.contains("P") || imageType.contains("PHASE")
             if hasPhase && (vendor == .ge || !imageType.contains("PHASE")) { types.append("PHASE") }
+            if enhanced && philips {
+                // dcm2niix (nii_dicom.cpp): REAL for a real-valued frame (ComplexImageComponent); FIELDMAPHZ on
+                // every output of a file any frame of which is a B0 map (isRealIsPhaseMapHz is per file), and
+                // the real one is that map in Hz (dcm_qa_enh IM_0027_fMAP: _e1 and _e2_fieldmaphz).
+                let component = f.perFrameString(frame, [.mrImageFrameTypeSequence, .complexImageComponent]) ?? ""
+                if component.uppercased().hasPrefix("REAL") && !types.contains("REAL") { types.append("REAL") }
+                if let n = f.items(.perFrameFunctionalGroupsSequence), (0..<n).contains(where: { i in
+                    let t = (f.perFrameString(i, [.philipsPerFrameSequence, .imageType]) ?? "").uppercased()
+                    return t.contains("B0") && t.contains("MAP")
+                }) {
+                    types.append("FIELDMAPHZ")
+                    if component.uppercased().hasPrefix("REAL") { keys["Units"] = .string("Hz") }
+                }
+            }
             keys["ImageType"] = .strings(types)
             if imageType.first == "DERIVED" { keys["RawImage"] = .bool(false) }
             if vendor == .siemens {
@@ -182,7 +204,9 @@ struct BIDSSeries: Sendable {
         str("ConvolutionKernel", .convolutionKernel)
         positive("SAR", num(.sar))
         if let n = num(.numberOfAverages), n > 1 { keys["NumberOfAverages"] = .number(g(n)) }
-        let echoTime = num(.echoTime) ?? num(.effectiveEchoTime, .mrEchoSequence)
+        // Enhanced: the frame's own effective echo time first (a Philips B0 map's field map frames: 0, so
+        // no EchoTime, as dcm2niix; its magnitude frames 1.52 ms).
+        let echoTime = enhanced ? num(.effectiveEchoTime, .mrEchoSequence) ?? num(.echoTime) : num(.echoTime) ?? num(.effectiveEchoTime, .mrEchoSequence)
         if !isCT { positive("EchoTime", echoTime, scale: 1.0 / 1000) }
         repetitionTime = num(.repetitionTime, .mrTimingAndRelatedParametersSequence) ?? 0
         positive("RepetitionTime", repetitionTime, scale: 1.0 / 1000)
@@ -283,6 +307,10 @@ struct BIDSSeries: Sendable {
             if bandwidthPerPixelPhaseEncode == 0 { bandwidthPerPixelPhaseEncode = nested(.siemensXABandwidthPerPixelPhaseEncode) ?? 0 }
             if let p = nested(.siemensXAPhaseEncodingDirectionPositive), p == 0 || p == 1 { phasePositive = Int(p) }
             if let dwell = nested(.siemensXADwellTime), dwell > 0 { keys["DwellTime"] = .number(g(dwell * 1e-9)) }
+            for (key, tag) in [("ScanningSequence", Tag.siemensXAScanningSequence), ("SequenceVariant", .siemensXASequenceVariant), ("ScanOptions", .siemensXAScanOptions)]
+            where keys[key] == nil {
+                if let v = f.nestedString(tag), !v.isEmpty { keys[key] = .string(v) }
+            }
             if let text = f.nestedString(.siemensXAImageTypeText) {
                 let types = text.split(separator: "\\").map { $0.trimmingCharacters(in: .whitespaces) }
                 keys["ImageTypeText"] = .strings(types)
@@ -346,6 +374,10 @@ struct BIDSSeries: Sendable {
             default: break
             }
             if accelFactPE < 1 { accelFactPE = Double(r) }
+        }
+        // XA: the protocol's multiband factor (the mosaic slice-time count gives it on older systems).
+        if let mb = asc.int("sSliceAcceleration.lMultiBandFactor"), mb > 1, keys["MultibandAccelerationFactor"] == nil {
+            keys["MultibandAccelerationFactor"] = .number(Double(mb))
         }
     }
 
@@ -428,10 +460,30 @@ struct BIDSSeries: Sendable {
         }
         guard vendor == .siemens, stack.sliceCount > 1 else { return nil }
         let slices = stack.slices.prefix(stack.sliceCount)
+        if stack.first.frameCount > 1 {
+            // XA enhanced: each frame's FrameAcquisitionDateTime (YYYYMMDDHHMMSS.FFFFFF) relative to the
+            // earliest of the first volume (dcm_qa_enh REST1_w_SMS_PF7-8_6: 0.16, 0, 0.32, ... as dcm2niix).
+            var files: [String: DicomFile] = [:]
+            var seconds: [Double] = []
+            for s in slices {
+                if files[s.path] == nil { files[s.path] = try? DicomFile(path: s.path) }
+                guard let f = files[s.path], let dt = f.perFrameString(s.frame, [.frameContentSequence, .frameAcquisitionDateTime]),
+                      dt.count >= 14, let sec = Double(dt.dropFirst(12).prefix { $0 != "+" && $0 != "-" }),
+                      let h = Double(dt.dropFirst(8).prefix(2)), let m = Double(dt.dropFirst(10).prefix(2)) else { return nil }
+                seconds.append(h * 3600 + m * 60 + sec)
+            }
+            let first = seconds.min()!
+            let times = seconds.map { $0 - first }
+            return times.contains(where: { $0 != 0 }) ? times : nil
+        }
         var seconds: [Double] = []
         for s in slices {
-            guard let t = Double(s.acquisitionTime.trimmingCharacters(in: .whitespaces)), let sec = Self.dicomTimeToSec(Double(Float(t))) else { return nil }
-            seconds.append(sec)
+            // HHMMSS as a C float, split exactly (not through "%.5f", which rounds 28.640625 to 28.64062):
+            // dcm2niix's differences are exact multiples of the float's step, so 0.046875 prints 0.04688
+            // (dcm_qa_me me_FieldMap_GRE_2: every one of the 36 times equal).
+            guard let t = Double(s.acquisitionTime.trimmingCharacters(in: .whitespaces)), t >= 0 else { return nil }
+            let f = Double(Float(t)), h = (f / 10000).rounded(.down), m = ((f - h * 10000) / 100).rounded(.down)
+            seconds.append(h * 3600 + m * 60 + (f - h * 10000 - m * 100))
         }
         let first = seconds.min()!
         let times = seconds.map { $0 - first }
@@ -473,14 +525,6 @@ struct BIDSSeries: Sendable {
         var unflipped = polarity & 0x0004 == 0
         if sliceOrder == 2 { unflipped.toggle() }   // kGE_SLICE_ORDER_BOTTOM_UP (2): the ky order reverses the polarity
         return unflipped ? 1 : 0
-    }
-
-    /// HHMMSS.FFFFF as dcm2niix's dicomTimeToSec reads it (through "%+013.5f").
-    static func dicomTimeToSec(_ t: Double) -> Double? {
-        let s = String(format: "%+013.5f", t)
-        let c = Array(s)
-        guard c.count >= 13, let h = Int(String(c[1..<3])), let m = Int(String(c[3..<5])), let sec = Double(String(c[5...])) else { return nil }
-        return Double(h * 3600 + m * 60) + sec
     }
 
     /// DICOM TM "HHMMSS.FFFFFF" as dcm2niix prints AcquisitionTime: "%02d:%02d:%02.6f" (seconds not zero-padded).

@@ -185,6 +185,9 @@ public enum Conversion: Engine {
         // normal, which is where dcm2niix's verify_slice_dir/nii_flipZ put them.
         // GE epi_pepolar reversed volumes get its extra row flip (the rows stay in DICOM order).
         volume.reverse(axis: 1, voxels: !stack.first.pepolarReversed)
+        // 3-D acquisitions, one volume: dcm2niix reorients to the nearest RAS order instead (Ortho.swift);
+        // applied after the row flip, the result is the same, every voxel staying where it is.
+        if stack.first.acquisition3D { Ortho.apply(&volume) }
         // pixdim[4]: the TR in seconds, as dcm2niix writes it (3-D too).
         volume.timeStep = (stack.first.repetitionTime ?? 0) / 1000
         return (volume, notes)

@@ -162,6 +162,13 @@ struct DicomScan {
             default: break
             }
         }
+        // dcm2niix nii_dicom.cpp: is3DAcq when MRAcquisitionType starts with '3'.
+        let acquisition3D = (f.string(.mrAcquisitionType) ?? "").hasPrefix("3")
+        // Siemens XA classic export (SoftwareVersions "syngo MR XA30"...): one SeriesInstanceUID per volume,
+        // which dcm2niix (v1.0.20220720, tried on such series) joins into one 4-D series. Joined here only
+        // within one study, SeriesNumber and ProtocolName (dcm2niix joins more widely: see the report).
+        let volumeSeriesKey: String? = !enhanced && frames == 1 && (f.string(.softwareVersions) ?? "").contains("MR XA")
+            ? ["XA", f.string(.studyInstanceUID) ?? "", seriesNumber, protocolName, modality].joined(separator: "|") : nil
         let positionText = frames == 1 && !enhanced ? f.string(.imagePositionPatient) ?? "" : ""
         // Siemens MOSAIC / UIH grid: one file, one volume; split into tiles after the loop (Mosaic.swift).
         let mosaic = frames == 1 && !enhanced ? try Mosaic.layout(of: f, rows: rows, columns: cols) : nil
@@ -215,6 +222,8 @@ struct DicomScan {
             s.repetitionTime = tr
             s.pepolarReversed = pepolarReversed
             s.seriesNumberOffset = seriesOffset
+            s.acquisition3D = acquisition3D
+            s.volumeSeriesKey = volumeSeriesKey
             if enhanced {
                 s.temporal = f.perFrameDoubles(frame, [.frameContentSequence, .temporalPositionIndex])?.first.map { Int($0) }
                 s.echo = nil

@@ -27,9 +27,11 @@ enum Sidecar {
     static func object(info: SeriesInfo, stack: SliceStack, volume: Volume, notes: [String], identifying: Bool) throws -> [String: Any] {
         // The values of the stack's own first image (an echo or phase split has its own EchoTime,
         // ImageType…), read again here: only converted stacks pay for the ~100 lookups.
-        let rank = stack.first.echo.flatMap { info.echoes.firstIndex(of: $0) }.map { $0 + 1 }
+        // Enhanced files number echoes by their distinct times at assembly: the stack's "_eN" suffix says which.
+        let suffixEcho = stack.suffix.split(separator: "_").first { $0.hasPrefix("e") && Int($0.dropFirst()) != nil }.flatMap { Int($0.dropFirst()) }
+        let rank = stack.first.echo.flatMap { info.echoes.firstIndex(of: $0) }.map { $0 + 1 } ?? suffixEcho
         let bids = BIDSSeries(file: try DicomFile(path: stack.first.path), frame: stack.first.frame,
-                              multiEcho: info.echoes.count > 1, echoRank: rank)
+                              multiEcho: info.echoes.count > 1 || suffixEcho != nil, echoRank: rank)
         // The reconstructed in-plane grid (NIfTI dim[1] = columns, dim[2] = rows): a mosaic's slices are its tiles already.
         let columns = stack.first.columns, rows = stack.first.rows
         var json: [String: Any] = [:]

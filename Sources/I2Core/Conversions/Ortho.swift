@@ -1,0 +1,92 @@
+// dcm2niix's reorientation of 3-D acquisitions (nii_ortho.cpp nii_setOrtho, applied in
+// nii_dicom_batch.cpp instead of nii_flipY when is3DAcq, more than one slice and a single volume):
+// the voxel axes are permuted and reversed so the NIfTI (RAS) sform comes closest to a positive
+// diagonal, with voxel (0,0,0) at the corner nearest the most right-posterior-inferior point.
+// Every voxel stays where it is in the world; only the array order and the affine change.
+import I2Model
+
+enum Ortho {
+    /// The (source axis, reversed) for each output axis, or nil when dcm2niix keeps the order.
+    static func plan(_ v: Volume) -> [(axis: Int, reversed: Bool)]? {
+        // The RAS sform's 3x3 (spacing folded in) and the RAS position of a voxel.
+        let ras: [Vector3] = (0..<3).map { a in
+            let c = v.direction.column(a) * v.spacing[a]
+            return Vector3(-c.x, -c.y, c.z)
+        }
+        let o = Vector3(-v.origin.x, -v.origin.y, v.origin.z)
+        func s(_ r: Int, _ c: Int) -> Double { ras[c].array[r] }
+        // isMat44Canonical: positive diagonal, zero elsewhere.
+        if (0..<3).allSatisfy({ r in (0..<3).allSatisfy({ c in r == c ? s(r, c) > 0 : s(r, c) == 0 }) }) { return nil }
+        // minCornerFlip: of the 8 corners, the one nearest the per-coordinate minimum (first on ties).
+        var flips: [[Int]] = [], corners: [Vector3] = []
+        for i in 0..<8 {
+            let f = [i & 1 != 0 ? -1 : 1, i & 2 != 0 ? -1 : 1, i & 4 != 0 ? -1 : 1]
+            var p = o
+            for a in 0..<3 where f[a] < 0 { p = p + ras[a] * Double(v.size[a] - 1) }
+            flips.append(f); corners.append(p)
+        }
+        let lo = Vector3(corners.map(\.x).min()!, corners.map(\.y).min()!, corners.map(\.z).min()!)
+        var best = 0
+        for i in 1..<8 where (corners[i] - lo).length < (corners[best] - lo).length { best = i }
+        let f = flips[best]
+        // getBestOrient: the signed permutation P (rows: sform axes, columns: voxel axes... as dcm2niix's
+        // LOAD_MAT33 tables) maximising sum(orig' .* P); strictly greater than the previous best, from 0.
+        let tables: [[[Int]]] = [
+            [[f[0], 0, 0], [0, f[1], 0], [0, 0, f[2]]],
+            [[f[0], 0, 0], [0, 0, f[1]], [0, f[2], 0]],
+            [[0, f[0], 0], [f[1], 0, 0], [0, 0, f[2]]],
+            [[0, f[0], 0], [0, 0, f[1]], [f[2], 0, 0]],
+            [[0, 0, f[0]], [f[1], 0, 0], [0, f[2], 0]],
+            [[0, 0, f[0]], [0, f[1], 0], [f[2], 0, 0]],
+        ]
+        var bestValue = 0.0
+        var orient: [[Int]]?
+        for m in tables {
+            var value = 0.0
+            for i in 0..<3 { for j in 0..<3 { value += s(i, j) * Double(m[j][i]) } }
+            if value > bestValue { bestValue = value; orient = m }
+        }
+        guard let m = orient else { return nil }
+        // setOrientVec: output axis j comes from voxel axis i where m[i][j] != 0, reversed when negative.
+        var plan: [(axis: Int, reversed: Bool)] = Array(repeating: (0, false), count: 3)
+        for i in 0..<3 { for j in 0..<3 where m[i][j] != 0 { plan[j] = (i, m[i][j] < 0) } }
+        if plan.enumerated().allSatisfy({ $0.offset == $0.element.axis && !$0.element.reversed }) { return nil }
+        return plan
+    }
+
+    /// Applies dcm2niix's nii_setOrtho to a single 3-D volume of scalar voxels.
+    static func apply(_ v: inout Volume) {
+        guard v.size.count == 3 || (v.size.count == 4 && v.size[3] == 1), v.size[2] > 1, v.components == 1,
+              let plan = plan(v) else { return }
+        let n = Array(v.size.prefix(3))
+        var origin = v.origin
+        for (a, rev) in plan where rev { origin = origin + v.direction.column(a) * (v.spacing[a] * Double(n[a] - 1)) }
+        let strides = [1, n[0], n[0] * n[1]]
+        let outSize = plan.map { n[$0.axis] }
+        let bytes = v.voxelType.byteCount
+        var out = [UInt8](repeating: 0, count: v.data.count)
+        // Input offset (in voxels) of output voxel (x, y, z): each output axis steps its source axis.
+        let step = plan.map { $0.reversed ? -strides[$0.axis] : strides[$0.axis] }
+        let start = plan.reduce(0) { $0 + ($1.reversed ? strides[$1.axis] * (n[$1.axis] - 1) : 0) }
+        v.data.withUnsafeBytes { src in
+            out.withUnsafeMutableBytes { dst in
+                var o = 0
+                for z in 0..<outSize[2] {
+                    for y in 0..<outSize[1] {
+                        var i = start + z * step[2] + y * step[1]
+                        for _ in 0..<outSize[0] {
+                            dst.baseAddress!.advanced(by: o).copyMemory(from: src.baseAddress!.advanced(by: i * bytes), byteCount: bytes)
+                            o += bytes
+                            i += step[0]
+                        }
+                    }
+                }
+            }
+        }
+        v.data = out
+        v.direction = Matrix3(columns: plan.map { v.direction.column($0.axis) * ($0.reversed ? -1 : 1) })
+        v.spacing = plan.map { v.spacing[$0.axis] }
+        v.size = outSize + v.size.dropFirst(3)
+        v.origin = origin
+    }
+}
