@@ -266,6 +266,7 @@ extern "C" int i2dcm_meta(const char *path, i2dcm_meta_info *out, char *err, siz
 }
 
 extern "C" int i2dcm_tag_keyword(uint16_t group, uint16_t elem, char *buf, size_t buflen) {
+    i2dcm::registerCodecs();   // the dictionary set-up
     const DcmDataDictionary &dict = dcmDataDict.rdlock();
     const DcmDictEntry *entry = dict.findEntry(DcmTagKey(group, elem), nullptr);
     std::string name = entry && entry->getTagName() ? entry->getTagName() : "";

@@ -16,8 +16,12 @@ struct i2dcm_file {
 
 namespace i2dcm {
 
+/// Gives DCMTK its data dictionary from the compiled-in table (Dictionary.cpp) instead of parsing
+/// the text files, unless the user set DCMDICTPATH; called once, by registerCodecs.
+void installDictionary();
+
 /// Registers DCMTK's decoders (RLE, JPEG, JPEG-LS), i2's JPEG 2000 decoder (J2K.cpp) and silences
-/// its logger; idempotent and thread-safe.
+/// its logger, after installDictionary; idempotent and thread-safe.
 void registerCodecs();
 
 /// Registers the OpenJPEG-based JPEG 2000 decoder with DCMTK (J2K.cpp); called by registerCodecs.

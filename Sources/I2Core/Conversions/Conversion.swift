@@ -108,6 +108,10 @@ public enum Conversion: Engine {
             let names = stacks.map(\.name).joined(separator: ", ")
             return result.fatal(I2Error(.usage, "\(stacks.count) volumes found (\(names)): give an output directory, or pick one with --series (see --list)"))
         }
+        // The sidecar's first file, kept for the next stack: the stacks of one enhanced file (echoes,
+        // magnitude/phase) share it, and parsing its per-frame sequence again for each costs as much as
+        // the scan. One at a time, so no more than one parsed file is held.
+        let sidecarFile = Sidecar.LastFile()
         for original in stacks {
             if context.stop.isStopped { break }
             var name: String?
@@ -139,7 +143,7 @@ public enum Conversion: Engine {
                 notes.forEach(warn)
                 if options.sidecar {
                     let sidecar = try Sidecar.write(for: paths[0], info: info, stack: stack, volume: volume, notes: notes, written: paths,
-                                                     identifying: options.sidecarIdentifiers)
+                                                     identifying: options.sidecarIdentifiers, last: sidecarFile)
                     if !paths.contains(sidecar) { emit([sidecar]) }
                 }
             } catch let e as I2Error {

@@ -6,11 +6,26 @@ import I2DICOM
 import I2Model
 
 enum Sidecar {
+    /// The last sidecar's first file, kept open for the next stack (see Conversion.run).
+    final class LastFile {
+        private var file: DicomFile?
+
+        /// `path` opened: the kept file when it is that one, else a new one, which replaces it.
+        func open(_ path: String) throws -> DicomFile {
+            if let f = file, f.path == path { return f }
+            file = nil   // one parsed file at a time
+            let f = try DicomFile(path: path)
+            file = f
+            return f
+        }
+    }
+
     /// Writes IMAGE.json beside `imagePath` (same name without the image extension) and returns its path.
-    /// Callers pass only sidecars they have not already reported (see Conversion.run).
+    /// Callers pass only sidecars they have not already reported (see Conversion.run). The
+    /// stack's first file is taken from `last` when given (see `object`).
     static func write(for imagePath: String, info: SeriesInfo, stack: SliceStack, volume: Volume, notes: [String],
-                      written: [String] = [], identifying: Bool = false) throws -> String {
-        var json = try object(info: info, stack: stack, volume: volume, notes: notes, identifying: identifying)
+                      written: [String] = [], identifying: Bool = false, last: LastFile? = nil) throws -> String {
+        var json = try object(info: info, stack: stack, volume: volume, notes: notes, identifying: identifying, last: last)
         let path = Conversion.stripExtension(imagePath) + ".json"
         // A format that writes its own JSON beside the image (.npy: axis order and affine) keeps its
         // keys; the acquisition metadata joins them in the same file. Only a JSON written by this
@@ -24,13 +39,17 @@ enum Sidecar {
     }
 
     /// The sidecar's keys for one output volume.
-    static func object(info: SeriesInfo, stack: SliceStack, volume: Volume, notes: [String], identifying: Bool) throws -> [String: Any] {
+    /// `last`: the caller's kept file, reused when this stack starts in the same file (the stacks of one
+    /// enhanced file); else the first file is opened here.
+    static func object(info: SeriesInfo, stack: SliceStack, volume: Volume, notes: [String], identifying: Bool,
+                       last: LastFile? = nil) throws -> [String: Any] {
         // The values of the stack's own first image (an echo or phase split has its own EchoTime,
         // ImageType…), read again here: only converted stacks pay for the ~100 lookups.
         // Enhanced files number echoes by their distinct times at assembly: the stack's "_eN" suffix says which.
         let suffixEcho = stack.suffix.split(separator: "_").first { $0.hasPrefix("e") && Int($0.dropFirst()) != nil }.flatMap { Int($0.dropFirst()) }
         let rank = stack.first.echo.flatMap { info.echoes.firstIndex(of: $0) }.map { $0 + 1 } ?? suffixEcho
-        let bids = BIDSSeries(file: try DicomFile(path: stack.first.path), frame: stack.first.frame,
+        let first = try last?.open(stack.first.path) ?? DicomFile(path: stack.first.path)
+        let bids = BIDSSeries(file: first, frame: stack.first.frame,
                               multiEcho: info.echoes.count > 1 || suffixEcho != nil, echoRank: rank)
         // The reconstructed in-plane grid (NIfTI dim[1] = columns, dim[2] = rows): a mosaic's slices are its tiles already.
         let columns = stack.first.columns, rows = stack.first.rows
