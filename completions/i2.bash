@@ -105,7 +105,7 @@ _i2_convert() {
         --compression-level) _i2_words '1 2 3 4 5 6 7 8 9'; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-o --output -f --format -s --series -l --list -n --name --no-sidecar --sidecar-identifiers --tilt --equalize -r --ref --force --compression-level -0 --null -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-o --output -f --format -s --series -l --list -n --name --no-sidecar --sidecar-identifiers --tilt --equalize -r --ref --force --compression-level --allow-outside-data -0 --null -h --help'; return; fi
     _i2_files ''
 }
 
@@ -136,7 +136,7 @@ _i2_seg2nifti() {
         --fractional) _i2_words 'threshold probability'; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-o --output -m --meta -r --ref --per-segment --threshold --fractional --force -0 --null -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-o --output -m --meta -r --ref --per-segment --threshold --fractional --strict --force -0 --null -h --help'; return; fi
     _i2_files ''
 }
 
@@ -155,7 +155,7 @@ _i2_nifti2seg() {
         --uid-seed) :; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-o --output -r --ref -m --meta --preset --type --compress --empty-frames --empty-segments --empty-result --unknown-labels --uid-seed --force -0 --null -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-o --output -r --ref -m --meta --preset --type --compress --empty-frames --empty-segments --empty-result --unknown-labels --uid-seed --force --allow-outside-data -0 --null -h --help'; return; fi
     _i2_files 'nii|nii.gz|nrrd|mha|mhd'
 }
 

@@ -82,6 +82,7 @@ complete -c i2 -n '__fish_seen_subcommand_from convert' -l equalize -d 'Resample
 complete -c i2 -n '__fish_seen_subcommand_from convert' -s r -l ref -x -a '(__fish_complete_directories)' -d 'Write a derived DICOM series on the grid of IMAGE, copying patient and study from this series'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -l force -d 'Overwrite existing output files'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -l compression-level -x -a '1 2 3 4 5 6 7 8 9' -d 'gzip level for .nii.gz and compressed outputs (1-9)'
+complete -c i2 -n '__fish_seen_subcommand_from convert' -l allow-outside-data -d 'Read a detached NRRD/MetaImage data file outside the header'\''s folder'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -s 0 -l null -d 'Separate output paths with NUL instead of newline'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -F
@@ -108,6 +109,7 @@ complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s r -l ref -x -a '(__
 complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -l per-segment -d 'Write one file per segment (1 inside) instead of one label map'
 complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -l threshold -x -d 'FRACTIONAL: a voxel belongs to a segment when value >= T x MaximumFractionalValue'
 complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -l fractional -x -a 'threshold probability' -d 'FRACTIONAL: threshold into a label map, or write each segment'\''s probability'
+complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -l strict -d 'With --ref: a source image reference that disagrees with the frame'\''s position is an error'
 complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -l force -d 'Overwrite existing output files'
 complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s 0 -l null -d 'Separate output paths with NUL instead of newline'
 complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s h -l help -d 'Print help and exit'
@@ -125,6 +127,7 @@ complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l empty-result -x -a 
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l unknown-labels -x -a 'error generic' -d 'Labels the metadata does not describe'
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l uid-seed -x -d 'Derive the Series and SOP Instance UIDs from TEXT'
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l force -d 'Overwrite an existing output file'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l allow-outside-data -d 'Read a detached NRRD/MetaImage data file outside the header'\''s folder'
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -s 0 -l null -d 'Separate output paths with NUL instead of newline'
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -a '(__i2_complete_files nii nii.gz nrrd mha mhd)'

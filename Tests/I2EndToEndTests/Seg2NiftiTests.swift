@@ -160,6 +160,39 @@ final class Seg2NiftiTests: E2ECase {
         }
     }
 
+    /// Issue 11 item 1: with --ref, frames are placed by their plane position, not by their source image
+    /// reference. Two SEGs made from highdicom's: (a) the Derivation Image Sequence moved into the shared
+    /// functional groups (as syngo.via writes it: one reference for every frame), (b) per-frame references
+    /// shifted by one slice. Both must decode as highdicom decodes the untouched SEG, with a warning;
+    /// --strict refuses them.
+    func testRefPlacesFramesByPosition() throws {
+        let seg = fixture("highdicom/seg_image_ct_binary.dcm")
+        try E2E.pyCode("""
+        import sys, copy, pydicom
+        for kind in ("shared", "shifted"):
+            d = pydicom.dcmread(sys.argv[1])
+            pf = d.PerFrameFunctionalGroupsSequence
+            deriv = [copy.deepcopy(f.DerivationImageSequence) for f in pf]
+            if kind == "shared":
+                for f in pf:
+                    del f.DerivationImageSequence
+                d.SharedFunctionalGroupsSequence[0].DerivationImageSequence = deriv[0]
+            else:
+                for i, f in enumerate(pf):
+                    f.DerivationImageSequence = deriv[(i + 1) % len(pf)]
+            d.save_as(sys.argv[2] + "/" + kind + ".dcm")
+        """, [seg, dir])
+        for kind in ["shared", "shifted"] {
+            let r = try E2E.i2(["seg2nifti", path("\(kind).dcm"), "-o", path("\(kind).nii.gz"), "--ref", ct2])
+            XCTAssertTrue(r.stderr.contains("disagree with the plane positions"), r.stderr)
+            try highdicom([seg, path("\(kind).nii.gz"), "1", "--source", ct2])
+            try assertRefused([path("\(kind).dcm"), "--ref", ct2, "--strict"], naming: "\(kind).dcm", "disagree with the plane positions")
+        }
+        // References that agree with the positions: no warning.
+        let ok = try E2E.i2(["seg2nifti", seg, "-o", path("ok.nii.gz"), "--ref", ct2, "--strict"])
+        XCTAssertFalse(ok.stderr.contains("disagree"), ok.stderr)
+    }
+
     // MARK: bad input
 
     /// One error line naming the file; exit 1; nothing written (no temporary either).

@@ -53,4 +53,6 @@ public enum CommonFlags {
     public static let null = Flag("null", short: "0", summary: "Separate output paths with NUL instead of newline",
                                   details: "For `xargs -0` and file names with newlines.")
     public static let json = Flag("json", summary: "Print one JSON object per line (with a \"path\" key) instead of each path")
+    public static let allowOutsideData = Flag("allow-outside-data", summary: "Read a detached NRRD/MetaImage data file outside the header's folder",
+                                              details: "Without it, a .nhdr `data file:` or .mhd `ElementDataFile` that is an absolute path or leaves the header's folder (`../`) is refused: a header must not turn an arbitrary readable file into voxels.")
 }

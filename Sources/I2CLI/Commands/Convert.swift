@@ -54,7 +54,7 @@ enum Convert {
         NRRD, MetaImage and NumPy have no scaling field: they get the values themselves (integers in the stored type, int16 or int32 when they fit, else float32), so converting them back to NIfTI gives the same values.
         Colour images (SamplesPerPixel 3, RGB; YBR in compressed files is decoded to RGB) become NIfTI RGB24 (R, G, B interleaved per voxel, either PlanarConfiguration), as dcm2niix writes them; NRRD gets a first axis of 3 ('kinds: RGB-color domain domain domain'), MetaImage 'ElementNumberOfChannels = 3', NumPy a last axis of 3 (arr[k, j, i, c], sidecar axes k, j, i, c); all three are read back as RGB.
         """,
-        flags: [output, format, series, list, pattern, noSidecar, sidecarIdentifiers, tilt, equalize, ref, force, level, CommonFlags.null],
+        flags: [output, format, series, list, pattern, noSidecar, sidecarIdentifiers, tilt, equalize, ref, force, level, CommonFlags.allowOutsideData, CommonFlags.null],
         positionals: [
             Positional("INPUT", summary: "DICOM directory or files, or an image file; '-' reads paths from stdin", variadic: true),
             Positional("OUTPUT", summary: "Output file (format from its extension) or directory (ending in '/', or existing)", optional: true),
@@ -99,6 +99,7 @@ enum Convert {
         options.equalize = args.has(equalize)
         options.reference = args.given(ref)
         options.overwrite = args.has(force)
+        options.read.allowOutsideData = args.has(CommonFlags.allowOutsideData)
         options.write.compressionLevel = try args.int(level, range: 1...9)
         return Conversion.run(options, run.context)
     }

@@ -31,7 +31,7 @@ enum Nifti2Seg {
                                     details: "`error` (default): one error naming them, nothing written. `generic`: segment with the code (85756007, SCT, \"Tissue\") and label \"Label N\", with a warning.",
                                     choices: ["error", "generic"], defaultValue: "error")
     static let uidSeed = Flag("uid-seed", value: "TEXT", summary: "Derive the Series and SOP Instance UIDs from TEXT",
-                              details: "The same seed always gives the same UIDs, so a re-sent SEG replaces the earlier one in the PACS. Default seed: a hash of the label map's contents plus the reference's Series Instance UID (and the type), so rerunning on the same inputs also gives the same UIDs.")
+                              details: "The same seed always gives the same UIDs, so a re-sent SEG replaces the earlier one in the PACS. Default seed: a hash of everything that makes the SEG's content: the label maps' voxels, the reference series (its Series Instance UID, instances and positions), the --meta file's bytes (or the preset), the type, --compress and every --empty-* and --unknown-labels choice; so rerunning on the same inputs gives the same UIDs, and a rerun with a corrected label or another option gives new ones (a PACS would otherwise keep the earlier object).")
     static let force = Flag("force", summary: "Overwrite an existing output file")
 
     static let command = Command(
@@ -42,7 +42,7 @@ enum Nifti2Seg {
         Label values may have gaps and exceed 255: segments are numbered 1...N in increasing label order, and each segment records its original label value (private creator "i2", (0077,xx01)) so that `i2 seg2nifti` restores the same label map.
         Every frame's plane position is that of the source instance it covers, which it references (Derivation Image and Source Image Sequences). Output is written atomically; the written path is printed on stdout. Bad input (another grid, a label missing from the JSON, malformed JSON, a missing reference) is one error line naming the file and the reason, and no output file.
         """,
-        flags: [output, ref, meta, preset, type, compress, emptyFrames, emptySegments, emptyResult, unknownLabels, uidSeed, force, CommonFlags.null],
+        flags: [output, ref, meta, preset, type, compress, emptyFrames, emptySegments, emptyResult, unknownLabels, uidSeed, force, CommonFlags.allowOutsideData, CommonFlags.null],
         positionals: [Positional("LABELMAP", summary: "Label map, or several masks (one per segment)", variadic: true,
                                  completion: .file(extensions: ["nii", "nii.gz", "nrrd", "mha", "mhd"]))],
         examples: [
@@ -73,6 +73,7 @@ enum Nifti2Seg {
         o.genericUnknownLabels = args.value(unknownLabels) == "generic"
         o.uidSeed = args.given(uidSeed)
         o.overwrite = args.has(force)
+        o.read.allowOutsideData = args.has(CommonFlags.allowOutsideData)
         return NiftiToSeg.run(o, run.context)
     }
 }

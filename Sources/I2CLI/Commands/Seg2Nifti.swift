@@ -9,7 +9,7 @@ enum Seg2Nifti {
                            details: "dcmqi segmentation metainfo JSON (seg-schema.json): one entry per segment with labelID = its value in the label map, codes, algorithm, recommendedDisplayRGBValue (from RecommendedDisplayCIELabValue) and the series attributes.",
                            completion: .file(extensions: ["json"]))
     static let ref = Flag("ref", short: "r", value: "SERIES_DIR", summary: "Decode onto this series' grid, as `i2 convert SERIES_DIR` builds it",
-                          details: "Frames are placed by the source image they reference (DerivationImageSequence), else by their position. A frame that references an instance missing from SERIES_DIR is an error. Without --ref, the grid is the SEG's own: shared orientation and pixel spacing, slices from the frame positions on a regular grid (SpacingBetweenSlices, or the smallest gap); slices no frame covers are 0.",
+                          details: "Frames are placed by their plane position (PlanePositionSequence), which is the truth; only a frame without a position (or in another frame of reference) is placed by the source image it references (DerivationImageSequence), and then an instance missing from SERIES_DIR is an error. A reference that disagrees with the position (syngo.via writes one reference for all frames in the shared functional groups) is a warning, an error with --strict. Without --ref, the grid is the SEG's own: shared orientation and pixel spacing, slices from the frame positions on a regular grid (SpacingBetweenSlices, or the smallest gap); slices no frame covers are 0.",
                           completion: .directory)
     static let perSegment = Flag("per-segment", summary: "Write one file per segment (1 inside) instead of one label map",
                                  details: "Needed when segments overlap: one label map cannot hold two segments in one voxel, so without this option an overlap is an error naming both segments.")
@@ -19,6 +19,8 @@ enum Seg2Nifti {
     static let fractional = Flag("fractional", value: "MODE", summary: "FRACTIONAL: threshold into a label map, or write each segment's probability",
                                  details: "`threshold` (default): see --threshold. `probability`: one float32 file per segment holding value / MaximumFractionalValue (0...1); implies --per-segment.",
                                  choices: ["threshold", "probability"], defaultValue: "threshold")
+    static let strict = Flag("strict", summary: "With --ref: a source image reference that disagrees with the frame's position is an error",
+                             details: "Without it, such a frame is placed by its position and a warning names the first disagreeing frame.")
     static let force = Flag("force", summary: "Overwrite existing output files",
                             details: "Without it, an existing output (label map, per-segment file or JSON) is an error and nothing is written.")
 
@@ -30,7 +32,7 @@ enum Seg2Nifti {
         Overlapping segments are never merged: they are an error unless --per-segment writes one file per segment. FRACTIONAL segments are thresholded (--threshold), or written as probabilities (--fractional probability).
         Bad input (not a SEG, malformed, frames that reference instances missing from --ref) is one error line naming the file and the reason; nothing is written. Each written path is printed on stdout.
         """,
-        flags: [output, meta, ref, perSegment, threshold, fractional, force, CommonFlags.null],
+        flags: [output, meta, ref, perSegment, threshold, fractional, strict, force, CommonFlags.null],
         positionals: [
             Positional("SEG", summary: "The DICOM-SEG file", completion: .file(extensions: ["dcm"])),
             Positional("OUTPUT", summary: "Label map to write (instead of -o)", optional: true),
@@ -58,6 +60,7 @@ enum Seg2Nifti {
         options.perSegment = args.has(perSegment)
         options.probability = args.value(fractional) == "probability"
         options.overwrite = args.has(force)
+        options.strict = args.has(strict)
         if let t = args.given(threshold) {
             guard let v = Double(t), v > 0, v <= 1 else { throw I2Error(.usage, "--threshold: '\(t)' is not a number in (0, 1]") }
             options.threshold = v

@@ -19,6 +19,7 @@ public struct ConvertOptions: Sendable {
     public var reference: String?
     public var overwrite = false
     public var write = WriteOptions()
+    public var read = ReadOptions()
     public init(inputs: [String], output: String) { self.inputs = inputs; self.output = output }
 }
 
@@ -48,7 +49,7 @@ public enum Conversion: Engine {
         // Image files: one output each (or a derived DICOM series with --ref).
         for input in images {
             do {
-                let volume = try VolumeIO.read(path: input)
+                let volume = try VolumeIO.read(path: input, options: options.read)
                 if let ref = options.reference {
                     let dir = try outputDirectory(options.output)
                     try OutputTargets.check(VolumeToDicom.instancePaths(volume, in: dir), overwrite: options.overwrite)

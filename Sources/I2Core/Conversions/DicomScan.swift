@@ -71,6 +71,7 @@ struct DicomScan {
                 }
             }
         }
+        var unattributed: [(file: String, error: Int)] = []
         for (i, r) in results.enumerated() {
             switch r! {
             case .success(let s):
@@ -84,13 +85,31 @@ struct DicomScan {
                 if let uid = damaged[i] {
                     damagedSeries.insert(uid)
                     e.detail += "; series \(uid) is not converted"
+                } else {
+                    unattributed.append((file: files[i], error: errors.count))
                 }
                 errors.append(e)
             }
         }
+        voidSeriesBeside(unattributed)
         var echoes: [String: Set<Int>] = [:]
         for s in slices { if let e = s.echo { echoes[s.seriesInstanceUID, default: []].insert(e) } }
         for (uid, set) in echoes { seriesInfo[uid]?.echoes = set.sorted() }
+    }
+
+    /// Issue 11 item 3: a damaged file whose series cannot be read (cut off before SeriesInstanceUID)
+    /// may belong to any series with a slice in its folder: those are not converted either, rather than
+    /// one of them silently a slice short. Its error names them.
+    private mutating func voidSeriesBeside(_ unattributed: [(file: String, error: Int)]) {
+        guard !unattributed.isEmpty else { return }
+        var byFolder: [String: Set<String>] = [:]
+        for s in slices { byFolder[(s.path as NSString).deletingLastPathComponent, default: []].insert(s.seriesInstanceUID) }
+        for u in unattributed {
+            let uids = byFolder[(u.file as NSString).deletingLastPathComponent] ?? []
+            guard !uids.isEmpty else { continue }
+            damagedSeries.formUnion(uids)
+            errors[u.error].detail += "; its series is unknown, so series \(uids.sorted().joined(separator: ", ")) in its folder \(uids.count == 1 ? "is" : "are") not converted"
+        }
     }
 
     /// Frames of one file as slices. Files without pixel data (SR, presentation states) yield none.

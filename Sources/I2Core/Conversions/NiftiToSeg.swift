@@ -23,6 +23,7 @@ public struct Nifti2SegOptions: Sendable {
     public var writeEmptyResult = false
     public var uidSeed: String?
     public var overwrite = false
+    public var read = ReadOptions()
 
     public init(inputs: [String], reference: String, output: String) {
         self.inputs = inputs
@@ -84,7 +85,7 @@ public enum NiftiToSeg: Engine {
             read.value = Result {
                 try o.inputs.map { path -> Volume in
                     guard FileManager.default.fileExists(atPath: path) else { throw I2Error(.storage, path: path, "no such file") }
-                    let v = try VolumeIO.read(path: path)
+                    let v = try VolumeIO.read(path: path, options: o.read)
                     guard v.size.count == 3 || (v.size.count == 4 && v.size[3] == 1) else {
                         throw I2Error(.badInput, path: path, "a \(v.size.count)-D image: a label map must be 3-D")
                     }
@@ -130,7 +131,8 @@ public enum NiftiToSeg: Engine {
         try describe(&seg, o: o, ref: ref, metadata: metadata)
         let writer = try SegmentationWriter(seg, reference: ref.file, path: o.output)
         hashing.wait()
-        setUIDs(&seg, o: o, refSeries: ref.stack.first.seriesInstanceUID, contentHashes: read.hashes)
+        setUIDs(&seg, o: o, refSeries: ref.stack.first.seriesInstanceUID,
+                contentHashes: read.hashes + [contentOptions(o, sources: ref.sources)])
         try writer.setUIDs(seg)
         if o.inputs.count > 1 {
             // Only masks can overlap; known from the voxels, and needed before the data set is saved.
@@ -178,6 +180,18 @@ public enum NiftiToSeg: Engine {
         let m = try SegmentMetadata.decode(data, path: path)
         for key in m.ignoredKeys { warn("\(path): \(key): not a dcmqi metainfo field, ignored") }
         return m
+    }
+
+    /// Everything besides the label maps that changes the SEG's content, hashed into the default UID seed
+    /// (issue 11 item 2): a rerun with a corrected --meta or another --empty-* choice must get new UIDs,
+    /// else a PACS keeps the earlier object ("AlreadyStored"); identical inputs still give identical UIDs.
+    static func contentOptions(_ o: Nifti2SegOptions, sources: [SourceSlice]) -> String {
+        let meta = o.preset.map { "preset:" + $0 }
+            ?? o.meta.flatMap { FileManager.default.contents(atPath: $0) }.map { "meta:" + Hash.hex([UInt8]($0)) } ?? "meta:none"
+        let flags = [o.rle, o.keepEmptyFrames, o.keepEmptySegments, o.genericUnknownLabels, o.writeEmptyResult]
+            .map { $0 ? "1" : "0" }.joined()
+        let refs = Hash.hex(sources.map { $0.sopInstanceUID + "@" + $0.imagePositionPatient }.joined(separator: "\\"))
+        return [meta, "opts:" + flags, "inputs:\(o.inputs.count)", "sources:" + refs].joined(separator: "/")
     }
 
     /// The deterministic UIDs. `contentHashes`: Hash.hex of each label map, for the default seed.

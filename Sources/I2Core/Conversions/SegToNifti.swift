@@ -21,6 +21,8 @@ public struct Seg2NiftiOptions: Sendable {
     /// FRACTIONAL: write each segment's value / MaximumFractionalValue as float32 (implies per segment).
     public var probability = false
     public var overwrite = false
+    /// --ref: a frame whose source image reference disagrees with its plane position is an error, not a warning.
+    public var strict = false
     public var write = WriteOptions()
 
     public init(input: String, output: String) {
@@ -60,7 +62,7 @@ public enum SegToNifti: Engine {
         if o.probability && seg.type != .fractional {
             warn("\(o.input): --fractional probability applies to FRACTIONAL SEGs; this one is \(seg.type.rawValue)")
         }
-        let grid = try o.reference.map { try SegGrid.reference(seg, series: $0) } ?? SegGrid.own(seg)
+        let grid = try o.reference.map { try SegGrid.reference(seg, series: $0, strict: o.strict, warn: warn) } ?? SegGrid.own(seg)
         try checkFrames(seg, grid)
         let json = o.perSegment || probability ? nil : BackgroundJSON(labelMapMetadata(seg))
         // A BINARY label map is decoded frame by frame from the file: the bit-packed frames are

@@ -13,7 +13,9 @@ import I2NIfTI   // Gzip
 enum MetaImageFormat: VolumeFormat {
     // MARK: Reading
 
-    static func read(path: String) throws -> Volume {
+    static func read(path: String) throws -> Volume { try read(path: path, allowOutsideData: false) }
+
+    static func read(path: String, allowOutsideData: Bool) throws -> Volume {
         let bytes = try FileBytes.read(path)
         let h = HeaderText(kind: "MetaImage header", path: path)
         // The header ends with the ElementDataFile line; stop early on anything that is not
@@ -97,8 +99,7 @@ enum MetaImageFormat: VolumeFormat {
             if dataFile.uppercased().hasPrefix("LIST") || dataFile.contains("%") {
                 throw h.fail("'ElementDataFile = \(dataFile)': multi-file data is not supported")
             }
-            let dir = (path as NSString).deletingLastPathComponent
-            sourcePath = dataFile.hasPrefix("/") ? dataFile : (dir.isEmpty ? dataFile : dir + "/" + dataFile)
+            sourcePath = try DetachedData.path(dataFile, header: path, field: "ElementDataFile", allowOutside: allowOutsideData)
             source = try FileBytes.read(sourcePath)
             start = max(headerSize, 0)
         }

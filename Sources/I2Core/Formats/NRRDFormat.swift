@@ -8,7 +8,9 @@ import I2NIfTI   // Gzip
 enum NRRDFormat: VolumeFormat {
     // MARK: Reading
 
-    static func read(path: String) throws -> Volume {
+    static func read(path: String) throws -> Volume { try read(path: path, allowOutsideData: false) }
+
+    static func read(path: String, allowOutsideData: Bool) throws -> Volume {
         let bytes = try FileBytes.read(path)
         let h = HeaderText(kind: "NRRD header", path: path)
         guard bytes.starts(with: Array("NRRD000".utf8)) else { throw h.fail("missing the 'NRRD000x' magic line") }
@@ -115,8 +117,7 @@ enum NRRDFormat: VolumeFormat {
             if file.hasPrefix("LIST") || (file.contains("%") && file.contains(" ")) {
                 throw h.fail("'data file: \(file)': multi-file data is not supported")
             }
-            let dir = (path as NSString).deletingLastPathComponent
-            sourcePath = file.hasPrefix("/") ? file : (dir.isEmpty ? file : dir + "/" + file)
+            sourcePath = try DetachedData.path(file, header: path, field: "data file", allowOutside: allowOutsideData)
             source = try FileBytes.read(sourcePath)
             offset = 0
         } else if !sawBlank {

@@ -1,4 +1,5 @@
 // The file formats i2 reads and writes, chosen by file extension, and the one protocol they share.
+import Foundation
 import I2Model
 
 public enum FileFormat: String, CaseIterable, Sendable {
@@ -43,17 +44,46 @@ public struct WriteOptions: Sendable {
     public init() {}
 }
 
+public struct ReadOptions: Sendable {
+    /// A detached NRRD `data file` / MetaImage `ElementDataFile` may be absolute or leave the header's folder.
+    public var allowOutsideData = false
+    public init() {}
+}
+
 public enum VolumeIO {
-    public static func read(path: String) throws -> Volume {
+    public static func read(path: String, options: ReadOptions = ReadOptions()) throws -> Volume {
         guard let f = FileFormat(path: path) else {
             throw I2Error(.usage, path: path, "unknown image format (expected one of \(FileFormat.extensions.joined(separator: ", ")))")
         }
-        return try f.codec.read(path: path)
+        switch f {
+        case .nrrd, .nhdr: return try NRRDFormat.read(path: path, allowOutsideData: options.allowOutsideData)
+        case .mha, .mhd: return try MetaImageFormat.read(path: path, allowOutsideData: options.allowOutsideData)
+        default: return try f.codec.read(path: path)
+        }
     }
     public static func write(_ volume: Volume, to path: String, options: WriteOptions = WriteOptions()) throws -> [String] {
         guard let f = FileFormat(path: path) else {
             throw I2Error(.usage, path: path, "unknown output format (expected one of \(FileFormat.extensions.joined(separator: ", ")))")
         }
         return try f.codec.write(volume, to: path, options: options)
+    }
+}
+
+/// Issue 11 item 4: a detached data file named in a header stays in the header's folder (no absolute
+/// path, no `..` leaving it) unless --allow-outside-data: a header must not turn any readable file
+/// into voxels. Returns the data file's path.
+enum DetachedData {
+    static func path(_ file: String, header: String, field: String, allowOutside: Bool) throws -> String {
+        let dir = (header as NSString).deletingLastPathComponent
+        var depth = 0
+        var escapes = file.hasPrefix("/")
+        for c in file.split(separator: "/", omittingEmptySubsequences: true) where c != "." {
+            depth += c == ".." ? -1 : 1
+            if depth < 0 { escapes = true }
+        }
+        if escapes && !allowOutside {
+            throw I2Error(.badInput, path: header, "'\(field)' \(file) lies outside the header's folder: refused (--allow-outside-data reads it)")
+        }
+        return file.hasPrefix("/") ? file : (dir.isEmpty ? file : dir + "/" + file)
     }
 }

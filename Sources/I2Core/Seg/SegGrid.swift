@@ -66,8 +66,11 @@ struct SegGrid {
     }
 
     /// The referenced series' grid, as `i2 convert SERIES_DIR` builds it. Frames are placed by their
-    /// source image (DerivationImageSequence), else by position.
-    static func reference(_ seg: SegmentationObject, series dir: String) throws -> SegGrid {
+    /// plane position, else (no position, or another frame of reference) by their source image
+    /// (DerivationImageSequence). A reference that disagrees with the position is a warning, with
+    /// `strict` an error.
+    static func reference(_ seg: SegmentationObject, series dir: String, strict: Bool = false,
+                          warn: (String) -> Void = { _ in }) throws -> SegGrid {
         let (files, errors) = DicomScan.files(in: [dir])
         if let e = errors.first { throw e }
         let scan = DicomScan(files: files)
@@ -113,9 +116,39 @@ struct SegGrid {
         let refFoR = scan.seriesInfo[f.seriesInstanceUID]?.values["FrameOfReferenceUID"]
         let sameFrame = seg.frameOfReferenceUID == nil || refFoR == nil || seg.frameOfReferenceUID == refFoR
         let along = slices > 1 ? spacing[2] * g.direction.column(2).dot(normal) : 1
+        // The slice a plane position lies on, nil when it lies on none.
+        func slice(at p: Vector3) -> Int? {
+            let k = Int(((p - g.origin).dot(normal) / along).rounded())
+            let expected = g.origin + g.direction.column(2) * (Double(k) * spacing[2])
+            return k >= 0 && k < slices && (p - expected).length < 0.01 * max(spacing[2], 1) ? k : nil
+        }
         var sliceOfFrame: [Int] = []
+        var disagreements: [String] = []
         for i in 0..<seg.frameCount {
-            if let uid = seg.frames.sourceUID[i], !duplicates {
+            let uid = seg.frames.sourceUID[i]
+            // Position is the truth (issue 11 item 1): the Derivation Image Sequence may sit in the shared
+            // functional groups (syngo.via: one reference for every frame) or be off by one slice. The
+            // reference places a frame only when it has no usable position.
+            if sameFrame, let p = seg.frames.position[i], p.array.allSatisfy(\.isFinite) {
+                guard let k = slice(at: p) else {
+                    if let uid, !duplicates, bySOP[uid] == nil {
+                        throw I2Error(.badInput, path: seg.path, "frame \(i + 1) references instance \(uid), which is not in the --ref series \(dir), and its position \(p) lies on none of its slices")
+                    }
+                    throw I2Error(.badInput, path: seg.path, "frame \(i + 1) at \(p) lies on no slice of the --ref series \(dir)")
+                }
+                if let uid {
+                    if duplicates {
+                        // Several slices share one SOP instance (multi-frame source): nothing to compare by.
+                    } else if let r = bySOP[uid] {
+                        if r != k { disagreements.append("frame \(i + 1) lies on slice \(k + 1) by its position but references the image of slice \(r + 1) (\(uid))") }
+                    } else {
+                        disagreements.append("frame \(i + 1) references instance \(uid), which is not in the --ref series \(dir)")
+                    }
+                }
+                sliceOfFrame.append(k)
+                continue
+            }
+            if let uid, !duplicates {
                 guard let k = bySOP[uid] else {
                     throw I2Error(.badInput, path: seg.path, "frame \(i + 1) references instance \(uid), which is not in the --ref series \(dir)")
                 }
@@ -128,13 +161,16 @@ struct SegGrid {
             guard let p = seg.frames.position[i] else {
                 throw I2Error(.badInput, path: seg.path, "frame \(i + 1) has neither a source image reference nor a plane position")
             }
-            let t = (p - g.origin).dot(normal) / along
-            let k = Int(t.rounded())
-            let expected = g.origin + g.direction.column(2) * (Double(k) * spacing[2])
-            guard k >= 0 && k < slices && (p - expected).length < 0.01 * max(spacing[2], 1) else {
+            guard let k = slice(at: p) else {
                 throw I2Error(.badInput, path: seg.path, "frame \(i + 1) at \(p) lies on no slice of the --ref series \(dir)")
             }
             sliceOfFrame.append(k)
+        }
+        if let first = disagreements.first {
+            let more = disagreements.count > 1 ? " (and \(disagreements.count - 1) more frames)" : ""
+            let text = "source image references disagree with the plane positions: \(first)\(more); frames are placed by their position"
+            if strict { throw I2Error(.badInput, path: seg.path, text + " (--strict)") }
+            warn("\(seg.path): \(text)")
         }
         let volume = Volume(size: [f.columns, f.rows, slices], spacing: spacing, origin: g.origin,
                             direction: g.direction, voxelType: .uint8, data: [])

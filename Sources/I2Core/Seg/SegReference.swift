@@ -37,16 +37,25 @@ struct SegReference {
     /// Several series: the first whose grid matches `wanted`, so a study folder works too.
     static func select(_ c: Candidates, matching wanted: Volume) throws -> SegReference {
         var firstMismatch: I2Error?
+        func damage(_ uid: String) -> I2Error? {
+            guard c.scan.damagedSeries.contains(uid) else { return nil }
+            return c.scan.errors.first { $0.detail.contains(uid) } ?? c.scan.errors.first
+        }
         for stack in c.stacks {
             let g = SeriesAssembly.geometry(stack)
             if let why = mismatch(wanted, stack: stack, geometry: g) {
-                firstMismatch = firstMismatch ?? I2Error(.badInput, "the label map is not on the grid of reference series \(stack.first.seriesInstanceUID): \(why)")
+                if damage(stack.first.seriesInstanceUID) == nil {
+                    firstMismatch = firstMismatch ?? I2Error(.badInput, "the label map is not on the grid of reference series \(stack.first.seriesInstanceUID): \(why)")
+                }
                 continue
             }
-            if c.scan.damagedSeries.contains(stack.first.seriesInstanceUID), let e = c.scan.errors.first { throw e }
+            if let e = damage(stack.first.seriesInstanceUID) { throw e }
             return try SegReference(stack: stack, geometry: g)
         }
-        throw firstMismatch!
+        // No series fits. A damaged one (now a slice short) may be the one meant (issue 11 item 3): name
+        // the bad reference file, not the label map's grid.
+        if let e = c.stacks.lazy.compactMap({ damage($0.first.seriesInstanceUID) }).first { throw e }
+        throw firstMismatch ?? I2Error(.badInput, "no reference series fits the label map")
     }
 
     init(stack: SliceStack, geometry: StackGeometry) throws {
