@@ -32,6 +32,8 @@ public struct SliceHeader: Sendable {
     public var pepolarReversed = false
     /// MRAcquisitionType 3D (dcm2niix's is3DAcq): a single-volume output is reoriented (nii_setOrtho).
     public var acquisition3D = false
+    /// The image has neither ImageOrientationPatient nor ImagePositionPatient: its place is unknown.
+    public var geometryUnknown = false
     /// Siemens XA classic exports write one SeriesInstanceUID per volume of a 4-D series; dcm2niix joins
     /// them. Set (study, series number, protocol) for such files: images with equal keys form one series.
     public var volumeSeriesKey: String?

@@ -50,6 +50,8 @@ public struct Volume: Sendable {
     public var data: [UInt8]
     /// Seconds between volumes of a 4-D series (NIfTI pixdim[4]; dcm2niix writes the TR there, 3-D too).
     public var timeStep: Double = 0
+    /// False when the source gave no patient geometry: NIfTI writes qform/sform code 0 (as dcm2niix does).
+    public var geometryKnown = true
     /// Values per voxel: 1 (scalar) or 3 (RGB: uint8 R, G, B interleaved per voxel, NIfTI's RGB24 layout).
     public var components: Int = 1
     /// The value of a voxel is `stored * slope + intercept` (NIfTI's scl_slope/scl_inter). DICOM

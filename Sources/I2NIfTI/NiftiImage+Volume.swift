@@ -63,7 +63,8 @@ extension NiftiImage {
             throw I2Error(.badInput, "the volume's value scaling (slope \(volume.slope), intercept \(volume.intercept)) cannot be written")
         }
         return headerBytes(dims: volume.size, type: volume.voxelType, spacing: volume.spacing, affineRAS: affine,
-                           rgb: volume.components == 3, slope: volume.slope, intercept: volume.intercept, timeStep: volume.timeStep)
+                           rgb: volume.components == 3, slope: volume.slope, intercept: volume.intercept, timeStep: volume.timeStep,
+                           spatial: volume.geometryKnown)
     }
 
     // MARK: intensity scaling

@@ -172,7 +172,8 @@ public final class NiftiImage {
     /// voxels of a single-file .nii, whose data start at vox_offset 352.
     /// `rgb`: DT_RGB24 (3 bytes per voxel, as dcm2niix writes colour); `slope`/`intercept` go to scl_*.
     static func headerBytes(dims: [Int], type: VoxelType, spacing: [Double], affineRAS: Matrix4,
-                            rgb: Bool = false, slope: Double = 1, intercept: Double = 0, timeStep: Double = 0) -> [UInt8] {
+                            rgb: Bool = false, slope: Double = 1, intercept: Double = 0, timeStep: Double = 0,
+                            spatial: Bool = true) -> [UInt8] {
         var h = nifti_1_header()
         h.sizeof_hdr = 348
         h.regular = CChar(UInt8(ascii: "r"))
@@ -204,8 +205,8 @@ public final class NiftiImage {
         h.scl_slope = Float(slope)
         h.scl_inter = Float(intercept)
         h.xyzt_units = CChar(NIFTI_UNITS_MM | NIFTI_UNITS_SEC)   // as dcm2niix writes it, 3-D too
-        h.qform_code = Int16(NIFTI_XFORM_SCANNER_ANAT)
-        h.sform_code = Int16(NIFTI_XFORM_SCANNER_ANAT)
+        h.qform_code = Int16(spatial ? NIFTI_XFORM_SCANNER_ANAT : NIFTI_XFORM_UNKNOWN)
+        h.sform_code = Int16(spatial ? NIFTI_XFORM_SCANNER_ANAT : NIFTI_XFORM_UNKNOWN)
         (h.quatern_b, h.quatern_c, h.quatern_d) = (qb, qc, qd)
         (h.qoffset_x, h.qoffset_y, h.qoffset_z) = (qx, qy, qz)
         // srow straight from the affine: keeps shear that the qform cannot express.

@@ -68,6 +68,22 @@ final class ConvertDcm2niixOrderTests: E2ECase {
 
     /// dcm_qa_me: a two-echo field map (magnitude, series 2) and its phase (echo 2 only, series 3):
     /// dcm2niix writes _e1, _e2 and _e2_ph (the echo suffix because the echo is not 1, _ph from ImageType P).
+    /// An RGB secondary capture with no ImageOrientationPatient and no ImagePositionPatient: dcm2niix writes
+    /// it without a spatial transform (qform/sform code 0); so does i2, array for array, saying so.
+    func testImageWithoutGeometryIsWrittenWithoutATransformAsDcm2niix() throws {
+        let input = try mkdir("sc")
+        try FileManager.default.copyItem(atPath: fixture("j2k/rgb-raw.dcm"), toPath: input + "/rgb-raw.dcm")
+        let (ours, theirs) = try convertBoth(input)
+        // conformance.py compares RGB byte for byte (compare_dcm2niix.py reads scalars only).
+        let conformance = TestSupport.packageRoot.appendingPathComponent("Tests/conformance.py").path
+        let r0 = try E2E.py([conformance, "--ref", theirs, "--i2", ours])
+        XCTAssertEqual(E2E.lines(r0.stdout).filter { !$0.hasPrefix("#") }, ["SAME  _106"], r0.stdout + r0.stderr)
+        let codes = try E2E.pyCode("import sys, nibabel as nib; h = nib.load(sys.argv[1]).header; print(int(h['qform_code']), int(h['sform_code']))", [ours + "/_106.nii"])
+        XCTAssertEqual(codes.trimmingCharacters(in: .whitespacesAndNewlines), "0 0")
+        let r = try E2E.i2(["convert", input, path("again.nii")])
+        XCTAssertTrue(r.stderr.contains("no ImageOrientationPatient or ImagePositionPatient"), r.stderr)
+    }
+
     func testMultiEchoAndPhaseAreSplitAndNamedAsDcm2niix() throws {
         let (ours, theirs) = try convertBoth(fixture("me"))
         let names = try assertSameFiles(ours, theirs)

@@ -107,7 +107,9 @@ struct BIDSSeries: Sendable {
         }
 
         modality = f.string(.modality) ?? ""
-        isCT = modality == "CT"
+        // dcm2niix's isXRay (nii_dicom.cpp): an Exposure (0018,1152) where there is no echo time, whatever
+        // the Modality; it then leaves out SliceThickness, SpacingBetweenSlices and EchoTime.
+        isCT = num(.exposure) != nil && (num(.echoTime) ?? 0) == 0
         if ["CR", "CT", "MR", "PT", "US"].contains(modality) { keys["Modality"] = .string(modality) }
         let manufacturer = f.string(.manufacturer) ?? ""
         vendor = Self.vendor(manufacturer)
@@ -193,7 +195,7 @@ struct BIDSSeries: Sendable {
         if let n = num(.acquisitionNumber), n > 0 { keys["AcquisitionNumber"] = .number(n) }
         echoNumber = enhanced ? echoRank : num(.echoNumbers).map { Int($0) }
         str("ImageComments", .imageComments)
-        if !isCT {   // dcm2niix: thickness often varies on CT
+        if !isCT {   // dcm2niix: thickness often varies on X-ray CT
             positive("SliceThickness", num(.sliceThickness, .pixelMeasuresSequence))
             positive("SpacingBetweenSlices", num(.spacingBetweenSlices, .pixelMeasuresSequence))
         } else {
@@ -384,6 +386,8 @@ struct BIDSSeries: Sendable {
     /// The keys that need the stack (slice times, multi-echo) and the output grid (reconstructed matrix).
     func keys(stack: SliceStack, columns: Int, rows: Int, identifying: Bool) -> [String: BIDSValue] {
         var out = keys
+        // dcm2niix (nii_dicom.cpp): no ProtocolName (nor Siemens' tProtocolName) → the SeriesDescription.
+        if out["ProtocolName"] == nil, let description = out["SeriesDescription"] { out["ProtocolName"] = description }
         if identifying { out.merge(identifiers) { a, _ in a } }
         if let echo = echoNumber ?? stack.first.echo, echo > 1 || isMultiEcho { out["EchoNumber"] = .number(Double(echo)) }
         let isMR = modality == "MR"

@@ -195,6 +195,10 @@ public enum Conversion: Engine {
         if stack.first.acquisition3D { Ortho.apply(&volume) }
         // pixdim[4]: the TR in seconds, as dcm2niix writes it (3-D too).
         volume.timeStep = (stack.first.repetitionTime ?? 0) / 1000
+        if stack.first.geometryUnknown {
+            volume.geometryKnown = false
+            notes.append("\(stack.name): no ImageOrientationPatient or ImagePositionPatient: written without a spatial transform (NIfTI qform/sform code 0), as dcm2niix does")
+        }
         return (volume, notes)
     }
 

@@ -162,7 +162,8 @@ struct DicomScan {
         let seriesDescription = f.string(.seriesDescription) ?? ""
         let classicEcho = enhanced ? nil : f.int(.echoNumbers), classicTemporal = enhanced ? nil : f.int(.temporalPositionIdentifier)
         // Series-level values naming and splitting need (dcm2niix reads them per file too).
-        let protocolName = f.string(.protocolName) ?? ""
+        // dcm2niix's %p: ProtocolName, else the SeriesDescription (nii_dicom.cpp copies it over when empty).
+        let protocolName = f.string(.protocolName).flatMap { $0.isEmpty ? nil : $0 } ?? f.string(.seriesDescription) ?? ""
         let imageType = (f.string(.imageType) ?? "").uppercased().replacingOccurrences(of: "\\", with: "_")
         let tr = f.doubles(.repetitionTime)?.first
         let temporalID = classicTemporal
@@ -195,11 +196,16 @@ struct DicomScan {
         // Derived images matter only among diffusion images (dropped volumes): not looked up otherwise.
         let derivedFile = diffusion.applies && !enhanced && Diffusion.derived(f, frame: 0, enhanced: false)
         var out: [SliceHeader] = []
+        // No orientation and no position at all (secondary captures, photos, some X-ray): dcm2niix writes
+        // such images without a spatial transform (qform/sform code 0); i2 does the same, stacking the
+        // frames, or the files by InstanceNumber, 1 mm apart. One without the other stays an error.
+        let noGeometry = mosaic == nil && attribute(0, .planeOrientationSequence, .imageOrientationPatient) == nil
+            && attribute(0, .planePositionSequence, .imagePositionPatient) == nil && f.string(.imagePositionPatient) == nil
         for frame in 0..<frames {
-            guard let iop = attribute(frame, .planeOrientationSequence, .imageOrientationPatient), iop.count == 6 else {
+            guard let iop = noGeometry ? [1, 0, 0, 0, 1, 0] : attribute(frame, .planeOrientationSequence, .imageOrientationPatient), iop.count == 6 else {
                 throw I2Error(.badInput, path: f.path, "missing or malformed ImageOrientationPatient")
             }
-            var ipp = attribute(frame, .planePositionSequence, .imagePositionPatient)
+            var ipp = noGeometry ? [0, 0, Double(frames > 1 ? frame : instanceNumber)] : attribute(frame, .planePositionSequence, .imagePositionPatient)
             if ipp == nil && frames > 1 && !enhanced, let ipp0 = f.doubles(.imagePositionPatient), ipp0.count == 3 {
                 // Legacy multi-frame: frames stacked along the normal from the first position.
                 let spacing = f.doubles(.spacingBetweenSlices)?.first ?? f.doubles(.sliceThickness)?.first ?? 1
@@ -264,6 +270,7 @@ struct DicomScan {
             }
             s.diffusion = diffusion.encoding(frame: frame)
             s.derived = enhanced ? s.diffusion != nil && Diffusion.derived(f, frame: frame, enhanced: true) : derivedFile
+            s.geometryUnknown = noGeometry
             out.append(s)
         }
         if let mosaic { return try Mosaic.tiles(out[0], layout: mosaic, file: f) }
