@@ -13,25 +13,17 @@ DERIVED (ImageType ...\TRACEW).
 --template copies a real file's header (e.g. a GE classic EPI) under the generated attributes.
 --implicit-unknown writes implicit VR without the private creators (private values become raw bytes).
 """
-import argparse, math, os
+import argparse, os
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import generate_uid, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from make_series import rotation   # the same oblique rotation as the plain test series
+
 MR = "1.2.840.10008.5.1.4.1.1.4"
 DIRS = [(0, (0, 0, 0))] + [(1000, d) for d in
         [(1, 0, 0), (0, 1, 0), (0, 0, 1), (0.707107, 0.707107, 0), (0.57735, -0.57735, 0.57735), (-0.267261, 0.534522, 0.801784)]]
-
-
-def rotation(deg):
-    t = math.radians(deg)
-    axis = np.array([1.0, 2.0, 3.0]); axis /= np.linalg.norm(axis)
-    x, y, z = axis
-    c, s, C = math.cos(t), math.sin(t), 1 - math.cos(t)
-    return np.array([[c + x*x*C, x*y*C - z*s, x*z*C + y*s],
-                     [y*x*C + z*s, c + y*y*C, y*z*C - x*s],
-                     [z*x*C - y*s, z*y*C + x*s, c + z*z*C]])
 
 
 def ds_string(v):
