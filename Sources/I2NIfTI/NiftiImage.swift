@@ -106,18 +106,20 @@ public final class NiftiImage {
         var file: znzFile? = fp
         defer { Xznzclose(&file) }
         if znzseek(fp, offset, SEEK_SET) < 0 { throw Condition.error(.offsetPastEnd(offset), path: path) }
-        var got = 0
+        var got = 0, corrupt = false
         let data = [UInt8](unsafeUninitializedCapacity: total) { buf, count in
             guard let base = buf.baseAddress else { return }
-            // znzread takes at most 2^31 bytes per call on gz files; read in slices.
+            // znzread takes at most 2^31 bytes per call on gz files; read in slices. It returns gzread's
+            // -1 for a corrupt stream (as a huge size_t): that is an error, not a count (it looped forever).
             while got < total {
                 let r = znzread(base + got, 1, min(total - got, 1 << 30), fp)
-                if r == 0 { break }
+                if r <= 0 || r > total - got { corrupt = r != 0; break }
                 got += r
             }
             (base + got).initialize(repeating: 0, count: total - got)
             count = total
         }
+        if corrupt { throw Condition.error(.zlib(Z_DATA_ERROR), path: path) }
         if got < total || total == 0 { throw Condition.error(.truncated(have: got, need: total), path: path) }
         return data
     }

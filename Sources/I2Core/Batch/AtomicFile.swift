@@ -101,6 +101,12 @@ public enum FileBytes {
             throw I2Error(.storage, path: path, "cannot open: \(String(cString: strerror(errno)))")
         }
         defer { fclose(fh) }
+        // Only regular files: fopen opens a directory too, and ftello then says 2^63-1 bytes (a NRRD
+        // 'data file: .' aborted allocating that); a device (/dev/zero) has no end to read to.
+        var st = stat()
+        guard fstat(fileno(fh), &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw I2Error(.badInput, path: path, "not a regular file")
+        }
         fseeko(fh, 0, SEEK_END)
         let n = Int(ftello(fh))
         fseeko(fh, 0, SEEK_SET)

@@ -126,9 +126,15 @@ enum NRRDFormat: VolumeFormat {
         let lineSkip = try fields["line skip"].map { try h.int($0, field: "line skip") } ?? 0
         let byteSkip = try fields["byte skip"].map { try h.int($0, field: "byte skip") } ?? 0
         guard lineSkip >= 0, byteSkip >= -1 else { throw h.fail("negative 'line skip' or 'byte skip'") }
-        for _ in 0..<lineSkip {
+        // Stop at the end of the data: a huge claim (line skip: 1000000000) must not spin through it.
+        var skipped = 0
+        while skipped < lineSkip && offset < source.count {
             while offset < source.count && source[offset] != 0x0A { offset += 1 }
             offset = min(offset + 1, source.count)
+            skipped += 1
+        }
+        guard skipped == lineSkip else {
+            throw h.fail("'line skip: \(lineSkip)' goes past the end of the data (\(skipped) lines)")
         }
 
         let encoding = try field("encoding").lowercased()

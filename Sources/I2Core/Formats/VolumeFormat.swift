@@ -55,11 +55,17 @@ public enum VolumeIO {
         guard let f = FileFormat(path: path) else {
             throw I2Error(.usage, path: path, "unknown image format (expected one of \(FileFormat.extensions.joined(separator: ", ")))")
         }
+        let volume: Volume
         switch f {
-        case .nrrd, .nhdr: return try NRRDFormat.read(path: path, allowOutsideData: options.allowOutsideData)
-        case .mha, .mhd: return try MetaImageFormat.read(path: path, allowOutsideData: options.allowOutsideData)
-        default: return try f.codec.read(path: path)
+        case .nrrd, .nhdr: volume = try NRRDFormat.read(path: path, allowOutsideData: options.allowOutsideData)
+        case .mha, .mhd: volume = try MetaImageFormat.read(path: path, allowOutsideData: options.allowOutsideData)
+        default: volume = try f.codec.read(path: path)
         }
+        // Checked here, naming the input: a writer meeting it later could only name its output.
+        guard volume.affineLPS.joined().allSatisfy({ $0.isFinite }) else {
+            throw I2Error(.badInput, path: path, "the image geometry (spacing, origin or direction) has non-finite entries")
+        }
+        return volume
     }
     public static func write(_ volume: Volume, to path: String, options: WriteOptions = WriteOptions()) throws -> [String] {
         guard let f = FileFormat(path: path) else {

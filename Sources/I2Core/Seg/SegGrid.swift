@@ -118,7 +118,10 @@ struct SegGrid {
         let along = slices > 1 ? spacing[2] * g.direction.column(2).dot(normal) : 1
         // The slice a plane position lies on, nil when it lies on none.
         func slice(at p: Vector3) -> Int? {
-            let k = Int(((p - g.origin).dot(normal) / along).rounded())
+            // A finite but huge position (1e300) is no slice, not a trap converting it to Int.
+            let d = ((p - g.origin).dot(normal) / along).rounded()
+            guard d.isFinite, d >= 0, d < Double(slices) else { return nil }
+            let k = Int(d)
             let expected = g.origin + g.direction.column(2) * (Double(k) * spacing[2])
             return k >= 0 && k < slices && (p - expected).length < 0.01 * max(spacing[2], 1) ? k : nil
         }
