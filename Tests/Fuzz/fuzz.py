@@ -190,7 +190,8 @@ def t_convert_dicom(r, seeds):
     name, rel = r.choice(DICOM_SERIES)
     files, notes = mutated_series(r, seeds, rel, name)
     fmt = r.choice(OUT_FORMATS)
-    return Case("convert-dicom", files, ["convert", "{case}/in", "-o", "{case}/out/", "-f", fmt], ["in"], False, notes=notes)
+    extra = ["--equalize"] if r.random() < 0.2 else []
+    return Case("convert-dicom", files, ["convert"] + extra + ["{case}/in", "-o", "{case}/out/", "-f", fmt], ["in"], False, notes=notes)
 
 
 def t_convert_list(r, seeds):

@@ -181,7 +181,8 @@ public enum Conversion: Engine {
                 notes.append(String(format: "%@: gantry tilt of %.2f°: the affine is sheared (NIfTI sform; use --tilt resample for an orthogonal grid)", stack.name, degrees))
             }
         }
-        if g.irregular != nil {
+        if let irregular = g.irregular {
+            try Resample.checkEqualize(offsets: g.offsets, path: irregular.before.label)
             volume = Resample.equalize(volume, offsets: g.offsets)
             notes.append("\(stack.name): irregular slice spacing resampled to \(volume.spacing[2]) mm")
         }

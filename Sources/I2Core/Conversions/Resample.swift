@@ -52,13 +52,30 @@ enum Resample {
         return result
     }
 
+    /// Gaps of the equalized grid: the span over the smallest gap, rounded up.
+    static func equalizedSteps(_ offsets: [Double]) -> Double {
+        let gaps = zip(offsets.dropFirst(), offsets).map { $0 - $1 }
+        return ((offsets.last! - offsets[0]) / max(gaps.min() ?? 1, 1e-3) - 1e-6).rounded(.up)
+    }
+
+    /// Refuses an equalized grid far beyond the data before it is allocated: one slice at 1e300 mm
+    /// trapped converting the count to Int, and 0.001 mm between two slices of a long series asks
+    /// for millions of slices. More than 16 output slices per input slice is refused, naming `path`.
+    static func checkEqualize(offsets: [Double], path: String) throws {
+        let steps = equalizedSteps(offsets)
+        guard steps.isFinite, steps + 1 <= Double(max(16 * offsets.count, 64)) else {
+            throw I2Error(.badInput, path: path, String(format: "--equalize: the slices span %.4g mm and their smallest gap asks for %.4g slices for %d: refusing to build that grid",
+                                                        offsets.last! - offsets[0], steps + 1, offsets.count))
+        }
+    }
+
     /// Resamples slices at `offsets` (along the slice axis, ascending) to a regular spacing of at most
     /// the smallest gap, spanning exactly the first to the last slice.
+    /// Callers check the grid with `checkEqualize` first.
     static func equalize(_ v: Volume, offsets: [Double]) -> Volume {
-        let gaps = zip(offsets.dropFirst(), offsets).map { $0 - $1 }
         // The smallest gap, shrunk just enough that the slices span exactly first to last.
         let span = offsets.last! - offsets[0]
-        let count = Int((span / max(gaps.min() ?? 1, 1e-3) - 1e-6).rounded(.up)) + 1   // coincident slices are refused before this
+        let count = Int(equalizedSteps(offsets)) + 1   // coincident slices are refused before this
         let spacing = span / Double(max(count - 1, 1))
         let plane = v.size[0] * v.size[1]
         let volumes = v.size.count > 3 ? v.size[3] : 1

@@ -64,6 +64,11 @@ public enum SegToNifti: Engine {
         }
         let grid = try o.reference.map { try SegGrid.reference(seg, series: $0, strict: o.strict, warn: warn) } ?? SegGrid.own(seg)
         try checkFrames(seg, grid)
+        // Checked here, naming the file the geometry came from: the writer could only name its output.
+        guard grid.volume.affineLPS.joined().allSatisfy({ $0.isFinite }) else {
+            throw I2Error(.badInput, path: o.reference ?? o.input,
+                          "the geometry (PixelSpacing, slice spacing, positions or orientation) has non-finite entries")
+        }
         let json = o.perSegment || probability ? nil : BackgroundJSON(labelMapMetadata(seg))
         // A BINARY label map is decoded frame by frame from the file: the bit-packed frames are
         // never held whole (they are twice the size of a uint8 label map for 100 segments).

@@ -52,8 +52,12 @@ struct SegGrid {
                 throw bad(String(format: "frame positions are not on a regular grid (gaps %@ mm along the normal)",
                                  gaps.map { String(format: "%.4g", $0) }.joined(separator: ", ")))
             }
-            slices = Int(((last - first) / along).rounded()) + 1
-            guard slices <= 100_000 else { throw bad("frame positions span \(slices) slices of \(along) mm: refusing to build that grid") }
+            // Counted in Double first: positions 1e300 apart are finite, their slice count is no Int.
+            let span = ((last - first) / along).rounded()
+            guard span.isFinite, span < 100_000 else {
+                throw bad(String(format: "frame positions span %.4g slices of %.4g mm: refusing to build that grid", span + 1, along))
+            }
+            slices = Int(span) + 1
             // Across the whole span, so a tilted stack keeps its (sheared) slice direction.
             step = (positions[lastFrame] - positions[firstFrame]) * (1 / Double(slices - 1))
         }
@@ -97,7 +101,11 @@ struct SegGrid {
         if let irr = g.irregular {
             let o = g.offsets, span = o.last! - o[0]
             let gaps = zip(o.dropFirst(), o).map { $0 - $1 }
-            let count = Int((span / max(gaps.min() ?? 1, 1e-3) - 1e-6).rounded(.up)) + 1
+            let steps = (span / max(gaps.min() ?? 1, 1e-3) - 1e-6).rounded(.up)
+            guard steps.isFinite, steps < 100_000 else {   // a slice at 1e300 mm: no grid, and no Int
+                throw I2Error(.badInput, path: irr.before.label, String(format: "--ref series: slice positions span %.4g mm: refusing to build that grid", span))
+            }
+            let count = Int(steps) + 1
             let step = span / Double(max(count - 1, 1))
             gridIndex = o.map { Int((($0 - o[0]) / step).rounded()) }
             if let k = o.indices.first(where: { abs(o[$0] - o[0] - Double(gridIndex[$0]) * step) > 0.01 * step }) {
