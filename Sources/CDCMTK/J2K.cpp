@@ -388,26 +388,3 @@ void registerJ2K() {
 }
 
 }  // namespace i2dcm
-
-/// Reads every frame's codestream header (no decoding) and checks it against the data set, as the
-/// decoder does before it allocates: callers that size their own buffer by Rows x Columns x frames
-/// call this first, so a tiny file claiming 32768x32768 frames is refused before anything is allocated.
-extern "C" int i2dcm_check_codestreams(i2dcm_file *f, char *err, size_t errlen) {
-    DcmDataset *ds = f->format.getDataset();
-    E_TransferSyntax xfer = ds->getOriginalXfer();
-    if (xfer != EXS_JPEG2000LosslessOnly && xfer != EXS_JPEG2000) return 0;
-    DcmElement *el = nullptr;
-    if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el || el->ident() != EVR_PixelData) return 0;
-    DcmPixelSequence *seq = nullptr;
-    if (OFstatic_cast(DcmPixelData *, el)->getEncapsulatedRepresentation(xfer, nullptr, seq).bad() || !seq) return 0;
-    Frame frame;
-    OFCondition c = readFrame(ds, frame);
-    std::vector<std::pair<Uint32, Uint32>> ranges;
-    if (c.good()) c = frameFragments(seq, frame.frames, ranges);
-    Codestream cs;
-    for (Uint32 k = 0; c.good() && k < ranges.size(); ++k) {
-        c = codestream(seq, ranges[k], cs);
-        if (c.good()) c = decodeOne(cs, frame, k, nullptr);
-    }
-    return c.good() ? 0 : i2dcm::say(err, errlen, c.text());
-}

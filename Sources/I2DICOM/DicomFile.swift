@@ -134,16 +134,6 @@ public final class DicomFile {
             if frames > fragments {
                 throw refuse("the encapsulated pixel data has only \(fragments) fragment\(fragments == 1 ? "" : "s") (at least one per frame)")
             }
-            // DCMTK holds decoded pixel data below 4 GiB (a 32-bit length): a larger claim cannot decode,
-            // so it is refused before the caller allocates by it (fuzzing: 6 J2K frames of 32768x32768x32 bits).
-            let (a, o1) = rows.multipliedReportingOverflow(by: columns)
-            let (b, o2) = a.multipliedReportingOverflow(by: frames)
-            let (c, o3) = b.multipliedReportingOverflow(by: samples * max(1, (bits + 7) / 8))
-            if o1 || o2 || o3 || c >= 0xFFFF_FFFE {
-                throw refuse("the decoded pixel data would exceed 4 GiB")
-            }
-            // JPEG 2000: each codestream states its size; check them all before anyone allocates by the header.
-            try Condition.check(path: path) { i2dcm_check_codestreams(handle, $0, $1) }
             // RLE (PS3.5 G.3.1, PackBits) turns 2 bytes into at most 128: the only codec with a hard bound.
             if transferSyntax == "1.2.840.10008.1.2.5" {
                 let perSample = max(1, (bits + 7) / 8)
@@ -153,6 +143,15 @@ public final class DicomFile {
                 if o1 || o2 || o3 || decoded > 64 * bytes {
                     throw refuse("\(bytes) bytes of RLE cannot decode to \(o1 || o2 || o3 ? "that many" : String(decoded)) bytes (RLE expands at most 64-fold)")
                 }
+            }
+            // DCMTK holds decoded pixel data below 4 GiB (a 32-bit length): a larger claim cannot decode,
+            // so it is refused before the caller allocates by it (fuzzing: 6 JPEG 2000 frames of
+            // 32768x32768 at 32 bits aborted allocating 24 GiB).
+            let (a, o1) = rows.multipliedReportingOverflow(by: columns)
+            let (b, o2) = a.multipliedReportingOverflow(by: frames)
+            let (c, o3) = b.multipliedReportingOverflow(by: samples * max(1, (bits + 7) / 8))
+            if o1 || o2 || o3 || c >= 0xFFFF_FFFE {
+                throw refuse("the decoded pixel data would exceed 4 GiB")
             }
         }
     }

@@ -548,7 +548,11 @@ def main():
             sys.exit(f"fuzz: unknown target {t}; known: {', '.join(TARGETS)}")
     table = [(TARGETS[t][0], TARGETS[t][1]) for t in chosen]
     index = 0
-    while True:
+    stopped = []
+    # SIGTERM/SIGINT end the run after the input in hand, with the summary (a killed long run still reports).
+    signal.signal(signal.SIGTERM, lambda *_: stopped.append(1))
+    signal.signal(signal.SIGINT, lambda *_: stopped.append(1))
+    while not stopped:
         if opts.runs and index >= opts.runs:
             break
         if opts.budget_seconds and time.monotonic() - t0 >= opts.budget_seconds:

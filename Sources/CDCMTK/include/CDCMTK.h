@@ -62,9 +62,6 @@ long i2dcm_pixel_length(i2dcm_file *f);
 /// How the pixel data is stored: 0 native (*bytes = the value's length), 1 encapsulated (*fragments =
 /// its fragments without the Basic Offset Table, *bytes = their total length), -1 no pixel data.
 int i2dcm_pixel_layout(i2dcm_file *f, long *fragments, long *bytes);
-/// JPEG 2000 only (0 for other transfer syntaxes): reads every frame's codestream header, without
-/// decoding, and fails when one disagrees with Rows, Columns, SamplesPerPixel or BitsAllocated.
-int i2dcm_check_codestreams(i2dcm_file *f, char *err, size_t errlen);
 
 /// Decodes all frames of the pixel data (decompressing any transfer syntax DCMTK has a codec for)
 /// and copies `len` bytes of native little-endian pixels into `dst`. Fails when the pixel data is

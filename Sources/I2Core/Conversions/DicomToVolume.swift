@@ -82,7 +82,13 @@ public enum DicomToVolume {
         // dcm2niix's headerDcm2Nii: 16-bit unsigned data with BitsStored < 16 is written as int16 (the
         // same values, 0...32767, in NIfTI's more widely read type).
         if volume.voxelType == .uint16 && f.bitsStored < 16 { volume.voxelType = .int16 }
-        Scaling.apply(to: &volume, scales: stack.slices.map(Scaling.scale(of:)), sliceVoxels: f.rows * f.columns)
+        let scales = stack.slices.map(Scaling.scale(of:))
+        // RescaleSlope 'inf' (or 1e300, infinite as float) is the file's fault: say so naming it, not the output.
+        if let k = scales.indices.first(where: { !scales[$0].slope.isFinite || !scales[$0].intercept.isFinite }) {
+            throw I2Error(.badInput, path: stack.slices[k].label,
+                          "RescaleSlope/RescaleIntercept \(stack.slices[k].slope)/\(stack.slices[k].intercept) is not finite (as float); series \(stack.name) is not converted")
+        }
+        Scaling.apply(to: &volume, scales: scales, sliceVoxels: f.rows * f.columns)
         return volume
     }
 

@@ -60,10 +60,11 @@ enum Resample {
 
     /// Refuses an equalized grid far beyond the data before it is allocated: one slice at 1e300 mm
     /// trapped converting the count to Int, and 0.001 mm between two slices of a long series asks
-    /// for millions of slices. More than 16 output slices per input slice is refused, naming `path`.
+    /// for millions of slices. More than max(16 x the input slices, 1024) output slices is refused,
+    /// naming `path` (4 slices 1.25 to 200 mm apart give 165: still built).
     static func checkEqualize(offsets: [Double], path: String) throws {
         let steps = equalizedSteps(offsets)
-        guard steps.isFinite, steps + 1 <= Double(max(16 * offsets.count, 64)) else {
+        guard steps.isFinite, steps + 1 <= Double(max(16 * offsets.count, 1024)) else {
             throw I2Error(.badInput, path: path, String(format: "--equalize: the slices span %.4g mm and their smallest gap asks for %.4g slices for %d: refusing to build that grid",
                                                         offsets.last! - offsets[0], steps + 1, offsets.count))
         }
