@@ -19,7 +19,8 @@ extension Watcher {
         case .busy(let holder):
             // Another watcher (or a command orphaned by a killed watcher) has it: look again later.
             if t.notBefore == 0 {
-                let orphan = Self.orphanedChild(holder).map { "; its command (pid \($0)) outlived the watcher that started it: waiting for it to end, its outcome will be recorded" } ?? "; skipping"
+                let later = options.once ? "a later run records its outcome" : "waiting for it to end, its outcome will be recorded"
+                let orphan = Self.orphanedChild(holder).map { "; its command (pid \($0)) outlived the watcher that started it: \(later)" } ?? "; skipping"
                 log(.info, "\(dir): claimed elsewhere (\(holder.isEmpty ? "lock held" : holder))\(orphan)")
             }
             t.notBefore = now + max(options.poll, 1)
