@@ -1,0 +1,74 @@
+// Issue 11 item 14: errors that named the wrong file or gave the wrong reason. Each input is generated
+// here: a series whose slice positions are ±1e308 apart (the non-finite geometry used to be blamed on
+// the output, and NRRD wrote "nan" into its header silently), a whole-slide microscopy SEG (highdicom)
+// with and without its source in --ref, and SEGs in the two deflate transfer syntaxes.
+import Foundation
+import XCTest
+import I2TestSupport
+
+final class ErrorsPointRightTests: E2ECase {
+    /// Two CT slices whose positions along the normal are -1e308 and 1e308: the spacing is infinite.
+    func farApartSeries() throws -> String {
+        let dir = try mkdir("far")
+        let dcmodify = try TestSupport.tool("dcmodify", package: "dcmtk")
+        for (name, z) in [("a.dcm", "-1e308"), ("b.dcm", "1e308")] {
+            try FileManager.default.copyItem(atPath: TestSupport.fixture("dcmqi/ct-3slice/0\(name == "a.dcm" ? 1 : 2).dcm"), toPath: dir + "/" + name)
+            let r = try TestSupport.run(dcmodify, ["-nb", "-m", "(0020,0032)=0\\0\\\(z)", dir + "/" + name])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        return dir
+    }
+
+    func testNonFiniteGeometryNamesTheInputFileForEveryOutputFormat() throws {
+        let series = try farApartSeries()
+        for out in [path("o/"), path("o.nii"), path("o.nrrd"), path("o.mha")] {
+            let r = try E2E.i2(["convert", series, "-o", out], expect: 1)
+            XCTAssertTrue(r.stderr.contains(series + "/a.dcm: the volume geometry has non-finite entries"), "\(out): \(r.stderr)")
+            XCTAssertFalse(r.stderr.contains(path("o")), "the output is not the culprit: \(r.stderr)")
+        }
+        // NRRD and MetaImage used to be written with a nan slice direction, exit 0.
+        for f in ["o.nii", "o.nrrd", "o.mha"] { XCTAssertFalse(FileManager.default.fileExists(atPath: path(f)), f) }
+        XCTAssertEqual((try? E2E.list(path("o"))) ?? [], [])
+    }
+
+    func testNonFiniteLabelMapGeometryNamesTheLabelMap() throws {
+        // A NRRD label map whose origin is infinite: nifti2seg and convert name it, not their output.
+        let nrrd = path("inf.nrrd")
+        let header = "NRRD0004\ntype: uint8\ndimension: 3\nsizes: 2 2 1\nspace: left-posterior-superior\n"
+            + "space directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (inf,0,0)\nencoding: raw\n\n"
+        try Data(Array(header.utf8) + [0, 1, 1, 0]).write(to: URL(fileURLWithPath: nrrd))
+        let r = try E2E.i2(["convert", nrrd, "-o", path("inf.nii")], expect: 1)
+        XCTAssertTrue(r.stderr.contains(nrrd + ": the volume geometry has non-finite entries"), r.stderr)
+        let s = try E2E.i2(["nifti2seg", "--ref", TestSupport.fixture("dcmqi/ct-3slice"), "--meta", TestSupport.fixture("dcmqi/json/seg-example.json"), nrrd, "-o", path("inf.dcm")], expect: 1)
+        XCTAssertTrue(s.stderr.contains(nrrd + ": the volume geometry has non-finite entries"), s.stderr)
+    }
+
+    func testSlideMicroscopySegSaysSoWithAndWithoutRef() throws {
+        let ref = try mkdir("slide"), seg = path("slide-seg.dcm")
+        let r = try E2E.py(["make_slide_seg.py", ref + "/wsm.dcm", seg])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for extra in [[], ["--ref", ref]] {
+            let out = try E2E.i2(["seg2nifti", seg, "-o", path("slide.nii")] + extra, expect: 1)
+            XCTAssertTrue(out.stderr.contains(seg + ": a whole-slide microscopy SEG"), out.stderr)
+            XCTAssertTrue(out.stderr.contains("VL Whole Slide Microscopy"), out.stderr)
+            XCTAssertTrue(out.stderr.contains("slide SEGs are not supported by seg2nifti"), out.stderr)
+            for wrong in ["give --ref", "no DICOM images", "neither a source image reference nor a plane position"] {
+                XCTAssertFalse(out.stderr.contains(wrong), out.stderr)
+            }
+        }
+    }
+
+    /// highdicom's FRACTIONAL SEG in Deflated Explicit VR Little Endian (the whole data set deflated, as
+    /// pydicom writes it) reads as the original does.
+    func testDeflatedDataSetSegReadsLikeTheOriginal() throws {
+        let original = TestSupport.fixture("highdicom/seg_image_ct_true_fractional.dcm"), deflated = path("deflated.dcm")
+        try E2E.pyCode("""
+            import sys, pydicom
+            from pydicom.uid import DeflatedExplicitVRLittleEndian
+            d = pydicom.dcmread(sys.argv[1]); d.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian; d.save_as(sys.argv[2])
+            """, [original, deflated])
+        try E2E.i2(["seg2nifti", original, "-o", path("raw.nii")])
+        try E2E.i2(["seg2nifti", deflated, "-o", path("deflated.nii")])
+        try E2E.assertSameImage(path("deflated.nii"), path("raw.nii"), ["--tolerance", "0"])
+    }
+}
