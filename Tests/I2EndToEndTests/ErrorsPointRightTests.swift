@@ -72,3 +72,29 @@ final class ErrorsPointRightTests: E2ECase {
         try E2E.assertSameImage(path("deflated.nii"), path("raw.nii"), ["--tolerance", "0"])
     }
 }
+
+extension ErrorsPointRightTests {
+    /// Deflated Image Frame Compression (1.2.840.10008.1.2.8.1, DICOM 2023): each frame a raw deflate
+    /// stream in an encapsulated fragment. DCMTK 3.6.7 does not know the syntax and blamed the meta
+    /// header ("File meta information header missing"); i2 refuses it naming the file and the syntax.
+    func testFrameDeflatedSegIsRefusedNamingTheTransferSyntax() throws {
+        let seg = path("frame-deflate.dcm")
+        try E2E.pyCode("""
+            import sys, zlib, pydicom
+            from pydicom.encaps import encapsulate
+            from pydicom.filebase import DicomBytesIO
+            from pydicom.filewriter import write_file_meta_info, write_dataset
+            d = pydicom.dcmread(sys.argv[1]); n, size = int(d.NumberOfFrames), d.Rows * d.Columns
+            def deflate(b):
+                c = zlib.compressobj(9, zlib.DEFLATED, -15); return c.compress(b) + c.flush()
+            d.PixelData = encapsulate([deflate(d.PixelData[i * size:(i + 1) * size]) for i in range(n)]); d["PixelData"].VR = "OB"
+            meta = d.file_meta; meta.TransferSyntaxUID = "1.2.840.10008.1.2.8.1"   # pydicom 3.0 cannot write it: by hand
+            fp = DicomBytesIO(); fp.is_little_endian = True; fp.is_implicit_VR = False
+            fp.write(b"\\0" * 128 + b"DICM"); write_file_meta_info(fp, meta, enforce_standard=True)
+            del d.file_meta; write_dataset(fp, d); open(sys.argv[2], "wb").write(fp.getvalue())
+            """, [TestSupport.fixture("highdicom/seg_image_ct_true_fractional.dcm"), seg])
+        let r = try E2E.i2(["seg2nifti", seg, "-o", path("fd.nii")], expect: 1)
+        XCTAssertTrue(r.stderr.contains(seg + ": transfer syntax 1.2.840.10008.1.2.8.1 (Deflated Image Frame Compression) is not supported"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("meta information"), r.stderr)
+    }
+}
