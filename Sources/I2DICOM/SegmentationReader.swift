@@ -105,7 +105,8 @@ public enum SegmentationReader {
         return seg
     }
 
-    static let wholeSlideMicroscopy = "1.2.840.10008.5.1.4.1.1.77.1.6"
+    /// VL Whole Slide Microscopy Image Storage: tiles of a slide, with no patient geometry.
+    public static let wholeSlideMicroscopy = "1.2.840.10008.5.1.4.1.1.77.1.6"
 
     /// What marks `file` as a slide SEG (source images of VL Whole Slide Microscopy, a total pixel matrix,
     /// frames placed by PlanePositionSlideSequence), or nil. Such a SEG has no ImagePositionPatient: without

@@ -98,3 +98,32 @@ extension ErrorsPointRightTests {
         XCTAssertFalse(r.stderr.contains("meta information"), r.stderr)
     }
 }
+
+extension ErrorsPointRightTests {
+    /// seg2nifti --ref with no image in the folder blamed the SEG ("SEG.dcm: no DICOM images in --ref
+    /// DIR"); now the folder, or the file in it that is not an image, is named.
+    func testSeg2NiftiRefWithoutImagesNamesTheRefFolder() throws {
+        let seg = TestSupport.fixture("highdicom/seg_image_ct_binary.dcm")
+        let empty = try mkdir("empty")
+        try Data("not DICOM".utf8).write(to: URL(fileURLWithPath: empty + "/readme.txt"))
+        let r = try E2E.i2(["seg2nifti", seg, "--ref", empty, "-o", path("e.nii")], expect: 1)
+        XCTAssertTrue(r.stderr.contains("error: \(empty): no DICOM images in --ref"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("error: \(seg)"), r.stderr)
+        let segs = try mkdir("segs")
+        try E2E.copy(seg, segs + "/s.dcm")
+        let s = try E2E.i2(["seg2nifti", seg, "--ref", segs, "-o", path("s.nii")], expect: 1)
+        XCTAssertTrue(s.stderr.contains("error: \(segs)/s.dcm: a DICOM segmentation"), s.stderr)
+    }
+
+    /// nifti2seg --ref with a whole-slide microscopy image: the label map used to be blamed for not being
+    /// on the tiles' 8x8x4 "grid".
+    func testNifti2SegRefToASlideImageNamesTheSlide() throws {
+        let ref = try mkdir("slide")
+        let r = try E2E.py(["make_slide_seg.py", ref + "/wsm.dcm", path("slide-seg.dcm")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let labels = TestSupport.fixture("dcmqi/liver_seg.nrrd")
+        let out = try E2E.i2(["nifti2seg", "--ref", ref, "--meta", TestSupport.fixture("dcmqi/json/seg-example.json"), labels, "-o", path("x.dcm")], expect: 1)
+        XCTAssertTrue(out.stderr.contains("error: \(ref)/wsm.dcm: a VL Whole Slide Microscopy image"), out.stderr)
+        XCTAssertFalse(out.stderr.contains(labels), out.stderr)
+    }
+}
