@@ -199,6 +199,11 @@ public enum Conversion: Engine {
             volume.geometryKnown = false
             notes.append("\(stack.name): no ImageOrientationPatient or ImagePositionPatient: written without a spatial transform (NIfTI qform/sform code 0), as dcm2niix does")
         }
+        // Named here, by the series' files (convert and process): the writers would only know the output.
+        if let why = VolumeIO.nonFiniteGeometry(volume) {
+            let last = stack.slices[stack.sliceCount - 1]
+            throw I2Error(.badInput, path: stack.first.label, why + (stack.sliceCount > 1 ? " (from the positions of this file to \(last.label))" : ""))
+        }
         return (volume, notes)
     }
 
