@@ -126,4 +126,16 @@ extension ErrorsPointRightTests {
         XCTAssertTrue(out.stderr.contains("error: \(ref)/wsm.dcm: a VL Whole Slide Microscopy image"), out.stderr)
         XCTAssertFalse(out.stderr.contains(labels), out.stderr)
     }
+
+    /// A whole-slide microscopy image is tiles of one plane: convert refuses it, naming the file, instead
+    /// of stacking its tiles as slices of a volume without a spatial transform (exit 0 before).
+    func testConvertRefusesAWholeSlideImage() throws {
+        let ref = path("wsm"); try FileManager.default.createDirectory(atPath: ref, withIntermediateDirectories: true)
+        let r = try E2E.py(["make_slide_seg.py", ref + "/wsm.dcm", path("slide-seg.dcm")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = try E2E.i2(["convert", ref, path("out") + "/"], expect: 1)
+        XCTAssertTrue(out.stderr.contains("\(ref)/wsm.dcm: a VL Whole Slide Microscopy image"), out.stderr)
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: path("out"))) ?? []
+        XCTAssertEqual(left, [], "nothing written")
+    }
 }
