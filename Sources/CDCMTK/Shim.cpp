@@ -263,6 +263,7 @@ int openFile(DcmFileFormat &ff, const char *path, Uint32 maxRead, const DcmTagKe
             if (uid == "1.2.840.10008.1.2.4.201") name = "High-Throughput JPEG 2000 (Lossless Only)";
             else if (uid == "1.2.840.10008.1.2.4.202") name = "High-Throughput JPEG 2000 with RPCL Options (Lossless Only)";
             else if (uid == "1.2.840.10008.1.2.4.203") name = "High-Throughput JPEG 2000";
+            else if (uid == "1.2.840.10008.1.2.8.1") name = "Deflated Image Frame Compression";   // DICOM 2023, after 3.6.7
             return say(err, errlen, "transfer syntax " + uid + " (" + name + ") is not supported: DCMTK " +
                                         OFFIS_DCMTK_VERSION_STRING + " cannot read it", I2DCM_BAD_INPUT);
         }

@@ -9,6 +9,7 @@
 #include <dcmtk/dcmnet/dimse.h>
 #include <dcmtk/dcmnet/diutil.h>
 #include <dcmtk/dcmnet/dul.h>
+#include <dcmtk/dcmnet/dulstruc.h>
 #include <dcmtk/dcmdata/dcostrmf.h>
 
 #include <arpa/inet.h>
@@ -61,7 +62,10 @@ struct Server {
     std::map<unsigned long, Connection> connections;   // by connection number; forgotten before the socket closes
     std::atomic<unsigned long> connectionCounter{0};
 
-    void log(int level, const std::string &msg) { if (logfn) logfn(ctx, level, msg.c_str()); }
+    /// `peer`: the address a line concerns ("" for none), by which the caller rate-limits (a hostile peer
+    /// must not flood the log).
+    void log(int level, const std::string &peer, const std::string &msg) { if (logfn) logfn(ctx, level, peer.c_str(), msg.c_str()); }
+    void log(int level, const std::string &msg) { log(level, "", msg); }
 
     unsigned long open(int fd, const std::string &peer) {
         std::lock_guard<std::mutex> g(lock);
@@ -100,7 +104,7 @@ struct Server {
             v.association = false;
             v.dropped = true;
             ::shutdown(v.fd, SHUT_RDWR);   // its thread sees the error and cleans up
-            log(1, "evicted the association from " + v.peer + ", idle " +
+            log(1, v.peer, "evicted the association from " + v.peer + ", idle " +
                        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - oldest).count()) + " s, to serve a new one");
         }
         me.association = true;
@@ -141,7 +145,7 @@ struct Server {
                 c.dropped = true;
                 c.association = false;
                 ::shutdown(c.fd, SHUT_RDWR);
-                log(1, "dropped the connection from " + c.peer + ": no complete PDU for " + std::to_string(cfg->pdu_timeout) + " s");
+                log(1, c.peer, "dropped the connection from " + c.peer + ": no complete PDU for " + std::to_string(cfg->pdu_timeout) + " s");
             }
         }
     }
@@ -357,10 +361,10 @@ bool handleStore(Server &s, T_ASC_Association *assoc, T_DIMSE_Message &msg, T_AS
         DIC_UL bytes = 0, pdvs = 0;
         cond = DIMSE_ignoreDataSet(assoc, DIMSE_NONBLOCKING, s.cfg->dimse_timeout, &bytes, &pdvs);
         unlink(tmp);
-        if (cond.bad()) { s.log(2, label + ": transfer of " + req.AffectedSOPInstanceUID + " failed: " + cond.text()); return false; }
+        if (cond.bad()) { s.log(2, peer, label + ": transfer of " + req.AffectedSOPInstanceUID + " failed: " + cond.text()); return false; }
         rsp.DimseStatus = STATUS_STORE_Refused_OutOfResources;
         comment = lowSpace ? "free space below the configured minimum" : std::string("cannot create file: ") + strerror(spoolError);
-        s.log(2, label + ": C-STORE " + req.AffectedSOPInstanceUID + " answered with failure: " + comment);
+        s.log(2, peer, label + ": C-STORE " + req.AffectedSOPInstanceUID + " answered with failure: " + comment);
     } else {
         SpoolStream *stream = new SpoolStream(fd);
         s.reading(id, true);   // each PDV received counts as progress (onProgress)
@@ -372,14 +376,14 @@ bool handleStore(Server &s, T_ASC_Association *assoc, T_DIMSE_Message &msg, T_AS
         if (close(fd) != 0 && error == 0) error = errno;
         if (cond.bad()) {
             unlink(tmp);
-            s.log(2, label + ": transfer of " + req.AffectedSOPInstanceUID + " failed: " + cond.text());
+            s.log(2, peer, label + ": transfer of " + req.AffectedSOPInstanceUID + " failed: " + cond.text());
             return false;
         }
         if (error != 0) {
             unlink(tmp);
             rsp.DimseStatus = STATUS_STORE_Refused_OutOfResources;
             comment = std::string("cannot write file: ") + strerror(error);
-            s.log(2, label + ": C-STORE " + req.AffectedSOPInstanceUID + " answered with failure: " + comment);
+            s.log(2, peer, label + ": C-STORE " + req.AffectedSOPInstanceUID + " answered with failure: " + comment);
         } else {
             char buf[256] = "";
             rsp.DimseStatus = s.store(s.ctx, tmp, caller.c_str(), peer.c_str(), req.AffectedSOPClassUID,
@@ -397,6 +401,73 @@ bool handleStore(Server &s, T_ASC_Association *assoc, T_DIMSE_Message &msg, T_AS
     return cond.good();
 }
 
+/// Why a command set fragment cannot be handed to DCMTK, or "". A command set (PS3.7 E.1) is a few
+/// group 0000 elements of defined length, implicit VR: anything else, notably a sequence, is refused
+/// here, because DCMTK parses the command set in memory, recursively: a command nested ~20,000 sequences
+/// deep overflowed its stack and took the node down (issue 11). Data sets are not parsed while received
+/// (streamed to a file, then checked by openFile's nesting bound).
+std::string checkCommandFragment(const unsigned char *p, size_t n, bool last) {
+    if (!last) return "a command set split over several PDVs (refused: a command set fits one)";
+    for (size_t pos = 0; pos < n;) {
+        if (pos + 8 > n) return "a truncated command element";
+        unsigned group = p[pos] | p[pos + 1] << 8, element = p[pos + 2] | p[pos + 3] << 8;
+        uint32_t len = (uint32_t)p[pos + 4] | (uint32_t)p[pos + 5] << 8 | (uint32_t)p[pos + 6] << 16 | (uint32_t)p[pos + 7] << 24;
+        char tag[16];
+        snprintf(tag, sizeof tag, "(%04X,%04X)", group, element);
+        if (group != 0) return std::string("element ") + tag + " in a command set (only group 0000 belongs there)";
+        if (len == 0xFFFFFFFFu || len > n - pos - 8) return std::string("command element ") + tag + " overruns the command set";
+        pos += 8 + len;
+    }
+    return "";
+}
+
+/// Called before each DIMSE_receiveCommand: checks the command set DCMTK is about to parse, whether it
+/// already sits in the PDU DCMTK holds (a PDV after the previous message's last one) or is the first PDV
+/// of the next PDU on the socket (peeked, not consumed). 1: go on (something to read, checked); 0:
+/// nothing arrived within a second; -1: refused, `why` says why.
+int vetNextCommand(Server &s, T_ASC_Association *assoc, int fd, std::string &why) {
+    auto *key = (PRIVATE_ASSOCIATIONKEY *)assoc->DULassociation;
+    if (key && key->pdvIndex != -1) {   // DCMTK's next unprocessed PDV, already in memory
+        const DUL_PDV &pdv = key->currentPDV;
+        if (pdv.pdvType != DUL_COMMANDPDV) return 1;
+        why = checkCommandFragment((const unsigned char *)pdv.data, pdv.fragmentLength, pdv.lastPDV);
+        return why.empty() ? 1 : -1;
+    }
+    pollfd p{fd, POLLIN, 0};
+    int r = poll(&p, 1, 1000);
+    if (r == 0 || (r < 0 && errno == EINTR)) return 0;
+    if (r < 0 || !(p.revents & POLLIN)) return 1;   // let DCMTK see the error or the closed connection
+    // P-DATA-TF: type, reserved, length (4, big endian); first PDV: length (4), context id, control header.
+    const size_t kMaxCommand = 64 * 1024;
+    std::vector<unsigned char> head(12 + kMaxCommand);
+    auto deadline = Clock::now() + std::chrono::seconds(std::max(s.cfg->dimse_timeout, 1));
+    size_t need = 12;
+    for (;;) {
+        ssize_t n = recv(fd, head.data(), need, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0) return 1;
+        if (n < 0 && errno != EAGAIN && errno != EINTR) return 1;
+        if (n >= 1 && head[0] != 0x04) return 1;   // release, abort or garbage: DCMTK answers those
+        if (n >= 12 && need == 12) {
+            uint32_t pduLength = (uint32_t)head[2] << 24 | (uint32_t)head[3] << 16 | (uint32_t)head[4] << 8 | head[5];
+            uint32_t pdvLength = (uint32_t)head[6] << 24 | (uint32_t)head[7] << 16 | (uint32_t)head[8] << 8 | head[9];
+            if (!(head[11] & 1)) return 1;   // a data set fragment: streamed to a file, not parsed here
+            if (pdvLength < 2 || pdvLength + 4 > pduLength) { why = "a malformed P-DATA-TF PDU"; return -1; }
+            if (pdvLength - 2 > kMaxCommand) {
+                why = "a command set of " + std::to_string(pdvLength - 2) + " bytes (refused: a command set is a few hundred)";
+                return -1;
+            }
+            need = 12 + (pdvLength - 2);
+            continue;
+        }
+        if (n >= 12 && (size_t)n >= need) {
+            why = checkCommandFragment(head.data() + 12, need - 12, head[11] & 2);
+            return why.empty() ? 1 : -1;
+        }
+        if (*s.stop || Clock::now() > deadline) return 1;   // DCMTK's own timeouts and the watchdog take over
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+}
+
 /// Ends an association at once: without SHUT_RD first, DCMTK's abort waits for the peer to close
 /// (up to the ACSE timeout), holding the thread and socket of a peer that already misbehaved.
 void abortNow(Server &s, unsigned long id, T_ASC_Association *assoc, int fd) {
@@ -409,7 +480,7 @@ void serveConnection(Server &s, unsigned long id, int fd, const std::string &pee
     std::string why;
     std::vector<unsigned char> pdu;
     if (!awaitAssociateRQ(fd, s.cfg->acse_timeout, s.stop, why, pdu)) {
-        s.log(1, "connection from " + peer + " dropped: " + why);
+        s.log(1, peer, "connection from " + peer + " dropped: " + why);
         s.forget(id);
         close(fd);
         return;
@@ -417,7 +488,7 @@ void serveConnection(Server &s, unsigned long id, int fd, const std::string &pee
     unsigned char reason = 1;
     std::string bad = checkAssociateRQ(pdu, reason);
     if (!bad.empty()) {
-        s.log(1, "rejected the association request from " + peer + ": " + bad);
+        s.log(1, peer, "rejected the association request from " + peer + ": " + bad);
         s.forget(id);
         rejectRaw(fd, pdu.size(), reason);
         return;
@@ -431,7 +502,7 @@ void serveConnection(Server &s, unsigned long id, int fd, const std::string &pee
         dcmExternalSocketHandle.set(-1);
     }
     if (cond.bad() || !assoc) {
-        s.log(1, "association request from " + peer + " failed: " + cond.text());
+        s.log(1, peer, "association request from " + peer + " failed: " + cond.text());
         // A peer that resets right after its request fails DCMTK's getpeername before DCMTK wraps the
         // socket (a TCP initialisation error): then the socket is still ours to close, else one
         // descriptor leaked per such connection. Any later failure leaves it to DCMTK's drop.
@@ -448,13 +519,13 @@ void serveConnection(Server &s, unsigned long id, int fd, const std::string &pee
     bool allowed = s.cfg->allowed_count == 0;
     for (int i = 0; i < s.cfg->allowed_count; i++) if (caller == s.cfg->allowed_callers[i]) allowed = true;
     if (called != s.cfg->ae_title) {
-        s.log(1, "rejected " + label + ": called AE title '" + called + "' is not ours ('" + s.cfg->ae_title + "'; AE titles are case-sensitive)");
+        s.log(1, peer, "rejected " + label + ": called AE title '" + called + "' is not ours ('" + s.cfg->ae_title + "'; AE titles are case-sensitive)");
         reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER, ASC_REASON_SU_CALLEDAETITLENOTRECOGNIZED);
     } else if (!allowed) {
-        s.log(1, "rejected " + label + ": calling AE title '" + caller + "' is not on the allow-list");
+        s.log(1, peer, "rejected " + label + ": calling AE title '" + caller + "' is not on the allow-list");
         reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER, ASC_REASON_SU_CALLINGAETITLENOTRECOGNIZED);
     } else if (std::string full = s.acquire(id); !full.empty()) {
-        s.log(1, "rejected " + label + ": " + full);
+        s.log(1, peer, "rejected " + label + ": " + full);
         reject(assoc, ASC_RESULT_REJECTEDTRANSIENT, ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED, ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED);
     } else {
         // Accept verification and every storage SOP class, each in the first transfer syntax the caller
@@ -477,31 +548,40 @@ void serveConnection(Server &s, unsigned long id, int fd, const std::string &pee
         }
         if (ASC_countAcceptedPresentationContexts(params) == 0) {
             s.forget(id);
-            s.log(1, "rejected " + label + ": it proposed no storage SOP class or transfer syntax we accept");
+            s.log(1, peer, "rejected " + label + ": it proposed no storage SOP class or transfer syntax we accept");
             reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER, ASC_REASON_SU_NOREASON);
         } else if (ASC_acknowledgeAssociation(assoc).good()) {
-            s.log(0, "association from " + label);
+            s.log(0, peer, "association from " + label);
             for (;;) {
                 T_DIMSE_Message msg;
                 T_ASC_PresentationContextID presID = 0;
                 // Wait in one-second steps so a stop request ends an idle association at once; nothing
                 // is in flight between commands, so an abort loses nothing.
                 int waited = 0;
+                std::string refused;
                 do {
                     s.reading(id, true);
-                    cond = DIMSE_receiveCommand(assoc, DIMSE_NONBLOCKING, 1, &presID, &msg, nullptr);
+                    int next = vetNextCommand(s, assoc, fd, refused);
+                    if (next > 0) cond = DIMSE_receiveCommand(assoc, DIMSE_NONBLOCKING, 1, &presID, &msg, nullptr);
+                    else cond = DIMSE_NODATAAVAILABLE;
                     s.reading(id, false);
+                    if (next < 0) break;
                 } while (cond == DIMSE_NODATAAVAILABLE && !*s.stop && ++waited < s.cfg->idle_timeout);
-                if (cond == DIMSE_NODATAAVAILABLE && *s.stop) {
-                    s.log(0, label + ": stopping, closing the idle association");
+                if (!refused.empty()) {
+                    s.log(1, peer, label + ": " + refused + ", aborting");
                     abortNow(s, id, assoc, fd);
                     break;
                 }
-                if (cond == DUL_PEERREQUESTEDRELEASE) { ASC_acknowledgeRelease(assoc); s.log(0, "released " + label); break; }
-                if (cond == DUL_PEERABORTEDASSOCIATION) { s.log(1, label + " aborted the association"); break; }
-                if (cond == DIMSE_NODATAAVAILABLE) { s.log(1, label + ": idle timeout, aborting"); abortNow(s, id, assoc, fd); break; }
-                if (cond.bad()) { s.log(1, label + ": " + cond.text() + ", aborting"); abortNow(s, id, assoc, fd); break; }
-                if (!s.alive(id)) { s.log(1, label + ": evicted, aborting"); abortNow(s, id, assoc, fd); break; }
+                if (cond == DIMSE_NODATAAVAILABLE && *s.stop) {
+                    s.log(0, peer, label + ": stopping, closing the idle association");
+                    abortNow(s, id, assoc, fd);
+                    break;
+                }
+                if (cond == DUL_PEERREQUESTEDRELEASE) { ASC_acknowledgeRelease(assoc); s.log(0, peer, "released " + label); break; }
+                if (cond == DUL_PEERABORTEDASSOCIATION) { s.log(1, peer, label + " aborted the association"); break; }
+                if (cond == DIMSE_NODATAAVAILABLE) { s.log(1, peer, label + ": idle timeout, aborting"); abortNow(s, id, assoc, fd); break; }
+                if (cond.bad()) { s.log(1, peer, label + ": " + cond.text() + ", aborting"); abortNow(s, id, assoc, fd); break; }
+                if (!s.alive(id)) { s.log(1, peer, label + ": evicted, aborting"); abortNow(s, id, assoc, fd); break; }
                 s.serving(id, true);
                 bool ok = true;
                 if (msg.CommandField == DIMSE_C_ECHO_RQ) {
@@ -509,7 +589,7 @@ void serveConnection(Server &s, unsigned long id, int fd, const std::string &pee
                 } else if (msg.CommandField == DIMSE_C_STORE_RQ) {
                     ok = handleStore(s, assoc, msg, presID, caller, peer, id);
                 } else {
-                    s.log(1, label + ": unsupported DIMSE command, aborting");
+                    s.log(1, peer, label + ": unsupported DIMSE command, aborting");
                     ok = false;
                 }
                 s.serving(id, false);

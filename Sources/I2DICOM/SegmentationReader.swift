@@ -56,6 +56,10 @@ public enum SegmentationReader {
             let modality = file.string(.modality).map { ", Modality \($0)" } ?? ""
             throw bad("not a DICOM Segmentation (SOP Class UID \(sop.isEmpty ? "missing" : sop)\(modality))")
         }
+        if let marks = slideMarks(file) {
+            throw bad("a whole-slide microscopy SEG (\(marks)): its frames are tiles placed on a slide, not slices of a patient "
+                      + "volume; slide SEGs are not supported by seg2nifti")
+        }
         let typeText = file.string(.segmentationType) ?? (sop == SegmentationSOPClass.labelMap ? "LABELMAP" : "")
         guard let type = SegmentationTypeValues(rawValue: typeText) else {
             throw bad("SegmentationType \(Tag.segmentationType.path) is \(typeText.isEmpty ? "missing" : "'\(typeText)'") (BINARY, FRACTIONAL or LABELMAP expected)")
@@ -99,6 +103,29 @@ public enum SegmentationReader {
         seg.segments = try readSegments(file, type: type)
         seg.seriesMetadata = seriesMetadata(file)
         return seg
+    }
+
+    /// VL Whole Slide Microscopy Image Storage: tiles of a slide, with no patient geometry.
+    public static let wholeSlideMicroscopy = "1.2.840.10008.5.1.4.1.1.77.1.6"
+
+    /// What marks `file` as a slide SEG (source images of VL Whole Slide Microscopy, a total pixel matrix,
+    /// frames placed by PlanePositionSlideSequence), or nil. Such a SEG has no ImagePositionPatient: without
+    /// this check it failed as "no ImagePositionPatient … give --ref", and with --ref as "no DICOM images".
+    static func slideMarks(_ file: DicomFile) -> String? {
+        var marks: [String] = []
+        let series = Tag.referencedSeriesSequence[0]
+        if file.string(series / Tag.referencedInstanceSequence[0] / .referencedSOPClassUID) == wholeSlideMicroscopy {
+            marks.append("it references VL Whole Slide Microscopy images, SOP class \(wholeSlideMicroscopy)")
+        }
+        if file.string(.totalPixelMatrixRows) != nil || file.string(.totalPixelMatrixColumns) != nil {
+            marks.append("TotalPixelMatrixRows/Columns")
+        }
+        if file.string(.imageOrientationSlide) != nil { marks.append("ImageOrientationSlide") }
+        if file.items(Tag.sharedFunctionalGroupsSequence[0] / .planePositionSlideSequence) != nil
+            || file.items(Tag.perFrameFunctionalGroupsSequence[0] / .planePositionSlideSequence) != nil {
+            marks.append("frames placed by PlanePositionSlideSequence")
+        }
+        return marks.isEmpty ? nil : marks.joined(separator: ", ")
     }
 
     /// Lends the pixel data as stored: bit-packed for BINARY (frames run on across byte boundaries),

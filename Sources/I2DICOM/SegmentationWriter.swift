@@ -162,10 +162,21 @@ public final class SegmentationWriter {
                          .referringPhysicianName, .studyID, .accessionNumber] {
             if !f.copy(tag, from: ref) { try f.set(tag, "") }
         }
-        for tag: Tag in [.studyInstanceUID, .studyDescription, .patientAge, .patientWeight, .clinicalTrialSponsorName,
-                         .clinicalTrialProtocolID, .clinicalTrialProtocolName, .clinicalTrialSiteID,
-                         .clinicalTrialSiteName, .clinicalTrialSubjectID, .clinicalTrialSubjectReadingID] {
+        for tag: Tag in [.studyInstanceUID, .studyDescription, .patientAge, .patientWeight] {
             f.copy(tag, from: ref)
+        }
+        // A module that is written is written whole (issue 11 item 15: dciodvfy names a missing Type 2
+        // attribute of an optional module once any of its attributes is present): Type 2 present and empty
+        // when the source does not give it. Clinical Trial Subject (PS3.3 C.7.1.3), from the source images.
+        var subject = false
+        for tag: Tag in [.clinicalTrialSponsorName, .clinicalTrialProtocolID, .clinicalTrialProtocolName, .clinicalTrialSiteID,
+                         .clinicalTrialSiteName, .clinicalTrialSubjectID, .clinicalTrialSubjectReadingID] where f.copy(tag, from: ref) {
+            subject = true
+        }
+        if subject {
+            for tag: Tag in [.clinicalTrialProtocolName, .clinicalTrialSiteID, .clinicalTrialSiteName] where f.string(tag) == nil {
+                try f.set(tag, "")
+            }
         }
         // Series (General Series + Segmentation Series), Clinical Trial Series.
         try f.set(.modality, "SEG")
@@ -175,7 +186,12 @@ public final class SegmentationWriter {
         try f.set(.seriesDate, date)
         try f.set(.seriesTime, time)
         if let v = seg.bodyPartExamined, !v.isEmpty { try f.set(.bodyPartExamined, v) }
-        if let v = seg.clinicalTrialCoordinatingCenterName { try f.set(.clinicalTrialCoordinatingCenterName, v) }
+        // Clinical Trial Series (C.7.3.2): ClinicalTrialCoordinatingCenterName is its Type 2 attribute, so
+        // a ClinicalTrialSeriesID alone (as dcmqi's templates give it) brings it, empty. Clinical Trial Study
+        // (C.7.2.3): ClinicalTrialTimePointID is its only Type 2 attribute.
+        if seg.clinicalTrialCoordinatingCenterName != nil || seg.clinicalTrialSeriesID != nil {
+            try f.set(.clinicalTrialCoordinatingCenterName, seg.clinicalTrialCoordinatingCenterName ?? "")
+        }
         if let v = seg.clinicalTrialSeriesID { try f.set(.clinicalTrialSeriesID, v) }
         if let v = seg.clinicalTrialTimePointID { try f.set(.clinicalTrialTimePointID, v) }
         // Frame of Reference, equipment (Enhanced General Equipment is Type 1 for SEG).

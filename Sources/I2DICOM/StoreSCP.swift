@@ -57,14 +57,15 @@ public enum StoreAnswer: Sendable {
 public final class StoreSCP: @unchecked Sendable {
     let config: StoreSCPConfig
     let handler: @Sendable (ReceivedInstance) -> StoreAnswer
-    let log: @Sendable (LogLevel, String) -> Void
+    /// Level, the peer address the line concerns (nil for none), the line.
+    let log: @Sendable (LogLevel, String?, String) -> Void
     let ready: @Sendable () -> Void
     /// The caller's stop flag (a StopToken's): non-zero asks `run` to stop accepting and drain.
     private let stopFlag: UnsafeMutablePointer<Int32>
 
     public init(config: StoreSCPConfig, stopFlag: UnsafeMutablePointer<Int32>,
                 handler: @escaping @Sendable (ReceivedInstance) -> StoreAnswer,
-                log: @escaping @Sendable (LogLevel, String) -> Void, ready: @escaping @Sendable () -> Void = {}) {
+                log: @escaping @Sendable (LogLevel, String?, String) -> Void, ready: @escaping @Sendable () -> Void = {}) {
         self.config = config
         self.stopFlag = stopFlag
         self.handler = handler
@@ -116,8 +117,9 @@ private let storeTrampoline: i2dcm_scp_store_fn = { ctx, tmp, caller, peer, sopC
     return answer.status
 }
 
-private let logTrampoline: i2dcm_scp_log_fn = { ctx, level, message in
-    instance(ctx).log(LogLevel(rawValue: Int(level) + 1) ?? .info, String(cString: message!))
+private let logTrampoline: i2dcm_scp_log_fn = { ctx, level, peer, message in
+    let from = peer.map { String(cString: $0) } ?? ""
+    instance(ctx).log(LogLevel(rawValue: Int(level) + 1) ?? .info, from.isEmpty ? nil : from, String(cString: message!))
 }
 
 private let readyTrampoline: @convention(c) (UnsafeMutableRawPointer?) -> Void = { ctx in instance(ctx).ready() }

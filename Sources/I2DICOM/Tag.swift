@@ -181,6 +181,7 @@ public extension Tag {
     static let dimensionOrganizationUID = Tag(0x0020, 0x9164, "DimensionOrganizationUID")
     static let dimensionOrganizationSequence = Tag(0x0020, 0x9221, "DimensionOrganizationSequence")
     static let dimensionIndexSequence = Tag(0x0020, 0x9222, "DimensionIndexSequence")
+    static let dimensionOrganizationType = Tag(0x0020, 0x9311, "DimensionOrganizationType")
 
     static let samplesPerPixel = Tag(0x0028, 0x0002, "SamplesPerPixel")
     static let photometricInterpretation = Tag(0x0028, 0x0004, "PhotometricInterpretation")
@@ -211,6 +212,12 @@ public extension Tag {
     static let mimeTypeOfEncapsulatedDocument = Tag(0x0042, 0x0012, "MIMETypeOfEncapsulatedDocument")
     static let sourceInstanceSequence = Tag(0x0042, 0x0013, "SourceInstanceSequence")
     static let encapsulatedDocumentLength = Tag(0x0042, 0x0015, "EncapsulatedDocumentLength")
+
+    // Whole-slide microscopy (PS3.3 C.8.12.4, C.7.6.17.3): what marks a slide SEG, which seg2nifti refuses.
+    static let totalPixelMatrixColumns = Tag(0x0048, 0x0006, "TotalPixelMatrixColumns")
+    static let totalPixelMatrixRows = Tag(0x0048, 0x0007, "TotalPixelMatrixRows")
+    static let imageOrientationSlide = Tag(0x0048, 0x0102, "ImageOrientationSlide")
+    static let planePositionSlideSequence = Tag(0x0048, 0x021A, "PlanePositionSlideSequence")
 
     static let segmentationType = Tag(0x0062, 0x0001, "SegmentationType")
     static let segmentSequence = Tag(0x0062, 0x0002, "SegmentSequence")

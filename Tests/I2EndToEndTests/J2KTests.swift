@@ -171,7 +171,7 @@ final class J2KTests: E2ECase {
 
     /// seg2nifti of a FRACTIONAL SEG whose frames are J2K (made by dcm_qa/j2k/make.py from highdicom's
     /// uncompressed one) gives what it gives for the uncompressed SEG, which Seg2NiftiTests checks
-    /// against highdicom (highdicom itself cannot read J2K without a plugin the .venv lacks).
+    /// against highdicom (SegInteropTests also compares J2K SEGs with highdicom's own decoding, through Pillow).
     func testSeg2NiftiReadsAJ2KSegLikeItsUncompressedTwin() throws {
         for extra in [[], ["--fractional", "probability"]] {
             let tag = extra.isEmpty ? "" : "_p"

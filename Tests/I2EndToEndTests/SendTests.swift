@@ -205,11 +205,12 @@ final class SendTests: E2ECase {
         XCTAssertEqual(second.log.components(separatedBy: "Received Store Request").count - 1, 9, "the file in flight was not re-sent")
     }
 
-    /// A peer that takes longer than --dimse-timeout to answer: that file fails after the timeout.
+    /// A peer that takes longer than --dimse-timeout to answer: that file fails after the timeout, and
+    /// with nothing stored the peer counts as unreachable (exit 3: no DICOM answer within the timeouts).
     func testSlowAnswerFailsTheFileAfterTheDIMSETimeout() throws {
         let scp = try StoreSCPPeer(directory: path("received"), options: ["--sleep-during", "5"])
         let (r, seconds) = try send(["send", "--dimse-timeout", "1", "--retries", "0", "--to", scp.address,
-                                     TestSupport.fixture("pydicom-ct2/17106")], expect: 1)
+                                     TestSupport.fixture("pydicom-ct2/17106")], expect: 3)
         XCTAssertTrue(r.stderr.contains("no C-STORE response within the DIMSE timeout"), r.stderr)
         XCTAssertLessThan(seconds, 2.5, "the DIMSE timeout is 1 s, and aborting must not wait for the peer")
     }

@@ -307,13 +307,15 @@ final class WatchTests: XCTestCase {
         XCTAssertNotNil(w.waitForExit(timeout: guardTimeout))
         let again = try watcher(["--quiet", "0.2", "--exec", cmd])
         // The orphaned command still holds the claim: the new watcher must wait for it.
-        waitForLog(again, root + "/P/ST/A: claimed elsewhere")
+        waitForLog(again, root + "/P/ST/A: claimed elsewhere", "outlived the watcher that started it: waiting for it to end")
         XCTAssertEqual(state("P/ST/A", cmd)?["status"] as? String, "processing")
         XCTAssertTrue(FileManager.default.createFile(atPath: go, contents: Data()))
-        waitFor("the rerun") { self.state("P/ST/A", cmd)?["status"] as? String == "done" }
+        waitFor("the orphan's outcome") { self.state("P/ST/A", cmd)?["status"] as? String == "done" }
         XCTAssertEqual(again.stop(), 0)
+        // The orphan's exit status 0 is adopted: not run a second time.
         let statuses = history(state("P/ST/A", cmd)).map { $0["status"] as? String }
-        XCTAssertEqual(statuses, ["interrupted", "done"])
+        XCTAssertEqual(statuses, ["done"])
+        XCTAssertEqual(lines(count), [root + "/P/ST/A"])
     }
 
     func testSigtermRollsBackTheCommandInFlight() throws {

@@ -158,15 +158,15 @@ final class WorkflowRoundTripTests: XCTestCase {
         XCTAssertNotNil(first.waitForExit(timeout: 10))
         XCTAssertTrue(try segSeries(orthanc).isEmpty, "the SEG arrived before the kill: the test proves nothing")
 
-        // The orphaned pipeline still holds the claim and finishes; the new watcher then runs the
-        // interrupted series again, which must not add a second SEG (deterministic UIDs).
+        // The orphaned pipeline still holds the claim and finishes; the new watcher adopts the exit
+        // status its supervising shell recorded instead of running the series again: one SEG, one run.
         let second = try watcher(["--quiet", String(quiet), "--exec", cmd])
         XCTAssertTrue(waitFor(30) {
             (state(seriesDir, cmd)?["history"] as? [[String: Any]] ?? []).last?["status"] as? String == "done"
-        }, "no finished rerun: \(second.stderr)\nstate: \(String(describing: state(seriesDir, cmd)))")
+        }, "the orphan's outcome was not recorded: \(second.stderr)\nstate: \(String(describing: state(seriesDir, cmd)))")
         XCTAssertEqual(second.stop(), 0)
         let history = (state(seriesDir, cmd)?["history"] as? [[String: Any]] ?? []).map { $0["status"] as? String ?? "?" }
-        XCTAssertEqual(history, ["interrupted", "done"])
+        XCTAssertEqual(history, ["done"])
         try assertOneSEG(in: orthanc, study: ct.study, series: ct.series, segment: "Liver")
         XCTAssertEqual(try orthanc.instances().count, 4, "the CT's 3 instances and one SEG")
     }

@@ -6,6 +6,11 @@
   hostile_peer.py cstore PORT FILE [CALLING]       raw C-STORE of FILE as it is on disk (no parsing:
                                                    DCMTK's storescu crashes on the deep file); prints
                                                    the DIMSE status as 0xXXXX, or 'abort'/'closed'
+  hostile_peer.py deepcommand PORT DEPTH [one]     an association, then a C-STORE command set nested
+                                                   DEPTH sequences deep (implicit VR, parsed in memory
+                                                   by DCMTK), in 16 kB PDVs or in one: prints the answer
+                                                   ('abort', 'closed', ...)
+  hostile_peer.py garbage PORT N                   N connections, each sending 6 bytes that are no PDU
   hostile_peer.py rqreset PORT N                   N x (A-ASSOCIATE-RQ, then a TCP reset)
   hostile_peer.py bad PORT                         blank/all-space calling AE, a presentation context
                                                    without transfer syntax, a 65,000-byte abstract
@@ -167,7 +172,43 @@ def cstore(port, path, calling="RAWSCU"):
     return "0x%04x" % status if status is not None else "no-status"
 
 
+def deepcommand(port, depth, one=False):
+    """A command set holding (0040,A730) ContentSequence nested DEPTH levels (undefined lengths), sent in
+    16 kB PDVs after a valid association for CT Image Storage."""
+    sop_class = b"1.2.840.10008.5.1.4.1.1.2"
+    s = connect(port)
+    s.sendall(associate_rq(calling="DEEPCMD", abstract=sop_class, ts=(IMPLICIT_LE,)))
+    t, body = read_pdu(s)
+    if t != 2:
+        return "rejected"
+    opening = struct.pack("<HHI", 0x0040, 0xA730, 0xFFFFFFFF) + struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF)
+    closing = struct.pack("<HHI", 0xFFFE, 0xE00D, 0) + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+    command = store_command(sop_class, b"1.2.826.0.1.3680043.9.9999.7") + opening * depth + closing * depth
+    chunk = len(command) if one else 16000
+    try:
+        for i in range(0, len(command), chunk):
+            s.sendall(pdata(command[i:i + chunk], True, i + chunk >= len(command)))
+        s.settimeout(30)
+        t, body = read_pdu(s)
+    except (EOFError, OSError):
+        return "closed"
+    s.close()
+    return "abort" if t == 7 else "pdu%d" % t
+
+
 # ---- hostile behaviours --------------------------------------------------------------------------
+
+def garbage(port, n):
+    for i in range(n):
+        s = connect(port)
+        s.sendall(b"GET / ")
+        try:
+            s.settimeout(10)
+            s.recv(16)   # i2 closes at once
+        except OSError:
+            pass
+        s.close()
+
 
 def rqreset(port, n):
     for i in range(n):
@@ -281,6 +322,10 @@ if __name__ == "__main__":
         deep(int(a[0]), a[1])
     elif mode == "cstore":
         print(cstore(int(a[0]), a[1], *(a[2:3])), flush=True)
+    elif mode == "deepcommand":
+        print(deepcommand(int(a[0]), int(a[1]), a[2:3] == ["one"]), flush=True)
+    elif mode == "garbage":
+        garbage(int(a[0]), int(a[1]))
     elif mode == "rqreset":
         rqreset(int(a[0]), int(a[1]))
     elif mode == "bad":

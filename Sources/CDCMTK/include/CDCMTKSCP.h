@@ -35,7 +35,8 @@ typedef struct {
 typedef uint16_t (*i2dcm_scp_store_fn)(void *ctx, const char *tmp_path, const char *calling_ae, const char *peer,
                                    const char *sop_class, const char *sop_instance, char *comment, size_t comment_len);
 /// Log lines: level 0 info (associations), 1 warning, 2 error.
-typedef void (*i2dcm_scp_log_fn)(void *ctx, int level, const char *message);
+/// `peer`: the address the line concerns, "" when none.
+typedef void (*i2dcm_scp_log_fn)(void *ctx, int level, const char *peer, const char *message);
 
 /// Listens and serves until *stop becomes non-zero, then stops accepting, lets associations in flight
 /// finish for at most drain_seconds, and returns I2DCM_OK. Returns I2DCM_STORAGE with `err` when it cannot listen.

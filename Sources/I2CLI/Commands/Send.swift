@@ -5,18 +5,18 @@ enum Send {
     static let to = Flag("to", value: "DEST", summary: "Destination: AET@HOST:PORT, or a node name from the node file",
                          details: "The called AE title is case-sensitive. HOST may be a name, an IPv4 address or an IPv6 address in brackets. A name without '@' is looked up in the node file (see NODE FILE).")
     static let aet = Flag("aet", short: "a", value: "AETITLE", summary: "Our (calling) AE title, as the peer knows us",
-                          details: "Default: the node's calling_aet when the node file gives one, else I2.", defaultValue: "I2")
+                          details: "A node of the node file may give its own calling_aet, which then replaces this default for that node.", defaultValue: "I2")
     static let echo = Flag("echo", summary: "Only check the destination with C-ECHO: exit 0 when it answers, 3 when it cannot be reached, 4 when it rejects us")
     static let report = Flag("report", value: "FILE", summary: "Write a JSON report of every file to FILE (atomically, at the end)",
-                             details: "An object with the destination, the result (completed, unreachable, rejected, interrupted), counts, and per file: file, sop_instance_uid, sop_class_uid, status, dimse_status, error_comment, transfer_syntax, decompressed.",
+                             details: "An object with the destination, the result (completed, unreachable, rejected, interrupted), counts, and per file: file, sop_instance_uid, sop_class_uid, status, dimse_status, error_comment, transfer_syntax, decompressed. Every entry has every key, failed or not: the UIDs are null for a file that could not be read, dimse_status is null when the peer gave no answer, transfer_syntax and decompressed are null for a file that was not sent.",
                              completion: .file(extensions: ["json"]))
-    static let retries = Flag("retries", value: "N", summary: "Retry transient failures this many times, with exponential backoff",
-                              details: "Transient: connection refused or timed out, association rejected as transient, aborted, or no answer within a timeout. Permanent rejections and per-file failure statuses are not retried.",
+    static let retries = Flag("retries", value: "N", summary: "Retry transient failures this many times in a row, with exponential backoff (see --retry-delay)",
+                              details: "Transient: connection refused or timed out, association rejected as transient, aborted (also mid-transfer), or no answer within a timeout. Every retry, a reconnection after an abort included, waits for the backoff first. The count is per run of files, not per file: it restarts whenever the peer answers a C-STORE. After N+1 transient failures in a row every file not yet sent fails at once (with '-': every path read so far; later paths start a new count), so a peer that never answers costs at most (N+1) times the timeout that applies plus the backoff, however many files there are (with the defaults and a peer that accepts the association but never answers: 4 × 60 s + 7 s). Permanent rejections and per-file failure statuses are not retried.",
                               defaultValue: "3")
-    static let retryDelay = Flag("retry-delay", value: "SECONDS", summary: "Wait before the first retry; doubled for each further one (at most 30 s)", defaultValue: "1")
+    static let retryDelay = Flag("retry-delay", value: "SECONDS", summary: "Wait before the first retry; doubled for each further one in a row (at most 30 s)", defaultValue: "1")
     static let connectTimeout = Flag("connect-timeout", value: "SECONDS", summary: "Give up a TCP connection attempt after this long", defaultValue: "10")
     static let acseTimeout = Flag("acse-timeout", value: "SECONDS", summary: "Wait this long for the peer to accept, reject or release an association", defaultValue: "30")
-    static let dimseTimeout = Flag("dimse-timeout", value: "SECONDS", summary: "Wait this long for each C-STORE or C-ECHO response (and for a stalled send)", defaultValue: "60")
+    static let dimseTimeout = Flag("dimse-timeout", value: "SECONDS", summary: "Wait this long for each C-STORE or C-ECHO response, and for a stalled send", defaultValue: "60")
     static let idleTimeout = Flag("idle-timeout", value: "SECONDS", summary: "Release an open association after this long without paths on stdin", defaultValue: "30")
     static let maxPDU = Flag("max-pdu", value: "BYTES", summary: "Maximum PDU length we receive", defaultValue: "131072")
 

@@ -1,6 +1,7 @@
 // i2 convert's engine: resolve inputs to volumes (DICOM stacks or image files), write each to its
 // output, and collect per-input errors so one bad series never stops the others.
 import Foundation
+import I2DICOM
 import I2Model
 
 public enum TiltPolicy: String, Sendable, CaseIterable { case shear, resample }
@@ -159,6 +160,11 @@ public enum Conversion: Engine {
 
     /// One stack to one volume, with tilt and irregular spacing handled as the options say.
     static func assemble(_ stack: SliceStack, options: ConvertOptions) throws -> (Volume, [String]) {
+        // A slide's frames are tiles of one plane (TotalPixelMatrix), not slices: stacking them gives a
+        // volume that looks right and is not. Refused, naming the file.
+        if stack.first.sopClassUID == SegmentationReader.wholeSlideMicroscopy {
+            throw I2Error(.badInput, path: stack.first.path, "a VL Whole Slide Microscopy image (SOP class \(SegmentationReader.wholeSlideMicroscopy)): its frames are tiles of one slide, not slices; i2 convert does not assemble slides")
+        }
         let g = SeriesAssembly.geometry(stack)
         var notes: [String] = []
         if let irr = g.irregular, irr.gap < 1e-3 {
@@ -199,6 +205,11 @@ public enum Conversion: Engine {
         if stack.first.geometryUnknown {
             volume.geometryKnown = false
             notes.append("\(stack.name): no ImageOrientationPatient or ImagePositionPatient: written without a spatial transform (NIfTI qform/sform code 0), as dcm2niix does")
+        }
+        // Named here, by the series' files (convert and process): the writers would only know the output.
+        if let why = VolumeIO.nonFiniteGeometry(volume) {
+            let last = stack.slices[stack.sliceCount - 1]
+            throw I2Error(.badInput, path: stack.first.label, why + (stack.sliceCount > 1 ? " (from the positions of this file to \(last.label))" : ""))
         }
         return (volume, notes)
     }

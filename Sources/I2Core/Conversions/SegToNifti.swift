@@ -148,6 +148,9 @@ public enum SegToNifti: Engine {
             }
             try AtomicFile.write(json?.bytes ?? [UInt8](metadata.encoded()), to: metaPath)
             written.append(metaPath)
+        } catch let e as I2Error {
+            for p in written { unlink(p) }
+            throw e.at(o.input)   // a fault of the volume (its geometry) is the SEG's, not the output's
         } catch {
             for p in written { unlink(p) }
             throw error

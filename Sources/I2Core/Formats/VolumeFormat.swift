@@ -61,17 +61,28 @@ public enum VolumeIO {
         case .mha, .mhd: volume = try MetaImageFormat.read(path: path, allowOutsideData: options.allowOutsideData)
         default: volume = try f.codec.read(path: path)
         }
-        // Checked here, naming the input: a writer meeting it later could only name its output.
-        guard volume.affineLPS.joined().allSatisfy({ $0.isFinite }) else {
-            throw I2Error(.badInput, path: path, "the image geometry (spacing, origin or direction) has non-finite entries")
-        }
+        if let why = nonFiniteGeometry(volume) { throw I2Error(.badInput, path: path, why) }
         return volume
     }
+
+    /// Throws without a path when the geometry is not finite: the fault is the input's, so the caller names
+    /// the input (the DICOM file, the SEG, the label map) it built `volume` from, never the output.
     public static func write(_ volume: Volume, to path: String, options: WriteOptions = WriteOptions()) throws -> [String] {
         guard let f = FileFormat(path: path) else {
             throw I2Error(.usage, path: path, "unknown output format (expected one of \(FileFormat.extensions.joined(separator: ", ")))")
         }
+        if let why = nonFiniteGeometry(volume) { throw I2Error(.badInput, why) }
         return try f.codec.write(volume, to: path, options: options)
+    }
+
+    /// Why `volume`'s voxel-to-world geometry cannot be written (an infinite or NaN origin, spacing or
+    /// direction: e.g. slice positions ±1e308 apart), or nil. NRRD and MetaImage used to write "nan" into
+    /// their headers silently; NIfTI refused, naming its output.
+    public static func nonFiniteGeometry(_ v: Volume) -> String? {
+        guard v.geometryKnown, !v.affineLPS.joined().allSatisfy(\.isFinite) else { return nil }
+        let f = { (x: [Double]) in x.map { String(format: "%g", $0) }.joined(separator: ", ") }
+        return "the volume geometry has non-finite entries (origin \(f(v.origin.array)), spacing \(f(v.spacing))): "
+            + "positions, spacing or orientation out of range"
     }
 }
 

@@ -39,6 +39,7 @@ public enum ReceiveService: Engine {
             events.error("quarantined \(path), acknowledged before a crash but it cannot be stored: \(why)")
         })
 
+        let limiter = PeerLogLimiter()
         let listening = "listening as \(config.aeTitle) on \(config.bindAddress.isEmpty ? "*" : config.bindAddress) port \(config.port), storing under \(o.root)"
         let scp = StoreSCP(config: config, stopFlag: context.stop.flag, handler: { received in
             switch instances.store(temporary: received.temporaryPath, sopInstanceUID: received.sopInstanceUID) {
@@ -52,10 +53,13 @@ public enum ReceiveService: Engine {
             case .identical:
                 return .success
             case .refused(let answer):
-                events.error("\(received.callingAE)@\(received.peer): \(received.sopInstanceUID) not stored (status 0x\(String(answer.status, radix: 16, uppercase: true))): \(answer.comment)")
+                let line = "\(received.callingAE)@\(received.peer): \(received.sopInstanceUID) not stored (status 0x\(String(answer.status, radix: 16, uppercase: true))): \(answer.comment)"
+                for (l, text) in limiter.admit(.error, peer: received.peer, line) { events.send(.log(l, text)) }
                 return answer
             }
-        }, log: { level, message in events.send(.log(level, message)) }, ready: { events.info(listening) })
+        }, log: { level, peer, message in
+            for (l, line) in limiter.admit(level, peer: peer, message) { events.send(.log(l, line)) }
+        }, ready: { events.info(listening) })
         do {
             try scp.run()
         } catch let e as I2Error {
@@ -63,6 +67,7 @@ public enum ReceiveService: Engine {
         } catch {
             return result.fatal(I2Error(.internal, "\(error)"))
         }
+        for (l, line) in limiter.flush() { events.send(.log(l, line)) }
         events.info("stopped")
         // A stop is how a service ends: not an interruption of something asked for.
         return result.finish(interruptible: false)

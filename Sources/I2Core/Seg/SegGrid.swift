@@ -79,15 +79,18 @@ struct SegGrid {
         if let e = errors.first { throw e }
         let scan = DicomScan(files: files)
         let stacks = SeriesAssembly.stacks(scan.slices)
+        // Nothing to place frames on: the --ref folder is at fault (a SEG or a non-image there says so
+        // through the scan's error), not the SEG, which the message used to name.
+        if stacks.isEmpty { throw scan.errors.first ?? I2Error(.badInput, path: dir, "no DICOM images in --ref \(dir)") }
         let wanted = Set(seg.frames.sourceUID.compactMap { $0 })
         let referenced = Set(seg.referencedSeriesUIDs)
         guard let stack = stacks.first(where: { s in s.slices.contains { wanted.contains($0.sopInstanceUID) } })
             ?? stacks.first(where: { referenced.contains($0.first.seriesInstanceUID) })
             ?? (stacks.count == 1 ? stacks.first : nil) else {
-            throw I2Error(.badInput, path: seg.path, stacks.isEmpty ? "no DICOM images in --ref \(dir)"
-                          : "none of the \(stacks.count) series in --ref \(dir) is the one this SEG references")
+            throw I2Error(.badInput, path: seg.path, "none of the \(stacks.count) series in --ref \(dir) is the one this SEG references")
         }
         if scan.damagedSeries.contains(stack.first.seriesInstanceUID), let e = scan.errors.first { throw e }
+        if stack.first.sopClassUID == SegmentationReader.wholeSlideMicroscopy { throw SegReference.slideReference(stack.first.path) }
         let g = SeriesAssembly.geometry(stack)
         let f = stack.first
         var slices = stack.sliceCount

@@ -27,11 +27,22 @@ struct SegReference {
         let (files, listErrors) = DicomScan.files(in: [dir])
         if let e = listErrors.first { throw I2Error(.badInput, path: dir, "reference series: \(e.detail)") }
         let scan = DicomScan(files: files, threads: threads)
-        let stacks = SeriesAssembly.stacks(scan.slices).filter { $0.volumes == 1 }
+        var stacks = SeriesAssembly.stacks(scan.slices).filter { $0.volumes == 1 }
+        // Slide tiles have no patient geometry: as a reference they used to be reported as a grid mismatch
+        // of the label map (their tile size), naming the wrong file for the wrong reason.
+        let slides = stacks.filter { $0.first.sopClassUID == SegmentationReader.wholeSlideMicroscopy }
+        stacks.removeAll { $0.first.sopClassUID == SegmentationReader.wholeSlideMicroscopy }
         guard !stacks.isEmpty else {
+            if let s = slides.first { throw SegReference.slideReference(s.first.path) }
             throw scan.errors.first ?? I2Error(.badInput, path: dir, "no DICOM image series found in the reference")
         }
         return Candidates(scan: scan, stacks: stacks)
+    }
+
+    /// A reference that is a whole-slide microscopy image, named.
+    static func slideReference(_ path: String) -> I2Error {
+        I2Error(.badInput, path: path, "a VL Whole Slide Microscopy image (SOP class \(SegmentationReader.wholeSlideMicroscopy)): "
+                + "its frames are tiles of a slide with no patient position; slide SEGs are not supported")
     }
 
     /// Several series: the first whose grid matches `wanted`, so a study folder works too.

@@ -13,7 +13,6 @@ struct SendItem {
     var sopClassUID: String
     var sopInstanceUID: String
     var transferSyntax: String
-    var attempts = 0
 }
 
 enum SendPlan {

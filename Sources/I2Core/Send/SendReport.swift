@@ -40,21 +40,25 @@ public struct FileOutcome: Sendable {
         return comment.isEmpty ? text : text + ": " + comment
     }
 
-    /// The --json record of a stored file (its path is the record's "path").
+    /// The --json record of a file (its path is the record's "path"). Every documented key is always
+    /// present: unknown UIDs (unreadable file), no DIMSE answer, and the syntax of a file never sent are null.
     public var fields: [String: JSONValue] {
-        var o: [String: JSONValue] = ["status": .string(status.rawValue), "sop_instance_uid": .string(sopInstanceUID),
-                                      "sop_class_uid": .string(sopClassUID), "error_comment": .string(comment)]
-        o["dimse_status"] = dimseStatus.map { .string("0x" + String(format: "%04X", $0)) } ?? .null
-        if !transferSyntax.isEmpty { o["transfer_syntax"] = .string(transferSyntax); o["decompressed"] = .bool(decompressed) }
-        return o
+        func text(_ s: String) -> JSONValue { s.isEmpty ? .null : .string(s) }
+        let sent = !transferSyntax.isEmpty
+        return ["status": .string(status.rawValue), "sop_instance_uid": text(sopInstanceUID),
+                "sop_class_uid": text(sopClassUID), "error_comment": .string(comment),
+                "dimse_status": dimseStatus.map { .string("0x" + String(format: "%04X", $0)) } ?? .null,
+                "transfer_syntax": text(transferSyntax), "decompressed": sent ? .bool(decompressed) : .null]
     }
 
+    /// The --report entry: the same keys as `fields`, with the path as "file".
     public var json: [String: Any] {
-        var o: [String: Any] = ["file": path, "status": status.rawValue, "sop_instance_uid": sopInstanceUID,
-                                "sop_class_uid": sopClassUID, "error_comment": comment]
-        o["dimse_status"] = dimseStatus.map { "0x" + String(format: "%04X", $0) } ?? NSNull()
-        if !transferSyntax.isEmpty { o["transfer_syntax"] = transferSyntax; o["decompressed"] = decompressed }
-        return o
+        func text(_ s: String) -> Any { s.isEmpty ? NSNull() : s }
+        let sent = !transferSyntax.isEmpty
+        return ["file": path, "status": status.rawValue, "sop_instance_uid": text(sopInstanceUID),
+                "sop_class_uid": text(sopClassUID), "error_comment": comment,
+                "dimse_status": dimseStatus.map { "0x" + String(format: "%04X", $0) } ?? NSNull(),
+                "transfer_syntax": text(transferSyntax), "decompressed": sent ? decompressed : NSNull()]
     }
 
     /// Success and warnings are stored; 0x0001 and 0xBxxx are warnings (PS3.7 C); anything else failed.

@@ -2,6 +2,9 @@
 // batch (more only past 128 contexts, or when the peer drops it) → one C-STORE per file.
 // Transient failures (refused connection, transient rejection, abort, timeouts) are retried with
 // exponential backoff; permanent ones (rejection, refused SOP class, unreadable file) are not.
+// The retries are counted per batch, not per file: `streak` counts transient failures in a row with no
+// answer from the peer in between, and when it passes --retries every file not yet sent fails at once,
+// so an unresponsive peer costs (retries+1) timeouts plus the backoff whatever the number of files.
 import Foundation
 import I2DICOM
 import I2Model
@@ -51,6 +54,8 @@ public final class Sender {
     /// Set when this batch could get no association (after the retries): its other files fail with it.
     private var gaveUp: String?
     private var lastFailure: I2Error.NetworkCause?
+    /// Transient failures in a row (opening or storing) without any answer from the peer in between.
+    private var streak = 0
 
     public init(options: SendOptions, context: EngineContext) {
         self.options = options
@@ -111,6 +116,7 @@ public final class Sender {
 
     private func send(_ inputs: [String]) {
         gaveUp = nil
+        streak = 0
         let (files, missing) = InputFiles.expand(inputs)
         for e in missing { finish(failed(e.path ?? "", e.detail)) }
         var items: [SendItem] = []
@@ -140,21 +146,20 @@ public final class Sender {
 
     private func store(_ items: [SendItem], contexts: [PresentationContext]) {
         var queue = items[...]
-        var reconnecting = false
-        while var item = queue.first {
+        while let item = queue.first {
             if stopping { for i in queue { finish(failed(i, "interrupted before it was sent")) }; return }
             if let why = gaveUp { for i in queue { finish(failed(i, why)) }; return }
             readAhead.start(item.path)   // the first file of a queue is read while the association is negotiated
             if association == nil || !SendPlan.covers(association!.proposed, item) {
                 association?.release()
-                association = open(contexts, afterDrop: reconnecting)
+                association = open(contexts)
                 guard association != nil else { continue }   // gaveUp says why
             }
-            item.attempts += 1
             do {
                 let file = try readAhead.take(item.path)
                 if let next = queue.dropFirst().first { readAhead.start(next.path) }
                 let r = try association!.store(file)
+                streak = 0   // the peer answered: it is alive, whatever the status
                 var o = FileOutcome(path: item.path, status: FileOutcome.classify(r.status))
                 o.sopClassUID = r.sopClassUID; o.sopInstanceUID = r.sopInstanceUID
                 o.dimseStatus = r.status; o.comment = r.comment
@@ -163,16 +168,21 @@ public final class Sender {
                 if o.status == .warning { log(.warning, "\(item.path): stored with a warning: \(o.reason)") }
                 finish(o)
                 queue.removeFirst()
-                reconnecting = false
             } catch let e as I2Error where Explain.isTransient(e) {
+                // The association is gone (timeout or abort). The file goes again on a new one after the
+                // backoff; past --retries failures in a row the peer is given up for the whole batch.
                 association = nil
-                if item.attempts > options.retries {
-                    finish(failed(item, "\(e.detail) (gave up after \(item.attempts) attempt\(item.attempts == 1 ? "" : "s"))"))
-                    queue.removeFirst()
+                streak += 1
+                if stopping { continue }   // the loop's top fails the rest as interrupted
+                if streak > options.retries {
+                    let why = e.detail + (streak > 1 ? " (gave up after \(streak) attempts in a row without an answer)" : "")
+                    summary.associationError = why
+                    lastFailure = e.cause
+                    gaveUp = why
                 } else {
-                    log(.warning, "\(item.path): \(e.detail); re-establishing the association")
-                    queue[queue.startIndex] = item
-                    reconnecting = true
+                    let delay = backoff(streak)
+                    log(.warning, "\(item.path): \(e.detail); re-establishing the association in \(format(delay)) s (retry \(streak) of \(options.retries))")
+                    pause(delay)
                 }
             } catch let e as I2Error {
                 finish(failed(item, e.detail))
@@ -184,10 +194,13 @@ public final class Sender {
         }
     }
 
-    /// Opens an association, retrying transient failures with backoff. nil when it gave up (`gaveUp` says why).
-    private func open(_ contexts: [PresentationContext], afterDrop: Bool = false) -> Association? {
+    /// Seconds to wait before retry `n` (1, 2, …): --retry-delay doubled for each further one, at most `maxRetryDelay`.
+    private func backoff(_ n: Int) -> Double { min(options.retryDelay * pow(2, Double(n - 1)), options.maxRetryDelay) }
+
+    /// Opens an association, retrying transient failures with backoff while the batch's streak of
+    /// failures allows. nil when it gave up (`gaveUp` says why).
+    private func open(_ contexts: [PresentationContext]) -> Association? {
         let d = options.destination
-        var attempt = 0
         while true {
             do {
                 let a = try Association(options.parameters, contexts: contexts)
@@ -197,16 +210,15 @@ public final class Sender {
             } catch let e as I2Error where e.cause != nil {
                 let message = Explain.association(e, to: d, callingAE: options.callingAE,
                                                   timeouts: (options.connectTimeout, options.acseTimeout))
-                if Explain.isTransient(e) && attempt < options.retries && !stopping {
-                    // After a drop, reconnect at once the first time (the peer may just have closed an idle association).
-                    let delay = afterDrop && attempt == 0 ? 0 : min(options.retryDelay * pow(2, Double(afterDrop ? attempt - 1 : attempt)), options.maxRetryDelay)
-                    attempt += 1
-                    log(.warning, "\(message); retry \(attempt) of \(options.retries) in \(format(delay)) s")
+                if Explain.isTransient(e) && streak < options.retries && !stopping {
+                    streak += 1
+                    let delay = backoff(streak)
+                    log(.warning, "\(message); retry \(streak) of \(options.retries) in \(format(delay)) s")
                     pause(delay)
                     continue
                 }
                 // Not logged here: the run's end reports it once (fatal, or listed with the files it failed).
-                let why = message + (attempt > 0 ? " (after \(attempt + 1) attempts)" : "")
+                let why = message + (streak > 0 ? " (after \(streak + 1) attempts)" : "")
                 summary.associationError = why
                 gaveUp = why
                 lastFailure = e.cause

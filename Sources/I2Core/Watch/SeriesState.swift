@@ -106,6 +106,9 @@ public enum WatchKey {
     public static func statePath(_ dir: String, _ key: String) -> String { dir + "/.i2-watch-\(key).json" }
     public static func logPath(_ dir: String, _ key: String) -> String { dir + "/.i2-watch-\(key).log" }
     public static func lockPath(_ dir: String, _ key: String) -> String { dir + "/.i2-watch-\(key).lock" }
+    /// Where the command's supervising shell records "RUN ATTEMPT EXIT-STATUS" when the command ends,
+    /// whether or not the watcher that started it is still alive (see WatchCommand.supervised).
+    public static func exitPath(_ dir: String, _ key: String) -> String { dir + "/.i2-watch-\(key).exit" }
 
     /// A state this command left under another key (i2 before 0.2 keyed by FNV-1a): found by the
     /// command it records, moved with its log to this key's names, so an upgrade neither reruns what
@@ -134,5 +137,11 @@ public enum WatchClock {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return f.string(from: Date(timeIntervalSince1970: t))
+    }
+    /// The inverse of `timestamp`; nil for anything else.
+    public static func seconds(_ timestamp: String) -> Double? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.date(from: timestamp)?.timeIntervalSince1970
     }
 }

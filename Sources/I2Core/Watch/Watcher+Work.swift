@@ -18,15 +18,32 @@ extension Watcher {
             dropCandidate(dir)
         case .busy(let holder):
             // Another watcher (or a command orphaned by a killed watcher) has it: look again later.
-            if t.notBefore == 0 { log(.info, "\(dir): claimed elsewhere (\(holder.isEmpty ? "lock held" : holder)); skipping") }
+            if t.notBefore == 0 {
+                let later = options.once ? "a later run records its outcome" : "waiting for it to end, its outcome will be recorded"
+                let orphan = Self.orphanedChild(holder).map { "; its command (pid \($0)) outlived the watcher that started it: \(later)" } ?? "; skipping"
+                log(.info, "\(dir): claimed elsewhere (\(holder.isEmpty ? "lock held" : holder))\(orphan)")
+            }
             t.notBefore = now + max(options.poll, 1)
             dropCandidate(dir)
         case .acquired(let lock):
             // Re-read under the lock: another watcher may have finished it since the first read.
-            let old = loadState(dir)
+            var old = loadState(dir)
+            // 'processing' with the lock free: the watcher that started the command is gone, and so is
+            // the command (it holds the lock while it runs). Take its recorded outcome, or count the attempt.
+            if let st = old, st.status == .processing { old = settleOrphan(st, t, now: now) }
             if let st = old, let why = nothingToDo(st, t, now) { lock.release(); explainIdle(dir, st, why, now: now); return defer_(t, why) }
             start(t, lock, old)
         }
+    }
+
+    /// The command pid of a lock holder line ("pid=… host=… child=…") whose watcher, on this host, is
+    /// gone while the lock is still held: an orphaned command still running. nil otherwise.
+    static func orphanedChild(_ holder: String) -> Int32? {
+        var fields: [String: String] = [:]
+        for f in holder.split(separator: " ") { if let eq = f.firstIndex(of: "=") { fields[String(f[..<eq])] = String(f[f.index(after: eq)...]) } }
+        guard fields["host"] == SeriesLock.hostname(), let pid = fields["pid"].flatMap({ Int32($0) }),
+              let child = fields["child"].flatMap({ Int32($0) }), pid != getpid() else { return nil }
+        return kill(pid, 0) != 0 && errno == ESRCH ? child : nil
     }
 
     enum Idle { case settled(Int, Int64), retryAt(Double) }
@@ -68,13 +85,7 @@ extension Watcher {
         let newRun: Bool
         switch s.status {
         case .received, .done, .failed: newRun = true
-        case .complete: newRun = s.run == 0
-        case .processing:
-            // The lock was free, so whoever was processing died: that attempt counts, its outcome is unknown.
-            s.record(.init(run: s.run, attempt: s.attempts, followUp: s.run > 1, status: "interrupted", exitStatus: nil,
-                           files: s.handedFiles, started: s.updated, finished: WatchClock.timestamp()))
-            log(.warning, "\(dir): attempt \(s.attempts) of run \(s.run) was interrupted (watcher gone); running it again")
-            newRun = s.run == 0
+        case .complete, .processing: newRun = s.run == 0   // processing: settleOrphan has counted that attempt
         }
         if newRun { s.run += 1; s.attempts = 0 }
         s.attempts += 1
@@ -103,9 +114,11 @@ extension Watcher {
         let cmd = WatchCommand.expand(template, unit: t.snapshot, root: scanner.root, log: s.log)
         let header = "\n=== i2 watch \(WatchClock.timestamp()): \(dir) run \(s.run)\(followUp ? " (follow-up)" : "") attempt \(s.attempts), \(t.snapshot.files) files\n=== \(cmd)\n"
         RunningCommand.appendLog(s.log, header)
+        let exitFile = WatchKey.exitPath(dir, key)
+        unlink(exitFile)   // an earlier attempt's record must not pass for this one's
         do {
-            let p = try RunningCommand(shellCommand: cmd, environment: environment(t, s, followUp: followUp),
-                                       logPath: s.log, lockFD: lock.fd)
+            let p = try RunningCommand(argv: WatchCommand.supervised(cmd, exitFile: exitFile, run: s.run, attempt: s.attempts),
+                                       environment: environment(t, s, followUp: followUp), logPath: s.log, lockFD: lock.fd)
             lock.note(child: p.pid)
             jobs[dir] = Job(t, lock, s, p)
             log(.info, "\(dir): run \(s.run)\(followUp ? " (follow-up)" : "") attempt \(s.attempts) started (pid \(p.pid))")
@@ -125,35 +138,50 @@ extension Watcher {
     func finish(_ job: Job, exitStatus: Int32) {
         let t = job.tracked, dir = t.snapshot.directory
         var s = job.state
-        let followUp = s.run > 1
-        s.lastExitStatus = exitStatus
-        let attempt = SeriesState.Attempt(run: s.run, attempt: s.attempts, followUp: followUp,
-                                          status: exitStatus == 0 ? "done" : "failed", exitStatus: exitStatus,
-                                          files: s.handedFiles, started: job.started, finished: WatchClock.timestamp())
-        s.record(attempt)
         RunningCommand.appendLog(s.log, "=== exit status \(exitStatus)\n")
-        if exitStatus == 0 {
-            s.status = .done
-            log(.info, "\(dir): done (run \(s.run), attempt \(s.attempts))")
-        } else if s.attempts <= options.retries {
-            // Backoff doubles per attempt; the lock is released meanwhile, so this or another watcher
-            // serves other units and whichever comes first after the delay takes the retry.
-            let delay = min(options.retryDelay * pow(2, Double(s.attempts - 1)), 3600)
-            s.status = .complete
-            s.nextAttemptAt = WatchClock.now() + delay
-            t.notBefore = s.nextAttemptAt!
-            log(.warning, "\(dir): attempt \(s.attempts) failed (exit status \(exitStatus)); retrying in \(delay) s; log: \(s.log)")
-        } else {
-            s.status = .failed
-            reporter.failed(I2Error(.toolFailed, path: dir, "failed after \(s.attempts) attempt\(s.attempts == 1 ? "" : "s") (exit status \(exitStatus)); log: \(s.log)"))
-        }
+        recordOutcome(&s, t, exitStatus: exitStatus, started: job.started, retryFrom: WatchClock.now())
         _ = save(s)
+        unlink(WatchKey.exitPath(dir, key))   // the state holds the outcome now
         job.lock.release()
         jobs[dir] = nil
         if s.status != .complete {
             t.settled = (s.handedFiles, s.handedNewest)
             dropCandidate(dir)
         }
+    }
+
+    /// Records an attempt's end in `s`: done; or, on a non-zero or unknown (nil) exit status, a retry
+    /// after the backoff counted from `retryFrom`, or failed for good once --retries are spent.
+    func recordOutcome(_ s: inout SeriesState, _ t: Tracked, exitStatus: Int32?, started: String, retryFrom: Double,
+                       why: String? = nil) {
+        let dir = t.snapshot.directory
+        s.lastExitStatus = exitStatus
+        s.record(.init(run: s.run, attempt: s.attempts, followUp: s.run > 1,
+                       status: exitStatus == 0 ? "done" : exitStatus == nil ? "interrupted" : "failed", exitStatus: exitStatus,
+                       files: s.handedFiles, started: started, finished: WatchClock.timestamp()))
+        let what = why ?? "exit status \(exitStatus.map(String.init) ?? "unknown")"
+        if exitStatus == 0 {
+            s.status = .done
+            s.nextAttemptAt = nil
+            log(.info, "\(dir): done (run \(s.run), attempt \(s.attempts))")
+        } else if s.attempts <= options.retries {
+            // Backoff doubles per attempt; the lock is released meanwhile, so this or another watcher
+            // serves other units and whichever comes first after the delay takes the retry.
+            let delay = min(options.retryDelay * pow(2, Double(s.attempts - 1)), 3600)
+            let at = max(retryFrom + delay, WatchClock.now())
+            s.status = .complete
+            s.nextAttemptAt = at
+            t.notBefore = at
+            log(.warning, "\(dir): attempt \(s.attempts) failed (\(what)); retrying \(at - WatchClock.now() < 0.05 ? "now" : "in \(format(at - WatchClock.now())) s"); log: \(s.log)")
+        } else {
+            s.status = .failed
+            s.nextAttemptAt = nil
+            reporter.failed(I2Error(.toolFailed, path: dir, "failed after \(s.attempts) attempt\(s.attempts == 1 ? "" : "s") (\(what)); log: \(s.log)"))
+        }
+    }
+
+    func format(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int(seconds)) : String(format: "%.1f", seconds)
     }
 
     /// On SIGINT/SIGTERM: let commands in flight finish for up to --stop-grace seconds; then kill their
@@ -177,6 +205,7 @@ extension Watcher {
             s.nextAttemptAt = nil
             RunningCommand.appendLog(s.log, "=== stopped by the watcher's shutdown; will run again\n")
             _ = save(s)
+            unlink(WatchKey.exitPath(dir, key))   // the rolled-back attempt's number is used again
             job.lock.release()
             log(.warning, "\(dir): command stopped at shutdown; left 'complete' to run again")
         }
