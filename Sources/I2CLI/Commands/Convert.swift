@@ -26,7 +26,7 @@ enum Convert {
                            details: "Tilt is detected from the slice positions against the orientation's normal. `shear` (default) keeps every voxel and writes the exact sheared affine (NIfTI sform; NRRD and MetaImage directions are not orthogonal). `resample` shifts each slice in-plane by linear interpolation so the grid is orthogonal, as dcm2niix does.",
                            choices: TiltPolicy.allCases.map(\.rawValue), defaultValue: TiltPolicy.shear.rawValue)
     static let equalize = Flag("equalize", summary: "Resample irregularly spaced slices to their smallest spacing",
-                               details: "Without it, a series whose slice spacing varies by more than 1% (or that misses slices) is refused, naming the two files where the spacing breaks.")
+                               details: "Without it, a series whose slice spacing varies by more than 1% (or that misses slices) is refused, naming the two files where the spacing breaks. A resampled grid of more than 16 slices per input slice (and more than 1024) is refused before it is built: one stray position far away, or two slices a thousandth of a millimetre apart, would otherwise ask for millions of slices.")
     static let ref = Flag("ref", short: "r", value: "SERIES_DIR", summary: "Write a derived DICOM series on the grid of IMAGE, copying patient and study from this series",
                           details: "With an image input and an output directory: writes one DICOM instance per slice with a new SeriesInstanceUID, patient and study copied from the reference.",
                           completion: .directory)
