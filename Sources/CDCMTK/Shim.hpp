@@ -8,10 +8,20 @@
 
 #include <string>
 #include <sys/types.h>
+#include <utility>
+#include <vector>
 
 /// The handle behind the opaque i2dcm_file of CDCMTK.h.
 struct i2dcm_file {
     DcmFileFormat format;
+    /// A file read by i2dcm_open is only queried until something changes it: its top-level elements,
+    /// in tag order, for a binary search instead of DCMTK's walk of the element list on every lookup
+    /// (a scan asks ~100 attributes of each file). Built on the first lookup.
+    std::vector<std::pair<Uint32, DcmElement *>> index;
+    bool indexed = false;
+    bool readOnly = false;   // set by i2dcm_open; any change to the data set clears it for good
+    /// Every function that changes the data set calls this first: the index may point at freed elements.
+    void changing() { readOnly = false; indexed = false; index.clear(); }
 };
 
 namespace i2dcm {
@@ -42,6 +52,9 @@ ssize_t readHead(const char *path, unsigned char *buf, size_t n);
 /// `err` set: I2DCM_NOT_FOUND (no such file), I2DCM_STORAGE (cannot be opened), I2DCM_NOT_DICOM (no
 /// preamble and no data set naming a SOP class), I2DCM_BAD_INPUT (a Part 10 file DCMTK cannot read).
 int openFile(DcmFileFormat &ff, const char *path, Uint32 maxRead, const DcmTagKey *stopAt, char *err, size_t errlen);
+
+/// The top-level element `key` of `f` (through its index when the file is read-only), or null.
+DcmElement *topLevel(i2dcm_file *f, const DcmTagKey &key);
 
 /// The file meta information (group 0002) as the one meta reader finds it.
 struct Meta {
