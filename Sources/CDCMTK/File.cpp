@@ -61,6 +61,33 @@ DcmElement *i2dcm::topLevel(i2dcm_file *f, const DcmTagKey &key) {
     return it != f->index.end() && it->first == k ? it->second : nullptr;
 }
 
+/// Records the first object of each tag under `o` (pre-order, as DcmItem/DcmSequenceOfItems::
+/// searchSubFromHere visit them: an element, then what it holds).
+static void recordNested(DcmObject *container, std::unordered_map<Uint32, DcmObject *> &first) {
+    for (DcmObject *o = container->nextInContainer(nullptr); o; o = container->nextInContainer(o)) {
+        const DcmTag &t = o->getTag();
+        first.emplace((Uint32)t.getGroup() << 16 | t.getElement(), o);
+        if (o->ident() == EVR_SQ || o->ident() == EVR_item || o->ident() == EVR_dataset) recordNested(o, first);
+    }
+}
+
+DcmElement *i2dcm::firstNested(i2dcm_file *f, const DcmTagKey &key) {
+    DcmDataset *ds = f->format.getDataset();
+    if (!f->readOnly) {
+        DcmElement *el = nullptr;
+        return ds->findAndGetElement(key, el, OFTrue).good() ? el : nullptr;
+    }
+    if (!f->nestedBuilt) {
+        f->nested.clear();
+        recordNested(ds, f->nested);   // depth: bounded by openFile's nesting check
+        f->nestedBuilt = true;
+    }
+    auto it = f->nested.find((Uint32)key.getGroup() << 16 | key.getElement());
+    if (it == f->nested.end()) return nullptr;
+    // findAndGetElement answers with the object as an element (a sequence too: its value then fails).
+    return OFstatic_cast(DcmElement *, it->second);
+}
+
 /// "(gggg,eeee)" exactly (what Tag.path builds), parsed without sscanf; false for anything else.
 static bool parseTag(const char *p, unsigned &g, unsigned &e, int &used) {
     auto hex = [](const char *q, unsigned &v) {
@@ -146,8 +173,8 @@ extern "C" int i2dcm_get(i2dcm_file *f, const char *path, char *buf, size_t bufl
 }
 
 extern "C" int i2dcm_get_nested(i2dcm_file *f, uint16_t group, uint16_t elem, char *buf, size_t buflen) {
-    DcmElement *el = nullptr;
-    if (f->format.getDataset()->findAndGetElement(DcmTagKey(group, elem), el, OFTrue).bad() || !el) return -1;
+    DcmElement *el = i2dcm::firstNested(f, DcmTagKey(group, elem));
+    if (!el) return -1;
     OFString value;
     if (el->getOFStringArray(value).bad()) return -1;
     if (buf && buflen) snprintf(buf, buflen, "%s", value.c_str());
@@ -155,8 +182,8 @@ extern "C" int i2dcm_get_nested(i2dcm_file *f, uint16_t group, uint16_t elem, ch
 }
 
 extern "C" long i2dcm_get_bytes_nested(i2dcm_file *f, uint16_t group, uint16_t elem, const uint8_t **data) {
-    DcmElement *el = nullptr;
-    if (f->format.getDataset()->findAndGetElement(DcmTagKey(group, elem), el, OFTrue).bad() || !el) return -1;
+    DcmElement *el = i2dcm::firstNested(f, DcmTagKey(group, elem));
+    if (!el) return -1;
     Uint8 *bytes = nullptr;
     if (el->getUint8Array(bytes).bad()) return -1;
     *data = bytes;

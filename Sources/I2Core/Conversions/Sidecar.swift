@@ -10,6 +10,9 @@ enum Sidecar {
     final class LastFile {
         private var file: DicomFile?
 
+        /// Starts with `file` (the scan's parsed file, DicomScan.keptFile) as the kept one.
+        init(_ file: DicomFile? = nil) { self.file = file }
+
         /// `path` opened: the kept file when it is that one, else a new one, which replaces it.
         func open(_ path: String) throws -> DicomFile {
             if let f = file, f.path == path { return f }
