@@ -172,6 +172,15 @@ extern "C" int i2dcm_get(i2dcm_file *f, const char *path, char *buf, size_t bufl
     return (int)value.length();
 }
 
+extern "C" int i2dcm_get_tag(i2dcm_file *f, uint16_t group, uint16_t elem, char *buf, size_t buflen) {
+    DcmElement *el = i2dcm::topLevel(f, DcmTagKey(group, elem));
+    if (!el) return -1;
+    OFString value;
+    if (el->getOFStringArray(value).bad()) return -1;
+    if (buf && buflen) snprintf(buf, buflen, "%s", value.c_str());
+    return (int)value.length();
+}
+
 extern "C" int i2dcm_get_nested(i2dcm_file *f, uint16_t group, uint16_t elem, char *buf, size_t buflen) {
     DcmElement *el = i2dcm::firstNested(f, DcmTagKey(group, elem));
     if (!el) return -1;
