@@ -6,6 +6,7 @@
 #include <dcmtk/dcmdata/dcpixseq.h>
 #include <dcmtk/dcmdata/dcpxitem.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -15,6 +16,7 @@ extern "C" i2dcm_file *i2dcm_open(const char *path, int *status, char *err, size
     auto *f = new i2dcm_file();
     *status = i2dcm::openFile(f->format, path, 4096, nullptr, err, errlen);
     if (*status != I2DCM_OK) { delete f; return nullptr; }
+    f->readOnly = true;
     return f;
 }
 
@@ -33,20 +35,95 @@ extern "C" i2dcm_file *i2dcm_new(void) {
 
 extern "C" void i2dcm_free(i2dcm_file *f) { delete f; }
 
+DcmElement *i2dcm::topLevel(i2dcm_file *f, const DcmTagKey &key) {
+    DcmDataset *ds = f->format.getDataset();
+    if (!f->readOnly) {
+        DcmElement *el = nullptr;
+        return ds->findAndGetElement(key, el).good() ? el : nullptr;
+    }
+    if (!f->indexed) {
+        f->index.clear();
+        f->index.reserve(ds->card());
+        for (DcmObject *o = ds->nextInContainer(nullptr); o; o = ds->nextInContainer(o)) {
+            const DcmTag &t = o->getTag();
+            f->index.emplace_back((Uint32)t.getGroup() << 16 | t.getElement(), OFstatic_cast(DcmElement *, o));
+        }
+        // DCMTK keeps a data set's elements in strictly ascending tag order; should one not be, its own
+        // search (first in list order) answers instead.
+        if (std::adjacent_find(f->index.begin(), f->index.end(), [](const auto &a, const auto &b) { return a.first >= b.first; }) != f->index.end()) {
+            f->changing();
+            return topLevel(f, key);
+        }
+        f->indexed = true;
+    }
+    Uint32 k = (Uint32)key.getGroup() << 16 | key.getElement();
+    auto it = std::lower_bound(f->index.begin(), f->index.end(), k, [](const auto &e, Uint32 v) { return e.first < v; });
+    return it != f->index.end() && it->first == k ? it->second : nullptr;
+}
+
+/// Records the first object of each tag under `o` (pre-order, as DcmItem/DcmSequenceOfItems::
+/// searchSubFromHere visit them: an element, then what it holds).
+static void recordNested(DcmObject *container, std::unordered_map<Uint32, DcmObject *> &first) {
+    for (DcmObject *o = container->nextInContainer(nullptr); o; o = container->nextInContainer(o)) {
+        const DcmTag &t = o->getTag();
+        first.emplace((Uint32)t.getGroup() << 16 | t.getElement(), o);
+        if (o->ident() == EVR_SQ || o->ident() == EVR_item || o->ident() == EVR_dataset) recordNested(o, first);
+    }
+}
+
+DcmElement *i2dcm::firstNested(i2dcm_file *f, const DcmTagKey &key) {
+    DcmDataset *ds = f->format.getDataset();
+    if (!f->readOnly) {
+        DcmElement *el = nullptr;
+        return ds->findAndGetElement(key, el, OFTrue).good() ? el : nullptr;
+    }
+    if (!f->nestedBuilt) {
+        f->nested.clear();
+        recordNested(ds, f->nested);   // depth: bounded by openFile's nesting check
+        f->nestedBuilt = true;
+    }
+    auto it = f->nested.find((Uint32)key.getGroup() << 16 | key.getElement());
+    if (it == f->nested.end()) return nullptr;
+    // findAndGetElement answers with the object as an element (a sequence too: its value then fails).
+    return OFstatic_cast(DcmElement *, it->second);
+}
+
+/// "(gggg,eeee)" exactly (what Tag.path builds), parsed without sscanf; false for anything else.
+static bool parseTag(const char *p, unsigned &g, unsigned &e, int &used) {
+    auto hex = [](const char *q, unsigned &v) {
+        v = 0;
+        for (int i = 0; i < 4; i++) {
+            char c = q[i];
+            unsigned d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 16;
+            if (d > 15) return false;
+            v = v << 4 | d;
+        }
+        return true;
+    };
+    if (p[0] != '(' || !hex(p + 1, g) || p[5] != ',' || !hex(p + 6, e) || p[10] != ')') return false;
+    used = 11;
+    return true;
+}
+
 /// The object at a read path "(gggg,eeee)[i].(gggg,eeee)…" (the syntax Tag/TagPath build), or null.
 /// Our own walk instead of DCMTK's DcmPathProcessor: each step into "[i]" first checks that the element
 /// really is a sequence (its ident, not the dictionary's VR), so a hostile file with, say, a
 /// PlanePositionSequence encoded as OW is "absent" here instead of a type confusion (SIGSEGV).
-static DcmObject *walkPath(DcmItem *item, const char *path) {
+static DcmObject *walkPath(i2dcm_file *f, const char *path) {
+    DcmItem *item = f->format.getDataset();
     const char *p = path;
     DcmObject *obj = nullptr;
     for (;;) {
         unsigned g, e;
         int used = 0;
-        if (!item || sscanf(p, "(%4x,%4x)%n", &g, &e, &used) != 2 || used == 0) return nullptr;
+        if (!item || (!parseTag(p, g, e, used) && (sscanf(p, "(%4x,%4x)%n", &g, &e, &used) != 2 || used == 0))) return nullptr;
         p += used;
         DcmElement *el = nullptr;
-        if (item->findAndGetElement(DcmTagKey((Uint16)g, (Uint16)e), el).bad() || !el) return nullptr;
+        if (item == f->format.getDataset()) {
+            if (!(el = i2dcm::topLevel(f, DcmTagKey((Uint16)g, (Uint16)e)))) return nullptr;
+        } else if (item->findAndGetElement(DcmTagKey((Uint16)g, (Uint16)e), el).bad() || !el) {
+            return nullptr;
+        }
         obj = el;
         if (*p == '[') {
             char *end = nullptr;
@@ -66,12 +143,12 @@ static DcmObject *walkPath(DcmItem *item, const char *path) {
 }
 
 static DcmElement *findElement(i2dcm_file *f, const char *path) {
-    DcmDataset *ds = f->format.getDataset();
     // Plain tags are the common case: skip the path machinery for them.
     DcmTagKey key;
     if (strchr(path, '.') == nullptr && strchr(path, '[') == nullptr) {
         unsigned g, e;
-        if (sscanf(path, "(%x,%x)", &g, &e) == 2) {
+        int used = 0;
+        if ((parseTag(path, g, e, used) && path[used] == 0) || sscanf(path, "(%x,%x)", &g, &e) == 2) {
             key = DcmTagKey(g, e);
         } else {
             const DcmDataDictionary &dict = dcmDataDict.rdlock();
@@ -80,10 +157,9 @@ static DcmElement *findElement(i2dcm_file *f, const char *path) {
             dcmDataDict.rdunlock();
             if (!entry) return nullptr;
         }
-        DcmElement *el = nullptr;
-        return ds->findAndGetElement(key, el).good() ? el : nullptr;
+        return i2dcm::topLevel(f, key);
     }
-    DcmObject *obj = walkPath(ds, path);
+    DcmObject *obj = walkPath(f, path);
     return obj && obj->isLeaf() ? OFstatic_cast(DcmElement *, obj) : nullptr;
 }
 
@@ -96,9 +172,18 @@ extern "C" int i2dcm_get(i2dcm_file *f, const char *path, char *buf, size_t bufl
     return (int)value.length();
 }
 
+extern "C" int i2dcm_get_tag(i2dcm_file *f, uint16_t group, uint16_t elem, char *buf, size_t buflen) {
+    DcmElement *el = i2dcm::topLevel(f, DcmTagKey(group, elem));
+    if (!el) return -1;
+    OFString value;
+    if (el->getOFStringArray(value).bad()) return -1;
+    if (buf && buflen) snprintf(buf, buflen, "%s", value.c_str());
+    return (int)value.length();
+}
+
 extern "C" int i2dcm_get_nested(i2dcm_file *f, uint16_t group, uint16_t elem, char *buf, size_t buflen) {
-    DcmElement *el = nullptr;
-    if (f->format.getDataset()->findAndGetElement(DcmTagKey(group, elem), el, OFTrue).bad() || !el) return -1;
+    DcmElement *el = i2dcm::firstNested(f, DcmTagKey(group, elem));
+    if (!el) return -1;
     OFString value;
     if (el->getOFStringArray(value).bad()) return -1;
     if (buf && buflen) snprintf(buf, buflen, "%s", value.c_str());
@@ -106,8 +191,8 @@ extern "C" int i2dcm_get_nested(i2dcm_file *f, uint16_t group, uint16_t elem, ch
 }
 
 extern "C" long i2dcm_get_bytes_nested(i2dcm_file *f, uint16_t group, uint16_t elem, const uint8_t **data) {
-    DcmElement *el = nullptr;
-    if (f->format.getDataset()->findAndGetElement(DcmTagKey(group, elem), el, OFTrue).bad() || !el) return -1;
+    DcmElement *el = i2dcm::firstNested(f, DcmTagKey(group, elem));
+    if (!el) return -1;
     Uint8 *bytes = nullptr;
     if (el->getUint8Array(bytes).bad()) return -1;
     *data = bytes;
@@ -115,8 +200,8 @@ extern "C" long i2dcm_get_bytes_nested(i2dcm_file *f, uint16_t group, uint16_t e
 }
 
 extern "C" long i2dcm_get_bytes(i2dcm_file *f, uint16_t group, uint16_t elem, const uint8_t **data) {
-    DcmElement *el = nullptr;
-    if (f->format.getDataset()->findAndGetElement(DcmTagKey(group, elem), el).bad() || !el) return -1;
+    DcmElement *el = i2dcm::topLevel(f, DcmTagKey(group, elem));
+    if (!el) return -1;
     Uint8 *bytes = nullptr;
     if (el->getUint8Array(bytes).bad()) return -1;
     *data = bytes;
@@ -124,7 +209,7 @@ extern "C" long i2dcm_get_bytes(i2dcm_file *f, uint16_t group, uint16_t elem, co
 }
 
 extern "C" int i2dcm_items(i2dcm_file *f, const char *path) {
-    DcmObject *obj = walkPath(f->format.getDataset(), path);
+    DcmObject *obj = walkPath(f, path);
     if (!obj || obj->ident() != EVR_SQ) return -1;
     return (int)OFstatic_cast(DcmSequenceOfItems *, obj)->card();
 }
@@ -150,16 +235,16 @@ extern "C" int i2dcm_transfer_syntax(i2dcm_file *f, char *buf, size_t buflen) {
 }
 
 extern "C" long i2dcm_pixel_length(i2dcm_file *f) {
-    DcmElement *el = nullptr;
-    if (f->format.getDataset()->findAndGetElement(DCM_PixelData, el).bad() || !el) return -1;
+    DcmElement *el = i2dcm::topLevel(f, DCM_PixelData);
+    if (!el) return -1;
     return (long)el->getLength();
 }
 
 extern "C" int i2dcm_pixel_layout(i2dcm_file *f, long *fragments, long *bytes) {
     *fragments = 0;
     *bytes = 0;
-    DcmElement *el = nullptr;
-    if (f->format.getDataset()->findAndGetElement(DCM_PixelData, el).bad() || !el) return -1;
+    DcmElement *el = i2dcm::topLevel(f, DCM_PixelData);
+    if (!el) return -1;
     DcmPixelSequence *seq = nullptr;
     DcmPixelData *pd = el->ident() == EVR_PixelData ? OFstatic_cast(DcmPixelData *, el) : nullptr;
     if (pd && pd->getEncapsulatedRepresentation(f->format.getDataset()->getOriginalXfer(), nullptr, seq).good() && seq) {
@@ -176,6 +261,7 @@ extern "C" int i2dcm_pixel_layout(i2dcm_file *f, long *fragments, long *bytes) {
 }
 
 extern "C" int i2dcm_pixels(i2dcm_file *f, void *dst, size_t len, char *err, size_t errlen) {
+    f->changing();   // decoding replaces the pixel data's representation (and J2K may set attributes)
     DcmDataset *ds = f->format.getDataset();
     DcmElement *el = nullptr;
     if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el) return say(err, errlen, "no pixel data");
@@ -209,6 +295,7 @@ extern "C" int i2dcm_pixels(i2dcm_file *f, void *dst, size_t len, char *err, siz
 }
 
 extern "C" int i2dcm_put(i2dcm_file *f, const char *path, const char *value, char *err, size_t errlen) {
+    f->changing();
     DcmDataset *ds = f->format.getDataset();
     DcmPathProcessor proc;
     OFCondition c = proc.findOrCreatePath(ds, path, OFTrue);
@@ -224,6 +311,7 @@ extern "C" int i2dcm_put(i2dcm_file *f, const char *path, const char *value, cha
 }
 
 extern "C" int i2dcm_copy(i2dcm_file *from, i2dcm_file *to, uint16_t group, uint16_t elem) {
+    to->changing();
     DcmElement *el = nullptr;
     DcmDataset *src = from->format.getDataset();
     if (src->findAndGetElement(DcmTagKey(group, elem), el, OFFalse, OFTrue /* create copy */).bad() || !el) return -1;
@@ -231,6 +319,7 @@ extern "C" int i2dcm_copy(i2dcm_file *from, i2dcm_file *to, uint16_t group, uint
 }
 
 extern "C" int i2dcm_put_pixels(i2dcm_file *f, const void *data, size_t len, int bits_allocated, char *err, size_t errlen) {
+    f->changing();
     DcmDataset *ds = f->format.getDataset();
     OFCondition c = bits_allocated > 8
         ? ds->putAndInsertUint16Array(DCM_PixelData, (const Uint16 *)data, (unsigned long)(len / 2))
@@ -240,6 +329,7 @@ extern "C" int i2dcm_put_pixels(i2dcm_file *f, const void *data, size_t len, int
 }
 
 extern "C" int i2dcm_put_bytes(i2dcm_file *f, uint16_t group, uint16_t elem, const void *data, size_t len, char *err, size_t errlen) {
+    f->changing();
     OFCondition c = f->format.getDataset()->putAndInsertUint8Array(DcmTagKey(group, elem), (const Uint8 *)data, (unsigned long)len);
     if (c.bad()) return say(err, errlen, std::string("binary value: ") + c.text(), I2DCM_STORAGE);
     return 0;

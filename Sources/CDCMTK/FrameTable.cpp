@@ -3,6 +3,8 @@
 #include "CDCMTKFrameTable.h"
 #include "Shim.hpp"
 
+#include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -30,22 +32,35 @@ extern "C" int i2dcm_frames_count(const i2dcm_frames *t) { return (int)t->items.
 
 extern "C" void i2dcm_frames_free(i2dcm_frames *t) { delete t; }
 
+/// Frame `i`'s value of `path` into `value`; false when absent.
+static bool frameValue(i2dcm_frames *t, size_t i, const uint16_t *path, int depth, OFString &value) {
+    const DcmTagKey leaf(path[2 * (depth - 1)], path[2 * (depth - 1) + 1]);
+    DcmItem *item = t->items[i];
+    for (int k = 0; k < depth - 1 && item; k++) {
+        DcmItem *next = nullptr;
+        item = item->findAndGetSequenceItem(DcmTagKey(path[2 * k], path[2 * k + 1]), next, 0).good() ? next : nullptr;
+    }
+    DcmElement *el = nullptr;
+    // Same reading as i2dcm_get: a leaf element's values joined by '\'.
+    if (!item || item->findAndGetElement(leaf, el).bad() || !el || !el->isLeaf()) return false;
+    return el->getOFStringArray(value).good();
+}
+
+extern "C" int i2dcm_frames_value(i2dcm_frames *t, int frame, const uint16_t *path, int depth, char *buf, size_t buflen) {
+    if (depth < 1 || frame < 0 || (size_t)frame >= t->items.size()) return -1;
+    OFString value;
+    if (!frameValue(t, (size_t)frame, path, depth, value)) return -1;
+    if (buf && buflen) snprintf(buf, buflen, "%s", value.c_str());
+    return (int)strlen(value.c_str());   // up to the first NUL, as the column's values
+}
+
 extern "C" int i2dcm_frames_column(i2dcm_frames *t, const uint16_t *path, int depth, const char **blob, const int64_t **starts) {
     if (depth < 1) return I2DCM_INTERNAL;
-    const DcmTagKey leaf(path[2 * (depth - 1)], path[2 * (depth - 1) + 1]);
     t->blob.clear();
     t->starts.assign(t->items.size(), -1);
     OFString value;
     for (size_t i = 0; i < t->items.size(); i++) {
-        DcmItem *item = t->items[i];
-        for (int k = 0; k < depth - 1 && item; k++) {
-            DcmItem *next = nullptr;
-            item = item->findAndGetSequenceItem(DcmTagKey(path[2 * k], path[2 * k + 1]), next, 0).good() ? next : nullptr;
-        }
-        DcmElement *el = nullptr;
-        // Same reading as i2dcm_get: a leaf element's values joined by '\'.
-        if (!item || item->findAndGetElement(leaf, el).bad() || !el || !el->isLeaf()) continue;
-        if (el->getOFStringArray(value).bad()) continue;
+        if (!frameValue(t, i, path, depth, value)) continue;
         t->starts[i] = (int64_t)t->blob.size();
         t->blob.append(value.c_str());   // up to the first NUL, as i2dcm_get's copy
         t->blob.push_back('\0');

@@ -62,6 +62,7 @@ static DcmItem *dimensionIndex(const char *uid, const DcmTagKey &pointer, const 
 extern "C" int i2dcm_seg_put_frames(i2dcm_file *f, int count, const int32_t *segment, const int32_t *slice,
                                     int slices, const char *slice_table, const char *dimension_uid,
                                     char *err, size_t errlen) {
+    f->changing();
     std::vector<SourceSlice> src;
     if (!parseSlices(slice_table, slices, src)) return say(err, errlen, "malformed source slice table", I2DCM_INTERNAL);
     DcmDataset *ds = f->format.getDataset();
@@ -117,6 +118,7 @@ extern "C" int i2dcm_seg_put_frames(i2dcm_file *f, int count, const int32_t *seg
 }
 
 extern "C" int i2dcm_seg_put_original_labels(i2dcm_file *f, int count, const int64_t *labels, char *err, size_t errlen) {
+    f->changing();
     DcmSequenceOfItems *seq = nullptr;
     if (f->format.getDataset()->findAndGetSequence(DCM_SegmentSequence, seq).bad() || !seq || (int)seq->card() != count) {
         return say(err, errlen, "SegmentSequence missing or of another length than the original labels", I2DCM_INTERNAL);
@@ -135,6 +137,7 @@ extern "C" int i2dcm_seg_put_original_labels(i2dcm_file *f, int count, const int
 }
 
 extern "C" int i2dcm_seg_save(i2dcm_file *f, const char *path, int rle, char *err, size_t errlen) {
+    f->changing();
     DcmDataset *ds = f->format.getDataset();
     if (ds->tagExists(DCM_PixelData)) return say(err, errlen, "PixelData is appended by the caller, not saved here", I2DCM_INTERNAL);
     // No pixel data in the data set, so DCMTK needs no encoder for RLE: the meta header names the transfer

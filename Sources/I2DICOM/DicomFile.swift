@@ -47,7 +47,18 @@ public final class DicomFile {
         }
         return String(cString: buf).trimmed(" \0")
     }
-    public func string(_ tag: Tag) -> String? { string(tag.path) }
+    public func string(_ tag: Tag) -> String? {
+        // By number (i2dcm_get_tag), into a stack buffer: no path text built and parsed per lookup.
+        let n = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { buf -> (Int, String?) in
+            let n = Int(i2dcm_get_tag(handle, tag.group, tag.element, buf.baseAddress, 256))
+            return (n, n >= 0 && n < 256 ? String(cString: buf.baseAddress!).trimmed(" \0") : nil)
+        }
+        if n.0 < 0 { return nil }
+        if let s = n.1 { return s }
+        var buf = [CChar](repeating: 0, count: n.0 + 1)
+        _ = i2dcm_get_tag(handle, tag.group, tag.element, &buf, buf.count)
+        return String(cString: buf).trimmed(" \0")
+    }
     public func string(_ path: TagPath) -> String? { string(path.text) }
 
     /// The first occurrence of `tag` anywhere in the data set, inside sequences too (depth first), as text.
@@ -223,6 +234,14 @@ public final class DicomFile {
 
 extension String {
     func trimmed(_ set: String) -> String {
+        // ASCII text and an ASCII set: bytes are characters, so trimming bytes is the same and cheaper.
+        if self.utf8.allSatisfy({ $0 < 0x80 }) && set.utf8.allSatisfy({ $0 < 0x80 }) {
+            let u = self.utf8, cut = Set(set.utf8)
+            guard let first = u.firstIndex(where: { !cut.contains($0) }) else { return "" }
+            let last = u.lastIndex(where: { !cut.contains($0) })!
+            if first == u.startIndex && last == u.index(before: u.endIndex) { return self }
+            return String(self[first...last])
+        }
         var s = Substring(self)
         while let f = s.first, set.contains(f) { s.removeFirst() }
         while let l = s.last, set.contains(l) { s.removeLast() }

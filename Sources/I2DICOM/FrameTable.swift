@@ -39,6 +39,22 @@ final class FrameTable {
         return out
     }
 
+    /// Frame `frame`'s value of `path` alone (the column when it was read already): for a lookup of
+    /// one frame, which need not read that attribute of every frame.
+    func value(_ frame: Int, _ path: [Tag]) -> String? {
+        if let c = columns[path] { return c[frame] }
+        var flat: [UInt16] = []
+        for t in path { flat += [t.group, t.element] }
+        var buf = [CChar](repeating: 0, count: 256)
+        var n = Int(i2dcm_frames_value(table, Int32(frame), flat, Int32(path.count), &buf, buf.count))
+        if n < 0 { return nil }
+        if n >= buf.count {
+            buf = [CChar](repeating: 0, count: n + 1)
+            n = Int(i2dcm_frames_value(table, Int32(frame), flat, Int32(path.count), &buf, buf.count))
+        }
+        return String(cString: buf).trimmed(" \0")
+    }
+
     func sharedValue(_ path: [Tag], _ read: () -> [Double]?) -> [Double]? {
         if let v = shared[path] { return v }
         let v = read()
@@ -69,6 +85,12 @@ public extension DicomFile {
     func perFrameString(_ frame: Int, _ path: [Tag]) -> String? {
         guard let t = frameTable, frame >= 0, frame < t.count else { return nil }
         return t.column(path)[frame]
+    }
+
+    /// `perFrameString` for a single lookup: reads only that frame's item (unless the column is read).
+    func perFrameValue(_ frame: Int, _ path: [Tag]) -> String? {
+        guard let t = frameTable, frame >= 0, frame < t.count else { return nil }
+        return t.value(frame, path)
     }
 
     /// `perFrameString` as numbers, as `doubles` reads them.

@@ -40,6 +40,9 @@ void i2dcm_free(i2dcm_file *f);
 /// "SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing" written with tag numbers.
 /// Returns the full value length (which may exceed buflen-1: the copy is truncated), or -1 when absent.
 int i2dcm_get(i2dcm_file *f, const char *path, char *buf, size_t buflen);
+/// i2dcm_get of the top-level element (group, elem), without building and parsing a path (the scan
+/// reads ~20 attributes of every file).
+int i2dcm_get_tag(i2dcm_file *f, uint16_t group, uint16_t elem, char *buf, size_t buflen);
 /// Like i2dcm_get for one tag, but the first occurrence anywhere, nested sequences included (depth
 /// first, in tag order): how dcm2niix reads attributes that vendors nest in private sequences.
 int i2dcm_get_nested(i2dcm_file *f, uint16_t group, uint16_t elem, char *buf, size_t buflen);

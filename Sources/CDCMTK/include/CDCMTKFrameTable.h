@@ -27,6 +27,10 @@ void i2dcm_frames_free(i2dcm_frames *t);
 /// and stay valid until its next call. Returns the number of frames, or I2DCM_INTERNAL for a bad path.
 int i2dcm_frames_column(i2dcm_frames *t, const uint16_t *path, int depth, const char **blob, const int64_t **starts);
 
+/// `path` (as for i2dcm_frames_column) in frame `frame` only, as i2dcm_get gives it: the value's full
+/// length (the copy into `buf` is truncated to buflen-1), or -1 when the frame lacks it.
+int i2dcm_frames_value(i2dcm_frames *t, int frame, const uint16_t *path, int depth, char *buf, size_t buflen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -94,7 +94,7 @@ struct BIDSSeries: Sendable {
             // dcm2niix keeps the last value it parses, so the last frame's copy (a Philips B0 map file: the
             // field map frames' ScanningSequence RM, not the magnitude frames' GR, for both outputs).
             if philips, let n = f.items(.perFrameFunctionalGroupsSequence), n > 0,
-               let v = f.perFrameString(n - 1, [.philipsPerFrameSequence, tag]), !v.isEmpty { return v }
+               let v = f.perFrameValue(n - 1, [.philipsPerFrameSequence, tag]), !v.isEmpty { return v }
             if philips, let v = f.nestedString(tag), !v.isEmpty { return v }
             return nil
         }

@@ -81,7 +81,7 @@ public enum Conversion: Engine {
         // DICOM: scan, group into stacks, convert each.
         let (files, listErrors) = DicomScan.files(in: dicomInputs)
         listErrors.forEach(result.failed)
-        let scan = DicomScan(files: files)
+        var scan = DicomScan(files: files)
         scan.warnings.forEach(warn)
         scan.errors.forEach(result.failed)
         var stacks = SeriesAssembly.stacks(scan.slices, sameContent: sameFile).filter { !scan.damagedSeries.contains($0.first.seriesInstanceUID) }
@@ -113,7 +113,8 @@ public enum Conversion: Engine {
         // The sidecar's first file, kept for the next stack: the stacks of one enhanced file (echoes,
         // magnitude/phase) share it, and parsing its per-frame sequence again for each costs as much as
         // the scan. One at a time, so no more than one parsed file is held.
-        let sidecarFile = Sidecar.LastFile()
+        let sidecarFile = Sidecar.LastFile(options.sidecar ? scan.keptFile : nil)
+        scan.keptFile = nil   // the sidecar's to keep or replace: one parsed file at a time
         for original in stacks {
             if context.stop.isStopped { break }
             var name: String?

@@ -12,6 +12,9 @@ struct DicomScan {
     var seriesInfo: [String: SeriesInfo] = [:]
     /// Series with a file that could not be read: converting the rest would silently lose a slice.
     var damagedSeries = Set<String>()
+    /// The parsed multi-frame file of the most frames (lowest index among equals), kept for the sidecar:
+    /// parsing an enhanced file of thousands of frames again cost as much as the scan (Conversion.run).
+    var keptFile: DicomFile?
 
     /// Lists regular files under each input (recursively for directories), sorted for determinism.
     static func files(in inputs: [String]) -> (files: [String], errors: [I2Error]) {
@@ -56,6 +59,7 @@ struct DicomScan {
                         let slices = try DicomScan.slices(of: file!)
                         (resBase + i).pointee = .success(slices)
                         if let uid = slices.first?.seriesInstanceUID { firstFiles.offer(uid, i, file!) }
+                        if let frames = slices.first?.frameCount, frames > 1 { firstFiles.keep(i, frames, file!) }
                     } catch let e as I2Error {
                         (resBase + i).pointee = .failure(e.at(files[i]))
                         if e.kind != .notDICOM, let readable = file ?? DicomFile(damagedAt: files[i]) {
@@ -91,6 +95,7 @@ struct DicomScan {
                 errors.append(e)
             }
         }
+        keptFile = firstFiles.kept
         voidSeriesBeside(unattributed)
         var echoes: [String: Set<Int>] = [:]
         for s in slices { if let e = s.echo { echoes[s.seriesInstanceUID, default: []].insert(e) } }
@@ -294,6 +299,18 @@ private final class FirstFiles: @unchecked Sendable {
     }
 
     func info(_ uid: String) -> SeriesInfo? { lock.withLock { infos[uid]?.info } }
+
+    private var keptRank: (frames: Int, index: Int)?
+    private var keptFile: DicomFile?
+    /// Keeps `file` when it has more frames than the one kept (the lower index among equals).
+    func keep(_ index: Int, _ frames: Int, _ file: DicomFile) {
+        lock.withLock {
+            if let r = keptRank, r.frames > frames || (r.frames == frames && r.index < index) { return }
+            keptRank = (frames, index)
+            keptFile = file
+        }
+    }
+    var kept: DicomFile? { lock.withLock { keptFile } }
 }
 
 /// Series-level attributes used for output names and the JSON sidecar.

@@ -10,6 +10,9 @@ enum Sidecar {
     final class LastFile {
         private var file: DicomFile?
 
+        /// Starts with `file` (the scan's parsed file, DicomScan.keptFile) as the kept one.
+        init(_ file: DicomFile? = nil) { self.file = file }
+
         /// `path` opened: the kept file when it is that one, else a new one, which replaces it.
         func open(_ path: String) throws -> DicomFile {
             if let f = file, f.path == path { return f }
@@ -30,11 +33,16 @@ enum Sidecar {
         // A format that writes its own JSON beside the image (.npy: axis order and affine) keeps its
         // keys; the acquisition metadata joins them in the same file. Only a JSON written by this
         // conversion is merged: an older file of that name (replaced with --force) is not.
+        var merged = false
         if written.contains(path), let own = try? JSONSerialization.jsonObject(with: Data(FileBytes.read(path))) as? [String: Any] {
             json.merge(own) { _, format in format }
+            merged = true
         }
-        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        try AtomicFile.write(Array(data) + [10], to: path)
+        // The hand writer for i2's own values (the same bytes, SidecarJSON.swift); JSONSerialization for
+        // values parsed back from a format's JSON.
+        let text = merged ? nil : SidecarJSON.data(json)
+        let data = try text ?? Array(JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
+        try AtomicFile.write(data + [10], to: path)
         return path
     }
 
