@@ -366,4 +366,8 @@ public extension Tag {
     static let philipsDiffusionDirectionRL = Tag(private: 0x2005, 0x10B0, creator: "Philips MR Imaging DD 001", "DiffusionDirectionRL")
     static let philipsDiffusionDirectionAP = Tag(private: 0x2005, 0x10B1, creator: "Philips MR Imaging DD 001", "DiffusionDirectionAP")
     static let philipsDiffusionDirectionFH = Tag(private: 0x2005, 0x10B2, creator: "Philips MR Imaging DD 001", "DiffusionDirectionFH")
+    /// UIH: b-value (FD) and gradient direction (FD x3, image space), dcm2niix's kDiffusion_bValueUIH and
+    /// kDiffusionGradientDirectionUIH.
+    static let uihDiffusionBValue = Tag(private: 0x0065, 0x1009, creator: "Image Private Header", "DiffusionBValue")
+    static let uihDiffusionGradientDirection = Tag(private: 0x0065, 0x1037, creator: "Image Private Header", "DiffusionGradientDirection")
 }
