@@ -332,6 +332,10 @@ public extension Tag {
     /// Siemens XA: the classic ImageType text ("ORIGINAL\\PRIMARY\\M\\ND"), dcm2niix's ImageTypeText.
     static let siemensXAImageTypeText = Tag(private: 0x0021, 0x1175, creator: "SIEMENS MR SDI 02", "ImageTypeText")
     static let siemensXADwellTime = Tag(private: 0x0021, 0x1142, creator: "SIEMENS MR SDI 02", "RealDwellTime")
+    /// Siemens XA: the per-frame private functional group, and in it the frame's time after the start of
+    /// the acquisition (DS, seconds): dcm2niix's kTimeAfterStart, its XA slice timing.
+    static let siemensXAPerFrameGroup = Tag(private: 0x0021, 0x11FE, creator: "SIEMENS MR SDI 02", "SiemensMRSDISequence")
+    static let siemensXATimeAfterStart = Tag(private: 0x0021, 0x1104, creator: "SIEMENS MR SDI 02", "TimeAfterStart")
     /// Siemens XA: the classic ScanningSequence, SequenceVariant and ScanOptions (dcm2niix's
     /// kScanningSequenceSiemens, kSequenceVariant21, kScanOptionsSiemens), in a private shared group.
     static let siemensXAScanningSequence = Tag(private: 0x0021, 0x105A, creator: "SIEMENS MR SDS 01", "ScanningSequence")

@@ -91,6 +91,39 @@ final class ConvertSidecarTests: E2ECase {
         try assertSidecarsMatch(outputs: 2, input: input)
     }
 
+    /// Siemens XA enhanced EPI, one volume (dcm_qa_enh REST1 6_1.dcm): SliceTiming from each frame's
+    /// TimeAfterStart (0021,1104), as dcm2niix reads it (0.195, 0, 0.2625, ...), not from
+    /// FrameAcquisitionDateTime (0.16, 0, 0.32, ..., what i2 once wrote).
+    func testSiemensXAEnhancedSingleVolumeSliceTimingMatchesDcm2niix() throws {
+        try assertSidecarsMatch(files: ["dcm_qa/j2k/original.dcm"], outputs: 1)
+    }
+
+    /// Two XA enhanced volumes: dcm2niix takes the second volume's TimeAfterStart (the first's can be
+    /// wrong, its issue 240), relative to the earliest; the first volume's FrameAcquisitionDateTime is
+    /// scrambled here as de-identification leaves it, and must not matter.
+    func testSiemensXAEnhancedSliceTimingFromTheSecondVolume() throws {
+        let input = try mkdir("xa")
+        let v1 = input + "/v1.dcm", v2 = input + "/v2.dcm"
+        try E2E.copy(TestSupport.fixture("dcm_qa/j2k/original.dcm"), v1)
+        try E2E.copy(TestSupport.fixture("dcm_qa/j2k/original.dcm"), v2)
+        try E2E.edit([v1], """
+        for f in ds.PerFrameFunctionalGroupsSequence:
+            f.FrameContentSequence[0].FrameAcquisitionDateTime = '20181022083600.000000'
+        """)
+        try E2E.edit([v2], """
+        ds.SOPInstanceUID = generate_uid()
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.InstanceNumber = 2
+        for i, f in enumerate(ds.PerFrameFunctionalGroupsSequence):
+            f[0x0021, 0x11FE][0][0x0021, 0x1104].value = ['4.58', '4.42', '4.74', '4.58', '4.42', '4.74'][i]
+            f.FrameContentSequence[0].TemporalPositionIndex = 2
+        """)
+        try assertSidecarsMatch(outputs: 1, input: input)
+        let json = try XCTUnwrap(E2E.list(path("i2")).first { $0.hasSuffix(".json") })
+        let keys = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("i2/" + json)))) as? [String: Any])
+        XCTAssertEqual(keys["SliceTiming"] as? [Double], [0.16, 0, 0.32, 0.16, 0, 0.32])
+    }
+
     /// GE EPI (one volume, so no SliceTiming from dcm2niix either): standard keys, GE echo spacing
     /// (0043,102C), PhaseEncodingDirection from the polarity in the user-defined data (0043,102A), shims.
     func testGEEPISidecarMatchesDcm2niix() throws {

@@ -463,23 +463,26 @@ struct BIDSSeries: Sendable {
             return first.indices.map { times[rank[$0]!] / 1000 }
         }
         guard vendor == .siemens, stack.sliceCount > 1 else { return nil }
-        let slices = stack.slices.prefix(stack.sliceCount)
         if stack.first.frameCount > 1 {
-            // XA enhanced: each frame's FrameAcquisitionDateTime (YYYYMMDDHHMMSS.FFFFFF) relative to the
-            // earliest of the first volume (dcm_qa_enh REST1_w_SMS_PF7-8_6: 0.16, 0, 0.32, ... as dcm2niix).
+            // XA enhanced: each frame's TimeAfterStart (0021,1104) in Siemens' per-frame private group, as
+            // dcm2niix reads it (kTimeAfterStart; not FrameAcquisitionDateTime, which de-identification
+            // scrambles): of the second volume when there are several (the first volume's can be wrong,
+            // dcm2niix issue 240), relative to their earliest, in its float milliseconds. dcm_qa_enh
+            // REST1_w_SMS_PF7-8_6: 4 volumes 0.16, 0, 0.32, ...; its first file alone 0.195, 0, 0.2625, ...
+            let v = stack.volumes > 1 ? 1 : 0
             var files: [String: DicomFile] = [:]
-            var seconds: [Double] = []
-            for s in slices {
+            var ms: [Float] = []
+            for s in stack.slices[(v * stack.sliceCount)..<((v + 1) * stack.sliceCount)] {
                 if files[s.path] == nil { files[s.path] = try? DicomFile(path: s.path) }
-                guard let f = files[s.path], let dt = f.perFrameString(s.frame, [.frameContentSequence, .frameAcquisitionDateTime]),
-                      dt.count >= 14, let sec = Double(dt.dropFirst(12).prefix { $0 != "+" && $0 != "-" }),
-                      let h = Double(dt.dropFirst(8).prefix(2)), let m = Double(dt.dropFirst(10).prefix(2)) else { return nil }
-                seconds.append(h * 3600 + m * 60 + sec)
+                guard let f = files[s.path], let t = f.perFrameString(s.frame, [.siemensXAPerFrameGroup, .siemensXATimeAfterStart]),
+                      let sec = Float(t.trimmingCharacters(in: .whitespaces)) else { return nil }
+                ms.append(sec * 1000)
             }
-            let first = seconds.min()!
-            let times = seconds.map { $0 - first }
+            let first = ms.min()!
+            let times = ms.map { Double($0 - first) / 1000 }
             return times.contains(where: { $0 != 0 }) ? times : nil
         }
+        let slices = stack.slices.prefix(stack.sliceCount)
         var seconds: [Double] = []
         for s in slices {
             // HHMMSS as a C float, split exactly (not through "%.5f", which rounds 28.640625 to 28.64062):
