@@ -126,6 +126,7 @@ public extension Tag {
 
     static let bodyPartExamined = Tag(0x0018, 0x0015, "BodyPartExamined")
     static let scanningSequence = Tag(0x0018, 0x0020, "ScanningSequence")
+    static let inversionRecovery = Tag(0x0018, 0x9009, "InversionRecovery")
     static let sequenceVariant = Tag(0x0018, 0x0021, "SequenceVariant")
     static let scanOptions = Tag(0x0018, 0x0022, "ScanOptions")
     static let mrAcquisitionType = Tag(0x0018, 0x0023, "MRAcquisitionType")

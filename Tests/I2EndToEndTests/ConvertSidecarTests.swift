@@ -124,6 +124,36 @@ final class ConvertSidecarTests: E2ECase {
         XCTAssertEqual(keys["SliceTiming"] as? [Double], [0.16, 0, 0.32, 0.16, 0, 0.32])
     }
 
+    /// Classic 4-D series whose volumes' AcquisitionTime disagree with RepetitionTime (dcm2niix issue 560,
+    /// as Debian's v1.0.20220720 does it): beyond 50 ms the spacing of the times becomes pixdim[4] and the
+    /// sidecar's RepetitionTime, the reported TR RepetitionTimeExcitation (RepetitionTimeInversion for IR,
+    /// except Philips); GE's TR is kept, and so is a TR within 50 ms. Made by make_volume_times.py.
+    func testTimeBetweenVolumesReEstimatedAsDcm2niix() throws {
+        let read = """
+        import sys, json, glob, nibabel
+        for d in sys.argv[1:]:
+            f = sorted(glob.glob(d + '/*.nii'))[0]
+            j = json.load(open(f[:-4] + '.json'))
+            print(repr(float(nibabel.load(f).header['pixdim'][4])), [j.get(k) for k in ('RepetitionTime', 'RepetitionTimeExcitation', 'RepetitionTimeInversion')])
+        """
+        for (manufacturer, step, ir, estimated) in [("SIEMENS", "1.8", false, true), ("Philips Medical Systems", "2.1", false, true),
+                                                    ("SIEMENS", "4.0", true, true), ("Philips Medical Systems", "4.0", true, true),
+                                                    ("GE MEDICAL SYSTEMS", "1.8", false, false), ("SIEMENS", "2.03", false, false)] {
+            let name = "\(manufacturer.prefix(2))-\(step)\(ir ? "-ir" : "")"
+            let input = path(name)
+            let made = try E2E.py(["make_volume_times.py", input, manufacturer, step, "2000"] + (ir ? ["--ir"] : []))
+            XCTAssertEqual(made.status, 0, made.stderr)
+            let ref = path(name + "-ref"), mine = try mkdir(name + "-i2")
+            _ = try E2E.dcm2niix(input, into: ref)
+            let r = try E2E.i2(["convert", input, mine, "-f", "nii"])
+            let values = E2E.lines(try E2E.pyCode(read, [ref, mine]))
+            XCTAssertEqual(values.count, 2, "\(name): \(values)")
+            XCTAssertEqual(values.first, values.last, "\(name): pixdim[4], RepetitionTime, -Excitation, -Inversion (dcm2niix, then i2)")
+            XCTAssertEqual(values.first?.hasPrefix("2.0 "), !estimated, "\(name): \(values)")
+            XCTAssertEqual(r.stderr.contains("issue 560"), estimated, r.stderr)
+        }
+    }
+
     /// GE EPI (one volume, so no SliceTiming from dcm2niix either): standard keys, GE echo spacing
     /// (0043,102C), PhaseEncodingDirection from the polarity in the user-defined data (0043,102A), shims.
     func testGEEPISidecarMatchesDcm2niix() throws {

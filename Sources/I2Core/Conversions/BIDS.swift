@@ -63,6 +63,7 @@ struct BIDSSeries: Sendable {
     var imagingFrequency = 0.0
     var waterFatShift = 0.0                  // Philips, pixels
     var repetitionTime = 0.0                 // ms
+    var inversionRecovery = false            // ScanningSequence has IR, or InversionRecovery YES (dcm2niix's isIR)
 
     init() {}
 
@@ -145,6 +146,7 @@ struct BIDSSeries: Sendable {
         str("SeriesDescription", .seriesDescription)
         str("ProtocolName", .protocolName)
         str("ScanningSequence", .scanningSequence)
+        inversionRecovery = VolumeTiming.isInversionRecovery(scanningSequence: f.string(.scanningSequence), flag: f.string(.inversionRecovery))
         str("SequenceVariant", .sequenceVariant)
         str("ScanOptions", .scanOptions)
         str("SequenceName", .sequenceName)
@@ -389,6 +391,11 @@ struct BIDSSeries: Sendable {
         // dcm2niix (nii_dicom.cpp): no ProtocolName (nor Siemens' tProtocolName) → the SeriesDescription.
         if out["ProtocolName"] == nil, let description = out["SeriesDescription"] { out["ProtocolName"] = description }
         if identifying { out.merge(identifiers) { a, _ in a } }
+        if let e = VolumeTiming.estimate(stack, ge: vendor == .ge, philips: vendor == .philips,
+                                         inversionRecovery: inversionRecovery) {
+            out["RepetitionTime"] = .number(g(e.seconds))
+            out[e.inversion ? "RepetitionTimeInversion" : "RepetitionTimeExcitation"] = .number(g(e.reported))
+        }
         if let echo = echoNumber ?? stack.first.echo, echo > 1 || isMultiEcho { out["EchoNumber"] = .number(Double(echo)) }
         let isMR = modality == "MR"
         if isMR && phaseEncodingLines > 0 { out["AcquisitionMatrixPE"] = .number(Double(phaseEncodingLines)) }
