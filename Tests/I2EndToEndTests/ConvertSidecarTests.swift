@@ -154,6 +154,36 @@ final class ConvertSidecarTests: E2ECase {
         }
     }
 
+    /// dcm2niix's ProtocolName fallbacks, one rule for the output name (%p, {protocol}) and the sidecar:
+    /// no ProtocolName → the SeriesDescription if longer than one character → the SequenceName, except
+    /// Siemens'; "_MoCo" for motion-corrected images (ImageType ..._MOCO_...).
+    func testProtocolNameFallbacksAsDcm2niix() throws {
+        for (manufacturer, description, sequence, imageType) in [("GE MEDICAL SYSTEMS", "X", "ep2d", "ORIGINAL/PRIMARY/M/ND"),
+                                                                 ("SIEMENS", "X", "ep2d", "ORIGINAL/PRIMARY/M/ND"),
+                                                                 ("SIEMENS", "rest", "-", "ORIGINAL/PRIMARY/M/MOCO/ND"),
+                                                                 ("Philips Medical Systems", "-", "-", "DERIVED/PRIMARY/MOCO/X")] {
+            let input = path("\(manufacturer.prefix(2))-\(description)-\(sequence)")
+            let made = try E2E.py(["make_volume_times.py", input, manufacturer, "2.0", "2000"])
+            XCTAssertEqual(made.status, 0, made.stderr)
+            try E2E.edit(try E2E.list(input).map { input + "/" + $0 }, """
+            del ds.ProtocolName
+            if '\(description)' == '-': del ds.SeriesDescription
+            else: ds.SeriesDescription = '\(description)'
+            if '\(sequence)' != '-': ds.SequenceName = '\(sequence)'
+            ds.ImageType = '\(imageType)'.split('/')
+            """)
+            let ref = try mkdir(input + "-ref"), mine = try mkdir(input + "-i2")
+            let dcm2niix = try TestSupport.tool("dcm2niix", package: "dcm2niix")
+            let r = try TestSupport.run(dcm2niix, ["-b", "y", "-ba", "y", "-z", "n", "-f", "%p_%s", "-o", ref, input])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            try E2E.i2(["convert", "--name", "{protocol}_{number}", "-f", "nii", input, mine])
+            XCTAssertEqual(try E2E.list(mine), try E2E.list(ref), "\(input): names")
+            let protocolNames = try E2E.pyCode("import sys, json, glob\nfor d in sys.argv[1:]: print([json.load(open(f)).get('ProtocolName') for f in glob.glob(d + '/*.json')])", [ref, mine])
+            let lines = E2E.lines(protocolNames)
+            XCTAssertEqual(lines.first, lines.last, "\(input): ProtocolName (dcm2niix, then i2)")
+        }
+    }
+
     /// GE EPI (one volume, so no SliceTiming from dcm2niix either): standard keys, GE echo spacing
     /// (0043,102C), PhaseEncodingDirection from the polarity in the user-defined data (0043,102A), shims.
     func testGEEPISidecarMatchesDcm2niix() throws {

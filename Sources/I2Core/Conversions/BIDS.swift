@@ -63,6 +63,7 @@ struct BIDSSeries: Sendable {
     var imagingFrequency = 0.0
     var waterFatShift = 0.0                  // Philips, pixels
     var repetitionTime = 0.0                 // ms
+    var protocolFromASCCONV = false          // no ProtocolName in the file: Siemens' ASCCONV tProtocolName named it
     var inversionRecovery = false            // ScanningSequence has IR, or InversionRecovery YES (dcm2niix's isIR)
 
     init() {}
@@ -360,7 +361,7 @@ struct BIDSSeries: Sendable {
         if elements != coilName && !coilName.isEmpty { keys["CoilString"] = .string(coilName) }
         if let s = asc.string("tSequenceFileName") { keys["PulseSequenceDetails"] = .string(s) }
         if let s = asc.string("sWipMemBlock.tFree") { keys["WipMemBlock"] = .string(s) }
-        if keys["ProtocolName"] == nil, let s = asc.string("tProtocolName") { keys["ProtocolName"] = .string(s) }
+        if keys["ProtocolName"] == nil, let s = asc.string("tProtocolName") { keys["ProtocolName"] = .string(s); protocolFromASCCONV = true }
         if let r = asc.int("sPat.lRefLinesPE"), r > 0 { keys["RefLinesPE"] = .number(Double(r)) }
         switch asc.int("ucCoilCombineMode") {
         case 1: keys["CoilCombinationMethod"] = .string("Sum of Squares")
@@ -388,8 +389,9 @@ struct BIDSSeries: Sendable {
     /// The keys that need the stack (slice times, multi-echo) and the output grid (reconstructed matrix).
     func keys(stack: SliceStack, columns: Int, rows: Int, identifying: Bool) -> [String: BIDSValue] {
         var out = keys
-        // dcm2niix (nii_dicom.cpp): no ProtocolName (nor Siemens' tProtocolName) → the SeriesDescription.
-        if out["ProtocolName"] == nil, let description = out["SeriesDescription"] { out["ProtocolName"] = description }
+        // ProtocolName: the scan's (Naming.protocolName: dcm2niix's fallbacks and "_MoCo"), unless the file
+        // has none and Siemens' ASCCONV tProtocolName gave it.
+        if !protocolFromASCCONV && !stack.first.protocolName.isEmpty { out["ProtocolName"] = .string(stack.first.protocolName) }
         if identifying { out.merge(identifiers) { a, _ in a } }
         if let e = VolumeTiming.estimate(stack, ge: vendor == .ge, philips: vendor == .philips,
                                          inversionRecovery: inversionRecovery) {
