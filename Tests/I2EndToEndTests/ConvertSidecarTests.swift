@@ -184,6 +184,26 @@ final class ConvertSidecarTests: E2ECase {
         }
     }
 
+    /// UIH classic 4-D: SliceTiming from the first volume's AcquisitionTime (read as dcm2niix reads it, a C
+    /// float: 0.37 s apart prints 0.36719), acquired interleaved, the second volume in another order; so the
+    /// volumes' starts vary (FrameTimesStart, dcm2niix's issue 407), and ImageType ND gives
+    /// NonlinearGradientCorrection false for UIH too.
+    func testUIHClassicSliceTimingMatchesDcm2niix() throws {
+        let input = path("uih")
+        let made = try E2E.py(["make_volume_times.py", input, "UIH", "2.0", "2000"])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        try E2E.edit(try E2E.list(input).map { input + "/" + $0 }, """
+        n = int(ds.InstanceNumber) - 1
+        v, s = n // 3, n % 3
+        t = 10 * 3600 + v * 2.0 + ([0, 2, 1] if v == 0 else [2, 1, 0])[s] * 0.37
+        ds.AcquisitionTime = '%02d%02d%09.6f' % (t // 3600, (t % 3600) // 60, t % 60)
+        """)
+        try assertSidecarsMatch(outputs: 1, input: input)
+        let json = try XCTUnwrap(E2E.list(path("i2")).first { $0.hasSuffix(".json") })
+        let keys = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("i2/" + json)))) as? [String: Any])
+        XCTAssertEqual(keys["SliceTiming"] as? [Double], [0, 0.74219, 0.36719])
+    }
+
     /// GE EPI (one volume, so no SliceTiming from dcm2niix either): standard keys, GE echo spacing
     /// (0043,102C), PhaseEncodingDirection from the polarity in the user-defined data (0043,102A), shims.
     func testGEEPISidecarMatchesDcm2niix() throws {

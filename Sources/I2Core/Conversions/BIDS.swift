@@ -178,10 +178,9 @@ struct BIDSSeries: Sendable {
             }
             keys["ImageType"] = .strings(types)
             if imageType.first == "DERIVED" { keys["RawImage"] = .bool(false) }
-            if vendor == .siemens {
-                if imageType.contains("ND") { keys["NonlinearGradientCorrection"] = .bool(false) }
-                if imageType.contains("DIS2D") || imageType.contains("DIS3D") { keys["NonlinearGradientCorrection"] = .bool(true) }
-            }
+            // Every vendor (Debian's dcm2niix writes it for GE, Philips and UIH images saying ND too).
+            if imageType.contains("ND") { keys["NonlinearGradientCorrection"] = .bool(false) }
+            if imageType.contains("DIS2D") || imageType.contains("DIS3D") { keys["NonlinearGradientCorrection"] = .bool(true) }
         }
         if let n = num(.seriesNumber), n > 0 { keys["SeriesNumber"] = .number(n) }
         var acquisition = (f.string(.acquisitionDate) ?? "", f.string(.acquisitionTime) ?? "")
@@ -398,6 +397,7 @@ struct BIDSSeries: Sendable {
             out["RepetitionTime"] = .number(g(e.seconds))
             out[e.inversion ? "RepetitionTimeInversion" : "RepetitionTimeExcitation"] = .number(g(e.reported))
         }
+        if let starts = VolumeTiming.frameTimesStart(stack, ge: vendor == .ge) { out["FrameTimesStart"] = .numbers(starts.map(g)) }
         if let echo = echoNumber ?? stack.first.echo, echo > 1 || isMultiEcho { out["EchoNumber"] = .number(Double(echo)) }
         let isMR = modality == "MR"
         if isMR && phaseEncodingLines > 0 { out["AcquisitionMatrixPE"] = .number(Double(phaseEncodingLines)) }
@@ -471,7 +471,10 @@ struct BIDSSeries: Sendable {
                 .enumerated().map { ($0.element.offset, $0.offset) })
             return first.indices.map { times[rank[$0]!] / 1000 }
         }
-        guard vendor == .siemens, stack.sliceCount > 1 else { return nil }
+        // UIH classic: the slices' AcquisitionTime as for Siemens (dcm2niix's sliceTimingUIH; its reader keeps
+        // UIH's per-slice AcquisitionTime, which it ignores for Siemens XA only).
+        guard vendor == .siemens || (vendor == .uih && stack.first.frameCount == 1 && stack.first.mosaic == nil),
+              stack.sliceCount > 1 else { return nil }
         if stack.first.frameCount > 1 {
             // XA enhanced: each frame's TimeAfterStart (0021,1104) in Siemens' per-frame private group, as
             // dcm2niix reads it (kTimeAfterStart; not FrameAcquisitionDateTime, which de-identification

@@ -41,7 +41,20 @@ enum VolumeTiming {
         let tr = Double(Float(latest) / Float(stack.volumes - 1))   // its float arithmetic: 5.4 / 3 = 1.8000001
         let reported = Double(Float((stack.first.repetitionTime ?? 0) / 1000))
         guard abs(tr - reported) > 0.05 else { return nil }
+        if stack.first.modality == "PT" && frameTimesStart(stack, ge: ge) != nil { return nil }   // dcm2niix: pixdim[4] 0, TR kept
         return Estimate(seconds: tr, reported: reported, inversion: inversionRecovery && !philips)
+    }
+
+    /// Each volume's start relative to the first (seconds, dcm2niix's float), when the spacing of the volumes
+    /// varies by more than 50 ms (dcm2niix's issue 407: the sidecar's FrameTimesStart); nil otherwise.
+    static func frameTimesStart(_ stack: SliceStack, ge: Bool) -> [Double]? {
+        guard applies(stack), !ge || stack.first.modality == "PT" else { return nil }
+        let per = stack.sliceCount
+        let times = (0..<stack.volumes).compactMap { seconds(stack.slices[$0 * per].acquisitionTime) }
+        guard times.count == stack.volumes else { return nil }
+        let steps = zip(times.dropFirst(), times).map { $0 - $1 }.filter { $0 > 0 }
+        guard let lo = steps.min(), let hi = steps.max(), hi - lo > 0.05 else { return nil }
+        return times.map { Double(Float($0 - times[0])) }
     }
 
     /// `estimate` for a stack, reading the vendor and sequence from its first file (only when it applies).
