@@ -126,6 +126,7 @@ public extension Tag {
 
     static let bodyPartExamined = Tag(0x0018, 0x0015, "BodyPartExamined")
     static let scanningSequence = Tag(0x0018, 0x0020, "ScanningSequence")
+    static let inversionRecovery = Tag(0x0018, 0x9009, "InversionRecovery")
     static let sequenceVariant = Tag(0x0018, 0x0021, "SequenceVariant")
     static let scanOptions = Tag(0x0018, 0x0022, "ScanOptions")
     static let mrAcquisitionType = Tag(0x0018, 0x0023, "MRAcquisitionType")
@@ -339,6 +340,10 @@ public extension Tag {
     /// Siemens XA: the classic ImageType text ("ORIGINAL\\PRIMARY\\M\\ND"), dcm2niix's ImageTypeText.
     static let siemensXAImageTypeText = Tag(private: 0x0021, 0x1175, creator: "SIEMENS MR SDI 02", "ImageTypeText")
     static let siemensXADwellTime = Tag(private: 0x0021, 0x1142, creator: "SIEMENS MR SDI 02", "RealDwellTime")
+    /// Siemens XA: the per-frame private functional group, and in it the frame's time after the start of
+    /// the acquisition (DS, seconds): dcm2niix's kTimeAfterStart, its XA slice timing.
+    static let siemensXAPerFrameGroup = Tag(private: 0x0021, 0x11FE, creator: "SIEMENS MR SDI 02", "SiemensMRSDISequence")
+    static let siemensXATimeAfterStart = Tag(private: 0x0021, 0x1104, creator: "SIEMENS MR SDI 02", "TimeAfterStart")
     /// Siemens XA: the classic ScanningSequence, SequenceVariant and ScanOptions (dcm2niix's
     /// kScanningSequenceSiemens, kSequenceVariant21, kScanOptionsSiemens), in a private shared group.
     static let siemensXAScanningSequence = Tag(private: 0x0021, 0x105A, creator: "SIEMENS MR SDS 01", "ScanningSequence")
@@ -373,4 +378,8 @@ public extension Tag {
     static let philipsDiffusionDirectionRL = Tag(private: 0x2005, 0x10B0, creator: "Philips MR Imaging DD 001", "DiffusionDirectionRL")
     static let philipsDiffusionDirectionAP = Tag(private: 0x2005, 0x10B1, creator: "Philips MR Imaging DD 001", "DiffusionDirectionAP")
     static let philipsDiffusionDirectionFH = Tag(private: 0x2005, 0x10B2, creator: "Philips MR Imaging DD 001", "DiffusionDirectionFH")
+    /// UIH: b-value (FD) and gradient direction (FD x3, image space), dcm2niix's kDiffusion_bValueUIH and
+    /// kDiffusionGradientDirectionUIH.
+    static let uihDiffusionBValue = Tag(private: 0x0065, 0x1009, creator: "Image Private Header", "DiffusionBValue")
+    static let uihDiffusionGradientDirection = Tag(private: 0x0065, 0x1037, creator: "Image Private Header", "DiffusionGradientDirection")
 }

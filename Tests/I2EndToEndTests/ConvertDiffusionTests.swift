@@ -77,6 +77,41 @@ final class ConvertDiffusionTests: E2ECase {
         try assertDiffusionMatchesDcm2niix(try dwi("ph-oblique", ["--vendor", "philips", "--oblique", "-20"]))
     }
 
+    /// Classic Canon: (0018,9087) on b>0 images only, the direction as text in ImageComments ("b=1000(x,y,z)",
+    /// image space, x and y swapped), read with GE's image-frame rule, with or without (0018,9089) beside it.
+    func testCanonClassicCommentDirectionsMatchDcm2niix() throws {
+        try assertDiffusionMatchesDcm2niix(try dwi("canon-obl", ["--vendor", "canon", "--oblique", "20"]))
+        try assertDiffusionMatchesDcm2niix(try dwi("canon-sag", ["--vendor", "canon", "--iop", "0,1,0,0,0,-1", "--phase", "ROW"]))
+        try assertDiffusionMatchesDcm2niix(try dwi("canon-world", ["--vendor", "canon", "--canon-world", "--iop", "1,0,0,0,0,-1"]))
+        try assertDiffusionMatchesDcm2niix(try dwi("canon-un", ["--vendor", "canon", "--implicit-unknown", "--oblique", "15"]))
+    }
+
+    /// Toshiba with the directions in ImageComments: dcm2niix renames the b>0 images' manufacturer to Canon
+    /// and writes the b=0 images apart (refa); i2 keeps one 4-D image (a documented difference), whose b>0
+    /// volumes carry dcm2niix's b-values and directions.
+    func testToshibaCommentDirectionsStayOneSeries() throws {
+        let series = try dwi("toshiba", ["--vendor", "toshiba", "--oblique", "20"])
+        try E2E.i2(["convert", series, path("out") + "/"])
+        XCTAssertEqual(try E2E.dcm2niix(series, into: path("ref")), ["ref.nii", "refa.nii"])
+        XCTAssertEqual(try E2E.shape(path("out/5_dwi_test.nii.gz")), [8, 8, 3, 7])
+        let check = """
+        import sys
+        mine = [l.split() for l in open(sys.argv[1] + '.bvec')] + [open(sys.argv[1] + '.bval').read().split()]
+        ref = [l.split() for l in open(sys.argv[2] + '.bvec')] + [open(sys.argv[2] + '.bval').read().split()]
+        assert all(r[0] == '0' for r in mine), mine
+        assert [r[1:] for r in mine] == ref, (mine, ref)
+        print('SAME')
+        """
+        XCTAssertEqual(try E2E.pyCode(check, [path("out/5_dwi_test"), path("ref/ref")]).trimmingCharacters(in: .whitespacesAndNewlines), "SAME")
+    }
+
+    /// UIH: b-value (0065,1009) and direction (0065,1037), image space; explicit and implicit VR.
+    func testUIHPrivateFieldsMatchDcm2niix() throws {
+        try assertDiffusionMatchesDcm2niix(try dwi("uih-obl", ["--vendor", "uih", "--oblique", "20"]))
+        try assertDiffusionMatchesDcm2niix(try dwi("uih-sag", ["--vendor", "uih", "--iop", "0,1,0,0,0,-1", "--phase", "ROW", "--reverse"]))
+        try assertDiffusionMatchesDcm2niix(try dwi("uih-un", ["--vendor", "uih", "--implicit-unknown", "--oblique", "15"]))
+    }
+
     /// Enhanced MR (one file, per-frame MR Diffusion macro, directions in patient coordinates).
     func testEnhancedCanonObliqueMatchesDcm2niix() throws {
         try assertDiffusionMatchesDcm2niix(try dwi("enh-canon", ["--vendor", "standard", "--enhanced", "--oblique", "25"]))

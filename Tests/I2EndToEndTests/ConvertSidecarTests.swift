@@ -91,6 +91,119 @@ final class ConvertSidecarTests: E2ECase {
         try assertSidecarsMatch(outputs: 2, input: input)
     }
 
+    /// Siemens XA enhanced EPI, one volume (dcm_qa_enh REST1 6_1.dcm): SliceTiming from each frame's
+    /// TimeAfterStart (0021,1104), as dcm2niix reads it (0.195, 0, 0.2625, ...), not from
+    /// FrameAcquisitionDateTime (0.16, 0, 0.32, ..., what i2 once wrote).
+    func testSiemensXAEnhancedSingleVolumeSliceTimingMatchesDcm2niix() throws {
+        try assertSidecarsMatch(files: ["dcm_qa/j2k/original.dcm"], outputs: 1)
+    }
+
+    /// Two XA enhanced volumes: dcm2niix takes the second volume's TimeAfterStart (the first's can be
+    /// wrong, its issue 240), relative to the earliest; the first volume's FrameAcquisitionDateTime is
+    /// scrambled here as de-identification leaves it, and must not matter.
+    func testSiemensXAEnhancedSliceTimingFromTheSecondVolume() throws {
+        let input = try mkdir("xa")
+        let v1 = input + "/v1.dcm", v2 = input + "/v2.dcm"
+        try E2E.copy(TestSupport.fixture("dcm_qa/j2k/original.dcm"), v1)
+        try E2E.copy(TestSupport.fixture("dcm_qa/j2k/original.dcm"), v2)
+        try E2E.edit([v1], """
+        for f in ds.PerFrameFunctionalGroupsSequence:
+            f.FrameContentSequence[0].FrameAcquisitionDateTime = '20181022083600.000000'
+        """)
+        try E2E.edit([v2], """
+        ds.SOPInstanceUID = generate_uid()
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.InstanceNumber = 2
+        for i, f in enumerate(ds.PerFrameFunctionalGroupsSequence):
+            f[0x0021, 0x11FE][0][0x0021, 0x1104].value = ['4.58', '4.42', '4.74', '4.58', '4.42', '4.74'][i]
+            f.FrameContentSequence[0].TemporalPositionIndex = 2
+        """)
+        try assertSidecarsMatch(outputs: 1, input: input)
+        let json = try XCTUnwrap(E2E.list(path("i2")).first { $0.hasSuffix(".json") })
+        let keys = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("i2/" + json)))) as? [String: Any])
+        XCTAssertEqual(keys["SliceTiming"] as? [Double], [0.16, 0, 0.32, 0.16, 0, 0.32])
+    }
+
+    /// Classic 4-D series whose volumes' AcquisitionTime disagree with RepetitionTime (dcm2niix issue 560,
+    /// as Debian's v1.0.20220720 does it): beyond 50 ms the spacing of the times becomes pixdim[4] and the
+    /// sidecar's RepetitionTime, the reported TR RepetitionTimeExcitation (RepetitionTimeInversion for IR,
+    /// except Philips); GE's TR is kept, and so is a TR within 50 ms. Made by make_volume_times.py.
+    func testTimeBetweenVolumesReEstimatedAsDcm2niix() throws {
+        let read = """
+        import sys, json, glob, nibabel
+        for d in sys.argv[1:]:
+            f = sorted(glob.glob(d + '/*.nii'))[0]
+            j = json.load(open(f[:-4] + '.json'))
+            print(repr(float(nibabel.load(f).header['pixdim'][4])), [j.get(k) for k in ('RepetitionTime', 'RepetitionTimeExcitation', 'RepetitionTimeInversion')])
+        """
+        for (manufacturer, step, ir, estimated) in [("SIEMENS", "1.8", false, true), ("Philips Medical Systems", "2.1", false, true),
+                                                    ("SIEMENS", "4.0", true, true), ("Philips Medical Systems", "4.0", true, true),
+                                                    ("GE MEDICAL SYSTEMS", "1.8", false, false), ("SIEMENS", "2.03", false, false)] {
+            let name = "\(manufacturer.prefix(2))-\(step)\(ir ? "-ir" : "")"
+            let input = path(name)
+            let made = try E2E.py(["make_volume_times.py", input, manufacturer, step, "2000"] + (ir ? ["--ir"] : []))
+            XCTAssertEqual(made.status, 0, made.stderr)
+            let ref = path(name + "-ref"), mine = try mkdir(name + "-i2")
+            _ = try E2E.dcm2niix(input, into: ref)
+            let r = try E2E.i2(["convert", input, mine, "-f", "nii"])
+            let values = E2E.lines(try E2E.pyCode(read, [ref, mine]))
+            XCTAssertEqual(values.count, 2, "\(name): \(values)")
+            XCTAssertEqual(values.first, values.last, "\(name): pixdim[4], RepetitionTime, -Excitation, -Inversion (dcm2niix, then i2)")
+            XCTAssertEqual(values.first?.hasPrefix("2.0 "), !estimated, "\(name): \(values)")
+            XCTAssertEqual(r.stderr.contains("issue 560"), estimated, r.stderr)
+        }
+    }
+
+    /// dcm2niix's ProtocolName fallbacks, one rule for the output name (%p, {protocol}) and the sidecar:
+    /// no ProtocolName → the SeriesDescription if longer than one character → the SequenceName, except
+    /// Siemens'; "_MoCo" for motion-corrected images (ImageType ..._MOCO_...).
+    func testProtocolNameFallbacksAsDcm2niix() throws {
+        for (manufacturer, description, sequence, imageType) in [("GE MEDICAL SYSTEMS", "X", "ep2d", "ORIGINAL/PRIMARY/M/ND"),
+                                                                 ("SIEMENS", "X", "ep2d", "ORIGINAL/PRIMARY/M/ND"),
+                                                                 ("SIEMENS", "rest", "-", "ORIGINAL/PRIMARY/M/MOCO/ND"),
+                                                                 ("Philips Medical Systems", "-", "-", "DERIVED/PRIMARY/MOCO/X")] {
+            let input = path("\(manufacturer.prefix(2))-\(description)-\(sequence)")
+            let made = try E2E.py(["make_volume_times.py", input, manufacturer, "2.0", "2000"])
+            XCTAssertEqual(made.status, 0, made.stderr)
+            try E2E.edit(try E2E.list(input).map { input + "/" + $0 }, """
+            del ds.ProtocolName
+            if '\(description)' == '-': del ds.SeriesDescription
+            else: ds.SeriesDescription = '\(description)'
+            if '\(sequence)' != '-': ds.SequenceName = '\(sequence)'
+            ds.ImageType = '\(imageType)'.split('/')
+            """)
+            let ref = try mkdir(input + "-ref"), mine = try mkdir(input + "-i2")
+            let dcm2niix = try TestSupport.tool("dcm2niix", package: "dcm2niix")
+            let r = try TestSupport.run(dcm2niix, ["-b", "y", "-ba", "y", "-z", "n", "-f", "%p_%s", "-o", ref, input])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            try E2E.i2(["convert", "--name", "{protocol}_{number}", "-f", "nii", input, mine])
+            XCTAssertEqual(try E2E.list(mine), try E2E.list(ref), "\(input): names")
+            let protocolNames = try E2E.pyCode("import sys, json, glob\nfor d in sys.argv[1:]: print([json.load(open(f)).get('ProtocolName') for f in glob.glob(d + '/*.json')])", [ref, mine])
+            let lines = E2E.lines(protocolNames)
+            XCTAssertEqual(lines.first, lines.last, "\(input): ProtocolName (dcm2niix, then i2)")
+        }
+    }
+
+    /// UIH classic 4-D: SliceTiming from the first volume's AcquisitionTime (read as dcm2niix reads it, a C
+    /// float: 0.37 s apart prints 0.36719), acquired interleaved, the second volume in another order; so the
+    /// volumes' starts vary (FrameTimesStart, dcm2niix's issue 407), and ImageType ND gives
+    /// NonlinearGradientCorrection false for UIH too.
+    func testUIHClassicSliceTimingMatchesDcm2niix() throws {
+        let input = path("uih")
+        let made = try E2E.py(["make_volume_times.py", input, "UIH", "2.0", "2000"])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        try E2E.edit(try E2E.list(input).map { input + "/" + $0 }, """
+        n = int(ds.InstanceNumber) - 1
+        v, s = n // 3, n % 3
+        t = 10 * 3600 + v * 2.0 + ([0, 2, 1] if v == 0 else [2, 1, 0])[s] * 0.37
+        ds.AcquisitionTime = '%02d%02d%09.6f' % (t // 3600, (t % 3600) // 60, t % 60)
+        """)
+        try assertSidecarsMatch(outputs: 1, input: input)
+        let json = try XCTUnwrap(E2E.list(path("i2")).first { $0.hasSuffix(".json") })
+        let keys = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("i2/" + json)))) as? [String: Any])
+        XCTAssertEqual(keys["SliceTiming"] as? [Double], [0, 0.74219, 0.36719])
+    }
+
     /// GE EPI (one volume, so no SliceTiming from dcm2niix either): standard keys, GE echo spacing
     /// (0043,102C), PhaseEncodingDirection from the polarity in the user-defined data (0043,102A), shims.
     func testGEEPISidecarMatchesDcm2niix() throws {

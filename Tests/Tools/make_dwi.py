@@ -2,11 +2,14 @@
 """Generates small classic (one slice per file) MR diffusion series with a vendor's diffusion tags (pydicom),
 so i2's .bval/.bvec can be compared with dcm2niix's on exactly the same files.
 
-make_dwi.py OUT_DIR --vendor {ge,siemens,philips,standard} [--oblique DEG] [--slices N] [--size N]
+make_dwi.py OUT_DIR --vendor {ge,siemens,philips,standard,canon,toshiba,uih} [--oblique DEG] [--slices N] [--size N]
             [--trace] [--derived] [--template FILE] [--position HFS] [--phase COL|ROW] [--reverse]
 
 Volumes: b=0, then six directions at b=1000 (non-axis-aligned), in patient (LPS) coordinates for Siemens,
 Philips and the standard (0018,9087)/(0018,9089) tags; GE's (0019,10BB/BC/BD) are written as given.
+Canon/Toshiba classic files (dcm_qa_canon's layout): (0018,9087) only on b>0 images, the direction as text in
+ImageComments "b=1000(x,y,z)" (image space); --canon-world also writes (0018,9089). UIH: (0065,1009) FD
+b-value and (0065,1037) FD direction (image space), as dcm2niix reads them.
 --trace appends an isotropic volume (b=1000, zero vector; Philips (2001,1004) 'I'); --trace-derived marks it
 DERIVED (ImageType ...\TRACEW).
 --derived adds a second series in the same study: an ADC map (ImageType DERIVED\\PRIMARY\\DIFFUSION\\ADC).
@@ -33,7 +36,8 @@ def ds_string(v):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("out")
-    p.add_argument("--vendor", required=True, choices=["ge", "siemens", "philips", "standard"])
+    p.add_argument("--vendor", required=True, choices=["ge", "siemens", "philips", "standard", "canon", "toshiba", "uih"])
+    p.add_argument("--canon-world", action="store_true", help="Canon/Toshiba: also (0018,9089) in patient coordinates")
     p.add_argument("--oblique", type=float, default=0.0)
     p.add_argument("--slices", type=int, default=3)
     p.add_argument("--size", type=int, default=8)
@@ -74,7 +78,7 @@ def main():
         ds.Modality = "MR"
         # "standard": Siemens XA-style classic files, which carry only (0018,9087)/(0018,9089).
         ds.Manufacturer = {"ge": "GE MEDICAL SYSTEMS", "siemens": "SIEMENS", "philips": "Philips Medical Systems",
-                           "standard": "SIEMENS"}[a.vendor]
+                           "standard": "SIEMENS", "canon": "CANON_MEC", "toshiba": "TOSHIBA_MEC", "uih": "UIH"}[a.vendor]
         ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series_uid, frame_uid
         ds.SeriesNumber, ds.SeriesDescription, ds.ProtocolName = number, description, description
         ds.PatientName, ds.PatientID, ds.StudyDate, ds.StudyTime = "DWI^TEST", "DWI", "20240101", "120000"
@@ -141,6 +145,16 @@ def main():
                 ds.add_new((0x2005, 0x0010), "LO", "Philips MR Imaging DD 001")
                 for e, x in zip([0x10B0, 0x10B1, 0x10B2], g):
                     ds.add_new((0x2005, e), "FL", float(x))
+            elif a.vendor in ("canon", "toshiba"):
+                if b > 0:
+                    ds.add_new((0x0018, 0x9087), "FD", float(b))
+                    ds.ImageComments = "b=%d(%s)" % (b, ",".join("%.3f" % x for x in g))
+                    if a.canon_world and any(g):
+                        ds.add_new((0x0018, 0x9089), "FD", [float(x) for x in g])
+            elif a.vendor == "uih":
+                ds.add_new((0x0065, 0x0010), "LO", "Image Private Header")
+                ds.add_new((0x0065, 0x1009), "FD", float(b))
+                ds.add_new((0x0065, 0x1037), "FD", [float(x) for x in g])
             else:
                 ds.add_new((0x0018, 0x9087), "FD", float(b))
                 ds.add_new((0x0018, 0x9075), "CS", "ISOTROPIC" if isotropic else ("DIRECTIONAL" if b > 0 else "NONE"))

@@ -63,6 +63,8 @@ struct BIDSSeries: Sendable {
     var imagingFrequency = 0.0
     var waterFatShift = 0.0                  // Philips, pixels
     var repetitionTime = 0.0                 // ms
+    var protocolFromASCCONV = false          // no ProtocolName in the file: Siemens' ASCCONV tProtocolName named it
+    var inversionRecovery = false            // ScanningSequence has IR, or InversionRecovery YES (dcm2niix's isIR)
 
     init() {}
 
@@ -145,6 +147,7 @@ struct BIDSSeries: Sendable {
         str("SeriesDescription", .seriesDescription)
         str("ProtocolName", .protocolName)
         str("ScanningSequence", .scanningSequence)
+        inversionRecovery = VolumeTiming.isInversionRecovery(scanningSequence: f.string(.scanningSequence), flag: f.string(.inversionRecovery))
         str("SequenceVariant", .sequenceVariant)
         str("ScanOptions", .scanOptions)
         str("SequenceName", .sequenceName)
@@ -175,10 +178,9 @@ struct BIDSSeries: Sendable {
             }
             keys["ImageType"] = .strings(types)
             if imageType.first == "DERIVED" { keys["RawImage"] = .bool(false) }
-            if vendor == .siemens {
-                if imageType.contains("ND") { keys["NonlinearGradientCorrection"] = .bool(false) }
-                if imageType.contains("DIS2D") || imageType.contains("DIS3D") { keys["NonlinearGradientCorrection"] = .bool(true) }
-            }
+            // Every vendor (Debian's dcm2niix writes it for GE, Philips and UIH images saying ND too).
+            if imageType.contains("ND") { keys["NonlinearGradientCorrection"] = .bool(false) }
+            if imageType.contains("DIS2D") || imageType.contains("DIS3D") { keys["NonlinearGradientCorrection"] = .bool(true) }
         }
         if let n = num(.seriesNumber), n > 0 { keys["SeriesNumber"] = .number(n) }
         var acquisition = (f.string(.acquisitionDate) ?? "", f.string(.acquisitionTime) ?? "")
@@ -358,7 +360,7 @@ struct BIDSSeries: Sendable {
         if elements != coilName && !coilName.isEmpty { keys["CoilString"] = .string(coilName) }
         if let s = asc.string("tSequenceFileName") { keys["PulseSequenceDetails"] = .string(s) }
         if let s = asc.string("sWipMemBlock.tFree") { keys["WipMemBlock"] = .string(s) }
-        if keys["ProtocolName"] == nil, let s = asc.string("tProtocolName") { keys["ProtocolName"] = .string(s) }
+        if keys["ProtocolName"] == nil, let s = asc.string("tProtocolName") { keys["ProtocolName"] = .string(s); protocolFromASCCONV = true }
         if let r = asc.int("sPat.lRefLinesPE"), r > 0 { keys["RefLinesPE"] = .number(Double(r)) }
         switch asc.int("ucCoilCombineMode") {
         case 1: keys["CoilCombinationMethod"] = .string("Sum of Squares")
@@ -386,9 +388,16 @@ struct BIDSSeries: Sendable {
     /// The keys that need the stack (slice times, multi-echo) and the output grid (reconstructed matrix).
     func keys(stack: SliceStack, columns: Int, rows: Int, identifying: Bool) -> [String: BIDSValue] {
         var out = keys
-        // dcm2niix (nii_dicom.cpp): no ProtocolName (nor Siemens' tProtocolName) → the SeriesDescription.
-        if out["ProtocolName"] == nil, let description = out["SeriesDescription"] { out["ProtocolName"] = description }
+        // ProtocolName: the scan's (Naming.protocolName: dcm2niix's fallbacks and "_MoCo"), unless the file
+        // has none and Siemens' ASCCONV tProtocolName gave it.
+        if !protocolFromASCCONV && !stack.first.protocolName.isEmpty { out["ProtocolName"] = .string(stack.first.protocolName) }
         if identifying { out.merge(identifiers) { a, _ in a } }
+        if let e = VolumeTiming.estimate(stack, ge: vendor == .ge, philips: vendor == .philips,
+                                         inversionRecovery: inversionRecovery) {
+            out["RepetitionTime"] = .number(g(e.seconds))
+            out[e.inversion ? "RepetitionTimeInversion" : "RepetitionTimeExcitation"] = .number(g(e.reported))
+        }
+        if let starts = VolumeTiming.frameTimesStart(stack, ge: vendor == .ge) { out["FrameTimesStart"] = .numbers(starts.map(g)) }
         if let echo = echoNumber ?? stack.first.echo, echo > 1 || isMultiEcho { out["EchoNumber"] = .number(Double(echo)) }
         let isMR = modality == "MR"
         if isMR && phaseEncodingLines > 0 { out["AcquisitionMatrixPE"] = .number(Double(phaseEncodingLines)) }
@@ -462,24 +471,30 @@ struct BIDSSeries: Sendable {
                 .enumerated().map { ($0.element.offset, $0.offset) })
             return first.indices.map { times[rank[$0]!] / 1000 }
         }
-        guard vendor == .siemens, stack.sliceCount > 1 else { return nil }
-        let slices = stack.slices.prefix(stack.sliceCount)
+        // UIH classic: the slices' AcquisitionTime as for Siemens (dcm2niix's sliceTimingUIH; its reader keeps
+        // UIH's per-slice AcquisitionTime, which it ignores for Siemens XA only).
+        guard vendor == .siemens || (vendor == .uih && stack.first.frameCount == 1 && stack.first.mosaic == nil),
+              stack.sliceCount > 1 else { return nil }
         if stack.first.frameCount > 1 {
-            // XA enhanced: each frame's FrameAcquisitionDateTime (YYYYMMDDHHMMSS.FFFFFF) relative to the
-            // earliest of the first volume (dcm_qa_enh REST1_w_SMS_PF7-8_6: 0.16, 0, 0.32, ... as dcm2niix).
+            // XA enhanced: each frame's TimeAfterStart (0021,1104) in Siemens' per-frame private group, as
+            // dcm2niix reads it (kTimeAfterStart; not FrameAcquisitionDateTime, which de-identification
+            // scrambles): of the second volume when there are several (the first volume's can be wrong,
+            // dcm2niix issue 240), relative to their earliest, in its float milliseconds. dcm_qa_enh
+            // REST1_w_SMS_PF7-8_6: 4 volumes 0.16, 0, 0.32, ...; its first file alone 0.195, 0, 0.2625, ...
+            let v = stack.volumes > 1 ? 1 : 0
             var files: [String: DicomFile] = [:]
-            var seconds: [Double] = []
-            for s in slices {
+            var ms: [Float] = []
+            for s in stack.slices[(v * stack.sliceCount)..<((v + 1) * stack.sliceCount)] {
                 if files[s.path] == nil { files[s.path] = try? DicomFile(path: s.path) }
-                guard let f = files[s.path], let dt = f.perFrameString(s.frame, [.frameContentSequence, .frameAcquisitionDateTime]),
-                      dt.count >= 14, let sec = Double(dt.dropFirst(12).prefix { $0 != "+" && $0 != "-" }),
-                      let h = Double(dt.dropFirst(8).prefix(2)), let m = Double(dt.dropFirst(10).prefix(2)) else { return nil }
-                seconds.append(h * 3600 + m * 60 + sec)
+                guard let f = files[s.path], let t = f.perFrameString(s.frame, [.siemensXAPerFrameGroup, .siemensXATimeAfterStart]),
+                      let sec = Float(t.trimmingCharacters(in: .whitespaces)) else { return nil }
+                ms.append(sec * 1000)
             }
-            let first = seconds.min()!
-            let times = seconds.map { $0 - first }
+            let first = ms.min()!
+            let times = ms.map { Double($0 - first) / 1000 }
             return times.contains(where: { $0 != 0 }) ? times : nil
         }
+        let slices = stack.slices.prefix(stack.sliceCount)
         var seconds: [Double] = []
         for s in slices {
             // HHMMSS as a C float, split exactly (not through "%.5f", which rounds 28.640625 to 28.64062):

@@ -203,6 +203,11 @@ public enum Conversion: Engine {
         if stack.first.acquisition3D { Ortho.apply(&volume) }
         // pixdim[4]: the TR in seconds, as dcm2niix writes it (3-D too).
         volume.timeStep = (stack.first.repetitionTime ?? 0) / 1000
+        if let e = VolumeTiming.estimate(stack) {
+            // dcm2niix (issue 560): the volumes' AcquisitionTime says otherwise; it takes their spacing.
+            volume.timeStep = e.seconds
+            notes.append(String(format: "%@: time between volumes %gs from AcquisitionTime, not RepetitionTime %gs (as dcm2niix, its issue 560)", stack.name, e.seconds, e.reported))
+        }
         if stack.first.geometryUnknown {
             volume.geometryKnown = false
             notes.append("\(stack.name): no ImageOrientationPatient or ImagePositionPatient: written without a spatial transform (NIfTI qform/sform code 0), as dcm2niix does")

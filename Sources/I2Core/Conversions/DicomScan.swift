@@ -167,9 +167,10 @@ struct DicomScan {
         let seriesDescription = f.string(.seriesDescription) ?? ""
         let classicEcho = enhanced ? nil : f.int(.echoNumbers), classicTemporal = enhanced ? nil : f.int(.temporalPositionIdentifier)
         // Series-level values naming and splitting need (dcm2niix reads them per file too).
-        // dcm2niix's %p: ProtocolName, else the SeriesDescription (nii_dicom.cpp copies it over when empty).
-        let protocolName = f.string(.protocolName).flatMap { $0.isEmpty ? nil : $0 } ?? f.string(.seriesDescription) ?? ""
         let imageType = (f.string(.imageType) ?? "").uppercased().replacingOccurrences(of: "\\", with: "_")
+        // dcm2niix's %p, with its fallbacks (Naming.protocolName).
+        let protocolName = Naming.protocolName(f.string(.protocolName) ?? "", seriesDescription: seriesDescription, imageType: imageType,
+                                               sequenceName: { f.string(.sequenceName) ?? "" }, manufacturer: { f.string(.manufacturer) ?? "" })
         let tr = f.doubles(.repetitionTime)?.first
         let temporalID = classicTemporal
         // GE epi_pepolar (dcm2niix nii_dicom.cpp, issue 532): user data 12 says which volumes were acquired

@@ -112,6 +112,7 @@ enum Diffusion {
             }
             var frameKind = DiffusionEncoding.Frame.patient
             var geDirections: Int?
+            var canon = false
             if !enhanced {
                 switch vendor {
                 case "ge":
@@ -123,8 +124,22 @@ enum Diffusion {
                         frameKind = .geImage
                         geDirections = Diffusion.numbers(f, .geUserData24, .text)?.first.map { Int($0) }
                     }
-                case "canon":
-                    frameKind = .geImage   // dcm2niix: classic Canon directions are in image space, enhanced in world
+                case "canon", "toshiba":
+                    // dcm2niix (issue 388): a classic Canon/Toshiba image with a b-value in (0018,9087) carries
+                    // its direction as text in ImageComments, "b=1000(x,y,z)", in image space with x and y
+                    // swapped; such an image is Canon's (GE's image-frame rule), whatever (0018,9089) says.
+                    if let bValue = b, bValue > 0, let v = Diffusion.canonCommentDirection(f.string(.imageComments), b: bValue) {
+                        g = v
+                        frameKind = .geImage
+                        canon = true
+                    } else if vendor == "canon" {
+                        frameKind = .geImage   // dcm2niix: classic Canon directions are in image space, enhanced in world
+                    }
+                case "uih":
+                    if b == nil, let v = Diffusion.numbers(f, .uihDiffusionBValue, .float64)?.first {
+                        b = v
+                        g = Diffusion.numbers(f, .uihDiffusionGradientDirection, .float64)
+                    }
                 case "siemens":
                     if b == nil, let v = Diffusion.numbers(f, .siemensBValue, .text)?.first {
                         b = v
@@ -146,11 +161,22 @@ enum Diffusion {
             }
             guard let bValue = b, bValue.isFinite else { return nil }
             if let v = g, v.count != 3 || !v.allSatisfy(\.isFinite) { g = nil }
-            var e = DiffusionEncoding(bValue: bValue, gradient: g, frame: frameKind, vendor: vendor,
+            var e = DiffusionEncoding(bValue: bValue, gradient: g, frame: frameKind, vendor: canon ? "canon" : vendor,
                                       patientPosition: patientPosition, phaseEncoding: phaseEncoding)
             e.geDirections = geDirections
             return e
         }
+    }
+
+    /// The direction in a Canon/Toshiba ImageComments "b=B(x,y,z)" (B: the b-value rounded), as dcm2niix
+    /// reads it: the three numbers after the prefix, x and y swapped. Nil when the comment does not start so.
+    static func canonCommentDirection(_ comments: String?, b: Double) -> [Double]? {
+        let prefix = "b=\(Int(b.rounded()))("
+        guard let c = comments, c.hasPrefix(prefix) else { return nil }
+        let text = String(c.dropFirst(prefix.count).map { ("0"..."9").contains($0) || $0 == "." || $0 == "-" ? $0 : " " })
+        let v = text.split(separator: " ").prefix(3).compactMap { Float($0) }.map(Double.init)
+        guard v.count == 3 else { return nil }
+        return [v[1], v[0], v[2]]
     }
 
     /// ImageType (enhanced: the frame's FrameType) says DERIVED.
@@ -232,11 +258,15 @@ enum Diffusion {
         }
         let keep = (0..<n).filter { !isDerived[$0] }
         let dropped = (0..<n).filter { isDerived[$0] }
+        // The series' conventions (vendor, frame, position) come from an encoded image: Canon/Toshiba
+        // write no diffusion attributes on their b=0 images, which often come first.
+        var reference = first
+        if reference.diffusion == nil { reference.diffusion = heads.compactMap(\.diffusion).first }
         if !dropped.isEmpty {
             notes.append("\(name): ignoring \(dropped.count) derived diffusion volume(s) (isotropic/trace/ADC), as dcm2niix does: the 4-D image keeps \(keep.count)")
         }
         return Plan(keep: keep, entries: keep.map { vx[$0] }, writeBvec: !isotropic, notes: notes,
-                    droppedVolumes: dropped, reference: first,
+                    droppedVolumes: dropped, reference: reference,
                     // Enhanced (and legacy converted enhanced) MR: directions in world coordinates for every vendor.
                     enhanced: first.sopClassUID.hasPrefix("1.2.840.10008.5.1.4.1.1.4."))
     }

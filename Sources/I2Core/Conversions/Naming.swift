@@ -36,6 +36,23 @@ enum Naming {
         return sanitize(out + stack.suffix)
     }
 
+    /// dcm2niix's ProtocolName (nii_dicom.cpp, once a header is read): the ProtocolName; when empty, the
+    /// SeriesDescription (longer than one character); when still empty and not Siemens, the SequenceName
+    /// (Siemens' varies per volume); "_MoCo" added for motion-corrected images (ImageType ..._MOCO_...).
+    /// The one rule behind the output name's {protocol} (dcm2niix's %p) and the sidecar's ProtocolName.
+    /// `imageType`: the ImageType values joined by "_", upper case; the closures are read only when needed.
+    static func protocolName(_ protocolName: String, seriesDescription: String, imageType: String,
+                             sequenceName: () -> String, manufacturer: () -> String) -> String {
+        var p = protocolName
+        if p.isEmpty && seriesDescription.count > 1 { p = seriesDescription }
+        if p.count > 1 && imageType.contains("_MOCO_") { p += "_MoCo" }
+        if p.isEmpty && !manufacturer().uppercased().hasPrefix("SI") {
+            let s = sequenceName()
+            if s.count > 1 { p = s }
+        }
+        return p
+    }
+
     /// dcm2niix's nii_createFilename rules (v1.0.20220720, checked character by character against it):
     /// \ / space < > : ; " * | ? $ ` and control characters become '_', Latin-1 accented letters lose
     /// their accent (cleanISO8859), a leading '.' becomes '_', runs of '_' collapse to one. Every other
