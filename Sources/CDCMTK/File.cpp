@@ -163,31 +163,28 @@ static DcmElement *findElement(i2dcm_file *f, const char *path) {
     return obj && obj->isLeaf() ? OFstatic_cast(DcmElement *, obj) : nullptr;
 }
 
-extern "C" int i2dcm_get(i2dcm_file *f, const char *path, char *buf, size_t buflen) {
-    DcmElement *el = findElement(f, path);
+/// An element's value as text into buf (truncated to buflen); its full length, or -1.
+static int copyValue(DcmElement *el, char *buf, size_t buflen) {
     if (!el) return -1;
     OFString value;
     if (el->getOFStringArray(value).bad()) return -1;
     if (buf && buflen) snprintf(buf, buflen, "%s", value.c_str());
     return (int)value.length();
+}
+
+extern "C" int i2dcm_get(i2dcm_file *f, const char *path, char *buf, size_t buflen) {
+    DcmElement *el = findElement(f, path);
+    return copyValue(el, buf, buflen);
 }
 
 extern "C" int i2dcm_get_tag(i2dcm_file *f, uint16_t group, uint16_t elem, char *buf, size_t buflen) {
     DcmElement *el = i2dcm::topLevel(f, DcmTagKey(group, elem));
-    if (!el) return -1;
-    OFString value;
-    if (el->getOFStringArray(value).bad()) return -1;
-    if (buf && buflen) snprintf(buf, buflen, "%s", value.c_str());
-    return (int)value.length();
+    return copyValue(el, buf, buflen);
 }
 
 extern "C" int i2dcm_get_nested(i2dcm_file *f, uint16_t group, uint16_t elem, char *buf, size_t buflen) {
     DcmElement *el = i2dcm::firstNested(f, DcmTagKey(group, elem));
-    if (!el) return -1;
-    OFString value;
-    if (el->getOFStringArray(value).bad()) return -1;
-    if (buf && buflen) snprintf(buf, buflen, "%s", value.c_str());
-    return (int)value.length();
+    return copyValue(el, buf, buflen);
 }
 
 extern "C" long i2dcm_get_bytes_nested(i2dcm_file *f, uint16_t group, uint16_t elem, const uint8_t **data) {

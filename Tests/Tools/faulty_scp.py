@@ -12,24 +12,14 @@ line per accepted connection: the time.time() of the accept, so a test can measu
 """
 import os, socket, struct, sys, threading, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hostile_peer import read_pdu, recv_exact  # noqa: E402  (one PDU reader for the test peers)
+
 
 def item(t, body):
     return bytes([t, 0]) + struct.pack(">H", len(body)) + body
 
 
-def recv_exact(s, n):
-    b = b""
-    while len(b) < n:
-        c = s.recv(n - len(b))
-        if not c:
-            raise EOFError
-        b += c
-    return b
-
-
-def read_pdu(s):
-    h = recv_exact(s, 6)
-    return h[0], recv_exact(s, struct.unpack(">I", h[2:])[0])
 
 
 def associate_ac(rq):
