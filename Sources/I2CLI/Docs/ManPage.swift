@@ -7,6 +7,7 @@ enum ManPage {
     static let description = """
         i2 connects image-processing tools (AI segmentation and the like) to a PACS using standard DICOM, and converts between the formats those tools speak. Each subcommand does one job and composes in shell pipelines.
         See PIPELINE CONTRACT for what goes to stdout and stderr, and EXIT STATUS for what each status means.
+        Damaged or hostile input is an error naming the file, never a crash or an unbounded allocation: claimed sizes are checked against the bytes present before anything is allocated (uncompressed pixel data must be there in full; RLE may claim at most 64 times its bytes and gzip/deflate at most 1032 times, the formats' own maximum expansion; decoded DICOM pixel data of 4 GiB or more is refused, DCMTK's limit); sequences may nest at most 256 levels; non-finite numbers in sizes, counts and geometry are refused.
         """
 
     /// The one statement of the stdout/stderr rule every subcommand follows (and the README repeats).
