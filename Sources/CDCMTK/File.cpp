@@ -187,8 +187,8 @@ extern "C" int i2dcm_get_nested(i2dcm_file *f, uint16_t group, uint16_t elem, ch
     return copyValue(el, buf, buflen);
 }
 
-extern "C" long i2dcm_get_bytes_nested(i2dcm_file *f, uint16_t group, uint16_t elem, const uint8_t **data) {
-    DcmElement *el = i2dcm::firstNested(f, DcmTagKey(group, elem));
+/// An element's raw bytes (DCMTK's own buffer, valid while the file is open); their count, or -1.
+static long copyBytes(DcmElement *el, const uint8_t **data) {
     if (!el) return -1;
     Uint8 *bytes = nullptr;
     if (el->getUint8Array(bytes).bad()) return -1;
@@ -196,13 +196,14 @@ extern "C" long i2dcm_get_bytes_nested(i2dcm_file *f, uint16_t group, uint16_t e
     return bytes ? (long)el->getLength() : 0;
 }
 
+extern "C" long i2dcm_get_bytes_nested(i2dcm_file *f, uint16_t group, uint16_t elem, const uint8_t **data) {
+    DcmElement *el = i2dcm::firstNested(f, DcmTagKey(group, elem));
+    return copyBytes(el, data);
+}
+
 extern "C" long i2dcm_get_bytes(i2dcm_file *f, uint16_t group, uint16_t elem, const uint8_t **data) {
     DcmElement *el = i2dcm::topLevel(f, DcmTagKey(group, elem));
-    if (!el) return -1;
-    Uint8 *bytes = nullptr;
-    if (el->getUint8Array(bytes).bad()) return -1;
-    *data = bytes;
-    return bytes ? (long)el->getLength() : 0;
+    return copyBytes(el, data);
 }
 
 extern "C" int i2dcm_items(i2dcm_file *f, const char *path) {

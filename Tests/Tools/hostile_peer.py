@@ -50,6 +50,16 @@ def connect(port, src="127.0.0.1"):
     return s
 
 
+def drain(s, end):
+    """Hold the connection, reading whatever comes, until the peer closes it or `end` passes."""
+    s.settimeout(max(0.1, end - time.time()))
+    try:
+        while s.recv(4096):
+            pass
+    except OSError:
+        pass
+
+
 def recv_exact(s, n):
     b = b""
     while len(b) < n:
@@ -278,23 +288,13 @@ def swarm(port, n, seconds):
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 elif kind == "idle":        # an association, then nothing
                     s.sendall(associate_rq(calling="IDLE%d" % k))
-                    s.settimeout(max(0.1, end - time.time()))
-                    try:
-                        while s.recv(4096):
-                            pass
-                    except OSError:
-                        pass
+                    drain(s, end)
                 else:                       # an association, then garbage PDUs
                     s.sendall(associate_rq(calling="BAD%d" % k))
                     s.settimeout(5)
                     s.recv(4096)
                     s.sendall(bytes([0x04, 0, 0, 0, 0, 8]) + bytes(random.getrandbits(8) for _ in range(8)))
-                    s.settimeout(max(0.1, end - time.time()))
-                    try:
-                        while s.recv(4096):
-                            pass
-                    except OSError:
-                        pass
+                    drain(s, end)
             except OSError:
                 time.sleep(0.1)
             finally:
