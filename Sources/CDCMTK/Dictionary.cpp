@@ -7,7 +7,9 @@
 // leave DCMTK's dictionary exactly as the text files do (same entries, same repeating-entry order).
 #include "Shim.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <vector>
 
 namespace {
 
@@ -50,6 +52,24 @@ void installDictionary() {
         dict.addEntry(e);
     }
     dcmDataDict.wrunlock();
+}
+
+}  // namespace i2dcm
+
+namespace i2dcm {
+
+bool isPublicSequence(uint32_t tag) {
+    // The public non-repeating sequences of the table, sorted once: the fast index (FastHeader.cpp) asks
+    // this for every implicit VR element, where DCMTK's own lookup takes a lock each time.
+    static const std::vector<uint32_t> sequences = [] {
+        std::vector<uint32_t> v;
+        for (const Entry &b : entries)
+            if (b.evr == EVR_SQ && !b.privateCreator && b.group == b.upperGroup && b.element == b.upperElement)
+                v.push_back((uint32_t)b.group << 16 | b.element);
+        std::sort(v.begin(), v.end());
+        return v;
+    }();
+    return std::binary_search(sequences.begin(), sequences.end(), tag);
 }
 
 }  // namespace i2dcm

@@ -27,7 +27,7 @@ static DcmItem *macro(DcmItem *frame, DcmItem *shared, const DcmTagKey &seq) {
 
 extern "C" int i2dcm_seg_frames(i2dcm_file *f, int count, int32_t *segment, double *position, char *source_uids,
                                 uint32_t *index, int32_t *index_count, char *err, size_t errlen) {
-    DcmDataset *ds = f->format.getDataset();
+    DcmDataset *ds = f->dcm().getDataset();
     for (int i = 0; i < count; i++) {
         segment[i] = -1;
         position[3 * i] = position[3 * i + 1] = position[3 * i + 2] = NAN;
@@ -106,7 +106,7 @@ static int64_t originalLabel(DcmItem *item) {
 
 extern "C" int i2dcm_seg_segments(i2dcm_file *f, int count, int32_t *number, int64_t *original_label) {
     DcmSequenceOfItems *seq = nullptr;
-    if (f->format.getDataset()->findAndGetSequence(DCM_SegmentSequence, seq).bad() || !seq) return -1;
+    if (f->dcm().getDataset()->findAndGetSequence(DCM_SegmentSequence, seq).bad() || !seq) return -1;
     int i = 0;
     for (DcmObject *obj = seq->nextInContainer(nullptr); obj && i < count; obj = seq->nextInContainer(obj), i++) {
         DcmItem *item = OFstatic_cast(DcmItem *, obj);
@@ -118,7 +118,7 @@ extern "C" int i2dcm_seg_segments(i2dcm_file *f, int count, int32_t *number, int
 }
 
 extern "C" const void *i2dcm_seg_pixel_data(i2dcm_file *f, size_t *len) {
-    DcmDataset *ds = f->format.getDataset();
+    DcmDataset *ds = f->dcm().getDataset();
     DcmElement *el = nullptr;
     *len = 0;
     if (DcmXfer(ds->getOriginalXfer()).isEncapsulated()) return nullptr;
@@ -130,7 +130,7 @@ extern "C" const void *i2dcm_seg_pixel_data(i2dcm_file *f, size_t *len) {
 }
 
 extern "C" int i2dcm_seg_pixel_read(i2dcm_file *f, size_t offset, size_t n, void *dst, size_t *len, char *err, size_t errlen) {
-    DcmDataset *ds = f->format.getDataset();
+    DcmDataset *ds = f->dcm().getDataset();
     DcmElement *el = nullptr;
     if (len) *len = 0;
     if (DcmXfer(ds->getOriginalXfer()).isEncapsulated()) return 1;
@@ -148,7 +148,7 @@ extern "C" int i2dcm_seg_pixel_read(i2dcm_file *f, size_t offset, size_t n, void
 }
 
 extern "C" int i2dcm_seg_fragments(i2dcm_file *f, int count, const void **data, size_t *len, char *err, size_t errlen) {
-    DcmDataset *ds = f->format.getDataset();
+    DcmDataset *ds = f->dcm().getDataset();
     DcmElement *el = nullptr;
     if (!DcmXfer(ds->getOriginalXfer()).isEncapsulated()) return say(err, errlen, "the pixel data is not encapsulated");
     if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el) return say(err, errlen, "no pixel data");

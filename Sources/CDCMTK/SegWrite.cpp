@@ -65,7 +65,7 @@ extern "C" int i2dcm_seg_put_frames(i2dcm_file *f, int count, const int32_t *seg
     f->changing();
     std::vector<SourceSlice> src;
     if (!parseSlices(slice_table, slices, src)) return say(err, errlen, "malformed source slice table", I2DCM_INTERNAL);
-    DcmDataset *ds = f->format.getDataset();
+    DcmDataset *ds = f->dcm().getDataset();
 
     DcmItem *org = new DcmItem();
     org->putAndInsertString(DCM_DimensionOrganizationUID, dimension_uid);
@@ -120,7 +120,7 @@ extern "C" int i2dcm_seg_put_frames(i2dcm_file *f, int count, const int32_t *seg
 extern "C" int i2dcm_seg_put_original_labels(i2dcm_file *f, int count, const int64_t *labels, char *err, size_t errlen) {
     f->changing();
     DcmSequenceOfItems *seq = nullptr;
-    if (f->format.getDataset()->findAndGetSequence(DCM_SegmentSequence, seq).bad() || !seq || (int)seq->card() != count) {
+    if (f->dcm().getDataset()->findAndGetSequence(DCM_SegmentSequence, seq).bad() || !seq || (int)seq->card() != count) {
         return say(err, errlen, "SegmentSequence missing or of another length than the original labels", I2DCM_INTERNAL);
     }
     for (int i = 0; i < count; i++) {
@@ -138,14 +138,14 @@ extern "C" int i2dcm_seg_put_original_labels(i2dcm_file *f, int count, const int
 
 extern "C" int i2dcm_seg_save(i2dcm_file *f, const char *path, int rle, char *err, size_t errlen) {
     f->changing();
-    DcmDataset *ds = f->format.getDataset();
+    DcmDataset *ds = f->dcm().getDataset();
     if (ds->tagExists(DCM_PixelData)) return say(err, errlen, "PixelData is appended by the caller, not saved here", I2DCM_INTERNAL);
     // No pixel data in the data set, so DCMTK needs no encoder for RLE: the meta header names the transfer
     // syntax, and the data set is explicit VR little endian either way.
     E_TransferSyntax xfer = rle ? EXS_RLELossless : EXS_LittleEndianExplicit;
     // Undefined-length sequences and items, no group lengths: explicit lengths make DCMTK recompute the
     // length of every nested item of thousands of frames, which took most of the save time.
-    OFCondition c = f->format.saveFile(path, xfer, EET_UndefinedLength, EGL_withoutGL, EPD_withoutPadding, 0, 0, EWM_createNewMeta);
+    OFCondition c = f->dcm().saveFile(path, xfer, EET_UndefinedLength, EGL_withoutGL, EPD_withoutPadding, 0, 0, EWM_createNewMeta);
     if (c.bad()) return say(err, errlen, std::string("cannot write DICOM: ") + c.text(), I2DCM_STORAGE);
     return 0;
 }

@@ -2,6 +2,7 @@
 // one-time set-up, the one message helper, the one way to open a file and the one file meta reader.
 #pragma once
 #include "CDCMTK.h"
+#include "FastHeader.hpp"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
@@ -14,7 +15,12 @@
 
 /// The handle behind the opaque i2dcm_file of CDCMTK.h.
 struct i2dcm_file {
-    DcmFileFormat format;
+    /// The fast index of a plain file opened by i2dcm_open (FastHeader.hpp); DCMTK's reading of it is
+    /// then loaded only when a query needs it (dcm()).
+    std::unique_ptr<i2dcm::FastHeader> fast;
+    std::string path;
+    /// DCMTK's data set: read now, or on first use for a file opened with the fast index.
+    DcmFileFormat &dcm();
     /// A file read by i2dcm_open is only queried until something changes it: its top-level elements,
     /// in tag order, for a binary search instead of DCMTK's walk of the element list on every lookup
     /// (a scan asks ~100 attributes of each file). Built on the first lookup.
@@ -27,7 +33,11 @@ struct i2dcm_file {
     std::unordered_map<Uint32, DcmObject *> nested;
     bool nestedBuilt = false;
     /// Every function that changes the data set calls this first: the indexes may point at freed elements.
-    void changing() { readOnly = false; indexed = false; index.clear(); nestedBuilt = false; nested.clear(); }
+    void changing() { dcm(); fast.reset(); readOnly = false; indexed = false; index.clear(); nestedBuilt = false; nested.clear(); }
+
+    // Reached through dcm() only, which loads a deferred reading first.
+    DcmFileFormat format;
+    bool deferred = false;   // opened with the fast index, DCMTK's reading not loaded yet
 };
 
 namespace i2dcm {

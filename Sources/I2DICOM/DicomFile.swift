@@ -248,3 +248,11 @@ extension String {
         return String(s)
     }
 }
+
+/// Tests only: compares the fast header index of `path` with DCMTK's reading of it (FastHeader.cpp).
+/// nil when the index does not take the file; else the differences found and their description.
+func fastHeaderCheck(_ path: String) -> (differences: Int, report: String)? {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = i2dcm_fast_check(path, &buf, buf.count)
+    return n < 0 ? nil : (Int(n), String(cString: buf))
+}

@@ -60,7 +60,12 @@ int i2dcm_get_in_item(i2dcm_file *f, uint16_t seqGroup, uint16_t seqElem, int in
                       char *buf, size_t buflen);
 /// The transfer syntax UID the data set was read in ("" when unknown).
 int i2dcm_transfer_syntax(i2dcm_file *f, char *buf, size_t buflen);
-/// Length in bytes of the (still encoded) pixel data as stored, or -1 when there is none.
+/// Tests only: opens `path` with the fast header index and with DCMTK and compares every element the
+/// index holds. -1 when the index does not take the file, else the number of differences (described
+/// in `report`).
+int i2dcm_fast_check(const char *path, char *report, size_t reportlen);
+/// Length in bytes of the (still encoded) pixel data as stored, or -1 when there is none (only its
+/// presence is asked: encapsulated data may answer with its fragments' bytes).
 long i2dcm_pixel_length(i2dcm_file *f);
 /// How the pixel data is stored: 0 native (*bytes = the value's length), 1 encapsulated (*fragments =
 /// its fragments without the Basic Offset Table, *bytes = their total length), -1 no pixel data.

@@ -1,0 +1,75 @@
+// Internal to the shim: a read-only index of a DICOM file's elements built straight from its bytes,
+// answering the queries of a header scan without DCMTK's object tree (FastHeader.cpp says why).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace i2dcm {
+
+/// One element, item or sequence of the file, in file order.
+struct FastNode {
+    uint32_t tag;           // group << 16 | element; items are 0xFFFEE000
+    char vr[2];             // as written (explicit VR); "??" in implicit VR (resolved per query)
+    uint8_t kind;           // Leaf, Sequence or Item
+    uint64_t offset;        // of the value in the file
+    uint32_t length;        // of the value (leaves)
+    int32_t parent;         // the item or sequence holding it; -1 at top level
+    int32_t firstChild = -1, nextSibling = -1;
+    enum : uint8_t { Leaf, Sequence, Item };
+};
+
+class FastHeader {
+public:
+    /// The index of `path`, or null when the file is anything but a plain Part 10 file in (implicit or
+    /// explicit) little endian that parses cleanly (then DCMTK reads it, and reports what is wrong).
+    static std::unique_ptr<FastHeader> open(const char *path);
+
+    std::string transferSyntax;   // DCMTK's canonical UID of it
+    bool implicitVR = false;
+    std::vector<FastNode> nodes;
+
+    /// Top-level element `tag`, or -1.
+    int top(uint32_t tag) const;
+    /// First `tag` anywhere (pre-order: an element before what it holds), or -1.
+    int nested(uint32_t tag);
+    /// Child element `tag` of item `item`, or -1.
+    int child(int item, uint32_t tag) const;
+    /// Item `index` of sequence `seq`, or -1.
+    int item(int seq, long index) const;
+    /// Items of sequence `seq`.
+    long itemCount(int seq) const;
+
+    /// The value as DCMTK's getOFStringArray gives it (for the VRs that have a plain text form); false
+    /// for a sequence, an item, or a VR whose text DCMTK builds otherwise (the caller asks DCMTK).
+    bool text(int node, std::string &out) const;
+    /// The bytes of an OB/UN leaf (as DCMTK's getUint8Array); false otherwise.
+    bool bytes(int node, const uint8_t **data, long *count) const;
+
+    /// Top-level pixel data: absent, native (bytes = its length) or encapsulated (fragments, bytes).
+    int pixelKind = -1;           // -1 absent, 0 native, 1 encapsulated
+    long pixelFragments = 0, pixelBytes = 0;
+
+    /// The VR DCMTK gives node `n` (its own in explicit VR; the dictionary's, with the private creator, in implicit VR).
+    std::string vrOf(int n) const;
+
+private:
+    friend class FastParser;
+    /// The file's bytes before the top-level pixel data value, and those after it (usually none).
+    std::vector<uint8_t> head, tail;
+    uint64_t tailStart = 0;
+    std::vector<std::pair<uint32_t, int32_t>> topIndex;   // sorted
+    std::unordered_map<uint32_t, int32_t> nestedIndex;
+    bool nestedBuilt = false;
+    const uint8_t *at(uint64_t offset) const { return offset >= tailStart && !tail.empty() ? tail.data() + (offset - tailStart) : head.data() + offset; }
+};
+
+/// Whether the fast index is used (I2_DCMTK_ONLY=1 turns it off: every file through DCMTK).
+bool fastHeadersEnabled();
+
+/// Whether the public data dictionary has (group, element) as a sequence (Dictionary.cpp).
+bool isPublicSequence(uint32_t tag);
+
+}  // namespace i2dcm
