@@ -3,8 +3,8 @@
 // their wrapper targets (CDCMTK → I2DICOM, CNIfTI → I2NIfTI). No Swift package dependencies.
 import PackageDescription
 
-let dcmtkLibs = ["dcmjpls", "dcmtkcharls", "dcmjpeg", "ijg8", "ijg12", "ijg16", "dcmimage", "dcmimgle",
-                 "dcmnet", "dcmtls", "dcmdata", "oflog", "ofstd"]
+let dcmtkLibs = ["dcmjpls", "dcmtkcharls", "dcmjpeg", "ijg8", "ijg12", "ijg16", "dcmimgle",
+                 "dcmnet", "dcmdata", "oflog", "ofstd"]
 
 let package = Package(
     name: "i2",

@@ -20,7 +20,7 @@ scratch=${I2_SCRATCH:-.build}
 # stdout carries only the SEG's URL: everything the install and the build print goes to stderr.
 prepare() {
     bash scripts/install-deps.sh --demo
-    swift build -c release --scratch-path "$scratch"
+    swift build -c release --static-swift-stdlib --scratch-path "$scratch"
 }
 prepare >&2
 export PATH="$PWD/$scratch/release:$PATH"   # the watch command below says plain `i2`

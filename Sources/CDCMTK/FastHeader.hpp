@@ -45,8 +45,9 @@ public:
     /// The value as DCMTK's getOFStringArray gives it (for the VRs that have a plain text form); false
     /// for a sequence, an item, or a VR whose text DCMTK builds otherwise (the caller asks DCMTK).
     bool text(int node, std::string &out) const;
-    /// The bytes of an OB/UN leaf (as DCMTK's getUint8Array); false otherwise.
-    bool bytes(int node, const uint8_t **data, long *count) const;
+    /// The bytes of an OB/UN leaf (as DCMTK's getUint8Array): 1; 0 where DCMTK has none (a sequence,
+    /// text and number VRs); -1 for the VRs left to DCMTK.
+    int bytes(int node, const uint8_t **data, long *count) const;
 
     /// Top-level pixel data: absent, native (bytes = its length) or encapsulated (fragments, bytes).
     int pixelKind = -1;           // -1 absent, 0 native, 1 encapsulated

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 using i2dcm::say;
@@ -32,6 +33,8 @@ extern "C" i2dcm_file *i2dcm_open(const char *path, int *status, char *err, size
 DcmFileFormat &i2dcm_file::dcm() {
     if (deferred) {
         deferred = false;
+        static const bool debug = getenv("I2_FAST_DEBUG") != nullptr;
+        if (debug) fprintf(stderr, "i2: fast header: %s: a query needs DCMTK's reading\n", path.c_str());
         // The file parsed cleanly a moment ago; should it have changed since, DCMTK's reading of it
         // is what every later query sees (its own errors then come from the decode or lookups).
         char err[256];
@@ -56,8 +59,9 @@ static bool fastText(i2dcm_file *f, int node, char *buf, size_t buflen, int &res
 static bool fastBytes(i2dcm_file *f, int node, const uint8_t **data, long &result) {
     if (node < 0 || f->fast->nodes[node].kind != FastNode::Leaf) { result = -1; return true; }
     long count = 0;
-    if (!f->fast->bytes(node, data, &count)) return false;
-    result = count;
+    int got = f->fast->bytes(node, data, &count);
+    if (got < 0) return false;
+    result = got ? count : -1;
     return true;
 }
 

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 runs=${1:-3}
 scratch=${I2_SCRATCH:-.build}
 bash scripts/install-deps.sh >/dev/null
-swift build -c release --scratch-path "$scratch" >/dev/null
+swift build -c release --static-swift-stdlib --scratch-path "$scratch" >/dev/null
 i2=$PWD/$scratch/release/i2
 command -v dcm2niix >/dev/null || { echo "dcm2niix missing: apt-get install -y dcm2niix" >&2; exit 1; }
 command -v pigz >/dev/null || { echo "pigz missing: apt-get install -y pigz" >&2; exit 1; }

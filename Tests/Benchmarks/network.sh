@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-3}
 scratch=${SCRATCH:-.build}
-swift build -c release --scratch-path "$scratch" >/dev/null
+swift build -c release --static-swift-stdlib --scratch-path "$scratch" >/dev/null
 i2=$PWD/$scratch/release/i2
 for t in storescu storescp echoscu; do
     command -v $t >/dev/null || { echo "$t missing: apt-get install -y dcmtk" >&2; exit 1; }

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-3}
 scratch=${I2_SCRATCH:-.build}
-swift build -c release --scratch-path "$scratch" >/dev/null
+swift build -c release --static-swift-stdlib --scratch-path "$scratch" >/dev/null
 i2=$PWD/$scratch/release/i2
 py=$PWD/.venv/bin/python3
 "$py" -c "import highdicom" 2>/dev/null || { echo "missing: .venv/bin/pip install highdicom" >&2; exit 1; }

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 runs=${1:-3}
 quiet=${2:-2}
 scratch=${I2_SCRATCH:-.build}
-swift build -c release --scratch-path "$scratch" >/dev/null
+swift build -c release --static-swift-stdlib --scratch-path "$scratch" >/dev/null
 bin=$PWD/$scratch/release
 orthanc=$(command -v Orthanc || echo /usr/sbin/Orthanc)
 [ -x "$orthanc" ] || { echo "Orthanc missing: apt-get install -y orthanc" >&2; exit 1; }
