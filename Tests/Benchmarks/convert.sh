@@ -16,7 +16,7 @@ runs=${1:-3}
 scratch=${I2_SCRATCH:-.build}
 bash scripts/install-deps.sh >/dev/null
 swift build -c release --static-swift-stdlib --scratch-path "$scratch" >/dev/null
-i2=$PWD/$scratch/release/i2
+case $scratch in /*) i2=$scratch/release/i2 ;; *) i2=$PWD/$scratch/release/i2 ;; esac
 command -v dcm2niix >/dev/null || { echo "dcm2niix missing: apt-get install -y dcm2niix" >&2; exit 1; }
 command -v pigz >/dev/null || { echo "pigz missing: apt-get install -y pigz" >&2; exit 1; }
 py=$PWD/.venv/bin/python3
