@@ -3,7 +3,9 @@
 #   - each corpus folder /work/shared/testdata/dcm_qa/*/In (or $DCM_QA/*/In; skipped with a note when absent),
 #   - a generated 300-slice 512x512 CT (Tests/Tools/make_series.py from Tests/Fixtures/dcmqi/ct-3slice/01.dcm),
 #   - a generated enhanced MR file of 5,120 frames (Tests/Tools/make_enhanced.py: 80 time points of the
-#     64-frame Philips fixture Tests/Fixtures/dcm_qa_enh/Philips/IM_0027_fMAP.dcm).
+#     64-frame Philips fixture Tests/Fixtures/dcm_qa_enh/Philips/IM_0027_fMAP.dcm), and the same at
+#     256x256 (each pixel repeated 4x4: 650 MiB), where the output volume rather than the process's
+#     fixed size sets the memory.
 # Cases per input: .nii (i2 --format nii vs dcm2niix -z n) and .nii.gz (i2 vs dcm2niix -z y, which uses
 # pigz when installed), sidecars on for both (each tool's default). RUNS runs each (default 3): prints
 # median times, the i2/dcm2niix ratio (target <= 1.0), peak RSS of each, and the largest output volume
@@ -35,5 +37,10 @@ inputs+=("ct-300=$work/ct")
 mkdir -p "$work/enhanced"
 "$py" Tests/Tools/make_enhanced.py Tests/Fixtures/dcm_qa_enh/Philips/IM_0027_fMAP.dcm "$work/enhanced/enhanced.dcm" --frames 5120 >/dev/null
 inputs+=("enhanced-5120=$work/enhanced")
+# The same frames at 256x256 (--zoom 4): two 320 MiB volumes, so peak memory is measured against an
+# output that dwarfs the process itself (i2's own baseline is ~27 MiB, more than the 64x64 volume).
+mkdir -p "$work/enhanced-256"
+"$py" Tests/Tools/make_enhanced.py Tests/Fixtures/dcm_qa_enh/Philips/IM_0027_fMAP.dcm "$work/enhanced-256/enhanced.dcm" --frames 5120 --zoom 4 >/dev/null
+inputs+=("enhanced-5120x256=$work/enhanced-256")
 
 "$py" Tests/Benchmarks/convert_bench.py --runs "$runs" --i2 "$i2" --work "$work" --only "${ONLY:-}" "${inputs[@]}"
