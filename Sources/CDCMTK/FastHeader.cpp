@@ -72,7 +72,7 @@ private:
     int fd;
     uint64_t size;
     FastHeader &h;
-    std::vector<uint8_t> *buf;   // head, then tail after the pixel data
+    PodArray<uint8_t> *buf;      // head, then tail after the pixel data
     uint64_t base = 0;           // file offset of (*buf)[0]
 
     /// Makes the buffer cover the file up to `end`; false past the end of the file or on a read error.
@@ -82,7 +82,7 @@ private:
         if (end <= have) return true;
         uint64_t want = std::min<uint64_t>(size, std::max<uint64_t>(end, have + std::max<uint64_t>(buf->size(), 65536)));
         size_t old = buf->size();
-        buf->resize((size_t)(want - base));
+        if (!buf->resize((size_t)(want - base))) return false;
         size_t done = old;
         while (done < buf->size()) {
             ssize_t n = pread(fd, buf->data() + done, buf->size() - done, (off_t)(base + done));
@@ -107,7 +107,7 @@ private:
         Open &c = open.back();
         n.parent = c.node;
         int32_t index = (int32_t)h.nodes.size();
-        h.nodes.push_back(n);
+        if (index == INT32_MAX || !h.nodes.push_back(n)) return -1;
         if (c.lastChild >= 0) h.nodes[c.lastChild].nextSibling = index;
         else if (c.node >= 0) h.nodes[c.node].firstChild = index;
         c.lastChild = index;
@@ -213,6 +213,7 @@ bool FastParser::parse(const char *&why) {
                 if (length != kUndefined && length > size - pos - 8) { why = "item longer than the file"; return false; }
                 FastNode n{tag, {'?', '?'}, FastNode::Item, pos + 8, length == kUndefined ? 0 : length, -1};
                 int32_t index = add(n);
+                if (index < 0) { why = "out of memory"; return false; }
                 pos += 8;
                 open.push_back({index, length == kUndefined ? UINT64_MAX : pos + length, true});
             } else if (tag == kItemEnd && c.isItem && c.node >= 0 && c.end == UINT64_MAX) {
@@ -260,6 +261,7 @@ bool FastParser::parse(const char *&why) {
             n.kind = FastNode::Sequence;
             n.offset = value;
             int32_t index = add(n);
+            if (index < 0) { why = "out of memory"; return false; }
             if (++sequences > kMaxSequenceDepth) { why = "deeply nested sequences"; return false; }
             open.push_back({index, length == kUndefined ? UINT64_MAX : value + length, false});
             pos = value;
@@ -269,13 +271,13 @@ bool FastParser::parse(const char *&why) {
         if (tag == kPixelData && open.size() == 1) {
             if (length == kUndefined) {
                 if (h.implicitVR) { why = "encapsulated pixel data in implicit VR"; return false; }
-                add(n);
+                if (add(n) < 0) { why = "out of memory"; return false; }
                 pos = value;
                 if (!encapsulated(pos, why)) return false;
             } else {
                 if (length > size - value) { why = "pixel data longer than the file"; return false; }
                 n.length = length;
-                add(n);
+                if (add(n) < 0) { why = "out of memory"; return false; }
                 h.pixelKind = 0;
                 h.pixelBytes = (long)length;
                 pos = value + length;
@@ -291,7 +293,7 @@ bool FastParser::parse(const char *&why) {
         }
         if (length == kUndefined || length > size - value || !ensure(value + length)) { why = "value longer than the file"; return false; }
         n.length = length;
-        add(n);
+        if (add(n) < 0) { why = "out of memory"; return false; }
         pos = value + length;
     }
     if (open.size() > 1) { why = "item or sequence not closed"; return false; }
@@ -311,7 +313,8 @@ std::unique_ptr<FastHeader> FastHeader::open(const char *path) {
     }
     close(fd);
     if (!ok) { skipped(path, why); return nullptr; }
-    h->head.shrink_to_fit();
+    h->head.shrink();
+    h->nodes.shrink();
     return h;
 }
 

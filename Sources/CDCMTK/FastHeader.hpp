@@ -1,7 +1,9 @@
 // Internal to the shim: a read-only index of a DICOM file's elements built straight from its bytes,
 // answering the queries of a header scan without DCMTK's object tree (FastHeader.cpp says why).
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -21,6 +23,46 @@ struct FastNode {
     enum : uint8_t { Leaf, Sequence, Item };
 };
 
+/// A growable array of plain values on malloc/realloc: glibc grows a large block by remapping its pages,
+/// so a 10 MB index never needs its old and new copies at once as std::vector's growth does.
+template <class T> class PodArray {
+public:
+    PodArray() = default;
+    PodArray(const PodArray &) = delete;
+    PodArray &operator=(const PodArray &) = delete;
+    ~PodArray() { free(items); }
+    size_t size() const { return count; }
+    bool empty() const { return count == 0; }
+    T *data() { return items; }
+    const T *data() const { return items; }
+    T &operator[](size_t i) { return items[i]; }
+    const T &operator[](size_t i) const { return items[i]; }
+    /// False when memory runs out (the caller gives the file to DCMTK, which reports it).
+    bool resize(size_t n) {
+        if (n > capacity && !grow(n)) return false;
+        count = n;
+        return true;
+    }
+    bool push_back(const T &v) {
+        if (count == capacity && !grow(count + 1)) return false;
+        items[count++] = v;
+        return true;
+    }
+    void shrink() { if (count < capacity && count > 0) { if (T *p = (T *)realloc(items, count * sizeof(T))) { items = p; capacity = count; } } }
+
+private:
+    bool grow(size_t n) {
+        size_t want = std::max(n, capacity + capacity / 2 + 16);
+        T *p = (T *)realloc(items, want * sizeof(T));
+        if (!p) return false;
+        items = p;
+        capacity = want;
+        return true;
+    }
+    T *items = nullptr;
+    size_t count = 0, capacity = 0;
+};
+
 class FastHeader {
 public:
     /// The index of `path`, or null when the file is anything but a plain Part 10 file in (implicit or
@@ -29,7 +71,7 @@ public:
 
     std::string transferSyntax;   // DCMTK's canonical UID of it
     bool implicitVR = false;
-    std::vector<FastNode> nodes;
+    PodArray<FastNode> nodes;
 
     /// Top-level element `tag`, or -1.
     int top(uint32_t tag) const;
@@ -59,7 +101,7 @@ public:
 private:
     friend class FastParser;
     /// The file's bytes before the top-level pixel data value, and those after it (usually none).
-    std::vector<uint8_t> head, tail;
+    PodArray<uint8_t> head, tail;
     uint64_t tailStart = 0;
     std::vector<std::pair<uint32_t, int32_t>> topIndex;   // sorted
     std::unordered_map<uint32_t, int32_t> nestedIndex;

@@ -46,6 +46,19 @@ public enum Conversion: Engine {
         }
 
         func emit(_ paths: [String]) { for p in paths { result.output(p) } }
+        /// One stack's outcome, reported: its paths and notes, or its error (its name given back).
+        func report(_ outcome: StackOutcome, stack: SliceStack, name: String?, usedNames: inout Set<String>) {
+            for step in outcome.steps {
+                switch step {
+                case .paths(let p): emit(p)
+                case .note(let n): warn(n)
+                }
+            }
+            if let e = outcome.error {
+                if let n = name { usedNames.remove(n) }   // a failed series does not push the next one to "_2"
+                result.failed(e)
+            }
+        }
 
         // Image files: one output each (or a derived DICOM series with --ref).
         for input in images {
@@ -110,53 +123,85 @@ public enum Conversion: Engine {
             let names = stacks.map(\.name).joined(separator: ", ")
             return result.fatal(I2Error(.usage, "\(stacks.count) volumes found (\(names)): give an output directory, or pick one with --series (see --list)"))
         }
+        // Names in stack order first: they depend on each other (a clash takes the next suffix), the
+        // conversions do not. When every name is distinct the stacks convert side by side (StackRunner:
+        // two at a time for volumes under its memory bound, alone above it), and their results are
+        // reported in stack order; otherwise one after the other, where a failed stack gives its name
+        // back to the next one with that name.
+        var names: [String?] = []
+        for stack in stacks {
+            let info = scan.seriesInfo[stack.first.seriesInstanceUID] ?? SeriesInfo(uid: stack.first.seriesInstanceUID)
+            names.append(directory == nil ? nil : Naming.name(options.namePattern, stack: Diffusion.plan(stack).map { Diffusion.keep($0, of: stack) } ?? stack, info: info))
+        }
+        let distinct = Set(names.compactMap { $0 }).count == names.compactMap({ $0 }).count && names.allSatisfy { $0.map { !usedNames.contains($0) } ?? true }
+        if distinct && stacks.count > 1 {
+            scan.keptFile = nil   // each stack opens its own first file: a parsed file is not shared between threads
+            let outcomes = StackRunner.run(stacks.count, cost: { StackRunner.bytes(stacks[$0]) }, stop: context.stop) { i in
+                convertStack(stacks[i], name: names[i], directory: directory, scan: scan, options: options, last: nil)
+            }
+            for (i, outcome) in outcomes.enumerated() {
+                guard let outcome else { continue }   // stopped before it started
+                report(outcome, stack: stacks[i], name: nil, usedNames: &usedNames)
+            }
+            return result.finish()
+        }
         // The sidecar's first file, kept for the next stack: the stacks of one enhanced file (echoes,
         // magnitude/phase) share it, and parsing its per-frame sequence again for each costs as much as
         // the scan. One at a time, so no more than one parsed file is held.
         let sidecarFile = Sidecar.LastFile(options.sidecar ? scan.keptFile : nil)
         scan.keptFile = nil   // the sidecar's to keep or replace: one parsed file at a time
-        for original in stacks {
+        for (i, original) in stacks.enumerated() {
             if context.stop.isStopped { break }
-            var name: String?
-            var stack = original
-            do {
-                // Diffusion: .bval/.bvec beside a NIfTI image, derived volumes out of the 4-D image.
-                let diffusion = Diffusion.plan(stack)
-                if let plan = diffusion { stack = Diffusion.keep(plan, of: stack) }
-                let info = scan.seriesInfo[stack.first.seriesInstanceUID] ?? SeriesInfo(uid: stack.first.seriesInstanceUID)
-                let target: String
-                if let dir = directory {
-                    name = unique(Naming.name(options.namePattern, stack: stack, info: info), &usedNames)
-                    target = dir + "/" + name! + "." + options.formatInDirectory.rawValue
-                } else {
-                    target = options.output
-                }
-                let writesDiffusion = diffusion != nil && [.nifti, .niftiGz].contains(FileFormat(path: target))
-                let companions = writesDiffusion ? Diffusion.paths(diffusion!, beside: target) : []
-                try OutputTargets.check(OutputTargets.paths(for: target, sidecar: options.sidecar) + companions, overwrite: options.overwrite)
-                var (volume, notes) = try assemble(stack, options: options)
-                notes = (diffusion?.notes ?? []) + notes
-                let paths = try VolumeIO.write(volume, to: target, options: options.write)
-                emit(paths)
-                if writesDiffusion {
-                    let (written, more) = try Diffusion.write(diffusion!, beside: target, direction: volume.direction)
-                    notes += more
-                    emit(written)
-                }
-                notes.forEach(warn)
-                if options.sidecar {
-                    let sidecar = try Sidecar.write(for: paths[0], info: info, stack: stack, volume: volume, notes: notes, written: paths,
-                                                     identifying: options.sidecarIdentifiers, last: sidecarFile)
-                    if !paths.contains(sidecar) { emit([sidecar]) }
-                }
-            } catch let e as I2Error {
-                if let n = name { usedNames.remove(n) }   // a failed series does not push the next one to "_2"
-                result.failed(e.path == nil ? e.at(stack.first.path) : e)
-            } catch {
-                result.failed(I2Error(.storage, path: stack.first.path, "\(error)"))
-            }
+            let name = names[i].map { unique($0, &usedNames) }
+            report(convertStack(original, name: name, directory: directory, scan: scan, options: options, last: sidecarFile),
+                   stack: original, name: name, usedNames: &usedNames)
         }
         return result.finish()
+    }
+
+    /// What converting one stack wrote and said, in order, for the caller to report (from any thread).
+    struct StackOutcome {
+        enum Step { case paths([String]), note(String) }
+        var steps: [Step] = []
+        var error: I2Error?
+    }
+
+    /// One stack to its output (image, .bval/.bvec, sidecar) under `name` in `directory` (or to the
+    /// output file); touches nothing shared, so stacks can convert side by side.
+    static func convertStack(_ original: SliceStack, name: String?, directory: String?, scan: DicomScan, options: ConvertOptions,
+                             last: Sidecar.LastFile?) -> StackOutcome {
+        var out = StackOutcome()
+        var stack = original
+        do {
+            // Diffusion: .bval/.bvec beside a NIfTI image, derived volumes out of the 4-D image.
+            let diffusion = Diffusion.plan(stack)
+            if let plan = diffusion { stack = Diffusion.keep(plan, of: stack) }
+            let info = scan.seriesInfo[stack.first.seriesInstanceUID] ?? SeriesInfo(uid: stack.first.seriesInstanceUID)
+            let target = directory.map { $0 + "/" + name! + "." + options.formatInDirectory.rawValue } ?? options.output
+            let writesDiffusion = diffusion != nil && [.nifti, .niftiGz].contains(FileFormat(path: target))
+            let companions = writesDiffusion ? Diffusion.paths(diffusion!, beside: target) : []
+            try OutputTargets.check(OutputTargets.paths(for: target, sidecar: options.sidecar) + companions, overwrite: options.overwrite)
+            var (volume, notes) = try assemble(stack, options: options)
+            notes = (diffusion?.notes ?? []) + notes
+            let paths = try VolumeIO.write(volume, to: target, options: options.write)
+            out.steps.append(.paths(paths))
+            if writesDiffusion {
+                let (written, more) = try Diffusion.write(diffusion!, beside: target, direction: volume.direction)
+                notes += more
+                out.steps.append(.paths(written))
+            }
+            out.steps += notes.map { .note($0) }
+            if options.sidecar {
+                let sidecar = try Sidecar.write(for: paths[0], info: info, stack: stack, volume: volume, notes: notes, written: paths,
+                                                 identifying: options.sidecarIdentifiers, last: last)
+                if !paths.contains(sidecar) { out.steps.append(.paths([sidecar])) }
+            }
+        } catch let e as I2Error {
+            out.error = e.path == nil ? e.at(stack.first.path) : e
+        } catch {
+            out.error = I2Error(.storage, path: stack.first.path, "\(error)")
+        }
+        return out
     }
 
     /// One stack to one volume, with tilt and irregular spacing handled as the options say.
