@@ -127,14 +127,17 @@ public enum Conversion: Engine {
         // conversions do not. When every name is distinct the stacks convert side by side (StackRunner:
         // two at a time for volumes under its memory bound, alone above it), and their results are
         // reported in stack order; otherwise one after the other, where a failed stack gives its name
-        // back to the next one with that name.
+        // back to the next one with that name, and where stacks share a multi-frame file (see below).
         var names: [String?] = []
         for stack in stacks {
             let info = scan.seriesInfo[stack.first.seriesInstanceUID] ?? SeriesInfo(uid: stack.first.seriesInstanceUID)
             names.append(directory == nil ? nil : Naming.name(options.namePattern, stack: Diffusion.plan(stack).map { Diffusion.keep($0, of: stack) } ?? stack, info: info))
         }
         let distinct = Set(names.compactMap { $0 }).count == names.compactMap({ $0 }).count && names.allSatisfy { $0.map { !usedNames.contains($0) } ?? true }
-        if distinct && stacks.count > 1 {
+        // Stacks of one multi-frame file (echoes, magnitude/phase) go one by one instead: they share its
+        // parsed header (the sidecar's LastFile below), which side by side each would parse again.
+        let ownFiles = Set(stacks.map(\.first.path)).count == stacks.count
+        if distinct && ownFiles && stacks.count > 1 {
             scan.keptFile = nil   // each stack opens its own first file: a parsed file is not shared between threads
             let outcomes = StackRunner.run(stacks.count, cost: { StackRunner.bytes(stacks[$0]) }, stop: context.stop) { i in
                 convertStack(stacks[i], name: names[i], directory: directory, scan: scan, options: options, last: nil)
