@@ -11,6 +11,7 @@
 struct i2dcm_frames {
     i2dcm_file *file;
     std::vector<int> fastItems;     // item nodes of the fast index (FastHeader.hpp), when the file has one
+    std::vector<int> hints;         // per path step: the found element's node index minus its item's
     std::vector<DcmItem *> items;   // owned by the data set; built when DCMTK must answer
     bool dcmtkBuilt = false;
     std::string blob;               // the last column's values, NUL-separated
@@ -55,12 +56,22 @@ static bool frameValue(i2dcm_frames *t, size_t i, const uint16_t *path, int dept
     if (t->file->fast && !t->fastItems.empty()) {
         // The same walk over the fast index: the first item of each nested sequence, then the leaf.
         const i2dcm::FastHeader &h = *t->file->fast;
+        // Frames' items are alike: where the previous frame's element lay relative to its item is
+        // tried first (one comparison instead of a walk of the item's elements).
+        if (t->hints.size() < (size_t)depth) t->hints.assign((size_t)depth, 0);
+        auto find = [&](int container, uint32_t tag, int &hint) {
+            int guess = container + hint;
+            if (hint > 0 && (size_t)guess < h.nodes.size() && h.nodes[guess].parent == container && h.nodes[guess].tag == tag) return guess;
+            int found = h.child(container, tag);
+            if (found >= 0) hint = found - container;
+            return found;
+        };
         int item = t->fastItems[i];
         for (int k = 0; k < depth - 1 && item >= 0; k++) {
-            int seq = h.child(item, (uint32_t)path[2 * k] << 16 | path[2 * k + 1]);
+            int seq = find(item, (uint32_t)path[2 * k] << 16 | path[2 * k + 1], t->hints[k]);
             item = seq >= 0 && h.nodes[seq].kind == i2dcm::FastNode::Sequence ? h.item(seq, 0) : -1;
         }
-        int el = item >= 0 ? h.child(item, (uint32_t)leaf.getGroup() << 16 | leaf.getElement()) : -1;
+        int el = item >= 0 ? find(item, (uint32_t)leaf.getGroup() << 16 | leaf.getElement(), t->hints[depth - 1]) : -1;
         if (el < 0 || h.nodes[el].kind != i2dcm::FastNode::Leaf) return false;
         std::string text;
         if (h.text(el, text)) { value = OFString(text.c_str(), text.size()); return true; }
@@ -88,6 +99,7 @@ extern "C" int i2dcm_frames_value(i2dcm_frames *t, int frame, const uint16_t *pa
 extern "C" int i2dcm_frames_column(i2dcm_frames *t, const uint16_t *path, int depth, const char **blob, const int64_t **starts) {
     if (depth < 1) return I2DCM_INTERNAL;
     t->blob.clear();
+    t->hints.clear();
     t->starts.assign(t->count(), -1);
     OFString value;
     for (size_t i = 0; i < t->count(); i++) {

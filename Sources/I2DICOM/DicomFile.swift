@@ -79,7 +79,22 @@ public final class DicomFile {
     /// The numbers of a backslash-separated value as `doubles` reads them; nil when there are none.
     static func numbers(_ s: String) -> [Double]? {
         guard !s.isEmpty else { return nil }
-        let v = s.split(separator: "\\").compactMap { Double(String($0).trimmed(" ")) }
+        // Over the UTF-8 bytes (a scan reads this for every frame): each value between backslashes,
+        // spaces trimmed, parsed as Double(String) parses it; values that do not parse are skipped.
+        var v: [Double] = []
+        var text = s
+        text.withUTF8 { b in
+            var start = 0
+            while start <= b.count {
+                var end = start
+                while end < b.count && b[end] != 0x5C { end += 1 }
+                var lo = start, hi = end
+                while lo < hi && b[lo] == 0x20 { lo += 1 }
+                while hi > lo && b[hi - 1] == 0x20 { hi -= 1 }
+                if lo < hi, let d = Double(String(decoding: UnsafeBufferPointer(rebasing: b[lo..<hi]), as: UTF8.self)) { v.append(d) }
+                start = end + 1
+            }
+        }
         return v.isEmpty ? nil : v
     }
     public func doubles(_ tag: Tag) -> [Double]? { doubles(tag.path) }
@@ -234,9 +249,10 @@ public final class DicomFile {
 
 extension String {
     func trimmed(_ set: String) -> String {
-        // ASCII text and an ASCII set: bytes are characters, so trimming bytes is the same and cheaper.
-        if self.utf8.allSatisfy({ $0 < 0x80 }) && set.utf8.allSatisfy({ $0 < 0x80 }) {
-            let u = self.utf8, cut = Set(set.utf8)
+        // An ASCII set: an ASCII byte is never part of a multi-byte character in UTF-8, so trimming
+        // bytes from the ends is trimming characters, whatever the text holds.
+        if set.utf8.allSatisfy({ $0 < 0x80 }) {
+            let u = self.utf8, cut = Array(set.utf8)
             guard let first = u.firstIndex(where: { !cut.contains($0) }) else { return "" }
             let last = u.lastIndex(where: { !cut.contains($0) })!
             if first == u.startIndex && last == u.index(before: u.endIndex) { return self }
