@@ -225,15 +225,15 @@ public enum SeriesAssembly {
         let c = s.complexComponent.uppercased()
         if !c.isEmpty {
             if c.hasPrefix("IM") { return "_imaginary" }
-            if c.hasPrefix("RE") { return s.imageType.contains("B0") && s.imageType.contains("MAP") ? "_fieldmaphz" : "_real" }
+            if c.hasPrefix("RE") { return s.imageType.includes("B0") && s.imageType.includes("MAP") ? "_fieldmaphz" : "_real" }
             if c.hasPrefix("PH") { return "_ph" }
             return ""
         }
         let t = s.imageType.uppercased()
-        if t.contains("_I_") || t.contains("_IMAGINARY_") { return "_imaginary" }
-        if t.contains("B0") && t.contains("MAP") { return "_fieldmaphz" }   // Philips B0 map: "real", in Hz
-        if t.contains("_R_") || t.contains("_REAL_") { return "_real" }
-        if t.contains("_P_") || t.contains("PHASE") { return "_ph" }
+        if t.includes("_I_") || t.includes("_IMAGINARY_") { return "_imaginary" }
+        if t.includes("B0") && t.includes("MAP") { return "_fieldmaphz" }   // Philips B0 map: "real", in Hz
+        if t.includes("_R_") || t.includes("_REAL_") { return "_real" }
+        if t.includes("_P_") || t.includes("PHASE") { return "_ph" }
         return ""
     }
 

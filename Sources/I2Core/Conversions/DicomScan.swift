@@ -16,31 +16,48 @@ struct DicomScan {
     /// parsing an enhanced file of thousands of frames again cost as much as the scan (Conversion.run).
     var keptFile: DicomFile?
 
-    /// Lists regular files under each input (recursively for directories), sorted for determinism.
+    /// Lists regular files under each input (recursively for directories; hidden names skipped, hidden
+    /// folders not entered, symbolic links inside folders not followed), sorted for determinism.
+    /// readdir's entry types, not FileManager's attributes: one lstat per file cost a large folder's
+    /// listing more than dcm2niix takes for its whole conversion.
     static func files(in inputs: [String]) -> (files: [String], errors: [I2Error]) {
         var files: [String] = []
         var errors: [I2Error] = []
-        let fm = FileManager.default
         for input in inputs {
-            var isDir: ObjCBool = false
-            guard fm.fileExists(atPath: input, isDirectory: &isDir) else {
+            var st = stat()
+            guard stat(input, &st) == 0 else {
                 errors.append(I2Error(.storage, path: input, "no such file or directory"))
                 continue
             }
-            if !isDir.boolValue { files.append(input); continue }
-            guard let e = fm.enumerator(atPath: input) else {
+            if (st.st_mode & S_IFMT) != S_IFDIR { files.append(input); continue }
+            var found: [String] = []
+            guard walk(input + "/", into: &found) else {
                 errors.append(I2Error(.storage, path: input, "cannot read directory"))
                 continue
-            }
-            var found: [String] = []
-            while let rel = e.nextObject() as? String {
-                let name = (rel as NSString).lastPathComponent
-                if name.hasPrefix(".") { if e.fileAttributes?[.type] as? FileAttributeType == .typeDirectory { e.skipDescendants() }; continue }
-                if e.fileAttributes?[.type] as? FileAttributeType == .typeRegular { found.append(input + "/" + rel) }
             }
             files += found.sorted()
         }
         return (files, errors)
+    }
+
+    /// Appends the regular files under `dir` (ending in "/"); false when `dir` cannot be read.
+    private static func walk(_ dir: String, into found: inout [String]) -> Bool {
+        guard let d = opendir(dir) else { return false }
+        defer { closedir(d) }
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name.hasPrefix(".") { continue }   // ".", "..", hidden files and folders
+            let path = dir + name
+            var type = Int32(e.pointee.d_type)
+            if type == Int32(DT_UNKNOWN) {
+                var st = stat()
+                guard lstat(path, &st) == 0 else { continue }
+                type = (st.st_mode & S_IFMT) == S_IFDIR ? Int32(DT_DIR) : (st.st_mode & S_IFMT) == S_IFREG ? Int32(DT_REG) : Int32(DT_LNK)
+            }
+            if type == Int32(DT_DIR) { _ = walk(path + "/", into: &found) }
+            else if type == Int32(DT_REG) { found.append(path) }
+        }
+        return true
     }
 
     /// Reads the headers of `files` (in parallel: DCMTK parsing dominates for big series), on `threads`
@@ -147,7 +164,7 @@ struct DicomScan {
             throw I2Error(.badInput, path: f.path, "BitsAllocated \(bits) is not supported (8, 16 or 32)")
         }
         let planar = f.int(.planarConfiguration) ?? 0
-        let philips = (f.string(.manufacturer) ?? "").lowercased().contains("philips")
+        let philips = (f.string(.manufacturer) ?? "").lowercased().includes("philips")
         let frames = max(f.int(.numberOfFrames) ?? 1, 1)
         let sop = f.string(.sopInstanceUID) ?? f.path
         let series = f.string(.seriesInstanceUID) ?? "unknown-series"
@@ -167,7 +184,7 @@ struct DicomScan {
         let seriesDescription = f.string(.seriesDescription) ?? ""
         let classicEcho = enhanced ? nil : f.int(.echoNumbers), classicTemporal = enhanced ? nil : f.int(.temporalPositionIdentifier)
         // Series-level values naming and splitting need (dcm2niix reads them per file too).
-        let imageType = (f.string(.imageType) ?? "").uppercased().replacingOccurrences(of: "\\", with: "_")
+        let imageType = (f.string(.imageType) ?? "").uppercased().swapping(0x5C, for: 0x5F)   // "\\" -> "_"
         // dcm2niix's %p, with its fallbacks (Naming.protocolName).
         let protocolName = Naming.protocolName(f.string(.protocolName) ?? "", seriesDescription: seriesDescription, imageType: imageType,
                                                sequenceName: { f.string(.sequenceName) ?? "" }, manufacturer: { f.string(.manufacturer) ?? "" })
@@ -178,7 +195,7 @@ struct DicomScan {
         // their own file numbered series + 1000. The volume number is TemporalPositionIdentifier.
         var pepolarReversed = false, seriesOffset = 0
         if (f.string(.manufacturer) ?? "").uppercased().hasPrefix("GE"),
-           (f.string(.gePulseSequenceName) ?? "").lowercased().contains("epi_pepolar") {
+           (f.string(.gePulseSequenceName) ?? "").lowercased().includes("epi_pepolar") {
             let scheme = Int((f.doubles(.geUserData12)?.first ?? 0).rounded())
             let volume = temporalID ?? 0
             switch scheme {
@@ -193,7 +210,7 @@ struct DicomScan {
         // Siemens XA classic export (SoftwareVersions "syngo MR XA30"...): one SeriesInstanceUID per volume,
         // which dcm2niix (v1.0.20220720, tried on such series) joins into one 4-D series. Joined here only
         // within one study, SeriesNumber and ProtocolName (dcm2niix joins more widely: see the report).
-        let volumeSeriesKey: String? = !enhanced && frames == 1 && (f.string(.softwareVersions) ?? "").contains("MR XA")
+        let volumeSeriesKey: String? = !enhanced && frames == 1 && (f.string(.softwareVersions) ?? "").includes("MR XA")
             ? ["XA", f.string(.studyInstanceUID) ?? "", seriesNumber, protocolName, modality].joined(separator: "|") : nil
         let positionText = frames == 1 && !enhanced ? f.string(.imagePositionPatient) ?? "" : ""
         // Siemens MOSAIC / UIH grid: one file, one volume; split into tiles after the loop (Mosaic.swift).
@@ -267,7 +284,7 @@ struct DicomScan {
                 s.complexComponent = (component ?? "").trimmingCharacters(in: .whitespaces).uppercased()
                 if let legacy = f.perFrameString(frame, [.philipsPerFrameSequence, .imageType])
                     ?? f.perFrameString(frame, [.mrImageFrameTypeSequence, .frameType]) {
-                    s.imageType = legacy.uppercased().replacingOccurrences(of: "\\", with: "_")
+                    s.imageType = legacy.uppercased().swapping(0x5C, for: 0x5F)
                 }
             } else {
                 s.echo = classicEcho

@@ -29,14 +29,14 @@ enum Diffusion {
     /// The vendor families whose diffusion attributes and conventions dcm2niix tells apart.
     static func vendorFamily(_ manufacturer: String) -> String {
         let m = manufacturer.uppercased()
-        if m.contains("SIEMENS") { return "siemens" }
+        if m.includes("SIEMENS") { return "siemens" }
         if m.hasPrefix("GE") { return "ge" }
-        if m.contains("PHILIPS") { return "philips" }
-        if m.contains("CANON") { return "canon" }
-        if m.contains("TOSHIBA") { return "toshiba" }
-        if m.contains("UIH") || m.contains("UNITED IMAGING") { return "uih" }
-        if m.contains("BRUKER") { return "bruker" }
-        if m.contains("HITACHI") { return "hitachi" }
+        if m.includes("PHILIPS") { return "philips" }
+        if m.includes("CANON") { return "canon" }
+        if m.includes("TOSHIBA") { return "toshiba" }
+        if m.includes("UIH") || m.includes("UNITED IMAGING") { return "uih" }
+        if m.includes("BRUKER") { return "bruker" }
+        if m.includes("HITACHI") { return "hitachi" }
         return "other"
     }
 
