@@ -30,7 +30,10 @@ public struct SiemensCSA: Sendable {
         return String(s[first...last])
     }
 
-    public init?(_ bytes: [UInt8]) {
+    /// Parses `bytes`; with `only`, keeps just those elements (the others are walked, never decoded:
+    /// a scan asks each file for one or two names of a header of about a hundred).
+    public init?(_ bytes: [UInt8], only: [String]? = nil) {
+        let wanted = only.map { $0.map { Array($0.utf8) } }
         var p = 0
         func u32() -> Int? {
             guard p + 4 <= bytes.count else { return nil }
@@ -46,7 +49,8 @@ public struct SiemensCSA: Sendable {
         for index in 0..<count {
             guard p + 64 + 20 <= bytes.count else { return nil }
             let nameBytes = bytes[p..<(p + 64)].prefix { $0 != 0 }
-            let name = String(decoding: nameBytes, as: UTF8.self)
+            let keep = wanted.map { $0.contains { $0.elementsEqual(nameBytes) } } ?? true
+            let name = keep ? String(decoding: nameBytes, as: UTF8.self) : ""
             p += 64
             guard let vm = i32(), p + 4 <= bytes.count else { return nil }
             p += 4  // VR
@@ -60,13 +64,14 @@ public struct SiemensCSA: Sendable {
                     if csa2 { return nil }
                     break
                 }
-                if vm == 0 || item < vm {
+                if keep && (vm == 0 || item < vm) {
                     let raw = bytes[p..<(p + length)].prefix { $0 != 0 }
                     values.append(String(decoding: raw, as: UTF8.self))
                 }
                 p += (length + 3) / 4 * 4
                 if p > bytes.count { return nil }
             }
+            guard keep else { continue }
             while let l = values.last, Self.trimmedWhitespace(l).isEmpty { values.removeLast() }
             if elements[name] == nil { elements[name] = values }
         }
@@ -75,7 +80,9 @@ public struct SiemensCSA: Sendable {
 
 extension DicomFile {
     /// The CSA image header of a Siemens file, or nil.
-    public var siemensImageCSA: SiemensCSA? { bytes(.siemensCSAImageHeader).flatMap(SiemensCSA.init) }
+    public var siemensImageCSA: SiemensCSA? { bytes(.siemensCSAImageHeader).flatMap { SiemensCSA($0) } }
+    /// Only the named elements of the CSA image header (see SiemensCSA.init's `only`), or nil.
+    public func siemensImageCSA(only names: [String]) -> SiemensCSA? { bytes(.siemensCSAImageHeader).flatMap { SiemensCSA($0, only: names) } }
     /// The CSA series header of a Siemens file, or nil.
-    public var siemensSeriesCSA: SiemensCSA? { bytes(.siemensCSASeriesHeader).flatMap(SiemensCSA.init) }
+    public var siemensSeriesCSA: SiemensCSA? { bytes(.siemensCSASeriesHeader).flatMap { SiemensCSA($0) } }
 }

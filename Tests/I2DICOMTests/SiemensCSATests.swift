@@ -30,6 +30,17 @@ final class SiemensCSATests: XCTestCase {
         XCTAssertNil(csa["Missing"])
     }
 
+    /// `only` keeps just the named elements, with the values a full parse gives them.
+    func testOnlyTheNamedElementsAreKept() throws {
+        let bytes = Self.csa2([("NumberOfImagesInMosaic", 1, ["60"]), ("B_value", 1, ["1000"]), ("DiffusionGradientDirection", 3, ["0.5", "0", "-0.5"])])
+        let full = try XCTUnwrap(SiemensCSA(bytes))
+        let some = try XCTUnwrap(SiemensCSA(bytes, only: ["B_value", "DiffusionGradientDirection", "Absent"]))
+        XCTAssertEqual(Set(some.elements.keys), ["B_value", "DiffusionGradientDirection"])
+        XCTAssertEqual(some["B_value"], full["B_value"])
+        XCTAssertEqual(some.doubles("DiffusionGradientDirection"), [0.5, 0, -0.5])
+        XCTAssertNil(SiemensCSA(Array(bytes.prefix(100)), only: ["B_value"]), "a cut header is refused whatever is asked of it")
+    }
+
     func testHostileBytesGiveNilNotACrash() {
         let good = Self.csa2([("NumberOfImagesInMosaic", 1, ["60"]), ("MosaicRefAcqTimes", 0, ["1", "2", "3"])])
         for cut in stride(from: 0, to: good.count, by: 3) { _ = SiemensCSA(Array(good.prefix(cut))) }

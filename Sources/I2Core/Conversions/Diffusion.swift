@@ -145,7 +145,7 @@ enum Diffusion {
                         b = v
                         g = Diffusion.numbers(f, .siemensDiffusionGradientDirection, .float64)
                     }
-                    if b == nil, let csa = f.siemensImageCSA, let v = csa.double("B_value") {
+                    if b == nil, let csa = f.siemensImageCSA(only: ["B_value", "DiffusionGradientDirection"]), let v = csa.double("B_value") {
                         b = v
                         g = csa.doubles("DiffusionGradientDirection")
                     }
