@@ -127,16 +127,11 @@ bool FastParser::isSequenceImplicit(uint32_t tag, uint32_t length) const {
     // A private element: the dictionary entry of its creator, as DCMTK's parser looks it up.
     const Open &c = open.back();
     uint32_t creatorTag = (uint32_t)group << 16 | (element >> 8);
-    int32_t creator = -1;
-    for (int32_t k = c.node < 0 ? (h.topIndex.empty() ? -1 : h.topIndex.front().second) : h.nodes[c.node].firstChild; k >= 0;
-         k = h.nodes[k].nextSibling) {
-        if (h.nodes[k].tag == creatorTag) { creator = k; break; }
-        if (h.nodes[k].tag > creatorTag) break;
-    }
+    int32_t creator = h.child(c.node, creatorTag);
     std::string name;
     if (creator >= 0) {
         const FastNode &n = h.nodes[creator];
-        name.assign((const char *)p(n.offset), n.length);
+        name.assign((const char *)h.at(n.offset), n.length);   // at(): the creator may lie before the pixel data
         while (!name.empty() && (name.back() == ' ' || name.back() == 0)) name.pop_back();
     }
     return DcmTag(group, element, name.empty() ? nullptr : name.c_str()).getEVR() == EVR_SQ;
@@ -396,7 +391,7 @@ static void normalize(std::string &v, bool leading) {
 
 bool FastHeader::text(int index, std::string &out) const {
     const FastNode &n = nodes[index];
-    if (n.kind != FastNode::Leaf) return false;
+    if (n.kind != FastNode::Leaf || isPixelData(n)) return false;
     const std::string vr = vrOf(index);
     const uint8_t *d = at(n.offset);
     const uint32_t len = n.length;
@@ -462,6 +457,7 @@ bool FastHeader::text(int index, std::string &out) const {
 int FastHeader::bytes(int index, const uint8_t **data, long *count) const {
     const FastNode &n = nodes[index];
     if (n.kind != FastNode::Leaf) return 0;
+    if (isPixelData(n)) return -1;   // its value was never read: DCMTK's to give
     std::string vr = vrOf(index);
     if (vr == "OB" || vr == "UN") {
         *data = n.length ? at(n.offset) : nullptr;

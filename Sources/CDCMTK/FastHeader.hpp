@@ -106,6 +106,8 @@ private:
     std::vector<std::pair<uint32_t, int32_t>> topIndex;   // sorted
     std::unordered_map<uint32_t, int32_t> nestedIndex;
     bool nestedBuilt = false;
+    /// The top-level pixel data, whose value is not in memory.
+    static bool isPixelData(const FastNode &n) { return n.parent < 0 && n.tag == 0x7FE00010; }
     const uint8_t *at(uint64_t offset) const { return offset >= tailStart && !tail.empty() ? tail.data() + (offset - tailStart) : head.data() + offset; }
 };
 
