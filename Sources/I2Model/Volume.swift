@@ -214,6 +214,19 @@ extension Array where Element == UInt8 {
     }
 }
 
+extension Array where Element == UInt8 {
+    /// `uninitialized(count)` for pixels a file's header sizes, or an error naming `path` when that many
+    /// bytes cannot be had: Swift aborts when an array cannot be allocated, and a header can claim
+    /// gigabytes over a few KB of JPEG 2000 (fuzzing, under a 4 GiB address-space limit).
+    public static func allocated(_ count: Int, for path: String) throws -> [UInt8] {
+        guard let probe = malloc(Swift.max(count, 1)) else {
+            throw I2Error(.badInput, path: path, "its pixels need \(count) bytes of memory, more than can be allocated here")
+        }
+        free(probe)
+        return uninitialized(count)
+    }
+}
+
 /// Asks Linux to back a large buffer with 2 MiB pages: filling a 150 MB volume then costs ~75 page
 /// faults instead of ~38,000 (where transparent huge pages are in "madvise" mode, Debian's default).
 private func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {

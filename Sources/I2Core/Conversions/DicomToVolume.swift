@@ -21,7 +21,7 @@ public enum DicomToVolume {
         var size = [f.columns, f.rows, stack.sliceCount]
         if stack.volumes > 1 { size.append(stack.volumes) }
         var volume = Volume(size: size, spacing: g.spacing, origin: g.origin, direction: g.direction, voxelType: stored,
-                            data: .uninitialized(size.reduce(1, *) * stored.byteCount * components))
+                            data: try .allocated(size.reduce(1, *) * stored.byteCount * components, for: f.label))
         volume.components = components
 
         // Files hold one or more frames; decode each file once, in parallel.
@@ -111,7 +111,7 @@ public enum DicomToVolume {
             try file.readPixels(into: UnsafeMutableRawBufferPointer(start: base + entries[0].index * sliceBytes, count: sliceBytes))
             return try decoded()
         }
-        var all = [UInt8].uninitialized(sliceBytes * frames)
+        var all = try [UInt8].allocated(sliceBytes * frames, for: path)
         try all.withUnsafeMutableBytes { try file.readPixels(into: $0) }
         all.withUnsafeBytes { src in
             for e in entries {

@@ -160,7 +160,7 @@ enum Mosaic {
                      into base: UnsafeMutableRawPointer, tileRows: Int, tileColumns: Int, bytesPerVoxel: Int) throws {
         guard let firstTile = slots.first?.tile else { return }
         let mosaicBytes = firstTile.mosaicRows * firstTile.mosaicColumns * bytesPerVoxel
-        var image = [UInt8].uninitialized(mosaicBytes)
+        var image = try [UInt8].allocated(mosaicBytes, for: path)
         try image.withUnsafeMutableBytes { buf in
             if !NativePixels.applies(to: transferSyntax) || !NativePixels.read(path: path, into: buf) {
                 try DicomFile(path: path).readPixels(into: buf)
