@@ -125,15 +125,7 @@ bool FastParser::isSequenceImplicit(uint32_t tag, uint32_t length) const {
     if (!(group & 1)) return isPublicSequence(tag);
     if (element < 0x1000) return false;   // private creators and group lengths
     // A private element: the dictionary entry of its creator, as DCMTK's parser looks it up.
-    const Open &c = open.back();
-    uint32_t creatorTag = (uint32_t)group << 16 | (element >> 8);
-    int32_t creator = h.child(c.node, creatorTag);
-    std::string name;
-    if (creator >= 0) {
-        const FastNode &n = h.nodes[creator];
-        name.assign((const char *)h.at(n.offset), n.length);   // at(): the creator may lie before the pixel data
-        while (!name.empty() && (name.back() == ' ' || name.back() == 0)) name.pop_back();
-    }
+    std::string name = h.creatorOf(open.back().node, group, element);
     return DcmTag(group, element, name.empty() ? nullptr : name.c_str()).getEVR() == EVR_SQ;
 }
 
@@ -352,17 +344,24 @@ long FastHeader::itemCount(int seq) const {
     return i;
 }
 
+std::string FastHeader::creatorOf(int container, uint16_t group, uint16_t element) const {
+    int c = child(container, (uint32_t)group << 16 | (element >> 8));
+    if (c < 0 || nodes[c].kind != FastNode::Leaf) return "";
+    // As DCMTK's private tag cache reads it: the LO value as a C string, leading and trailing spaces cut.
+    // at(): the creator may lie before the pixel data while the element asking comes after it.
+    std::string name((const char *)at(nodes[c].offset), nodes[c].length);
+    name = name.substr(0, name.find('\0'));
+    size_t first = name.find_first_not_of(' '), last = name.find_last_not_of(' ');
+    return first == std::string::npos ? "" : name.substr(first, last - first + 1);
+}
+
 std::string FastHeader::vrOf(int index) const {
     const FastNode &n = nodes[index];
     if (n.vr[0] != '?') return std::string(n.vr, 2);
     uint16_t group = (uint16_t)(n.tag >> 16), element = (uint16_t)n.tag;
     std::string creator;
     if ((group & 1) && element >= 0x1000) {
-        int c = n.parent < 0 ? top((uint32_t)group << 16 | (element >> 8)) : child(n.parent, (uint32_t)group << 16 | (element >> 8));
-        if (c >= 0) {
-            creator.assign((const char *)at(nodes[c].offset), nodes[c].length);
-            while (!creator.empty() && (creator.back() == ' ' || creator.back() == 0)) creator.pop_back();
-        }
+        creator = creatorOf(n.parent, group, element);
     } else if ((group & 1) && element >= 0x0010 && element <= 0x00FF) {
         return "LO";   // private creator
     }

@@ -95,6 +95,8 @@ public:
     int pixelKind = -1;           // -1 absent, 0 native, 1 encapsulated
     long pixelFragments = 0, pixelBytes = 0;
 
+    /// The private creator of (group, element) in `container` (-1: the data set), or "".
+    std::string creatorOf(int container, uint16_t group, uint16_t element) const;
     /// The VR DCMTK gives node `n` (its own in explicit VR; the dictionary's, with the private creator, in implicit VR).
     std::string vrOf(int n) const;
 
