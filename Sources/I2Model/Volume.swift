@@ -218,11 +218,16 @@ extension Array where Element == UInt8 {
     /// `uninitialized(count)` for pixels a file's header sizes, or an error naming `path` when that many
     /// bytes cannot be had: Swift aborts when an array cannot be allocated, and a header can claim
     /// gigabytes over a few KB of JPEG 2000 (fuzzing, under a 4 GiB address-space limit).
+    /// Only claims of 64 MiB and more are probed (one malloc and free): below that a refusal means the
+    /// machine is out of memory whatever the file says, and the probe would cost every small volume a
+    /// mapping.
     public static func allocated(_ count: Int, for path: String) throws -> [UInt8] {
-        guard let probe = malloc(Swift.max(count, 1)) else {
-            throw I2Error(.badInput, path: path, "its pixels need \(count) bytes of memory, more than can be allocated here")
+        if count >= 64 << 20 {
+            guard let probe = malloc(count) else {
+                throw I2Error(.badInput, path: path, "its pixels need \(count) bytes of memory, more than can be allocated here")
+            }
+            free(probe)
         }
-        free(probe)
         return uninitialized(count)
     }
 }
