@@ -29,12 +29,13 @@ bool fastHeadersEnabled() {
     return enabled;
 }
 
-/// Why the index was not built (I2_FAST_DEBUG=1 prints it: a file that silently took the slow path
-/// is a performance bug worth seeing).
-static void skipped(const char *path, const char *why) {
+void fastDebug(const char *path, const char *what) {
     static const bool debug = getenv("I2_FAST_DEBUG") != nullptr;
-    if (debug) fprintf(stderr, "i2: fast header: %s: %s (DCMTK reads it)\n", path, why);
+    if (debug) fprintf(stderr, "i2: fast header: %s: %s\n", path, what);
 }
+
+/// Why the index was not built.
+static void skipped(const char *path, const char *why) { fastDebug(path, (std::string(why) + " (DCMTK reads it)").c_str()); }
 
 namespace {
 

@@ -113,6 +113,10 @@ private:
     const uint8_t *at(uint64_t offset) const { return offset >= tailStart && !tail.empty() ? tail.data() + (offset - tailStart) : head.data() + offset; }
 };
 
+/// With I2_FAST_DEBUG set, "i2: fast header: PATH: WHAT" on stderr: a file that silently took DCMTK's
+/// slower path is a performance bug worth seeing.
+void fastDebug(const char *path, const char *what);
+
 /// Whether the fast index is used (I2_DCMTK_ONLY=1 turns it off: every file through DCMTK).
 bool fastHeadersEnabled();
 

@@ -33,8 +33,7 @@ extern "C" i2dcm_file *i2dcm_open(const char *path, int *status, char *err, size
 DcmFileFormat &i2dcm_file::dcm() {
     if (deferred) {
         deferred = false;
-        static const bool debug = getenv("I2_FAST_DEBUG") != nullptr;
-        if (debug) fprintf(stderr, "i2: fast header: %s: a query needs DCMTK's reading\n", path.c_str());
+        i2dcm::fastDebug(path.c_str(), "a query needs DCMTK's reading");
         // The file parsed cleanly a moment ago; should it have changed since, DCMTK's reading of it
         // is what every later query sees (its own errors then come from the decode or lookups).
         char err[256];

@@ -47,7 +47,7 @@ public enum Conversion: Engine {
 
         func emit(_ paths: [String]) { for p in paths { result.output(p) } }
         /// One stack's outcome, reported: its paths and notes, or its error (its name given back).
-        func report(_ outcome: StackOutcome, stack: SliceStack, name: String?, usedNames: inout Set<String>) {
+        func report(_ outcome: StackOutcome, name: String?, usedNames: inout Set<String>) {
             for step in outcome.steps {
                 switch step {
                 case .paths(let p): emit(p)
@@ -128,10 +128,13 @@ public enum Conversion: Engine {
         // two at a time for volumes under its memory bound, alone above it), and their results are
         // reported in stack order; otherwise one after the other, where a failed stack gives its name
         // back to the next one with that name, and where stacks share a multi-frame file (see below).
-        var names: [String?] = []
-        for stack in stacks {
+        // Diffusion (.bval/.bvec beside a NIfTI image, derived volumes out of the 4-D image) is planned
+        // once, here: the name is that of the stack it keeps.
+        let plans = stacks.map { Diffusion.plan($0) }
+        let kept = zip(stacks, plans).map { stack, plan in plan.map { Diffusion.keep($0, of: stack) } ?? stack }
+        let names: [String?] = kept.map { stack in
             let info = scan.seriesInfo[stack.first.seriesInstanceUID] ?? SeriesInfo(uid: stack.first.seriesInstanceUID)
-            names.append(directory == nil ? nil : Naming.name(options.namePattern, stack: Diffusion.plan(stack).map { Diffusion.keep($0, of: stack) } ?? stack, info: info))
+            return directory == nil ? nil : Naming.name(options.namePattern, stack: stack, info: info)
         }
         let distinct = Set(names.compactMap { $0 }).count == names.compactMap({ $0 }).count && names.allSatisfy { $0.map { !usedNames.contains($0) } ?? true }
         // Stacks of one multi-frame file (echoes, magnitude/phase) go one by one instead: they share its
@@ -139,12 +142,12 @@ public enum Conversion: Engine {
         let ownFiles = Set(stacks.map(\.first.path)).count == stacks.count
         if distinct && ownFiles && stacks.count > 1 {
             scan.keptFile = nil   // each stack opens its own first file: a parsed file is not shared between threads
-            let outcomes = StackRunner.run(stacks.count, cost: { StackRunner.bytes(stacks[$0]) }, stop: context.stop) { i in
-                convertStack(stacks[i], name: names[i], directory: directory, scan: scan, options: options, last: nil)
+            let outcomes = StackRunner.run(stacks.count, cost: { StackRunner.bytes(kept[$0]) }, stop: context.stop) { i in
+                convertStack(kept[i], diffusion: plans[i], name: names[i], directory: directory, scan: scan, options: options, last: nil)
             }
-            for (i, outcome) in outcomes.enumerated() {
+            for outcome in outcomes {
                 guard let outcome else { continue }   // stopped before it started
-                report(outcome, stack: stacks[i], name: nil, usedNames: &usedNames)
+                report(outcome, name: nil, usedNames: &usedNames)
             }
             return result.finish()
         }
@@ -153,11 +156,11 @@ public enum Conversion: Engine {
         // the scan. One at a time, so no more than one parsed file is held.
         let sidecarFile = Sidecar.LastFile(options.sidecar ? scan.keptFile : nil)
         scan.keptFile = nil   // the sidecar's to keep or replace: one parsed file at a time
-        for (i, original) in stacks.enumerated() {
+        for i in stacks.indices {
             if context.stop.isStopped { break }
             let name = names[i].map { unique($0, &usedNames) }
-            report(convertStack(original, name: name, directory: directory, scan: scan, options: options, last: sidecarFile),
-                   stack: original, name: name, usedNames: &usedNames)
+            report(convertStack(kept[i], diffusion: plans[i], name: name, directory: directory, scan: scan, options: options, last: sidecarFile),
+                   name: name, usedNames: &usedNames)
         }
         return result.finish()
     }
@@ -169,16 +172,12 @@ public enum Conversion: Engine {
         var error: I2Error?
     }
 
-    /// One stack to its output (image, .bval/.bvec, sidecar) under `name` in `directory` (or to the
-    /// output file); touches nothing shared, so stacks can convert side by side.
-    static func convertStack(_ original: SliceStack, name: String?, directory: String?, scan: DicomScan, options: ConvertOptions,
-                             last: Sidecar.LastFile?) -> StackOutcome {
+    /// One stack (what its diffusion plan keeps) to its output (image, .bval/.bvec, sidecar) under `name`
+    /// in `directory` (or to the output file); touches nothing shared, so stacks can convert side by side.
+    static func convertStack(_ stack: SliceStack, diffusion: Diffusion.Plan?, name: String?, directory: String?, scan: DicomScan,
+                             options: ConvertOptions, last: Sidecar.LastFile?) -> StackOutcome {
         var out = StackOutcome()
-        var stack = original
         do {
-            // Diffusion: .bval/.bvec beside a NIfTI image, derived volumes out of the 4-D image.
-            let diffusion = Diffusion.plan(stack)
-            if let plan = diffusion { stack = Diffusion.keep(plan, of: stack) }
             let info = scan.seriesInfo[stack.first.seriesInstanceUID] ?? SeriesInfo(uid: stack.first.seriesInstanceUID)
             let target = directory.map { $0 + "/" + name! + "." + options.formatInDirectory.rawValue } ?? options.output
             let writesDiffusion = diffusion != nil && [.nifti, .niftiGz].contains(FileFormat(path: target))
