@@ -127,7 +127,7 @@ bool FastParser::isSequenceImplicit(uint32_t tag, uint32_t length) const {
     if (element < 0x1000) return false;   // private creators and group lengths
     // A private element: the dictionary entry of its creator, as DCMTK's parser looks it up.
     std::string name = h.creatorOf(open.back().node, group, element);
-    return DcmTag(group, element, name.empty() ? nullptr : name.c_str()).getEVR() == EVR_SQ;
+    return dictionaryVR(group, element, name.empty() ? nullptr : name.c_str()) == EVR_SQ;
 }
 
 /// Walks the fragments of encapsulated pixel data from `pos` (just after its header) past the sequence
@@ -366,8 +366,8 @@ std::string FastHeader::vrOf(int index) const {
     } else if ((group & 1) && element >= 0x0010 && element <= 0x00FF) {
         return "LO";   // private creator
     }
-    DcmTag t(group, element, creator.empty() ? nullptr : creator.c_str());
-    if (t.getEVR() == EVR_xs) {
+    const DcmEVR evr = dictionaryVR(group, element, creator.empty() ? nullptr : creator.c_str());
+    if (evr == EVR_xs) {
         // US or SS by the PixelRepresentation before it, as DCMTK's parser decides for these; other
         // ambiguous VRs are left to DCMTK ("": no text here).
         static const uint32_t byPixelRepresentation[] = {0x00280106, 0x00280107, 0x00280108, 0x00280109, 0x00280120, 0x00280121};
@@ -376,8 +376,8 @@ std::string FastHeader::vrOf(int index) const {
         if (rep < 0 || nodes[rep].length != 2) return "";
         return u16(at(nodes[rep].offset)) == 1 ? "SS" : "US";
     }
-    if (t.getEVR() == EVR_ox || t.getEVR() == EVR_lt || t.getEVR() == EVR_up || t.getEVR() == EVR_na) return "";
-    return t.getVR().getValidVRName();
+    if (evr == EVR_ox || evr == EVR_lt || evr == EVR_up || evr == EVR_na) return "";
+    return DcmVR(evr).getValidVRName();
 }
 
 /// DCMTK's normalisation of one value of a string VR (DcmByteString::getOFString with normalize).

@@ -20,7 +20,7 @@ extern "C" i2dcm_file *i2dcm_open(const char *path, int *status, char *err, size
     f->readOnly = true;
     f->path = path;
     if (i2dcm::fastHeadersEnabled() && (f->fast = i2dcm::FastHeader::open(path))) {
-        i2dcm::registerCodecs();   // what openFile would have done (the dictionary for later DCMTK queries)
+        // DCMTK's set-up (dictionary, codecs: ~3 ms) waits for a query that needs DCMTK (openFile).
         f->deferred = true;
         *status = I2DCM_OK;
         return f;
@@ -237,6 +237,7 @@ static DcmElement *findElement(i2dcm_file *f, const char *path) {
         if ((parseTag(path, g, e, used) && path[used] == 0) || sscanf(path, "(%x,%x)", &g, &e) == 2) {
             key = DcmTagKey(g, e);
         } else {
+            i2dcm::registerCodecs();   // the dictionary set-up
             const DcmDataDictionary &dict = dcmDataDict.rdlock();
             const DcmDictEntry *entry = dict.findEntry(path);
             if (entry) key = entry->getKey();

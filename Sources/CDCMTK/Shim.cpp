@@ -303,6 +303,7 @@ int readMeta(const char *path, Meta &meta, char *err, size_t errlen) {
     }
     if (complete || (pos == (size_t)n && n < (ssize_t)sizeof buf)) { meta.dataSetOffset = (long)pos; return I2DCM_OK; }
     // A meta group beyond the first read, or an unusual one: let DCMTK read it.
+    registerCodecs();   // the dictionary set-up
     DcmInputFileStream stream(path);
     if (stream.status().bad()) return say(err, errlen, std::string("cannot read: ") + stream.status().text(), I2DCM_STORAGE);
     DcmMetaInfo info;

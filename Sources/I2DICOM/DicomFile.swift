@@ -272,3 +272,10 @@ func fastHeaderCheck(_ path: String) -> (differences: Int, report: String)? {
     let n = i2dcm_fast_check(path, &buf, buf.count)
     return n < 0 ? nil : (Int(n), String(cString: buf))
 }
+
+/// Tests only: the fast index's dictionary lookup against DCMTK's (Dictionary.cpp): differences and report.
+func dictionaryCheck() -> (differences: Int, report: String) {
+    var buf = [CChar](repeating: 0, count: 8192)
+    let n = i2dcm_dictionary_check(&buf, buf.count)
+    return (Int(n), String(cString: buf))
+}

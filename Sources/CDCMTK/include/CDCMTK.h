@@ -64,6 +64,10 @@ int i2dcm_transfer_syntax(i2dcm_file *f, char *buf, size_t buflen);
 /// index holds. -1 when the index does not take the file, else the number of differences (described
 /// in `report`).
 int i2dcm_fast_check(const char *path, char *report, size_t reportlen);
+/// Tests only: compares the fast index's dictionary lookup (VR of a tag and private creator) with
+/// DCMTK's DcmTag over every table entry's bounds and pseudo-random tags; the number of differences
+/// (described in `report`, with the number of probes).
+int i2dcm_dictionary_check(char *report, size_t reportlen);
 /// Length in bytes of the (still encoded) pixel data as stored, or -1 when there is none (only its
 /// presence is asked: encapsulated data may answer with its fragments' bytes).
 long i2dcm_pixel_length(i2dcm_file *f);
