@@ -1,6 +1,9 @@
 // swift-tools-version:5.9
 // i2: DICOM ⇄ AI tools. One executable over one library; native libraries reached only through
 // their wrapper targets (CDCMTK → I2DICOM, CNIfTI → I2NIfTI). No Swift package dependencies.
+// DCMTK is linked into libi2dcmtk.so (CDCMTKImpl), which the executable loads when a file or command
+// first needs it (CDCMTKLoader): Debian's DCMTK costs ~8 ms to load, more than converting a small
+// series of plain files, which the fast index (CDCMTK) reads alone. Install the library with i2.
 import PackageDescription
 
 let dcmtkLibs = ["dcmjpls", "dcmtkcharls", "dcmjpeg", "ijg8", "ijg12", "ijg16", "dcmimgle",
@@ -8,10 +11,19 @@ let dcmtkLibs = ["dcmjpls", "dcmtkcharls", "dcmjpeg", "ijg8", "ijg12", "ijg16", 
 
 let package = Package(
     name: "i2",
-    products: [.executable(name: "i2", targets: ["i2"])],
+    products: [
+        .executable(name: "i2", targets: ["i2"]),
+        .library(name: "i2dcmtk", type: .dynamic, targets: ["CDCMTKImpl"]),
+    ],
     targets: [
+        // The C API Swift sees, the fast header index and the tables it shares with DCMTK: no DCMTK code.
+        .target(name: "CDCMTK", linkerSettings: [.linkedLibrary("stdc++")]),
+        // The executable's side: the API answered from the fast index, or through libi2dcmtk.so.
+        .target(name: "CDCMTKLoader", dependencies: ["CDCMTK"], linkerSettings: [.linkedLibrary("dl")]),
+        // libi2dcmtk.so: i2's code on DCMTK (reading, decoding, writing, network).
         .target(
-            name: "CDCMTK",
+            name: "CDCMTKImpl",
+            dependencies: ["CDCMTK"],
             linkerSettings: dcmtkLibs.map { .linkedLibrary($0) } + [.linkedLibrary("openjp2"), .linkedLibrary("z"), .linkedLibrary("stdc++")]
         ),
         .target(
@@ -20,7 +32,7 @@ let package = Package(
                              .linkedLibrary("deflate"), .linkedLibrary("m")]
         ),
         .target(name: "I2Model"),
-        .target(name: "I2DICOM", dependencies: ["CDCMTK", "I2Model"]),
+        .target(name: "I2DICOM", dependencies: ["CDCMTK", "CDCMTKLoader", "I2Model"]),
         .target(name: "I2NIfTI", dependencies: ["CNIfTI", "I2Model"]),
         .target(name: "I2Core", dependencies: ["I2Model", "I2DICOM", "I2NIfTI"]),
         .target(name: "I2CLI", dependencies: ["I2Core"]),

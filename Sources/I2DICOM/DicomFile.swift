@@ -215,6 +215,13 @@ public final class DicomFile {
 
     public var hasPixelData: Bool { i2dcm_pixel_length(handle) >= 0 }
 
+    /// Where the native pixel value starts in the file, when the fast index read it (nil otherwise):
+    /// NativePixels reads it in place there, wherever other elements follow it.
+    public var pixelOffset: Int? {
+        let offset = i2dcm_pixel_offset(handle)
+        return offset >= 0 ? offset : nil
+    }
+
     /// Decodes the pixel data into `buffer` (exactly `buffer.count` bytes are needed).
     public func readPixels(into buffer: UnsafeMutableRawBufferPointer) throws {
         try Condition.check(path: path) { i2dcm_pixels(handle, buffer.baseAddress, buffer.count, $0, $1) }
@@ -273,9 +280,10 @@ func fastHeaderCheck(_ path: String) -> (differences: Int, report: String)? {
     return n < 0 ? nil : (Int(n), String(cString: buf))
 }
 
-/// Tests only: the fast index's dictionary lookup against DCMTK's (Dictionary.cpp): differences and report.
-func dictionaryCheck() -> (differences: Int, report: String) {
+/// Tests only: the tables the fast index copies from DCMTK against DCMTK's own (DicomTables.hpp):
+/// differences and report.
+func tablesCheck() -> (differences: Int, report: String) {
     var buf = [CChar](repeating: 0, count: 8192)
-    let n = i2dcm_dictionary_check(&buf, buf.count)
+    let n = i2dcm_tables_check(&buf, buf.count)
     return (Int(n), String(cString: buf))
 }

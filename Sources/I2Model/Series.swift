@@ -40,6 +40,7 @@ public struct SliceHeader: Sendable {
     public var seriesNumberOffset = 0         // added to SeriesNumber in names (GE epi_pepolar: 1000)
     public var instanceNumber: Int = 0
     public var transferSyntax = ""
+    public var pixelOffset: Int?              // file offset of the native pixel value, when known from the scan
     public var sopClassUID = ""
     public var positionText = ""            // ImagePositionPatient as written (single-frame files), for exact copies
     public var thickness: Double?             // SliceThickness, the spacing of a single-slice volume

@@ -31,11 +31,13 @@ final class ReadmeInstallTests: XCTestCase {
 
         let tmp = TestSupport.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: tmp) }
-        // A source tree with the files the block installs: the built binary (the debug one stands in for
-        // .build/release/i2), man/ and completions/ from the package.
+        // A source tree with the files the block installs: the built binary and its DCMTK library (the
+        // debug ones stand in for .build/release's), man/ and completions/ from the package.
         let src = tmp + "/src", fm = FileManager.default
         try fm.createDirectory(atPath: src + "/.build/release", withIntermediateDirectories: true)
         try fm.copyItem(atPath: TestSupport.i2Path, toPath: src + "/.build/release/i2")
+        let library = URL(fileURLWithPath: TestSupport.i2Path).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("libi2dcmtk.so").path
+        try fm.copyItem(atPath: library, toPath: src + "/.build/release/libi2dcmtk.so")
         for d in ["man", "completions"] {
             try fm.copyItem(atPath: TestSupport.packageRoot.appendingPathComponent(d).path, toPath: src + "/" + d)
         }
@@ -50,6 +52,10 @@ final class ReadmeInstallTests: XCTestCase {
             XCTAssertEqual(r.status, 0, "the README install block failed with DESTDIR=\(stage): \(r.stderr)")
             let base = stage + root
             XCTAssertTrue(fm.isExecutableFile(atPath: base + "/bin/i2"), "no \(root)/bin/i2")
+            // The installed i2 finds its DCMTK library (../lib/i2): a JPEG 2000 file needs it to decode.
+            let out = tmp + "/out-" + UUID().uuidString
+            let converted = try TestSupport.run(base + "/bin/i2", ["convert", TestSupport.fixture("dcm_qa/j2k/u8.dcm"), out + ".nii"])
+            XCTAssertEqual(converted.status, 0, "installed i2 cannot convert a JPEG 2000 file: \(converted.stderr)")
             for page in manPages {
                 XCTAssertTrue(fm.fileExists(atPath: base + "/share/man/man1/" + page), "no \(root)/share/man/man1/\(page)")
             }

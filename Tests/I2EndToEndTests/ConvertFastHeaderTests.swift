@@ -63,6 +63,45 @@ final class ConvertFastHeaderTests: E2ECase {
         let cut = path("cut.dcm")
         try source.prefix(source.count - 1000).write(to: URL(fileURLWithPath: cut))
         let damaged = try TestSupport.run(TestSupport.i2Path, ["convert", "--list", cut], environment: env)
-        XCTAssertTrue(damaged.stderr.contains("fast header: \(cut): pixel data longer than the file (DCMTK reads it)"), damaged.stderr)
+        XCTAssertTrue(damaged.stderr.contains("fast header: \(cut): not indexed: pixel data longer than the file"), damaged.stderr)
+        XCTAssertTrue(damaged.stderr.contains("fast header: \(cut): DCMTK reads it"), damaged.stderr)
+    }
+}
+
+/// i2 loads its DCMTK library (libi2dcmtk.so) only when a file needs DCMTK: a copy of the executable
+/// without the library converts plain files, and stops with a message naming the library at the first
+/// file that needs it (never a guessed answer); I2_DCMTK_LIBRARY points it at the library.
+final class DCMTKLibraryLoadingTests: E2ECase {
+    func testPlainFilesNeedNoDCMTKAndOthersSayWhatIsMissing() throws {
+        let alone = path("bin")
+        try FileManager.default.createDirectory(atPath: alone, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: TestSupport.i2Path, toPath: alone + "/i2")
+        let library = URL(fileURLWithPath: TestSupport.i2Path).resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("libi2dcmtk.so").path
+        XCTAssertTrue(FileManager.default.fileExists(atPath: library), library)
+        var env = ProcessInfo.processInfo.environment
+        env["I2_DCMTK_LIBRARY"] = nil
+
+        // Little-endian CT slices and a README beside them: the fast index reads the slices, their values
+        // are read in place, and the README is told apart as not DICOM without DCMTK.
+        let series = path("series")
+        try FileManager.default.copyItem(atPath: TestSupport.fixture("dcmqi/ct-3slice"), toPath: series)
+        try "Three CT slices.\n".write(toFile: series + "/README.txt", atomically: true, encoding: .utf8)
+        let plain = try TestSupport.run(alone + "/i2", ["convert", series, path("plain.nii")], environment: env)
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertTrue(plain.stderr.contains("README.txt: skipped, not a DICOM file"), plain.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("plain.nii")))
+
+        // JPEG 2000 must be decoded through DCMTK: a clear stop, exit 1, nothing written.
+        let j2k = TestSupport.fixture("dcm_qa/j2k/u8.dcm")
+        let missing = try TestSupport.run(alone + "/i2", ["convert", j2k, path("j2k.nii")], environment: env)
+        XCTAssertEqual(missing.status, 1, missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("cannot load its DICOM library") && missing.stderr.contains("libi2dcmtk.so"), missing.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("j2k.nii")))
+
+        env["I2_DCMTK_LIBRARY"] = library
+        let found = try TestSupport.run(alone + "/i2", ["convert", j2k, path("j2k.nii")], environment: env)
+        XCTAssertEqual(found.status, 0, found.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("j2k.nii")))
     }
 }

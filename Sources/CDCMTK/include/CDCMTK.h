@@ -64,16 +64,20 @@ int i2dcm_transfer_syntax(i2dcm_file *f, char *buf, size_t buflen);
 /// index holds. -1 when the index does not take the file, else the number of differences (described
 /// in `report`).
 int i2dcm_fast_check(const char *path, char *report, size_t reportlen);
-/// Tests only: compares the fast index's dictionary lookup (VR of a tag and private creator) with
-/// DCMTK's DcmTag over every table entry's bounds and pseudo-random tags; the number of differences
-/// (described in `report`, with the number of probes).
-int i2dcm_dictionary_check(char *report, size_t reportlen);
+/// Tests only: compares each table the fast index copies from DCMTK (dictionary VRs, VR names, transfer
+/// syntaxes, number text: DicomTables.hpp) with DCMTK's own; the number of differences (described in
+/// `report`, with the number of probes).
+int i2dcm_tables_check(char *report, size_t reportlen);
 /// Length in bytes of the (still encoded) pixel data as stored, or -1 when there is none (only its
 /// presence is asked: encapsulated data may answer with its fragments' bytes).
 long i2dcm_pixel_length(i2dcm_file *f);
 /// How the pixel data is stored: 0 native (*bytes = the value's length), 1 encapsulated (*fragments =
 /// its fragments without the Basic Offset Table, *bytes = their total length), -1 no pixel data.
 int i2dcm_pixel_layout(i2dcm_file *f, long *fragments, long *bytes);
+
+/// For a file read by the fast index with native pixel data: the file offset of the pixel value (whose
+/// length i2dcm_pixel_layout gives), so it can be read in place; -1 otherwise.
+long i2dcm_pixel_offset(i2dcm_file *f);
 
 /// Decodes all frames of the pixel data (decompressing any transfer syntax DCMTK has a codec for)
 /// and copies `len` bytes of native little-endian pixels into `dst`. Fails when the pixel data is

@@ -176,6 +176,7 @@ struct DicomScan {
         func attribute(_ frame: Int, _ macro: Tag, _ tag: Tag) -> [Double]? { f.frameDoubles(frame, macro, tag) }
 
         let syntax = f.transferSyntax
+        let pixelOffset = f.pixelOffset
         let sopClass = f.string(.sopClassUID) ?? ""
         // File-level values, read once and not per frame (thousands of frames in an enhanced file).
         let bitsStored = f.int(.bitsStored) ?? bits, signed = f.int(.pixelRepresentation) == 1
@@ -258,6 +259,7 @@ struct DicomScan {
             }
             s.instanceNumber = instanceNumber
             s.transferSyntax = syntax
+            s.pixelOffset = pixelOffset
             s.sopClassUID = sopClass
             s.positionText = positionText
             s.thickness = attribute(frame, .pixelMeasuresSequence, .sliceThickness)?.first

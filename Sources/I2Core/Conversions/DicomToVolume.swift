@@ -46,11 +46,11 @@ public enum DicomToVolume {
                     }
                     if let tile = first.mosaic {
                         // Mosaic tiles (Mosaic.swift): decode the file's image once, copy each tile into its slot.
-                        try Mosaic.read(files[fi], transferSyntax: first.transferSyntax,
+                        try Mosaic.read(files[fi], transferSyntax: first.transferSyntax, pixelOffset: first.pixelOffset,
                                         slots: entries.map { ($0.index, stack.slices[$0.index].mosaic ?? tile) }, into: base,
                                         tileRows: f.rows, tileColumns: f.columns, bytesPerVoxel: stored.byteCount)
                     } else if !NativePixels.applies(to: first.transferSyntax)
-                        || !NativePixels.read(path: files[fi], length: first.frameCount * sliceBytes, parts: parts) {
+                        || !NativePixels.read(path: files[fi], length: first.frameCount * sliceBytes, parts: parts, at: first.pixelOffset) {
                         planar = try decode(files[fi], frames: first.frameCount, entries: entries, into: base, sliceBytes: sliceBytes,
                                             colour: components == 3)
                     }

@@ -156,13 +156,13 @@ enum Mosaic {
 
     /// Decodes the mosaic image of `path` once and copies each requested tile into its slot
     /// (`slots`: slot index in the volume, tile). One mosaic-sized buffer per file, no full-volume copy.
-    static func read(_ path: String, transferSyntax: String, slots: [(index: Int, tile: MosaicTile)],
+    static func read(_ path: String, transferSyntax: String, pixelOffset: Int? = nil, slots: [(index: Int, tile: MosaicTile)],
                      into base: UnsafeMutableRawPointer, tileRows: Int, tileColumns: Int, bytesPerVoxel: Int) throws {
         guard let firstTile = slots.first?.tile else { return }
         let mosaicBytes = firstTile.mosaicRows * firstTile.mosaicColumns * bytesPerVoxel
         var image = try [UInt8].allocated(mosaicBytes, for: path)
         try image.withUnsafeMutableBytes { buf in
-            if !NativePixels.applies(to: transferSyntax) || !NativePixels.read(path: path, into: buf) {
+            if !NativePixels.applies(to: transferSyntax) || !NativePixels.read(path: path, into: buf, at: pixelOffset) {
                 try DicomFile(path: path).readPixels(into: buf)
             }
         }

@@ -638,7 +638,7 @@ int listenOn(const char *address, int port, std::string &why) {
 
 }  // namespace
 
-extern "C" int i2dcm_scp_run(const i2dcm_scp_config *cfg, i2dcm_scp_store_fn store, i2dcm_scp_log_fn logfn, void (*ready)(void *),
+extern "C" int i2dcmx_scp_run(const i2dcm_scp_config *cfg, i2dcm_scp_store_fn store, i2dcm_scp_log_fn logfn, void (*ready)(void *),
                          void *ctx, volatile int *stop, char *err, size_t errlen) {
     i2dcm::registerCodecs();   // also quiets DCMTK's logger: problems reach Swift through the log callback
     setenv("TCP_NODELAY", "1", 0);   // DCMTK leaves Nagle on otherwise: ~40 ms per C-STORE response

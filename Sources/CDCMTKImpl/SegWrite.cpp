@@ -59,7 +59,7 @@ static DcmItem *dimensionIndex(const char *uid, const DcmTagKey &pointer, const 
     return item;
 }
 
-extern "C" int i2dcm_seg_put_frames(i2dcm_file *f, int count, const int32_t *segment, const int32_t *slice,
+extern "C" int i2dcmx_seg_put_frames(i2dcmx_file *f, int count, const int32_t *segment, const int32_t *slice,
                                     int slices, const char *slice_table, const char *dimension_uid,
                                     char *err, size_t errlen) {
     f->changing();
@@ -117,7 +117,7 @@ extern "C" int i2dcm_seg_put_frames(i2dcm_file *f, int count, const int32_t *seg
     return 0;
 }
 
-extern "C" int i2dcm_seg_put_original_labels(i2dcm_file *f, int count, const int64_t *labels, char *err, size_t errlen) {
+extern "C" int i2dcmx_seg_put_original_labels(i2dcmx_file *f, int count, const int64_t *labels, char *err, size_t errlen) {
     f->changing();
     DcmSequenceOfItems *seq = nullptr;
     if (f->dcm().getDataset()->findAndGetSequence(DCM_SegmentSequence, seq).bad() || !seq || (int)seq->card() != count) {
@@ -136,7 +136,7 @@ extern "C" int i2dcm_seg_put_original_labels(i2dcm_file *f, int count, const int
     return 0;
 }
 
-extern "C" int i2dcm_seg_save(i2dcm_file *f, const char *path, int rle, char *err, size_t errlen) {
+extern "C" int i2dcmx_seg_save(i2dcmx_file *f, const char *path, int rle, char *err, size_t errlen) {
     f->changing();
     DcmDataset *ds = f->dcm().getDataset();
     if (ds->tagExists(DCM_PixelData)) return say(err, errlen, "PixelData is appended by the caller, not saved here", I2DCM_INTERNAL);

@@ -134,7 +134,7 @@ int exchange(i2dcm_scu_assoc *a, T_ASC_PresentationContextID id, T_DIMSE_Message
 
 }  // namespace
 
-extern "C" i2dcm_scu_assoc *i2dcm_scu_open(const i2dcm_scu_params *p, const i2dcm_scu_context *contexts, int count, int *outcome,
+extern "C" i2dcm_scu_assoc *i2dcmx_scu_open(const i2dcm_scu_params *p, const i2dcm_scu_context *contexts, int count, int *outcome,
                                    i2dcm_scu_rejection *rej, char *err, size_t errlen) {
     setUp();
     *outcome = I2DCM_NET_ABORTED;
@@ -158,7 +158,7 @@ extern "C" i2dcm_scu_assoc *i2dcm_scu_open(const i2dcm_scu_params *p, const i2dc
     OFCondition c = ASC_initializeNetwork(NET_REQUESTOR, 0, p->acse_timeout, &a->net);
     T_ASC_Parameters *params = nullptr;
     if (c.good()) c = ASC_createAssociationParameters(&params, p->max_pdu);
-    if (c.bad()) { say(err, errlen, std::string("cannot set up the DICOM network: ") + c.text()); i2dcm_scu_close(a, 1); return nullptr; }
+    if (c.bad()) { say(err, errlen, std::string("cannot set up the DICOM network: ") + c.text()); i2dcmx_scu_close(a, 1); return nullptr; }
     char self[256] = "localhost";
     gethostname(self, sizeof self - 1);
     ASC_setAPTitles(params, p->calling_ae, p->called_ae, nullptr);
@@ -172,7 +172,7 @@ extern "C" i2dcm_scu_assoc *i2dcm_scu_open(const i2dcm_scu_params *p, const i2dc
     if (c.bad()) {
         say(err, errlen, std::string("cannot propose presentation contexts: ") + c.text());
         ASC_destroyAssociationParameters(&params);
-        i2dcm_scu_close(a, 1);
+        i2dcmx_scu_close(a, 1);
         return nullptr;
     }
     c = ASC_requestAssociation(a->net, params, &a->assoc);
@@ -188,16 +188,16 @@ extern "C" i2dcm_scu_assoc *i2dcm_scu_open(const i2dcm_scu_params *p, const i2dc
             say(err, errlen, c.text());
         }
         if (!a->assoc) ASC_destroyAssociationParameters(&params);
-        i2dcm_scu_close(a, 1);
+        i2dcmx_scu_close(a, 1);
         return nullptr;
     }
     *outcome = I2DCM_OK;
     return a;
 }
 
-extern "C" int i2dcm_scu_accepted_count(i2dcm_scu_assoc *a) { return ASC_countAcceptedPresentationContexts(a->assoc->params); }
+extern "C" int i2dcmx_scu_accepted_count(i2dcm_scu_assoc *a) { return ASC_countAcceptedPresentationContexts(a->assoc->params); }
 
-extern "C" i2dcm_scu_file *i2dcm_scu_load(const char *path, int in_memory, int *status, char *err, size_t errlen) {
+extern "C" i2dcm_scu_file *i2dcmx_scu_load(const char *path, int in_memory, int *status, char *err, size_t errlen) {
     setUp();
     auto *f = new i2dcm_scu_file();
     // In memory: every value is read in the one parsing pass (read-ahead, off the sending thread).
@@ -208,9 +208,9 @@ extern "C" i2dcm_scu_file *i2dcm_scu_load(const char *path, int in_memory, int *
     return f;
 }
 
-extern "C" void i2dcm_scu_file_free(i2dcm_scu_file *f) { delete f; }
+extern "C" void i2dcmx_scu_file_free(i2dcm_scu_file *f) { delete f; }
 
-extern "C" int i2dcm_scu_store(i2dcm_scu_assoc *a, i2dcm_scu_file *f, i2dcm_scu_store_result *r, char *err, size_t errlen) {
+extern "C" int i2dcmx_scu_store(i2dcm_scu_assoc *a, i2dcm_scu_file *f, i2dcm_scu_store_result *r, char *err, size_t errlen) {
     memset(r, 0, sizeof *r);
     DcmDataset *ds = f->ff.getDataset();
     OFCondition c;
@@ -267,7 +267,7 @@ extern "C" int i2dcm_scu_store(i2dcm_scu_assoc *a, i2dcm_scu_file *f, i2dcm_scu_
     return I2DCM_OK;
 }
 
-extern "C" int i2dcm_scu_echo(i2dcm_scu_assoc *a, uint16_t *status, char *err, size_t errlen) {
+extern "C" int i2dcmx_scu_echo(i2dcm_scu_assoc *a, uint16_t *status, char *err, size_t errlen) {
     T_ASC_PresentationContextID id = ASC_findAcceptedPresentationContextID(a->assoc, UID_VerificationSOPClass);
     if (!id) { say(err, errlen, "the peer did not accept the Verification SOP Class (C-ECHO)"); return I2DCM_NET_NO_CONTEXT; }
     T_DIMSE_Message msg, answer;
@@ -287,7 +287,7 @@ extern "C" int i2dcm_scu_echo(i2dcm_scu_assoc *a, uint16_t *status, char *err, s
     return outcome;
 }
 
-extern "C" void i2dcm_scu_close(i2dcm_scu_assoc *a, int abort) {
+extern "C" void i2dcmx_scu_close(i2dcm_scu_assoc *a, int abort) {
     if (!a) return;
     if (a->assoc) {
         if (!abort && ASC_releaseAssociation(a->assoc).good()) {
@@ -309,7 +309,7 @@ extern "C" void i2dcm_scu_close(i2dcm_scu_assoc *a, int abort) {
     delete a;
 }
 
-extern "C" int i2dcm_probe(const char *path, char *sopClass, char *sopInstance, char *ts, size_t len, char *err, size_t errlen) {
+extern "C" int i2dcmx_probe(const char *path, char *sopClass, char *sopInstance, char *ts, size_t len, char *err, size_t errlen) {
     setUp();
     sopClass[0] = sopInstance[0] = ts[0] = 0;
     i2dcm::Meta m;
@@ -337,6 +337,6 @@ extern "C" int i2dcm_probe(const char *path, char *sopClass, char *sopInstance, 
     return I2DCM_OK;
 }
 
-extern "C" const char *i2dcm_uid_name(const char *uid) { return dcmFindNameOfUID(uid, nullptr); }
+extern "C" const char *i2dcmx_uid_name(const char *uid) { return dcmFindNameOfUID(uid, nullptr); }
 
-extern "C" const char *i2dcm_status_text(uint16_t status) { return DU_cstoreStatusString(status); }
+extern "C" const char *i2dcmx_status_text(uint16_t status) { return DU_cstoreStatusString(status); }

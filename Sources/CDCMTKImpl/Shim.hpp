@@ -1,8 +1,8 @@
 // Internal to the shim (not part of the C API; every .cpp includes it): the data set handle, DCMTK's
 // one-time set-up, the one message helper, the one way to open a file and the one file meta reader.
 #pragma once
-#include "CDCMTK.h"
-#include "FastHeader.hpp"
+#include "DCMTKLibrary.h"
+#include "DicomTables.hpp"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
@@ -13,31 +13,23 @@
 #include <utility>
 #include <vector>
 
-/// The handle behind the opaque i2dcm_file of CDCMTK.h.
-struct i2dcm_file {
-    /// The fast index of a plain file opened by i2dcm_open (FastHeader.hpp); DCMTK's reading of it is
-    /// then loaded only when a query needs it (dcm()).
-    std::unique_ptr<i2dcm::FastHeader> fast;
-    std::string path;
-    /// DCMTK's data set: read now, or on first use for a file opened with the fast index.
-    DcmFileFormat &dcm();
-    /// A file read by i2dcm_open is only queried until something changes it: its top-level elements,
+/// The library's data set handle (the executable's i2dcm_file holds one when DCMTK must answer).
+struct i2dcmx_file {
+    DcmFileFormat format;
+    DcmFileFormat &dcm() { return format; }
+    /// A file read by i2dcmx_open is only queried until something changes it: its top-level elements,
     /// in tag order, for a binary search instead of DCMTK's walk of the element list on every lookup
     /// (a scan asks ~100 attributes of each file). Built on the first lookup.
     std::vector<std::pair<Uint32, DcmElement *>> index;
     bool indexed = false;
-    bool readOnly = false;   // set by i2dcm_open; any change to the data set clears it for good
+    bool readOnly = false;   // set by i2dcmx_open; any change to the data set clears it for good
     /// The first object of each tag anywhere in the data set, in DCMTK's nested search order (depth
     /// first, each element before what it holds), after one walk: a nested lookup of an absent tag
     /// walked every item of an enhanced file (5,000+ frames) each time. Read-only files only.
     std::unordered_map<Uint32, DcmObject *> nested;
     bool nestedBuilt = false;
     /// Every function that changes the data set calls this first: the indexes may point at freed elements.
-    void changing() { dcm(); fast.reset(); readOnly = false; indexed = false; index.clear(); nestedBuilt = false; nested.clear(); }
-
-    // Reached through dcm() only, which loads a deferred reading first.
-    DcmFileFormat format;
-    bool deferred = false;   // opened with the fast index, DCMTK's reading not loaded yet
+    void changing() { readOnly = false; indexed = false; index.clear(); nestedBuilt = false; nested.clear(); }
 };
 
 namespace i2dcm {
@@ -46,11 +38,6 @@ namespace i2dcm {
 /// the text files, unless the user set DCMDICTPATH; called once, by registerCodecs.
 void installDictionary();
 
-/// The VR DCMTK's dictionary gives (group, element) of private creator `creator` (null: none), as
-/// DcmTag's lookup finds it (exact entry, then a private tag's low element byte, then the repeating
-/// entries in order), from the same table without building DCMTK's dictionary (~3 ms of start-up,
-/// and the fast index needs only this). EVR_UNKNOWN when the table has no entry.
-DcmEVR dictionaryVR(uint16_t group, uint16_t element, const char *creator);
 
 /// Registers DCMTK's decoders (RLE, JPEG, JPEG-LS), i2's JPEG 2000 decoder (J2K.cpp) and silences
 /// its logger, after installDictionary; idempotent and thread-safe.
@@ -75,12 +62,17 @@ ssize_t readHead(const char *path, unsigned char *buf, size_t n);
 /// preamble and no data set naming a SOP class), I2DCM_BAD_INPUT (a Part 10 file DCMTK cannot read).
 int openFile(DcmFileFormat &ff, const char *path, Uint32 maxRead, const DcmTagKey *stopAt, char *err, size_t errlen);
 
+/// An element's values as text, joined by '\' (DCMTK's getOFStringArray), except FL and FD: those are
+/// written from their binary values with formatNumber, the fast index's text (exact: "%.9g" and
+/// "%.17g" read back to the same value, where DCMTK's own conversion can lose the last digits).
+OFCondition elementText(DcmElement *el, OFString &value);
+
 /// The top-level element `key` of `f` (through its index when the file is read-only), or null.
-DcmElement *topLevel(i2dcm_file *f, const DcmTagKey &key);
+DcmElement *topLevel(i2dcmx_file *f, const DcmTagKey &key);
 
 /// The first element `key` anywhere in `f`, nested sequences included (what DCMTK's
 /// findAndGetElement(key, el, searchIntoSub) finds), or null.
-DcmElement *firstNested(i2dcm_file *f, const DcmTagKey &key);
+DcmElement *firstNested(i2dcmx_file *f, const DcmTagKey &key);
 
 /// The file meta information (group 0002) as the one meta reader finds it.
 struct Meta {

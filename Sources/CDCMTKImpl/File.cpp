@@ -1,4 +1,5 @@
-// dcmdata: reading, decoding and writing data sets behind the plain-C API of CDCMTK.h.
+// dcmdata: reading, decoding and writing data sets, for the plain-C API of CDCMTK.h (through
+// CDCMTKLoader, which answers what the fast index can without DCMTK).
 #include "Shim.hpp"
 
 #include <dcmtk/dcmdata/dcpath.h>
@@ -13,115 +14,32 @@
 
 using i2dcm::say;
 
-using i2dcm::FastNode;
-
-extern "C" i2dcm_file *i2dcm_open(const char *path, int *status, char *err, size_t errlen) {
-    auto *f = new i2dcm_file();
+extern "C" i2dcmx_file *i2dcmx_open(const char *path, int *status, char *err, size_t errlen) {
+    auto *f = new i2dcmx_file();
     f->readOnly = true;
-    f->path = path;
-    if (i2dcm::fastHeadersEnabled() && (f->fast = i2dcm::FastHeader::open(path))) {
-        // DCMTK's set-up (dictionary, codecs: ~3 ms) waits for a query that needs DCMTK (openFile).
-        f->deferred = true;
-        *status = I2DCM_OK;
-        return f;
-    }
     *status = i2dcm::openFile(f->format, path, 4096, nullptr, err, errlen);
     if (*status != I2DCM_OK) { delete f; return nullptr; }
     return f;
 }
 
-DcmFileFormat &i2dcm_file::dcm() {
-    if (deferred) {
-        deferred = false;
-        i2dcm::fastDebug(path.c_str(), "a query needs DCMTK's reading");
-        // The file parsed cleanly a moment ago; should it have changed since, DCMTK's reading of it
-        // is what every later query sees (its own errors then come from the decode or lookups).
-        char err[256];
-        i2dcm::openFile(format, path.c_str(), 4096, nullptr, err, sizeof err);
-    }
-    return format;
-}
-
-// ---- Answers from the fast index (FastHeader.hpp) --------------------------------------------------
-// Each returns true when the index answered (a value, or -1 for absent), false when DCMTK must.
-
-/// The text of `node` into buf as copyValue gives it: -1 for no node or a sequence.
-static bool fastText(i2dcm_file *f, int node, char *buf, size_t buflen, int &result) {
-    if (node < 0 || f->fast->nodes[node].kind != FastNode::Leaf) { result = -1; return true; }
-    std::string value;
-    if (!f->fast->text(node, value)) return false;
-    if (buf && buflen) snprintf(buf, buflen, "%s", value.c_str());
-    result = (int)value.size();
-    return true;
-}
-
-static bool fastBytes(i2dcm_file *f, int node, const uint8_t **data, long &result) {
-    if (node < 0 || f->fast->nodes[node].kind != FastNode::Leaf) { result = -1; return true; }
-    long count = 0;
-    int got = f->fast->bytes(node, data, &count);
-    if (got < 0) return false;
-    result = got ? count : -1;
-    return true;
-}
-
 static bool parseTag(const char *p, unsigned &g, unsigned &e, int &used);
 
-/// The node at a read path "(gggg,eeee)[i].(gggg,eeee)…" or a keyword, as walkPath/findElement read it;
-/// false for a path this walk does not take (DCMTK's answers it).
-static bool fastWalk(i2dcm_file *f, const char *path, int &node) {
-    const i2dcm::FastHeader &h = *f->fast;
-    node = -1;
-    if (strchr(path, '.') == nullptr && strchr(path, '[') == nullptr && path[0] != '(') {
-        const DcmDataDictionary &dict = dcmDataDict.rdlock();
-        const DcmDictEntry *entry = dict.findEntry(path);
-        DcmTagKey key = entry ? entry->getKey() : DcmTagKey();
-        dcmDataDict.rdunlock();
-        if (entry) node = h.top((uint32_t)key.getGroup() << 16 | key.getElement());
-        return true;
-    }
-    int item = -1;   // -1: the data set
-    const char *p = path;
-    for (;;) {
-        unsigned g, e;
-        int used = 0;
-        if (!parseTag(p, g, e, used)) return false;
-        p += used;
-        int el = h.child(item, g << 16 | e);
-        if (el < 0) { node = -1; return true; }
-        node = el;
-        if (*p == '[') {
-            char *end = nullptr;
-            unsigned long index = strtoul(p + 1, &end, 10);
-            if (!end || *end != ']') return false;
-            if (h.nodes[el].kind != FastNode::Sequence) { node = -1; return true; }
-            node = item = h.item(el, (long)index);
-            if (item < 0) return true;
-            p = end + 1;
-        } else {
-            item = -2;   // an element: nothing may follow it
-        }
-        if (*p == 0) return true;
-        if (*p != '.' || item == -2) { node = -1; return true; }
-        p++;
-    }
-}
-
-extern "C" i2dcm_file *i2dcm_open_damaged(const char *path) {
-    auto *f = new i2dcm_file();
+extern "C" i2dcmx_file *i2dcmx_open_damaged(const char *path) {
+    auto *f = new i2dcmx_file();
     const DcmTagKey pixelData = DCM_PixelData;
     int status = i2dcm::openFile(f->format, path, 4096, &pixelData, nullptr, 0);
     if (status != I2DCM_OK && !f->dcm().getDataset()->tagExists(DCM_SeriesInstanceUID)) { delete f; return nullptr; }
     return f;
 }
 
-extern "C" i2dcm_file *i2dcm_new(void) {
+extern "C" i2dcmx_file *i2dcmx_new_file(void) {
     i2dcm::registerCodecs();
-    return new i2dcm_file();
+    return new i2dcmx_file();
 }
 
-extern "C" void i2dcm_free(i2dcm_file *f) { delete f; }
+extern "C" void i2dcmx_free(i2dcmx_file *f) { delete f; }
 
-DcmElement *i2dcm::topLevel(i2dcm_file *f, const DcmTagKey &key) {
+DcmElement *i2dcm::topLevel(i2dcmx_file *f, const DcmTagKey &key) {
     DcmDataset *ds = f->dcm().getDataset();
     if (!f->readOnly) {
         DcmElement *el = nullptr;
@@ -157,7 +75,7 @@ static void recordNested(DcmObject *container, std::unordered_map<Uint32, DcmObj
     }
 }
 
-DcmElement *i2dcm::firstNested(i2dcm_file *f, const DcmTagKey &key) {
+DcmElement *i2dcm::firstNested(i2dcmx_file *f, const DcmTagKey &key) {
     DcmDataset *ds = f->dcm().getDataset();
     if (!f->readOnly) {
         DcmElement *el = nullptr;
@@ -195,7 +113,7 @@ static bool parseTag(const char *p, unsigned &g, unsigned &e, int &used) {
 /// Our own walk instead of DCMTK's DcmPathProcessor: each step into "[i]" first checks that the element
 /// really is a sequence (its ident, not the dictionary's VR), so a hostile file with, say, a
 /// PlanePositionSequence encoded as OW is "absent" here instead of a type confusion (SIGSEGV).
-static DcmObject *walkPath(i2dcm_file *f, const char *path) {
+static DcmObject *walkPath(i2dcmx_file *f, const char *path) {
     DcmItem *item = f->dcm().getDataset();
     const char *p = path;
     DcmObject *obj = nullptr;
@@ -228,7 +146,7 @@ static DcmObject *walkPath(i2dcm_file *f, const char *path) {
     }
 }
 
-static DcmElement *findElement(i2dcm_file *f, const char *path) {
+static DcmElement *findElement(i2dcmx_file *f, const char *path) {
     // Plain tags are the common case: skip the path machinery for them.
     DcmTagKey key;
     if (strchr(path, '.') == nullptr && strchr(path, '[') == nullptr) {
@@ -250,35 +168,50 @@ static DcmElement *findElement(i2dcm_file *f, const char *path) {
     return obj && obj->isLeaf() ? OFstatic_cast(DcmElement *, obj) : nullptr;
 }
 
+OFCondition i2dcm::elementText(DcmElement *el, OFString &value) {
+    const DcmEVR vr = el->ident();
+    if (vr != EVR_FL && vr != EVR_FD) return el->getOFStringArray(value);
+    value.clear();
+    const unsigned long n = el->getVM();
+    for (unsigned long i = 0; i < n; i++) {
+        double v = 0;
+        OFCondition c;
+        if (vr == EVR_FL) {
+            Float32 f = 0;
+            c = el->getFloat32(f, i);
+            v = f;
+        } else {
+            c = el->getFloat64(v, i);
+        }
+        if (c.bad()) return c;
+        char number[64];
+        i2dcm::formatNumber(number, sizeof number, v, vr == EVR_FL ? 9 : 17);
+        if (i) value += '\\';
+        value += number;
+    }
+    return EC_Normal;
+}
+
 /// An element's value as text into buf (truncated to buflen); its full length, or -1.
 static int copyValue(DcmElement *el, char *buf, size_t buflen) {
     if (!el) return -1;
     OFString value;
-    if (el->getOFStringArray(value).bad()) return -1;
+    if (i2dcm::elementText(el, value).bad()) return -1;
     if (buf && buflen) snprintf(buf, buflen, "%s", value.c_str());
     return (int)value.length();
 }
 
-extern "C" int i2dcm_get(i2dcm_file *f, const char *path, char *buf, size_t buflen) {
-    int node, result;
-    if (f->fast && fastWalk(f, path, node)) {
-        if (node >= 0 && f->fast->nodes[node].kind == FastNode::Item) return -1;
-        if (fastText(f, node, buf, buflen, result)) return result;
-    }
+extern "C" int i2dcmx_get(i2dcmx_file *f, const char *path, char *buf, size_t buflen) {
     DcmElement *el = findElement(f, path);
     return copyValue(el, buf, buflen);
 }
 
-extern "C" int i2dcm_get_tag(i2dcm_file *f, uint16_t group, uint16_t elem, char *buf, size_t buflen) {
-    int result;
-    if (f->fast && fastText(f, f->fast->top((uint32_t)group << 16 | elem), buf, buflen, result)) return result;
+extern "C" int i2dcmx_get_tag(i2dcmx_file *f, uint16_t group, uint16_t elem, char *buf, size_t buflen) {
     DcmElement *el = i2dcm::topLevel(f, DcmTagKey(group, elem));
     return copyValue(el, buf, buflen);
 }
 
-extern "C" int i2dcm_get_nested(i2dcm_file *f, uint16_t group, uint16_t elem, char *buf, size_t buflen) {
-    int result;
-    if (f->fast && fastText(f, f->fast->nested((uint32_t)group << 16 | elem), buf, buflen, result)) return result;
+extern "C" int i2dcmx_get_nested(i2dcmx_file *f, uint16_t group, uint16_t elem, char *buf, size_t buflen) {
     DcmElement *el = i2dcm::firstNested(f, DcmTagKey(group, elem));
     return copyValue(el, buf, buflen);
 }
@@ -292,75 +225,52 @@ static long copyBytes(DcmElement *el, const uint8_t **data) {
     return bytes ? (long)el->getLength() : 0;
 }
 
-extern "C" long i2dcm_get_bytes_nested(i2dcm_file *f, uint16_t group, uint16_t elem, const uint8_t **data) {
-    long result;
-    if (f->fast && fastBytes(f, f->fast->nested((uint32_t)group << 16 | elem), data, result)) return result;
+extern "C" long i2dcmx_get_bytes_nested(i2dcmx_file *f, uint16_t group, uint16_t elem, const uint8_t **data) {
     DcmElement *el = i2dcm::firstNested(f, DcmTagKey(group, elem));
     return copyBytes(el, data);
 }
 
-extern "C" long i2dcm_get_bytes(i2dcm_file *f, uint16_t group, uint16_t elem, const uint8_t **data) {
-    long result;
-    if (f->fast && fastBytes(f, f->fast->top((uint32_t)group << 16 | elem), data, result)) return result;
+extern "C" long i2dcmx_get_bytes(i2dcmx_file *f, uint16_t group, uint16_t elem, const uint8_t **data) {
     DcmElement *el = i2dcm::topLevel(f, DcmTagKey(group, elem));
     return copyBytes(el, data);
 }
 
-extern "C" int i2dcm_items(i2dcm_file *f, const char *path) {
-    int node;
-    if (f->fast && fastWalk(f, path, node)) {
-        return node >= 0 && f->fast->nodes[node].kind == FastNode::Sequence ? (int)f->fast->itemCount(node) : -1;
-    }
+extern "C" int i2dcmx_items(i2dcmx_file *f, const char *path) {
     DcmObject *obj = walkPath(f, path);
     if (!obj || obj->ident() != EVR_SQ) return -1;
     return (int)OFstatic_cast(DcmSequenceOfItems *, obj)->card();
 }
 
-extern "C" int i2dcm_get_in_item(i2dcm_file *f, uint16_t seqGroup, uint16_t seqElem, int index, uint16_t group,
+extern "C" int i2dcmx_get_in_item(i2dcmx_file *f, uint16_t seqGroup, uint16_t seqElem, int index, uint16_t group,
                                  uint16_t elem, char *buf, size_t buflen) {
-    if (f->fast) {
-        int seq = f->fast->top((uint32_t)seqGroup << 16 | seqElem), result;
-        int item = seq >= 0 ? f->fast->item(seq, index) : -1;
-        if (fastText(f, item >= 0 ? f->fast->child(item, (uint32_t)group << 16 | elem) : -1, buf, buflen, result)) return result;
-    }
     DcmItem *item = nullptr;
     // findAndGetSequenceItem looks at the element as read: an explicit-VR private SQ is a sequence even
     // when the dictionary has no entry for it (DcmPathProcessor refuses to enter such a tag).
     if (index < 0 || f->dcm().getDataset()->findAndGetSequenceItem(DcmTagKey(seqGroup, seqElem), item, index).bad() || !item)
         return -1;
     OFString value;
-    if (item->findAndGetOFStringArray(DcmTagKey(group, elem), value).bad()) return -1;
+    DcmElement *el = nullptr;
+    if (item->findAndGetElement(DcmTagKey(group, elem), el).bad() || !el || i2dcm::elementText(el, value).bad()) return -1;
     if (buf && buflen) snprintf(buf, buflen, "%s", value.c_str());
     return (int)value.length();
 }
 
-extern "C" int i2dcm_transfer_syntax(i2dcm_file *f, char *buf, size_t buflen) {
-    if (f->fast) {
-        snprintf(buf, buflen, "%s", f->fast->transferSyntax.c_str());
-        return 0;
-    }
+extern "C" int i2dcmx_transfer_syntax(i2dcmx_file *f, char *buf, size_t buflen) {
     E_TransferSyntax xfer = f->dcm().getDataset()->getOriginalXfer();
     DcmXfer x(xfer);
     snprintf(buf, buflen, "%s", xfer == EXS_Unknown ? "" : x.getXferID());
     return 0;
 }
 
-extern "C" long i2dcm_pixel_length(i2dcm_file *f) {
-    if (f->fast) return f->fast->pixelKind < 0 ? -1 : f->fast->pixelBytes;
+extern "C" long i2dcmx_pixel_length(i2dcmx_file *f) {
     DcmElement *el = i2dcm::topLevel(f, DCM_PixelData);
     if (!el) return -1;
     return (long)el->getLength();
 }
 
-extern "C" int i2dcm_pixel_layout(i2dcm_file *f, long *fragments, long *bytes) {
+extern "C" int i2dcmx_pixel_layout(i2dcmx_file *f, long *fragments, long *bytes) {
     *fragments = 0;
     *bytes = 0;
-    if (f->fast) {
-        if (f->fast->pixelKind < 0) return -1;
-        *fragments = f->fast->pixelFragments;
-        *bytes = f->fast->pixelBytes;
-        return f->fast->pixelKind;
-    }
     DcmElement *el = i2dcm::topLevel(f, DCM_PixelData);
     if (!el) return -1;
     DcmPixelSequence *seq = nullptr;
@@ -378,7 +288,7 @@ extern "C" int i2dcm_pixel_layout(i2dcm_file *f, long *fragments, long *bytes) {
     return 0;
 }
 
-extern "C" int i2dcm_pixels(i2dcm_file *f, void *dst, size_t len, char *err, size_t errlen) {
+extern "C" int i2dcmx_pixels(i2dcmx_file *f, void *dst, size_t len, char *err, size_t errlen) {
     f->changing();   // decoding replaces the pixel data's representation (and J2K may set attributes)
     DcmDataset *ds = f->dcm().getDataset();
     DcmElement *el = nullptr;
@@ -412,7 +322,7 @@ extern "C" int i2dcm_pixels(i2dcm_file *f, void *dst, size_t len, char *err, siz
     return 0;
 }
 
-extern "C" int i2dcm_put(i2dcm_file *f, const char *path, const char *value, char *err, size_t errlen) {
+extern "C" int i2dcmx_put(i2dcmx_file *f, const char *path, const char *value, char *err, size_t errlen) {
     f->changing();
     DcmDataset *ds = f->dcm().getDataset();
     DcmPathProcessor proc;
@@ -428,7 +338,7 @@ extern "C" int i2dcm_put(i2dcm_file *f, const char *path, const char *value, cha
     return 0;
 }
 
-extern "C" int i2dcm_copy(i2dcm_file *from, i2dcm_file *to, uint16_t group, uint16_t elem) {
+extern "C" int i2dcmx_copy(i2dcmx_file *from, i2dcmx_file *to, uint16_t group, uint16_t elem) {
     to->changing();
     DcmElement *el = nullptr;
     DcmDataset *src = from->dcm().getDataset();
@@ -436,7 +346,7 @@ extern "C" int i2dcm_copy(i2dcm_file *from, i2dcm_file *to, uint16_t group, uint
     return to->dcm().getDataset()->insert(el, OFTrue).good() ? 0 : -1;
 }
 
-extern "C" int i2dcm_put_pixels(i2dcm_file *f, const void *data, size_t len, int bits_allocated, char *err, size_t errlen) {
+extern "C" int i2dcmx_put_pixels(i2dcmx_file *f, const void *data, size_t len, int bits_allocated, char *err, size_t errlen) {
     f->changing();
     DcmDataset *ds = f->dcm().getDataset();
     OFCondition c = bits_allocated > 8
@@ -446,21 +356,21 @@ extern "C" int i2dcm_put_pixels(i2dcm_file *f, const void *data, size_t len, int
     return 0;
 }
 
-extern "C" int i2dcm_put_bytes(i2dcm_file *f, uint16_t group, uint16_t elem, const void *data, size_t len, char *err, size_t errlen) {
+extern "C" int i2dcmx_put_bytes(i2dcmx_file *f, uint16_t group, uint16_t elem, const void *data, size_t len, char *err, size_t errlen) {
     f->changing();
     OFCondition c = f->dcm().getDataset()->putAndInsertUint8Array(DcmTagKey(group, elem), (const Uint8 *)data, (unsigned long)len);
     if (c.bad()) return say(err, errlen, std::string("binary value: ") + c.text(), I2DCM_STORAGE);
     return 0;
 }
 
-extern "C" int i2dcm_save(i2dcm_file *f, const char *path, char *err, size_t errlen) {
+extern "C" int i2dcmx_save(i2dcmx_file *f, const char *path, char *err, size_t errlen) {
     OFCondition c = f->dcm().saveFile(path, EXS_LittleEndianExplicit, EET_ExplicitLength, EGL_recalcGL,
                                         EPD_withoutPadding, 0, 0, EWM_createNewMeta);
     if (c.bad()) return say(err, errlen, std::string("cannot write DICOM: ") + c.text(), I2DCM_STORAGE);
     return 0;
 }
 
-extern "C" int i2dcm_meta(const char *path, i2dcm_meta_info *out, char *err, size_t errlen) {
+extern "C" int i2dcmx_meta(const char *path, i2dcm_meta_info *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     i2dcm::Meta m;
     int status = i2dcm::readMeta(path, m, err, errlen);
@@ -473,7 +383,7 @@ extern "C" int i2dcm_meta(const char *path, i2dcm_meta_info *out, char *err, siz
     return I2DCM_OK;
 }
 
-extern "C" int i2dcm_tag_keyword(uint16_t group, uint16_t elem, char *buf, size_t buflen) {
+extern "C" int i2dcmx_tag_keyword(uint16_t group, uint16_t elem, char *buf, size_t buflen) {
     i2dcm::registerCodecs();   // the dictionary set-up
     const DcmDataDictionary &dict = dcmDataDict.rdlock();
     const DcmDictEntry *entry = dict.findEntry(DcmTagKey(group, elem), nullptr);

@@ -25,7 +25,7 @@ static DcmItem *macro(DcmItem *frame, DcmItem *shared, const DcmTagKey &seq) {
     return m ? m : firstItem(shared, seq);
 }
 
-extern "C" int i2dcm_seg_frames(i2dcm_file *f, int count, int32_t *segment, double *position, char *source_uids,
+extern "C" int i2dcmx_seg_frames(i2dcmx_file *f, int count, int32_t *segment, double *position, char *source_uids,
                                 uint32_t *index, int32_t *index_count, char *err, size_t errlen) {
     DcmDataset *ds = f->dcm().getDataset();
     for (int i = 0; i < count; i++) {
@@ -104,7 +104,7 @@ static int64_t originalLabel(DcmItem *item) {
     return -1;
 }
 
-extern "C" int i2dcm_seg_segments(i2dcm_file *f, int count, int32_t *number, int64_t *original_label) {
+extern "C" int i2dcmx_seg_segments(i2dcmx_file *f, int count, int32_t *number, int64_t *original_label) {
     DcmSequenceOfItems *seq = nullptr;
     if (f->dcm().getDataset()->findAndGetSequence(DCM_SegmentSequence, seq).bad() || !seq) return -1;
     int i = 0;
@@ -117,7 +117,7 @@ extern "C" int i2dcm_seg_segments(i2dcm_file *f, int count, int32_t *number, int
     return (int)seq->card();
 }
 
-extern "C" const void *i2dcm_seg_pixel_data(i2dcm_file *f, size_t *len) {
+extern "C" const void *i2dcmx_seg_pixel_data(i2dcmx_file *f, size_t *len) {
     DcmDataset *ds = f->dcm().getDataset();
     DcmElement *el = nullptr;
     *len = 0;
@@ -129,7 +129,7 @@ extern "C" const void *i2dcm_seg_pixel_data(i2dcm_file *f, size_t *len) {
     return bytes;
 }
 
-extern "C" int i2dcm_seg_pixel_read(i2dcm_file *f, size_t offset, size_t n, void *dst, size_t *len, char *err, size_t errlen) {
+extern "C" int i2dcmx_seg_pixel_read(i2dcmx_file *f, size_t offset, size_t n, void *dst, size_t *len, char *err, size_t errlen) {
     DcmDataset *ds = f->dcm().getDataset();
     DcmElement *el = nullptr;
     if (len) *len = 0;
@@ -147,7 +147,7 @@ extern "C" int i2dcm_seg_pixel_read(i2dcm_file *f, size_t offset, size_t n, void
     return c.good() ? I2DCM_OK : say(err, errlen, what + ": " + c.text(), I2DCM_STORAGE);
 }
 
-extern "C" int i2dcm_seg_fragments(i2dcm_file *f, int count, const void **data, size_t *len, char *err, size_t errlen) {
+extern "C" int i2dcmx_seg_fragments(i2dcmx_file *f, int count, const void **data, size_t *len, char *err, size_t errlen) {
     DcmDataset *ds = f->dcm().getDataset();
     DcmElement *el = nullptr;
     if (!DcmXfer(ds->getOriginalXfer()).isEncapsulated()) return say(err, errlen, "the pixel data is not encapsulated");

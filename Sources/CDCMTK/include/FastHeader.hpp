@@ -1,4 +1,4 @@
-// Internal to the shim: a read-only index of a DICOM file's elements built straight from its bytes,
+// Internal to the shim (CDCMTK and the two targets behind it): a read-only index of a DICOM file's elements built straight from its bytes,
 // answering the queries of a header scan without DCMTK's object tree (FastHeader.cpp says why).
 #pragma once
 #include <algorithm>
@@ -94,6 +94,7 @@ public:
     /// Top-level pixel data: absent, native (bytes = its length) or encapsulated (fragments, bytes).
     int pixelKind = -1;           // -1 absent, 0 native, 1 encapsulated
     long pixelFragments = 0, pixelBytes = 0;
+    uint64_t pixelOffset = 0;     // native: where the value starts in the file
 
     /// The private creator of (group, element) in `container` (-1: the data set), or "".
     std::string creatorOf(int container, uint16_t group, uint16_t element) const;
@@ -119,8 +120,5 @@ void fastDebug(const char *path, const char *what);
 
 /// Whether the fast index is used (I2_DCMTK_ONLY=1 turns it off: every file through DCMTK).
 bool fastHeadersEnabled();
-
-/// Whether the public data dictionary has (group, element) as a sequence (Dictionary.cpp).
-bool isPublicSequence(uint32_t tag);
 
 }  // namespace i2dcm

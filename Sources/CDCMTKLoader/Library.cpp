@@ -1,0 +1,64 @@
+// Loads libi2dcmtk.so, i2's code on DCMTK (CDCMTKImpl), when the first call needs it: Debian's DCMTK
+// libraries cost a process ~8 ms to load (DicomTables.cpp), which a conversion of plain files never
+// needs. Looked for beside the executable (the build folder), then in ../lib/i2 (the installed layout,
+// README "Install"); I2_DCMTK_LIBRARY names it explicitly.
+#include "Library.hpp"
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <dlfcn.h>
+#include <mutex>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace i2dcm {
+
+namespace {
+
+std::vector<std::string> candidates() {
+    if (const char *explicitPath = getenv("I2_DCMTK_LIBRARY"); explicitPath && *explicitPath) return {explicitPath};
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return {"libi2dcmtk.so"};
+    std::string dir(exe, (size_t)n);
+    dir = dir.substr(0, dir.rfind('/'));
+    return {dir + "/libi2dcmtk.so", dir + "/../lib/i2/libi2dcmtk.so"};
+}
+
+[[noreturn]] void fail(const std::string &why) {
+    fprintf(stderr, "i2: cannot load its DICOM library: %s; install libi2dcmtk.so with i2 (README: Install)\n", why.c_str());
+    fflush(stderr);
+    _exit(1);
+}
+
+Library load() {
+    std::string tried;
+    void *handle = nullptr;
+    for (const std::string &path : candidates()) {
+        if ((handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL))) break;
+        tried += (tried.empty() ? "" : "; ") + std::string(dlerror());
+    }
+    if (!handle) fail(tried);
+    auto version = (int (*)(void))dlsym(handle, "i2dcmx_version");
+    if (!version || version() != I2DCMTK_LIBRARY_VERSION) fail("libi2dcmtk.so is from another build of i2");
+    Library lib{};
+#define I2DCMTK_RESOLVE(ret, name, params, args)                                  \
+    lib.name = (ret(*) params)dlsym(handle, "i2dcmx_" #name);                     \
+    if (!lib.name) fail("libi2dcmtk.so has no i2dcmx_" #name);
+    I2DCMTK_FUNCTIONS(I2DCMTK_RESOLVE)
+#undef I2DCMTK_RESOLVE
+    return lib;
+}
+
+}  // namespace
+
+const Library &library() {
+    static std::once_flag once;
+    static Library lib;
+    std::call_once(once, [] { lib = load(); });
+    return lib;
+}
+
+}  // namespace i2dcm
