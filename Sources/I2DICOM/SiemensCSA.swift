@@ -57,6 +57,7 @@ public struct SiemensCSA: Sendable {
             guard i32() != nil, let items = i32(), i32() != nil, items >= 0, items <= 10_000, vm >= 0 else { return nil }
             if index <= 1 { csa1Modifier = items }
             var values: [String] = []
+            var blank: [Bool] = []   // per value: only spaces and tabs (what trimmedWhitespace empties)
             for item in 0..<items {
                 guard let x0 = i32(), let x1 = i32(), i32() != nil, i32() != nil else { return nil }
                 let length = csa2 ? x1 : x0 - csa1Modifier
@@ -66,13 +67,16 @@ public struct SiemensCSA: Sendable {
                 }
                 if keep && (vm == 0 || item < vm) {
                     let raw = bytes[p..<(p + length)].prefix { $0 != 0 }
-                    values.append(String(decoding: raw, as: UTF8.self))
+                    let value = String(decoding: raw, as: UTF8.self)
+                    values.append(value)
+                    // ASCII is decided on the bytes; anything else by trimmedWhitespace (Unicode spaces).
+                    blank.append(raw.allSatisfy { $0 < 0x80 } ? raw.allSatisfy { $0 == 0x20 || $0 == 0x09 } : Self.trimmedWhitespace(value).isEmpty)
                 }
                 p += (length + 3) / 4 * 4
                 if p > bytes.count { return nil }
             }
             guard keep else { continue }
-            while let l = values.last, Self.trimmedWhitespace(l).isEmpty { values.removeLast() }
+            while blank.last == true { values.removeLast(); blank.removeLast() }
             if elements[name] == nil { elements[name] = values }
         }
     }

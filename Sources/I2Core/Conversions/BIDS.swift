@@ -32,7 +32,7 @@ enum BIDSValue: Sendable, Equatable {
 }
 
 /// dcm2niix's `%g` of a C float: single precision, then 6 significant digits.
-func g(_ v: Double) -> Double { Double(String(format: "%g", Double(Float(v)))) ?? v }
+func g(_ v: Double) -> Double { Double(cFormat("%g", Double(Float(v)))) ?? v }
 
 enum Vendor: String, Sendable { case siemens = "Siemens", ge = "GE", philips = "Philips", toshiba = "Toshiba", canon = "Canon",
                                     uih = "UIH", hitachi = "Hitachi", bruker = "Bruker", mediso = "Mediso", other = "" }
@@ -445,7 +445,7 @@ struct BIDSSeries: Sendable {
         if let rc = phaseEncodingRC { out["InPlanePhaseEncodingDirectionDICOM"] = .string(rc == "C" ? "COL" : "ROW") }
         if isMR && !is3D, let times = sliceTimes(stack) {
             // Seconds at dcm2niix's precision (0.01 ms); exact binary ties round to even as in its output.
-            out["SliceTiming"] = .numbers(times.map { g(Double(String(format: "%.5f", $0)) ?? $0) })
+            out["SliceTiming"] = .numbers(times.map { g(Double(cFormat("%.5f", $0)) ?? $0) })
             if !mosaicTimes.isEmpty {
                 let first = times.min() ?? 0
                 let mb = times.filter { abs($0 - first) < 1e-6 }.count
@@ -549,9 +549,9 @@ struct BIDSSeries: Sendable {
     /// DICOM TM "HHMMSS.FFFFFF" as dcm2niix prints AcquisitionTime: "%02d:%02d:%02.6f" (seconds not zero-padded).
     static func clock(_ tm: String) -> String? {
         guard let t = Double(tm.trimmingCharacters(in: .whitespaces)), t > 0 else { return nil }
-        let s = Array(String(format: "%+013.5f", t))
+        let s = Array(cFormat("%+013.5f", t))
         guard s.count >= 13, let h = Int(String(s[1..<3])), let m = Int(String(s[3..<5])), let sec = Double(String(s[5...])) else { return nil }
-        return String(format: "%02d:%02d:%02.6f", h, m, sec)
+        return cFormat("%02ld:%02ld:%02.6f", h, m, sec)
     }
 
     static func vendor(_ manufacturer: String) -> Vendor {

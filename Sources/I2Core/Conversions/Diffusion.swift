@@ -392,7 +392,7 @@ enum Diffusion {
 
     /// The text of NAME.bval and NAME.bvec (nil when only .bval is written).
     static func text(_ entries: [Entry], writeBvec: Bool) -> (bval: String, bvec: String?) {
-        func g(_ v: Float) -> String { String(format: "%g", Double(v == 0 ? 0 : v)) }
+        func g(_ v: Float) -> String { cFormat("%g", Double(v == 0 ? 0 : v)) }
         let bval = entries.map { g($0.b) }.joined(separator: " ") + "\n"
         guard writeBvec else { return (bval, nil) }
         let bvec = (0..<3).map { k in entries.map { g($0.g[k]) }.joined(separator: " ") }.joined(separator: "\n") + "\n"

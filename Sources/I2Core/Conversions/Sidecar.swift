@@ -76,7 +76,7 @@ enum Sidecar {
     /// rescale, that scale slope and UsePhilipsFloatNotDisplayScaling = 1 (the voxels hold the precise
     /// floating-point values, see Scaling.philipsPrecise). Numbers as dcm2niix prints them (%g).
     static func philipsScaling(_ s: SliceHeader) -> [String: Any] {
-        func g(_ v: Double) -> Double { Double(String(format: "%g", v)) ?? v }
+        func g(_ v: Double) -> Double { Double(cFormat("%g", v)) ?? v }
         var keys: [String: Any] = [:]
         if let rwv = s.realWorldSlope, rwv != 0 {
             keys["PhilipsRWVSlope"] = g(rwv)
