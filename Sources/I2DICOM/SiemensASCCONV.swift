@@ -76,27 +76,25 @@ public struct SiemensASCCONV: Sendable {
     /// up anywhere in a protocol of ~100 KB, ~40 keys per sidecar, as dcm2niix does with memmem).
     static func find(_ needle: [UInt8], in hay: ArraySlice<UInt8>) -> Int? {
         guard !needle.isEmpty, hay.count >= needle.count else { return nil }
+        // glibc's memmem (two-way search): a protocol is ~100 KB and a sidecar looks up ~40 keys.
         return hay.withUnsafeBytes { h -> Int? in
             needle.withUnsafeBytes { n -> Int? in
-                let base = h.baseAddress!, last = h.count - n.count
-                var i = 0
-                while i <= last {
-                    guard let hit = memchr(base + i, Int32(n[0]), last - i + 1) else { return nil }
-                    i = base.distance(to: UnsafeRawPointer(hit))
-                    if memcmp(base + i, n.baseAddress!, n.count) == 0 { return hay.startIndex + i }
-                    i += 1
-                }
-                return nil
+                guard let hit = glibcMemmem(h.baseAddress!, h.count, n.baseAddress!, n.count) else { return nil }
+                return hay.startIndex + h.baseAddress!.distance(to: UnsafeRawPointer(hit))
             }
         }
     }
 }
 
+/// glibc's memmem, which Swift's Glibc module leaves out (a GNU extension).
+@_silgen_name("memmem")
+private func glibcMemmem(_ hay: UnsafeRawPointer, _ hayCount: Int, _ needle: UnsafeRawPointer, _ needleCount: Int) -> UnsafeMutableRawPointer?
+
 extension DicomFile {
     /// The ASCCONV protocol of a Siemens file (series CSA MrPhoenixProtocol, or MrProtocol on VB), or nil.
     /// XA enhanced files have no CSA: the protocol is in (0021,1019), nested in a private shared group.
     public var siemensASCCONV: SiemensASCCONV? {
-        if let csa = siemensSeriesCSA {
+        if let csa = siemensSeriesCSA(only: ["MrPhoenixProtocol", "MrProtocol"]) {
             for name in ["MrPhoenixProtocol", "MrProtocol"] {
                 if let text = csa[name]?.first, let p = SiemensASCCONV(text) { return p }
             }

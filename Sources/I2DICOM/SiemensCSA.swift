@@ -89,4 +89,6 @@ extension DicomFile {
     public func siemensImageCSA(only names: [String]) -> SiemensCSA? { bytes(.siemensCSAImageHeader).flatMap { SiemensCSA($0, only: names) } }
     /// The CSA series header of a Siemens file, or nil.
     public var siemensSeriesCSA: SiemensCSA? { bytes(.siemensCSASeriesHeader).flatMap { SiemensCSA($0) } }
+    /// Only the named elements of the CSA series header, or nil.
+    public func siemensSeriesCSA(only names: [String]) -> SiemensCSA? { bytes(.siemensCSASeriesHeader).flatMap { SiemensCSA($0, only: names) } }
 }
