@@ -128,6 +128,22 @@ const TransferSyntax *transferSyntaxes(size_t &count) {
     return syntaxes;
 }
 
+bool parseTag(const char *p, unsigned &g, unsigned &e, int &used) {
+    auto hex = [](const char *q, unsigned &v) {
+        v = 0;
+        for (int i = 0; i < 4; i++) {
+            char c = q[i];
+            unsigned d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 16;
+            if (d > 15) return false;
+            v = v << 4 | d;
+        }
+        return true;
+    };
+    if (p[0] != '(' || !hex(p + 1, g) || p[5] != ',' || !hex(p + 6, e) || p[10] != ')') return false;
+    used = 11;
+    return true;
+}
+
 void formatNumber(char *buf, size_t size, double v, int precision) {
     if (std::isnan(v)) snprintf(buf, size, "nan");
     else snprintf(buf, size, "%.*g", precision, v);

@@ -22,8 +22,6 @@ extern "C" i2dcmx_file *i2dcmx_open(const char *path, int *status, char *err, si
     return f;
 }
 
-static bool parseTag(const char *p, unsigned &g, unsigned &e, int &used);
-
 extern "C" i2dcmx_file *i2dcmx_open_damaged(const char *path) {
     auto *f = new i2dcmx_file();
     const DcmTagKey pixelData = DCM_PixelData;
@@ -92,23 +90,6 @@ DcmElement *i2dcm::firstNested(i2dcmx_file *f, const DcmTagKey &key) {
     return OFstatic_cast(DcmElement *, it->second);
 }
 
-/// "(gggg,eeee)" exactly (what Tag.path builds), parsed without sscanf; false for anything else.
-static bool parseTag(const char *p, unsigned &g, unsigned &e, int &used) {
-    auto hex = [](const char *q, unsigned &v) {
-        v = 0;
-        for (int i = 0; i < 4; i++) {
-            char c = q[i];
-            unsigned d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 16;
-            if (d > 15) return false;
-            v = v << 4 | d;
-        }
-        return true;
-    };
-    if (p[0] != '(' || !hex(p + 1, g) || p[5] != ',' || !hex(p + 6, e) || p[10] != ')') return false;
-    used = 11;
-    return true;
-}
-
 /// The object at a read path "(gggg,eeee)[i].(gggg,eeee)…" (the syntax Tag/TagPath build), or null.
 /// Our own walk instead of DCMTK's DcmPathProcessor: each step into "[i]" first checks that the element
 /// really is a sequence (its ident, not the dictionary's VR), so a hostile file with, say, a
@@ -120,7 +101,7 @@ static DcmObject *walkPath(i2dcmx_file *f, const char *path) {
     for (;;) {
         unsigned g, e;
         int used = 0;
-        if (!item || (!parseTag(p, g, e, used) && (sscanf(p, "(%4x,%4x)%n", &g, &e, &used) != 2 || used == 0))) return nullptr;
+        if (!item || (!i2dcm::parseTag(p, g, e, used) && (sscanf(p, "(%4x,%4x)%n", &g, &e, &used) != 2 || used == 0))) return nullptr;
         p += used;
         DcmElement *el = nullptr;
         if (item == f->dcm().getDataset()) {
@@ -152,7 +133,7 @@ static DcmElement *findElement(i2dcmx_file *f, const char *path) {
     if (strchr(path, '.') == nullptr && strchr(path, '[') == nullptr) {
         unsigned g, e;
         int used = 0;
-        if ((parseTag(path, g, e, used) && path[used] == 0) || sscanf(path, "(%x,%x)", &g, &e) == 2) {
+        if ((i2dcm::parseTag(path, g, e, used) && path[used] == 0) || sscanf(path, "(%x,%x)", &g, &e) == 2) {
             key = DcmTagKey(g, e);
         } else {
             i2dcm::registerCodecs();   // the dictionary set-up

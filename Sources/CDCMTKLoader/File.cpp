@@ -113,23 +113,6 @@ static bool fastBytes(i2dcm_file *f, int node, const uint8_t **data, long &resul
     return true;
 }
 
-/// "(gggg,eeee)" exactly (what Tag/TagPath build); false for anything else.
-static bool parseTag(const char *p, unsigned &g, unsigned &e, int &used) {
-    auto hex = [](const char *q, unsigned &v) {
-        v = 0;
-        for (int i = 0; i < 4; i++) {
-            char c = q[i];
-            unsigned d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 16;
-            if (d > 15) return false;
-            v = v << 4 | d;
-        }
-        return true;
-    };
-    if (p[0] != '(' || !hex(p + 1, g) || p[5] != ',' || !hex(p + 6, e) || p[10] != ')') return false;
-    used = 11;
-    return true;
-}
-
 /// The node at a read path "(gggg,eeee)[i].(gggg,eeee)…", as the library's walk reads it; false for a
 /// path this walk does not take (a keyword, other spellings: DCMTK answers those).
 static bool fastWalk(i2dcm_file *f, const char *path, int &node) {
@@ -140,7 +123,7 @@ static bool fastWalk(i2dcm_file *f, const char *path, int &node) {
     for (;;) {
         unsigned g, e;
         int used = 0;
-        if (!parseTag(p, g, e, used)) return false;
+        if (!i2dcm::parseTag(p, g, e, used)) return false;
         p += used;
         int el = h.child(item, g << 16 | e);
         if (el < 0) { node = -1; return true; }

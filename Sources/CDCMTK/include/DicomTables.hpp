@@ -50,7 +50,11 @@ const TransferSyntax *transferSyntax(const std::string &uid);
 /// All of them (for the tests' comparison with DcmXfer).
 const TransferSyntax *transferSyntaxes(size_t &count);
 
-/// OFStandard::ftoa(buf, size, v, 0, 0, precision): "%.<precision>g", and "nan" for any NaN.
+/// "(gggg,eeee)" exactly at `p` (the path syntax Tag/TagPath build): the tag and `used` = 11; false for
+/// anything else.
+bool parseTag(const char *p, unsigned &g, unsigned &e, int &used);
+
+/// FL/FD text: "%.<precision>g" (9 digits for FL, 17 for FD: they read back exactly), "nan" for any NaN.
 void formatNumber(char *buf, size_t size, double v, int precision);
 
 }  // namespace i2dcm
