@@ -42,13 +42,16 @@ struct SegGrid {
         guard let first = distinct.first, let last = distinct.last else { throw bad("no frames") }
         let firstFrame = d.indices.min { d[$0] < d[$1] }!, lastFrame = d.indices.max { d[$0] < d[$1] }!
         var slices = 1
-        var step = normal * (seg.spacingBetweenSlices ?? seg.sliceThickness ?? 1)
+        // One plane: its step only orients the grid. A declared spacing of 0 or NaN (seen fuzzing) is no step.
+        let declared = [seg.spacingBetweenSlices, seg.sliceThickness].compactMap { $0 }.first { $0.isFinite && $0 > 0 }
+        var step = normal * (declared ?? 1)
         if distinct.count > 1 {
             let gaps = zip(distinct.dropFirst(), distinct).map { $0 - $1 }
             var candidates = [gaps.min()!]
             if let s = seg.spacingBetweenSlices, s > 0 { candidates.insert(s, at: 0) }
-            // The step is the declared spacing when every gap is a whole multiple of it, else the smallest gap.
-            guard let along = candidates.first(where: { s in gaps.allSatisfy { g in abs(g / s - (g / s).rounded()) < 0.02 } }) else {
+            // The step is the declared spacing when every gap is a whole multiple of it (one or more: a
+            // spacing larger than the gaps, 1e300 say, is no step of theirs), else the smallest gap.
+            guard let along = candidates.first(where: { s in gaps.allSatisfy { g in (g / s).rounded() >= 1 && abs(g / s - (g / s).rounded()) < 0.02 } }) else {
                 throw bad(String(format: "frame positions are not on a regular grid (gaps %@ mm along the normal)",
                                  gaps.map { String(format: "%.4g", $0) }.joined(separator: ", ")))
             }
@@ -63,7 +66,11 @@ struct SegGrid {
         }
         let along = step.dot(normal)
         let origin = positions[firstFrame]
-        let sliceOfFrame = d.map { Int(((($0 - first) / along)).rounded()) }
+        let sliceOfFrame = try d.map { v -> Int in
+            let k = ((v - first) / along).rounded()
+            guard k.isFinite, k >= 0, k < Double(slices) else { throw bad("frame position \(v) mm along the normal is off the grid") }
+            return Int(k)
+        }
         let volume = Volume(size: [seg.columns, seg.rows, slices], spacing: inPlane + [step.length], origin: origin,
                             direction: Matrix3(columns: [row, col, step.normalized]), voxelType: .uint8, data: [])
         return SegGrid(volume: volume, sliceOfFrame: sliceOfFrame)
