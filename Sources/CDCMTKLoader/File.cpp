@@ -51,6 +51,7 @@ static bool plainlyNotDicom(const char *path) {
 extern "C" i2dcm_file *i2dcm_open(const char *path, int *status, char *err, size_t errlen) {
     if (i2dcm::fastHeadersEnabled()) {
         if (auto fast = i2dcm::FastHeader::open(path)) {
+            if (fast->pixelKind == 1) i2dcm::preload();   // compressed: decoding will need DCMTK
             auto *f = new i2dcm_file();
             f->fast = std::move(fast);
             f->path = path;

@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -33,32 +34,57 @@ std::vector<std::string> candidates() {
     _exit(1);
 }
 
-Library load() {
+struct Loaded {
+    Library lib{};
+    std::string error;   // empty when loaded
+};
+
+Loaded load() {
+    Loaded out;
     std::string tried;
     void *handle = nullptr;
     for (const std::string &path : candidates()) {
         if ((handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL))) break;
         tried += (tried.empty() ? "" : "; ") + std::string(dlerror());
     }
-    if (!handle) fail(tried);
+    if (!handle) { out.error = tried; return out; }
     auto version = (int (*)(void))dlsym(handle, "i2dcmx_version");
-    if (!version || version() != I2DCMTK_LIBRARY_VERSION) fail("libi2dcmtk.so is from another build of i2");
-    Library lib{};
-#define I2DCMTK_RESOLVE(ret, name, params, args)                                  \
-    lib.name = (ret(*) params)dlsym(handle, "i2dcmx_" #name);                     \
-    if (!lib.name) fail("libi2dcmtk.so has no i2dcmx_" #name);
+    if (!version || version() != I2DCMTK_LIBRARY_VERSION) { out.error = "libi2dcmtk.so is from another build of i2"; return out; }
+#define I2DCMTK_RESOLVE(ret, name, params, args)                                                   \
+    out.lib.name = (ret(*) params)dlsym(handle, "i2dcmx_" #name);                                  \
+    if (!out.lib.name) { out.error = "libi2dcmtk.so has no i2dcmx_" #name; return out; }
     I2DCMTK_FUNCTIONS(I2DCMTK_RESOLVE)
 #undef I2DCMTK_RESOLVE
-    return lib;
+    return out;
+}
+
+/// The one load (thread-safe); its failure is reported by library(), at the use that needed it.
+const Loaded &loaded() {
+    static std::once_flag once;
+    static Loaded result;
+    std::call_once(once, [] { result = load(); });
+    return result;
 }
 
 }  // namespace
 
 const Library &library() {
+    const Loaded &l = loaded();
+    if (!l.error.empty()) fail(l.error);
+    return l.lib;
+}
+
+void preload() {
     static std::once_flag once;
-    static Library lib;
-    std::call_once(once, [] { lib = load(); });
-    return lib;
+    std::call_once(once, [] {
+        try {
+            // Only the load: DCMTK's set-up (its dictionary) stays with the first reading, which sets
+            // DCMDICTPATH for a moment and so is best not added to a second thread's timing.
+            std::thread([] { loaded(); }).detach();
+        } catch (...) {
+            // No thread to be had: the first use loads it as before.
+        }
+    });
 }
 
 }  // namespace i2dcm
