@@ -15,16 +15,17 @@
 namespace i2dcm {
 
 void installDictionary() {
-    // A user's DCMDICTPATH is theirs: DCMTK loads it as usual.
+    // DCMTK loads the files named by DCMDICTPATH when it first creates its global dictionary. i2 sets
+    // it to /dev/null at start-up when the user has not set it (i2dcm_prepare_environment): DCMTK then
+    // creates it empty and the entries below fill it. Any other DCMDICTPATH is the user's: DCMTK loads
+    // it as usual. Unset (a process that skipped the start-up, the unit tests): an empty one is named
+    // for that moment only.
     const char *env = getenv("DCMDICTPATH");
-    if (env && *env) return;
-    // DCMTK loads the files named by DCMDICTPATH when it first creates its global dictionary:
-    // name an empty one for that moment only, then restore the environment (child processes and a
-    // later DCMTK never see it). Had the dictionary been created already, the entries added below
-    // replace identical ones.
-    setenv("DCMDICTPATH", "/dev/null", 1);
+    const bool prepared = env && strcmp(env, "/dev/null") == 0;
+    if (env && *env && !prepared) return;
+    if (!prepared) setenv("DCMDICTPATH", "/dev/null", 1);
     DcmDataDictionary &dict = dcmDataDict.wrlock();
-    unsetenv("DCMDICTPATH");
+    if (!prepared) unsetenv("DCMDICTPATH");
     size_t count = 0;
     const DictionaryEntry *entries = dictionaryEntries(count);
     for (size_t i = 0; i < count; i++) {

@@ -322,3 +322,5 @@ int readMeta(const char *path, Meta &meta, char *err, size_t errlen) {
 }  // namespace i2dcm
 
 extern "C" int i2dcmx_version(void) { return I2DCMTK_LIBRARY_VERSION; }
+
+extern "C" void i2dcmx_set_up(void) { i2dcm::registerCodecs(); }

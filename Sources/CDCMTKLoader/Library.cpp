@@ -4,6 +4,7 @@
 // README "Install"); I2_DCMTK_LIBRARY names it explicitly.
 #include "Library.hpp"
 
+#include <atomic>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -66,6 +67,9 @@ const Loaded &loaded() {
     return result;
 }
 
+/// Whether i2dcm_prepare_environment ran: DCMTK's set-up then changes no environment variable.
+std::atomic<bool> environmentFixed{false};
+
 }  // namespace
 
 const Library &library() {
@@ -78,9 +82,12 @@ void preload() {
     static std::once_flag once;
     std::call_once(once, [] {
         try {
-            // Only the load: DCMTK's set-up (its dictionary) stays with the first reading, which sets
-            // DCMDICTPATH for a moment and so is best not added to a second thread's timing.
-            std::thread([] { loaded(); }).detach();
+            // The load and DCMTK's set-up (dictionary, codecs), whose environment is fixed at start-up
+            // (i2dcm_prepare_environment) when a thread may run beside it.
+            std::thread([] {
+                const Loaded &l = loaded();
+                if (l.error.empty() && environmentFixed) l.lib.set_up();
+            }).detach();
         } catch (...) {
             // No thread to be had: the first use loads it as before.
         }
@@ -88,3 +95,11 @@ void preload() {
 }
 
 }  // namespace i2dcm
+
+extern "C" int i2dcm_prepare_environment(void) {
+    i2dcm::environmentFixed = true;
+    const char *path = getenv("DCMDICTPATH");
+    if (path && *path) return 0;   // the user's: DCMTK loads it as usual (and i2 changes nothing)
+    setenv("DCMDICTPATH", "/dev/null", 1);
+    return 1;
+}

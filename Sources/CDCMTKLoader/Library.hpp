@@ -15,9 +15,9 @@ struct Library {
 /// would be a guess.
 const Library &library();
 
-/// Starts loading the library on a thread of its own, once: for a file that will need DCMTK later
-/// (compressed pixel data to decode), so that the ~8 ms overlap with the rest of the scan instead of
-/// following it. library() then waits for that load if it is still running; a load that fails is
+/// Starts loading the library, and DCMTK's set-up, on a thread of its own, once: for a file that will
+/// need DCMTK later (compressed pixel data to decode), so that the ~10 ms overlap with the rest of the
+/// scan instead of following it. library() then waits for that load if it is still running; a load that fails is
 /// reported there, by the use that needed it.
 void preload();
 

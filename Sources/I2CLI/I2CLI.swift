@@ -7,6 +7,7 @@ public enum I2CLI {
     public static let version = "0.1.0"
 
     public static func main(_ argv: [String]) -> Int32 {
+        ProcessSetUp.run()   // before any thread starts
         let stop = StopToken()
         Signals.install(stopping: stop)
         var args = Array(argv.dropFirst())

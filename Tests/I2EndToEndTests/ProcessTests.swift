@@ -129,6 +129,26 @@ final class ProcessTests: E2ECase {
         XCTAssertTrue(try String(contentsOfFile: path("out/.i2-work/") + logs[0], encoding: .utf8).contains("tool-was-here"))
     }
 
+    /// i2 fixes DCMTK's environment at start-up (DCMDICTPATH=/dev/null when the user set none, for its
+    /// compiled-in dictionary): a tool it runs sees the user's environment, not that.
+    func testToolSeesTheUsersDictionaryPathNotI2s() throws {
+        let seen = path("seen.txt")
+        let t = try tool("env", """
+        {"name": "env", "input": "dicom",
+         "command": ["sh", "-c", "printf '%s' \\"${DCMDICTPATH-unset}\\" > \(seen); cp \\"$1\\"/01.dcm \\"$2\\"/", "sh", "{input}", "{output}"],
+         "outputs": [{"type": "dicom", "path": "01.dcm"}]}
+        """)
+        var env = ProcessInfo.processInfo.environment
+        env["DCMDICTPATH"] = nil
+        let unset = try TestSupport.run(TestSupport.i2Path, ["process", "--tool", t, ct, "-o", path("out1")], environment: env)
+        XCTAssertEqual(unset.status, 0, unset.stderr)
+        XCTAssertEqual(try String(contentsOfFile: seen, encoding: .utf8), "unset")
+        env["DCMDICTPATH"] = "/usr/share/libdcmtk17/dicom.dic"
+        let own = try TestSupport.run(TestSupport.i2Path, ["process", "--tool", t, ct, "-o", path("out2")], environment: env)
+        XCTAssertEqual(own.status, 0, own.stderr)
+        XCTAssertEqual(try String(contentsOfFile: seen, encoding: .utf8), "/usr/share/libdcmtk17/dicom.dic")
+    }
+
     func testFailingToolNamesSeriesReasonAndLogAndOthersGoOn() throws {
         let t = try tool("fail", """
         {"name": "picky", "input": "dicom",

@@ -110,6 +110,13 @@ typedef struct {
 /// header alone, for every file, without parsing data sets.
 int i2dcm_meta(const char *path, i2dcm_meta_info *meta, char *err, size_t errlen);
 
+/// Called once, first thing in the process (before any thread starts): when DCMDICTPATH is unset, sets
+/// it to /dev/null, which has DCMTK create its dictionary empty for i2's compiled-in entries, so that
+/// the environment never changes later (setenv racing another thread's getenv). Returns 1 when it set
+/// the variable: i2's commands' children must not inherit it (RunningCommand drops it). A process that
+/// never calls this (the unit tests) gets the same dictionary by a brief set-and-unset instead.
+int i2dcm_prepare_environment(void);
+
 /// DCMTK's dictionary keyword for a tag ("" when it has none); returns its length.
 /// Why: so the tests can check that every keyword in I2DICOM's tag table is the one the standard (and
 /// DCMTK) uses.

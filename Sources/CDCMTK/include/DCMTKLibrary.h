@@ -84,12 +84,15 @@ typedef struct i2dcmx_frames i2dcmx_frames;
     X(int, probe, (const char *path, char *sop_class, char *sop_instance, char *transfer_syntax, size_t len, char *err, size_t errlen), \
       (path, sop_class, sop_instance, transfer_syntax, len, err, errlen)) \
     X(const char *, uid_name, (const char *uid), (uid)) \
-    X(const char *, status_text, (uint16_t status), (status))
+    X(const char *, status_text, (uint16_t status), (status)) \
+    X(void, set_up, (void), ())
 
 // The library's exported functions: i2dcmx_NAME.
 #define I2DCMTK_DECLARE(ret, name, params, args) ret i2dcmx_##name params;
 I2DCMTK_FUNCTIONS(I2DCMTK_DECLARE)
 #undef I2DCMTK_DECLARE
+
+/// i2dcmx_set_up: DCMTK's one-time set-up (dictionary, codecs), which the first reading would do.
 
 /// The library's list version (I2DCMTK_LIBRARY_VERSION when it was built).
 int i2dcmx_version(void);

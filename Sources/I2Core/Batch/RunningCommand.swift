@@ -3,6 +3,7 @@
 // can be stopped at once, and a Ctrl-C at the terminal reaches only i2, which decides).
 // posix_spawn and waitpid(WNOHANG) let one thread poll many commands.
 import Foundation
+import I2DICOM
 
 /// One running command.
 public final class RunningCommand {
@@ -54,7 +55,7 @@ public final class RunningCommand {
         posix_spawnattr_setsigmask(&attr, &empty)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        let envp = environment.map { "\($0.key)=\($0.value)" }.sorted()
+        let envp = DicomEnvironment.forChild(environment).map { "\($0.key)=\($0.value)" }.sorted()
         var cargv = argv.map { strdup($0) } + [nil]
         var cenv = envp.map { strdup($0) } + [nil]
         defer { (cargv + cenv).forEach { free($0) } }
