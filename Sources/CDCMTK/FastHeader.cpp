@@ -2,7 +2,7 @@
 // lookup under a lock, a heap object and a stdio read each), which cost i2 3-4x dcm2niix's time on
 // classic MR folders and 0.5 GB for a 5,000-frame enhanced file. This index is built from the file's
 // bytes in one pass (one read up to the pixel data, whose value is never loaded): an array of nodes in
-// file order. It answers only what it can answer exactly as DCMTK would (File.cpp asks DCMTK for the
+// file order. It answers only what it can answer exactly as DCMTK would (CDCMTKLoader/File.cpp asks DCMTK for the
 // rest), and it takes only plain files: Part 10, little endian, implicit or explicit VR, tags in
 // order, lengths that fit. Anything else (big endian, deflate, a bare data set, damage) is left to
 // DCMTK, which reads it or names what is wrong. HeaderIndexTests compares the two over every fixture.
@@ -41,7 +41,7 @@ namespace {
 
 constexpr uint32_t kItem = 0xFFFEE000, kItemEnd = 0xFFFEE00D, kSequenceEnd = 0xFFFEE0DD, kPixelData = 0x7FE00010;
 constexpr uint32_t kUndefined = 0xFFFFFFFF;
-constexpr size_t kMaxSequenceDepth = 256;   // as Shim.cpp's check: deeper files go to DCMTK, which refuses them
+constexpr size_t kMaxSequenceDepth = 256;   // as CDCMTKImpl/Shim.cpp's check: deeper files go to DCMTK, which refuses them
 
 inline uint16_t u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 inline uint32_t u32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }

@@ -34,10 +34,9 @@ struct i2dcmx_file {
 
 namespace i2dcm {
 
-/// Gives DCMTK its data dictionary from the compiled-in table (Dictionary.cpp) instead of parsing
-/// the text files, unless the user set DCMDICTPATH; called once, by registerCodecs.
+/// Gives DCMTK its data dictionary from the compiled-in table (CDCMTK's DictionaryTable.h) instead of
+/// parsing the text files, unless the user set DCMDICTPATH (Dictionary.cpp); called once, by registerCodecs.
 void installDictionary();
-
 
 /// Registers DCMTK's decoders (RLE, JPEG, JPEG-LS), i2's JPEG 2000 decoder (J2K.cpp) and silences
 /// its logger, after installDictionary; idempotent and thread-safe.

@@ -1,4 +1,4 @@
-// The frame table (FrameTable.swift, CDCMTK FrameTable.cpp) gives every frame the same values as the
+// The frame table (FrameTable.swift, CDCMTKLoader/FrameTable.cpp) gives every frame the same values as the
 // DCMTK path lookups it replaced ("PerFrameFunctionalGroupsSequence[i].Macro[0].Tag"), fallbacks included.
 import XCTest
 @testable import I2DICOM

@@ -1,4 +1,4 @@
-// C ABI for per-frame attributes of enhanced (multi-frame) images (see FrameTable.cpp).
+// C ABI for per-frame attributes of enhanced (multi-frame) images (see CDCMTKLoader/FrameTable.cpp).
 // Why a shim of its own: a DCMTK path lookup "PerFrameFunctionalGroupsSequence[i]..." walks the item
 // list from its head every time, so reading an attribute of every frame through i2dcm_get is quadratic
 // in the number of frames (28 s for the header scan of 5,720 frames). The table below keeps every
