@@ -6,7 +6,7 @@
 // series of plain files, which the fast index (CDCMTK) reads alone. Install the library with i2.
 import PackageDescription
 
-let dcmtkLibs = ["dcmjpls", "dcmtkcharls", "dcmjpeg", "ijg8", "ijg12", "ijg16", "dcmimgle",
+let dcmtkLibs = ["dcmjpeg", "ijg8", "ijg12", "ijg16", "dcmimgle",
                  "dcmnet", "dcmdata", "oflog", "ofstd"]
 
 let package = Package(
@@ -24,7 +24,9 @@ let package = Package(
         .target(
             name: "CDCMTKImpl",
             dependencies: ["CDCMTK"],
-            linkerSettings: dcmtkLibs.map { .linkedLibrary($0) } + [.linkedLibrary("openjp2"), .linkedLibrary("z"), .linkedLibrary("stdc++")]
+            // -static-stdlib: no libswiftCore.so (NoSwiftRuntime.cpp says why).
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])] + dcmtkLibs.map { .linkedLibrary($0) }
+                + [.linkedLibrary("openjp2"), .linkedLibrary("CharLS"), .linkedLibrary("z"), .linkedLibrary("stdc++")]
         ),
         .target(
             name: "CNIfTI",

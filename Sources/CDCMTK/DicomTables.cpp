@@ -17,9 +17,17 @@ namespace {
 
 constexpr DcmDictRangeRestriction U = DcmDictRange_Unspecified, O = DcmDictRange_Odd, E = DcmDictRange_Even;
 
+using i2dcm::I2_NO_STRING;
+
+const char strings[] =
+#include "DictionaryStrings.h"
+    ;
+
 const i2dcm::DictionaryEntry entries[] = {
 #include "DictionaryTable.h"
 };
+
+inline const char *string(uint32_t at) { return at == I2_NO_STRING ? nullptr : strings + at; }
 
 // DcmXfer's table of DCMTK 3.6.7 (uid, little endian, implicit VR, deflated, encapsulated).
 const i2dcm::TransferSyntax syntaxes[] = {
@@ -39,7 +47,7 @@ bool contains(const i2dcm::DictionaryEntry &b, uint16_t group, uint16_t element,
     if (b.groupRestriction == O && !(group & 1)) return false;
     if (b.elementRestriction == E && (element & 1)) return false;
     if (b.elementRestriction == O && !(element & 1)) return false;
-    if (!creatorMatch(b.privateCreator, creator)) return false;
+    if (!creatorMatch(b.privateCreator(), creator)) return false;
     const bool groupMatches = b.group <= group && group <= b.upperGroup;
     bool found = groupMatches && b.element <= element && element <= b.upperElement;
     if (!found && groupMatches && creator) {
@@ -52,6 +60,10 @@ bool contains(const i2dcm::DictionaryEntry &b, uint16_t group, uint16_t element,
 }  // namespace
 
 namespace i2dcm {
+
+const char *DictionaryEntry::name() const { return string(nameAt); }
+const char *DictionaryEntry::version() const { return string(versionAt); }
+const char *DictionaryEntry::privateCreator() const { return string(creatorAt); }
 
 const DictionaryEntry *dictionaryEntries(size_t &count) {
     count = sizeof entries / sizeof entries[0];
@@ -76,7 +88,7 @@ DcmEVR dictionaryVR(uint16_t group, uint16_t element, const char *creator) {
         const uint32_t tag = (uint32_t)group << 16 | e;
         auto it = std::lower_bound(tables.first.begin(), tables.first.end(), tag, [](const Exact &x, uint32_t t) { return x.tag < t; });
         for (; it != tables.first.end() && it->tag == tag; ++it)
-            if (creatorMatch(it->entry->privateCreator, creator)) return it->entry;
+            if (creatorMatch(it->entry->privateCreator(), creator)) return it->entry;
         return nullptr;
     };
     // DcmHashDict::get: the tag as it is, then (with a creator) its element's low byte.
@@ -94,7 +106,7 @@ bool isPublicSequence(uint32_t tag) {
     static const std::vector<uint32_t> sequences = [] {
         std::vector<uint32_t> v;
         for (const DictionaryEntry &b : entries)
-            if (b.evr == EVR_SQ && !b.privateCreator && !isRepeating(b)) v.push_back((uint32_t)b.group << 16 | b.element);
+            if (b.evr == EVR_SQ && b.creatorAt == I2_NO_STRING && !isRepeating(b)) v.push_back((uint32_t)b.group << 16 | b.element);
         std::sort(v.begin(), v.end());
         return v;
     }();

@@ -30,8 +30,8 @@ void installDictionary() {
     const DictionaryEntry *entries = dictionaryEntries(count);
     for (size_t i = 0; i < count; i++) {
         const DictionaryEntry &b = entries[i];
-        auto *e = new DcmDictEntry(b.group, b.element, b.upperGroup, b.upperElement, DcmVR(b.evr), b.name, b.vmMin,
-                                   b.vmMax, b.version, OFFalse, b.privateCreator);
+        auto *e = new DcmDictEntry(b.group, b.element, b.upperGroup, b.upperElement, DcmVR(b.evr), b.name(), b.vmMin,
+                                   b.vmMax, b.version(), OFFalse, b.privateCreator());
         e->setGroupRangeRestriction(b.groupRestriction);
         e->setElementRangeRestriction(b.elementRestriction);
         dict.addEntry(e);
@@ -68,8 +68,8 @@ extern "C" int i2dcmx_tables_check(char *report, size_t reportlen) {
     const i2dcm::DictionaryEntry *entries = i2dcm::dictionaryEntries(n);
     for (size_t i = 0; i < n; i++) {
         const i2dcm::DictionaryEntry &b = entries[i];
-        const char *other = entries[(i * 7919 + 13) % n].privateCreator;
-        const char *creators[] = {b.privateCreator, nullptr, other};
+        const char *other = entries[(i * 7919 + 13) % n].privateCreator();
+        const char *creators[] = {b.privateCreator(), nullptr, other};
         const uint16_t groups[] = {b.group, b.upperGroup, (uint16_t)(b.group - 1), (uint16_t)(b.upperGroup + 1), (uint16_t)(b.group | 1)};
         const uint16_t elements[] = {b.element, b.upperElement, (uint16_t)(b.element - 1), (uint16_t)(b.upperElement + 1),
                                      (uint16_t)(0x1000 | (b.element & 0xFF)), (uint16_t)(0x10FF & (0xFF00 | b.element)),
@@ -85,8 +85,8 @@ extern "C" int i2dcmx_tables_check(char *report, size_t reportlen) {
         x ^= x << 13; x ^= x >> 17; x ^= x << 5;
         const i2dcm::DictionaryEntry &b = entries[x % n];
         uint32_t y = x * 2654435761u;
-        probe((uint16_t)(y >> 16), (uint16_t)y, (x & 3) == 0 ? nullptr : b.privateCreator);
-        probe(b.group, (uint16_t)(y & 0xFFFF), b.privateCreator);
+        probe((uint16_t)(y >> 16), (uint16_t)y, (x & 3) == 0 ? nullptr : b.privateCreator());
+        probe(b.group, (uint16_t)(y & 0xFFFF), b.privateCreator());
     }
     // VR names of every VR DCMTK has (the dictionary's and the unknown one).
     for (int v = 0; v <= (int)EVR_UNKNOWN2B; v++) {

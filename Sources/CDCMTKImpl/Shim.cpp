@@ -5,7 +5,6 @@
 #include <dcmtk/dcmdata/dcistrmf.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
-#include <dcmtk/dcmjpls/djdecode.h>
 #include <dcmtk/oflog/oflog.h>
 
 #include <cerrno>
@@ -31,8 +30,8 @@ void registerCodecs() {
         installDictionary();
         DcmRLEDecoderRegistration::registerCodecs();
         DJDecoderRegistration::registerCodecs();
-        DJLSDecoderRegistration::registerCodecs();
-        registerJ2K();   // Debian's DCMTK has no JPEG 2000 codec: OpenJPEG through J2K.cpp
+        registerJ2K();      // Debian's DCMTK has no JPEG 2000 codec: OpenJPEG through J2K.cpp
+        registerJPEGLS();   // CharLS 2 through JPEGLS.cpp, not DCMTK's older and slower fork
     });
 }
 

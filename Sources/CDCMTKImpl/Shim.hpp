@@ -38,12 +38,14 @@ namespace i2dcm {
 /// parsing the text files, unless the user set DCMDICTPATH (Dictionary.cpp); called once, by registerCodecs.
 void installDictionary();
 
-/// Registers DCMTK's decoders (RLE, JPEG, JPEG-LS), i2's JPEG 2000 decoder (J2K.cpp) and silences
-/// its logger, after installDictionary; idempotent and thread-safe.
+/// Registers DCMTK's decoders (RLE, JPEG), i2's JPEG 2000 and JPEG-LS decoders (J2K.cpp, JPEGLS.cpp) and
+/// silences its logger, after installDictionary; idempotent and thread-safe.
 void registerCodecs();
 
-/// Registers the OpenJPEG-based JPEG 2000 decoder with DCMTK (J2K.cpp); called by registerCodecs.
+/// Register the OpenJPEG-based JPEG 2000 decoder (J2K.cpp) and the CharLS-based JPEG-LS decoder
+/// (JPEGLS.cpp) with DCMTK; called by registerCodecs.
 void registerJ2K();
+void registerJPEGLS();
 
 /// The one message helper: copies `msg` into the caller's error buffer (when it passed one) and
 /// returns `status`, so a failure reads `return say(err, errlen, "why", I2DCM_BAD_INPUT);`.

@@ -45,6 +45,8 @@ public struct SliceHeader: Sendable {
     public var positionText = ""            // ImagePositionPatient as written (single-frame files), for exact copies
     public var thickness: Double?             // SliceThickness, the spacing of a single-slice volume
     public var acquisitionTime = ""           // AcquisitionTime as written (TM), for the sidecar's SliceTiming
+    /// Siemens XA enhanced frames: TimeAfterStart (0021,1104) in seconds, for the sidecar's SliceTiming.
+    public var timeAfterStart: Float?
     public var slope: Double = 1
     public var intercept: Double = 0
     public var bitsAllocated: Int

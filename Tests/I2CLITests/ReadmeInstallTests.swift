@@ -56,6 +56,12 @@ final class ReadmeInstallTests: XCTestCase {
             let out = tmp + "/out-" + UUID().uuidString
             let converted = try TestSupport.run(base + "/bin/i2", ["convert", TestSupport.fixture("dcm_qa/j2k/u8.dcm"), out + ".nii"])
             XCTAssertEqual(converted.status, 0, "installed i2 cannot convert a JPEG 2000 file: \(converted.stderr)")
+            // The library holds no Swift code and must not need a Swift runtime (NoSwiftRuntime.cpp):
+            // none is installed on the machines i2 is copied to, and in i2's process it would be a second one.
+            let needed = try TestSupport.run("/usr/bin/readelf", ["-d", base + "/lib/i2/libi2dcmtk.so"])
+            XCTAssertEqual(needed.status, 0, needed.stderr)
+            XCTAssertTrue(needed.stdout.contains("libdcmdata"), needed.stdout)
+            XCTAssertFalse(needed.stdout.contains("libswift"), "libi2dcmtk.so needs a Swift runtime:\n\(needed.stdout)")
             for page in manPages {
                 XCTAssertTrue(fm.fileExists(atPath: base + "/share/man/man1/" + page), "no \(root)/share/man/man1/\(page)")
             }

@@ -13,15 +13,24 @@
 
 namespace i2dcm {
 
-/// One entry of DCMTK's data dictionary, as DcmDictEntry holds it.
+/// The offset that stands for "no string" in a DictionaryEntry.
+constexpr uint32_t I2_NO_STRING = UINT32_MAX;
+
+/// One entry of DCMTK's data dictionary, as DcmDictEntry holds it. Its strings are offsets into one
+/// pool (no pointers: the table needs no relocation when i2 starts).
 struct DictionaryEntry {
     uint16_t group, element, upperGroup, upperElement;
     DcmEVR evr;
-    const char *name;
+    uint32_t nameAt;
     int vmMin, vmMax;
-    const char *version;
+    uint32_t versionAt;
     DcmDictRangeRestriction groupRestriction, elementRestriction;
-    const char *privateCreator;
+    uint32_t creatorAt;
+
+    const char *name() const;
+    const char *version() const;
+    /// Null for a public entry.
+    const char *privateCreator() const;
 };
 
 /// DCMTK 3.6.7's default dictionary (DictionaryTable.h): `count` entries, exact ones first, then the

@@ -482,12 +482,9 @@ struct BIDSSeries: Sendable {
             // dcm2niix issue 240), relative to their earliest, in its float milliseconds. dcm_qa_enh
             // REST1_w_SMS_PF7-8_6: 4 volumes 0.16, 0, 0.32, ...; its first file alone 0.195, 0, 0.2625, ...
             let v = stack.volumes > 1 ? 1 : 0
-            var files: [String: DicomFile] = [:]
             var ms: [Float] = []
             for s in stack.slices[(v * stack.sliceCount)..<((v + 1) * stack.sliceCount)] {
-                if files[s.path] == nil { files[s.path] = try? DicomFile(path: s.path) }
-                guard let f = files[s.path], let t = f.perFrameString(s.frame, [.siemensXAPerFrameGroup, .siemensXATimeAfterStart]),
-                      let sec = Float(t.trimmingCharacters(in: .whitespaces)) else { return nil }
+                guard let sec = s.timeAfterStart else { return nil }   // read by the scan (DicomScan)
                 ms.append(sec * 1000)
             }
             let first = ms.min()!

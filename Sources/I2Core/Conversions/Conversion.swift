@@ -142,7 +142,8 @@ public enum Conversion: Engine {
         let ownFiles = Set(stacks.map(\.first.path)).count == stacks.count
         if distinct && ownFiles && stacks.count > 1 {
             scan.keptFile = nil   // each stack opens its own first file: a parsed file is not shared between threads
-            let outcomes = StackRunner.run(stacks.count, cost: { StackRunner.bytes(kept[$0]) }, stop: context.stop) { i in
+            let longestFirst = kept.indices.sorted { StackRunner.work(kept[$0]) > StackRunner.work(kept[$1]) }
+            let outcomes = StackRunner.run(stacks.count, cost: { StackRunner.bytes(kept[$0]) }, order: longestFirst, stop: context.stop) { i in
                 convertStack(kept[i], diffusion: plans[i], name: names[i], directory: directory, scan: scan, options: options, last: nil)
             }
             for outcome in outcomes {

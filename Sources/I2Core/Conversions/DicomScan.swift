@@ -164,7 +164,8 @@ struct DicomScan {
             throw I2Error(.badInput, path: f.path, "BitsAllocated \(bits) is not supported (8, 16 or 32)")
         }
         let planar = f.int(.planarConfiguration) ?? 0
-        let philips = (f.string(.manufacturer) ?? "").lowercased().includes("philips")
+        let manufacturer = (f.string(.manufacturer) ?? "").lowercased()
+        let philips = manufacturer.includes("philips"), siemens = manufacturer.includes("siemens")
         let frames = max(f.int(.numberOfFrames) ?? 1, 1)
         let sop = f.string(.sopInstanceUID) ?? f.path
         let series = f.string(.seriesInstanceUID) ?? "unknown-series"
@@ -287,6 +288,11 @@ struct DicomScan {
                 if let legacy = f.perFrameString(frame, [.philipsPerFrameSequence, .imageType])
                     ?? f.perFrameString(frame, [.mrImageFrameTypeSequence, .frameType]) {
                     s.imageType = legacy.uppercased().swapping(0x5C, for: 0x5F)
+                }
+                if siemens {
+                    // Read here, where the file is open: the sidecar would otherwise parse it again.
+                    s.timeAfterStart = f.perFrameString(frame, [.siemensXAPerFrameGroup, .siemensXATimeAfterStart])
+                        .flatMap { Float($0.trimmingCharacters(in: .whitespaces)) }
                 }
             } else {
                 s.echo = classicEcho
