@@ -4,6 +4,14 @@ import XCTest
 import I2Core
 
 final class CommandTableTests: XCTestCase {
+    /// The table finds each command by the name the command itself declares.
+    func testEachBuilderIsNamedAsItsCommand() {
+        for b in CommandTable.builders { XCTAssertEqual(b.build().name, b.name) }
+        XCTAssertEqual(Set(CommandTable.all.map(\.name)).count, CommandTable.builders.count)
+        XCTAssertEqual(CommandTable.named("convert")?.name, "convert")
+        XCTAssertNil(CommandTable.named("nope"))
+    }
+
     func testLongNamesAreUniquePerCommand() {
         for c in CommandTable.all {
             let names = c.flags.map(\.long)
