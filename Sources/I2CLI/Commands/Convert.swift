@@ -71,6 +71,7 @@ enum Convert {
         run: run)
 
     @Sendable static func run(_ args: ParsedArguments, _ run: Invocation) throws -> Report {
+        Allocator.tuneForBatch()   // many files read, then exit
         var positionals = args.positionals
         var outputPath = args.given(output)
         if outputPath == nil && !args.has(list) {

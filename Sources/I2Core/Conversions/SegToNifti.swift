@@ -78,9 +78,7 @@ public enum SegToNifti: Engine {
                 // Before the label map is allocated: the dataset's thousands of small allocations are
                 // given back to the system, not kept alongside it.
                 file = nil
-                #if os(Linux)
-                _ = segMallocTrim(0)
-                #endif
+                Allocator.trim()
             }
             let volume = try SegFrames.labelMap(seg, stream: stream, grid: grid, threshold: o.threshold)
             file = nil
@@ -233,7 +231,3 @@ public enum SegToNifti: Engine {
     }
 }
 
-#if os(Linux)
-/// glibc's malloc_trim (malloc.h is not in the Glibc module): returns freed heap pages to the system.
-@_silgen_name("malloc_trim") private func segMallocTrim(_ pad: Int) -> Int32
-#endif
