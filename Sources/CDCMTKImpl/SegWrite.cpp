@@ -29,23 +29,6 @@ static void putSingle(DcmItem *parent, const DcmTagKey &seq, DcmItem *item) {
     parent->insert(s, OFTrue);
 }
 
-struct SourceSlice { std::string position, sopClass, sopInstance, frame; };
-
-static bool parseSlices(const char *table, int slices, std::vector<SourceSlice> &out) {
-    std::vector<std::string> lines;
-    const char *p = table;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        if (!nl) return false;
-        lines.emplace_back(p, nl - p);
-        p = nl + 1;
-    }
-    if ((int)lines.size() != 4 * slices) return false;
-    out.resize(slices);
-    for (int i = 0; i < slices; i++) out[i] = {lines[4 * i], lines[4 * i + 1], lines[4 * i + 2], lines[4 * i + 3]};
-    return true;
-}
-
 static DcmItem *dimensionIndex(const char *uid, const DcmTagKey &pointer, const DcmTagKey &group, const char *label) {
     DcmItem *item = new DcmItem();
     item->putAndInsertString(DCM_DimensionOrganizationUID, uid);
@@ -63,8 +46,8 @@ extern "C" int i2dcmx_seg_put_frames(i2dcmx_file *f, int count, const int32_t *s
                                     int slices, const char *slice_table, const char *dimension_uid,
                                     char *err, size_t errlen) {
     f->changing();
-    std::vector<SourceSlice> src;
-    if (!parseSlices(slice_table, slices, src)) return say(err, errlen, "malformed source slice table", I2DCM_INTERNAL);
+    std::vector<i2dcm::SourceSlice> src;
+    if (!i2dcm::parseSliceTable(slice_table, slices, src)) return say(err, errlen, "malformed source slice table", I2DCM_INTERNAL);
     DcmDataset *ds = f->dcm().getDataset();
 
     DcmItem *org = new DcmItem();
@@ -79,7 +62,7 @@ extern "C" int i2dcmx_seg_put_frames(i2dcmx_file *f, int count, const int32_t *s
     for (int i = 0; i < count; i++) {
         int k = slice[i];
         if (k < 0 || k >= slices) { delete perFrame; return say(err, errlen, "frame " + std::to_string(i + 1) + ": slice index out of range", I2DCM_INTERNAL); }
-        const SourceSlice &s = src[k];
+        const i2dcm::SourceSlice &s = src[k];
         DcmItem *item = new DcmItem();
 
         DcmItem *derivation = new DcmItem();

@@ -35,6 +35,21 @@ void registerCodecs() {
     });
 }
 
+bool parseSliceTable(const char *table, int slices, std::vector<SourceSlice> &out) {
+    std::vector<std::string> lines;
+    const char *p = table;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        if (!nl) return false;
+        lines.emplace_back(p, nl - p);
+        p = nl + 1;
+    }
+    if ((int)lines.size() != 4 * slices) return false;
+    out.resize(slices);
+    for (int i = 0; i < slices; i++) out[i] = {lines[4 * i], lines[4 * i + 1], lines[4 * i + 2], lines[4 * i + 3]};
+    return true;
+}
+
 int say(char *err, size_t errlen, const std::string &msg, int status) {
     if (err && errlen) snprintf(err, errlen, "%s", msg.c_str());
     return status;

@@ -47,6 +47,13 @@ void registerCodecs();
 void registerJ2K();
 void registerJPEGLS();
 
+/// One source slice of a derived object (SEG frames, RT contours), as the writers' slice tables give it.
+struct SourceSlice { std::string position, sopClass, sopInstance, frame; };
+
+/// Parses a slice table (four '\n'-terminated lines per slice: position, SOP class, SOP instance, frame
+/// number or empty); false when it does not hold exactly `slices` slices.
+bool parseSliceTable(const char *table, int slices, std::vector<SourceSlice> &out);
+
 /// The one message helper: copies `msg` into the caller's error buffer (when it passed one) and
 /// returns `status`, so a failure reads `return say(err, errlen, "why", I2DCM_BAD_INPUT);`.
 int say(char *err, size_t errlen, const std::string &msg, int status = I2DCM_BAD_INPUT);

@@ -151,33 +151,12 @@ public final class SegmentationWriter {
     private func header(_ seg: Segmentation, _ ref: DicomFile) throws {
         let f = file
         if let cs = ref.string(.specificCharacterSet), !cs.isEmpty { f.copy(.specificCharacterSet, from: ref) }
-        let now = Date()
-        let date = Self.format(now, "yyyyMMdd"), time = Self.format(now, "HHmmss")
+        let (date, time) = DerivedHeader.now()
         try f.set(.sopClassUID, seg.sopClassUID)
         try f.set(.sopInstanceUID, seg.sopInstanceUID)
         try f.set(.instanceCreationDate, date)
         try f.set(.instanceCreationTime, time)
-        // Patient, study (Type 2: copied, or present and empty), clinical trial subject/study when present.
-        for tag: Tag in [.patientName, .patientID, .patientBirthDate, .patientSex, .studyDate, .studyTime,
-                         .referringPhysicianName, .studyID, .accessionNumber] {
-            if !f.copy(tag, from: ref) { try f.set(tag, "") }
-        }
-        for tag: Tag in [.studyInstanceUID, .studyDescription, .patientAge, .patientWeight] {
-            f.copy(tag, from: ref)
-        }
-        // A module that is written is written whole (issue 11 item 15: dciodvfy names a missing Type 2
-        // attribute of an optional module once any of its attributes is present): Type 2 present and empty
-        // when the source does not give it. Clinical Trial Subject (PS3.3 C.7.1.3), from the source images.
-        var subject = false
-        for tag: Tag in [.clinicalTrialSponsorName, .clinicalTrialProtocolID, .clinicalTrialProtocolName, .clinicalTrialSiteID,
-                         .clinicalTrialSiteName, .clinicalTrialSubjectID, .clinicalTrialSubjectReadingID] where f.copy(tag, from: ref) {
-            subject = true
-        }
-        if subject {
-            for tag: Tag in [.clinicalTrialProtocolName, .clinicalTrialSiteID, .clinicalTrialSiteName] where f.string(tag) == nil {
-                try f.set(tag, "")
-            }
-        }
+        try DerivedHeader.patientAndStudy(f, from: ref)
         // Series (General Series + Segmentation Series), Clinical Trial Series.
         try f.set(.modality, "SEG")
         try f.set(.seriesInstanceUID, seg.seriesInstanceUID)
@@ -300,11 +279,4 @@ public final class SegmentationWriter {
         }
     }
 
-    static func format(_ d: Date, _ pattern: String) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.dateFormat = pattern
-        return f.string(from: d)
-    }
 }
-

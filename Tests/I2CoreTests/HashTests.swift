@@ -61,7 +61,7 @@ final class HashTests: XCTestCase {
         func uids(_ labels: String, _ out: String) throws -> [String?] {
             var o = Nifti2SegOptions(inputs: [labels], reference: TestSupport.fixture("dcmqi/ct-3slice"), output: dir + "/" + out)
             o.meta = TestSupport.fixture("dcmqi/json/seg-example.json")
-            XCTAssertEqual(try NiftiToSeg.write(o, warn: { _ in }), .written(dir + "/" + out))
+            XCTAssertEqual(try NiftiToSeg.write(o, warn: { _ in }), .written([dir + "/" + out]))
             let f = try DicomFile(path: dir + "/" + out)
             return [f.string(.seriesInstanceUID), f.string(.sopInstanceUID)]
         }

@@ -1,9 +1,13 @@
-// i2 nifti2seg: a label map (or several masks) + dcmqi metadata + the reference series → one DICOM-SEG.
+// i2 nifti2seg: a label map (or several masks) + dcmqi metadata + the reference series → a DICOM-SEG
+// and/or an RT Structure Set.
 import I2Core
 
 enum Nifti2Seg {
-    static let output = Flag("output", short: "o", value: "PATH", summary: "The DICOM-SEG file to write",
+    static let output = Flag("output", short: "o", value: "PATH", summary: "The file to write (with several --as objects: the directory that receives them)",
+                             details: "With one object (the default: `seg`), PATH is that object's file. With several, PATH is a directory (created when missing) that receives `seg.dcm` and `rtstruct.dcm`. Every written path is printed.",
                              completion: .file(extensions: ["dcm"]))
+    static let objects = Flag("as", value: "LIST", summary: "The objects to write: seg, rtstruct (comma-separated; default seg)",
+                              details: "`seg`: a DICOM Segmentation (see --type). `rtstruct`: an RT Structure Set, which radiotherapy systems and PACS viewers without SEG support show: one ROI per segment (ROI Number = segment number; name, colour and the segment's property type code from the same metadata; RTROIInterpretedType ORGAN for anatomical structures), and on every slice where a segment is present its boundary loops as CLOSED_PLANAR contours referencing that slice, holes and separate islands as contours of their own. Contours run a quarter pixel outside the boundary pixels' centres, so that every common reading rule gives the mask back exactly: the even-odd rule at pixel centres (i2 seg2nifti's), rt-utils' and dcmrtstruct2nii's. UIDs are derived like the SEG's (see --uid-seed), distinct from them.")
     static let ref = Flag("ref", short: "r", value: "SERIES_DIR", summary: "The series the label map was computed from (directory or one of its files)",
                           details: "The label map must lie on its grid as `i2 convert SERIES_DIR` builds it: same dimensions, spacing, origin and direction within 1e-3 mm and 1e-4; otherwise an error names what differs. Patient, study and frame of reference are copied from it; every frame references the instance it covers.",
                           completion: .directory)
@@ -36,13 +40,13 @@ enum Nifti2Seg {
 
     static let command = Command(
         name: "nifti2seg",
-        summary: "Convert a label map to a DICOM-SEG referencing its source series",
+        summary: "Convert a label map to a DICOM-SEG or RT Structure Set referencing its source series",
         description: """
         Reads a label map (any format `i2 convert` reads, integer labels) on the grid of the reference series, or several binary masks (one per segment, possibly overlapping, as dcmqi takes several input files), and writes one DICOM Segmentation in the study of the reference. Segment attributes come from dcmqi metainfo JSON (--meta) or a preset.
         Label values may have gaps and exceed 255: segments are numbered 1...N in increasing label order, and each segment records its original label value (private creator "i2", (0077,xx01)) so that `i2 seg2nifti` restores the same label map.
         Every frame's plane position is that of the source instance it covers, which it references (Derivation Image and Source Image Sequences). Output is written atomically; the written path is printed on stdout. Bad input (another grid, a label missing from the JSON, malformed JSON, a missing reference) is one error line naming the file and the reason, and no output file.
         """,
-        flags: [output, ref, meta, preset, type, compress, emptyFrames, emptySegments, emptyResult, unknownLabels, uidSeed, force, CommonFlags.allowOutsideData, CommonFlags.null],
+        flags: [output, objects, ref, meta, preset, type, compress, emptyFrames, emptySegments, emptyResult, unknownLabels, uidSeed, force, CommonFlags.allowOutsideData, CommonFlags.null],
         positionals: [Positional("LABELMAP", summary: "Label map, or several masks (one per segment)", variadic: true,
                                  completion: .file(extensions: ["nii", "nii.gz", "nrrd", "mha", "mhd"]))],
         examples: [
@@ -50,6 +54,8 @@ enum Nifti2Seg {
             ("i2 nifti2seg --ref ct/ --preset totalsegmentator total.nii.gz -o seg.dcm", "TotalSegmentator output, no JSON needed"),
             ("i2 nifti2seg --ref ct/ --meta m.json a.nrrd b.nrrd -o seg.dcm", "two possibly overlapping masks"),
             ("i2 nifti2seg --ref ct/ --meta seg.json labels.nii.gz -o seg.dcm --type labelmap --compress rle", "Label Map SEG, RLE"),
+            ("i2 nifti2seg --ref ct/ --preset totalsegmentator total.nii.gz --as rtstruct -o rtstruct.dcm", "RT Structure Set"),
+            ("i2 nifti2seg --ref ct/ --preset totalsegmentator total.nii.gz --as seg,rtstruct -o out/", "both, as out/seg.dcm and out/rtstruct.dcm"),
         ],
         extraManSections: [("EMPTY RESULT", "When every label of the input is empty, nothing is written and the exit status is 5 with the message \"every label is empty\". With --empty-result seg, a SEG recording the empty result is written instead.")],
         exitStatuses: ExitStatus.general + [.emptyResult, .interrupted],
@@ -58,11 +64,21 @@ enum Nifti2Seg {
     @Sendable static func run(_ args: ParsedArguments, _ run: Invocation) throws -> Report {
         guard !args.positionals.isEmpty else { throw I2Error(.usage, "needs a label map (see 'i2 nifti2seg --help')") }
         guard let out = args.given(output) else { throw I2Error(.usage, "needs an output file: -o SEG.dcm") }
+        var kinds: [DerivedObject] = []
+        for name in (args.given(objects) ?? "seg").split(separator: ",", omittingEmptySubsequences: false) {
+            let word = name.trimmingCharacters(in: .whitespaces)
+            guard let kind = DerivedObject(rawValue: word) else {
+                throw I2Error(.usage, "--as: unknown object '\(word)' (known: \(DerivedObject.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            guard !kinds.contains(kind) else { throw I2Error(.usage, "--as: '\(word)' given twice") }
+            kinds.append(kind)
+        }
         guard let reference = args.given(ref) else { throw I2Error(.usage, "needs the reference series: --ref SERIES_DIR") }
         if args.given(meta) == nil, args.given(preset) == nil { throw I2Error(.usage, "needs --meta META.json or --preset totalsegmentator") }
         if args.given(meta) != nil, args.given(preset) != nil { throw I2Error(.usage, "--meta and --preset exclude each other") }
         run.terminal.nulSeparated = args.has(CommonFlags.null)
         var o = Nifti2SegOptions(inputs: args.positionals, reference: reference, output: out)
+        o.objects = kinds
         o.meta = args.given(meta)
         o.preset = args.given(preset)
         o.type = args.value(type) == "labelmap" ? .labelmap : .binary

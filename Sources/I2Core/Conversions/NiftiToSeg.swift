@@ -1,13 +1,21 @@
-// nifti2seg: a label map (or several masks) on the grid of a reference series → one DICOM-SEG.
-// Steps: read the inputs and the metadata, find the reference series whose grid they lie on, list the
-// labels per slice, turn labels into segments 1...N (original values recorded), choose the frames, then
-// write the file atomically: DCMTK writes the data set, and the frames follow it slice by slice.
+// nifti2seg: a label map (or several masks) on the grid of a reference series → a DICOM-SEG and/or an
+// RT Structure Set (--as). Steps: read the inputs and the metadata, find the reference series whose grid
+// they lie on, list the labels per slice, turn labels into segments 1...N (original values recorded),
+// choose the frames, then write each object atomically: for the SEG, DCMTK writes the data set and the
+// frames follow it slice by slice; for the structure set, each frame's mask becomes its contours.
 import Foundation
 import I2DICOM
 import I2Model
 
+/// The objects nifti2seg writes from one label map.
+public enum DerivedObject: String, CaseIterable, Sendable {
+    case seg, rtstruct
+}
+
 public struct Nifti2SegOptions: Sendable {
     public var inputs: [String]
+    /// What to write: one object to `output`, several into the directory `output` (seg.dcm, rtstruct.dcm).
+    public var objects: [DerivedObject] = [.seg]
     public var reference: String
     public var output: String
     /// dcmqi metainfo JSON; nil with `preset`.
@@ -30,10 +38,16 @@ public struct Nifti2SegOptions: Sendable {
         self.reference = reference
         self.output = output
     }
+
+    /// Where `object` is written.
+    public func path(of object: DerivedObject) -> String {
+        objects.count == 1 ? output : (output.hasSuffix("/") ? output : output + "/") + object.rawValue + ".dcm"
+    }
 }
 
 public enum Nifti2SegOutcome: Sendable, Equatable {
-    case written(String)
+    /// The files written, in the order of `objects`.
+    case written([String])
     /// Every label was empty and no SEG was asked for in that case.
     case empty
 }
@@ -50,10 +64,10 @@ public enum NiftiToSeg: Engine {
         let result = Reporter(context)
         do {
             switch try write(o, warn: context.events.warning) {
-            case .written(let path): result.output(path)
+            case .written(let paths): for p in paths { result.output(p) }
             case .empty:
                 return result.fatal(I2Error(.emptyResult, path: o.inputs.joined(separator: ", "),
-                                            "every label is empty: no SEG written (--empty-result seg writes one that records it)"))
+                                            "every label is empty: nothing written (--empty-result seg writes objects that record it)"))
             }
         } catch let e as I2Error {
             return result.fatal(e)
@@ -66,8 +80,9 @@ public enum NiftiToSeg: Engine {
     public static let presets = ["totalsegmentator"]
 
     public static func write(_ o: Nifti2SegOptions, warn: (String) -> Void) throws -> Nifti2SegOutcome {
-        if !o.overwrite, FileManager.default.fileExists(atPath: o.output) {
-            throw I2Error(.storage, path: o.output, "output exists (use --force to replace it)")
+        guard !o.objects.isEmpty, Set(o.objects).count == o.objects.count else { throw I2Error(.usage, "--as names each object once") }
+        for object in o.objects where !o.overwrite && FileManager.default.fileExists(atPath: o.path(of: object)) {
+            throw I2Error(.storage, path: o.path(of: object), "output exists (use --force to replace it)")
         }
         let metadata = try loadMetadata(o, warn: warn)
         guard !o.inputs.isEmpty else { throw I2Error(.usage, "no label map given") }
@@ -126,19 +141,44 @@ public enum NiftiToSeg: Engine {
             DispatchQueue.global().async(group: hashing) { [volumes] in read.hashes = volumes.map { Hash.hex($0.data) } }
         }
 
+        if o.objects.count > 1 {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: o.output, isDirectory: &isDirectory), !isDirectory.boolValue {
+                throw I2Error(.usage, path: o.output, "several objects (--as) go into a directory: -o names a file")
+            }
+            do { try FileManager.default.createDirectory(atPath: o.output, withIntermediateDirectories: true) } catch {
+                throw I2Error(.storage, path: o.output, "cannot create the output directory: \(error.localizedDescription)")
+            }
+        }
+        hashing.wait()
+        var written: [String] = []
+        for object in o.objects {
+            switch object {
+            case .seg: try writeSEG(o, plan: plan, volumes: &volumes, ref: ref, metadata: metadata, hashes: read.hashes)
+            case .rtstruct: try writeStructureSet(o, metadata: metadata, presence: presence, volumes: volumes, ref: ref,
+                                                  hashes: read.hashes, warn: warn)
+            }
+            written.append(o.path(of: object))
+        }
+        return .written(written)
+    }
+
+    /// The DICOM-SEG of `plan` at o.path(of: .seg). Frees `volumes` once the frames are made.
+    static func writeSEG(_ o: Nifti2SegOptions, plan: SegPlan, volumes: inout [Volume], ref: SegReference,
+                         metadata: SegmentMetadata, hashes: [String]) throws {
+        let output = o.path(of: .seg)
         var seg = Segmentation(segmentationType: o.type, segments: plan.segments, frames: plan.frames,
                                sourceSlices: ref.sources, rows: ref.stack.first.rows, columns: ref.stack.first.columns)
         try describe(&seg, o: o, ref: ref, metadata: metadata)
-        let writer = try SegmentationWriter(seg, reference: ref.file, path: o.output)
-        hashing.wait()
+        let writer = try SegmentationWriter(seg, reference: ref.file, path: output)
         setUIDs(&seg, o: o, refSeries: ref.stack.first.seriesInstanceUID,
-                contentHashes: read.hashes + [contentOptions(o, sources: ref.sources)])
+                contentHashes: hashes + [contentOptions(o, sources: ref.sources)])
         try writer.setUIDs(seg)
         if o.inputs.count > 1 {
             // Only masks can overlap; known from the voxels, and needed before the data set is saved.
             try writer.setOverlap(plan.overlap(volumes, npix: seg.rows * seg.columns) ? .yes : .no)
         }
-        try AtomicFile.write(to: o.output) { tmp in
+        try AtomicFile.write(to: output) { tmp in
             let npix = seg.rows * seg.columns
             if o.rle {
                 // Each frame its own fragment, encoded as its slice is made; the fragments are small.
@@ -166,8 +206,34 @@ public enum NiftiToSeg: Engine {
                 }
             }
         }
-        return .written(o.output)
     }
+
+    /// The RT Structure Set of the label maps at o.path(of: .rtstruct): the segments a BINARY SEG without
+    /// empty frames would have, as ROIs with their contours.
+    static func writeStructureSet(_ o: Nifti2SegOptions, metadata: SegmentMetadata, presence: [[[Int]]], volumes: [Volume],
+                                  ref: SegReference, hashes: [String], warn: (String) -> Void) throws {
+        var binary = o
+        binary.type = .binary
+        binary.keepEmptyFrames = false
+        var plan = try SegPlan(options: binary, metadata: metadata, presence: presence, warn: { _ in })
+        if plan.isEmpty { plan.recordEmpty(metadata: metadata, inputs: o.inputs.count) }
+        var seg = Segmentation(segmentationType: .binary, segments: plan.segments, frames: plan.frames,
+                               sourceSlices: ref.sources, rows: ref.stack.first.rows, columns: ref.stack.first.columns)
+        try describe(&seg, o: o, ref: ref, metadata: metadata)
+        var set = try ContourPlan.structureSet(plan, volumes: volumes, seg: seg)
+        set.referencedSeriesInstanceUID = seg.referencedSeriesInstanceUID
+        set.frameOfReferenceUID = seg.frameOfReferenceUID
+        set.seriesNumber = String((Int(seg.seriesNumber) ?? 1000) + 1)
+        set.seriesDescription = seg.seriesDescription
+        set.label = String(seg.contentLabel.prefix(16))
+        set.instanceNumber = seg.instanceNumber
+        let seed = uidSeed(o, refSeries: ref.stack.first.seriesInstanceUID, contentHashes: hashes + [contentOptions(o, sources: ref.sources)])
+        set.seriesInstanceUID = UID.derived(from: "i2/nifti2seg/rtstruct/series/" + seed)
+        set.sopInstanceUID = UID.derived(from: "i2/nifti2seg/rtstruct/instance/" + seed)
+        let output = o.path(of: .rtstruct)
+        try AtomicFile.write(to: output) { tmp in try StructureSetWriter.write(set, reference: ref.file, to: tmp) }
+    }
+
 
     static func loadMetadata(_ o: Nifti2SegOptions, warn: (String) -> Void) throws -> SegmentMetadata {
         if let p = o.preset {
@@ -194,11 +260,15 @@ public enum NiftiToSeg: Engine {
         return [meta, "opts:" + flags, "inputs:\(o.inputs.count)", "sources:" + refs].joined(separator: "/")
     }
 
+    /// The seed of every UID nifti2seg derives: --uid-seed, or by default what the objects are made from,
+    /// so a rerun on the same inputs replaces the earlier objects in a PACS.
+    static func uidSeed(_ o: Nifti2SegOptions, refSeries: String, contentHashes: [String]) -> String {
+        o.uidSeed ?? "content:" + contentHashes.joined(separator: ",") + "/ref:" + refSeries
+    }
+
     /// The deterministic UIDs. `contentHashes`: Hash.hex of each label map, for the default seed.
     static func setUIDs(_ seg: inout Segmentation, o: Nifti2SegOptions, refSeries: String, contentHashes: [String]) {
-        // Default seed: what the SEG is made from, so a rerun on the same inputs replaces the earlier SEG.
-        let seed = (o.uidSeed ?? "content:" + contentHashes.joined(separator: ",") + "/ref:" + refSeries)
-            + (o.type == .binary ? "" : "/" + o.type.rawValue)
+        let seed = uidSeed(o, refSeries: refSeries, contentHashes: contentHashes) + (o.type == .binary ? "" : "/" + o.type.rawValue)
         seg.seriesInstanceUID = UID.derived(from: "i2/nifti2seg/series/" + seed)
         seg.sopInstanceUID = UID.derived(from: "i2/nifti2seg/instance/" + seed)
         seg.dimensionOrganizationUID = UID.derived(from: "i2/nifti2seg/dimensions/" + seed)

@@ -57,6 +57,9 @@ public enum SegToNifti: Engine {
     /// `input`: the SEG as a regular file (a pipe's spooled copy).
     private static func write(_ o: Seg2NiftiOptions, input: String, format: FileFormat, warn: (String) -> Void, wrote: (String) -> Void) throws -> [String] {
         var file: DicomFile? = try DicomFile(path: input)
+        if file!.string(.sopClassUID) == StructureSet.sopClassUID {
+            return try StructureSetToNifti.convert(o, file: file!, format: format, warn: warn, wrote: wrote)
+        }
         let seg = try SegmentationReader.read(file!)
         let probability = o.probability && seg.type == .fractional
         if o.probability && seg.type != .fractional {
@@ -134,21 +137,27 @@ public enum SegToNifti: Engine {
             outputs.append((o.output, { volume }))
             metadata = labelMapMetadata(seg)
         }
+        return try writeAll(outputs, json: { json?.bytes ?? [UInt8](metadata.encoded()) }, metaPath: metaPath, o: o, wrote: wrote)
+    }
+
+    /// Writes each volume and then the JSON, all or nothing: nothing is written when an output exists
+    /// (without --force), and a failed write removes what this run wrote.
+    static func writeAll(_ outputs: [(path: String, make: () throws -> Volume)], json: () -> [UInt8], metaPath: String,
+                         o: Seg2NiftiOptions, wrote: (String) -> Void) throws -> [String] {
         for path in outputs.flatMap({ OutputTargets.paths(for: $0.path, sidecar: false) }) + [metaPath] where !o.overwrite && FileManager.default.fileExists(atPath: path) {
             throw I2Error(.storage, path: path, "output exists (use --force to overwrite)")
         }
-
         var written: [String] = []
         do {
             for out in outputs {
                 let paths = try VolumeIO.write(try out.make(), to: out.path, options: o.write)
                 written += paths
             }
-            try AtomicFile.write(json?.bytes ?? [UInt8](metadata.encoded()), to: metaPath)
+            try AtomicFile.write(json(), to: metaPath)
             written.append(metaPath)
         } catch let e as I2Error {
             for p in written { unlink(p) }
-            throw e.at(o.input)   // a fault of the volume (its geometry) is the SEG's, not the output's
+            throw e.at(o.input)   // a fault of the volume (its geometry) is the input's, not the output's
         } catch {
             for p in written { unlink(p) }
             throw error

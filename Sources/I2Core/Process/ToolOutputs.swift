@@ -65,7 +65,7 @@ enum ToolOutputs {
         o.genericUnknownLabels = out.unknownLabels == "generic"
         o.writeEmptyResult = out.emptyResult == "seg"
         switch try NiftiToSeg.write(o, warn: warn) {
-        case .written(let p): return [p]
+        case .written(let paths): return paths
         case .empty:
             warn("\(series.directory): \(out.path): every label is empty: no SEG (the tool description says emptyResult skip)")
             return []

@@ -82,67 +82,17 @@ struct SegGrid {
     /// `strict` an error.
     static func reference(_ seg: SegmentationObject, series dir: String, strict: Bool = false,
                           warn: (String) -> Void = { _ in }) throws -> SegGrid {
-        let (files, errors) = DicomScan.files(in: [dir])
-        if let e = errors.first { throw e }
-        let scan = DicomScan(files: files)
-        let stacks = SeriesAssembly.stacks(scan.slices)
-        // Nothing to place frames on: the --ref folder is at fault (a SEG or a non-image there says so
-        // through the scan's error), not the SEG, which the message used to name.
-        if stacks.isEmpty { throw scan.errors.first ?? I2Error(.badInput, path: dir, "no DICOM images in --ref \(dir)") }
         let wanted = Set(seg.frames.sourceUID.compactMap { $0 })
         let referenced = Set(seg.referencedSeriesUIDs)
-        guard let stack = stacks.first(where: { s in s.slices.contains { wanted.contains($0.sopInstanceUID) } })
-            ?? stacks.first(where: { referenced.contains($0.first.seriesInstanceUID) })
-            ?? (stacks.count == 1 ? stacks.first : nil) else {
-            throw I2Error(.badInput, path: seg.path, "none of the \(stacks.count) series in --ref \(dir) is the one this SEG references")
-        }
-        if scan.damagedSeries.contains(stack.first.seriesInstanceUID), let e = scan.errors.first { throw e }
-        if stack.first.sopClassUID == SegmentationReader.wholeSlideMicroscopy { throw SegReference.slideReference(stack.first.path) }
-        let g = SeriesAssembly.geometry(stack)
-        let f = stack.first
-        var slices = stack.sliceCount
-        var spacing = g.spacing
-        if slices == 1, let t = f.thickness, t > 0 { spacing[2] = t }
-        let normal = f.normal
-        // Where each slice of the stack lies on the output grid: itself, or for irregular spacing its
-        // place on the grid `i2 convert --equalize` resamples to (a mask is not interpolated, so every
-        // slice must fall on that grid).
-        var gridIndex = Array(0..<slices)
-        if let irr = g.irregular {
-            let o = g.offsets, span = o.last! - o[0]
-            let gaps = zip(o.dropFirst(), o).map { $0 - $1 }
-            let steps = (span / max(gaps.min() ?? 1, 1e-3) - 1e-6).rounded(.up)
-            guard steps.isFinite, steps < 100_000 else {   // a slice at 1e300 mm: no grid, and no Int
-                throw I2Error(.badInput, path: irr.before.label, String(format: "--ref series: slice positions span %.4g mm: refusing to build that grid", span))
-            }
-            let count = Int(steps) + 1
-            let step = span / Double(max(count - 1, 1))
-            gridIndex = o.map { Int((($0 - o[0]) / step).rounded()) }
-            if let k = o.indices.first(where: { abs(o[$0] - o[0] - Double(gridIndex[$0]) * step) > 0.01 * step }) {
-                throw I2Error(.badInput, path: irr.before.label,
-                              String(format: "--ref series: irregular slice spacing (%.4g mm instead of %.4g mm) and slice %@ is not on the %.4g mm grid `i2 convert --equalize` builds", irr.gap, irr.typical, stack.slices[k].label, step))
-            }
-            slices = count
-            spacing[2] = step / max(abs(g.direction.column(2).dot(normal)), 1e-9)
-        }
+        let ref = try ReferenceGrid(dir, object: seg.path, what: "SEG", referencing: wanted, series: referenced)
+        let f = ref.stack.first
         guard f.rows == seg.rows && f.columns == seg.columns else {
             throw I2Error(.badInput, path: seg.path, "frames are \(seg.columns)x\(seg.rows) but the --ref series is \(f.columns)x\(f.rows)")
         }
-        var bySOP: [String: Int] = [:]
-        var duplicates = false
-        for (k, s) in stack.slices.prefix(stack.sliceCount).enumerated() where bySOP.updateValue(gridIndex[k], forKey: s.sopInstanceUID) != nil { duplicates = true }
-        let refFoR = scan.seriesInfo[f.seriesInstanceUID]?.values["FrameOfReferenceUID"]
+        let bySOP = ref.bySOP, duplicates = ref.sharedInstances
+        let refFoR = ref.frameOfReferenceUID
         let sameFrame = seg.frameOfReferenceUID == nil || refFoR == nil || seg.frameOfReferenceUID == refFoR
-        let along = slices > 1 ? spacing[2] * g.direction.column(2).dot(normal) : 1
-        // The slice a plane position lies on, nil when it lies on none.
-        func slice(at p: Vector3) -> Int? {
-            // A finite but huge position (1e300) is no slice, not a trap converting it to Int.
-            let d = ((p - g.origin).dot(normal) / along).rounded()
-            guard d.isFinite, d >= 0, d < Double(slices) else { return nil }
-            let k = Int(d)
-            let expected = g.origin + g.direction.column(2) * (Double(k) * spacing[2])
-            return k >= 0 && k < slices && (p - expected).length < 0.01 * max(spacing[2], 1) ? k : nil
-        }
+        func slice(at p: Vector3) -> Int? { ref.slice(at: p) }
         var sliceOfFrame: [Int] = []
         var disagreements: [String] = []
         for i in 0..<seg.frameCount {
@@ -193,8 +143,6 @@ struct SegGrid {
             if strict { throw I2Error(.badInput, path: seg.path, text + " (--strict)") }
             warn("\(seg.path): \(text)")
         }
-        let volume = Volume(size: [f.columns, f.rows, slices], spacing: spacing, origin: g.origin,
-                            direction: g.direction, voxelType: .uint8, data: [])
-        return SegGrid(volume: volume, sliceOfFrame: sliceOfFrame)
+        return SegGrid(volume: ref.volume, sliceOfFrame: sliceOfFrame)
     }
 }

@@ -1,0 +1,139 @@
+// seg2nifti for an RT Structure Set (recognised by its SOP class): every ROI rasterized onto the full
+// grid of the --ref series, one label per ROI (its ROI Number, or 1...N in ROI Number order when a
+// number exceeds 65535), or one file per ROI (--per-segment, for ROIs that overlap), and the ROIs'
+// names, colours and codes as dcmqi metainfo JSON (it feeds back into nifti2seg).
+//
+// Contours are placed by position: a CLOSED_PLANAR contour lies on the slice whose plane all its points
+// are within a quarter of the slice spacing of; one that lies on no slice is an error (a mask with a
+// missing part is a wrong answer). The rule inside a slice is PlanarContours.fill's: even-odd over the
+// ROI's contours on the slice (holes, islands), and a pixel whose centre lies on a contour counts as
+// inside. POINT and OPEN_* contours and ROIs without contours are reported on stderr, not drawn.
+import Foundation
+import I2DICOM
+import I2Model
+
+enum StructureSetToNifti {
+    static func convert(_ o: Seg2NiftiOptions, file: DicomFile, format: FileFormat, warn: (String) -> Void,
+                        wrote: (String) -> Void) throws -> [String] {
+        guard let dir = o.reference else {
+            throw I2Error(.usage, path: o.input, "an RT Structure Set has no image grid of its own: give the image series with --ref SERIES_DIR")
+        }
+        let set = try StructureSetReader.read(file)
+        let path = o.input
+        guard !set.rois.isEmpty else { throw I2Error(.badInput, path: path, "the structure set describes no ROI") }
+        let grid = try ReferenceGrid(dir, object: path, what: "RTSTRUCT",
+                                     referencing: Set(set.contours.compactMap(\.referencedSOPInstanceUID)), series: Set(set.referencedSeriesUIDs))
+        if let mine = Optional(set.frameOfReferenceUID), !mine.isEmpty, let theirs = grid.frameOfReferenceUID, !theirs.isEmpty, mine != theirs {
+            throw I2Error(.badInput, path: path, "its frame of reference \(mine) is not the --ref series' (\(theirs)): the contours' coordinates do not apply to those images")
+        }
+        let columns = grid.volume.size[0], rows = grid.volume.size[1], slices = grid.slices
+        // Contours by ROI and slice, in pixel coordinates; what cannot be drawn is counted for the report.
+        var polygons = [[Int: [[(x: Double, y: Double)]]]](repeating: [:], count: set.rois.count)
+        var notAreas = [Int: [String: Int]]()
+        for (i, c) in set.contours.enumerated() {
+            let roi = set.rois[c.roi]
+            guard c.geometricType == "CLOSED_PLANAR" else {
+                notAreas[c.roi, default: [:]][c.geometricType.isEmpty ? "untyped" : c.geometricType, default: 0] += 1
+                continue
+            }
+            let points = stride(from: 0, to: c.points.count, by: 3).map { Vector3(c.points[$0], c.points[$0 + 1], c.points[$0 + 2]) }
+            guard let k = grid.slice(containing: points) else {
+                throw I2Error(.badInput, path: path, "ROI \(roi.number) ('\(roi.name)'): contour \(i + 1) (at \(points[0])) lies on no slice of the --ref series \(dir) (within a quarter of the slice spacing)")
+            }
+            polygons[c.roi][k, default: []].append(points.map { grid.pixel($0, slice: k) })
+        }
+        for (r, kinds) in notAreas.sorted(by: { $0.key < $1.key }) {
+            let roi = set.rois[r]
+            let list = kinds.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            warn("\(path): ROI \(roi.number) ('\(roi.name)'): \(list) contour(s) enclose no area: not drawn")
+        }
+        for (r, roi) in set.rois.enumerated() where polygons[r].isEmpty {
+            warn("\(path): ROI \(roi.number) ('\(roi.name)') has no closed contour: its label is empty")
+        }
+        // Labels: the ROI Numbers when they fit a 16-bit label map, else 1...N in ROI Number order.
+        let order = set.rois.indices.sorted { set.rois[$0].number < set.rois[$1].number }
+        var label = [Int](repeating: 0, count: set.rois.count)
+        let byNumber = set.rois.allSatisfy { $0.number >= 1 && $0.number <= 65535 }
+        for (n, r) in order.enumerated() { label[r] = byNumber ? set.rois[r].number : n + 1 }
+        if !byNumber { warn("\(path): ROI numbers outside 1...65535: labels are 1...\(set.rois.count) in ROI Number order (see the JSON)") }
+        let wide = label.max()! > 255
+        let npix = columns * rows
+
+        func mask(_ r: Int, slice k: Int, into buffer: UnsafeMutableBufferPointer<UInt8>) {
+            buffer.update(repeating: 0)
+            if let polys = polygons[r][k] { PlanarContours.fill(polys, width: columns, height: rows, into: buffer) }
+        }
+        func empty(_ type: VoxelType) throws -> Volume {
+            var v = grid.volume
+            v.voxelType = type
+            v.data = try [UInt8].allocated(npix * slices * type.byteCount, for: path)
+            v.data.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) }
+            return v
+        }
+        let descriptions = order.map { r -> SegmentDescription in
+            var d = set.rois[r].description
+            d.labelID = label[r]
+            return d
+        }
+        let stem = String(o.output.dropLast(format.rawValue.count + 1))
+        let metaPath = o.meta ?? stem + ".json"
+        var metadata = SegmentMetadata(segmentAttributes: [descriptions])
+        var outputs: [(path: String, make: () throws -> Volume)] = []
+        if o.perSegment {
+            var used = Set<String>(), names: [String] = []
+            for r in order {
+                let roi = set.rois[r]
+                var name = "\(stem)_\(roi.number)_\(SegToNifti.safe(roi.name))"
+                if !used.insert(name).inserted { name += "_\(roi.number)" }
+                let file = name + "." + format.rawValue
+                names.append((file as NSString).lastPathComponent)
+                outputs.append((file, {
+                    var v = try empty(.uint8)
+                    var scratch = [UInt8](repeating: 0, count: npix)
+                    v.data.withUnsafeMutableBufferPointer { data in
+                        scratch.withUnsafeMutableBufferPointer { s in
+                            for k in 0..<slices where polygons[r][k] != nil {
+                                mask(r, slice: k, into: s)
+                                for i in 0..<npix where s[i] != 0 { data[k * npix + i] = 1 }
+                            }
+                        }
+                    }
+                    return SegToNifti.dcm2niixOrder(v)
+                }))
+            }
+            metadata.segmentAttributes = descriptions.map { d in var d = d; d.labelID = 1; return [d] }
+            metadata.segmentAttributesFileMapping = names
+        } else {
+            var v = try empty(wide ? .uint16 : .uint8)
+            var scratch = [UInt8](repeating: 0, count: npix)
+            var overlap: (a: Int, b: Int, count: Int)?
+            v.data.withUnsafeMutableBytes { raw in
+                scratch.withUnsafeMutableBufferPointer { s in
+                    for k in 0..<slices {
+                        for r in order where polygons[r][k] != nil {
+                            mask(r, slice: k, into: s)
+                            let value = label[r]
+                            for i in 0..<npix where s[i] != 0 {
+                                let at = k * npix + i
+                                let old = wide ? Int(raw.load(fromByteOffset: 2 * at, as: UInt16.self)) : Int(raw[at])
+                                if old != 0 && old != value {
+                                    let other = label.firstIndex(of: old)!
+                                    if overlap == nil { overlap = (other, r, 0) }
+                                    if overlap!.a == other && overlap!.b == r { overlap!.count += 1 }
+                                }
+                                if wide { raw.storeBytes(of: UInt16(value), toByteOffset: 2 * at, as: UInt16.self) } else { raw[at] = UInt8(value) }
+                            }
+                        }
+                    }
+                }
+            }
+            if let ov = overlap {
+                let a = set.rois[ov.a], b = set.rois[ov.b]
+                throw I2Error(.badInput, path: path, "ROIs \(a.number) ('\(a.name)') and \(b.number) ('\(b.name)') overlap (\(ov.count) voxels or more): a label map holds one label per voxel; use --per-segment for one file per ROI")
+            }
+            let out = SegToNifti.dcm2niixOrder(v)
+            outputs.append((o.output, { out }))
+        }
+        return try SegToNifti.writeAll(outputs, json: { [UInt8](metadata.encoded()) }, metaPath: metaPath, o: o, wrote: wrote)
+    }
+}

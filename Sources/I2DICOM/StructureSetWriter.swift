@@ -1,0 +1,102 @@
+// StructureSetWriter: a `StructureSet` (I2Model) → an RT Structure Set file (PS3.3 A.19): patient and
+// study copied from a source instance, the Structure Set, ROI Contour and RT ROI Observations modules.
+// The header goes through DicomFile paths; the contours (tens of thousands for a TotalSegmentator map)
+// through the one-pass shim in CDCMTKRTWrite.h.
+internal import CDCMTK
+import I2Model
+
+public enum StructureSetWriter {
+    /// Writes `set` to `path` (the caller's temporary file: see AtomicFile). `reference`: one instance of
+    /// the source series.
+    public static func write(_ set: StructureSet, reference ref: DicomFile, to path: String) throws {
+        let f = DicomFile(newAt: path)
+        if let cs = ref.string(.specificCharacterSet), !cs.isEmpty { f.copy(.specificCharacterSet, from: ref) }
+        let (date, time) = DerivedHeader.now()
+        try f.set(.sopClassUID, StructureSet.sopClassUID)
+        try f.set(.sopInstanceUID, set.sopInstanceUID)
+        try f.set(.instanceCreationDate, date)
+        try f.set(.instanceCreationTime, time)
+        try DerivedHeader.patientAndStudy(f, from: ref)
+        // RT Series, General Equipment.
+        try f.set(.modality, "RTSTRUCT")
+        try f.set(.seriesInstanceUID, set.seriesInstanceUID)
+        try f.set(.seriesNumber, set.seriesNumber)
+        try f.set(.seriesDescription, set.seriesDescription)
+        try f.set(.seriesDate, date)
+        try f.set(.seriesTime, time)
+        try f.set(.operatorsName, "")
+        // Frame of Reference (the IOD has it since 2019; dciodvfy asks for it), General Equipment.
+        try f.set(.frameOfReferenceUID, set.frameOfReferenceUID)
+        try f.set(.positionReferenceIndicator, "")
+        try f.set(.manufacturer, "i2")
+        try f.set(.manufacturerModelName, "i2 nifti2seg")
+        try f.set(.softwareVersions, "i2")
+        // Structure Set: the frame of reference, the study, the series and every slice a contour may lie on.
+        try f.set(.structureSetLabel, set.label)
+        try f.set(.structureSetName, set.seriesDescription)
+        try f.set(.instanceNumber, set.instanceNumber)
+        try f.set(.structureSetDate, date)
+        try f.set(.structureSetTime, time)
+        let frame = Tag.referencedFrameOfReferenceSequence[0]
+        try f.set(frame / .frameOfReferenceUID, set.frameOfReferenceUID)
+        let study = frame / Tag.rtReferencedStudySequence[0]
+        // The study as RT objects reference it: the (retired) Detached Study Management SOP class, as PS3.3
+        // C.8.8.5 still names it and planning systems expect.
+        try f.set(study / .referencedSOPClassUID, "1.2.840.10008.3.1.2.3.1")
+        try f.set(study / .referencedSOPInstanceUID, ref.string(.studyInstanceUID) ?? "")
+        let series = study / Tag.rtReferencedSeriesSequence[0]
+        try f.set(series / .seriesInstanceUID, set.referencedSeriesInstanceUID)
+        var seen = Set<String>(), n = 0
+        for s in set.sourceSlices where seen.insert(s.sopInstanceUID + "#\(s.frameNumber ?? 0)").inserted {
+            let image = series / Tag.contourImageSequence[n]
+            try f.set(image / .referencedSOPClassUID, s.sopClassUID)
+            try f.set(image / .referencedSOPInstanceUID, s.sopInstanceUID)
+            if let k = s.frameNumber { try f.set(image / .referencedFrameNumber, String(k)) }
+            n += 1
+        }
+        for (i, roi) in set.rois.enumerated() {
+            let item = Tag.structureSetROISequence[i]
+            try f.set(item / .roiNumber, String(roi.number))
+            try f.set(item / .referencedFrameOfReferenceUID, set.frameOfReferenceUID)
+            try f.set(item / .roiName, String(roi.name.prefix(64)))
+            if let d = roi.description.segmentDescription { try f.set(item / .roiDescription, d) }
+            try f.set(item / .roiGenerationAlgorithm, roi.description.segmentAlgorithmType.rawValue)
+        }
+        // RT ROI Observations: the interpreted type, and the segment's property type as the ROI's code.
+        for (i, roi) in set.rois.enumerated() {
+            let item = Tag.rtROIObservationsSequence[i]
+            try f.set(item / .observationNumber, String(roi.number))
+            try f.set(item / .referencedROINumber, String(roi.number))
+            let code = item / Tag.rtROIIdentificationCodeSequence[0]
+            let c = roi.description.segmentedPropertyType
+            try f.set(code / .codeValue, c.codeValue)
+            try f.set(code / .codingSchemeDesignator, c.codingSchemeDesignator)
+            if let v = c.codingSchemeVersion { try f.set(code / .codingSchemeVersion, v) }
+            try f.set(code / .codeMeaning, c.codeMeaning)
+            try f.set(item / .rtROIInterpretedType, roi.interpretedType)
+            try f.set(item / .roiInterpreter, "")
+        }
+        try contours(set, f)
+        try f.save(to: path)
+    }
+
+    private static func contours(_ set: StructureSet, _ f: DicomFile) throws {
+        var table = ""
+        table.reserveCapacity(set.sourceSlices.count * 200)
+        for s in set.sourceSlices {
+            table += s.imagePositionPatient + "\n" + s.sopClassUID + "\n" + s.sopInstanceUID + "\n"
+            table += (s.frameNumber.map(String.init) ?? "") + "\n"
+        }
+        let numbers = set.rois.map { Int32($0.number) }
+        let colours = set.rois.flatMap { [$0.color.red, $0.color.green, $0.color.blue] }
+        let roi = set.contours.map { Int32($0.roi) }, slice = set.contours.map { Int32($0.slice) }
+        let count = set.contours.map { Int32($0.points.count / 3) }
+        var points: [Double] = []
+        points.reserveCapacity(set.contours.reduce(0) { $0 + $1.points.count })
+        for c in set.contours { points += c.points }
+        _ = try Condition.check(path: f.path) {
+            i2dcm_rt_put_contours(f.handle, Int32(numbers.count), numbers, colours, Int32(set.contours.count), roi, slice, count,
+                                  points, Int32(set.sourceSlices.count), table, $0, $1)
+        }
+    }
+}
