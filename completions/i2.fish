@@ -16,7 +16,7 @@ complete -c i2 -n __fish_use_subcommand -a watch -d 'Notice completed series und
 complete -c i2 -n __fish_use_subcommand -a process -d 'Run an image-processing tool on a series and turn its output into DICOM'
 complete -c i2 -n __fish_use_subcommand -a convert -d 'Convert between DICOM series, NIfTI, NRRD, MetaImage and NumPy'
 complete -c i2 -n __fish_use_subcommand -a send -d 'Send DICOM files to a PACS (C-STORE SCU), or check it with C-ECHO'
-complete -c i2 -n __fish_use_subcommand -a seg2nifti -d 'Convert a DICOM-SEG to a label map with dcmqi-style JSON metadata'
+complete -c i2 -n __fish_use_subcommand -a seg2nifti -d 'Convert a DICOM-SEG or RT Structure Set to a label map with dcmqi-style JSON metadata'
 complete -c i2 -n __fish_use_subcommand -a nifti2seg -d 'Convert a label map to a DICOM-SEG or RT Structure Set referencing its source series'
 complete -c i2 -n __fish_use_subcommand -a help -d 'Print the help of a subcommand'
 complete -c i2 -n __fish_use_subcommand -s h -l help -d 'Print help and exit'

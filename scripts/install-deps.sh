@@ -31,10 +31,19 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The marker names the package list, so a changed list installs again.
-peers="nibabel numpy pydicom highdicom dcmqi pylibjpeg pylibjpeg-rle"
+peers="nibabel numpy pydicom highdicom dcmqi pylibjpeg pylibjpeg-rle rt-utils"
 marker=".venv/.i2-peers-$(echo "$peers" | cksum | cut -d' ' -f1)"
 if [ "$mode" = all ] && [ ! -f "$marker" ]; then
     python3 -m venv .venv >&2
     .venv/bin/pip install --quiet --disable-pip-version-check $peers >&2
     touch "$marker"
+fi
+# dcmrtstruct2nii (an RTSTRUCT reader the tests compare with) calls pydicom.read_file, gone in pydicom 3:
+# a venv of its own keeps pydicom 2 away from the others.
+rt_peers="dcmrtstruct2nii==5 pydicom<3 nibabel numpy"
+rt_marker=".venv-rt/.i2-peers-$(echo "$rt_peers" | cksum | cut -d' ' -f1)"
+if [ "$mode" = all ] && [ ! -f "$rt_marker" ]; then
+    python3 -m venv .venv-rt >&2
+    .venv-rt/bin/pip install --quiet --disable-pip-version-check dcmrtstruct2nii==5 "pydicom<3" nibabel numpy >&2
+    touch "$rt_marker"
 fi

@@ -26,11 +26,12 @@ enum Seg2Nifti {
 
     static let command = Command(
         name: "seg2nifti",
-        summary: "Convert a DICOM-SEG to a label map with dcmqi-style JSON metadata",
+        summary: "Convert a DICOM-SEG or RT Structure Set to a label map with dcmqi-style JSON metadata",
         description: """
         Reads a DICOM Segmentation (BINARY, FRACTIONAL, or the Label Map Segmentation of DICOM 2024) and writes its segments as one label map, in any format `i2 convert` writes, plus the segment metadata as dcmqi JSON. Frames may come in any order and cover only some slices. Each segment's voxels get the label value i2 recorded when it wrote the SEG (private creator "i2", (0077,xx01)), otherwise its Segment Number.
         Overlapping segments are never merged: they are an error unless --per-segment writes one file per segment. FRACTIONAL segments are thresholded (--threshold), or written as probabilities (--fractional probability).
-        Bad input (not a SEG, malformed, frames that reference instances missing from --ref) is one error line naming the file and the reason; nothing is written. Each written path is printed on stdout.
+        An RT Structure Set (recognised by its SOP class) is read too, with --ref naming its image series (a structure set has no grid of its own): every ROI is rasterized onto the full grid of that series, with the ROI Number as its label value (1...N in ROI Number order when a number exceeds 65535), and the ROIs' names, colours, interpreted types and identification codes go into the dcmqi JSON, so it feeds straight back into `i2 nifti2seg`. Contours are placed by position: a CLOSED_PLANAR contour lies on the slice whose plane all its points are within a quarter of the slice spacing of; one that lies on no slice, ContourData that is not x, y, z triples, or a frame of reference other than the series' is an error. Inside a slice the ROI's contours combine by the even-odd rule (holes, islands), and a pixel whose centre lies on a contour (within 0.001 pixel) counts as inside, so contours through the boundary pixels' centres (rt-utils', most planning systems') and contours between them (i2's) both come back exactly. POINT and OPEN_* contours and ROIs without contours are reported on stderr, not drawn; overlapping ROIs (a BODY around the organs) need --per-segment.
+        Bad input (not a SEG or RTSTRUCT, malformed, frames that reference instances missing from --ref) is one error line naming the file and the reason; nothing is written. Each written path is printed on stdout.
         """,
         flags: [output, meta, ref, perSegment, threshold, fractional, strict, force, CommonFlags.null],
         positionals: [

@@ -72,7 +72,8 @@ struct ReferenceGrid {
         self.bySOP = bySOP
         self.sharedInstances = duplicates
         self.gridIndex = gridIndex
-        self.frameOfReferenceUID = scan.seriesInfo[f.seriesInstanceUID]?.values["FrameOfReferenceUID"]
+        // From the first image itself: the scan's series values do not keep it.
+        self.frameOfReferenceUID = (try? DicomFile(path: f.path))?.string(.frameOfReferenceUID).flatMap { $0.isEmpty ? nil : $0 }
         self.normal = normal
         self.along = slices > 1 ? spacing[2] * g.direction.column(2).dot(normal) : 1
         self.volume = Volume(size: [f.columns, f.rows, slices], spacing: spacing, origin: g.origin,
