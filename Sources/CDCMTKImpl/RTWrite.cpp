@@ -30,7 +30,8 @@ void appendDS(std::string &out, double v) {
 
 extern "C" int i2dcmx_rt_put_contours(i2dcmx_file *f, int rois, const int32_t *roi_number, const uint8_t *colour, int contours,
                                       const int32_t *contour_roi, const int32_t *contour_slice, const int32_t *point_count,
-                                      const double *points, int slices, const char *slice_table, char *err, size_t errlen) {
+                                      const float *pixels, const double *slice_origin, const double *axes, int slices,
+                                      const char *slice_table, char *err, size_t errlen) {
     f->changing();
     std::vector<i2dcm::SourceSlice> src;
     if (!i2dcm::parseSliceTable(slice_table, slices, src)) return say(err, errlen, "malformed source slice table", I2DCM_INTERNAL);
@@ -69,11 +70,15 @@ extern "C" int i2dcmx_rt_put_contours(i2dcmx_file *f, int rois, const int32_t *r
         item->putAndInsertString(DCM_NumberOfContourPoints, std::to_string(n).c_str());
         item->putAndInsertString(DCM_ContourNumber, std::to_string(++numberInROI[roi]).c_str());
         data.clear();
-        for (int j = 0; j < 3 * n; j++) {
-            if (j) data += '\\';
-            appendDS(data, points[at + j]);
+        const double *o = slice_origin + 3 * slice;
+        for (int j = 0; j < n; j++) {
+            const double x = pixels[at + 2 * j], y = pixels[at + 2 * j + 1];
+            for (int a = 0; a < 3; a++) {
+                if (j || a) data += '\\';
+                appendDS(data, o[a] + x * axes[a] + y * axes[3 + a]);
+            }
         }
-        at += 3 * (size_t)n;
+        at += 2 * (size_t)n;
         item->putAndInsertOFStringArray(DCM_ContourData, OFString(data.c_str(), data.size()));
         contourSequence[roi]->append(item);
     }

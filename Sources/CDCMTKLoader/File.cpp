@@ -304,10 +304,11 @@ extern "C" int i2dcm_seg_put_frames(i2dcm_file *f, int count, const int32_t *seg
 
 extern "C" int i2dcm_rt_put_contours(i2dcm_file *f, int rois, const int32_t *roi_number, const uint8_t *colour, int contours,
                                      const int32_t *contour_roi, const int32_t *contour_slice, const int32_t *point_count,
-                                     const double *points, int slices, const char *slice_table, char *err, size_t errlen) {
+                                     const float *pixels, const double *slice_origin, const double *axes, int slices,
+                                     const char *slice_table, char *err, size_t errlen) {
     f->changing();
     return library().rt_put_contours(f->dcm(), rois, roi_number, colour, contours, contour_roi, contour_slice, point_count,
-                                      points, slices, slice_table, err, errlen);
+                                      pixels, slice_origin, axes, slices, slice_table, err, errlen);
 }
 
 extern "C" int i2dcm_seg_put_original_labels(i2dcm_file *f, int count, const int64_t *labels, char *err, size_t errlen) {

@@ -2,6 +2,7 @@
 // colour, interpreted type, identification code, generation algorithm) and every contour with its
 // geometric type, points and referenced image. Placing contours on a grid is the caller's (position
 // beats references). Malformed contours (ContourData not a multiple of three numbers) fail naming the ROI.
+import Foundation
 import I2Model
 
 public enum StructureSetReader {
@@ -81,9 +82,27 @@ public enum StructureSetReader {
         return set
     }
 
-    /// Each backslash-separated value as a number, nil where one does not parse (so a count stays exact).
+    /// Each backslash-separated value as a number, nil where one does not parse (so a count stays exact):
+    /// strtod over the bytes, a ContourData of a TotalSegmentator structure set holds millions of values.
     static func numbers(_ s: String) -> [Double?] {
         guard !s.isEmpty else { return [] }
-        return s.split(separator: "\\", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        return s.withCString { start -> [Double?] in
+            var out: [Double?] = []
+            var p = start
+            while true {
+                while p.pointee == 0x20 { p += 1 }
+                var end: UnsafeMutablePointer<CChar>?
+                let v = strtod(p, &end)
+                var q = UnsafePointer(end ?? UnsafeMutablePointer(mutating: p))
+                let parsed = q != p
+                while q.pointee == 0x20 { q += 1 }
+                let clean = parsed && (q.pointee == 0x5C || q.pointee == 0)
+                out.append(clean ? v : nil)
+                while q.pointee != 0x5C && q.pointee != 0 { q += 1 }   // the rest of a value that did not parse
+                if q.pointee == 0 { break }
+                p = q + 1
+            }
+            return out
+        }
     }
 }

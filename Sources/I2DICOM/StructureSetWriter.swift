@@ -90,13 +90,17 @@ public enum StructureSetWriter {
         let numbers = set.rois.map { Int32($0.number) }
         let colours = set.rois.flatMap { [$0.color.red, $0.color.green, $0.color.blue] }
         let roi = set.contours.map { Int32($0.roi) }, slice = set.contours.map { Int32($0.slice) }
-        let count = set.contours.map { Int32($0.points.count / 3) }
-        var points: [Double] = []
-        points.reserveCapacity(set.contours.reduce(0) { $0 + $1.points.count })
-        for c in set.contours { points += c.points }
+        guard let planes = set.planes, planes.origins.count == set.sourceSlices.count else {
+            throw I2Error(.internal, path: f.path, "structure set to write without its slices' planes")
+        }
+        let count = set.contours.map { Int32($0.pixels.count / 2) }
+        var pixels: [Float] = []
+        pixels.reserveCapacity(set.contours.reduce(0) { $0 + $1.pixels.count })
+        for c in set.contours { pixels += c.pixels }
+        let origins = planes.origins.flatMap(\.array), axes = planes.column.array + planes.row.array
         _ = try Condition.check(path: f.path) {
             i2dcm_rt_put_contours(f.handle, Int32(numbers.count), numbers, colours, Int32(set.contours.count), roi, slice, count,
-                                  points, Int32(set.sourceSlices.count), table, $0, $1)
+                                  pixels, origins, axes, Int32(set.sourceSlices.count), table, $0, $1)
         }
     }
 }

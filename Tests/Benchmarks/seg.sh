@@ -26,29 +26,7 @@ trap 'rm -rf "$work"' EXIT
 labels_bytes=$((512 * 512 * 300))   # uint8 voxels
 cat "$work"/ct/* "$work/labels.nii.gz" > /dev/null   # warm the page cache for every tool alike
 
-# measure NAME COMMAND...: runs the command $runs times into a fresh $work/out; records the median time.
-measure() {
-    local name=$1; shift
-    local times=() mems=() size=0
-    for r in $(seq "$runs"); do
-        rm -rf "$work/out" && mkdir "$work/out"
-        /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { echo "$name failed:" >&2; cat "$work/err" >&2; exit 1; }
-        read -r t m < "$work/time"
-        times+=("$t"); mems+=("$m")
-        size=$(find "$work/out" -type f -printf '%s\n' | sort -n | tail -1)
-    done
-    python3 - "$name" "${size:-0}" "$labels_bytes" "${times[@]}" -- "${mems[@]}" <<'PY'
-import sys, statistics
-name, size, vol = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rest = sys.argv[4:]; cut = rest.index("--")
-t = [float(x) for x in rest[:cut]]; m = [int(x) for x in rest[cut + 1:]]
-print(f"{name:<36} median {statistics.median(t):7.3f} s  (min {min(t):.3f})  peak {max(m)/1024:7.1f} MiB = {max(m)*1024/vol:5.2f}x label map  output {size/1e6:7.2f} MB")
-open("/tmp/i2-segbench-" + name.split()[0] + "-" + name.split()[1], "w").write(str(statistics.median(t)))
-PY
-}
-ratio() {  # ratio A B TARGET: median(A) / median(B)
-    python3 -c "import sys; a, b = (float(open('/tmp/i2-segbench-' + n).read()) for n in sys.argv[1:3]); print(f'ratio {sys.argv[1]} / {sys.argv[2]}: {a / b:.3f}  ({b / a:.1f}x faster; {sys.argv[3]})')" "$@"
-}
+source Tests/Benchmarks/measure.sh   # measure, ratio
 
 echo "300-slice 512x512 CT, 100-label uint8 map ($((labels_bytes / 1048576)) MiB of voxels), $runs runs each, $(nproc) cores"
 echo "== nifti2seg"

@@ -234,11 +234,28 @@ final class ProcessTests: E2ECase {
         XCTAssertTrue(try E2E.i2(["process", "--tool", few, ct, "-o", path("o3")]).stderr.contains("3 slices, the tool needs at least 10"))
     }
 
+    /// A tool description's segmentation output with "as": ["seg", "rtstruct"]: both objects, in the
+    /// result's seg/ directory, both paths printed; the structure set reads back to the tool's label map.
+    func testSegmentationOutputAsSegAndStructureSet() throws {
+        let both = try tool("both", """
+        {"name": "both", "input": "dicom", "command": ["cp", "\(TestSupport.fixture("dcmqi/liver_seg.nrrd"))", "{output}/l.nrrd"],
+         "outputs": [{"type": "segmentation", "path": "l.nrrd", "meta": "\(TestSupport.fixture("dcmqi/json/seg-example.json"))", "as": ["seg", "rtstruct"]}]}
+        """)
+        let r = try E2E.i2(["process", "--tool", both, ct, "-o", path("o")])
+        let printed = E2E.lines(r.stdout)
+        XCTAssertEqual(printed.map { ($0 as NSString).lastPathComponent }, ["seg.dcm", "rtstruct.dcm"], r.stdout)
+        XCTAssertTrue(printed.allSatisfy { $0.hasSuffix("/seg/seg.dcm") || $0.hasSuffix("/seg/rtstruct.dcm") }, r.stdout)
+        try E2E.i2(["seg2nifti", printed[1], "--ref", ct, "-o", path("back.nii.gz")])
+        try E2E.i2(["convert", TestSupport.fixture("dcmqi/liver_seg.nrrd"), path("liver.nii.gz")])
+        try E2E.assertSameImage(path("back.nii.gz"), path("liver.nii.gz"))
+    }
+
     func testBadDescriptionsNameTheField() throws {
         let cases: [(String, String)] = [
             (#"{"name": "x", "command": ["a"], "outputs": [{"type": "seg", "path": "a"}]}"#, "outputs[0].type: \"seg\" is not one of"),
             (#"{"name": "x", "command": ["a"], "outputs": [{"type": "pdf", "path": "../a"}]}"#, "outputs[0].path"),
             (#"{"name": "x", "command": ["a"], "outputs": [{"type": "segmentation", "path": "a"}]}"#, "needs \"meta\""),
+            (#"{"name": "x", "command": ["a"], "outputs": [{"type": "segmentation", "path": "a", "preset": "totalsegmentator", "as": ["overlay"]}]}"#, "outputs[0].as: \"overlay\" is not one of"),
             (#"{"name": "x y", "command": ["a"], "outputs": [{"type": "pdf", "path": "a"}]}"#, "name:"),
             (#"{"name": "x", "comand": ["a"], "outputs": []}"#, "comand: unknown field"),
             (#"{"name": "x", "command": ["a"], "accepts": {"modality": "CT"}, "outputs": [{"type": "pdf", "path": "a"}]}"#, "accepts.modality: unknown"),

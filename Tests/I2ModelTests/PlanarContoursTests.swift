@@ -11,7 +11,7 @@ final class PlanarContoursTests: XCTestCase {
 
     func filled(_ contours: [[Point]], _ w: Int, _ h: Int) -> [UInt8] {
         var m = [UInt8](repeating: 0, count: w * h)
-        m.withUnsafeMutableBufferPointer { _ = PlanarContours.fill(contours, width: w, height: h, into: $0) }
+        m.withUnsafeMutableBufferPointer { PlanarContours.fill(contours, width: w, height: h, into: $0) }
         return m
     }
 

@@ -70,8 +70,10 @@ typedef struct i2dcmx_frames i2dcmx_frames;
     X(int, seg_save, (i2dcmx_file *f, const char *path, int rle, char *err, size_t errlen), (f, path, rle, err, errlen)) \
     X(int, rt_put_contours, (i2dcmx_file *f, int rois, const int32_t *roi_number, const uint8_t *colour, int contours, \
                              const int32_t *contour_roi, const int32_t *contour_slice, const int32_t *point_count, \
-                             const double *points, int slices, const char *slice_table, char *err, size_t errlen), \
-      (f, rois, roi_number, colour, contours, contour_roi, contour_slice, point_count, points, slices, slice_table, err, errlen)) \
+                             const float *pixels, const double *slice_origin, const double *axes, int slices, \
+                             const char *slice_table, char *err, size_t errlen), \
+      (f, rois, roi_number, colour, contours, contour_roi, contour_slice, point_count, pixels, slice_origin, axes, slices, \
+       slice_table, err, errlen)) \
     X(int, scp_run, (const i2dcm_scp_config *config, i2dcm_scp_store_fn store, i2dcm_scp_log_fn log, void (*ready)(void *ctx), \
                      void *ctx, volatile int *stop, char *err, size_t errlen), \
       (config, store, log, ready, ctx, stop, err, errlen)) \

@@ -112,6 +112,7 @@ public enum NiftiToSeg: Engine {
         let candidates = Result { try SegReference.scan(o.reference, threads: ProcessInfo.processInfo.activeProcessorCount - 1) }
         reading.wait()
         var volumes = try read.value.get()
+        read.value = .failure(CancellationError())   // the only reference left: reversing rows below is in place, not a copy
         guard FileManager.default.fileExists(atPath: o.reference) else {
             throw I2Error(.storage, path: o.reference, "reference series: no such file or directory")
         }
@@ -120,6 +121,7 @@ public enum NiftiToSeg: Engine {
             // A label map drawn on `i2 convert`'s output (dcm2niix's order: the DICOM rows reversed) is on
             // the reference grid with axis 1 reversed: taken back to the frames' row order.
             var reversed = volumes[0]
+            reversed.data = []   // the grid only: sharing the voxels would make reversing them below a copy
             reversed.reverse(axis: 1, voxels: false)
             guard let r = try? SegReference.select(candidates.get(), matching: reversed) else { throw e.at(o.inputs[0]) }
             ref = r

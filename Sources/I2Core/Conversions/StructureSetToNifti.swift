@@ -59,9 +59,12 @@ enum StructureSetToNifti {
         let wide = label.max()! > 255
         let npix = columns * rows
 
-        func mask(_ r: Int, slice k: Int, into buffer: UnsafeMutableBufferPointer<UInt8>) {
-            buffer.update(repeating: 0)
-            if let polys = polygons[r][k] { PlanarContours.fill(polys, width: columns, height: rows, into: buffer) }
+        /// ROI r's pixels on slice k in `buffer` (zero outside the box returned; nil: none), each pixel 0 or 1.
+        func mask(_ r: Int, slice k: Int, into buffer: UnsafeMutableBufferPointer<UInt8>) -> (rows: ClosedRange<Int>, columns: ClosedRange<Int>)? {
+            guard let polys = polygons[r][k], let box = PlanarContours.box(polys, width: columns, height: rows) else { return nil }
+            for y in box.rows { for x in box.columns { buffer[y * columns + x] = 0 } }
+            PlanarContours.fill(polys, width: columns, height: rows, into: buffer)
+            return box
         }
         func empty(_ type: VoxelType) throws -> Volume {
             var v = grid.volume
@@ -92,9 +95,9 @@ enum StructureSetToNifti {
                     var scratch = [UInt8](repeating: 0, count: npix)
                     v.data.withUnsafeMutableBufferPointer { data in
                         scratch.withUnsafeMutableBufferPointer { s in
-                            for k in 0..<slices where polygons[r][k] != nil {
-                                mask(r, slice: k, into: s)
-                                for i in 0..<npix where s[i] != 0 { data[k * npix + i] = 1 }
+                            for k in 0..<slices {
+                                guard let box = mask(r, slice: k, into: s) else { continue }
+                                for y in box.rows { for x in box.columns where s[y * columns + x] != 0 { data[k * npix + y * columns + x] = 1 } }
                             }
                         }
                     }
@@ -110,11 +113,11 @@ enum StructureSetToNifti {
             v.data.withUnsafeMutableBytes { raw in
                 scratch.withUnsafeMutableBufferPointer { s in
                     for k in 0..<slices {
-                        for r in order where polygons[r][k] != nil {
-                            mask(r, slice: k, into: s)
+                        for r in order {
+                            guard let box = mask(r, slice: k, into: s) else { continue }
                             let value = label[r]
-                            for i in 0..<npix where s[i] != 0 {
-                                let at = k * npix + i
+                            for y in box.rows { for x in box.columns where s[y * columns + x] != 0 {
+                                let at = k * npix + y * columns + x
                                 let old = wide ? Int(raw.load(fromByteOffset: 2 * at, as: UInt16.self)) : Int(raw[at])
                                 if old != 0 && old != value {
                                     let other = label.firstIndex(of: old)!
@@ -122,7 +125,7 @@ enum StructureSetToNifti {
                                     if overlap!.a == other && overlap!.b == r { overlap!.count += 1 }
                                 }
                                 if wide { raw.storeBytes(of: UInt16(value), toByteOffset: 2 * at, as: UInt16.self) } else { raw[at] = UInt8(value) }
-                            }
+                            } }
                         }
                     }
                 }

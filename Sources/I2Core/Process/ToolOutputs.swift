@@ -51,7 +51,10 @@ enum ToolOutputs {
 
     static func segmentation(_ out: ToolSpec.Output, source: String, series: SeriesInput, target: String, work: String,
                              warn: (String) -> Void) throws -> [String] {
-        var o = Nifti2SegOptions(inputs: [source], reference: series.directory, output: target)
+        // Several objects: into a directory of the output's name (seg.dcm, rtstruct.dcm in it).
+        let output = out.objects.count > 1 ? String(target.dropLast(4)) : target
+        var o = Nifti2SegOptions(inputs: [source], reference: series.directory, output: output)
+        o.objects = out.objects
         switch out.meta {
         case .file(let p)?: o.meta = p
         case .inline(let data)?:

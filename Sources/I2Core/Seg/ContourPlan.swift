@@ -32,25 +32,22 @@ enum ContourPlan {
             return Vector3(v)
         }
         let npix = seg.rows * seg.columns
-        var traced = [[[Double]]](repeating: [], count: plan.frames.count)
+        set.planes = StructureSet.Planes(origins: origins, column: along, row: down)
+        var traced = [[[Float]]](repeating: [], count: plan.frames.count)
         try traced.withUnsafeMutableBufferPointer { out in
             let base = out.baseAddress!
             try plan.produce(volumes, seg: seg) { f, bits in
                 var mask = [UInt8](repeating: 0, count: npix)
                 for i in 0..<npix where bits[i >> 3] & (1 << (i & 7)) != 0 { mask[i] = 1 }
                 let loops = mask.withUnsafeBufferPointer { PlanarContours.loops($0, width: seg.columns, height: seg.rows) }
-                let origin = origins[plan.frames[f].slice]
-                (base + f).pointee = loops.map { loop in
-                    loop.flatMap { p -> [Double] in
-                        let q = origin + along * p.x + down * p.y
-                        return [q.x, q.y, q.z]
-                    }
-                }
+                (base + f).pointee = loops.map { loop in loop.flatMap { [Float($0.x), Float($0.y)] } }
             }
         }
         for (f, frame) in plan.frames.enumerated() {
-            for points in traced[f] {
-                set.contours.append(StructureSet.Contour(roi: frame.segmentNumber - 1, slice: frame.slice, points: points))
+            for pixels in traced[f] {
+                var c = StructureSet.Contour(roi: frame.segmentNumber - 1, slice: frame.slice, points: [])
+                c.pixels = pixels
+                set.contours.append(c)
             }
         }
         return set

@@ -90,20 +90,20 @@ public enum PlanarContours {
         }
     }
 
-    /// Rasterizes the contours of one slice: the even-odd rule at pixel centres, and a centre within
-    /// `onContour` pixels of a contour counts as inside. Adds (sets to 1) into `mask`; returns the number
-    /// of pixels set.
-    @discardableResult
+    /// Rasterizes the contours of one slice into `mask`, which must be zero inside `box(contours)`: the
+    /// even-odd rule at pixel centres, and a centre within `onContour` pixels of a contour counts as
+    /// inside. Only pixels inside that box are touched.
     public static func fill(_ contours: [[(x: Double, y: Double)]], width: Int, height: Int,
-                            into mask: UnsafeMutableBufferPointer<UInt8>, onContour: Double = 1e-3) -> Int {
+                            into mask: UnsafeMutableBufferPointer<UInt8>, onContour: Double = 1e-3) {
         precondition(mask.count >= width * height)
-        var inside = [UInt8](repeating: 0, count: width * height)
-        // Even-odd: each polygon's crossings of each row's centre line toggle the pixels to their right.
+        var xs: [Double] = []
+        // Even-odd: each polygon's crossings of each row's centre line toggle the pixels between them.
         for poly in contours where poly.count >= 3 {
             let n = poly.count
-            var xs: [Double] = []
-            let ys = poly.map(\.y)
-            let top = max(0, Int((ys.min()!).rounded(.up))), bottom = min(height - 1, Int((ys.max()!).rounded(.down)))
+            var lo = Double.infinity, hi = -Double.infinity
+            for p in poly { lo = min(lo, p.y); hi = max(hi, p.y) }
+            guard lo.isFinite, hi.isFinite else { continue }
+            let top = max(0, Int(max(lo, -1).rounded(.up))), bottom = min(height - 1, Int(min(hi, Double(height)).rounded(.down)))
             guard top <= bottom else { continue }
             for r in top...bottom {
                 let y = Double(r)
@@ -111,16 +111,14 @@ public enum PlanarContours {
                 for i in 0..<n {
                     let a = poly[i], b = poly[(i + 1) % n]
                     // Half-open in y, so a vertex on the line counts once.
-                    if (a.y <= y) != (b.y <= y) {
-                        xs.append(a.x + (y - a.y) * (b.x - a.x) / (b.y - a.y))
-                    }
+                    if (a.y <= y) != (b.y <= y) { xs.append(a.x + (y - a.y) * (b.x - a.x) / (b.y - a.y)) }
                 }
                 xs.sort()
                 var k = 0
                 while k + 1 < xs.count {
                     // Centres strictly inside [xs[k], xs[k+1]): toggled.
-                    let lo = max(0, Int((xs[k]).rounded(.up))), hi = min(width - 1, Int((xs[k + 1] - 1e-12).rounded(.down)))
-                    if lo <= hi { for c in lo...hi { inside[r * width + c] ^= 1 } }
+                    let lo = max(0, Int(max(xs[k], -1).rounded(.up))), hi = min(width - 1, Int(min(xs[k + 1] - 1e-12, Double(width)).rounded(.down)))
+                    if lo <= hi { for c in lo...hi { mask[r * width + c] ^= 1 } }
                     k += 2
                 }
             }
@@ -130,8 +128,9 @@ public enum PlanarContours {
             let n = poly.count
             for i in 0..<n {
                 let a = poly[i], b = poly[(i + 1) % n]
-                let x0 = max(0, Int((min(a.x, b.x) - onContour).rounded(.up))), x1 = min(width - 1, Int((max(a.x, b.x) + onContour).rounded(.down)))
-                let y0 = max(0, Int((min(a.y, b.y) - onContour).rounded(.up))), y1 = min(height - 1, Int((max(a.y, b.y) + onContour).rounded(.down)))
+                guard a.x.isFinite, a.y.isFinite, b.x.isFinite, b.y.isFinite else { continue }
+                let x0 = max(0, Int(max(min(a.x, b.x) - onContour, -1).rounded(.up))), x1 = min(width - 1, Int(min(max(a.x, b.x) + onContour, Double(width)).rounded(.down)))
+                let y0 = max(0, Int(max(min(a.y, b.y) - onContour, -1).rounded(.up))), y1 = min(height - 1, Int(min(max(a.y, b.y) + onContour, Double(height)).rounded(.down)))
                 guard x0 <= x1, y0 <= y1 else { continue }
                 let dx = b.x - a.x, dy = b.y - a.y, len2 = dx * dx + dy * dy
                 for r in y0...y1 {
@@ -139,16 +138,21 @@ public enum PlanarContours {
                         let px = Double(c) - a.x, py = Double(r) - a.y
                         let t = len2 > 0 ? max(0, min(1, (px * dx + py * dy) / len2)) : 0
                         let ex = px - t * dx, ey = py - t * dy
-                        if ex * ex + ey * ey <= onContour * onContour { inside[r * width + c] = 1 }
+                        if ex * ex + ey * ey <= onContour * onContour { mask[r * width + c] = 1 }
                     }
                 }
             }
         }
-        var set = 0
-        for i in 0..<(width * height) where inside[i] != 0 {
-            if mask[i] == 0 { set += 1 }
-            mask[i] = 1
-        }
-        return set
+    }
+
+    /// The pixels `fill` may touch: rows and columns (inclusive), clipped to the image; nil when none.
+    public static func box(_ contours: [[(x: Double, y: Double)]], width: Int, height: Int) -> (rows: ClosedRange<Int>, columns: ClosedRange<Int>)? {
+        var x0 = Double.infinity, x1 = -Double.infinity, y0 = Double.infinity, y1 = -Double.infinity
+        for poly in contours { for p in poly where p.x.isFinite && p.y.isFinite { x0 = min(x0, p.x); x1 = max(x1, p.x); y0 = min(y0, p.y); y1 = max(y1, p.y) } }
+        guard x0.isFinite else { return nil }
+        let c0 = max(0, Int(max(x0 - 1, -1).rounded(.down))), c1 = min(width - 1, Int(min(x1 + 1, Double(width)).rounded(.up)))
+        let r0 = max(0, Int(max(y0 - 1, -1).rounded(.down))), r1 = min(height - 1, Int(min(y1 + 1, Double(height)).rounded(.up)))
+        guard c0 <= c1, r0 <= r1 else { return nil }
+        return (r0...r1, c0...c1)
     }
 }

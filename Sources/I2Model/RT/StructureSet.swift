@@ -29,8 +29,11 @@ public struct StructureSet: Sendable {
         /// Index into `sourceSlices`: the slice the contour lies on, which it references (-1 in a structure
         /// set read from a file: placed by its position).
         public var slice: Int
-        /// x, y, z of each vertex in mm (patient coordinates).
+        /// x, y, z of each vertex in mm (patient coordinates): a structure set read from a file.
         public var points: [Double]
+        /// x, y of each vertex in pixels of its slice (`StructureSet.planes` maps them to mm): a structure set
+        /// i2 writes (exact: its vertices lie on quarter pixels), a third of the memory of `points`.
+        public var pixels: [Float] = []
         /// ContourGeometricType: CLOSED_PLANAR (what i2 writes), OPEN_PLANAR, OPEN_NONPLANAR, POINT.
         public var geometricType = "CLOSED_PLANAR"
         /// The image the contour references (ContourImageSequence), when it names one.
@@ -55,6 +58,20 @@ public struct StructureSet: Sendable {
     /// StructureSetLabel (Type 1, at most 16 characters).
     public var label = "I2"
     public var instanceNumber = "1"
+    /// Where the pixels of each source slice lie: the patient position of pixel (0, 0) of each slice, and
+    /// the step of one column and of one row, in mm.
+    public struct Planes: Sendable {
+        public var origins: [Vector3]
+        public var column: Vector3
+        public var row: Vector3
+        public init(origins: [Vector3], column: Vector3, row: Vector3) {
+            self.origins = origins
+            self.column = column
+            self.row = row
+        }
+    }
+    /// For contours given in pixels (written ones).
+    public var planes: Planes?
     /// Series named in RTReferencedSeriesSequence (a structure set read from a file).
     public var referencedSeriesUIDs: [String] = []
 
