@@ -144,6 +144,8 @@ _i2_nifti2seg() {
     case $prev in
         --output|-o) _i2_files 'dcm'; return ;;
         --as) :; return ;;
+        --window) :; return ;;
+        --overlay-style) _i2_words 'fill outline'; return ;;
         --ref|-r) _i2_dirs; return ;;
         --meta|-m) _i2_files 'json'; return ;;
         --preset) _i2_words 'totalsegmentator'; return ;;
@@ -156,7 +158,7 @@ _i2_nifti2seg() {
         --uid-seed) :; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-o --output --as -r --ref -m --meta --preset --type --compress --empty-frames --empty-segments --empty-result --unknown-labels --uid-seed --force --allow-outside-data -0 --null -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-o --output --as --window --overlay-style -r --ref -m --meta --preset --type --compress --empty-frames --empty-segments --empty-result --unknown-labels --uid-seed --force --allow-outside-data -0 --null -h --help'; return; fi
     _i2_files 'nii|nii.gz|nrrd|mha|mhd'
 }
 

@@ -116,7 +116,9 @@ complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s h -l help -d 'Print
 complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -F
 
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -s o -l output -x -a '(__i2_complete_files dcm)' -d 'The file to write (with several --as objects: the directory that receives them)'
-complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l as -x -d 'The objects to write: seg, rtstruct (comma-separated; default seg)'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l as -x -d 'The objects to write: seg, rtstruct, overlay (comma-separated; default seg)'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l window -x -d 'The overlay'\''s window: soft-tissue, lung, bone, brain, liver, or CENTER,WIDTH'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l overlay-style -x -a 'fill outline' -d 'How the overlay draws a segment'
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -s r -l ref -x -a '(__fish_complete_directories)' -d 'The series the label map was computed from (directory or one of its files)'
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -s m -l meta -x -a '(__i2_complete_files json)' -d 'dcmqi segmentation metainfo JSON describing the segments'
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l preset -x -a 'totalsegmentator' -d 'Built-in segment descriptions instead of --meta'

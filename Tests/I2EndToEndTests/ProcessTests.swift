@@ -255,7 +255,7 @@ final class ProcessTests: E2ECase {
             (#"{"name": "x", "command": ["a"], "outputs": [{"type": "seg", "path": "a"}]}"#, "outputs[0].type: \"seg\" is not one of"),
             (#"{"name": "x", "command": ["a"], "outputs": [{"type": "pdf", "path": "../a"}]}"#, "outputs[0].path"),
             (#"{"name": "x", "command": ["a"], "outputs": [{"type": "segmentation", "path": "a"}]}"#, "needs \"meta\""),
-            (#"{"name": "x", "command": ["a"], "outputs": [{"type": "segmentation", "path": "a", "preset": "totalsegmentator", "as": ["overlay"]}]}"#, "outputs[0].as: \"overlay\" is not one of"),
+            (#"{"name": "x", "command": ["a"], "outputs": [{"type": "segmentation", "path": "a", "preset": "totalsegmentator", "as": ["sr"]}]}"#, "outputs[0].as: \"sr\" is not one of"),
             (#"{"name": "x y", "command": ["a"], "outputs": [{"type": "pdf", "path": "a"}]}"#, "name:"),
             (#"{"name": "x", "comand": ["a"], "outputs": []}"#, "comand: unknown field"),
             (#"{"name": "x", "command": ["a"], "accepts": {"modality": "CT"}, "outputs": [{"type": "pdf", "path": "a"}]}"#, "accepts.modality: unknown"),

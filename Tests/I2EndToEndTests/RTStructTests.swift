@@ -1,3 +1,4 @@
+// The objects nifti2seg derives besides SEG. Overlay series: dciodvfy, positions, colours, Orthanc.
 // RT Structure Sets both ways, against real peers: dciodvfy; rt-utils and dcmrtstruct2nii reading what
 // i2 writes (every ROI exactly its label, holes, islands, pixels touching at a corner, single pixels);
 // i2 reading what rt-utils writes and what a clinical planning system wrote (dicompyler-core's Eclipse
@@ -71,8 +72,8 @@ final class RTStructTests: E2ECase {
         let first = try run(path("a")), second = try run(path("b"))
         XCTAssertEqual(first, second)
         XCTAssertNotEqual(first[0], first[1])
-        let bad = try E2E.i2(["nifti2seg", "--ref", s.ct, "--meta", s.meta, s.labels, "--as", "seg,overlay", "-o", path("c")], expect: 2)
-        XCTAssertTrue(bad.stderr.contains("unknown object 'overlay'"), bad.stderr)
+        let bad = try E2E.i2(["nifti2seg", "--ref", s.ct, "--meta", s.meta, s.labels, "--as", "seg,sr", "-o", path("c")], expect: 2)
+        XCTAssertTrue(bad.stderr.contains("unknown object 'sr'"), bad.stderr)
     }
 
     /// rt-utils writes contours through the boundary pixels' centres (OpenCV), holes as separate
@@ -166,5 +167,68 @@ final class RTStructTests: E2ECase {
             XCTAssertTrue(r.stderr.contains(bad) && r.stderr.contains(message), "\(name): \(r.stderr)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: path(name + ".nii.gz")), name)
         }
+    }
+
+    /// --as overlay: one RGB secondary capture per source slice, at its position (within 1e-3 mm), in its
+    /// frame of reference, BurnedInAnnotation YES; a label voxel is the windowed gray blended half and
+    /// half with its colour, any other voxel the windowed gray; outline paints only the boundary; dciodvfy
+    /// finds no error; Orthanc stores the series in the CT's study.
+    func testOverlaySeries() throws {
+        let s = try series()
+        let dir = path("overlay")
+        let r = try E2E.i2(["nifti2seg", "--ref", s.ct, "--meta", s.meta, s.labels, "--as", "overlay", "--window", "40,400", "-o", dir])
+        let files = E2E.lines(r.stdout)
+        XCTAssertEqual(files.count, 12)
+        let v = try TestSupport.run(try TestSupport.tool("dciodvfy", package: "dicom3tools"), [files[0]])
+        XCTAssertEqual((v.stdout + v.stderr).split(separator: "\n").filter { $0.hasPrefix("Error") }, [], v.stdout + v.stderr)
+        try E2E.pyCode("""
+            import sys, os, numpy as np, pydicom, nibabel as nib
+            ct = [pydicom.dcmread(os.path.join(sys.argv[1], f)) for f in os.listdir(sys.argv[1])]
+            ov = [pydicom.dcmread(f) for f in sys.argv[4:]]
+            lab = np.asanyarray(nib.load(sys.argv[2]).dataobj)[:, ::-1, :]   # [column, row, slice], rows as DICOM
+            n = np.cross(np.array(ct[0].ImageOrientationPatient[:3], float), np.array(ct[0].ImageOrientationPatient[3:], float))
+            ct.sort(key=lambda d: float(np.dot(n, np.array(d.ImagePositionPatient, float))))
+            assert len(ov) == len(ct), (len(ov), len(ct))
+            colour = {1: (255, 0, 0), 2: (0, 255, 0), 5: (0, 0, 255)}
+            for k, (o, c) in enumerate(zip(ov, ct)):
+                assert o.SOPClassUID == "1.2.840.10008.5.1.4.1.1.7" and o.PhotometricInterpretation == "RGB" and o.BurnedInAnnotation == "YES"
+                assert o.FrameOfReferenceUID == c.FrameOfReferenceUID and o.StudyInstanceUID == c.StudyInstanceUID
+                assert np.allclose(np.array(o.ImagePositionPatient, float), np.array(c.ImagePositionPatient, float), atol=1e-3), (k, o.ImagePositionPatient, c.ImagePositionPatient)
+                assert np.allclose(np.array(o.ImageOrientationPatient, float), np.array(c.ImageOrientationPatient, float), atol=1e-4)
+                assert o.SourceImageSequence[0].ReferencedSOPInstanceUID == c.SOPInstanceUID
+                hu = c.pixel_array * float(c.RescaleSlope) + float(c.RescaleIntercept)
+                gray = np.clip(np.floor((hu - (40 - 200)) / 400 * 255 + 0.5), 0, 255).astype(int)   # half up, as i2 rounds
+                rgb = o.pixel_array.astype(int)
+                L = lab[:, :, k].T
+                for value, col in colour.items():
+                    m = L == value
+                    assert m.any()
+                    for ch in range(3):
+                        want = (gray[m] + col[ch] + 1) // 2
+                        assert np.array_equal(rgb[..., ch][m], want), (k, value, ch)
+                rest = L == 0
+                for ch in range(3):
+                    assert np.array_equal(rgb[..., ch][rest], gray[rest]), (k, ch)
+            """, [s.ct, s.labels, ""] + files)
+        // Outline: interior voxels of the ring keep the gray, its boundary is pure red.
+        let outline = path("outline")
+        let o = try E2E.i2(["nifti2seg", "--ref", s.ct, "--meta", s.meta, s.labels, "--as", "overlay", "--overlay-style", "outline", "-o", outline])
+        try E2E.pyCode("""
+            import sys, numpy as np, pydicom
+            px = pydicom.dcmread(sys.argv[1]).pixel_array
+            # rt_peers.py labels: the ring is columns 10..39, rows (in i2's order) 12..43, so DICOM rows 116..147.
+            assert tuple(px[147 - 0, 10]) == (255, 0, 0), tuple(px[147, 10])
+            assert tuple(px[140, 15])[0] == tuple(px[140, 15])[1], tuple(px[140, 15])   # inside the ring: gray
+            """, [E2E.lines(o.stdout)[0]])
+        let orthanc = try OrthancPeer()
+        defer { orthanc.stop() }
+        let ct = try E2E.list(s.ct).map { try orthanc.upload(s.ct + "/" + $0) }
+        try E2E.i2(["send", "--to", orthanc.address] + files)
+        let seriesInfo = try JSONSerialization.jsonObject(with: try orthanc.get("/instances/\(ct[0])/series")) as? [String: Any]
+        let study = try XCTUnwrap(seriesInfo?["ParentStudy"] as? String)
+        let all = try JSONSerialization.jsonObject(with: try orthanc.get("/studies/\(study)/series")) as? [[String: Any]] ?? []
+        XCTAssertEqual(all.count, 2)
+        let overlay = all.first { (($0["MainDicomTags"] as? [String: Any])?["SeriesDescription"] as? String)?.hasPrefix("i2 overlay") == true }
+        XCTAssertEqual((overlay?["Instances"] as? [Any])?.count, 12)
     }
 }

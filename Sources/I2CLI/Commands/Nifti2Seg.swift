@@ -4,10 +4,15 @@ import I2Core
 
 enum Nifti2Seg {
     static let output = Flag("output", short: "o", value: "PATH", summary: "The file to write (with several --as objects: the directory that receives them)",
-                             details: "With one object (the default: `seg`), PATH is that object's file. With several, PATH is a directory (created when missing) that receives `seg.dcm` and `rtstruct.dcm`. Every written path is printed.",
+                             details: "With one object (the default: `seg`), PATH is that object's file. With several, PATH is a directory (created when missing) that receives `seg.dcm`, `rtstruct.dcm` and `overlay/`. The overlay is always a directory of instances. Every written path is printed.",
                              completion: .file(extensions: ["dcm"]))
-    static let objects = Flag("as", value: "LIST", summary: "The objects to write: seg, rtstruct (comma-separated; default seg)",
-                              details: "`seg`: a DICOM Segmentation (see --type). `rtstruct`: an RT Structure Set, which radiotherapy systems and PACS viewers without SEG support show: one ROI per segment (ROI Number = segment number; name, colour and the segment's property type code from the same metadata; RTROIInterpretedType ORGAN for anatomical structures), and on every slice where a segment is present its boundary loops as CLOSED_PLANAR contours referencing that slice, holes and separate islands as contours of their own. Contours run a quarter pixel outside the boundary pixels' centres, so that every common reading rule gives the mask back exactly: the even-odd rule at pixel centres (i2 seg2nifti's), rt-utils' and dcmrtstruct2nii's. UIDs are derived like the SEG's (see --uid-seed), distinct from them.")
+    static let objects = Flag("as", value: "LIST", summary: "The objects to write: seg, rtstruct, overlay (comma-separated; default seg)",
+                              details: "`seg`: a DICOM Segmentation (see --type). `rtstruct`: an RT Structure Set, which radiotherapy systems and PACS viewers without SEG support show: one ROI per segment (ROI Number = segment number; name, colour and the segment's property type code from the same metadata; RTROIInterpretedType ORGAN for anatomical structures), and on every slice where a segment is present its boundary loops as CLOSED_PLANAR contours referencing that slice, holes and separate islands as contours of their own. Contours run a quarter pixel outside the boundary pixels' centres, so that every common reading rule gives the mask back exactly: the even-odd rule at pixel centres (i2 seg2nifti's), rt-utils' and dcmrtstruct2nii's. `overlay`: for PACS viewers that show neither: a Secondary Capture series, one 8-bit RGB instance per source slice (IM_0001.dcm, ... in the directory -o names), the source windowed to gray (the series' own window, else --window) with each segment blended half and half with its colour (--overlay-style outline: only its boundary painted), at the source's positions, orientation and frame of reference, BurnedInAnnotation YES, SeriesDescription \"i2 overlay: \" and the segmentation's description; the directory appears whole. UIDs are derived like the SEG's (see --uid-seed), distinct from them.")
+    static let window = Flag("window", value: "PRESET|C,W", summary: "The overlay's window: soft-tissue, lung, bone, brain, liver, or CENTER,WIDTH",
+                             details: "Default: the source series' own WindowCenter/WindowWidth, else soft-tissue (40, 400) for CT, else the value range.")
+    static let overlayStyle = Flag("overlay-style", value: "STYLE", summary: "How the overlay draws a segment",
+                                   details: "`fill` (default): its voxels half and half with its colour. `outline`: only its boundary voxels, in its colour.",
+                                   choices: ["fill", "outline"], defaultValue: "fill")
     static let ref = Flag("ref", short: "r", value: "SERIES_DIR", summary: "The series the label map was computed from (directory or one of its files)",
                           details: "The label map must lie on its grid as `i2 convert SERIES_DIR` builds it: same dimensions, spacing, origin and direction within 1e-3 mm and 1e-4; otherwise an error names what differs. Patient, study and frame of reference are copied from it; every frame references the instance it covers.",
                           completion: .directory)
@@ -46,7 +51,7 @@ enum Nifti2Seg {
         Label values may have gaps and exceed 255: segments are numbered 1...N in increasing label order, and each segment records its original label value (private creator "i2", (0077,xx01)) so that `i2 seg2nifti` restores the same label map.
         Every frame's plane position is that of the source instance it covers, which it references (Derivation Image and Source Image Sequences). Output is written atomically; the written path is printed on stdout. Bad input (another grid, a label missing from the JSON, malformed JSON, a missing reference) is one error line naming the file and the reason, and no output file.
         """,
-        flags: [output, objects, ref, meta, preset, type, compress, emptyFrames, emptySegments, emptyResult, unknownLabels, uidSeed, force, CommonFlags.allowOutsideData, CommonFlags.null],
+        flags: [output, objects, window, overlayStyle, ref, meta, preset, type, compress, emptyFrames, emptySegments, emptyResult, unknownLabels, uidSeed, force, CommonFlags.allowOutsideData, CommonFlags.null],
         positionals: [Positional("LABELMAP", summary: "Label map, or several masks (one per segment)", variadic: true,
                                  completion: .file(extensions: ["nii", "nii.gz", "nrrd", "mha", "mhd"]))],
         examples: [
@@ -79,6 +84,13 @@ enum Nifti2Seg {
         run.terminal.nulSeparated = args.has(CommonFlags.null)
         var o = Nifti2SegOptions(inputs: args.positionals, reference: reference, output: out)
         o.objects = kinds
+        if let w = args.given(window) {
+            guard OverlayPlan.window(w) != nil else {
+                throw I2Error(.usage, "--window: '\(w)' is neither a preset (\(OverlayPlan.presets.keys.sorted().joined(separator: ", "))) nor CENTER,WIDTH with a positive width")
+            }
+            o.window = w
+        }
+        o.overlayStyle = args.value(overlayStyle) == "outline" ? .outline : .fill
         o.meta = args.given(meta)
         o.preset = args.given(preset)
         o.type = args.value(type) == "labelmap" ? .labelmap : .binary

@@ -9,13 +9,17 @@ import I2Model
 
 /// The objects nifti2seg writes from one label map.
 public enum DerivedObject: String, CaseIterable, Sendable {
-    case seg, rtstruct
+    case seg, rtstruct, overlay
 }
 
 public struct Nifti2SegOptions: Sendable {
     public var inputs: [String]
-    /// What to write: one object to `output`, several into the directory `output` (seg.dcm, rtstruct.dcm).
+    /// What to write: one object to `output`, several into the directory `output` (seg.dcm, rtstruct.dcm,
+    /// overlay/). The overlay is a directory of instances.
     public var objects: [DerivedObject] = [.seg]
+    /// The overlay's window: a preset name or "CENTER,WIDTH"; nil: the series' own (see OverlayPlan).
+    public var window: String?
+    public var overlayStyle = OverlayPlan.Style.fill
     public var reference: String
     public var output: String
     /// dcmqi metainfo JSON; nil with `preset`.
@@ -41,7 +45,7 @@ public struct Nifti2SegOptions: Sendable {
 
     /// Where `object` is written.
     public func path(of object: DerivedObject) -> String {
-        objects.count == 1 ? output : (output.hasSuffix("/") ? output : output + "/") + object.rawValue + ".dcm"
+        objects.count == 1 ? output : (output.hasSuffix("/") ? output : output + "/") + object.rawValue + (object == .overlay ? "" : ".dcm")
     }
 }
 
@@ -159,6 +163,9 @@ public enum NiftiToSeg: Engine {
             case .seg: try writeSEG(o, plan: plan, volumes: &volumes, ref: ref, metadata: metadata, hashes: read.hashes)
             case .rtstruct: try writeStructureSet(o, metadata: metadata, presence: presence, volumes: volumes, ref: ref,
                                                   hashes: read.hashes, warn: warn)
+            case .overlay:
+                written += try writeOverlay(o, plan: plan, volumes: volumes, ref: ref, metadata: metadata, hashes: read.hashes)
+                continue
             }
             written.append(o.path(of: object))
         }
@@ -208,6 +215,48 @@ public enum NiftiToSeg: Engine {
                 }
             }
         }
+    }
+
+    /// The overlay series (OverlayPlan) in the directory o.path(of: .overlay), which appears whole (built
+    /// hidden beside it, then renamed); its instances' paths.
+    static func writeOverlay(_ o: Nifti2SegOptions, plan: SegPlan, volumes: [Volume], ref: SegReference,
+                             metadata: SegmentMetadata, hashes: [String]) throws -> [String] {
+        let source = try DicomToVolume.read(ref.stack, geometry: ref.geometry)
+        let f = ref.file
+        let window = o.window.flatMap(OverlayPlan.window)
+            ?? f.doubles(.windowCenter).flatMap { c in f.doubles(.windowWidth).flatMap { w in
+                c.first.flatMap { c0 in w.first.flatMap { $0 > 0 ? (c0, $0) : nil } } } }
+            ?? (ref.stack.first.modality == "CT" ? (40, 400) : range(source))
+        let colours = plan.segments.map { ContourPlan.colour($0.description, number: $0.number) }
+        let rgb = OverlayPlan.rgb(source: source, window: window, volumes: volumes, plan: plan, colours: colours, style: o.overlayStyle)
+        let dir = o.path(of: .overlay)
+        let target = URL(fileURLWithPath: dir)
+        let temporary = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).i2tmp-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: temporary)
+        do {
+            try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+            let seed = uidSeed(o, refSeries: ref.stack.first.seriesInstanceUID, contentHashes: hashes + [contentOptions(o, sources: ref.sources), "overlay:\(window.0),\(window.1),\(o.overlayStyle.rawValue)"])
+            var seg = Segmentation(segmentationType: .binary, segments: plan.segments, frames: [], sourceSlices: ref.sources,
+                                   rows: ref.stack.first.rows, columns: ref.stack.first.columns)
+            try describe(&seg, o: o, ref: ref, metadata: metadata)
+            let paths = try VolumeToDicom.write(rgb, reference: o.reference, into: temporary, uidSeed: "i2/nifti2seg/overlay/" + seed,
+                                                seriesDescription: "i2 overlay: " + seg.seriesDescription, burnedIn: true)
+            if FileManager.default.fileExists(atPath: dir) { try FileManager.default.removeItem(atPath: dir) }
+            guard rename(temporary, dir) == 0 else {
+                throw I2Error(.storage, path: dir, "cannot move the overlay into place: \(String(cString: strerror(errno)))")
+            }
+            return paths.map { dir + "/" + ($0 as NSString).lastPathComponent }
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+
+    /// The value range of a scalar volume as a window (center, width), for sources without a window.
+    static func range(_ v: Volume) -> (Double, Double) {
+        var lo = Double.infinity, hi = -Double.infinity
+        v.forEachValue(in: 0..<v.voxelCount) { _, x in if x.isFinite { lo = min(lo, x); hi = max(hi, x) } }
+        return lo <= hi ? ((lo + hi) / 2, max(hi - lo, 1)) : (0, 1)
     }
 
     /// The RT Structure Set of the label maps at o.path(of: .rtstruct): the segments a BINARY SEG without

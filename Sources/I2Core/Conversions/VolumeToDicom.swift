@@ -24,10 +24,13 @@ enum VolumeToDicom {
         (0..<(volume.size.count >= 3 ? volume.size[2] : 0)).map { instancePath($0, in: dir) }
     }
 
+    /// An RGB volume (3 components of uint8: i2's overlays) becomes a Secondary Capture series; `burnedIn`
+    /// says its pixels carry annotation (BurnedInAnnotation YES).
     static func write(_ volume: Volume, reference: String, into dir: String, uidSeed: String? = nil,
-                      seriesDescription: String? = nil) throws -> [String] {
-        guard volume.components == 1 else { throw I2Error(.badInput, "an RGB volume cannot become a derived DICOM series (scalar volumes only)") }
-        var volume = volume.scaleApplied()   // the values, whatever their stored form
+                      seriesDescription: String? = nil, burnedIn: Bool = false) throws -> [String] {
+        let rgb = volume.components == 3 && volume.voxelType == .uint8
+        guard volume.components == 1 || rgb else { throw I2Error(.badInput, "a volume of \(volume.components) components cannot become a derived DICOM series (scalar volumes and 8-bit RGB only)") }
+        var volume = rgb ? volume : volume.scaleApplied()   // the values, whatever their stored form
         guard volume.size.count == 3 || (volume.size.count == 4 && volume.size[3] == 1) else {
             throw I2Error(.badInput, "a \(volume.size.count)-D volume (\(volume.size.map(String.init).joined(separator: "x"))) cannot become a derived DICOM series: only 3-D volumes are supported")
         }
@@ -45,14 +48,14 @@ enum VolumeToDicom {
         }
         let ref = try DicomFile(path: stack.first.path)
         let refClass = ref.string(.sopClassUID) ?? ""
-        let sopClass = sopClass(for: refClass)
-        let pixels = try PixelEncoding(volume, sixteenBits: sopClass != secondaryCapture)
+        let sopClass = rgb ? secondaryCapture : sopClass(for: refClass)
+        let pixels = try rgb ? PixelEncoding(rgb: volume) : PixelEncoding(volume, sixteenBits: sopClass != secondaryCapture)
 
         let seriesUID = uidSeed.map { UID.derived(from: $0 + "/series") } ?? UID.make()
         let now = Stamp()
         var paths: [String] = []
         let (nx, ny, nz) = (volume.size[0], volume.size[1], volume.size[2])
-        let sliceBytes = nx * ny * pixels.bitsAllocated / 8
+        let sliceBytes = nx * ny * pixels.bitsAllocated / 8 * pixels.samples
         for k in 0..<nz {
             let path = instancePath(k, in: dir)
             let f = DicomFile(newAt: path)
@@ -66,6 +69,7 @@ enum VolumeToDicom {
             try source(f, position: position, volume: volume, refStack: stack, refClass: refClass)
             try geometry(f, volume, sopClass: sopClass)
             try pixels.describe(f, columns: nx, rows: ny, ct: sopClass == ctImage)
+            if burnedIn { try f.set(.burnedInAnnotation, "YES") }
             try pixels.bytes.withUnsafeBytes { raw in
                 try f.setPixels(UnsafeRawBufferPointer(rebasing: raw[(k * sliceBytes)..<((k + 1) * sliceBytes)]),
                                 bitsAllocated: pixels.bitsAllocated)
@@ -210,6 +214,8 @@ enum VolumeToDicom {
 struct PixelEncoding {
     var bytes: [UInt8] = []
     var bitsAllocated = 16
+    /// 3: RGB, interleaved per pixel (PlanarConfiguration 0).
+    var samples = 1
     var signed = true
     var slope = "1", intercept = "0"
     var low = 0.0, high = 0.0          // value range after rescaling, for the default window
@@ -264,9 +270,30 @@ struct PixelEncoding {
         bytes = out
     }
 
+    /// 8-bit RGB as it is.
+    init(rgb v: Volume) throws {
+        let n = v.size[0] * v.size[1] * v.size[2] * 3
+        guard v.data.count >= n else { throw I2Error(.badInput, "volume data holds \(v.data.count) bytes, \(n) expected") }
+        bytes = v.data
+        bitsAllocated = 8
+        signed = false
+        samples = 3
+    }
+
     /// Image Pixel, Modality LUT (CT: always, as its IOD requires; others: when not identity) and a
     /// window covering the value range, so a viewer shows the whole range at first.
     func describe(_ f: DicomFile, columns: Int, rows: Int, ct: Bool) throws {
+        if samples == 3 {
+            try f.set(.samplesPerPixel, "3")
+            try f.set(.photometricInterpretation, "RGB")
+            try f.set(.planarConfiguration, "0")
+            try f.set(.rows, String(rows))
+            try f.set(.columns, String(columns))
+            for tag: Tag in [.bitsAllocated, .bitsStored] { try f.set(tag, "8") }
+            try f.set(.highBit, "7")
+            try f.set(.pixelRepresentation, "0")
+            return
+        }
         try f.set(.samplesPerPixel, "1")
         try f.set(.photometricInterpretation, "MONOCHROME2")
         try f.set(.rows, String(rows))

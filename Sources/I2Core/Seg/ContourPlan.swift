@@ -16,7 +16,7 @@ enum ContourPlan {
             // ROI Number: the label value itself for one label map (seg2nifti reads it back as the label),
             // the segment number for several masks (their values repeat).
             return StructureSet.ROI(number: volumes.count == 1 ? s.originalLabel : s.number, name: d.segmentLabel ?? d.segmentedPropertyType.codeMeaning,
-                                    color: d.recommendedDisplayRGBValue ?? d.recommendedDisplayCIELabValue?.rgb ?? palette(s.number),
+                                    color: colour(d, number: s.number),
                                     interpretedType: d.segmentedPropertyCategory.codeValue == "123037004" ? "ORGAN" : "",
                                     description: d, originalLabel: s.originalLabel)
         }
@@ -51,6 +51,11 @@ enum ContourPlan {
             }
         }
         return set
+    }
+
+    /// Segment `number`'s display colour: the metadata's RGB or CIELab, else the palette's.
+    static func colour(_ d: SegmentDescription, number: Int) -> RGBColor {
+        d.recommendedDisplayRGBValue ?? d.recommendedDisplayCIELabValue?.rgb ?? palette(number)
     }
 
     /// A distinct colour for ROI `number` when the metadata gives none.
