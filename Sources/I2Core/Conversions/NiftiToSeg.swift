@@ -228,7 +228,10 @@ public enum NiftiToSeg: Engine {
                 c.first.flatMap { c0 in w.first.flatMap { $0 > 0 ? (c0, $0) : nil } } } }
             ?? (ref.stack.first.modality == "CT" ? (40, 400) : range(source))
         let colours = plan.segments.map { ContourPlan.colour($0.description, number: $0.number) }
-        let rgb = OverlayPlan.rgb(source: source, window: window, volumes: volumes, plan: plan, colours: colours, style: o.overlayStyle)
+        var rgb = source
+        rgb.voxelType = .uint8
+        rgb.components = 3
+        rgb.data = []
         let dir = o.path(of: .overlay)
         let target = URL(fileURLWithPath: dir)
         let temporary = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).i2tmp-\(getpid())").path
@@ -240,7 +243,9 @@ public enum NiftiToSeg: Engine {
                                    rows: ref.stack.first.rows, columns: ref.stack.first.columns)
             try describe(&seg, o: o, ref: ref, metadata: metadata)
             let paths = try VolumeToDicom.write(rgb, reference: o.reference, into: temporary, uidSeed: "i2/nifti2seg/overlay/" + seed,
-                                                seriesDescription: "i2 overlay: " + seg.seriesDescription, burnedIn: true)
+                                                seriesDescription: "i2 overlay: " + seg.seriesDescription, burnedIn: true) { k in
+                OverlayPlan.slice(k, source: source, window: window, volumes: volumes, plan: plan, colours: colours, style: o.overlayStyle)
+            }
             if FileManager.default.fileExists(atPath: dir) { try FileManager.default.removeItem(atPath: dir) }
             guard rename(temporary, dir) == 0 else {
                 throw I2Error(.storage, path: dir, "cannot move the overlay into place: \(String(cString: strerror(errno)))")

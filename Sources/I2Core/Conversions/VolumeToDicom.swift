@@ -25,9 +25,10 @@ enum VolumeToDicom {
     }
 
     /// An RGB volume (3 components of uint8: i2's overlays) becomes a Secondary Capture series; `burnedIn`
-    /// says its pixels carry annotation (BurnedInAnnotation YES).
+    /// says its pixels carry annotation (BurnedInAnnotation YES). With `rgbSlice`, the RGB volume has no
+    /// voxels: slice k's bytes come from `rgbSlice(k)` as it is written (the reference's row order).
     static func write(_ volume: Volume, reference: String, into dir: String, uidSeed: String? = nil,
-                      seriesDescription: String? = nil, burnedIn: Bool = false) throws -> [String] {
+                      seriesDescription: String? = nil, burnedIn: Bool = false, rgbSlice: ((Int) -> [UInt8])? = nil) throws -> [String] {
         let rgb = volume.components == 3 && volume.voxelType == .uint8
         guard volume.components == 1 || rgb else { throw I2Error(.badInput, "a volume of \(volume.components) components cannot become a derived DICOM series (scalar volumes and 8-bit RGB only)") }
         var volume = rgb ? volume : volume.scaleApplied()   // the values, whatever their stored form
@@ -44,12 +45,13 @@ enum VolumeToDicom {
         // written back in the reference's row and column order, so each derived frame lies as its source does.
         for (axis, refAxis) in [(0, stack.first.rowDirection), (1, stack.first.columnDirection)]
         where volume.direction.column(axis).dot(refAxis.normalized) < -0.5 {
+            guard rgbSlice == nil else { throw I2Error(.internal, "slices given in another row or column order than the reference's") }
             volume.reverse(axis: axis)
         }
         let ref = try DicomFile(path: stack.first.path)
         let refClass = ref.string(.sopClassUID) ?? ""
         let sopClass = rgb ? secondaryCapture : sopClass(for: refClass)
-        let pixels = try rgb ? PixelEncoding(rgb: volume) : PixelEncoding(volume, sixteenBits: sopClass != secondaryCapture)
+        let pixels = try rgb ? PixelEncoding(rgb: volume, voxels: rgbSlice == nil) : PixelEncoding(volume, sixteenBits: sopClass != secondaryCapture)
 
         let seriesUID = uidSeed.map { UID.derived(from: $0 + "/series") } ?? UID.make()
         let now = Stamp()
@@ -70,9 +72,15 @@ enum VolumeToDicom {
             try geometry(f, volume, sopClass: sopClass)
             try pixels.describe(f, columns: nx, rows: ny, ct: sopClass == ctImage)
             if burnedIn { try f.set(.burnedInAnnotation, "YES") }
-            try pixels.bytes.withUnsafeBytes { raw in
-                try f.setPixels(UnsafeRawBufferPointer(rebasing: raw[(k * sliceBytes)..<((k + 1) * sliceBytes)]),
-                                bitsAllocated: pixels.bitsAllocated)
+            if let rgbSlice {
+                let bytes = rgbSlice(k)
+                guard bytes.count == sliceBytes else { throw I2Error(.internal, "slice \(k + 1): \(bytes.count) bytes, \(sliceBytes) expected") }
+                try bytes.withUnsafeBytes { try f.setPixels($0, bitsAllocated: 8) }
+            } else {
+                try pixels.bytes.withUnsafeBytes { raw in
+                    try f.setPixels(UnsafeRawBufferPointer(rebasing: raw[(k * sliceBytes)..<((k + 1) * sliceBytes)]),
+                                    bitsAllocated: pixels.bitsAllocated)
+                }
             }
             try AtomicFile.write(to: path) { tmp in try f.save(to: tmp) }
             paths.append(path)
@@ -270,11 +278,11 @@ struct PixelEncoding {
         bytes = out
     }
 
-    /// 8-bit RGB as it is.
-    init(rgb v: Volume) throws {
+    /// 8-bit RGB as it is (`voxels` false: the bytes come slice by slice, not from the volume).
+    init(rgb v: Volume, voxels: Bool = true) throws {
         let n = v.size[0] * v.size[1] * v.size[2] * 3
-        guard v.data.count >= n else { throw I2Error(.badInput, "volume data holds \(v.data.count) bytes, \(n) expected") }
-        bytes = v.data
+        guard !voxels || v.data.count >= n else { throw I2Error(.badInput, "volume data holds \(v.data.count) bytes, \(n) expected") }
+        bytes = voxels ? v.data : []
         bitsAllocated = 8
         signed = false
         samples = 3

@@ -24,33 +24,35 @@ public enum OverlayPlan {
         return (c, w)
     }
 
-    /// The RGB volume. `volumes` and `plan` as nifti2seg has them (frame order, the reference's grid);
-    /// `colours[i]` is segment i's colour.
-    static func rgb(source: Volume, window: (center: Double, width: Double), volumes: [Volume], plan: SegPlan,
-                    colours: [RGBColor], style: Style) -> Volume {
-        let (nx, ny) = (source.size[0], source.size[1]), nz = source.size.count > 2 ? source.size[2] : 1
-        let npix = nx * ny, n = npix * nz
-        // Segment index of each voxel (-1: none): the first input file that gives one wins.
-        var segment = [Int32](repeating: -1, count: n)
+    /// Slice k of the overlay as interleaved RGB bytes. `volumes` and `plan` as nifti2seg has them (frame
+    /// order, the reference's grid); `colours[i]` is segment i's colour. Slice by slice, so the overlay of
+    /// a 300-slice CT is never whole in memory (3 bytes a voxel, more than the label map).
+    static func slice(_ k: Int, source: Volume, window: (center: Double, width: Double), volumes: [Volume], plan: SegPlan,
+                      colours: [RGBColor], style: Style) -> [UInt8] {
+        let (nx, ny) = (source.size[0], source.size[1])
+        let npix = nx * ny, base = k * npix
+        // Segment index of each pixel (-1: none): the first input file that gives one wins.
+        var segment = [Int32](repeating: -1, count: npix)
         for (file, v) in volumes.enumerated() {
             plan.segmentOf[file].withUnsafeBufferPointer { of in
-                v.forEachStored(in: 0..<n) { i, x in
-                    guard segment[i] < 0, x > 0, x <= Double(LabelScan.maxLabel) else { return }
-                    segment[i] = of[Int(x)]
+                v.forEachStored(in: base..<(base + npix)) { i, x in
+                    guard segment[i - base] < 0, x > 0, x <= Double(LabelScan.maxLabel) else { return }
+                    segment[i - base] = of[Int(x)]
                 }
             }
         }
-        var out = [UInt8](repeating: 0, count: n * 3)
+        var out = [UInt8](repeating: 0, count: npix * 3)
         let low = window.center - window.width / 2
         out.withUnsafeMutableBufferPointer { o in
-            source.forEachValue(in: 0..<n) { i, x in
+            source.forEachValue(in: base..<(base + npix)) { i, x in
                 let g = UInt8(max(0, min(255, ((x - low) / window.width * 255).rounded())))
-                o[3 * i] = g; o[3 * i + 1] = g; o[3 * i + 2] = g
+                let j = 3 * (i - base)
+                o[j] = g; o[j + 1] = g; o[j + 2] = g
             }
-            for i in 0..<n where segment[i] >= 0 {
-                let s = Int(segment[i]), c = colours[s]
+            for i in 0..<npix where segment[i] >= 0 {
+                let c = colours[Int(segment[i])]
                 if style == .outline {
-                    let (x, y) = (i % nx, (i / nx) % ny)
+                    let (x, y) = (i % nx, i / nx)
                     let inner = x > 0 && x < nx - 1 && y > 0 && y < ny - 1
                         && segment[i - 1] == segment[i] && segment[i + 1] == segment[i]
                         && segment[i - nx] == segment[i] && segment[i + nx] == segment[i]
@@ -63,12 +65,6 @@ public enum OverlayPlan {
                 }
             }
         }
-        var v = source
-        v.voxelType = .uint8
-        v.components = 3
-        v.slope = 1
-        v.intercept = 0
-        v.data = out
-        return v
+        return out
     }
 }
