@@ -3,6 +3,27 @@
 import Foundation
 
 enum DerivedHeader {
+    /// What every derived object starts with: the character set, SOP class and instance, creation stamp,
+    /// patient and study (below), and its series. Returns the stamp (DA, TM) for its other dates.
+    @discardableResult
+    static func start(_ f: DicomFile, from ref: DicomFile, sopClass: String, sopInstance: String, modality: String,
+                      series: String, number: String, description: String) throws -> (date: String, time: String) {
+        if let cs = ref.string(.specificCharacterSet), !cs.isEmpty { f.copy(.specificCharacterSet, from: ref) }
+        let (date, time) = now()
+        try f.set(.sopClassUID, sopClass)
+        try f.set(.sopInstanceUID, sopInstance)
+        try f.set(.instanceCreationDate, date)
+        try f.set(.instanceCreationTime, time)
+        try patientAndStudy(f, from: ref)
+        try f.set(.modality, modality)
+        try f.set(.seriesInstanceUID, series)
+        try f.set(.seriesNumber, number)
+        try f.set(.seriesDescription, description)
+        try f.set(.seriesDate, date)
+        try f.set(.seriesTime, time)
+        return (date, time)
+    }
+
     /// Patient and study (Type 2: copied, or present and empty), clinical trial subject and study when
     /// the source has them, from `ref`, one instance of the source series.
     static func patientAndStudy(_ f: DicomFile, from ref: DicomFile) throws {

@@ -150,20 +150,9 @@ public final class SegmentationWriter {
 
     private func header(_ seg: Segmentation, _ ref: DicomFile) throws {
         let f = file
-        if let cs = ref.string(.specificCharacterSet), !cs.isEmpty { f.copy(.specificCharacterSet, from: ref) }
-        let (date, time) = DerivedHeader.now()
-        try f.set(.sopClassUID, seg.sopClassUID)
-        try f.set(.sopInstanceUID, seg.sopInstanceUID)
-        try f.set(.instanceCreationDate, date)
-        try f.set(.instanceCreationTime, time)
-        try DerivedHeader.patientAndStudy(f, from: ref)
-        // Series (General Series + Segmentation Series), Clinical Trial Series.
-        try f.set(.modality, "SEG")
-        try f.set(.seriesInstanceUID, seg.seriesInstanceUID)
-        try f.set(.seriesNumber, seg.seriesNumber)
-        try f.set(.seriesDescription, seg.seriesDescription)
-        try f.set(.seriesDate, date)
-        try f.set(.seriesTime, time)
+        // Patient, study, General Series + Segmentation Series.
+        let (date, time) = try DerivedHeader.start(f, from: ref, sopClass: seg.sopClassUID, sopInstance: seg.sopInstanceUID, modality: "SEG",
+                                                   series: seg.seriesInstanceUID, number: seg.seriesNumber, description: seg.seriesDescription)
         if let v = seg.bodyPartExamined, !v.isEmpty { try f.set(.bodyPartExamined, v) }
         // Clinical Trial Series (C.7.3.2): ClinicalTrialCoordinatingCenterName is its Type 2 attribute, so
         // a ClinicalTrialSeriesID alone (as dcmqi's templates give it) brings it, empty. Clinical Trial Study

@@ -10,20 +10,10 @@ public enum StructureSetWriter {
     /// the source series.
     public static func write(_ set: StructureSet, reference ref: DicomFile, to path: String) throws {
         let f = DicomFile(newAt: path)
-        if let cs = ref.string(.specificCharacterSet), !cs.isEmpty { f.copy(.specificCharacterSet, from: ref) }
-        let (date, time) = DerivedHeader.now()
-        try f.set(.sopClassUID, StructureSet.sopClassUID)
-        try f.set(.sopInstanceUID, set.sopInstanceUID)
-        try f.set(.instanceCreationDate, date)
-        try f.set(.instanceCreationTime, time)
-        try DerivedHeader.patientAndStudy(f, from: ref)
-        // RT Series, General Equipment.
-        try f.set(.modality, "RTSTRUCT")
-        try f.set(.seriesInstanceUID, set.seriesInstanceUID)
-        try f.set(.seriesNumber, set.seriesNumber)
-        try f.set(.seriesDescription, set.seriesDescription)
-        try f.set(.seriesDate, date)
-        try f.set(.seriesTime, time)
+        // Patient, study, RT Series.
+        let (date, time) = try DerivedHeader.start(f, from: ref, sopClass: StructureSet.sopClassUID, sopInstance: set.sopInstanceUID,
+                                                   modality: "RTSTRUCT", series: set.seriesInstanceUID, number: set.seriesNumber,
+                                                   description: set.seriesDescription)
         try f.set(.operatorsName, "")
         // Frame of Reference (the IOD has it since 2019; dciodvfy asks for it), General Equipment.
         try f.set(.frameOfReferenceUID, set.frameOfReferenceUID)

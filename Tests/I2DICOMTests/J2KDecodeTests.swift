@@ -127,7 +127,7 @@ final class J2KDecodeTests: XCTestCase {
 
     func testMutatedCodestreamsNeverCrash() throws {
         let scratch = Scratch()
-        var rng = J2KFuzzRandom(seed: 0x12_2026)
+        var rng = SeededRandom(seed: 0x12_2026)
         for ((name, count), rounds) in zip(Self.singleFragment, [150, 30]) {   // 9.dcm's 384x384 decodes slower
             let e = try Encapsulated(name)
             var errors = 0
@@ -176,18 +176,5 @@ final class J2KDecodeTests: XCTestCase {
         bytes[at + 8] = 0x34   // "4 "
         let err = try XCTUnwrap(try decode(bytes, scratch, expect: 4 * 64 * 64 * 2, "NumberOfFrames 4"))
         XCTAssertTrue(err.detail.contains("NumberOfFrames is 4") && err.detail.contains("6 codestreams"), err.detail)
-    }
-}
-
-/// A small deterministic generator (J2KFuzzRandom64): the fuzz rounds are the same on every run.
-struct J2KFuzzRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -140,4 +140,16 @@ class E2ECase: XCTestCase {
         try FileManager.default.createDirectory(atPath: path(name), withIntermediateDirectories: true)
         return path(name)
     }
+
+    /// One `i2 convert` of `inputs` (`count` damaged files f00.dcm, ..., each its own series): each is
+    /// converted or refused by name, some are refused, and nothing crashes (status at most 1).
+    func assertEachConvertedOrRefusedByName(_ inputs: String, count: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try TestSupport.i2(["convert", inputs, try mkdir("out-" + UUID().uuidString)])
+        XCTAssertLessThanOrEqual(r.status, 1, r.stderr, file: file, line: line)
+        let failed = E2E.errorLines(r.stderr)
+        let written = E2E.lines(r.stdout).filter { $0.hasSuffix(".nii.gz") }
+        XCTAssertGreaterThan(failed.count, 0, file: file, line: line)
+        XCTAssertEqual(failed.count + written.count, count, "each file converted or refused once:\n\(r.stderr)", file: file, line: line)
+        for l in failed { XCTAssertTrue(l.contains(inputs + "/f"), l, file: file, line: line) }
+    }
 }

@@ -1,5 +1,6 @@
 // PlanarContours: masks to contours and back (the RT Structure Set geometry).
 import XCTest
+import I2TestSupport
 @testable import I2Model
 
 final class PlanarContoursTests: XCTestCase {
@@ -55,7 +56,7 @@ final class PlanarContoursTests: XCTestCase {
     /// 2,000 random masks (sizes 1 to 24, densities 0.1 to 0.9, seeded): each comes back exactly, and no
     /// pixel centre lies within 0.25 - 1e-9 of a contour (so no reader's rounding or edge rule can flip it).
     func testRandomMasksComeBackExactlyAndNoCentreIsNearAContour() {
-        var rng = SplitMix(seed: 2026)
+        var rng = SeededRandom(seed: 2026)
         for n in 0..<2000 {
             let w = 1 + Int(rng.next() % 24), h = 1 + Int(rng.next() % 24)
             let density = 0.1 + Double(n % 9) / 10
@@ -93,18 +94,5 @@ final class PlanarContoursTests: XCTestCase {
         let t = len2 > 0 ? max(0, min(1, ((p.x - a.x) * dx + (p.y - a.y) * dy) / len2)) : 0
         let ex = p.x - a.x - t * dx, ey = p.y - a.y - t * dy
         return (ex * ex + ey * ey).squareRoot()
-    }
-}
-
-/// A small seeded generator (SplitMix64), so the random masks are the same on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
