@@ -38,12 +38,12 @@ if [ "$mode" = all ] && [ ! -f "$marker" ]; then
     .venv/bin/pip install --quiet --disable-pip-version-check $peers >&2
     touch "$marker"
 fi
-# dcmrtstruct2nii (an RTSTRUCT reader the tests compare with) calls pydicom.read_file, gone in pydicom 3:
-# a venv of its own keeps pydicom 2 away from the others.
-rt_peers="dcmrtstruct2nii==5 pydicom<3 nibabel numpy"
+# dcmrtstruct2nii and dicompyler-core (RTSTRUCT readers the tests compare with) use pydicom 2's API (read_file),
+# gone in pydicom 3: a venv of their own keeps pydicom 2 away from the others. shapely: dicompyler-core's volumes.
+rt_peers="dcmrtstruct2nii==5 dicompyler-core==0.5.6 shapely pydicom<3 nibabel numpy"
 rt_marker=".venv-rt/.i2-peers-$(echo "$rt_peers" | cksum | cut -d' ' -f1)"
 if [ "$mode" = all ] && [ ! -f "$rt_marker" ]; then
     python3 -m venv .venv-rt >&2
-    .venv-rt/bin/pip install --quiet --disable-pip-version-check dcmrtstruct2nii==5 "pydicom<3" nibabel numpy >&2
+    .venv-rt/bin/pip install --quiet --disable-pip-version-check dcmrtstruct2nii==5 dicompyler-core==0.5.6 shapely "pydicom<3" nibabel numpy >&2
     touch "$rt_marker"
 fi

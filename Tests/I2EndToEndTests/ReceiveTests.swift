@@ -8,7 +8,8 @@ import XCTest
 import I2TestSupport
 
 final class ReceiveTests: E2ECase {
-    /// Every DICOM file of Tests/Fixtures (non-DICOM files skipped): the test data's images and SEGs. The
+    /// Every DICOM file of Tests/Fixtures (non-DICOM files skipped): the test data's images, SEGs and the
+    /// RT Structure Set. The
     /// scanner corpora (dcm_qa*, for convert) are left out (several hold the same instance under two names), and
     /// so is the JPEG 2000 SEG: storescu, without a J2K codec, cannot send it as stored (transfer syntaxes: see below).
     func fixtureFiles() throws -> [String] {
@@ -19,7 +20,7 @@ final class ReceiveTests: E2ECase {
 
     func testEveryFixtureFromStorescuArrivesUnchanged() throws {
         let fixtures = try fixtureFiles()
-        XCTAssertEqual(fixtures.count, 25, "images 14 (ct-3slice 3, pydicom-ct2 4, 23x38x3 3+1, 24x38x3 3), dcmqi SEGs 5, highdicom 6: \(fixtures)")
+        XCTAssertEqual(fixtures.count, 27, "images 15 (ct-3slice 3, pydicom-ct2 4, 23x38x3 3+1, 24x38x3 3, dicompyler 1), dcmqi SEGs 5, highdicom 6, dicompyler's RTSTRUCT 1: \(fixtures)")
         // DCMTK 3.6.7's storescu does not know Label Map Segmentation Storage (DICOM 2024): that one goes with i2 send.
         let labelMapClass = Data("1.2.840.10008.5.1.4.1.1.66.7".utf8)
         let (newer, known) = try fixtures.reduce(into: ([String](), [String]())) { acc, f in
