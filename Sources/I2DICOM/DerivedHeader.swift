@@ -1,6 +1,7 @@
 // What every object i2 derives from a source series (SEG, RT Structure Set) copies from it: patient,
 // study and clinical trial attributes; and the creation date and time they all state.
 import Foundation
+import I2Model
 
 enum DerivedHeader {
     /// What every derived object starts with: the character set, SOP class and instance, creation stamp,
@@ -22,6 +23,17 @@ enum DerivedHeader {
         try f.set(.seriesDate, date)
         try f.set(.seriesTime, time)
         return (date, time)
+    }
+
+    /// Frame of Reference and (Enhanced) General Equipment: i2 made it; `serial` for the Enhanced
+    /// module, which requires DeviceSerialNumber.
+    static func frameAndEquipment(_ f: DicomFile, frameOfReference: String, serial: Bool = false) throws {
+        try f.set(.frameOfReferenceUID, frameOfReference)
+        try f.set(.positionReferenceIndicator, "")
+        try f.set(.manufacturer, "i2")
+        try f.set(.manufacturerModelName, "i2 nifti2seg")
+        if serial { try f.set(.deviceSerialNumber, "1") }
+        try f.set(.softwareVersions, "i2")
     }
 
     /// Patient and study (Type 2: copied, or present and empty), clinical trial subject and study when
@@ -60,5 +72,27 @@ enum DerivedHeader {
         f.locale = Locale(identifier: "en_US_POSIX")
         f.dateFormat = pattern
         return f.string(from: d)
+    }
+
+    /// The source slices as the writers' shims take them: four '\n'-terminated lines per slice
+    /// (ImagePositionPatient as written, SOP class, SOP instance, frame number or empty).
+    static func sliceTable(_ slices: [SourceSlice]) -> String {
+        var table = ""
+        table.reserveCapacity(slices.count * 200)
+        for s in slices {
+            table += s.imagePositionPatient + "\n" + s.sopClassUID + "\n" + s.sopInstanceUID + "\n"
+            table += (s.frameNumber.map(String.init) ?? "") + "\n"
+        }
+        return table
+    }
+}
+
+extension DicomFile {
+    /// A Code Sequence Macro item at `at`.
+    func setCode(_ at: TagPath, _ c: CodedConcept) throws {
+        try set(at / .codeValue, c.codeValue)
+        try set(at / .codingSchemeDesignator, c.codingSchemeDesignator)
+        if let v = c.codingSchemeVersion { try set(at / .codingSchemeVersion, v) }
+        try set(at / .codeMeaning, c.codeMeaning)
     }
 }

@@ -163,12 +163,7 @@ public final class SegmentationWriter {
         if let v = seg.clinicalTrialSeriesID { try f.set(.clinicalTrialSeriesID, v) }
         if let v = seg.clinicalTrialTimePointID { try f.set(.clinicalTrialTimePointID, v) }
         // Frame of Reference, equipment (Enhanced General Equipment is Type 1 for SEG).
-        try f.set(.frameOfReferenceUID, seg.frameOfReferenceUID)
-        try f.set(.positionReferenceIndicator, "")
-        try f.set(.manufacturer, "i2")
-        try f.set(.manufacturerModelName, "i2 nifti2seg")
-        try f.set(.deviceSerialNumber, "1")
-        try f.set(.softwareVersions, "i2")
+        try DerivedHeader.frameAndEquipment(f, frameOfReference: seg.frameOfReferenceUID, serial: true)
         // Image: Segmentation Image module + Content Identification macro.
         try f.set(.imageType, "DERIVED\\PRIMARY")
         try f.set(.instanceNumber, seg.instanceNumber)
@@ -220,17 +215,17 @@ public final class SegmentationWriter {
             if let v = d.segmentAlgorithmName, !v.isEmpty {
                 try file.set(at / .segmentAlgorithmName, v)
             }
-            try code(at / Tag.segmentedPropertyCategoryCodeSequence[0], d.segmentedPropertyCategory)
+            try file.setCode(at / Tag.segmentedPropertyCategoryCodeSequence[0], d.segmentedPropertyCategory)
             let type = at / Tag.segmentedPropertyTypeCodeSequence[0]
-            try code(type, d.segmentedPropertyType)
+            try file.setCode(type, d.segmentedPropertyType)
             for (j, m) in d.segmentedPropertyTypeModifiers.enumerated() {
-                try code(type / Tag.segmentedPropertyTypeModifierCodeSequence[j], m)
+                try file.setCode(type / Tag.segmentedPropertyTypeModifierCodeSequence[j], m)
             }
             if let r = d.anatomicRegion {
                 let region = at / Tag.anatomicRegionSequence[0]
-                try code(region, r)
+                try file.setCode(region, r)
                 for (j, m) in d.anatomicRegionModifiers.enumerated() {
-                    try code(region / Tag.anatomicRegionModifierSequence[j], m)
+                    try file.setCode(region / Tag.anatomicRegionModifierSequence[j], m)
                 }
             }
             if let lab = d.recommendedDisplayCIELabValue ?? d.recommendedDisplayRGBValue?.cieLab {
@@ -243,21 +238,8 @@ public final class SegmentationWriter {
         try Condition.check(path: file.path) { i2dcm_seg_put_original_labels(file.handle, Int32(labels.count), labels, $0, $1) }
     }
 
-    /// A Code Sequence Macro item at `at`.
-    private func code(_ at: TagPath, _ c: CodedConcept) throws {
-        try file.set(at / .codeValue, c.codeValue)
-        try file.set(at / .codingSchemeDesignator, c.codingSchemeDesignator)
-        if let v = c.codingSchemeVersion { try file.set(at / .codingSchemeVersion, v) }
-        try file.set(at / .codeMeaning, c.codeMeaning)
-    }
-
     private func frames(_ seg: Segmentation) throws {
-        var table = ""
-        table.reserveCapacity(seg.sourceSlices.count * 200)
-        for s in seg.sourceSlices {
-            table += s.imagePositionPatient + "\n" + s.sopClassUID + "\n" + s.sopInstanceUID + "\n"
-            table += (s.frameNumber.map(String.init) ?? "") + "\n"
-        }
+        let table = DerivedHeader.sliceTable(seg.sourceSlices)
         let slice = seg.frames.map { Int32($0.slice) }
         let segment = seg.frames.map { Int32($0.segmentNumber) }
         _ = try segment.withUnsafeBufferPointer { sp in

@@ -16,11 +16,7 @@ public enum StructureSetWriter {
                                                    description: set.seriesDescription)
         try f.set(.operatorsName, "")
         // Frame of Reference (the IOD has it since 2019; dciodvfy asks for it), General Equipment.
-        try f.set(.frameOfReferenceUID, set.frameOfReferenceUID)
-        try f.set(.positionReferenceIndicator, "")
-        try f.set(.manufacturer, "i2")
-        try f.set(.manufacturerModelName, "i2 nifti2seg")
-        try f.set(.softwareVersions, "i2")
+        try DerivedHeader.frameAndEquipment(f, frameOfReference: set.frameOfReferenceUID)
         // Structure Set: the frame of reference, the study, the series and every slice a contour may lie on.
         try f.set(.structureSetLabel, set.label)
         try f.set(.structureSetName, set.seriesDescription)
@@ -57,12 +53,7 @@ public enum StructureSetWriter {
             let item = Tag.rtROIObservationsSequence[i]
             try f.set(item / .observationNumber, String(roi.number))
             try f.set(item / .referencedROINumber, String(roi.number))
-            let code = item / Tag.rtROIIdentificationCodeSequence[0]
-            let c = roi.description.segmentedPropertyType
-            try f.set(code / .codeValue, c.codeValue)
-            try f.set(code / .codingSchemeDesignator, c.codingSchemeDesignator)
-            if let v = c.codingSchemeVersion { try f.set(code / .codingSchemeVersion, v) }
-            try f.set(code / .codeMeaning, c.codeMeaning)
+            try f.setCode(item / Tag.rtROIIdentificationCodeSequence[0], roi.description.segmentedPropertyType)
             try f.set(item / .rtROIInterpretedType, roi.interpretedType)
             try f.set(item / .roiInterpreter, "")
         }
@@ -71,12 +62,7 @@ public enum StructureSetWriter {
     }
 
     private static func contours(_ set: StructureSet, _ f: DicomFile) throws {
-        var table = ""
-        table.reserveCapacity(set.sourceSlices.count * 200)
-        for s in set.sourceSlices {
-            table += s.imagePositionPatient + "\n" + s.sopClassUID + "\n" + s.sopInstanceUID + "\n"
-            table += (s.frameNumber.map(String.init) ?? "") + "\n"
-        }
+        let table = DerivedHeader.sliceTable(set.sourceSlices)
         let numbers = set.rois.map { Int32($0.number) }
         let colours = set.rois.flatMap { [$0.color.red, $0.color.green, $0.color.blue] }
         let roi = set.contours.map { Int32($0.roi) }, slice = set.contours.map { Int32($0.slice) }
