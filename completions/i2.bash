@@ -146,6 +146,7 @@ _i2_nifti2seg() {
         --as) :; return ;;
         --window) :; return ;;
         --overlay-style) _i2_words 'fill outline'; return ;;
+        --measure) :; return ;;
         --ref|-r) _i2_dirs; return ;;
         --meta|-m) _i2_files 'json'; return ;;
         --preset) _i2_words 'totalsegmentator'; return ;;
@@ -158,7 +159,7 @@ _i2_nifti2seg() {
         --uid-seed) :; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-o --output --as --window --overlay-style -r --ref -m --meta --preset --type --compress --empty-frames --empty-segments --empty-result --unknown-labels --uid-seed --force --allow-outside-data -0 --null -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-o --output --as --window --overlay-style --measure -r --ref -m --meta --preset --type --compress --empty-frames --empty-segments --empty-result --unknown-labels --uid-seed --force --allow-outside-data -0 --null -h --help'; return; fi
     _i2_files 'nii|nii.gz|nrrd|mha|mhd'
 }
 

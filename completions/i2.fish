@@ -17,7 +17,7 @@ complete -c i2 -n __fish_use_subcommand -a process -d 'Run an image-processing t
 complete -c i2 -n __fish_use_subcommand -a convert -d 'Convert between DICOM series, NIfTI, NRRD, MetaImage and NumPy'
 complete -c i2 -n __fish_use_subcommand -a send -d 'Send DICOM files to a PACS (C-STORE SCU), or check it with C-ECHO'
 complete -c i2 -n __fish_use_subcommand -a seg2nifti -d 'Convert a DICOM-SEG or RT Structure Set to a label map with dcmqi-style JSON metadata'
-complete -c i2 -n __fish_use_subcommand -a nifti2seg -d 'Convert a label map to a DICOM-SEG or RT Structure Set referencing its source series'
+complete -c i2 -n __fish_use_subcommand -a nifti2seg -d 'Convert a label map to a DICOM-SEG, RT Structure Set, overlay series or measurement report on its source series'
 complete -c i2 -n __fish_use_subcommand -a help -d 'Print the help of a subcommand'
 complete -c i2 -n __fish_use_subcommand -s h -l help -d 'Print help and exit'
 complete -c i2 -n __fish_use_subcommand -s V -l version -d 'Print the version and exit'
@@ -116,9 +116,10 @@ complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -s h -l help -d 'Print
 complete -c i2 -n '__fish_seen_subcommand_from seg2nifti' -F
 
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -s o -l output -x -a '(__i2_complete_files dcm)' -d 'The file to write (with several --as objects: the directory that receives them)'
-complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l as -x -d 'The objects to write: seg, rtstruct, overlay (comma-separated; default seg)'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l as -x -d 'The objects to write: seg, rtstruct, overlay, sr (comma-separated; default seg)'
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l window -x -d 'The overlay'\''s window: soft-tissue, lung, bone, brain, liver, or CENTER,WIDTH'
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l overlay-style -x -a 'fill outline' -d 'How the overlay draws a segment'
+complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l measure -x -d 'What the measurement report (--as sr) gives per segment: volume, mean, min, max, sd'
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -s r -l ref -x -a '(__fish_complete_directories)' -d 'The series the label map was computed from (directory or one of its files)'
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -s m -l meta -x -a '(__i2_complete_files json)' -d 'dcmqi segmentation metainfo JSON describing the segments'
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -l preset -x -a 'totalsegmentator' -d 'Built-in segment descriptions instead of --meta'

@@ -1,4 +1,4 @@
-// What every object i2 derives from a source series (SEG, RT Structure Set) copies from it: patient,
+// What every object i2 derives from a source series (SEG, RT Structure Set, SR) copies from it: patient,
 // study and clinical trial attributes; and the creation date and time they all state.
 import Foundation
 import I2Model
@@ -30,6 +30,11 @@ enum DerivedHeader {
     static func frameAndEquipment(_ f: DicomFile, frameOfReference: String, serial: Bool = false) throws {
         try f.set(.frameOfReferenceUID, frameOfReference)
         try f.set(.positionReferenceIndicator, "")
+        try equipment(f, serial: serial)
+    }
+
+    /// (Enhanced) General Equipment alone: objects without a frame of reference of their own (SR).
+    static func equipment(_ f: DicomFile, serial: Bool = false) throws {
         try f.set(.manufacturer, "i2")
         try f.set(.manufacturerModelName, "i2 nifti2seg")
         if serial { try f.set(.deviceSerialNumber, "1") }

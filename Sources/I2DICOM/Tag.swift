@@ -413,3 +413,27 @@ public extension Tag {
     static let uihDiffusionBValue = Tag(private: 0x0065, 0x1009, creator: "Image Private Header", "DiffusionBValue")
     static let uihDiffusionGradientDirection = Tag(private: 0x0065, 0x1037, creator: "Image Private Header", "DiffusionGradientDirection")
 }
+
+public extension Tag {
+    // Structured reports (PS3.3 C.17.2, C.17.3, C.18; TID 1500's content items).
+    static let mappingResource = Tag(0x0008, 0x0105, "MappingResource")
+    static let referencedPerformedProcedureStepSequence = Tag(0x0008, 0x1111, "ReferencedPerformedProcedureStepSequence")
+    static let referencedSOPSequence = Tag(0x0008, 0x1199, "ReferencedSOPSequence")
+    static let measurementUnitsCodeSequence = Tag(0x0040, 0x08EA, "MeasurementUnitsCodeSequence")
+    static let relationshipType = Tag(0x0040, 0xA010, "RelationshipType")
+    static let valueType = Tag(0x0040, 0xA040, "ValueType")
+    static let continuityOfContent = Tag(0x0040, 0xA050, "ContinuityOfContent")
+    static let uid = Tag(0x0040, 0xA124, "UID")
+    static let textValue = Tag(0x0040, 0xA160, "TextValue")
+    static let conceptCodeSequence = Tag(0x0040, 0xA168, "ConceptCodeSequence")
+    static let measuredValueSequence = Tag(0x0040, 0xA300, "MeasuredValueSequence")
+    static let numericValue = Tag(0x0040, 0xA30A, "NumericValue")
+    static let performedProcedureCodeSequence = Tag(0x0040, 0xA372, "PerformedProcedureCodeSequence")
+    static let currentRequestedProcedureEvidenceSequence = Tag(0x0040, 0xA375, "CurrentRequestedProcedureEvidenceSequence")
+    static let completionFlag = Tag(0x0040, 0xA491, "CompletionFlag")
+    static let verificationFlag = Tag(0x0040, 0xA493, "VerificationFlag")
+    static let contentTemplateSequence = Tag(0x0040, 0xA504, "ContentTemplateSequence")
+    static let contentSequence = Tag(0x0040, 0xA730, "ContentSequence")
+    static let templateIdentifier = Tag(0x0040, 0xDB00, "TemplateIdentifier")
+    static let referencedSegmentNumber = Tag(0x0062, 0x000B, "ReferencedSegmentNumber")
+}

@@ -5,7 +5,10 @@
 # Writing: i2 nifti2seg --as rtstruct vs rt-utils (RTStructBuilder.add_roi per label, the library
 # TotalSegmentator's dicom_rtstruct output uses; Tests/Tools/rt_peers.py rtutils-write).
 # Reading: i2 seg2nifti (one label map, and --per-segment) vs dcmrtstruct2nii (one mask per ROI), both
-# on i2's RTSTRUCT. Prints medians, ratios and peak memory (also as a multiple of the label map).
+# on i2's RTSTRUCT. Overlay series (--as overlay; no reference tool). Measurement report: the cost
+# of --as seg,sr over --as seg, vs highdicom building the same TID 1500 report with numpy statistics
+# (Tests/Tools/write_sr_highdicom.py). Prints medians, ratios and peak memory (also as a multiple of
+# the label map).
 # Release build. Usage: bash Tests/Benchmarks/rtstruct.sh [RUNS]   (I2_SCRATCH: swift build scratch path)
 # Peers: rt-utils in .venv, dcmrtstruct2nii in .venv-rt (scripts/install-deps.sh).
 set -euo pipefail
@@ -40,3 +43,12 @@ measure "i2 read-per-roi"   "$i2" seg2nifti "$work/rt.dcm" --ref "$work/ct" --pe
 measure "dcmrtstruct2nii read" "$pyrt" -c "import sys; from dcmrtstruct2nii import dcmrtstruct2nii; dcmrtstruct2nii(sys.argv[1], sys.argv[2], sys.argv[3], convert_original_dicom=False)" "$work/rt.dcm" "$work/ct" "$work/out"
 ratio i2-read-per-roi dcmrtstruct2nii-read "target <= 0.05"
 ratio i2-read dcmrtstruct2nii-read "target <= 0.05"
+echo "== overlay series (no reference tool writes one: target < 1 s, peak <= 2x the label map)"
+measure "i2 overlay"        "$i2" nifti2seg --ref "$work/ct" --meta "$work/meta.json" "$work/labels.nii.gz" --as overlay -o "$work/out/overlay"
+echo "== measurement report (TID 1500: volume, mean, min, max HU per segment)"
+"$i2" nifti2seg --ref "$work/ct" --meta "$work/meta.json" "$work/labels.nii.gz" --as seg -o "$work/seg.dcm" >/dev/null
+measure "i2 seg"            "$i2" nifti2seg --ref "$work/ct" --meta "$work/meta.json" "$work/labels.nii.gz" --as seg -o "$work/out/seg.dcm"
+measure "i2 seg+sr"         "$i2" nifti2seg --ref "$work/ct" --meta "$work/meta.json" "$work/labels.nii.gz" --as seg,sr -o "$work/out/both"
+measure "highdicom sr"      "$py" Tests/Tools/write_sr_highdicom.py "$work/ct" "$work/labels.nii.gz" "$work/seg.dcm" "$work/out/hd-sr.dcm"
+python3 -c "import sys; t = [float(open('/tmp/i2-segbench-' + n).read()) for n in sys.argv[1:]]; sr = t[1] - t[0]; print(f'i2 report alone (seg+sr - seg): {sr:.3f} s (target < 1 s); highdicom, given the SEG: {t[2]:.3f} s ({t[2] / max(sr, 1e-3):.0f}x)')" i2-seg i2-seg+sr highdicom-sr
+rm -f /tmp/i2-segbench-*

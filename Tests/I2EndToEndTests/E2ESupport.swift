@@ -21,6 +21,15 @@ enum E2E {
         return p
     }
 
+    /// One of dcmqi's programs (segimage2itkimage, tid1500reader, ...) from the dcmqi wheel in .venv.
+    static func dcmqi(_ tool: String) throws -> String {
+        let p = root + "/.venv/bin/" + tool
+        guard FileManager.default.isExecutableFile(atPath: p) else {
+            throw TestSupport.Missing("pip install dcmqi into .venv (scripts/install-deps.sh): it ships \(tool)")
+        }
+        return p
+    }
+
     /// Runs a script of Tests/Tools (or inline code with "-c") with the .venv Python.
     @discardableResult
     static func py(_ args: [String], stdin: String? = nil) throws -> TestSupport.Result {

@@ -20,14 +20,6 @@ final class Nifti2SegTests: E2ECase {
         return p
     }
 
-    func segimage2itkimage() throws -> String {
-        let p = E2E.root + "/.venv/bin/segimage2itkimage"
-        guard FileManager.default.isExecutableFile(atPath: p) else {
-            throw TestSupport.Missing("pip install dcmqi into .venv (scripts/install-deps.sh): it ships segimage2itkimage")
-        }
-        return p
-    }
-
     func dciodvfyErrors(_ seg: String) throws -> [String] {
         let r = try TestSupport.run(try TestSupport.tool("dciodvfy", package: "dicom3tools"), [seg])
         return (r.stdout + r.stderr).split(separator: "\n").map(String.init).filter { $0.hasPrefix("Error") }
@@ -106,7 +98,7 @@ final class Nifti2SegTests: E2ECase {
         XCTAssertEqual(segs.map { $0["original"] as? Int }, [1, 5, 42, 300])
         XCTAssertEqual(segs[1]["modifiers"] as? [[String]], [["7771000", "SCT", "Left"]])
 
-        let tool = try segimage2itkimage(), outDir = try mkdir("dcmqi")
+        let tool = try E2E.dcmqi("segimage2itkimage"), outDir = try mkdir("dcmqi")
         let d = try TestSupport.run(tool, ["--inputDICOM", out, "--outputDirectory", outDir, "-t", "nifti"])
         XCTAssertEqual(d.status, 0, d.stderr + d.stdout)
         let c = try E2E.py(["check_dcmqi_readback.py", outDir, labels, "1,5,42,300"])

@@ -19,17 +19,6 @@ final class RTStructTests: E2ECase {
         return p
     }
 
-    /// A generated 12-slice CT, its `i2 convert` NIfTI and a label map on it (rt_peers.py labels): labels
-    /// 1 (a ring), 2 (islands, a diagonal pair), 5 (single pixels and a one-pixel bar).
-    func series() throws -> (ct: String, labels: String, meta: String) {
-        let ct = path("ct")
-        try E2E.makeSeries(ct)
-        try E2E.i2(["convert", ct, path("ct.nii.gz")])
-        let r = try E2E.py(["rt_peers.py", "labels", path("ct.nii.gz"), path("labels.nii.gz"), path("meta.json")])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        return (ct, path("labels.nii.gz"), path("meta.json"))
-    }
-
     func rtstruct(_ s: (ct: String, labels: String, meta: String), _ name: String = "rt.dcm", _ extra: [String] = []) throws -> String {
         let out = path(name)
         let r = try E2E.i2(["nifti2seg", "--ref", s.ct, "--meta", s.meta, s.labels, "--as", "rtstruct", "-o", out] + extra)
@@ -72,8 +61,8 @@ final class RTStructTests: E2ECase {
         let first = try run(path("a")), second = try run(path("b"))
         XCTAssertEqual(first, second)
         XCTAssertNotEqual(first[0], first[1])
-        let bad = try E2E.i2(["nifti2seg", "--ref", s.ct, "--meta", s.meta, s.labels, "--as", "seg,sr", "-o", path("c")], expect: 2)
-        XCTAssertTrue(bad.stderr.contains("unknown object 'sr'"), bad.stderr)
+        let bad = try E2E.i2(["nifti2seg", "--ref", s.ct, "--meta", s.meta, s.labels, "--as", "seg,gspr", "-o", path("c")], expect: 2)
+        XCTAssertTrue(bad.stderr.contains("--as: \"gspr\" is not one of seg, rtstruct, overlay, sr"), bad.stderr)
     }
 
     /// rt-utils writes contours through the boundary pixels' centres (OpenCV), holes as separate
@@ -230,5 +219,18 @@ final class RTStructTests: E2ECase {
         XCTAssertEqual(all.count, 2)
         let overlay = all.first { (($0["MainDicomTags"] as? [String: Any])?["SeriesDescription"] as? String)?.hasPrefix("i2 overlay") == true }
         XCTAssertEqual((overlay?["Instances"] as? [Any])?.count, 12)
+    }
+}
+
+extension E2ECase {
+    /// A generated 12-slice CT, its `i2 convert` NIfTI and a label map on it (rt_peers.py labels): labels
+    /// 1 (a ring), 2 (islands, a diagonal pair), 5 (single pixels and a one-pixel bar).
+    func series() throws -> (ct: String, labels: String, meta: String) {
+        let ct = path("ct")
+        try E2E.makeSeries(ct)
+        try E2E.i2(["convert", ct, path("ct.nii.gz")])
+        let r = try E2E.py(["rt_peers.py", "labels", path("ct.nii.gz"), path("labels.nii.gz"), path("meta.json")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return (ct, path("labels.nii.gz"), path("meta.json"))
     }
 }

@@ -1,7 +1,8 @@
 // The product's main job, for real: a CT uploaded to Orthanc (127.0.0.1, generated config listing i2
 // as a modality) is pushed to `i2 receive`; `i2 watch --exec 'i2 process … | i2 send --to orthanc -'`
 // turns it into a DICOM-SEG that lands in Orthanc next to the CT. Also: a watcher killed with SIGKILL
-// mid-work and restarted still delivers exactly one SEG; a failing tool marks only its series failed.
+// mid-work and restarted still delivers exactly one SEG; a failing tool marks only its series failed; a
+// site asking for SEG, RTSTRUCT, overlay and SR gets all four in the CT's study.
 import Foundation
 import XCTest
 import I2TestSupport
@@ -135,6 +136,45 @@ final class WorkflowRoundTripTests: XCTestCase {
         XCTAssertTrue(waitFor(5) { state(seriesDir, cmd)?["status"] as? String == "done" }, "state: \(String(describing: state(seriesDir, cmd)))")
         XCTAssertEqual(w.stop(), 0)
         XCTAssertEqual(try E2E.list(out + "/\(ct.series)-threshold").filter { $0.hasSuffix(".dcm") }, ["seg.dcm"])
+    }
+
+    /// A site whose PACS users want every kind of result: the threshold tool's description with
+    /// "as": seg, rtstruct, overlay, sr. All four land in the CT's study: one SEG, one RTSTRUCT, one
+    /// overlay series (an instance per CT slice), one SR whose measurement group references the SEG.
+    func testSiteAskingForEveryObjectGetsAllFourInTheCTStudy() throws {
+        let (rx, orthanc) = try startPeers()
+        let ct = try uploadCT(orthanc)
+        let described = try E2E.i2(["process", "--describe", "threshold"]).stdout
+        var spec = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(described.utf8)) as? [String: Any])
+        var outputs = try XCTUnwrap(spec["outputs"] as? [[String: Any]])
+        outputs[0]["as"] = ["seg", "rtstruct", "overlay", "sr"]
+        spec["outputs"] = outputs
+        let tool = scratch + "/threshold-all.json"
+        try JSONSerialization.data(withJSONObject: spec).write(to: URL(fileURLWithPath: tool))
+        let cmd = pipeline("--tool \(tool)")
+        let w = try watcher(["--quiet", String(quiet), "--exec", cmd])
+        try orthanc.store(toModality: "i2", resources: ct.ids)
+        XCTAssertTrue(rx.waitForPaths(3, timeout: 20), "i2 receive stored \(rx.paths.count) of 3: \(rx.process.stderr)")
+        let seriesDir = ((rx.paths.first ?? "") as NSString).deletingLastPathComponent
+        XCTAssertTrue(waitFor(quiet + 20) { state(seriesDir, cmd)?["status"] as? String == "done" },
+                      "state: \(String(describing: state(seriesDir, cmd)))\nwatch: \(w.stderr)")
+        XCTAssertEqual(w.stop(), 0)
+        let all = try JSONSerialization.jsonObject(with: try orthanc.get("/series?expand")) as? [[String: Any]] ?? []
+        var byModality: [String: [[String: Any]]] = [:]
+        for s in all { byModality[tag(s, "Modality"), default: []].append(s) }
+        XCTAssertEqual(byModality.mapValues(\.count), ["CT": 2, "SEG": 1, "RTSTRUCT": 1, "SR": 1], "series in Orthanc: \(all.map { tag($0, "Modality") + " " + tag($0, "SeriesDescription") })")
+        let overlay = (byModality["CT"] ?? []).first { tag($0, "SeriesInstanceUID") != ct.series }
+        XCTAssertEqual((overlay?["Instances"] as? [Any])?.count, 3, "the overlay series has one instance per CT slice")
+        for s in all {
+            let study = try orthanc.object("/studies/\(s["ParentStudy"] as? String ?? "")")
+            XCTAssertEqual(tag(study, "StudyInstanceUID"), ct.study, "\(tag(s, "Modality")) is not in the CT's study")
+        }
+        let seg = try orthanc.object("/instances/\((byModality["SEG"]?.first?["Instances"] as? [String])?.first ?? "")/tags?simplify")
+        let sr = try orthanc.object("/instances/\((byModality["SR"]?.first?["Instances"] as? [String])?.first ?? "")/tags?simplify")
+        // The SR's one measurement group (Imaging Measurements → Measurement Group) references the SEG.
+        let group = ((((sr["ContentSequence"] as? [[String: Any]])?.last?["ContentSequence"] as? [[String: Any]])?.first)?["ContentSequence"] as? [[String: Any]]) ?? []
+        let segRef = group.compactMap { ($0["ReferencedSOPSequence"] as? [[String: Any]])?.first?["ReferencedSOPInstanceUID"] as? String }
+        XCTAssertEqual(segRef, [seg["SOPInstanceUID"] as? String ?? "?"], "SR content: \(group)")
     }
 
     func testWatcherKilledMidWorkAndRestartedDeliversExactlyOneSEG() throws {

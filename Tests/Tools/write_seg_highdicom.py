@@ -18,7 +18,8 @@ def code(c):
     return Code(c["CodeValue"], c["CodingSchemeDesignator"], c["CodeMeaning"])
 
 
-def main(ref_dir, labels_path, meta_path, out):
+def sorted_refs(ref_dir):
+    """The series' instances sorted along the slice normal, as highdicom takes them."""
     refs = [pydicom.dcmread(os.path.join(ref_dir, f)) for f in sorted(os.listdir(ref_dir))]
     for d in refs:   # an empty SpecificCharacterSet (the generated series has one) is refused by highdicom
         if "SpecificCharacterSet" in d and not d.SpecificCharacterSet:
@@ -26,6 +27,11 @@ def main(ref_dir, labels_path, meta_path, out):
     iop = np.array(refs[0].ImageOrientationPatient, float)
     normal = np.cross(iop[:3], iop[3:])
     refs.sort(key=lambda d: float(np.dot(np.array(d.ImagePositionPatient, float), normal)))
+    return refs
+
+
+def main(ref_dir, labels_path, meta_path, out):
+    refs = sorted_refs(ref_dir)
     labels = np.asarray(nib.load(labels_path).dataobj)
     labels = np.transpose(labels.reshape(labels.shape[:3]), (2, 1, 0))   # (slices, rows, columns)
     meta = json.load(open(meta_path))

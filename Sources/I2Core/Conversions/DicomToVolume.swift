@@ -92,6 +92,40 @@ public enum DicomToVolume {
         return volume
     }
 
+    /// The stack read a few slices at a time, in order: `body(first slice, slab)`, the slab a volume of
+    /// those slices with their values (slope and intercept) as `read` gives them. For passes over the
+    /// source beside a label map (overlay, measurements), whose memory must not grow with the series.
+    static func forEachSlab(_ stack: SliceStack, geometry: StackGeometry, slices per: Int = 16,
+                            _ body: (Int, Volume) throws -> Void) throws {
+        let cursor = SlabCursor(stack, geometry: geometry, slices: per)
+        for start in stride(from: 0, to: stack.sliceCount, by: per) {
+            try body(start, try cursor.slab(holding: start).volume)
+        }
+    }
+
+    /// The slab of `per` slices that holds a given slice, read when first asked for and kept until a
+    /// slice outside it is: slice-by-slice consumers (the overlay's writer) read each slab once.
+    final class SlabCursor {
+        let stack: SliceStack, geometry: StackGeometry, per: Int
+        private var current: (start: Int, volume: Volume)?
+
+        init(_ stack: SliceStack, geometry: StackGeometry, slices per: Int = 16) {
+            (self.stack, self.geometry, self.per) = (stack, geometry, max(1, per))
+        }
+
+        /// The slab holding slice `k`: its first slice and its volume.
+        func slab(holding k: Int) throws -> (start: Int, volume: Volume) {
+            if let c = current, k >= c.start, k < c.start + c.volume.size[2] { return c }
+            current = nil   // the old slab's memory goes before the new one is read
+            let start = k / per * per
+            var slab = stack
+            slab.slices = Array(stack.slices[start..<min(start + per, stack.sliceCount)])
+            slab.volumes = 1
+            current = (start, try read(slab, geometry: geometry))
+            return current!
+        }
+    }
+
     /// Decodes one file through DCMTK (compressed, big endian, multi-frame) into the slots of its frames.
     /// Returns the PlanarConfiguration of the decoded pixels (a codec may change it); colour must decode
     /// to RGB (DCMTK's JPEG codecs turn YBR into RGB), else the file is refused.

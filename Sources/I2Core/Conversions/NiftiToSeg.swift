@@ -1,5 +1,5 @@
-// nifti2seg: a label map (or several masks) on the grid of a reference series → a DICOM-SEG and/or an
-// RT Structure Set (--as). Steps: read the inputs and the metadata, find the reference series whose grid
+// nifti2seg: a label map (or several masks) on the grid of a reference series → a DICOM-SEG, an RT
+// Structure Set, an overlay series and a measurement report (--as). Steps: read the inputs and the metadata, find the reference series whose grid
 // they lie on, list the labels per slice, turn labels into segments 1...N (original values recorded),
 // choose the frames, then write each object atomically: for the SEG, DCMTK writes the data set and the
 // frames follow it slice by slice; for the structure set, each frame's mask becomes its contours.
@@ -9,17 +9,19 @@ import I2Model
 
 /// The objects nifti2seg writes from one label map.
 public enum DerivedObject: String, CaseIterable, Sendable {
-    case seg, rtstruct, overlay
+    case seg, rtstruct, overlay, sr
 }
 
 public struct Nifti2SegOptions: Sendable {
     public var inputs: [String]
     /// What to write: one object to `output`, several into the directory `output` (seg.dcm, rtstruct.dcm,
-    /// overlay/). The overlay is a directory of instances.
+    /// overlay/, sr.dcm). The overlay is a directory of instances.
     public var objects: [DerivedObject] = [.seg]
     /// The overlay's window: a preset name or "CENTER,WIDTH"; nil: the series' own (see OverlayPlan).
     public var window: String?
     public var overlayStyle = OverlayPlan.Style.fill
+    /// What the measurement report gives per segment; nil: MeasurementReportPlan.defaultMeasures.
+    public var measures: [Measure]?
     public var reference: String
     public var output: String
     /// dcmqi metainfo JSON; nil with `preset`.
@@ -85,6 +87,9 @@ public enum NiftiToSeg: Engine {
 
     public static func write(_ o: Nifti2SegOptions, warn: (String) -> Void) throws -> Nifti2SegOutcome {
         guard !o.objects.isEmpty, Set(o.objects).count == o.objects.count else { throw I2Error(.usage, "--as names each object once") }
+        if o.objects.contains(.sr), !o.objects.contains(.seg) {
+            throw I2Error(.usage, "--as sr needs seg too: the report's measurement groups reference the SEG's segments (--as seg,sr)")
+        }
         for object in o.objects where !o.overwrite && FileManager.default.fileExists(atPath: o.path(of: object)) {
             throw I2Error(.storage, path: o.path(of: object), "output exists (use --force to replace it)")
         }
@@ -157,19 +162,21 @@ public enum NiftiToSeg: Engine {
             }
         }
         hashing.wait()
-        var written: [String] = []
-        for object in o.objects {
+        // The SEG last: writing it frees the label maps the other objects are made from.
+        var written: [DerivedObject: [String]] = [:]
+        for object in o.objects.sorted(by: { ($0 == .seg ? 1 : 0) < ($1 == .seg ? 1 : 0) }) {
             switch object {
             case .seg: try writeSEG(o, plan: plan, volumes: &volumes, ref: ref, metadata: metadata, hashes: read.hashes)
             case .rtstruct: try writeStructureSet(o, metadata: metadata, presence: presence, volumes: volumes, ref: ref,
                                                   hashes: read.hashes, warn: warn)
+            case .sr: try writeReport(o, plan: plan, volumes: volumes, ref: ref, metadata: metadata, hashes: read.hashes)
             case .overlay:
-                written += try writeOverlay(o, plan: plan, volumes: volumes, ref: ref, metadata: metadata, hashes: read.hashes)
+                written[object] = try writeOverlay(o, plan: plan, volumes: volumes, ref: ref, metadata: metadata, hashes: read.hashes)
                 continue
             }
-            written.append(o.path(of: object))
+            written[object] = [o.path(of: object)]
         }
-        return .written(written)
+        return .written(o.objects.flatMap { written[$0] ?? [] })
     }
 
     /// The DICOM-SEG of `plan` at o.path(of: .seg). Frees `volumes` once the frames are made.
@@ -217,21 +224,44 @@ public enum NiftiToSeg: Engine {
         }
     }
 
+    /// The measurement report (TID 1500) at o.path(of: .sr): per segment of the SEG written beside it
+    /// (same plan, same UIDs), its volume and the source's statistics under it.
+    static func writeReport(_ o: Nifti2SegOptions, plan: SegPlan, volumes: [Volume], ref: SegReference,
+                            metadata: SegmentMetadata, hashes: [String]) throws {
+        var seg = Segmentation(segmentationType: o.type, segments: plan.segments, frames: plan.frames,
+                               sourceSlices: ref.sources, rows: ref.stack.first.rows, columns: ref.stack.first.columns)
+        try describe(&seg, o: o, ref: ref, metadata: metadata)
+        let contentHashes = hashes + [contentOptions(o, sources: ref.sources)]
+        setUIDs(&seg, o: o, refSeries: ref.stack.first.seriesInstanceUID, contentHashes: contentHashes)
+        let modality = ref.stack.first.modality
+        let measures = o.measures ?? MeasurementReportPlan.defaultMeasures(modality: modality)
+        let stats = try SegmentStatistics.measure(plan, volumes: volumes, ref: ref, values: measures.contains { $0 != .volume })
+        let seed = uidSeed(o, refSeries: ref.stack.first.seriesInstanceUID,
+                           contentHashes: contentHashes + ["sr:" + measures.map(\.rawValue).joined(separator: ",")])
+        var report = MeasurementReportPlan.report(seg: seg, stats: stats, measures: measures, modality: modality,
+                                                  sources: ref.sources, uidSeed: seed)
+        report.seriesInstanceUID = UID.derived(from: "i2/nifti2seg/sr/series/" + seed)
+        report.sopInstanceUID = UID.derived(from: "i2/nifti2seg/sr/instance/" + seed)
+        report.seriesNumber = String((Int(seg.seriesNumber) ?? 1000) + 2)
+        report.seriesDescription = String(("Measurements: " + seg.seriesDescription).prefix(64))
+        report.instanceNumber = seg.instanceNumber
+        try AtomicFile.write(to: o.path(of: .sr)) { tmp in try StructuredReportWriter.write(report, reference: ref.file, to: tmp) }
+    }
+
     /// The overlay series (OverlayPlan) in the directory o.path(of: .overlay), which appears whole (built
     /// hidden beside it, then renamed); its instances' paths.
     static func writeOverlay(_ o: Nifti2SegOptions, plan: SegPlan, volumes: [Volume], ref: SegReference,
                              metadata: SegmentMetadata, hashes: [String]) throws -> [String] {
-        let source = try DicomToVolume.read(ref.stack, geometry: ref.geometry)
+        let source = DicomToVolume.SlabCursor(ref.stack, geometry: ref.geometry)
         let f = ref.file
-        let window = o.window.flatMap(OverlayPlan.window)
+        let window = try o.window.flatMap(OverlayPlan.window)
             ?? f.doubles(.windowCenter).flatMap { c in f.doubles(.windowWidth).flatMap { w in
                 c.first.flatMap { c0 in w.first.flatMap { $0 > 0 ? (c0, $0) : nil } } } }
-            ?? (ref.stack.first.modality == "CT" ? (40, 400) : range(source))
+            ?? (ref.stack.first.modality == "CT" ? (40, 400) : range(ref))
         let colours = plan.segments.map { ContourPlan.colour($0.description, number: $0.number) }
-        var rgb = source
-        rgb.voxelType = .uint8
-        rgb.components = 3
-        rgb.data = []
+        var rgb = Volume(size: ref.size, spacing: ref.geometry.spacing, origin: ref.geometry.origin,
+                         direction: ref.geometry.direction, voxelType: .uint8, data: [])
+        rgb.components = 3   // no voxels: each slice is made as it is written
         let dir = o.path(of: .overlay)
         let target = URL(fileURLWithPath: dir)
         let temporary = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).i2tmp-\(getpid())").path
@@ -244,7 +274,7 @@ public enum NiftiToSeg: Engine {
             try describe(&seg, o: o, ref: ref, metadata: metadata)
             let paths = try VolumeToDicom.write(rgb, reference: o.reference, into: temporary, uidSeed: "i2/nifti2seg/overlay/" + seed,
                                                 seriesDescription: "i2 overlay: " + seg.seriesDescription, burnedIn: true) { k in
-                OverlayPlan.slice(k, source: source, window: window, volumes: volumes, plan: plan, colours: colours, style: o.overlayStyle)
+                try OverlayPlan.slice(k, source: source, window: window, volumes: volumes, plan: plan, colours: colours, style: o.overlayStyle)
             }
             if FileManager.default.fileExists(atPath: dir) { try FileManager.default.removeItem(atPath: dir) }
             guard rename(temporary, dir) == 0 else {
@@ -257,10 +287,12 @@ public enum NiftiToSeg: Engine {
         }
     }
 
-    /// The value range of a scalar volume as a window (center, width), for sources without a window.
-    static func range(_ v: Volume) -> (Double, Double) {
+    /// The value range of the reference series as a window (center, width), for sources without a window.
+    static func range(_ ref: SegReference) throws -> (Double, Double) {
         var lo = Double.infinity, hi = -Double.infinity
-        v.forEachValue(in: 0..<v.voxelCount) { _, x in if x.isFinite { lo = min(lo, x); hi = max(hi, x) } }
+        try DicomToVolume.forEachSlab(ref.stack, geometry: ref.geometry) { _, slab in
+            slab.forEachValue(in: 0..<slab.voxelCount) { _, x in if x.isFinite { lo = min(lo, x); hi = max(hi, x) } }
+        }
         return lo <= hi ? ((lo + hi) / 2, max(hi - lo, 1)) : (0, 1)
     }
 

@@ -28,7 +28,7 @@ enum VolumeToDicom {
     /// says its pixels carry annotation (BurnedInAnnotation YES). With `rgbSlice`, the RGB volume has no
     /// voxels: slice k's bytes come from `rgbSlice(k)` as it is written (the reference's row order).
     static func write(_ volume: Volume, reference: String, into dir: String, uidSeed: String? = nil,
-                      seriesDescription: String? = nil, burnedIn: Bool = false, rgbSlice: ((Int) -> [UInt8])? = nil) throws -> [String] {
+                      seriesDescription: String? = nil, burnedIn: Bool = false, rgbSlice: ((Int) throws -> [UInt8])? = nil) throws -> [String] {
         let rgb = volume.components == 3 && volume.voxelType == .uint8
         guard volume.components == 1 || rgb else { throw I2Error(.badInput, "a volume of \(volume.components) components cannot become a derived DICOM series (scalar volumes and 8-bit RGB only)") }
         var volume = rgb ? volume : volume.scaleApplied()   // the values, whatever their stored form
@@ -73,7 +73,7 @@ enum VolumeToDicom {
             try pixels.describe(f, columns: nx, rows: ny, ct: sopClass == ctImage)
             if burnedIn { try f.set(.burnedInAnnotation, "YES") }
             if let rgbSlice {
-                let bytes = rgbSlice(k)
+                let bytes = try rgbSlice(k)
                 guard bytes.count == sliceBytes else { throw I2Error(.internal, "slice \(k + 1): \(bytes.count) bytes, \(sliceBytes) expected") }
                 try bytes.withUnsafeBytes { try f.setPixels($0, bitsAllocated: 8) }
             } else {

@@ -51,10 +51,11 @@ enum ToolOutputs {
 
     static func segmentation(_ out: ToolSpec.Output, source: String, series: SeriesInput, target: String, work: String,
                              warn: (String) -> Void) throws -> [String] {
-        // Several objects: into a directory of the output's name (seg.dcm, rtstruct.dcm in it).
+        // Several objects: into a directory of the output's name (seg.dcm, rtstruct.dcm, overlay/, sr.dcm in it).
         let output = out.objects.count > 1 ? String(target.dropLast(4)) : target
         var o = Nifti2SegOptions(inputs: [source], reference: series.directory, output: output)
         o.objects = out.objects
+        o.measures = out.measures
         switch out.meta {
         case .file(let p)?: o.meta = p
         case .inline(let data)?:

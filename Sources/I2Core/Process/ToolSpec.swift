@@ -43,8 +43,10 @@ public struct ToolSpec: Sendable {
         public var segType: SegmentationTypeValues = .binary
         public var unknownLabels = "error"       // or "generic"
         public var emptyResult = "seg"          // or "skip"
-        /// The objects the label map becomes ("as": seg, rtstruct), so a site picks what its PACS shows.
+        /// The objects the label map becomes ("as": seg, rtstruct, overlay, sr), so a site picks what its PACS shows.
         public var objects: [DerivedObject] = [.seg]
+        /// What the measurement report gives ("measure"); nil: nifti2seg's default.
+        public var measures: [Measure]?
         // pdf
         public var title: String?
         // pdf and image
@@ -169,7 +171,7 @@ extension ToolSpec {
 
     static func output(_ item: Any, at: String, r: Reader, directory: String) throws -> Output {
         guard let d = item as? [String: Any] else { throw r.fail(at, "must be an object") }
-        let known: Set = ["type", "path", "meta", "preset", "segmentationType", "unknownLabels", "emptyResult", "as", "title", "seriesDescription"]
+        let known: Set = ["type", "path", "meta", "preset", "segmentationType", "unknownLabels", "emptyResult", "as", "measure", "title", "seriesDescription"]
         if let k = d.keys.sorted().first(where: { !known.contains($0) && !$0.hasPrefix("_") }) {
             throw r.fail("\(at).\(k)", "unknown field (known: \(known.sorted().joined(separator: ", ")))")
         }
@@ -185,7 +187,7 @@ extension ToolSpec {
         out.title = try r.string(d, "title", at: at)
         out.seriesDescription = try r.string(d, "seriesDescription", at: at)
         guard kind == .segmentation else {
-            if let k = ["meta", "preset", "segmentationType", "unknownLabels", "emptyResult", "as"].first(where: { d[$0] != nil }) {
+            if let k = ["meta", "preset", "segmentationType", "unknownLabels", "emptyResult", "as", "measure"].first(where: { d[$0] != nil }) {
                 throw r.fail("\(at).\(k)", "applies to outputs of type segmentation only")
             }
             return out
@@ -221,18 +223,13 @@ extension ToolSpec {
             guard ["seg", "skip"].contains(e) else { throw r.fail("\(at).emptyResult", "\"\(e)\" is not seg or skip") }
             out.emptyResult = e
         }
-        if d["as"] != nil {
-            let names = try r.strings(d, "\(at).as", key: "as")
-            var objects: [DerivedObject] = []
-            for n in names {
-                guard let o = DerivedObject(rawValue: n) else {
-                    throw r.fail("\(at).as", "\"\(n)\" is not one of \(DerivedObject.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                guard !objects.contains(o) else { throw r.fail("\(at).as", "\"\(n)\" is listed twice") }
-                objects.append(o)
-            }
-            guard !objects.isEmpty else { throw r.fail("\(at).as", "lists no object") }
-            out.objects = objects
+        if d["as"] != nil { out.objects = try CaseNames.parse(r.strings(d, "\(at).as", key: "as"), as: DerivedObject.self) { r.fail("\(at).as", $0) } }
+        if out.objects.contains(.sr), !out.objects.contains(.seg) {
+            throw r.fail("\(at).as", "\"sr\" needs \"seg\" too: the report's measurement groups reference the SEG's segments")
+        }
+        if d["measure"] != nil {
+            guard out.objects.contains(.sr) else { throw r.fail("\(at).measure", "applies to the measurement report: add \"sr\" to \"as\"") }
+            out.measures = try CaseNames.parse(r.strings(d, "\(at).measure", key: "measure"), as: Measure.self) { r.fail("\(at).measure", $0) }
         }
         return out
     }

@@ -25,12 +25,13 @@ public enum OverlayPlan {
     }
 
     /// Slice k of the overlay as interleaved RGB bytes. `volumes` and `plan` as nifti2seg has them (frame
-    /// order, the reference's grid); `colours[i]` is segment i's colour. Slice by slice, so the overlay of
-    /// a 300-slice CT is never whole in memory (3 bytes a voxel, more than the label map).
-    static func slice(_ k: Int, source: Volume, window: (center: Double, width: Double), volumes: [Volume], plan: SegPlan,
-                      colours: [RGBColor], style: Style) -> [UInt8] {
-        let (nx, ny) = (source.size[0], source.size[1])
-        let npix = nx * ny, base = k * npix
+    /// order, the reference's grid); `colours[i]` is segment i's colour; the source read a slab at a time
+    /// (`source`), so neither the source nor the overlay (3 bytes a voxel) is ever whole in memory.
+    static func slice(_ k: Int, source: DicomToVolume.SlabCursor, window: (center: Double, width: Double), volumes: [Volume],
+                      plan: SegPlan, colours: [RGBColor], style: Style) throws -> [UInt8] {
+        let slab = try source.slab(holding: k)
+        let (nx, ny) = (slab.volume.size[0], slab.volume.size[1])
+        let npix = nx * ny, base = k * npix, within = (k - slab.start) * npix
         // Segment index of each pixel (-1: none): the first input file that gives one wins.
         var segment = [Int32](repeating: -1, count: npix)
         for (file, v) in volumes.enumerated() {
@@ -44,9 +45,12 @@ public enum OverlayPlan {
         var out = [UInt8](repeating: 0, count: npix * 3)
         let low = window.center - window.width / 2
         out.withUnsafeMutableBufferPointer { o in
-            source.forEachValue(in: base..<(base + npix)) { i, x in
-                let g = UInt8(max(0, min(255, ((x - low) / window.width * 255).rounded())))
-                let j = 3 * (i - base)
+            let width = window.width
+            slab.volume.forEachValue(in: within..<(within + npix)) { i, x in
+                // Half up, as .rounded() for the non-negative values that are not clamped: no libm call.
+                let v = (x - low) / width * 255
+                let g: UInt8 = v <= 0 ? 0 : v >= 255 ? 255 : UInt8(v + 0.5)
+                let j = 3 * (i - within)
                 o[j] = g; o[j + 1] = g; o[j + 2] = g
             }
             for i in 0..<npix where segment[i] >= 0 {
