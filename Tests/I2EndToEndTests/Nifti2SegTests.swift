@@ -124,6 +124,29 @@ final class Nifti2SegTests: E2ECase {
         }
     }
 
+    /// A label map stored with its axes the other way (columns, slices, or both: other tools' and other
+    /// vendors' orders) still lies on the reference grid: it is placed by its geometry, and reads back as
+    /// the label map in i2 convert's order, voxel for voxel.
+    func testLabelMapWithReversedAxesIsPlacedByItsGeometry() throws {
+        let labels = try makeFourLabelMap(), ref = fixture("23x38x3/image")
+        for axes in ["0", "2", "0,2"] {
+            let flipped = path("flipped-\(axes).nii.gz")
+            _ = try E2E.pyCode("""
+                import sys, numpy as np, nibabel as nib
+                img = nib.load(sys.argv[1]); a = np.asanyarray(img.dataobj); affine = img.affine.copy()
+                for ax in map(int, sys.argv[3].split(",")):
+                    a = np.flip(a, ax)
+                    affine[:3, 3] += affine[:3, ax] * (a.shape[ax] - 1)
+                    affine[:3, ax] *= -1
+                nib.save(nib.Nifti1Image(np.ascontiguousarray(a), affine), sys.argv[2])
+                """, [labels, flipped, axes])
+            let seg = path("flipped-\(axes).dcm"), back = path("back-\(axes).nii.gz")
+            try E2E.i2(["nifti2seg", "--ref", ref, "--meta", Self.fourLabels, flipped, "-o", seg])
+            try E2E.i2(["seg2nifti", seg, "-o", back, "--ref", ref])
+            try E2E.assertSameImage(back, labels)
+        }
+    }
+
     /// BINARY in RLE Lossless: each frame its own fragment, one byte per pixel (frames of 23x38 = 874
     /// pixels are no whole number of bytes, 24x38 are). seg2nifti and highdicom (through pylibjpeg-rle,
     /// as pydicom's own decoder refuses 1 bit allocated) read back the same labels; dciodvfy finds no error.

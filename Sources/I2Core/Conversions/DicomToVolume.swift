@@ -110,7 +110,9 @@ public enum DicomToVolume {
         private var current: (start: Int, volume: Volume)?
 
         init(_ stack: SliceStack, geometry: StackGeometry, slices per: Int = 16) {
-            (self.stack, self.geometry, self.per) = (stack, geometry, max(1, per))
+            // A compressed multi-frame file decodes whole whatever part is asked for: read it once.
+            let whole = stack.first.frameCount > 1 && !NativePixels.applies(to: stack.first.transferSyntax)
+            (self.stack, self.geometry, self.per) = (stack, geometry, whole ? stack.sliceCount : max(1, per))
         }
 
         /// The slab holding slice `k`: its first slice and its volume.

@@ -127,14 +127,20 @@ public enum NiftiToSeg: Engine {
         }
         let ref: SegReference
         do { ref = try SegReference.select(candidates.get(), matching: volumes[0]) } catch let e as I2Error {
-            // A label map drawn on `i2 convert`'s output (dcm2niix's order: the DICOM rows reversed) is on
-            // the reference grid with axis 1 reversed: taken back to the frames' row order.
-            var reversed = volumes[0]
-            reversed.data = []   // the grid only: sharing the voxels would make reversing them below a copy
-            reversed.reverse(axis: 1, voxels: false)
-            guard let r = try? SegReference.select(candidates.get(), matching: reversed) else { throw e.at(o.inputs[0]) }
+            // A label map drawn on `i2 convert`'s output (dcm2niix's order: the DICOM rows reversed, and for
+            // some vendors' data the columns too) or written by a tool that stores the slices the other
+            // way lies on the reference grid with axes reversed: taken back to the frames' order. The
+            // world geometry decides, so a match is exact.
+            var found: (SegReference, [Int])?
+            for axes in [[1], [0, 1], [0], [2], [1, 2], [0, 1, 2], [0, 2]] {
+                var reversed = volumes[0]
+                reversed.data = []   // the grid only: sharing the voxels would make reversing them below a copy
+                for a in axes { reversed.reverse(axis: a, voxels: false) }
+                if let r = try? SegReference.select(candidates.get(), matching: reversed) { found = (r, axes); break }
+            }
+            guard let (r, axes) = found else { throw e.at(o.inputs[0]) }
             ref = r
-            for i in volumes.indices { volumes[i].reverse(axis: 1) }
+            for i in volumes.indices { for a in axes { volumes[i].reverse(axis: a) } }
         }
         for (i, v) in volumes.enumerated().dropFirst() {
             if let why = SegReference.mismatch(v, stack: ref.stack, geometry: ref.geometry) {
