@@ -6,6 +6,7 @@
 internal import CNIfTI
 import Dispatch
 import Foundation
+import Synchronization
 import I2Model
 
 public enum Gzip {
@@ -52,12 +53,19 @@ public enum Gzip {
         let word = { (i: Int) in chunk.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self) }
         while w < words {
             if word(w) != 0 { w += 1; continue }
+            // The end of the zero run: 64 bytes at a time (one OR of eight words), then word by word.
             var end = w + 1
+            while end + 8 <= words {
+                var any: UInt64 = 0
+                for i in end..<(end + 8) { any |= word(i) }
+                if any != 0 { break }
+                end += 8
+            }
             while end < words && word(end) == 0 { end += 1 }
             if (end - w) * 8 >= zeroRun {
                 if pending < 8 * w { deflate(pending..<(8 * w)) }
                 let run = ((end - w) * 8 - 1) / 258 * 258 + 1   // what zeroMember encodes exactly
-                out += zeroMember(run, crc: libdeflate_crc32(0, chunk.baseAddress! + 8 * w, run))
+                out += zeroMember(run)
                 pending = 8 * w + run
             }
             w = end
@@ -69,6 +77,31 @@ public enum Gzip {
     /// A gzip member holding `count` zero bytes (count = 1 + 258k): one dynamic-Huffman block (RFC 1951
     /// §3.2.7) whose only codes are literal 0, end of block and length 258 (symbol 285), and distance 1:
     /// a literal 0, then k copies of "258 bytes at distance 1", 2 bits each.
+    static func zeroMember(_ count: Int) -> [UInt8] {
+        // Runs of one length recur (a whole chunk of zeros: most of a sparse mask): made once each.
+        zeroMembers.withLock { cache in
+            if let m = cache[count] { return m }
+            let m = zeroMember(count, crc: zeroCRC(count))
+            if cache.count < 64 { cache[count] = m }
+            return m
+        }
+    }
+    private static let zeroMembers = Mutex<[Int: [UInt8]]>([:])
+
+    /// CRC-32 of `count` zero bytes, from a zero page at a time.
+    static func zeroCRC(_ count: Int) -> UInt32 {
+        let page = [UInt8](repeating: 0, count: 1 << 16)
+        var crc: UInt32 = 0, left = count
+        page.withUnsafeBytes { p in
+            while left > 0 {
+                let n = min(left, p.count)
+                crc = libdeflate_crc32(crc, p.baseAddress, n)
+                left -= n
+            }
+        }
+        return crc
+    }
+
     static func zeroMember(_ count: Int, crc: UInt32) -> [UInt8] {
         var out: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]   // gzip header, OS unknown (RFC 1952)
         out.reserveCapacity(count / 1032 + 40)

@@ -117,7 +117,12 @@ final class GzipTests: XCTestCase {
             let zeros = [UInt8](repeating: 0, count: 1 + 258 * k)
             let member = Gzip.zeroMember(zeros.count, crc: crc32(zeros))
             XCTAssertTrue(try systemGunzip([member]) == zeros, "\(zeros.count) zeros")
+            // The cached member, whose CRC is computed from a zero page, is the same bytes (twice: made, then cached).
+            XCTAssertEqual(Gzip.zeroMember(zeros.count), member)
+            XCTAssertEqual(Gzip.zeroMember(zeros.count), member)
         }
+        let long = 1 + 258 * 300_000   // longer than the zero page: the CRC is carried across pages
+        XCTAssertEqual(Gzip.zeroCRC(long), crc32([UInt8](repeating: 0, count: long)))
     }
 
     /// CRC-32 (RFC 1952), bit by bit.

@@ -83,7 +83,17 @@ enum StructureSetToNifti {
         var metadata = SegmentMetadata(segmentAttributes: [descriptions])
         var outputs: [(path: String, make: () throws -> Volume)] = []
         if o.perSegment {
+            // One mask per ROI, each as large as the series but mostly zero: one buffer serves them all,
+            // filled in i2 convert's row order (no reversing copy) and cleared where the last ROI was
+            // drawn. The writer has released the previous volume when the next is made, so the buffer is
+            // never copied.
             var used = Set<String>(), names: [String] = []
+            var ordered = grid.volume
+            ordered.voxelType = .uint8
+            ordered.data = []
+            ordered.reverse(axis: 1, voxels: false)   // SegToNifti.dcm2niixOrder's grid; the rows are filled reversed
+            let shared = Box(try empty(.uint8).data)
+            var drawn: [(slice: Int, rows: ClosedRange<Int>, columns: ClosedRange<Int>)] = []
             for r in order {
                 let roi = set.rois[r]
                 var name = "\(stem)_\(roi.number)_\(SegToNifti.safe(roi.name))"
@@ -91,17 +101,24 @@ enum StructureSetToNifti {
                 let file = name + "." + format.rawValue
                 names.append((file as NSString).lastPathComponent)
                 outputs.append((file, {
-                    var v = try empty(.uint8)
                     var scratch = [UInt8](repeating: 0, count: npix)
-                    v.data.withUnsafeMutableBufferPointer { data in
+                    shared.value.withUnsafeMutableBufferPointer { data in
+                        for d in drawn { for y in d.rows { for x in d.columns { data[d.slice * npix + (rows - 1 - y) * columns + x] = 0 } } }
+                        drawn.removeAll()
                         scratch.withUnsafeMutableBufferPointer { s in
                             for k in 0..<slices {
                                 guard let box = mask(r, slice: k, into: s) else { continue }
-                                for y in box.rows { for x in box.columns where s[y * columns + x] != 0 { data[k * npix + y * columns + x] = 1 } }
+                                drawn.append((k, box.rows, box.columns))
+                                for y in box.rows {
+                                    let row = k * npix + (rows - 1 - y) * columns
+                                    for x in box.columns where s[y * columns + x] != 0 { data[row + x] = 1 }
+                                }
                             }
                         }
                     }
-                    return SegToNifti.dcm2niixOrder(v)
+                    var v = ordered
+                    v.data = shared.value
+                    return v
                 }))
             }
             metadata.segmentAttributes = descriptions.map { d in var d = d; d.labelID = 1; return [d] }
@@ -139,4 +156,10 @@ enum StructureSetToNifti {
         }
         return try SegToNifti.writeAll(outputs, json: { [UInt8](metadata.encoded()) }, metaPath: metaPath, o: o, wrote: wrote)
     }
+}
+
+/// A value the per-ROI closures share and mutate in place.
+private final class Box<T> {
+    var value: T
+    init(_ value: T) { self.value = value }
 }
