@@ -76,6 +76,25 @@ final class RTStructTests: E2ECase {
         XCTAssertEqual(c.status, 0, c.stderr)
     }
 
+    /// plastimatch (Debian) writes an ROI with a hole as one "keyholed" contour (the hole joined to the
+    /// outline by a cut of no width), islands as contours of their own: i2 reads every ROI back exactly.
+    /// Reading i2's structure set, plastimatch restores the ROIs without holes exactly; it fills the ring's
+    /// hole (its rule is the union of contours, not the even-odd rule of PS3.3 C.8.8.6 that i2 writes for):
+    /// exactly the hole's 8x8 pixels on each of the 12 slices, nothing else.
+    func testPlastimatchStructureSetsBothWays() throws {
+        _ = try TestSupport.tool("plastimatch", package: "plastimatch")
+        let s = try series()
+        let w = try E2E.py(["rt_peers.py", "plastimatch-write", s.ct, s.labels, s.meta, path("plm")])
+        XCTAssertEqual(w.status, 0, w.stderr)
+        let rt = w.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try E2E.i2(["seg2nifti", rt, "--ref", s.ct, "-o", path("from-plm.nii.gz")])
+        let c = try E2E.py(["rt_peers.py", "compare-by-name", path("from-plm.nii.gz"), path("from-plm.json"), s.labels, s.meta])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let mine = try rtstruct(s)
+        let r = try E2E.py(["rt_peers.py", "plastimatch-compare", mine, s.ct, s.labels, s.meta, try mkdir("plm-read")])
+        XCTAssertEqual(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines), "MISMATCH Ring: \(8 * 8 * 12) voxels differ")
+    }
+
     /// A clinical structure set (Varian Eclipse, via dicompyler-core's test data) on its CT grid: every
     /// ROI of 10 cm3 or more within 1% of dicompyler-core's volume (its plane areas summed in full), the
     /// small ones within 3% (40 to 150 voxels); the empty ROI reported; overlapping ROIs (BODY holds the

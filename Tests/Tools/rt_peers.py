@@ -13,6 +13,12 @@ rt_peers.py rtutils-write CT_DIR LABELS.nii.gz META.json OUT.dcm
 rt_peers.py dcmrtstruct2nii-compare RT.dcm CT_DIR LABELS.nii.gz META.json WORK_DIR
     (run with the .venv-rt interpreter: dcmrtstruct2nii needs pydicom < 3) converts with dcmrtstruct2nii
     and compares each mask_<ROI>.nii.gz with its label in world space.
+rt_peers.py plastimatch-write CT_DIR LABELS.nii.gz META.json OUT_DIR
+    Writes an RTSTRUCT with plastimatch (Debian plastimatch: convert --input-prefix, one mask per label
+    named as in META; plastimatch joins holes to their outline by a keyhole); prints its path.
+rt_peers.py plastimatch-compare RT.dcm CT_DIR LABELS.nii.gz META.json WORK_DIR
+    Reads every ROI with plastimatch (convert --output-prefix) and compares each mask with its label in
+    world space.
 rt_peers.py compare-by-name TEST.nii.gz TEST.json LABELS.nii.gz META.json
     Each structure of META (by SegmentLabel) in TEST, whose JSON may number it otherwise, voxel for voxel.
 rt_peers.py clinical-ct CT0.dcm RTSS.dcm OUT_DIR
@@ -122,16 +128,21 @@ def rtutils_write(ct_dir, labelmap, meta, out):
 
 
 def dcmrtstruct2nii_compare(rt, ct_dir, labelmap, meta, work):
-    import nibabel as nib
     from dcmrtstruct2nii import dcmrtstruct2nii
     dcmrtstruct2nii(rt, ct_dir, work, convert_original_dicom=False)
+    fail(compare_masks(work, "mask_{}.nii.gz", labelmap, meta))
+
+
+def compare_masks(work, pattern, labelmap, meta):
+    """Each structure's mask file in WORK (named by PATTERN) against its label, in world space."""
+    import nibabel as nib
     lab = nib.as_closest_canonical(nib.load(labelmap))
     L = np.asanyarray(lab.dataobj)
     errors = []
     for name, value in names(meta).items():
-        path = os.path.join(work, f"mask_{name}.nii.gz")
+        path = os.path.join(work, pattern.format(name))
         if not os.path.exists(path):
-            errors.append(f"{name}: dcmrtstruct2nii wrote no {path} (found {sorted(os.listdir(work))})")
+            errors.append(f"{name}: no {path} (found {sorted(os.listdir(work))})")
             continue
         m = nib.as_closest_canonical(nib.load(path))
         if not np.allclose(m.affine, lab.affine, atol=1e-3):
@@ -144,7 +155,34 @@ def dcmrtstruct2nii_compare(rt, ct_dir, labelmap, meta, work):
         diff = int((M != (L == value)).sum())
         if diff:
             errors.append(f"{name}: {diff} voxels differ")
-    fail(errors)
+    return errors
+
+
+def plastimatch_write(ct_dir, labelmap, meta, out_dir):
+    """plastimatch convert --input-prefix: one mask per label (named as in META) → an RTSTRUCT in OUT_DIR."""
+    import subprocess
+    import nibabel as nib
+    img = nib.load(labelmap)
+    a = np.asanyarray(img.dataobj)
+    masks = os.path.join(out_dir, "masks")
+    os.makedirs(masks, exist_ok=True)
+    for name, value in names(meta).items():
+        nib.save(nib.Nifti1Image((a == value).astype(np.uint8), img.affine), os.path.join(masks, name + ".nii.gz"))
+    r = subprocess.run(["plastimatch", "convert", "--input-prefix", masks, "--output-dicom", os.path.join(out_dir, "rtss"),
+                        "--referenced-ct", ct_dir], capture_output=True, text=True)
+    if r.returncode != 0:
+        fail([f"plastimatch failed: {r.stderr[-2000:]}"])
+    print(os.path.join(out_dir, "rtss", [f for f in os.listdir(os.path.join(out_dir, "rtss")) if f.startswith("rtss")][0]))
+
+
+def plastimatch_compare(rt, ct_dir, labelmap, meta, work):
+    """plastimatch convert --input RT --output-prefix: one mask per ROI, each against its label."""
+    import subprocess
+    r = subprocess.run(["plastimatch", "convert", "--input", rt, "--referenced-ct", ct_dir, "--output-prefix", work,
+                        "--prefix-format", "nii.gz"], capture_output=True, text=True)
+    if r.returncode != 0:
+        fail([f"plastimatch failed: {r.stderr[-2000:]}"])
+    fail(compare_masks(work, "{}.nii.gz", labelmap, meta))
 
 
 def clinical_ct(ct0, rtss, out):
@@ -217,5 +255,6 @@ def compare_by_name(test, test_meta, labelmap, meta):
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"labels": labels, "rtutils-compare": rtutils_compare, "rtutils-write": rtutils_write,
+     "plastimatch-write": plastimatch_write, "plastimatch-compare": plastimatch_compare,
      "dcmrtstruct2nii-compare": dcmrtstruct2nii_compare, "compare-by-name": compare_by_name,
      "clinical-ct": clinical_ct, "rtutils-counts": rtutils_counts, "dicompyler-volumes": dicompyler_volumes}[cmd](*args)
