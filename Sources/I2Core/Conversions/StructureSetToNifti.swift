@@ -124,7 +124,10 @@ enum StructureSetToNifti {
             metadata.segmentAttributes = descriptions.map { d in var d = d; d.labelID = 1; return [d] }
             metadata.segmentAttributesFileMapping = names
         } else {
+            // Filled in i2 convert's row order (SegToNifti.dcm2niixOrder's grid): reversing afterwards
+            // would copy the label map.
             var v = try empty(wide ? .uint16 : .uint8)
+            v.reverse(axis: 1, voxels: false)
             var scratch = [UInt8](repeating: 0, count: npix)
             var overlap: (a: Int, b: Int, count: Int)?
             v.data.withUnsafeMutableBytes { raw in
@@ -134,7 +137,7 @@ enum StructureSetToNifti {
                             guard let box = mask(r, slice: k, into: s) else { continue }
                             let value = label[r]
                             for y in box.rows { for x in box.columns where s[y * columns + x] != 0 {
-                                let at = k * npix + y * columns + x
+                                let at = k * npix + (rows - 1 - y) * columns + x
                                 let old = wide ? Int(raw.load(fromByteOffset: 2 * at, as: UInt16.self)) : Int(raw[at])
                                 if old != 0 && old != value {
                                     let other = label.firstIndex(of: old)!
@@ -151,8 +154,7 @@ enum StructureSetToNifti {
                 let a = set.rois[ov.a], b = set.rois[ov.b]
                 throw I2Error(.badInput, path: path, "ROIs \(a.number) ('\(a.name)') and \(b.number) ('\(b.name)') overlap (\(ov.count) voxels or more): a label map holds one label per voxel; use --per-segment for one file per ROI")
             }
-            let out = SegToNifti.dcm2niixOrder(v)
-            outputs.append((o.output, { out }))
+            outputs.append((o.output, { v }))
         }
         return try SegToNifti.writeAll(outputs, json: { [UInt8](metadata.encoded()) }, metaPath: metaPath, o: o, wrote: wrote)
     }
