@@ -29,6 +29,11 @@ extern "C" int i2dcm_scu_store(i2dcm_scu_assoc *a, i2dcm_scu_file *f, i2dcm_scu_
 
 extern "C" int i2dcm_scu_echo(i2dcm_scu_assoc *a, uint16_t *status, char *err, size_t errlen) { return library().scu_echo(a, status, err, errlen); }
 
+extern "C" int i2dcm_scu_find(i2dcm_scu_assoc *a, const char *model, const char *query, char **results, int *count, uint16_t *status,
+                              char *err, size_t errlen) {
+    return library().scu_find(a, model, query, results, count, status, err, errlen);
+}
+
 extern "C" void i2dcm_scu_close(i2dcm_scu_assoc *a, int abort) { library().scu_close(a, abort); }
 
 extern "C" int i2dcm_probe(const char *path, char *sop_class, char *sop_instance, char *transfer_syntax, size_t len, char *err, size_t errlen) {

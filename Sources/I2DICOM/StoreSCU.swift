@@ -130,6 +130,40 @@ public final class Association {
         return status
     }
 
+    /// C-FIND with `keys` (an empty value asks for the attribute) on the context of `model`. Returns the
+    /// final DIMSE status, the peer's error comment, and each match's attributes by tag (hex group and
+    /// element), values decoded as UTF-8, else Latin-1.
+    public func find(model: String, keys: [(Tag, String)]) throws -> (status: UInt16, comment: String, matches: [[Tag: String]]) {
+        guard let h = handle else { throw I2Error(network: .aborted, peer: peer, "association already closed") }
+        let query = keys.map { String(format: "%04x,%04x=", $0.0.group, $0.0.element) + $0.1 }.joined(separator: "\n")
+        var results: UnsafeMutablePointer<CChar>?
+        var count: Int32 = 0, status: UInt16 = 0
+        let comment: String
+        do {
+            comment = try Condition.network(peer: peer) { i2dcm_scu_find(h, model, query, &results, &count, &status, $0, $1) }
+        } catch let e as I2Error {
+            if e.cause == .timeout || e.cause == .aborted { abort() }
+            throw e
+        }
+        defer { free(results) }
+        let known = Dictionary(keys.map { (UInt32($0.0.group) << 16 | UInt32($0.0.element), $0.0) }, uniquingKeysWith: { a, _ in a })
+        var matches: [[Tag: String]] = []
+        let bytes = results.map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        for record in bytes.split(separator: 0x1e, omittingEmptySubsequences: false).dropLast() {
+            var m: [Tag: String] = [:]
+            for field in record.split(separator: 0x1f) {
+                guard let eq = field.firstIndex(of: UInt8(ascii: "=")),
+                      let code = UInt32(String(decoding: field[field.startIndex..<eq], as: UTF8.self).replacingOccurrences(of: ",", with: ""), radix: 16),
+                      let tag = known[code] else { continue }
+                let raw = Array(field[(eq + 1)...])
+                let text = String(validating: raw, as: UTF8.self) ?? String(raw.map { Character(Unicode.Scalar($0)) })
+                m[tag] = text.trimmingCharacters(in: .whitespaces)
+            }
+            matches.append(m)
+        }
+        return (status, comment, matches)
+    }
+
     public func release() { if let h = handle { i2dcm_scu_close(h, 0); handle = nil } }
     public func abort() { if let h = handle { i2dcm_scu_close(h, 1); handle = nil } }
 }

@@ -437,3 +437,14 @@ public extension Tag {
     static let templateIdentifier = Tag(0x0040, 0xDB00, "TemplateIdentifier")
     static let referencedSegmentNumber = Tag(0x0062, 0x000B, "ReferencedSegmentNumber")
 }
+
+public extension Tag {
+    // Query/Retrieve (PS3.4 C.4, C.6): the level and the counts a C-FIND returns.
+    static let queryRetrieveLevel = Tag(0x0008, 0x0052, "QueryRetrieveLevel")
+    static let retrieveAETitle = Tag(0x0008, 0x0054, "RetrieveAETitle")
+    static let modalitiesInStudy = Tag(0x0008, 0x0061, "ModalitiesInStudy")
+    static let numberOfPatientRelatedStudies = Tag(0x0020, 0x1200, "NumberOfPatientRelatedStudies")
+    static let numberOfStudyRelatedSeries = Tag(0x0020, 0x1206, "NumberOfStudyRelatedSeries")
+    static let numberOfStudyRelatedInstances = Tag(0x0020, 0x1208, "NumberOfStudyRelatedInstances")
+    static let numberOfSeriesRelatedInstances = Tag(0x0020, 0x1209, "NumberOfSeriesRelatedInstances")
+}

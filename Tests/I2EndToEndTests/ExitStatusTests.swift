@@ -61,7 +61,7 @@ final class ExitStatusTests: E2ECase {
         func add(_ c: String, _ code: String, _ expect: Int32, _ run: @escaping (ExitStatusTests) throws -> Int32) {
             s.append(Scenario(command: c, code: code, expect: expect, run: run))
         }
-        for c in ["receive", "watch", "process", "convert", "send", "seg2nifti", "nifti2seg"] {
+        for c in ["receive", "watch", "process", "convert", "send", "seg2nifti", "nifti2seg", "query"] {
             add(c, "2", 2) { t in try t.status([c, "--no-such-flag"]) }
         }
         // convert
@@ -159,6 +159,26 @@ final class ExitStatusTests: E2ECase {
         add("send", "128+N", 143) { t in
             try t.interrupted(["send", "--retries", "5", "--retry-delay", "60", "--to", "X@127.0.0.1:\(RX.freePort())", ct],
                               sig: SIGTERM) { p in p.stderr.contains("retry 1 of 5") }
+        }
+        // query: Orthanc answers C-FIND to the modalities it knows; i2 receive (storage only) refuses the
+        // query model; a silent peer holds us in the ACSE wait until the signal.
+        add("query", "0", 0) { t in
+            let orthanc = try OrthancPeer(modalities: ["i2": (aet: "I2", host: "127.0.0.1", port: 11112)])
+            defer { orthanc.stop() }
+            return try t.status(["query", "--from", orthanc.address, "--patient-id", "NOBODY"])
+        }
+        add("query", "3", 3) { t in try t.status(["query", "--connect-timeout", "2", "--from", "X@127.0.0.1:\(RX.freePort())"]) }
+        add("query", "4", 4) { t in
+            let r = try t.receiver()
+            return try t.status(["query", "--from", "I2@127.0.0.1:\(r.port)"])
+        }
+        add("query", "128+N", 130) { t in
+            let silent = try SilentPeer()
+            defer { silent.stop() }
+            let started = Date()
+            return try t.interrupted(["query", "--acse-timeout", "60", "--from", "X@127.0.0.1:\(silent.port)"], sig: SIGINT) { _ in
+                Date().timeIntervalSince(started) > 0.5
+            }
         }
         return s
     }()

@@ -1,6 +1,6 @@
-// C ABI over DCMTK's dcmnet for the storage SCU behind `i2 send` (see StoreSCU.cpp).
+// C ABI over DCMTK's dcmnet for the SCU behind `i2 send` and `i2 query` (see SCU.cpp).
 // Why a shim of its own: the association API (T_ASC_*, DIMSE messages) is C++ and callback-free C
-// mixed with process-wide settings; this header reduces it to open / store / echo / close with one
+// mixed with process-wide settings; this header reduces it to open / store / echo / find / close with one
 // outcome code each. DCMTK owns the protocol (association negotiation, PDUs, DIMSE, codecs); Swift
 // owns policy: which contexts to propose, which association a file goes on, retries, what to report.
 #ifndef CDCMTK_SCU_H
@@ -75,6 +75,14 @@ void i2dcm_scu_file_free(i2dcm_scu_file *f);
 int i2dcm_scu_store(i2dcm_scu_assoc *a, i2dcm_scu_file *f, i2dcm_scu_store_result *result, char *err, size_t errlen);
 /// C-ECHO on the verification context (I2DCM_NET_NO_CONTEXT when the peer refused it).
 int i2dcm_scu_echo(i2dcm_scu_assoc *a, uint16_t *status, char *err, size_t errlen);
+/// C-FIND on the accepted context of `model` (a Query/Retrieve information model - FIND SOP class).
+/// `query`: the identifier as lines "gggg,eeee=value" (hex tag; an empty value asks for the attribute).
+/// On I2DCM_OK: *status the final DIMSE status, *count the matches, *results (malloc'd, the caller
+/// frees it) each match's identifier as fields "gggg,eeee=value" separated by \x1f, each match ended
+/// by \x1e; `err` gets the peer's error comment. Answers beyond 256 MiB fail (I2DCM_NET_ABORTED).
+/// After I2DCM_NET_TIMEOUT or I2DCM_NET_ABORTED the association is unusable: close it with abort = 1.
+int i2dcm_scu_find(i2dcm_scu_assoc *a, const char *model, const char *query, char **results, int *count, uint16_t *status,
+                   char *err, size_t errlen);
 /// Releases (abort = 0) or aborts the association and frees it. An abort sends A-ABORT and closes at
 /// once, without waiting for the peer.
 void i2dcm_scu_close(i2dcm_scu_assoc *a, int abort);

@@ -2,11 +2,11 @@
 
 public enum CommandTable {
     /// Each subcommand by name, built when asked for: a run builds only its own command and flags
-    /// (all seven with their help texts cost ~0.3 ms at every start). CommandTableTests checks the names.
+    /// (all eight with their help texts cost ~0.3 ms at every start). CommandTableTests checks the names.
     static let builders: [(name: String, build: () -> Command)] = [
         ("receive", { Receive.command }), ("watch", { Watch.command }), ("process", { Process.command }),
         ("convert", { Convert.command }), ("send", { Send.command }), ("seg2nifti", { Seg2Nifti.command }),
-        ("nifti2seg", { Nifti2Seg.command }),
+        ("nifti2seg", { Nifti2Seg.command }), ("query", { Query.command }),
     ]
 
     public static var all: [Command] { builders.map { $0.build() } }

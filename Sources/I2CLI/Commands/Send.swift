@@ -54,13 +54,10 @@ enum Send {
     @Sendable static func run(_ args: ParsedArguments, _ run: Invocation) throws -> Report {
         guard let target = args.given(to) else { throw I2Error(.usage, "needs --to AET@HOST:PORT or --to NODE") }
         var options = SendOptions(destination: try Destination.resolve(target))
-        options.callingAE = args.given(aet) ?? options.destination.callingAE ?? args.value(aet)!
-        try Destination.validateAETitle(options.callingAE, what: "--aet")
+        options.callingAE = try callingAE(args, aet, node: options.destination)
         options.retries = try args.int(retries, range: 0...100)
         options.retryDelay = try args.seconds(retryDelay, max: 3600)
-        options.connectTimeout = try args.int(connectTimeout, range: 1...3600)
-        options.acseTimeout = try args.int(acseTimeout, range: 1...3600)
-        options.dimseTimeout = try args.int(dimseTimeout, range: 1...86400)
+        (options.connectTimeout, options.acseTimeout, options.dimseTimeout) = try timeouts(args, connectTimeout, acseTimeout, dimseTimeout)
         options.idleTimeout = try args.int(idleTimeout, range: 1...86400)
         options.maxPDU = try args.int(maxPDU, range: 4096...131072)
         options.reportPath = args.given(report)
@@ -75,5 +72,17 @@ enum Send {
             options.stream = args.positionals.contains("-") ? 0 : nil
         }
         return SendEngine.run(options, run.context)
+    }
+
+    /// Our AE title towards `node`: --aet, else the node file's calling_aet, else the default.
+    static func callingAE(_ args: ParsedArguments, _ aet: Flag, node: Destination) throws -> String {
+        let title = args.given(aet) ?? node.callingAE ?? args.value(aet)!
+        try Destination.validateAETitle(title, what: "--aet")
+        return title
+    }
+
+    /// The connect, ACSE and DIMSE timeouts of a network command, in seconds.
+    static func timeouts(_ args: ParsedArguments, _ connect: Flag, _ acse: Flag, _ dimse: Flag) throws -> (Int, Int, Int) {
+        (try args.int(connect, range: 1...3600), try args.int(acse, range: 1...3600), try args.int(dimse, range: 1...86400))
     }
 }

@@ -54,6 +54,12 @@ public final class Reporter: @unchecked Sendable {
         context.events.output(path, fields)
     }
 
+    /// A record that is not a path (see Output.isPath).
+    public func record(_ line: String, _ fields: [String: JSONValue]) {
+        lock.with { report.produced += 1 }
+        context.events.record(line, fields)
+    }
+
     public func failed(_ e: I2Error) {
         lock.with { report.failures.append(e) }
         context.events.failed(e)

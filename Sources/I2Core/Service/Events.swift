@@ -23,12 +23,15 @@ public enum JSONValue: Sendable, Equatable {
 public struct Output: Sendable {
     public var path: String
     public var fields: [String: JSONValue]
+    /// False for a record that is not a path (a query's match): `path` is its text line, and its JSON
+    /// object is `fields` alone.
+    public var isPath = true
     public init(_ path: String, _ fields: [String: JSONValue] = [:]) { self.path = path; self.fields = fields }
 
-    /// One JSON object on one line, keys sorted; "path" is always present.
+    /// One JSON object on one line, keys sorted; "path" is present for a path.
     public var jsonLine: String {
         var object = fields.mapValues(\.any)
-        object["path"] = path
+        if isPath { object["path"] = path }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
@@ -60,5 +63,11 @@ public final class EventSink: @unchecked Sendable {
     public func warning(_ m: String) { send(.log(.warning, m)) }
     public func error(_ m: String) { send(.log(.error, m)) }
     public func output(_ path: String, _ fields: [String: JSONValue] = [:]) { send(.output(Output(path, fields))) }
+    /// A record that is not a path: `line` on stdout, `fields` as its JSON object.
+    public func record(_ line: String, _ fields: [String: JSONValue]) {
+        var o = Output(line, fields)
+        o.isPath = false
+        send(.output(o))
+    }
     public func failed(_ e: I2Error) { send(.failed(e)) }
 }

@@ -1,6 +1,6 @@
-// dcmnet: the storage SCU behind CDCMTKSCU.h. One association carries many C-STOREs; each file is
-// parsed once (planning reads only its meta header) and sent as is, or decoded to an uncompressed
-// syntax when the peer refused the original one. The socket-level details (cork, quick ACK, abort
+// dcmnet: the SCU behind CDCMTKSCU.h (C-STORE, C-ECHO, C-FIND). One association carries many
+// C-STOREs; each file is parsed once (planning reads only its meta header) and sent as is, or decoded
+// to an uncompressed syntax when the peer refused the original one. The socket-level details (cork, quick ACK, abort
 // without waiting) are what make a batch as fast as the peer allows.
 #include "CDCMTKSCU.h"
 #include "Shim.hpp"
@@ -285,6 +285,91 @@ extern "C" int i2dcmx_scu_echo(i2dcm_scu_assoc *a, uint16_t *status, char *err, 
     }
     *status = outcome == I2DCM_OK ? answer.msg.CEchoRSP.DimseStatus : 0;
     return outcome;
+}
+
+namespace {
+
+/// What a C-FIND collects: each pending response's identifier as text, up to a bound (a peer that
+/// answers without end must not take all our memory).
+struct FindState {
+    std::string out;
+    bool overflow = false;
+    static constexpr size_t limit = 256u << 20;
+};
+
+/// One identifier as "gggg,eeee=value" fields (top level only, multiple values '\'-separated) separated
+/// by \x1f, the record ended by \x1e; control characters in values become spaces.
+void collect(void *data, T_DIMSE_C_FindRQ *, int, T_DIMSE_C_FindRSP *, DcmDataset *id) {
+    FindState &s = *static_cast<FindState *>(data);
+    if (!id || s.overflow) return;
+    std::string record;
+    char tag[16];
+    for (unsigned long i = 0; i < id->card(); i++) {
+        DcmElement *e = id->getElement(i);
+        if (!e || e->ident() == EVR_SQ) continue;
+        OFString value;
+        if (e->getOFStringArray(value).bad()) continue;
+        snprintf(tag, sizeof tag, "%04x,%04x=", e->getGTag(), e->getETag());
+        if (!record.empty()) record += '\x1f';
+        record += tag;
+        for (char c : value) record += (unsigned char)c < 0x20 ? ' ' : c;
+    }
+    if (s.out.size() + record.size() + 1 > FindState::limit) { s.overflow = true; return; }
+    s.out += record;
+    s.out += '\x1e';
+}
+
+}  // namespace
+
+extern "C" int i2dcmx_scu_find(i2dcm_scu_assoc *a, const char *model, const char *query, char **results, int *count,
+                               uint16_t *status, char *err, size_t errlen) {
+    *results = nullptr;
+    *count = 0;
+    *status = 0;
+    T_ASC_PresentationContextID id = ASC_findAcceptedPresentationContextID(a->assoc, model);
+    if (!id) { say(err, errlen, "the peer did not accept the query model " + nameOf(model) + " (C-FIND)"); return I2DCM_NET_NO_CONTEXT; }
+    DcmDataset keys;
+    for (const char *line = query; *line;) {
+        const char *end = strchr(line, '\n');
+        std::string l(line, end ? end - line : strlen(line));
+        line = end ? end + 1 : line + l.size();
+        unsigned g = 0, e = 0;
+        size_t eq = l.find('=');
+        if (eq == std::string::npos || sscanf(l.c_str(), "%x,%x", &g, &e) != 2) continue;
+        keys.putAndInsertString(DcmTag((Uint16)g, (Uint16)e), l.substr(eq + 1).c_str());
+    }
+    T_DIMSE_C_FindRQ req;
+    memset(&req, 0, sizeof req);
+    req.MessageID = a->assoc->nextMsgID++;
+    OFStandard::strlcpy(req.AffectedSOPClassUID, model, sizeof req.AffectedSOPClassUID);
+    req.DataSetType = DIMSE_DATASET_PRESENT;
+    req.Priority = DIMSE_PRIORITY_MEDIUM;
+    T_DIMSE_C_FindRSP rsp;
+    memset(&rsp, 0, sizeof rsp);
+    DcmDataset *detail = nullptr;
+    FindState state;
+    int responses = 0;
+    OFCondition c = DIMSE_findUser(a->assoc, id, &req, &keys, responses, collect, &state, DIMSE_NONBLOCKING, a->dimseTimeout,
+                                   &rsp, &detail);
+    OFString comment;
+    bool commented = detail && detail->findAndGetOFString(DCM_ErrorComment, comment).good();
+    delete detail;
+    if (c.bad()) {
+        int outcome = classify(c);
+        say(err, errlen, outcome == I2DCM_NET_TIMEOUT ? std::string("no C-FIND response within the DIMSE timeout") : std::string(c.text()));
+        return outcome == I2DCM_NET_REJECTED ? I2DCM_NET_ABORTED : outcome;
+    }
+    if (state.overflow) {
+        say(err, errlen, "the peer's C-FIND answers exceed 256 MiB: narrow the query");
+        return I2DCM_NET_ABORTED;
+    }
+    *status = rsp.DimseStatus;
+    *count = responses;
+    say(err, errlen, commented ? comment.c_str() : "");
+    *results = (char *)malloc(state.out.size() + 1);
+    if (!*results) { say(err, errlen, "out of memory"); return I2DCM_NET_ABORTED; }
+    memcpy(*results, state.out.c_str(), state.out.size() + 1);
+    return I2DCM_OK;
 }
 
 extern "C" void i2dcmx_scu_close(i2dcm_scu_assoc *a, int abort) {

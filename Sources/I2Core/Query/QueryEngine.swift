@@ -1,0 +1,119 @@
+// i2 query as an engine: one C-FIND against a DICOM node (Study Root, or Patient Root for the patient
+// level), the matches as records on stdout: tab-separated columns, the level's own key first (so
+// `cut -f1` gives UIDs to retrieve), or one JSON object per line. No match is not an error; a node that
+// cannot be reached or refuses us (the association or the query) is, as for i2 send.
+import Foundation
+import I2DICOM
+import I2Model
+
+public enum QueryLevel: String, CaseIterable, Sendable {
+    case patient, study, series, instance
+
+    /// QueryRetrieveLevel's value (PS3.4 C.6.1.1.2).
+    var dicom: String { self == .instance ? "IMAGE" : rawValue.uppercased() }
+
+    /// Patient Root for the patient level (Study Root has none), Study Root for the others.
+    var model: String { self == .patient ? "1.2.840.10008.5.1.4.1.2.1.1" : "1.2.840.10008.5.1.4.1.2.2.1" }
+
+    /// What each match reports, in column order: the level's unique key first.
+    var columns: [Tag] {
+        switch self {
+        case .patient: return [.patientID, .patientName, .patientBirthDate, .patientSex, .numberOfPatientRelatedStudies]
+        case .study: return [.studyInstanceUID, .patientID, .patientName, .studyDate, .accessionNumber, .modalitiesInStudy,
+                             .studyDescription, .numberOfStudyRelatedSeries, .numberOfStudyRelatedInstances]
+        case .series: return [.seriesInstanceUID, .studyInstanceUID, .patientID, .modality, .seriesNumber, .seriesDescription,
+                              .numberOfSeriesRelatedInstances]
+        case .instance: return [.sopInstanceUID, .seriesInstanceUID, .studyInstanceUID, .sopClassUID, .instanceNumber]
+        }
+    }
+}
+
+public struct QueryOptions: Sendable {
+    public var node: Destination
+    public var callingAE = "I2"
+    public var level = QueryLevel.study
+    public var patientID: String?
+    public var accession: String?
+    public var study: String?
+    public var modality: String?
+    /// YYYYMMDD, or a range YYYYMMDD-YYYYMMDD (either end may be left open).
+    public var studyDate: String?
+    /// StudyDescription (study level) or SeriesDescription (series level); wildcards * and ? as DICOM has them.
+    public var description: String?
+    public var connectTimeout = 10
+    public var acseTimeout = 30
+    public var dimseTimeout = 60
+    public init(node: Destination) { self.node = node }
+
+    /// The C-FIND identifier: the level, every column as a return key, the filters as matching keys.
+    func keys() throws -> [(Tag, String)] {
+        var filters: [Tag: String] = [:]
+        filters[.patientID] = patientID
+        filters[.accessionNumber] = accession
+        filters[.studyInstanceUID] = study
+        if let m = modality {
+            guard level != .patient else { throw I2Error(.usage, "--modality: the patient level has no modality (query --level study)") }
+            filters[level == .study ? .modalitiesInStudy : .modality] = m
+        }
+        if let d = studyDate {
+            guard d.range(of: #"^(\d{8}|\d{8}-|-\d{8}|\d{8}-\d{8})$"#, options: .regularExpression) != nil else {
+                throw I2Error(.usage, "--study-date: '\(d)' is not YYYYMMDD or a range YYYYMMDD-YYYYMMDD (either end may be left out)")
+            }
+            filters[.studyDate] = d
+        }
+        if let t = description {
+            guard level == .study || level == .series else { throw I2Error(.usage, "--description matches study or series descriptions: use --level study or series") }
+            filters[level == .study ? .studyDescription : .seriesDescription] = t
+        }
+        for (tag, value) in filters where value.contains("\\") || value.contains(where: { $0.isNewline }) {
+            throw I2Error(.usage, "\(tag.keyword): '\(value)' holds a backslash or a line break: one value only")
+        }
+        var keys: [(Tag, String)] = [(.queryRetrieveLevel, level.dicom)]
+        for tag in level.columns { keys.append((tag, filters.removeValue(forKey: tag) ?? "")) }
+        for (tag, value) in filters.sorted(by: { $0.key.keyword < $1.key.keyword }) { keys.append((tag, value)) }
+        return keys
+    }
+}
+
+public enum QueryEngine: Engine {
+    public static func run(_ o: QueryOptions, _ context: EngineContext) -> Report {
+        let result = Reporter(context)
+        do {
+            let keys = try o.keys()
+            var p = AssociationParameters(calledAE: o.node.aeTitle, host: o.node.host, port: o.node.port)
+            p.callingAE = o.callingAE
+            p.connectTimeout = o.connectTimeout
+            p.acseTimeout = o.acseTimeout
+            p.dimseTimeout = o.dimseTimeout
+            let syntaxes = [TransferSyntaxUID.explicitLittle, TransferSyntaxUID.implicitLittle]
+            let association = try Association(p, contexts: [PresentationContext(o.level.model, syntaxes)])
+            defer { association.release() }
+            let answer: (status: UInt16, comment: String, matches: [[Tag: String]])
+            do { answer = try association.find(model: o.level.model, keys: keys) } catch let e as I2Error where e.cause == .aborted {
+                // An abort in answer to the query is how nodes refuse a caller they do not allow to query
+                // (Orthanc for an AE title outside DicomModalities): a rejection, not a transient fault.
+                throw I2Error(.rejected, peer: o.node.address, "\(e.detail): the node aborted the association in answer to the C-FIND; it may not allow queries from AE title \(o.callingAE)")
+            }
+            // Success, or Cancel after matches (a peer that limits its answers says so with a warning).
+            guard answer.status == 0x0000 || answer.status == 0xFE00 else {
+                let why = answer.comment.isEmpty ? "" : ": \(answer.comment)"
+                throw I2Error(.rejected, peer: o.node.address, "the C-FIND failed with status 0x\(String(answer.status, radix: 16, uppercase: true))\(why)")
+            }
+            if answer.status == 0xFE00 { context.events.warning("\(o.node.label) cancelled the query: the matches may be incomplete") }
+            let columns = o.level.columns
+            let rows = answer.matches.map { m in (m, columns.map { m[$0] ?? "" }.joined(separator: "\t")) }
+                .sorted { $0.1 < $1.1 }
+            for (m, row) in rows {
+                var fields: [String: JSONValue] = ["QueryRetrieveLevel": .string(o.level.dicom)]
+                for tag in columns { fields[tag.keyword] = m[tag].map { .string($0) } ?? .null }
+                result.record(row, fields)
+            }
+            context.events.info("\(rows.count) \(o.level.rawValue) match\(rows.count == 1 ? "" : "es") on \(o.node.label)")
+        } catch let e as I2Error {
+            return result.fatal(e)
+        } catch {
+            return result.fatal(I2Error(.internal, peer: o.node.address, "\(error)"))
+        }
+        return result.finish()
+    }
+}

@@ -1,0 +1,93 @@
+// i2 query against a real Orthanc on 127.0.0.1 (C-FIND SCP): every level, each filter, tab-separated
+// and JSON output, no match (exit 0), and the failures send has: unreachable (3), rejected (4).
+import Foundation
+import XCTest
+import I2TestSupport
+
+final class QueryTests: E2ECase {
+    /// Orthanc that knows us (AE I2: Orthanc answers C-FIND only to known modalities), holding two
+    /// studies: the 3-slice CT as it is (patient 99000, 20030417, accession 03086212), and a copy as
+    /// another patient's study (P-B, 20260115, accession ACC2, "THORAX LOW DOSE").
+    func orthancWithTwoStudies() throws -> (OrthancPeer, a: [String], b: [String]) {
+        let orthanc = try OrthancPeer(modalities: ["i2": (aet: "I2", host: "127.0.0.1", port: 11112)])
+        addTeardownBlock { orthanc.stop() }
+        let source = ["01", "02", "03"].map { TestSupport.fixture("dcmqi/ct-3slice/\($0).dcm") }
+        let dcmodify = try TestSupport.tool("dcmodify", package: "dcmtk")
+        var b: [String] = []
+        for (i, f) in source.enumerated() {
+            let copy = path("b\(i).dcm")
+            try FileManager.default.copyItem(atPath: f, toPath: copy)
+            let r = try TestSupport.run(dcmodify, ["-nb", "-gin", "-m", "(0010,0020)=P-B", "-m", "(0008,0020)=20260115",
+                                                   "-m", "(0008,0050)=ACC2", "-i", "(0008,1030)=THORAX LOW DOSE",
+                                                   "-m", "(0020,000d)=1.2.826.0.1.3680043.8.498.77.1", "-m", "(0020,000e)=1.2.826.0.1.3680043.8.498.77.2", copy])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            b.append(copy)
+        }
+        for f in source + b { try orthanc.upload(f) }
+        return (orthanc, source, b)
+    }
+
+    func query(_ orthanc: OrthancPeer, _ args: [String], expect: Int32 = 0) throws -> [[String]] {
+        let r = try E2E.i2(["query", "--from", orthanc.address] + args, expect: expect)
+        return E2E.lines(r.stdout).map { $0.components(separatedBy: "\t") }
+    }
+
+    func uid(_ file: String, _ tag: String) throws -> String {
+        let d = try TestSupport.run(try TestSupport.tool("dcmdump", package: "dcmtk"), ["+P", tag, file]).stdout
+        return try XCTUnwrap(d.components(separatedBy: "[").dropFirst().first?.components(separatedBy: "]").first)
+    }
+
+    func testEveryLevelAndFilterAgainstOrthanc() throws {
+        let (orthanc, a, b) = try orthancWithTwoStudies()
+        let studyA = try uid(a[0], "0020,000d"), seriesA = try uid(a[0], "0020,000e")
+        // Study level: both studies, sorted, the UID first.
+        let all = try query(orthanc, [])
+        XCTAssertEqual(all.map { $0[0] }, [studyA, "1.2.826.0.1.3680043.8.498.77.1"].sorted())
+        XCTAssertEqual(all.map(\.count), [9, 9])
+        // Each filter alone picks one study.
+        for filter in [["--patient-id", "P-B"], ["--patient-id", "P-*"], ["--accession", "ACC2"], ["--study-date", "20260101-20260131"],
+                       ["--study-date", "20250101-"], ["--description", "*LOW*"], ["--study", "1.2.826.0.1.3680043.8.498.77.1"]] {
+            XCTAssertEqual(try query(orthanc, filter).map { $0[0] }, ["1.2.826.0.1.3680043.8.498.77.1"], "\(filter)")
+        }
+        XCTAssertEqual(try query(orthanc, ["--study-date", "-20031231", "--modality", "CT"]).map { $0[0] }, [studyA])
+        // No match: exit 0, nothing on stdout, the count on stderr.
+        let none = try E2E.i2(["query", "--from", orthanc.address, "--patient-id", "NOBODY"])
+        XCTAssertEqual(none.stdout, "")
+        XCTAssertTrue(none.stderr.contains("0 study matches"), none.stderr)
+        // Series and instance levels within study A; patient level.
+        let series = try query(orthanc, ["--level", "series", "--study", studyA])
+        XCTAssertEqual(series.map { [$0[0], $0[1], $0[3], $0[6]] }, [[seriesA, studyA, "CT", "3"]])
+        let instances = try query(orthanc, ["--level", "instance", "--study", studyA])
+        XCTAssertEqual(instances.map { $0[0] }, try a.map { try uid($0, "0008,0018") }.sorted())
+        XCTAssertEqual(try query(orthanc, ["--level", "patient"]).map { $0[0] }, ["99000", "P-B"])
+        // JSON: one object per line, every column by keyword.
+        let j = try E2E.i2(["query", "--from", orthanc.address, "--json", "--patient-id", "P-B"])
+        let objects = try E2E.lines(j.stdout).map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        XCTAssertEqual(objects.count, 1)
+        XCTAssertEqual(objects.first?["StudyDescription"] as? String, "THORAX LOW DOSE")
+        XCTAssertEqual(objects.first?["AccessionNumber"] as? String, "ACC2")
+        XCTAssertEqual(objects.first?["NumberOfStudyRelatedInstances"] as? String, "3")
+        XCTAssertEqual(objects.first?["QueryRetrieveLevel"] as? String, "STUDY")
+        XCTAssertNil(objects.first?["path"])
+        _ = b
+    }
+
+    /// As for i2 send: nothing listening (3), a called AE title the node does not have (4), a caller the
+    /// node does not know (4); and bad filters are usage errors (2) before any connection.
+    func testFailuresHaveSendsExitStatuses() throws {
+        let (orthanc, _, _) = try orthancWithTwoStudies()
+        let closed = try Peers.freePort()
+        let down = try E2E.i2(["query", "--from", "ORTHANC@127.0.0.1:\(closed)", "--connect-timeout", "2"], expect: 3)
+        XCTAssertTrue(down.stderr.contains("127.0.0.1:\(closed)"), down.stderr)
+        let wrongAE = try E2E.i2(["query", "--from", "NOTTHERE@127.0.0.1:\(orthanc.dicomPort)"], expect: 4)
+        XCTAssertTrue(wrongAE.stderr.contains("Rejected"), wrongAE.stderr)
+        let unknown = try E2E.i2(["query", "--from", orthanc.address, "--aet", "STRANGER"], expect: 4)
+        XCTAssertEqual(unknown.stdout, "")
+        XCTAssertTrue(unknown.stderr.contains("may not allow queries from AE title STRANGER"), unknown.stderr)
+        for bad in [["--study-date", "2026-01-01"], ["--level", "patient", "--modality", "CT"], ["--level", "instance", "--description", "X"],
+                    ["--patient-id", "A\\B"]] {
+            let r = try E2E.i2(["query", "--from", "ORTHANC@127.0.0.1:\(closed)"] + bad, expect: 2)
+            XCTAssertFalse(r.stderr.isEmpty, "\(bad)")
+        }
+    }
+}
