@@ -65,6 +65,29 @@ final class MeasurementReportTests: E2ECase {
         XCTAssertEqual(check.status, 0, check.stderr)
     }
 
+    /// TotalSegmentator's sided organs (kidney_left, kidney_right): the finding is the organ, the
+    /// finding site carries the side (highdicom's FindingSite with laterality), so the groups differ in
+    /// their codes, not only in their tracking identifiers.
+    func testPresetOrgansCarryTheirSideAsFindingSiteLaterality() throws {
+        let s = try series()
+        _ = try E2E.pyCode("""
+            import sys, numpy as np, nibabel as nib
+            img = nib.load(sys.argv[1]); a = np.asanyarray(img.dataobj); b = np.zeros_like(a)
+            b[a == 1] = 2; b[a == 2] = 3; b[a == 5] = 5   # kidney_right, kidney_left, liver
+            nib.save(nib.Nifti1Image(b, img.affine), sys.argv[2])
+            """, [s.labels, path("ts.nii.gz")])
+        let dir = path("ts")
+        try E2E.i2(["nifti2seg", "--ref", s.ct, "--preset", "totalsegmentator", path("ts.nii.gz"), "--as", "seg,sr", "-o", dir])
+        let sites = try E2E.pyCode("""
+            import sys, highdicom as hd
+            sr = hd.sr.srread(sys.argv[1])
+            for g in sr.content.get_volumetric_roi_measurement_groups():
+                sides = [s.laterality.meaning if s.laterality else "-" for s in g.finding_sites]
+                print(g.tracking_identifier, g.finding_type.meaning, ",".join(sides) or "none")
+            """, [dir + "/sr.dcm"])
+        XCTAssertEqual(sites.split(separator: "\n").sorted(), ["kidney_left Kidney Left", "kidney_right Kidney Right", "liver Liver none"])
+    }
+
     /// The report references the SEG's segments: no report without the SEG; --measure only with sr, each
     /// name known and once. Nothing is written on a refusal.
     func testReportWithoutItsSEGOrWithBadMeasuresIsRefused() throws {

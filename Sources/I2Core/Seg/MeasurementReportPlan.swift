@@ -91,6 +91,11 @@ enum MeasurementReportPlan {
         modality == "CT" ? [.volume, .mean, .min, .max] : [.volume]
     }
 
+    /// Left, right, bilateral, unilateral (SNOMED CT): the modifiers that are a side.
+    static func isLaterality(_ c: CodedConcept) -> Bool {
+        c.codingSchemeDesignator == "SCT" && ["7771000", "24028007", "51440002", "66459002"].contains(c.codeValue)
+    }
+
     /// The report on `seg` (its UIDs set: the groups reference its segments) with `stats`.
     static func report(seg: Segmentation, stats: SegmentStatistics, measures: [Measure], modality: String,
                        sources: [SourceSlice], uidSeed: String) -> StructuredReport {
@@ -114,8 +119,13 @@ enum MeasurementReportPlan {
                             .image(sopClass: seg.sopClassUID, sopInstance: seg.sopInstanceUID, segments: [entry.number])),
                 ContentItem("CONTAINS", dcm("121232", "Source series for segmentation"), .uidref(seg.referencedSeriesInstanceUID)),
             ]
-            if let site = d.anatomicRegion {
-                items.append(ContentItem("HAS CONCEPT MOD", sct("363698007", "Finding Site"), .code(site)))
+            // Finding Site: the anatomic region, or an anatomical property type that carries a side (the
+            // TotalSegmentator preset's kidney_left): with its laterality, as highdicom's FindingSite has it.
+            let (site, modifiers) = d.anatomicRegion.map { ($0, d.anatomicRegionModifiers) }
+                ?? (d.segmentedPropertyTypeModifiers.contains(where: isLaterality) ? (d.segmentedPropertyType, d.segmentedPropertyTypeModifiers) : (nil, []))
+            if let site {
+                let sides = modifiers.filter(isLaterality).map { ContentItem("HAS CONCEPT MOD", sct("272741003", "Laterality"), .code($0)) }
+                items.append(ContentItem("HAS CONCEPT MOD", sct("363698007", "Finding Site"), .code(site), children: sides))
             }
             for m in measures {
                 guard let x = stats.value(m, segment: k, voxelVolume: voxelVolume) else { continue }
