@@ -124,25 +124,54 @@ final class Nifti2SegTests: E2ECase {
         }
     }
 
-    /// A label map stored with its axes the other way (columns, slices, or both: other tools' and other
-    /// vendors' orders) still lies on the reference grid: it is placed by its geometry, and reads back as
-    /// the label map in i2 convert's order, voxel for voxel.
-    func testLabelMapWithReversedAxesIsPlacedByItsGeometry() throws {
+    /// A label map stored with its axes in another order (reversed columns or slices, other tools'
+    /// orders; permuted, as dcm2niix reorients 3-D acquisitions such as a sagittal MPRAGE to the nearest
+    /// RAS order) still lies on the reference grid: it is placed by its geometry, and reads back as the
+    /// label map in i2 convert's order, voxel for voxel.
+    func testLabelMapWithAxesInAnotherOrderIsPlacedByItsGeometry() throws {
         let labels = try makeFourLabelMap(), ref = fixture("23x38x3/image")
-        for axes in ["0", "2", "0,2"] {
-            let flipped = path("flipped-\(axes).nii.gz")
+        for (flips, order) in [("0", "0,1,2"), ("2", "0,1,2"), ("0,2", "0,1,2"), ("", "1,0,2"), ("1", "2,0,1"), ("0,1,2", "2,1,0")] {
+            let name = "f\(flips)-p\(order)".replacingOccurrences(of: ",", with: "")
+            let moved = path(name + ".nii.gz")
             _ = try E2E.pyCode("""
                 import sys, numpy as np, nibabel as nib
                 img = nib.load(sys.argv[1]); a = np.asanyarray(img.dataobj); affine = img.affine.copy()
-                for ax in map(int, sys.argv[3].split(",")):
+                for ax in [int(x) for x in sys.argv[3].split(",") if x]:
                     a = np.flip(a, ax)
                     affine[:3, 3] += affine[:3, ax] * (a.shape[ax] - 1)
                     affine[:3, ax] *= -1
+                order = [int(x) for x in sys.argv[4].split(",")]
+                a = np.transpose(a, order); affine[:3, :3] = affine[:3, order]
                 nib.save(nib.Nifti1Image(np.ascontiguousarray(a), affine), sys.argv[2])
-                """, [labels, flipped, axes])
-            let seg = path("flipped-\(axes).dcm"), back = path("back-\(axes).nii.gz")
-            try E2E.i2(["nifti2seg", "--ref", ref, "--meta", Self.fourLabels, flipped, "-o", seg])
+                """, [labels, moved, flips, order])
+            let seg = path(name + ".dcm"), back = path(name + "-back.nii.gz")
+            try E2E.i2(["nifti2seg", "--ref", ref, "--meta", Self.fourLabels, moved, "-o", seg])
             try E2E.i2(["seg2nifti", seg, "-o", back, "--ref", ref])
+            try E2E.assertSameImage(back, labels)
+        }
+    }
+
+    /// A 3-D acquisition (Philips enhanced B0 map): i2 convert reorients it as dcm2niix does (its columns
+    /// run the other way than the frames'). A label map drawn on that output goes into a SEG and an RT
+    /// Structure Set, and seg2nifti --ref gives each back as that same array, voxel for voxel.
+    func testThreeDAcquisitionRoundTripsInConvertsOrder() throws {
+        let ref = try mkdir("philips")
+        try FileManager.default.copyItem(atPath: TestSupport.fixture("dcm_qa_enh/Philips/IM_0027_fMAP.dcm"), toPath: ref + "/IM_0027_fMAP.dcm")
+        let converted = try mkdir("nii") + "/"
+        let c = try E2E.i2(["convert", ref, converted])
+        let image = try XCTUnwrap(E2E.lines(c.stdout).first { $0.hasSuffix("_e1.nii.gz") })
+        let labels = path("labels.nii.gz")
+        _ = try E2E.pyCode("""
+            import sys, numpy as np, nibabel as nib
+            img = nib.load(sys.argv[1]); a = np.asanyarray(img.dataobj)
+            assert img.affine[0, 0] > 0, "the fixture no longer tests a reoriented order"
+            nib.save(nib.Nifti1Image((a > np.percentile(a, 70)).astype(np.uint8) * 5, img.affine), sys.argv[2])
+            """, [image, labels])
+        let dir = path("objects")
+        try E2E.i2(["nifti2seg", "--ref", ref, "--meta", Self.fourLabels, labels, "--as", "seg,rtstruct", "-o", dir])
+        for object in ["seg", "rtstruct"] {
+            let back = path("back-\(object).nii.gz")
+            try E2E.i2(["seg2nifti", dir + "/\(object).dcm", "--ref", ref, "-o", back])
             try E2E.assertSameImage(back, labels)
         }
     }

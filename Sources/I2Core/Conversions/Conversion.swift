@@ -241,14 +241,10 @@ public enum Conversion: Engine {
             volume = Resample.equalize(volume, offsets: g.offsets)
             notes.append("\(stack.name): irregular slice spacing resampled to \(volume.spacing[2]) mm")
         }
-        // dcm2niix's voxel order (nii_dicom_batch.cpp: nii_flipY, on by default): the last DICOM row first,
-        // the affine adjusted, so the array is dcm2niix's. Slices are already lowest-first along the
-        // normal, which is where dcm2niix's verify_slice_dir/nii_flipZ put them.
-        // GE epi_pepolar reversed volumes get its extra row flip (the rows stay in DICOM order).
-        volume.reverse(axis: 1, voxels: !stack.first.pepolarReversed)
-        // 3-D acquisitions, one volume: dcm2niix reorients to the nearest RAS order instead (Ortho.swift);
-        // applied after the row flip, the result is the same, every voxel staying where it is.
-        if stack.first.acquisition3D { Ortho.apply(&volume) }
+        // dcm2niix's voxel order (nii_dicom_batch.cpp: nii_flipY, on by default; nii_setOrtho for 3-D
+        // acquisitions), so the array is dcm2niix's. Slices are already lowest-first along the normal,
+        // which is where dcm2niix's verify_slice_dir/nii_flipZ put them.
+        Ortho.dcm2niixOrder(&volume, first: stack.first)
         // pixdim[4]: the TR in seconds, as dcm2niix writes it (3-D too).
         volume.timeStep = (stack.first.repetitionTime ?? 0) / 1000
         if let e = VolumeTiming.estimate(stack) {

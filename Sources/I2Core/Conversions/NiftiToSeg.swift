@@ -127,20 +127,22 @@ public enum NiftiToSeg: Engine {
         }
         let ref: SegReference
         do { ref = try SegReference.select(candidates.get(), matching: volumes[0]) } catch let e as I2Error {
-            // A label map drawn on `i2 convert`'s output (dcm2niix's order: the DICOM rows reversed, and for
-            // some vendors' data the columns too) or written by a tool that stores the slices the other
-            // way lies on the reference grid with axes reversed: taken back to the frames' order. The
-            // world geometry decides, so a match is exact.
-            var found: (SegReference, [Int])?
-            for axes in [[1], [0, 1], [0], [2], [1, 2], [0, 1, 2], [0, 2]] {
-                var reversed = volumes[0]
-                reversed.data = []   // the grid only: sharing the voxels would make reversing them below a copy
-                for a in axes { reversed.reverse(axis: a, voxels: false) }
-                if let r = try? SegReference.select(candidates.get(), matching: reversed) { found = (r, axes); break }
+            // A label map drawn on `i2 convert`'s output lies on the reference grid in another axis order:
+            // dcm2niix's (the rows reversed; 3-D acquisitions reoriented to the nearest RAS order, which
+            // may permute the axes), or another tool's (slices stored the other way). Any order whose
+            // axes are the reference's is taken back to the frames' order: the world geometry decides,
+            // so a match is exact, and every voxel stays where it is.
+            var found: (SegReference, [(axis: Int, reversed: Bool)])?
+            for stack in try candidates.get().stacks {
+                guard let plan = Ortho.alignment(of: volumes[0], to: SeriesAssembly.geometry(stack).direction) else { continue }
+                var grid = volumes[0]
+                grid.data = []   // the grid only
+                Ortho.apply(plan, to: &grid, voxels: false)
+                if let r = try? SegReference.select(candidates.get(), matching: grid) { found = (r, plan); break }
             }
-            guard let (r, axes) = found else { throw e.at(o.inputs[0]) }
+            guard let (r, plan) = found else { throw e.at(o.inputs[0]) }
             ref = r
-            for i in volumes.indices { for a in axes { volumes[i].reverse(axis: a) } }
+            for i in volumes.indices { Ortho.apply(plan, to: &volumes[i]) }
         }
         for (i, v) in volumes.enumerated().dropFirst() {
             if let why = SegReference.mismatch(v, stack: ref.stack, geometry: ref.geometry) {

@@ -54,10 +54,40 @@ enum Ortho {
         return plan
     }
 
+    /// dcm2niix's voxel order for a volume in the frames' order, as i2 convert writes it: the rows
+    /// reversed (nii_flipY; GE reversed-polarity EPI keeps its rows), then a 3-D acquisition reoriented
+    /// (nii_setOrtho). `first`: the series' first slice; nil (no series known) reverses the rows only.
+    static func dcm2niixOrder(_ v: inout Volume, first: SliceHeader?) {
+        v.reverse(axis: 1, voxels: !(first?.pepolarReversed ?? false))
+        // Applied after the row flip, the result is the same, every voxel staying where it is.
+        if first?.acquisition3D == true { apply(&v) }
+    }
+
     /// Applies dcm2niix's nii_setOrtho to a single 3-D volume of scalar voxels.
     static func apply(_ v: inout Volume) {
         guard v.size.count == 3 || (v.size.count == 4 && v.size[3] == 1), v.size[2] > 1, v.components == 1,
               let plan = plan(v) else { return }
+        apply(plan, to: &v)
+    }
+
+    /// The signed axis permutation that lays `v`'s axes onto `target`'s direction columns, as `plan` gives
+    /// one (for each target axis, the source axis and whether it runs the other way); nil when some axis
+    /// of `v` is parallel to none of them (an oblique difference, not an order).
+    static func alignment(of v: Volume, to target: Matrix3, tolerance: Double = 1e-4) -> [(axis: Int, reversed: Bool)]? {
+        var plan: [(axis: Int, reversed: Bool)] = []
+        for j in 0..<3 {
+            let t = target.column(j)
+            guard let i = (0..<3).first(where: { abs(abs(v.direction.column($0).dot(t)) - 1) < tolerance }),
+                  !plan.contains(where: { $0.axis == i }) else { return nil }
+            plan.append((i, v.direction.column(i).dot(t) < 0))
+        }
+        return plan
+    }
+
+    /// Moves the voxels of a 3-D scalar volume as `plan` says (output axis j = source axis plan[j].axis,
+    /// reversed or not) and adjusts the grid, so every voxel stays where it is in the world. Without
+    /// `voxels`, only the grid changes (for trying a grid against a reference before moving anything).
+    static func apply(_ plan: [(axis: Int, reversed: Bool)], to v: inout Volume, voxels: Bool = true) {
         let n = Array(v.size.prefix(3))
         var origin = v.origin
         for (a, rev) in plan where rev { origin = origin + v.direction.column(a) * (v.spacing[a] * Double(n[a] - 1)) }
@@ -68,7 +98,7 @@ enum Ortho {
         let step = plan.map { $0.reversed ? -strides[$0.axis] : strides[$0.axis] }
         let start = plan.reduce(0) { $0 + ($1.reversed ? strides[$1.axis] * (n[$1.axis] - 1) : 0) }
         let count = v.data.count
-        let out = v.data.withUnsafeBytes { src in
+        if voxels && count > 0 { v.data = v.data.withUnsafeBytes { src in
             [UInt8](unsafeUninitializedCapacity: count) { dst, initialized in
                 // Voxels moved as whole values (a typed load per voxel, a block copy per row that keeps
                 // its direction), not as byte counts: ~10x faster on a 16-bit volume.
@@ -100,8 +130,7 @@ enum Ortho {
                 }
                 initialized = count
             }
-        }
-        v.data = out
+        } }
         v.direction = Matrix3(columns: plan.map { v.direction.column($0.axis) * ($0.reversed ? -1 : 1) })
         v.spacing = plan.map { v.spacing[$0.axis] }
         v.size = outSize + v.size.dropFirst(3)

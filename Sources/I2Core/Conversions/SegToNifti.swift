@@ -123,7 +123,7 @@ public enum SegToNifti: Engine {
                 if !used.insert(name).inserted { name += "_\(s.number)" }
                 let path = name + "." + format.rawValue
                 names.append((path as NSString).lastPathComponent)
-                outputs.append((path, { dcm2niixOrder(try SegFrames.segment(seg, s.number, pixels: pixels!, grid: grid, threshold: o.threshold, probability: probability)) }))
+                outputs.append((path, { dcm2niixOrder(try SegFrames.segment(seg, s.number, pixels: pixels!, grid: grid, threshold: o.threshold, probability: probability), grid) }))
             }
             // Each file holds its segment as 1 (or a probability): labelID 1 in the list for that file.
             metadata.segmentAttributes = seg.segments.filter { !(seg.type == .labelmap && $0.number == 0) }.map { s in
@@ -133,7 +133,7 @@ public enum SegToNifti: Engine {
             }
             metadata.segmentAttributesFileMapping = names
         } else {
-            let volume = dcm2niixOrder(try labelMap ?? SegFrames.labelMap(seg, pixels: pixels!, grid: grid, threshold: o.threshold))
+            let volume = dcm2niixOrder(try labelMap ?? SegFrames.labelMap(seg, pixels: pixels!, grid: grid, threshold: o.threshold), grid)
             outputs.append((o.output, { volume }))
             metadata = labelMapMetadata(seg)
         }
@@ -166,11 +166,11 @@ public enum SegToNifti: Engine {
         return written
     }
 
-    /// The frames' rows reversed, grid adjusted: the voxel order `i2 convert` gives a DICOM series
-    /// (dcm2niix's), so a label map overlays the converted image array for array.
-    static func dcm2niixOrder(_ v: Volume) -> Volume {
+    /// The voxel order `i2 convert` gives the --ref series (Ortho.dcm2niixOrder), so a label map overlays
+    /// the converted image array for array; on the SEG's own grid, its rows reversed.
+    static func dcm2niixOrder(_ v: Volume, _ grid: SegGrid) -> Volume {
         var v = v
-        v.reverse(axis: 1)
+        Ortho.dcm2niixOrder(&v, first: grid.reference)
         return v
     }
 

@@ -58,6 +58,17 @@ enum StructureSetToNifti {
         if !byNumber { warn("\(path): ROI numbers outside 1...65535: labels are 1...\(set.rois.count) in ROI Number order (see the JSON)") }
         let wide = label.max()! > 255
         let npix = columns * rows
+        // i2 convert's voxel order (Ortho.dcm2niixOrder) without reversing afterwards (a copy of the whole
+        // map): rows are filled reversed (GE reversed-polarity EPI: kept), the grid reversed; a 3-D
+        // acquisition is then reoriented as convert does.
+        let first = grid.stack.first
+        func row(_ y: Int) -> Int { first.pepolarReversed ? y : rows - 1 - y }
+        func finish(_ v: Volume) -> Volume {
+            guard first.acquisition3D else { return v }
+            var v = v
+            Ortho.apply(&v)
+            return v
+        }
 
         /// ROI r's pixels on slice k in `buffer` (zero outside the box returned; nil: none), each pixel 0 or 1.
         func mask(_ r: Int, slice k: Int, into buffer: UnsafeMutableBufferPointer<UInt8>) -> (rows: ClosedRange<Int>, columns: ClosedRange<Int>)? {
@@ -91,7 +102,7 @@ enum StructureSetToNifti {
             var ordered = grid.volume
             ordered.voxelType = .uint8
             ordered.data = []
-            ordered.reverse(axis: 1, voxels: false)   // SegToNifti.dcm2niixOrder's grid; the rows are filled reversed
+            ordered.reverse(axis: 1, voxels: false)   // the rows are filled reversed (row(_:))
             let shared = Box(try empty(.uint8).data)
             var drawn: [(slice: Int, rows: ClosedRange<Int>, columns: ClosedRange<Int>)] = []
             for r in order {
@@ -103,29 +114,27 @@ enum StructureSetToNifti {
                 outputs.append((file, {
                     var scratch = [UInt8](repeating: 0, count: npix)
                     shared.value.withUnsafeMutableBufferPointer { data in
-                        for d in drawn { for y in d.rows { for x in d.columns { data[d.slice * npix + (rows - 1 - y) * columns + x] = 0 } } }
+                        for d in drawn { for y in d.rows { for x in d.columns { data[d.slice * npix + row(y) * columns + x] = 0 } } }
                         drawn.removeAll()
                         scratch.withUnsafeMutableBufferPointer { s in
                             for k in 0..<slices {
                                 guard let box = mask(r, slice: k, into: s) else { continue }
                                 drawn.append((k, box.rows, box.columns))
                                 for y in box.rows {
-                                    let row = k * npix + (rows - 1 - y) * columns
-                                    for x in box.columns where s[y * columns + x] != 0 { data[row + x] = 1 }
+                                    let start = k * npix + row(y) * columns
+                                    for x in box.columns where s[y * columns + x] != 0 { data[start + x] = 1 }
                                 }
                             }
                         }
                     }
                     var v = ordered
                     v.data = shared.value
-                    return v
+                    return finish(v)
                 }))
             }
             metadata.segmentAttributes = descriptions.map { d in var d = d; d.labelID = 1; return [d] }
             metadata.segmentAttributesFileMapping = names
         } else {
-            // Filled in i2 convert's row order (SegToNifti.dcm2niixOrder's grid): reversing afterwards
-            // would copy the label map.
             var v = try empty(wide ? .uint16 : .uint8)
             v.reverse(axis: 1, voxels: false)
             var scratch = [UInt8](repeating: 0, count: npix)
@@ -137,7 +146,7 @@ enum StructureSetToNifti {
                             guard let box = mask(r, slice: k, into: s) else { continue }
                             let value = label[r]
                             for y in box.rows { for x in box.columns where s[y * columns + x] != 0 {
-                                let at = k * npix + (rows - 1 - y) * columns + x
+                                let at = k * npix + row(y) * columns + x
                                 let old = wide ? Int(raw.load(fromByteOffset: 2 * at, as: UInt16.self)) : Int(raw[at])
                                 if old != 0 && old != value {
                                     let other = label.firstIndex(of: old)!
@@ -154,7 +163,7 @@ enum StructureSetToNifti {
                 let a = set.rois[ov.a], b = set.rois[ov.b]
                 throw I2Error(.badInput, path: path, "ROIs \(a.number) ('\(a.name)') and \(b.number) ('\(b.name)') overlap (\(ov.count) voxels or more): a label map holds one label per voxel; use --per-segment for one file per ROI")
             }
-            outputs.append((o.output, { v }))
+            outputs.append((o.output, { finish(v) }))
         }
         return try SegToNifti.writeAll(outputs, json: { [UInt8](metadata.encoded()) }, metaPath: metaPath, o: o, wrote: wrote)
     }

@@ -10,6 +10,9 @@ struct SegGrid {
     var volume: Volume
     /// The slice index of every frame (index = frame number - 1).
     var sliceOfFrame: [Int]
+    /// The first slice of the --ref series (nil on the SEG's own grid): what decides i2 convert's voxel
+    /// order for it (Ortho.dcm2niixOrder).
+    var reference: SliceHeader? = nil
 
     var slices: Int { volume.size[2] }
 
@@ -143,6 +146,6 @@ struct SegGrid {
             if strict { throw I2Error(.badInput, path: seg.path, text + " (--strict)") }
             warn("\(seg.path): \(text)")
         }
-        return SegGrid(volume: ref.volume, sliceOfFrame: sliceOfFrame)
+        return SegGrid(volume: ref.volume, sliceOfFrame: sliceOfFrame, reference: ref.stack.first)
     }
 }
