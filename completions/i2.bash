@@ -35,7 +35,7 @@ _i2_words_and_files() {
 
 _i2_top() {
     case $prev in
-        --generate) _i2_words 'man complete-bash complete-zsh complete-fish readme-exit-status man-receive man-watch man-process man-convert man-send man-seg2nifti man-nifti2seg man-query'; return ;;
+        --generate) _i2_words 'man complete-bash complete-zsh complete-fish readme-exit-status man-receive man-watch man-process man-convert man-send man-seg2nifti man-nifti2seg man-query man-retrieve'; return ;;
     esac
     $split && return
     if [[ $cur == -* ]]; then _i2_words '-h --help -V --version --generate'; return; fi
@@ -182,6 +182,22 @@ _i2_query() {
     if [[ $cur == -* ]]; then _i2_words '--from --level -a --aet --patient-id --accession --study --modality --study-date --description --json --connect-timeout --acse-timeout --dimse-timeout -h --help'; return; fi
 }
 
+_i2_retrieve() {
+    case $prev in
+        --from) :; return ;;
+        --via) _i2_words 'move'; return ;;
+        --move-to) :; return ;;
+        --level) _i2_words 'study series instance'; return ;;
+        --aet|-a) :; return ;;
+        --connect-timeout) :; return ;;
+        --acse-timeout) :; return ;;
+        --dimse-timeout) :; return ;;
+    esac
+    $split && return
+    if [[ $cur == -* ]]; then _i2_words '--from --via --move-to --level -a --aet --json --connect-timeout --acse-timeout --dimse-timeout -h --help'; return; fi
+    _i2_files ''
+}
+
 _i2() {
     local cur prev words cword split=false
     if declare -F _init_completion >/dev/null; then
@@ -194,12 +210,12 @@ _i2() {
         [[ $prev == = ]] && prev=${words[cword-2]}   # --opt=val split by COMP_WORDBREAKS
     fi
     if ((cword == 1)); then
-        if [[ $cur == -* ]]; then _i2_top; else _i2_words 'receive watch process convert send seg2nifti nifti2seg query help'; fi
+        if [[ $cur == -* ]]; then _i2_top; else _i2_words 'receive watch process convert send seg2nifti nifti2seg query retrieve help'; fi
         return
     fi
     case ${words[1]} in
         -*) _i2_top ;;
-        help) ((cword == 2)) && _i2_words 'receive watch process convert send seg2nifti nifti2seg query' ;;
+        help) ((cword == 2)) && _i2_words 'receive watch process convert send seg2nifti nifti2seg query retrieve' ;;
         receive) _i2_receive ;;
         watch) _i2_watch ;;
         process) _i2_process ;;
@@ -208,6 +224,7 @@ _i2() {
         seg2nifti) _i2_seg2nifti ;;
         nifti2seg) _i2_nifti2seg ;;
         query) _i2_query ;;
+        retrieve) _i2_retrieve ;;
     esac
 }
 

@@ -108,6 +108,13 @@ std::string nameOf(const char *uid) {
     return n ? std::string(n) + " (" + uid + ")" : std::string(uid);
 }
 
+/// The outcome of a request that failed on the wire, `err` set (`what` names the request).
+int failure(const OFCondition &c, const char *what, char *err, size_t errlen) {
+    int outcome = classify(c);
+    say(err, errlen, outcome == I2DCM_NET_TIMEOUT ? std::string("no ") + what + " response within the DIMSE timeout" : std::string(c.text()));
+    return outcome == I2DCM_NET_REJECTED ? I2DCM_NET_ABORTED : outcome;
+}
+
 /// Sends a request (with its data set, if any) and waits for the answer: DIMSE_storeUser and
 /// DIMSE_echoUser in two steps, because the acknowledgement switch must come between them.
 /// I2DCM_OK with `answer` filled, or the outcome with `err` set (`what` names the request).
@@ -124,11 +131,7 @@ int exchange(i2dcm_scu_assoc *a, T_ASC_PresentationContextID id, T_DIMSE_Message
     if (c.good() && !acknowledgeAnswer(a, fd)) c = DIMSE_NODATAAVAILABLE;
     T_ASC_PresentationContextID answerID = 0;
     if (c.good()) c = DIMSE_receiveCommand(a->assoc, DIMSE_NONBLOCKING, a->dimseTimeout, &answerID, &answer, &detail);
-    if (c.bad()) {
-        int outcome = classify(c);
-        say(err, errlen, outcome == I2DCM_NET_TIMEOUT ? std::string("no ") + what + " response within the DIMSE timeout" : std::string(c.text()));
-        return outcome == I2DCM_NET_REJECTED ? I2DCM_NET_ABORTED : outcome;
-    }
+    if (c.bad()) return failure(c, what, err, errlen);
     return I2DCM_OK;
 }
 
@@ -319,16 +322,8 @@ void collect(void *data, T_DIMSE_C_FindRQ *, int, T_DIMSE_C_FindRSP *, DcmDatase
     s.out += '\x1e';
 }
 
-}  // namespace
-
-extern "C" int i2dcmx_scu_find(i2dcm_scu_assoc *a, const char *model, const char *query, char **results, int *count,
-                               uint16_t *status, char *err, size_t errlen) {
-    *results = nullptr;
-    *count = 0;
-    *status = 0;
-    T_ASC_PresentationContextID id = ASC_findAcceptedPresentationContextID(a->assoc, model);
-    if (!id) { say(err, errlen, "the peer did not accept the query model " + nameOf(model) + " (C-FIND)"); return I2DCM_NET_NO_CONTEXT; }
-    DcmDataset keys;
+/// The identifier of a query or retrieve from lines "gggg,eeee=value".
+void identifier(const char *query, DcmDataset &keys) {
     for (const char *line = query; *line;) {
         const char *end = strchr(line, '\n');
         std::string l(line, end ? end - line : strlen(line));
@@ -338,6 +333,62 @@ extern "C" int i2dcmx_scu_find(i2dcm_scu_assoc *a, const char *model, const char
         if (eq == std::string::npos || sscanf(l.c_str(), "%x,%x", &g, &e) != 2) continue;
         keys.putAndInsertString(DcmTag((Uint16)g, (Uint16)e), l.substr(eq + 1).c_str());
     }
+}
+
+/// The last C-MOVE response's counts, kept as pending responses arrive.
+void moveProgress(void *data, T_DIMSE_C_MoveRQ *, int, T_DIMSE_C_MoveRSP *rsp) {
+    *static_cast<T_DIMSE_C_MoveRSP *>(data) = *rsp;
+}
+
+}  // namespace
+
+extern "C" int i2dcmx_scu_move(i2dcm_scu_assoc *a, const char *model, const char *query, const char *destination,
+                               i2dcm_scu_retrieve_result *r, char *err, size_t errlen) {
+    memset(r, 0, sizeof *r);
+    T_ASC_PresentationContextID id = ASC_findAcceptedPresentationContextID(a->assoc, model);
+    if (!id) { say(err, errlen, "the peer did not accept the retrieve model " + nameOf(model) + " (C-MOVE)"); return I2DCM_NET_NO_CONTEXT; }
+    DcmDataset keys;
+    identifier(query, keys);
+    T_DIMSE_C_MoveRQ req;
+    memset(&req, 0, sizeof req);
+    req.MessageID = a->assoc->nextMsgID++;
+    OFStandard::strlcpy(req.AffectedSOPClassUID, model, sizeof req.AffectedSOPClassUID);
+    OFStandard::strlcpy(req.MoveDestination, destination, sizeof req.MoveDestination);
+    req.DataSetType = DIMSE_DATASET_PRESENT;
+    req.Priority = DIMSE_PRIORITY_MEDIUM;
+    T_DIMSE_C_MoveRSP rsp, last;
+    memset(&rsp, 0, sizeof rsp);
+    memset(&last, 0, sizeof last);
+    DcmDataset *detail = nullptr, *ids = nullptr;
+    OFCondition c = DIMSE_moveUser(a->assoc, id, &req, &keys, moveProgress, &last, DIMSE_NONBLOCKING, a->dimseTimeout,
+                                   nullptr, nullptr, nullptr, &rsp, &detail, &ids);
+    OFString comment, failed;
+    bool commented = detail && detail->findAndGetOFString(DCM_ErrorComment, comment).good();
+    if (ids) ids->findAndGetOFStringArray(DCM_FailedSOPInstanceUIDList, failed);
+    delete detail;
+    delete ids;
+    if (c.bad()) return failure(c, "C-MOVE", err, errlen);
+    r->status = rsp.DimseStatus;
+    // The final response may leave the counts out (they are conditional): the last pending one's stand.
+    const T_DIMSE_C_MoveRSP &n = (rsp.opts & O_MOVE_NUMBEROFCOMPLETEDSUBOPERATIONS) ? rsp : last;
+    r->completed = n.NumberOfCompletedSubOperations;
+    r->failed = n.NumberOfFailedSubOperations;
+    r->warning = n.NumberOfWarningSubOperations;
+    r->remaining = n.NumberOfRemainingSubOperations;
+    OFStandard::strlcpy(r->failed_uids, failed.c_str(), sizeof r->failed_uids);
+    say(err, errlen, commented ? comment.c_str() : "");
+    return I2DCM_OK;
+}
+
+extern "C" int i2dcmx_scu_find(i2dcm_scu_assoc *a, const char *model, const char *query, char **results, int *count,
+                               uint16_t *status, char *err, size_t errlen) {
+    *results = nullptr;
+    *count = 0;
+    *status = 0;
+    T_ASC_PresentationContextID id = ASC_findAcceptedPresentationContextID(a->assoc, model);
+    if (!id) { say(err, errlen, "the peer did not accept the query model " + nameOf(model) + " (C-FIND)"); return I2DCM_NET_NO_CONTEXT; }
+    DcmDataset keys;
+    identifier(query, keys);
     T_DIMSE_C_FindRQ req;
     memset(&req, 0, sizeof req);
     req.MessageID = a->assoc->nextMsgID++;
@@ -354,11 +405,7 @@ extern "C" int i2dcmx_scu_find(i2dcm_scu_assoc *a, const char *model, const char
     OFString comment;
     bool commented = detail && detail->findAndGetOFString(DCM_ErrorComment, comment).good();
     delete detail;
-    if (c.bad()) {
-        int outcome = classify(c);
-        say(err, errlen, outcome == I2DCM_NET_TIMEOUT ? std::string("no C-FIND response within the DIMSE timeout") : std::string(c.text()));
-        return outcome == I2DCM_NET_REJECTED ? I2DCM_NET_ABORTED : outcome;
-    }
+    if (c.bad()) return failure(c, "C-FIND", err, errlen);
     if (state.overflow) {
         say(err, errlen, "the peer's C-FIND answers exceed 256 MiB: narrow the query");
         return I2DCM_NET_ABORTED;

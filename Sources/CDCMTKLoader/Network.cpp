@@ -43,3 +43,8 @@ extern "C" int i2dcm_probe(const char *path, char *sop_class, char *sop_instance
 extern "C" const char *i2dcm_uid_name(const char *uid) { return library().uid_name(uid); }
 
 extern "C" const char *i2dcm_status_text(uint16_t status) { return library().status_text(status); }
+
+extern "C" int i2dcm_scu_move(i2dcm_scu_assoc *a, const char *model, const char *query, const char *destination, i2dcm_scu_retrieve_result *r,
+                              char *err, size_t errlen) {
+    return library().scu_move(a, model, query, destination, r, err, errlen);
+}

@@ -59,6 +59,14 @@ public struct StoreResponse: Sendable {
     public var decompressed: Bool
 }
 
+/// How a C-MOVE (or C-GET) ended: its final status and sub-operation counts.
+public struct RetrieveResponse: Sendable {
+    public var status: UInt16
+    public var comment: String
+    public var completed, failed, warning, remaining: Int
+    public var failedInstances: [String]
+}
+
 public final class Association {
     private var handle: OpaquePointer?
     public let proposed: [PresentationContext]
@@ -162,6 +170,24 @@ public final class Association {
             matches.append(m)
         }
         return (status, comment, matches)
+    }
+
+    /// C-MOVE of what `keys` identify to the AE title `destination`, on the context of `model`.
+    public func move(model: String, keys: [(Tag, String)], destination: String) throws -> RetrieveResponse {
+        guard let h = handle else { throw I2Error(network: .aborted, peer: peer, "association already closed") }
+        let query = keys.map { String(format: "%04x,%04x=", $0.0.group, $0.0.element) + $0.1 }.joined(separator: "\n")
+        var r = i2dcm_scu_retrieve_result()
+        let comment: String
+        do {
+            comment = try Condition.network(peer: peer) { i2dcm_scu_move(h, model, query, destination, &r, $0, $1) }
+        } catch let e as I2Error {
+            if e.cause == .timeout || e.cause == .aborted { abort() }
+            throw e
+        }
+        let failed = withUnsafeBytes(of: &r.failed_uids) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return RetrieveResponse(status: r.status, comment: comment, completed: Int(r.completed), failed: Int(r.failed),
+                                warning: Int(r.warning), remaining: Int(r.remaining),
+                                failedInstances: failed.split(separator: "\\").map(String.init))
     }
 
     public func release() { if let h = handle { i2dcm_scu_close(h, 0); handle = nil } }

@@ -61,7 +61,7 @@ final class ExitStatusTests: E2ECase {
         func add(_ c: String, _ code: String, _ expect: Int32, _ run: @escaping (ExitStatusTests) throws -> Int32) {
             s.append(Scenario(command: c, code: code, expect: expect, run: run))
         }
-        for c in ["receive", "watch", "process", "convert", "send", "seg2nifti", "nifti2seg", "query"] {
+        for c in ["receive", "watch", "process", "convert", "send", "seg2nifti", "nifti2seg", "query", "retrieve"] {
             add(c, "2", 2) { t in try t.status([c, "--no-such-flag"]) }
         }
         // convert
@@ -177,6 +177,35 @@ final class ExitStatusTests: E2ECase {
             defer { silent.stop() }
             let started = Date()
             return try t.interrupted(["query", "--acse-timeout", "60", "--from", "X@127.0.0.1:\(silent.port)"], sig: SIGINT) { _ in
+                Date().timeIntervalSince(started) > 0.5
+            }
+        }
+        // retrieve: Orthanc moves the CT to i2 receive (a modality it knows), or has nothing for a UID.
+        func orthancMoving(to r: RXReceiver) throws -> (OrthancPeer, String) {
+            let orthanc = try OrthancPeer(modalities: ["i2": (aet: "I2", host: "127.0.0.1", port: r.port)])
+            for f in try E2E.list(ct) { try orthanc.upload(ct + "/" + f) }
+            return (orthanc, "1.2.392.200103.20080913.113635.0.2009.6.22.21.43.10.22941.1")   // the fixture CT's StudyInstanceUID
+        }
+        add("retrieve", "0", 0) { t in
+            let (orthanc, study) = try orthancMoving(to: try t.receiver())
+            defer { orthanc.stop() }
+            return try t.status(["retrieve", "--from", orthanc.address, "--move-to", "I2", study])
+        }
+        add("retrieve", "1", 1) { t in
+            let (orthanc, _) = try orthancMoving(to: try t.receiver())
+            defer { orthanc.stop() }
+            return try t.status(["retrieve", "--from", orthanc.address, "--move-to", "I2", "1.2.3.999"])
+        }
+        add("retrieve", "3", 3) { t in try t.status(["retrieve", "--connect-timeout", "2", "--from", "X@127.0.0.1:\(RX.freePort())", "--move-to", "I2", "1.2.3"]) }
+        add("retrieve", "4", 4) { t in
+            let r = try t.receiver()
+            return try t.status(["retrieve", "--from", "i2@127.0.0.1:\(r.port)", "--move-to", "I2", "1.2.3"])   // AE titles are case-sensitive
+        }
+        add("retrieve", "128+N", 130) { t in
+            let silent = try SilentPeer()
+            defer { silent.stop() }
+            let started = Date()
+            return try t.interrupted(["retrieve", "--acse-timeout", "60", "--from", "X@127.0.0.1:\(silent.port)", "--move-to", "I2", "1.2.3"], sig: SIGINT) { _ in
                 Date().timeIntervalSince(started) > 0.5
             }
         }

@@ -8,8 +8,8 @@ final class QueryTests: E2ECase {
     /// Orthanc that knows us (AE I2: Orthanc answers C-FIND only to known modalities), holding two
     /// studies: the 3-slice CT as it is (patient 99000, 20030417, accession 03086212), and a copy as
     /// another patient's study (P-B, 20260115, accession ACC2, "THORAX LOW DOSE").
-    func orthancWithTwoStudies() throws -> (OrthancPeer, a: [String], b: [String]) {
-        let orthanc = try OrthancPeer(modalities: ["i2": (aet: "I2", host: "127.0.0.1", port: 11112)])
+    func orthancWithTwoStudies(extra: [String: (aet: String, host: String, port: Int)] = [:]) throws -> (OrthancPeer, a: [String], b: [String]) {
+        let orthanc = try OrthancPeer(modalities: extra.merging(["i2": (aet: "I2", host: "127.0.0.1", port: 11112)]) { a, _ in a })
         addTeardownBlock { orthanc.stop() }
         let source = ["01", "02", "03"].map { TestSupport.fixture("dcmqi/ct-3slice/\($0).dcm") }
         let dcmodify = try TestSupport.tool("dcmodify", package: "dcmtk")
@@ -83,11 +83,45 @@ final class QueryTests: E2ECase {
         XCTAssertTrue(wrongAE.stderr.contains("Rejected"), wrongAE.stderr)
         let unknown = try E2E.i2(["query", "--from", orthanc.address, "--aet", "STRANGER"], expect: 4)
         XCTAssertEqual(unknown.stdout, "")
-        XCTAssertTrue(unknown.stderr.contains("may not allow queries from AE title STRANGER"), unknown.stderr)
+        XCTAssertTrue(unknown.stderr.contains("in answer to the C-FIND; it may not allow that from AE title STRANGER"), unknown.stderr)
         for bad in [["--study-date", "2026-01-01"], ["--level", "patient", "--modality", "CT"], ["--level", "instance", "--description", "X"],
                     ["--patient-id", "A\\B"]] {
             let r = try E2E.i2(["query", "--from", "ORTHANC@127.0.0.1:\(closed)"] + bad, expect: 2)
             XCTAssertFalse(r.stderr.isEmpty, "\(bad)")
         }
+    }
+
+    /// Re-sending from archive A to PACS B: i2 query's output piped into i2 retrieve --move-to, as
+    /// tab-separated study lines and as JSON series lines; B ends up holding exactly what was asked for.
+    /// A destination A does not know, and a UID A does not hold, fail by name.
+    func testRetrieveMovesWhatTheQueryFoundToAnotherNode() throws {
+        let b = try OrthancPeer(aeTitle: "ORTHANC_B")
+        addTeardownBlock { b.stop() }
+        let (a, source, _) = try orthancWithTwoStudies(extra: ["b": (aet: "ORTHANC_B", host: "127.0.0.1", port: b.dicomPort)])
+        let studyA = try uid(source[0], "0020,000d")
+        // One study, from i2 query's tab-separated output.
+        let q = try E2E.i2(["query", "--from", a.address, "--patient-id", "P-B"])
+        let r = try E2E.i2(["retrieve", "--from", a.address, "--move-to", "ORTHANC_B", "-"], stdin: q.stdout)
+        XCTAssertEqual(E2E.lines(r.stdout), ["1.2.826.0.1.3680043.8.498.77.1"])
+        XCTAssertTrue(r.stderr.contains("3 sent, 0 failed"), r.stderr)
+        XCTAssertEqual(try b.instances().count, 3)
+        // One series, from JSON lines (they carry their level and the study UID).
+        let s = try E2E.i2(["query", "--from", a.address, "--level", "series", "--study", studyA, "--json"])
+        let m = try E2E.i2(["retrieve", "--from", a.address, "--move-to", "ORTHANC_B", "--json", "-"], stdin: s.stdout)
+        let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(E2E.lines(m.stdout).first?.utf8 ?? "".utf8)) as? [String: Any])
+        XCTAssertEqual(o["completed"] as? Int, 3)
+        XCTAssertEqual(o["QueryRetrieveLevel"] as? String, "SERIES")
+        XCTAssertEqual(try b.instances().count, 6)
+        // A destination A does not know (Orthanc answers 0xC000, not the standard's 0xA801, so i2 names
+        // both causes), a study A does not hold: that item fails (1), the others are moved.
+        let unknown = try E2E.i2(["retrieve", "--from", a.address, "--move-to", "NOWHERE", studyA], expect: 1)
+        XCTAssertTrue(unknown.stderr.contains("or does not know the move destination NOWHERE"), unknown.stderr)
+        XCTAssertEqual(unknown.stdout, "")
+        let missing = try E2E.i2(["retrieve", "--from", a.address, "--move-to", "ORTHANC_B", "1.2.3.999", studyA], expect: 1)
+        XCTAssertTrue(missing.stderr.contains("study 1.2.3.999"), missing.stderr)
+        XCTAssertEqual(E2E.lines(missing.stdout), [studyA])
+        let bad = try E2E.i2(["retrieve", "--from", a.address, "--move-to", "ORTHANC_B", "not-a-uid"], expect: 2)
+        XCTAssertTrue(bad.stderr.contains("'not-a-uid' is not a UID"), bad.stderr)
+        try E2E.i2(["retrieve", "--from", "X@127.0.0.1:\(try Peers.freePort())", "--connect-timeout", "2", "--move-to", "B", studyA], expect: 3)
     }
 }

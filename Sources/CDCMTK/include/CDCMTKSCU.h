@@ -1,6 +1,6 @@
 // C ABI over DCMTK's dcmnet for the SCU behind `i2 send` and `i2 query` (see SCU.cpp).
 // Why a shim of its own: the association API (T_ASC_*, DIMSE messages) is C++ and callback-free C
-// mixed with process-wide settings; this header reduces it to open / store / echo / find / close with one
+// mixed with process-wide settings; this header reduces it to open / store / echo / find / move / close with one
 // outcome code each. DCMTK owns the protocol (association negotiation, PDUs, DIMSE, codecs); Swift
 // owns policy: which contexts to propose, which association a file goes on, retries, what to report.
 #ifndef CDCMTK_SCU_H
@@ -82,6 +82,19 @@ int i2dcm_scu_echo(i2dcm_scu_assoc *a, uint16_t *status, char *err, size_t errle
 /// by \x1e; `err` gets the peer's error comment. Answers beyond 256 MiB fail (I2DCM_NET_ABORTED).
 /// After I2DCM_NET_TIMEOUT or I2DCM_NET_ABORTED the association is unusable: close it with abort = 1.
 int i2dcm_scu_find(i2dcm_scu_assoc *a, const char *model, const char *query, char **results, int *count, uint16_t *status,
+                   char *err, size_t errlen);
+/// How a C-MOVE or C-GET ended: the final status and the sub-operation counts (from the final response,
+/// else the last pending one), and the FailedSOPInstanceUIDList as given (truncated to fit).
+typedef struct {
+    uint16_t status;
+    int completed, failed, warning, remaining;
+    char failed_uids[4096];
+} i2dcm_scu_retrieve_result;
+
+/// C-MOVE on the accepted context of `model` (a Query/Retrieve - MOVE SOP class): the node sends what
+/// `query` (as for find) identifies to the AE title `destination`, which it must know. Outcomes as for
+/// find; `err` gets the peer's error comment on I2DCM_OK.
+int i2dcm_scu_move(i2dcm_scu_assoc *a, const char *model, const char *query, const char *destination, i2dcm_scu_retrieve_result *r,
                    char *err, size_t errlen);
 /// Releases (abort = 0) or aborts the association and frees it. An abort sends A-ABORT and closes at
 /// once, without waiting for the peer.

@@ -17,7 +17,7 @@ typedef struct i2dcmx_file i2dcmx_file;
 typedef struct i2dcmx_frames i2dcmx_frames;
 
 /// Bumped with any change to the list: the loader refuses a library built from another list.
-#define I2DCMTK_LIBRARY_VERSION 3
+#define I2DCMTK_LIBRARY_VERSION 4
 
 // X(return type, name, parameters, arguments)
 #define I2DCMTK_FUNCTIONS(X) \
@@ -89,6 +89,8 @@ typedef struct i2dcmx_frames i2dcmx_frames;
     X(int, scu_echo, (i2dcm_scu_assoc *a, uint16_t *status, char *err, size_t errlen), (a, status, err, errlen)) \
     X(int, scu_find, (i2dcm_scu_assoc *a, const char *model, const char *query, char **results, int *count, uint16_t *status, \
                       char *err, size_t errlen), (a, model, query, results, count, status, err, errlen)) \
+    X(int, scu_move, (i2dcm_scu_assoc *a, const char *model, const char *query, const char *destination, \
+                      i2dcm_scu_retrieve_result *r, char *err, size_t errlen), (a, model, query, destination, r, err, errlen)) \
     X(void, scu_close, (i2dcm_scu_assoc *a, int abort), (a, abort)) \
     X(int, probe, (const char *path, char *sop_class, char *sop_instance, char *transfer_syntax, size_t len, char *err, size_t errlen), \
       (path, sop_class, sop_instance, transfer_syntax, len, err, errlen)) \

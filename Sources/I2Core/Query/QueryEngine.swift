@@ -80,19 +80,11 @@ public enum QueryEngine: Engine {
         let result = Reporter(context)
         do {
             let keys = try o.keys()
-            var p = AssociationParameters(calledAE: o.node.aeTitle, host: o.node.host, port: o.node.port)
-            p.callingAE = o.callingAE
-            p.connectTimeout = o.connectTimeout
-            p.acseTimeout = o.acseTimeout
-            p.dimseTimeout = o.dimseTimeout
-            let syntaxes = [TransferSyntaxUID.explicitLittle, TransferSyntaxUID.implicitLittle]
-            let association = try Association(p, contexts: [PresentationContext(o.level.model, syntaxes)])
+            let association = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout,
+                                                   dimse: o.dimseTimeout, model: o.level.model)
             defer { association.release() }
-            let answer: (status: UInt16, comment: String, matches: [[Tag: String]])
-            do { answer = try association.find(model: o.level.model, keys: keys) } catch let e as I2Error where e.cause == .aborted {
-                // An abort in answer to the query is how nodes refuse a caller they do not allow to query
-                // (Orthanc for an AE title outside DicomModalities): a rejection, not a transient fault.
-                throw I2Error(.rejected, peer: o.node.address, "\(e.detail): the node aborted the association in answer to the C-FIND; it may not allow queries from AE title \(o.callingAE)")
+            let answer = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-FIND") {
+                try association.find(model: o.level.model, keys: keys)
             }
             // Success, or Cancel after matches (a peer that limits its answers says so with a warning).
             guard answer.status == 0x0000 || answer.status == 0xFE00 else {

@@ -1,0 +1,57 @@
+// i2 retrieve: have a DICOM node send studies, series or instances somewhere (C-MOVE SCU).
+import I2Core
+
+enum Retrieve {
+    static let from = Flag("from", value: "NODE", summary: "The node that holds the data: AET@HOST:PORT, or a node name from the node file",
+                           details: "As `i2 send --to` takes it (see NODE FILE in i2-send(1)).")
+    static let via = Flag("via", value: "METHOD", summary: "How to retrieve: move (C-MOVE)",
+                          details: "`move`: the node sends each item by C-STORE to the AE title --move-to names, which it must know (host and port in its configuration). Retrieving into a local directory (C-GET, C-MOVE to i2 itself, WADO-RS) is not built yet.",
+                          choices: ["move"], defaultValue: "move")
+    static let moveTo = Flag("move-to", value: "AETITLE", summary: "The AE title the node sends to (C-MOVE destination), e.g. another PACS",
+                             details: "Re-sends from archive A to PACS B: `i2 retrieve --from A --move-to B_AET UID`. The node must know B_AET.")
+    static let level = Flag("level", value: "LEVEL", summary: "What the UIDs (and tab-separated lines on stdin) are: study, series or instance",
+                            details: "i2 query's JSON lines carry their level and need none. Lines of i2 query's tab-separated output carry the UIDs of the levels above too (strict archives need them for series and instance retrieves); UIDs given as arguments carry only their own.",
+                            choices: ["study", "series", "instance"], defaultValue: "study")
+    static let aet = Flag("aet", short: "a", value: "AETITLE", summary: "Our (calling) AE title, as the node knows us", defaultValue: "I2")
+    static let connectTimeout = Flag("connect-timeout", value: "SECONDS", summary: "Give up a TCP connection attempt after this long", defaultValue: "10")
+    static let acseTimeout = Flag("acse-timeout", value: "SECONDS", summary: "Wait this long for the node to accept, reject or release the association", defaultValue: "30")
+    static let dimseTimeout = Flag("dimse-timeout", value: "SECONDS", summary: "Wait this long for each C-MOVE response (a large study may take long between them)", defaultValue: "600")
+
+    static let command = Command(
+        name: "retrieve",
+        summary: "Have a DICOM node send studies, series or instances to another node (C-MOVE SCU)",
+        description: """
+        For each UID (arguments, or with '-' the lines of `i2 query` output on stdin: tab-separated or --json), one C-MOVE over one association. The node reports how many instances it sent, failed to send, or sent with warnings; each item is printed on stderr with those counts.
+        stdout gets the UID of each item sent completely (with --json: an object with the counts). An item with failed sub-operations, or one the node found nothing for, fails that item (exit 1) and the others are still moved. A node that cannot be reached, rejects the association or does not know the destination ends the run (exit 3 or 4, as i2 send).
+        """,
+        flags: [from, via, moveTo, level, aet, CommonFlags.json, connectTimeout, acseTimeout, dimseTimeout],
+        positionals: [Positional("UID", summary: "Study (or --level series/instance) UIDs; '-' reads i2 query output from stdin", variadic: true, optional: true)],
+        examples: [
+            ("i2 retrieve --from archive --move-to PACS_B 1.2.3.4", "re-send one study from the archive to PACS B"),
+            ("i2 query --from archive --patient-id 12345 | i2 retrieve --from archive --move-to PACS_B -", "every study of a patient"),
+            ("i2 query --from archive --level series --study 1.2.3.4 --modality CT --json | i2 retrieve --from archive --move-to WS -", "the CT series of a study"),
+        ],
+        extraManSections: [("Environment", "I2_NODES: path of the node file (see i2-send(1)).")],
+        exitStatuses: [.success, .partialFailure, .usage, .unreachable, .rejected, .interrupted],
+        run: run)
+
+    @Sendable static func run(_ args: ParsedArguments, _ run: Invocation) throws -> Report {
+        guard let node = args.given(from) else { throw I2Error(.usage, "needs --from AET@HOST:PORT or --from NODE") }
+        guard let destination = args.given(moveTo) else {
+            throw I2Error(.usage, "needs --move-to AETITLE: retrieving into a local directory (C-GET, C-MOVE to i2 itself, WADO-RS) is not built yet")
+        }
+        try Destination.validateAETitle(destination, what: "--move-to")
+        guard !args.positionals.isEmpty else { throw I2Error(.usage, "needs at least one UID (or '-' to read i2 query output from stdin)") }
+        var o = RetrieveOptions(node: try Destination.resolve(node), moveTo: destination)
+        o.callingAE = try Send.callingAE(args, aet, node: o.node)
+        (o.connectTimeout, o.acseTimeout, o.dimseTimeout) = try Send.timeouts(args, connectTimeout, acseTimeout, dimseTimeout)
+        let l = QueryLevel(rawValue: args.value(level)!) ?? .study
+        o.streamLevel = l
+        for u in args.positionals where u != "-" {
+            o.items.append(try RetrieveItem.uid(u, level: l).checked("argument"))
+        }
+        o.stream = args.positionals.contains("-") ? 0 : nil
+        run.terminal.json = args.has(CommonFlags.json)
+        return RetrieveEngine.run(o, run.context)
+    }
+}

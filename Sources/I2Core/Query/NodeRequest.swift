@@ -1,0 +1,23 @@
+// What i2 query and i2 retrieve share: the association (one presentation context: the information
+// model, little endian), and the reading of an abort in answer to a request.
+import I2DICOM
+import I2Model
+
+enum NodeRequest {
+    static func open(_ node: Destination, callingAE: String, connect: Int, acse: Int, dimse: Int, model: String) throws -> Association {
+        var p = AssociationParameters(calledAE: node.aeTitle, host: node.host, port: node.port)
+        p.callingAE = callingAE
+        p.connectTimeout = connect
+        p.acseTimeout = acse
+        p.dimseTimeout = dimse
+        return try Association(p, contexts: [PresentationContext(model, [TransferSyntaxUID.explicitLittle, TransferSyntaxUID.implicitLittle])])
+    }
+
+    /// Runs `request`; an abort in answer to it is how nodes refuse a caller they do not allow to query or
+    /// retrieve (Orthanc for an AE title outside DicomModalities): a rejection, not a transient fault.
+    static func refusing<T>(_ node: Destination, callingAE: String, _ what: String, _ request: () throws -> T) throws -> T {
+        do { return try request() } catch let e as I2Error where e.cause == .aborted {
+            throw I2Error(.rejected, peer: node.address, "\(e.detail): the node aborted the association in answer to the \(what); it may not allow that from AE title \(callingAE)")
+        }
+    }
+}
