@@ -185,7 +185,8 @@ _i2_query() {
 _i2_retrieve() {
     case $prev in
         --from) :; return ;;
-        --via) _i2_words 'move'; return ;;
+        --via) _i2_words 'get move'; return ;;
+        --output|-o) _i2_dirs; return ;;
         --move-to) :; return ;;
         --level) _i2_words 'study series instance'; return ;;
         --aet|-a) :; return ;;
@@ -194,7 +195,7 @@ _i2_retrieve() {
         --dimse-timeout) :; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '--from --via --move-to --level -a --aet --json --connect-timeout --acse-timeout --dimse-timeout -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '--from --via -o --output --move-to --level -a --aet --json -0 --null --connect-timeout --acse-timeout --dimse-timeout -h --help'; return; fi
     _i2_files ''
 }
 

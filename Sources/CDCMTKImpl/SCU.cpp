@@ -17,6 +17,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -170,7 +171,8 @@ extern "C" i2dcm_scu_assoc *i2dcmx_scu_open(const i2dcm_scu_params *p, const i2d
         const char *syntaxes[DICOM_MAXTRANSFERSYNTAXES];
         int k = 0;
         for (; k < contexts[i].count && k < DICOM_MAXTRANSFERSYNTAXES; k++) syntaxes[k] = contexts[i].transfer_syntaxes[k];
-        c = ASC_addPresentationContext(params, (T_ASC_PresentationContextID)(2 * i + 1), contexts[i].abstract_syntax, syntaxes, k);
+        c = ASC_addPresentationContext(params, (T_ASC_PresentationContextID)(2 * i + 1), contexts[i].abstract_syntax, syntaxes, k,
+                                       contexts[i].scp_role ? ASC_SC_ROLE_SCP : ASC_SC_ROLE_DEFAULT);
     }
     if (c.bad()) {
         say(err, errlen, std::string("cannot propose presentation contexts: ") + c.text());
@@ -378,6 +380,96 @@ extern "C" int i2dcmx_scu_move(i2dcm_scu_assoc *a, const char *model, const char
     OFStandard::strlcpy(r->failed_uids, failed.c_str(), sizeof r->failed_uids);
     say(err, errlen, commented ? comment.c_str() : "");
     return I2DCM_OK;
+}
+
+extern "C" int i2dcmx_scu_get(i2dcm_scu_assoc *a, const char *model, const char *query, const char *incoming_dir,
+                              i2dcm_scu_get_store_fn store, void *ctx, i2dcm_scu_retrieve_result *r, char *err, size_t errlen) {
+    memset(r, 0, sizeof *r);
+    T_ASC_PresentationContextID id = ASC_findAcceptedPresentationContextID(a->assoc, model);
+    if (!id) { say(err, errlen, "the peer did not accept the retrieve model " + nameOf(model) + " (C-GET)"); return I2DCM_NET_NO_CONTEXT; }
+    DcmDataset keys;
+    identifier(query, keys);
+    T_DIMSE_Message request;
+    memset(&request, 0, sizeof request);
+    request.CommandField = DIMSE_C_GET_RQ;
+    T_DIMSE_C_GetRQ &req = request.msg.CGetRQ;
+    req.MessageID = a->assoc->nextMsgID++;
+    OFStandard::strlcpy(req.AffectedSOPClassUID, model, sizeof req.AffectedSOPClassUID);
+    req.DataSetType = DIMSE_DATASET_PRESENT;
+    req.Priority = DIMSE_PRIORITY_MEDIUM;
+    OFCondition c = DIMSE_sendMessageUsingMemoryData(a->assoc, id, &request, nullptr, &keys, nullptr, nullptr);
+    if (c.bad()) return failure(c, "C-GET", err, errlen);
+    static std::atomic<unsigned long> serial{0};
+    T_DIMSE_C_GetRSP last;
+    memset(&last, 0, sizeof last);
+    OFString comment, failed;
+    // The node's messages until its final C-GET response: its C-STORE sub-operations, each answered
+    // with what `store` made of the instance, and pending C-GET responses with the counts so far.
+    for (;;) {
+        T_DIMSE_Message msg;
+        memset(&msg, 0, sizeof msg);
+        T_ASC_PresentationContextID pid = 0;
+        DcmDataset *detail = nullptr;
+        c = DIMSE_receiveCommand(a->assoc, DIMSE_NONBLOCKING, a->dimseTimeout, &pid, &msg, &detail);
+        if (c.bad()) { delete detail; return failure(c, "C-GET", err, errlen); }
+        if (msg.CommandField == DIMSE_C_GET_RSP) {
+            const T_DIMSE_C_GetRSP &rsp = msg.msg.CGetRSP;
+            if (detail) detail->findAndGetOFString(DCM_ErrorComment, comment);
+            delete detail;
+            if (rsp.DataSetType != DIMSE_DATASET_NULL) {
+                DcmDataset *ids = nullptr;
+                if (DIMSE_receiveDataSetInMemory(a->assoc, DIMSE_NONBLOCKING, a->dimseTimeout, &pid, &ids, nullptr, nullptr).good() && ids)
+                    ids->findAndGetOFStringArray(DCM_FailedSOPInstanceUIDList, failed);
+                delete ids;
+            }
+            if (rsp.opts & O_GET_NUMBEROFCOMPLETEDSUBOPERATIONS) last = rsp;
+            if (rsp.DimseStatus == STATUS_Pending || rsp.DimseStatus == STATUS_GET_Pending_SubOperationsAreContinuing) continue;
+            r->status = rsp.DimseStatus;
+            r->completed = last.NumberOfCompletedSubOperations;
+            r->failed = last.NumberOfFailedSubOperations;
+            r->warning = last.NumberOfWarningSubOperations;
+            r->remaining = last.NumberOfRemainingSubOperations;
+            OFStandard::strlcpy(r->failed_uids, failed.c_str(), sizeof r->failed_uids);
+            say(err, errlen, comment.c_str());
+            return I2DCM_OK;
+        }
+        delete detail;
+        if (msg.CommandField != DIMSE_C_STORE_RQ) {
+            say(err, errlen, "the peer sent an unexpected message during the C-GET");
+            return I2DCM_NET_ABORTED;
+        }
+        T_DIMSE_C_StoreRQ sreq = msg.msg.CStoreRQ;
+        DcmDataset *ds = nullptr;
+        c = DIMSE_receiveDataSetInMemory(a->assoc, DIMSE_NONBLOCKING, a->dimseTimeout, &pid, &ds, nullptr, nullptr);
+        if (c.bad()) { delete ds; return failure(c, "C-GET", err, errlen); }
+        T_ASC_PresentationContext pc;
+        ASC_findAcceptedPresentationContext(a->assoc->params, pid, &pc);
+        // Named as i2 receive names its transfers, so its recovery knows them after a crash.
+        std::string path = std::string(incoming_dir) + "/.i2-" + std::to_string(getpid()) + "-get" + std::to_string(serial++) + ".part";
+        uint16_t status = STATUS_STORE_Refused_OutOfResources;
+        char why[512] = "";
+        {
+            DcmFileFormat ff(ds);   // copies the data set; the meta header names its class, instance and syntax
+            delete ds;
+            E_TransferSyntax xfer = DcmXfer(pc.acceptedTransferSyntax).getXfer();
+            if (ff.saveFile(path.c_str(), xfer, EET_ExplicitLength, EGL_recalcGL, EPD_noChange, 0, 0, EWM_fileformat).good()) {
+                status = store(ctx, path.c_str(), sreq.AffectedSOPClassUID, sreq.AffectedSOPInstanceUID, why, sizeof why);
+            } else {
+                unlink(path.c_str());
+                snprintf(why, sizeof why, "cannot write %s", path.c_str());
+            }
+        }
+        T_DIMSE_C_StoreRSP srsp;
+        memset(&srsp, 0, sizeof srsp);
+        srsp.MessageIDBeingRespondedTo = sreq.MessageID;
+        srsp.DimseStatus = status;
+        srsp.DataSetType = DIMSE_DATASET_NULL;
+        OFStandard::strlcpy(srsp.AffectedSOPClassUID, sreq.AffectedSOPClassUID, sizeof srsp.AffectedSOPClassUID);
+        OFStandard::strlcpy(srsp.AffectedSOPInstanceUID, sreq.AffectedSOPInstanceUID, sizeof srsp.AffectedSOPInstanceUID);
+        srsp.opts = O_STORE_AFFECTEDSOPCLASSUID | O_STORE_AFFECTEDSOPINSTANCEUID;
+        c = DIMSE_sendStoreResponse(a->assoc, pid, &sreq, &srsp, nullptr);
+        if (c.bad()) return failure(c, "C-GET", err, errlen);
+    }
 }
 
 extern "C" int i2dcmx_scu_find(i2dcm_scu_assoc *a, const char *model, const char *query, char **results, int *count,

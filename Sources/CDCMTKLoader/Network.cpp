@@ -48,3 +48,8 @@ extern "C" int i2dcm_scu_move(i2dcm_scu_assoc *a, const char *model, const char 
                               char *err, size_t errlen) {
     return library().scu_move(a, model, query, destination, r, err, errlen);
 }
+
+extern "C" int i2dcm_scu_get(i2dcm_scu_assoc *a, const char *model, const char *query, const char *incoming_dir, i2dcm_scu_get_store_fn store,
+                             void *ctx, i2dcm_scu_retrieve_result *r, char *err, size_t errlen) {
+    return library().scu_get(a, model, query, incoming_dir, store, ctx, r, err, errlen);
+}

@@ -44,9 +44,12 @@ public struct AssociationParameters: Sendable {
 public struct PresentationContext: Hashable, Sendable {
     public var abstractSyntax: String
     public var transferSyntaxes: [String]
-    public init(_ abstractSyntax: String, _ transferSyntaxes: [String]) {
+    /// We propose to be the SCP: storage SOP classes whose C-STOREs a C-GET brings us.
+    public var scpRole = false
+    public init(_ abstractSyntax: String, _ transferSyntaxes: [String], scpRole: Bool = false) {
         self.abstractSyntax = abstractSyntax
         self.transferSyntaxes = transferSyntaxes
+        self.scpRole = scpRole
     }
 }
 
@@ -87,7 +90,7 @@ public final class Association {
             for (i, ts) in c.transferSyntaxes.enumerated() { list[i] = dup(ts) }
             lists.append(list)
             return i2dcm_scu_context(abstract_syntax: dup(c.abstractSyntax), transfer_syntaxes: UnsafePointer(list),
-                                     count: Int32(c.transferSyntaxes.count))
+                                     count: Int32(c.transferSyntaxes.count), scp_role: c.scpRole ? 1 : 0)
         }
         var params = i2dcm_scu_params(calling_ae: dup(p.callingAE), called_ae: dup(p.calledAE), host: dup(p.host), port: Int32(p.port),
                                       connect_timeout: Int32(p.connectTimeout), acse_timeout: Int32(p.acseTimeout),
@@ -184,10 +187,43 @@ public final class Association {
             if e.cause == .timeout || e.cause == .aborted { abort() }
             throw e
         }
+        return response(&r, comment)
+    }
+
+    private func response(_ r: inout i2dcm_scu_retrieve_result, _ comment: String) -> RetrieveResponse {
         let failed = withUnsafeBytes(of: &r.failed_uids) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         return RetrieveResponse(status: r.status, comment: comment, completed: Int(r.completed), failed: Int(r.failed),
                                 warning: Int(r.warning), remaining: Int(r.remaining),
                                 failedInstances: failed.split(separator: "\\").map(String.init))
+    }
+
+    /// C-GET of what `keys` identify, on the context of `model`: each instance the node sends is written
+    /// to a file in `incoming` and handed to `store` (temporary path, SOP class, SOP instance), whose
+    /// answer (status, comment) the node gets; `store` owns the file.
+    public func get(model: String, keys: [(Tag, String)], incoming: String,
+                    store: @escaping (String, String, String) -> (status: UInt16, comment: String)) throws -> RetrieveResponse {
+        guard let h = handle else { throw I2Error(network: .aborted, peer: peer, "association already closed") }
+        let query = keys.map { String(format: "%04x,%04x=", $0.0.group, $0.0.element) + $0.1 }.joined(separator: "\n")
+        final class Box { let store: (String, String, String) -> (status: UInt16, comment: String); init(_ s: @escaping (String, String, String) -> (status: UInt16, comment: String)) { store = s } }
+        let box = Unmanaged.passRetained(Box(store))
+        defer { box.release() }
+        let callback: i2dcm_scu_get_store_fn = { ctx, tmp, sopClass, sop, comment, length in
+            let b = Unmanaged<Box>.fromOpaque(ctx!).takeUnretainedValue()
+            let answer = b.store(String(cString: tmp!), String(cString: sopClass!), String(cString: sop!))
+            if let comment, length > 0 { _ = answer.comment.withCString { strncpy(comment, $0, length - 1) }; comment[length - 1] = 0 }
+            return answer.status
+        }
+        var r = i2dcm_scu_retrieve_result()
+        let comment: String
+        do {
+            comment = try Condition.network(peer: peer) {
+                i2dcm_scu_get(h, model, query, incoming, callback, box.toOpaque(), &r, $0, $1)
+            }
+        } catch let e as I2Error {
+            if e.cause == .timeout || e.cause == .aborted { abort() }
+            throw e
+        }
+        return response(&r, comment)
     }
 
     public func release() { if let h = handle { i2dcm_scu_close(h, 0); handle = nil } }

@@ -1,5 +1,7 @@
-// i2 query against a real Orthanc on 127.0.0.1 (C-FIND SCP): every level, each filter, tab-separated
-// and JSON output, no match (exit 0), and the failures send has: unreachable (3), rejected (4).
+// i2 query and i2 retrieve against real Orthancs on 127.0.0.1: every query level, each filter,
+// tab-separated and JSON output, no match (exit 0), the failures send has (unreachable 3, rejected 4);
+// C-MOVE from one Orthanc to another, C-GET into i2 receive's layout with resume, query | retrieve |
+// convert as one pipeline.
 import Foundation
 import XCTest
 import I2TestSupport
@@ -123,5 +125,43 @@ final class QueryTests: E2ECase {
         let bad = try E2E.i2(["retrieve", "--from", a.address, "--move-to", "ORTHANC_B", "not-a-uid"], expect: 2)
         XCTAssertTrue(bad.stderr.contains("'not-a-uid' is not a UID"), bad.stderr)
         try E2E.i2(["retrieve", "--from", "X@127.0.0.1:\(try Peers.freePort())", "--connect-timeout", "2", "--move-to", "B", studyA], expect: 3)
+    }
+
+    /// C-GET into a directory: query | retrieve | convert in one pipeline; the instances land in i2
+    /// receive's layout with nothing left in the incoming directory; a rerun fetches nothing and prints the
+    /// same paths; after one file is deleted, a rerun fetches exactly that one.
+    func testRetrieveGetFetchesIntoTheStoreLayoutAndResumes() throws {
+        let (a, _, copies) = try orthancWithTwoStudies()
+        let dir = path("store")
+        let q = try E2E.i2(["query", "--from", a.address, "--patient-id", "P-B"])
+        let r = try E2E.i2(["retrieve", "--from", a.address, "-o", dir, "-"], stdin: q.stdout)
+        let sops = try copies.map { try uid($0, "0008,0018") }
+        let expected = sops.map { "\(dir)/P-B/1.2.826.0.1.3680043.8.498.77.1/1.2.826.0.1.3680043.8.498.77.2/\($0).dcm" }.sorted()
+        XCTAssertEqual(E2E.lines(r.stdout).sorted(), expected)
+        XCTAssertTrue(r.stderr.contains("3 fetched, 0 already present, 0 failed"), r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/.i2-incoming"), [])
+        // The fetched files are the uploaded instances: the same volume as converting the copies.
+        let c = try E2E.i2(["convert", "-", path("fetched.nii")], stdin: r.stdout)
+        XCTAssertEqual(E2E.lines(c.stdout).first, path("fetched.nii"))
+        let copiesDir = try mkdir("copies")
+        for f in copies { try FileManager.default.copyItem(atPath: f, toPath: copiesDir + "/" + (f as NSString).lastPathComponent) }
+        try E2E.i2(["convert", copiesDir, path("copies.nii")])
+        try E2E.assertSameImage(path("fetched.nii"), path("copies.nii"))
+        // Rerun: nothing fetched, the same paths printed.
+        let again = try E2E.i2(["retrieve", "--from", a.address, "-o", dir, "1.2.826.0.1.3680043.8.498.77.1"])
+        XCTAssertEqual(E2E.lines(again.stdout).sorted(), expected)
+        XCTAssertTrue(again.stderr.contains("0 fetched, 3 already present"), again.stderr)
+        // One deleted: only that one is fetched.
+        try FileManager.default.removeItem(atPath: expected[1])
+        let resumed = try E2E.i2(["retrieve", "--from", a.address, "-o", dir, "--json", "1.2.826.0.1.3680043.8.498.77.1"])
+        let events = try E2E.lines(resumed.stdout).map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        XCTAssertEqual(events.filter { $0["event"] as? String == "stored" }.compactMap { $0["path"] as? String }, [expected[1]])
+        XCTAssertEqual(events.filter { $0["event"] as? String == "present" }.count, 2)
+        XCTAssertTrue(resumed.stderr.contains("1 fetched, 2 already present, 0 failed"), resumed.stderr)
+        // A study the node does not hold fails by name (1); usage errors before any connection (2).
+        let missing = try E2E.i2(["retrieve", "--from", a.address, "-o", dir, "1.2.3.999"], expect: 1)
+        XCTAssertTrue(missing.stderr.contains("study 1.2.3.999: the node lists no instance of it"), missing.stderr)
+        try E2E.i2(["retrieve", "--from", a.address, "1.2.3"], expect: 2)
+        try E2E.i2(["retrieve", "--from", a.address, "--via", "move", "-o", dir, "1.2.3"], expect: 2)
     }
 }

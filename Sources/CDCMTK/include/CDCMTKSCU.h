@@ -1,6 +1,6 @@
 // C ABI over DCMTK's dcmnet for the SCU behind `i2 send` and `i2 query` (see SCU.cpp).
 // Why a shim of its own: the association API (T_ASC_*, DIMSE messages) is C++ and callback-free C
-// mixed with process-wide settings; this header reduces it to open / store / echo / find / move / close with one
+// mixed with process-wide settings; this header reduces it to open / store / echo / find / move / get / close with one
 // outcome code each. DCMTK owns the protocol (association negotiation, PDUs, DIMSE, codecs); Swift
 // owns policy: which contexts to propose, which association a file goes on, retries, what to report.
 #ifndef CDCMTK_SCU_H
@@ -28,6 +28,7 @@ typedef struct {
     const char *abstract_syntax;
     const char *const *transfer_syntaxes;
     int count;
+    int scp_role;   // 1: we propose to be the SCP (a storage SOP class whose C-STOREs a C-GET brings us)
 } i2dcm_scu_context;
 
 /// How an association attempt, a C-STORE or a C-ECHO ended: I2DCM_OK, or one of these (the values of
@@ -96,6 +97,17 @@ typedef struct {
 /// find; `err` gets the peer's error comment on I2DCM_OK.
 int i2dcm_scu_move(i2dcm_scu_assoc *a, const char *model, const char *query, const char *destination, i2dcm_scu_retrieve_result *r,
                    char *err, size_t errlen);
+/// One instance a C-GET brought, its data set written completely to `tmp_path` (Part 10, as received):
+/// returns the C-STORE status to answer with; a failure may explain itself in `comment`. The callee owns
+/// `tmp_path` from then on (moves or deletes it).
+typedef uint16_t (*i2dcm_scu_get_store_fn)(void *ctx, const char *tmp_path, const char *sop_class, const char *sop_instance,
+                                           char *comment, size_t comment_len);
+/// C-GET on the accepted context of `model` (a Query/Retrieve - GET SOP class) of what `query` (as for
+/// find) identifies. The node's C-STORE sub-operations arrive on this association (the storage SOP
+/// classes must have been proposed with scp_role): each data set goes to a file in `incoming_dir`, then
+/// to `store`. Outcomes as for move.
+int i2dcm_scu_get(i2dcm_scu_assoc *a, const char *model, const char *query, const char *incoming_dir, i2dcm_scu_get_store_fn store,
+                  void *ctx, i2dcm_scu_retrieve_result *r, char *err, size_t errlen);
 /// Releases (abort = 0) or aborts the association and frees it. An abort sends A-ABORT and closes at
 /// once, without waiting for the peer.
 void i2dcm_scu_close(i2dcm_scu_assoc *a, int abort);

@@ -17,7 +17,7 @@ typedef struct i2dcmx_file i2dcmx_file;
 typedef struct i2dcmx_frames i2dcmx_frames;
 
 /// Bumped with any change to the list: the loader refuses a library built from another list.
-#define I2DCMTK_LIBRARY_VERSION 4
+#define I2DCMTK_LIBRARY_VERSION 5
 
 // X(return type, name, parameters, arguments)
 #define I2DCMTK_FUNCTIONS(X) \
@@ -91,6 +91,9 @@ typedef struct i2dcmx_frames i2dcmx_frames;
                       char *err, size_t errlen), (a, model, query, results, count, status, err, errlen)) \
     X(int, scu_move, (i2dcm_scu_assoc *a, const char *model, const char *query, const char *destination, \
                       i2dcm_scu_retrieve_result *r, char *err, size_t errlen), (a, model, query, destination, r, err, errlen)) \
+    X(int, scu_get, (i2dcm_scu_assoc *a, const char *model, const char *query, const char *incoming_dir, \
+                     i2dcm_scu_get_store_fn store, void *ctx, i2dcm_scu_retrieve_result *r, char *err, size_t errlen), \
+      (a, model, query, incoming_dir, store, ctx, r, err, errlen)) \
     X(void, scu_close, (i2dcm_scu_assoc *a, int abort), (a, abort)) \
     X(int, probe, (const char *path, char *sop_class, char *sop_instance, char *transfer_syntax, size_t len, char *err, size_t errlen), \
       (path, sop_class, sop_instance, transfer_syntax, len, err, errlen)) \

@@ -1,12 +1,16 @@
-// i2 retrieve: have a DICOM node send studies, series or instances somewhere (C-MOVE SCU).
+// i2 retrieve: fetch studies, series or instances from a DICOM node into a directory (C-GET SCU), or
+// have the node send them to another node (C-MOVE SCU).
 import I2Core
 
 enum Retrieve {
     static let from = Flag("from", value: "NODE", summary: "The node that holds the data: AET@HOST:PORT, or a node name from the node file",
                            details: "As `i2 send --to` takes it (see NODE FILE in i2-send(1)).")
-    static let via = Flag("via", value: "METHOD", summary: "How to retrieve: move (C-MOVE)",
-                          details: "`move`: the node sends each item by C-STORE to the AE title --move-to names, which it must know (host and port in its configuration). Retrieving into a local directory (C-GET, C-MOVE to i2 itself, WADO-RS) is not built yet.",
-                          choices: ["move"], defaultValue: "move")
+    static let via = Flag("via", value: "METHOD", summary: "How to retrieve: get (C-GET into -o DIR) or move (C-MOVE to --move-to)",
+                          details: "`get` (the default without --move-to): the node sends the instances on our own association; they are stored under -o DIR as i2 receive stores them. `move` (the default with --move-to): the node sends each item by C-STORE to the AE title --move-to names, which it must know (host and port in its configuration). C-MOVE to i2 itself and WADO-RS are not built yet.",
+                          choices: ["get", "move"])
+    static let output = Flag("output", short: "o", value: "DIR", summary: "Where C-GET stores the instances: DIR/PatientID/StudyUID/SeriesUID/SOPUID.dcm, as i2 receive",
+                             details: "Each file is written to DIR/.i2-incoming, made durable (fsync) and renamed into place, so nothing half-written is ever visible. Instances already there are not fetched again (a rerun resumes): their paths are printed all the same, so the output is always the whole item.",
+                             completion: .directory)
     static let moveTo = Flag("move-to", value: "AETITLE", summary: "The AE title the node sends to (C-MOVE destination), e.g. another PACS",
                              details: "Re-sends from archive A to PACS B: `i2 retrieve --from A --move-to B_AET UID`. The node must know B_AET.")
     static let level = Flag("level", value: "LEVEL", summary: "What the UIDs (and tab-separated lines on stdin) are: study, series or instance",
@@ -19,14 +23,18 @@ enum Retrieve {
 
     static let command = Command(
         name: "retrieve",
-        summary: "Have a DICOM node send studies, series or instances to another node (C-MOVE SCU)",
+        summary: "Fetch studies, series or instances from a DICOM node (C-GET SCU), or have it send them to another node (C-MOVE SCU)",
         description: """
-        For each UID (arguments, or with '-' the lines of `i2 query` output on stdin: tab-separated or --json), one C-MOVE over one association. The node reports how many instances it sent, failed to send, or sent with warnings; each item is printed on stderr with those counts.
-        stdout gets the UID of each item sent completely (with --json: an object with the counts). An item with failed sub-operations, or one the node found nothing for, fails that item (exit 1) and the others are still moved. A node that cannot be reached, rejects the association or does not know the destination ends the run (exit 3 or 4, as i2 send).
+        For each UID (arguments, or with '-' the lines of `i2 query` output on stdin: tab-separated or --json):
+        With -o DIR (C-GET): the item's instances are listed (C-FIND), those already under DIR skipped, the others fetched over one association (the storage SOP classes listed, proposed uncompressed with i2 as their SCP) and stored as i2 receive stores them. stdout gets the path of every instance of the item, stored now or before, as the pipeline contract has it (`i2 query … | i2 retrieve --from pacs -o in/ - | i2 convert - out/`).
+        With --move-to AE (C-MOVE): the node sends each item to that AE title; stdout gets the UID of each item sent completely (with --json: an object with the counts).
+        Each item's counts (fetched or sent, already present, failed) go to stderr. An item with failed sub-operations, one that did not arrive whole, or one the node found nothing for fails that item (exit 1) and the others are still retrieved. A node that cannot be reached, rejects the association or does not know the destination ends the run (exit 3 or 4, as i2 send).
         """,
-        flags: [from, via, moveTo, level, aet, CommonFlags.json, connectTimeout, acseTimeout, dimseTimeout],
+        flags: [from, via, output, moveTo, level, aet, CommonFlags.json, CommonFlags.null, connectTimeout, acseTimeout, dimseTimeout],
         positionals: [Positional("UID", summary: "Study (or --level series/instance) UIDs; '-' reads i2 query output from stdin", variadic: true, optional: true)],
         examples: [
+            ("i2 retrieve --from pacs -o in/ 1.2.3.4", "fetch one study into in/ (a rerun fetches only what is missing)"),
+            ("i2 query --from pacs --modality CT --study-date 20260101- | i2 retrieve --from pacs -o in/ - | i2 convert - nii/", "fetch and convert this year's CTs"),
             ("i2 retrieve --from archive --move-to PACS_B 1.2.3.4", "re-send one study from the archive to PACS B"),
             ("i2 query --from archive --patient-id 12345 | i2 retrieve --from archive --move-to PACS_B -", "every study of a patient"),
             ("i2 query --from archive --level series --study 1.2.3.4 --modality CT --json | i2 retrieve --from archive --move-to WS -", "the CT series of a study"),
@@ -37,12 +45,21 @@ enum Retrieve {
 
     @Sendable static func run(_ args: ParsedArguments, _ run: Invocation) throws -> Report {
         guard let node = args.given(from) else { throw I2Error(.usage, "needs --from AET@HOST:PORT or --from NODE") }
-        guard let destination = args.given(moveTo) else {
-            throw I2Error(.usage, "needs --move-to AETITLE: retrieving into a local directory (C-GET, C-MOVE to i2 itself, WADO-RS) is not built yet")
-        }
-        try Destination.validateAETitle(destination, what: "--move-to")
+        let method = args.given(via) ?? (args.given(moveTo) == nil ? "get" : "move")
         guard !args.positionals.isEmpty else { throw I2Error(.usage, "needs at least one UID (or '-' to read i2 query output from stdin)") }
-        var o = RetrieveOptions(node: try Destination.resolve(node), moveTo: destination)
+        var o = RetrieveOptions(node: try Destination.resolve(node))
+        if method == "move" {
+            guard let destination = args.given(moveTo) else {
+                throw I2Error(.usage, "--via move needs --move-to AETITLE (C-MOVE into a local directory is not built yet: use --via get -o DIR)")
+            }
+            guard args.given(output) == nil else { throw I2Error(.usage, "-o is for --via get: with --move-to the node sends elsewhere") }
+            try Destination.validateAETitle(destination, what: "--move-to")
+            o.moveTo = destination
+        } else {
+            guard args.given(moveTo) == nil else { throw I2Error(.usage, "--move-to is for --via move") }
+            guard let dir = args.given(output) else { throw I2Error(.usage, "needs -o DIR (where C-GET stores the instances) or --move-to AETITLE") }
+            o.output = dir
+        }
         o.callingAE = try Send.callingAE(args, aet, node: o.node)
         (o.connectTimeout, o.acseTimeout, o.dimseTimeout) = try Send.timeouts(args, connectTimeout, acseTimeout, dimseTimeout)
         let l = QueryLevel(rawValue: args.value(level)!) ?? .study
@@ -52,6 +69,7 @@ enum Retrieve {
         }
         o.stream = args.positionals.contains("-") ? 0 : nil
         run.terminal.json = args.has(CommonFlags.json)
+        run.terminal.nulSeparated = args.has(CommonFlags.null)
         return RetrieveEngine.run(o, run.context)
     }
 }

@@ -4,13 +4,18 @@ import I2DICOM
 import I2Model
 
 enum NodeRequest {
-    static func open(_ node: Destination, callingAE: String, connect: Int, acse: Int, dimse: Int, model: String) throws -> Association {
+    /// Little endian, explicit then implicit: what queries and retrieves are carried in.
+    static let plain = [TransferSyntaxUID.explicitLittle, TransferSyntaxUID.implicitLittle]
+
+    /// An association proposing `model` (and `more` contexts: a C-GET's storage SOP classes).
+    static func open(_ node: Destination, callingAE: String, connect: Int, acse: Int, dimse: Int, model: String,
+                     more: [PresentationContext] = []) throws -> Association {
         var p = AssociationParameters(calledAE: node.aeTitle, host: node.host, port: node.port)
         p.callingAE = callingAE
         p.connectTimeout = connect
         p.acseTimeout = acse
         p.dimseTimeout = dimse
-        return try Association(p, contexts: [PresentationContext(model, [TransferSyntaxUID.explicitLittle, TransferSyntaxUID.implicitLittle])])
+        return try Association(p, contexts: [PresentationContext(model, plain)] + more)
     }
 
     /// Runs `request`; an abort in answer to it is how nodes refuse a caller they do not allow to query or

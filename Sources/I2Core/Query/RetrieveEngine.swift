@@ -1,8 +1,12 @@
-// i2 retrieve as an engine: for each study, series or instance (UIDs as arguments, or i2 query's
-// output on stdin), one C-MOVE on one association, telling the node to send it to another AE title
-// (--move-to: re-send a study from archive A to PACS B). The sub-operation counts of each item go to
-// stderr, each item fully moved to stdout; failed sub-operations fail the item (exit 1), a node that
-// cannot be reached or refuses us ends the run as for i2 send.
+// i2 retrieve as an engine, for each study, series or instance (UIDs as arguments, or i2 query's
+// output on stdin), over one association:
+// - C-GET into a directory: the instances are listed first (C-FIND), those already in the directory
+//   skipped (a rerun resumes), the others fetched and stored as i2 receive stores (same layout, same
+//   durability), each path printed as it is stored (present ones too: the output is the whole item);
+// - C-MOVE to another AE title (--move-to: re-send a study from archive A to PACS B): each item fully
+//   moved printed.
+// The sub-operation counts of each item go to stderr; failed sub-operations fail the item (exit 1), a
+// node that cannot be reached or refuses us ends the run as for i2 send.
 import Foundation
 import I2DICOM
 import I2Model
@@ -82,8 +86,10 @@ public struct RetrieveItem: Sendable, Equatable {
 public struct RetrieveOptions: Sendable {
     public var node: Destination
     public var callingAE = "I2"
-    /// The AE title the node sends to (C-MOVE destination).
-    public var moveTo: String
+    /// C-MOVE: the AE title the node sends to; nil: C-GET into `output`.
+    public var moveTo: String?
+    /// C-GET: the store's root (i2 receive's layout).
+    public var output: String?
     public var items: [RetrieveItem] = []
     /// Read more items (i2 query output) from this descriptor.
     public var stream: Int32?
@@ -91,7 +97,7 @@ public struct RetrieveOptions: Sendable {
     public var connectTimeout = 10
     public var acseTimeout = 30
     public var dimseTimeout = 600
-    public init(node: Destination, moveTo: String) { (self.node, self.moveTo) = (node, moveTo) }
+    public init(node: Destination) { self.node = node }
 }
 
 public enum RetrieveEngine: Engine {
@@ -109,46 +115,146 @@ public enum RetrieveEngine: Engine {
                 context.events.warning("nothing to retrieve")
                 return result.finish()
             }
-            let association = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout,
-                                                   dimse: o.dimseTimeout, model: studyRootMove)
-            defer { association.release() }
-            var moved = 0
-            for item in items {
-                if context.stop.isStopped { break }
-                let r = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-MOVE") {
-                    try association.move(model: studyRootMove, keys: item.keys, destination: o.moveTo)
-                }
-                let counts = "\(r.completed) sent, \(r.failed) failed, \(r.warning) with warnings"
-                let what = "\(item.level.rawValue) \(item.uid)"
-                switch r.status {
-                case 0x0000:
-                    moved += 1
-                    context.events.info("\(what): \(counts) to \(o.moveTo)")
-                    result.record(item.uid, ["QueryRetrieveLevel": .string(item.level.dicom), "uid": .string(item.uid),
-                                             "completed": .int(r.completed), "failed": .int(0), "warning": .int(r.warning),
-                                             "destination": .string(o.moveTo)])
-                case 0xA801:
-                    throw I2Error(.rejected, peer: o.node.address, "the node does not know the move destination \(o.moveTo): add that AE title (with its host and port) to the node's modalities")
-                case 0xB000, 0xA702, 0xA900, 0xFE00:
-                    result.failed(I2Error(.badInput, peer: o.node.address, "\(what): \(counts); not all of it reached \(o.moveTo) (status 0x\(String(r.status, radix: 16, uppercase: true)))"
-                                          + (r.failedInstances.isEmpty ? "" : "; failed: " + r.failedInstances.joined(separator: ", "))
-                                          + (r.comment.isEmpty ? "" : ": " + r.comment)))
-                default:
-                    if r.completed == 0 && r.failed == 0 && r.warning == 0 && r.status & 0xF000 == 0xC000 {
-                        // Nothing matched, the identifier could not be processed, or (Orthanc answers so, where
-                        // the standard has 0xA801) the destination is unknown: the node does not say which.
-                        result.failed(I2Error(.badInput, peer: o.node.address, "\(what): nothing was moved (status 0x\(String(r.status, radix: 16, uppercase: true))): the node holds no such \(item.level.rawValue), or does not know the move destination \(o.moveTo)" + (r.comment.isEmpty ? "" : ": " + r.comment)))
-                    } else {
-                        result.failed(I2Error(.badInput, peer: o.node.address, "\(what): C-MOVE failed with status 0x\(String(r.status, radix: 16, uppercase: true)) (\(counts))" + (r.comment.isEmpty ? "" : ": " + r.comment)))
-                    }
-                }
-            }
-            context.events.info("\(moved) of \(items.count) item\(items.count == 1 ? "" : "s") moved from \(o.node.label) to \(o.moveTo)")
+            if let destination = o.moveTo { try move(items, to: destination, o, result) } else { try get(items, o, result) }
         } catch let e as I2Error {
             return result.fatal(e)
         } catch {
             return result.fatal(I2Error(.internal, peer: o.node.address, "\(error)"))
         }
         return result.finish()
+    }
+
+    /// C-MOVE of each item to `destination`.
+    static func move(_ items: [RetrieveItem], to destination: String, _ o: RetrieveOptions, _ result: Reporter) throws {
+        let context = result.context
+                let association = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout,
+                                                       dimse: o.dimseTimeout, model: studyRootMove)
+                defer { association.release() }
+                var moved = 0
+                for item in items {
+                    if context.stop.isStopped { break }
+                    let r = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-MOVE") {
+                        try association.move(model: studyRootMove, keys: item.keys, destination: destination)
+                    }
+                    let counts = "\(r.completed) sent, \(r.failed) failed, \(r.warning) with warnings"
+                    let what = "\(item.level.rawValue) \(item.uid)"
+                    switch r.status {
+                    case 0x0000:
+                        moved += 1
+                        context.events.info("\(what): \(counts) to \(destination)")
+                        result.record(item.uid, ["QueryRetrieveLevel": .string(item.level.dicom), "uid": .string(item.uid),
+                                                 "completed": .int(r.completed), "failed": .int(0), "warning": .int(r.warning),
+                                                 "destination": .string(destination)])
+                    case 0xA801:
+                        throw I2Error(.rejected, peer: o.node.address, "the node does not know the move destination \(destination): add that AE title (with its host and port) to the node's modalities")
+                    case 0xB000, 0xA702, 0xA900, 0xFE00:
+                        result.failed(I2Error(.badInput, peer: o.node.address, "\(what): \(counts); not all of it reached \(destination) (status 0x\(String(r.status, radix: 16, uppercase: true)))"
+                                              + (r.failedInstances.isEmpty ? "" : "; failed: " + r.failedInstances.joined(separator: ", "))
+                                              + (r.comment.isEmpty ? "" : ": " + r.comment)))
+                    default:
+                        if r.completed == 0 && r.failed == 0 && r.warning == 0 && r.status & 0xF000 == 0xC000 {
+                            // Nothing matched, the identifier could not be processed, or (Orthanc answers so, where
+                            // the standard has 0xA801) the destination is unknown: the node does not say which.
+                            result.failed(I2Error(.badInput, peer: o.node.address, "\(what): nothing was moved (status 0x\(String(r.status, radix: 16, uppercase: true))): the node holds no such \(item.level.rawValue), or does not know the move destination \(destination)" + (r.comment.isEmpty ? "" : ": " + r.comment)))
+                        } else {
+                            result.failed(I2Error(.badInput, peer: o.node.address, "\(what): C-MOVE failed with status 0x\(String(r.status, radix: 16, uppercase: true)) (\(counts))" + (r.comment.isEmpty ? "" : ": " + r.comment)))
+                        }
+                    }
+                }
+                context.events.info("\(moved) of \(items.count) item\(items.count == 1 ? "" : "s") moved from \(o.node.label) to \(destination)")
+    }
+
+    static let studyRootFind = "1.2.840.10008.5.1.4.1.2.2.1", studyRootGet = "1.2.840.10008.5.1.4.1.2.2.3"
+
+    /// One instance of an item, as the C-FIND listed it.
+    struct Listed { var sopClass, sop, series, study, patient: String }
+
+    /// C-GET of each item into the store at o.output, what is there already skipped.
+    static func get(_ items: [RetrieveItem], _ o: RetrieveOptions, _ result: Reporter) throws {
+        let context = result.context
+        let root = o.output!
+        var store = InstanceStore(root: root)
+        store.durable = true
+        store.onDuplicate = .keepBoth
+        let incoming = StoreLayout.incoming(root)
+        do { try FileManager.default.createDirectory(atPath: incoming, withIntermediateDirectories: true) } catch {
+            throw I2Error(.storage, path: root, "cannot create the store: \(error.localizedDescription)")
+        }
+        // What each item holds, by one C-FIND at the instance level.
+        let finder = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout,
+                                          dimse: o.dimseTimeout, model: studyRootFind)
+        var listed: [[Listed]] = []
+        for item in items {
+            var keys: [(Tag, String)] = [(.queryRetrieveLevel, "IMAGE"), (.studyInstanceUID, item.study ?? ""),
+                                         (.seriesInstanceUID, item.series ?? ""), (.sopInstanceUID, item.instance ?? ""),
+                                         (.sopClassUID, ""), (.patientID, "")]
+            if item.level == .study { keys[2].1 = "" }
+            let answer = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-FIND") { try finder.find(model: studyRootFind, keys: keys) }
+            guard answer.status == 0 else {
+                throw I2Error(.rejected, peer: o.node.address, "listing \(item.level.rawValue) \(item.uid) failed with status 0x\(String(answer.status, radix: 16, uppercase: true))")
+            }
+            listed.append(answer.matches.compactMap { m in
+                guard let sop = m[.sopInstanceUID], let series = m[.seriesInstanceUID], let study = m[.studyInstanceUID],
+                      [sop, series, study].allSatisfy(StoreLayout.isUID) else { return nil }
+                return Listed(sopClass: m[.sopClassUID] ?? "", sop: sop, series: series, study: study, patient: m[.patientID] ?? "")
+            })
+        }
+        finder.release()
+        // One association for the instances: the GET model, and every storage SOP class listed with us as
+        // its SCP, uncompressed (a node decompresses what it holds compressed; nothing is transcoded lossily).
+        let classes = Array(Set(listed.joined().map(\.sopClass).filter { !$0.isEmpty })).sorted()
+        guard classes.count < 128 else { throw I2Error(.usage, "the items hold \(classes.count) SOP classes: more than one association carries (127); retrieve them in parts") }
+        let getter = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout, dimse: o.dimseTimeout,
+                                          model: studyRootGet, more: classes.map { PresentationContext($0, NodeRequest.plain, scpRole: true) })
+        defer { getter.release() }
+        var fetchedTotal = 0, presentTotal = 0
+        for (item, instances) in zip(items, listed) {
+            if context.stop.isStopped { break }
+            let what = "\(item.level.rawValue) \(item.uid)"
+            guard !instances.isEmpty else {
+                result.failed(I2Error(.badInput, peer: o.node.address, "\(what): the node lists no instance of it"))
+                continue
+            }
+            func path(_ i: Listed) -> String { [root, StoreLayout.patientComponent(i.patient), i.study, i.series, i.sop + ".dcm"].joined(separator: "/") }
+            let present = instances.filter { FileManager.default.fileExists(atPath: path($0)) }
+            for i in present { result.output(path(i), ["event": .string("present"), "sop_instance_uid": .string(i.sop)]) }
+            presentTotal += present.count
+            let presentSet = Set(present.map(\.sop))
+            let missing = instances.filter { !presentSet.contains($0.sop) }
+            if missing.isEmpty {
+                context.events.info("\(what): 0 fetched, \(present.count) already present, 0 failed")
+                continue
+            }
+            // The whole item in one request when none of it is here, else instance by instance.
+            let requests: [[(Tag, String)]] = present.isEmpty ? [item.keys]
+                : missing.map { [(.queryRetrieveLevel, "IMAGE"), (.studyInstanceUID, $0.study), (.seriesInstanceUID, $0.series), (.sopInstanceUID, $0.sop)] }
+            var stored = 0, failed = 0, refused: [String] = []
+            var status: UInt16 = 0
+            for keys in requests {
+                let r = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-GET") {
+                    try getter.get(model: studyRootGet, keys: keys, incoming: incoming) { tmp, _, sop in
+                        switch store.store(temporary: tmp, sopInstanceUID: sop) {
+                        case .stored(let path, _, _, _), .identical(let path):
+                            stored += 1
+                            result.output(path, ["event": .string("stored"), "sop_instance_uid": .string(sop)])
+                            return (0, "")
+                        case .refused(let answer):
+                            refused.append("\(sop): \(answer.comment)")
+                            return (answer.status, answer.comment)
+                        }
+                    }
+                }
+                failed += r.failed
+                if r.status != 0 { status = r.status }
+            }
+            fetchedTotal += stored
+            context.events.info("\(what): \(stored) fetched, \(present.count) already present, \(failed) failed")
+            if stored < missing.count || status != 0 {
+                result.failed(I2Error(.badInput, peer: o.node.address, "\(what): \(stored) of the \(missing.count) missing instances arrived"
+                                      + (status != 0 ? " (status 0x\(String(status, radix: 16, uppercase: true)))" : "")
+                                      + (refused.isEmpty ? "" : "; not stored: " + refused.prefix(5).joined(separator: "; "))))
+            }
+        }
+        context.events.info("\(fetchedTotal) instance\(fetchedTotal == 1 ? "" : "s") fetched from \(o.node.label) into \(root), \(presentTotal) already there")
     }
 }
