@@ -187,6 +187,8 @@ _i2_retrieve() {
         --from) :; return ;;
         --via) _i2_words 'get move'; return ;;
         --output|-o) _i2_dirs; return ;;
+        --port) :; return ;;
+        --move-wait) :; return ;;
         --move-to) :; return ;;
         --level) _i2_words 'study series instance'; return ;;
         --aet|-a) :; return ;;
@@ -195,7 +197,7 @@ _i2_retrieve() {
         --dimse-timeout) :; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '--from --via -o --output --move-to --level -a --aet --json -0 --null --connect-timeout --acse-timeout --dimse-timeout -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '--from --via -o --output --port --move-wait --move-to --level -a --aet --json -0 --null --connect-timeout --acse-timeout --dimse-timeout -h --help'; return; fi
     _i2_files ''
 }
 

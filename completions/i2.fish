@@ -156,6 +156,8 @@ complete -c i2 -n '__fish_seen_subcommand_from query' -s h -l help -d 'Print hel
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l from -x -d 'The node that holds the data: AET@HOST:PORT, or a node name from the node file'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l via -x -a 'get move' -d 'How to retrieve: get (C-GET into -o DIR) or move (C-MOVE to --move-to)'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -s o -l output -x -a '(__fish_complete_directories)' -d 'Where C-GET stores the instances: DIR/PatientID/StudyUID/SeriesUID/SOPUID.dcm, as i2 receive'
+complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l port -x -d 'C-MOVE to i2 itself: listen on PORT (as --aet) for the duration; the node must know that AE title at this host and PORT'
+complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l move-wait -x -d 'C-MOVE to i2 itself: wait this long after the node'\''s final answer for instances it reports sent'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l move-to -x -d 'The AE title the node sends to (C-MOVE destination), e.g. another PACS'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l level -x -a 'study series instance' -d 'What the UIDs (and tab-separated lines on stdin) are: study, series or instance'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -s a -l aet -x -d 'Our (calling) AE title, as the node knows us'

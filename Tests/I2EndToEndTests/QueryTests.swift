@@ -10,8 +10,8 @@ final class QueryTests: E2ECase {
     /// Orthanc that knows us (AE I2: Orthanc answers C-FIND only to known modalities), holding two
     /// studies: the 3-slice CT as it is (patient 99000, 20030417, accession 03086212), and a copy as
     /// another patient's study (P-B, 20260115, accession ACC2, "THORAX LOW DOSE").
-    func orthancWithTwoStudies(extra: [String: (aet: String, host: String, port: Int)] = [:]) throws -> (OrthancPeer, a: [String], b: [String]) {
-        let orthanc = try OrthancPeer(modalities: extra.merging(["i2": (aet: "I2", host: "127.0.0.1", port: 11112)]) { a, _ in a })
+    func orthancWithTwoStudies(extra: [String: (aet: String, host: String, port: Int)] = [:], i2Port: Int = 11112) throws -> (OrthancPeer, a: [String], b: [String]) {
+        let orthanc = try OrthancPeer(modalities: extra.merging(["i2": (aet: "I2", host: "127.0.0.1", port: i2Port)]) { a, _ in a })
         addTeardownBlock { orthanc.stop() }
         let source = ["01", "02", "03"].map { TestSupport.fixture("dcmqi/ct-3slice/\($0).dcm") }
         let dcmodify = try TestSupport.tool("dcmodify", package: "dcmtk")
@@ -163,5 +163,27 @@ final class QueryTests: E2ECase {
         XCTAssertTrue(missing.stderr.contains("study 1.2.3.999: the node lists no instance of it"), missing.stderr)
         try E2E.i2(["retrieve", "--from", a.address, "1.2.3"], expect: 2)
         try E2E.i2(["retrieve", "--from", a.address, "--via", "move", "-o", dir, "1.2.3"], expect: 2)
+    }
+
+    /// C-MOVE to i2 itself (for nodes without C-GET): i2 listens on --port as I2 for the duration, the
+    /// node (which knows I2 at that port) sends there; the same layout, paths and resume as C-GET; a port
+    /// nobody can listen on fails before anything is asked of the node.
+    func testRetrieveMoveToItselfFetchesIntoTheStoreLayoutAndResumes() throws {
+        let port = try Peers.freePort()
+        let (a, _, copies) = try orthancWithTwoStudies(i2Port: port)
+        let dir = path("store")
+        let sops = try copies.map { try uid($0, "0008,0018") }
+        let expected = sops.map { "\(dir)/P-B/1.2.826.0.1.3680043.8.498.77.1/1.2.826.0.1.3680043.8.498.77.2/\($0).dcm" }.sorted()
+        let r = try E2E.i2(["retrieve", "--from", a.address, "-o", dir, "--port", String(port), "1.2.826.0.1.3680043.8.498.77.1"])
+        XCTAssertEqual(E2E.lines(r.stdout).sorted(), expected)
+        XCTAssertTrue(r.stderr.contains("3 fetched, 0 already present, 0 failed"), r.stderr)
+        try FileManager.default.removeItem(atPath: expected[0])
+        let resumed = try E2E.i2(["retrieve", "--from", a.address, "-o", dir, "--port", String(port), "--via", "move", "1.2.826.0.1.3680043.8.498.77.1"])
+        XCTAssertEqual(E2E.lines(resumed.stdout).sorted(), expected)
+        XCTAssertTrue(resumed.stderr.contains("1 fetched, 2 already present, 0 failed"), resumed.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/.i2-incoming"), [])
+        // The port is taken (by Orthanc's own DICOM port): a storage error before the C-MOVE.
+        let busy = try E2E.i2(["retrieve", "--from", a.address, "-o", dir, "--port", String(a.dicomPort), "1.2.826.0.1.3680043.8.498.77.1"], expect: 1)
+        XCTAssertTrue(busy.stderr.contains(String(a.dicomPort)), busy.stderr)
     }
 }

@@ -88,8 +88,14 @@ public struct RetrieveOptions: Sendable {
     public var callingAE = "I2"
     /// C-MOVE: the AE title the node sends to; nil: C-GET into `output`.
     public var moveTo: String?
-    /// C-GET: the store's root (i2 receive's layout).
+    /// C-GET, or C-MOVE to i2 itself: the store's root (i2 receive's layout).
     public var output: String?
+    /// C-MOVE to i2 itself: the port the node sends to (a storage SCP runs there for the duration, as
+    /// our calling AE title, which the node must know with this host and port); nil: C-GET.
+    public var port: Int?
+    /// C-MOVE to i2 itself: how long to wait after the node's final response for the instances it
+    /// reports sent (a node may answer before its sub-operations have all arrived).
+    public var moveWait: Double = 30
     public var items: [RetrieveItem] = []
     /// Read more items (i2 query output) from this descriptor.
     public var stream: Int32?
@@ -115,7 +121,7 @@ public enum RetrieveEngine: Engine {
                 context.events.warning("nothing to retrieve")
                 return result.finish()
             }
-            if let destination = o.moveTo { try move(items, to: destination, o, result) } else { try get(items, o, result) }
+            if let destination = o.moveTo { try move(items, to: destination, o, result) } else { try fetch(items, o, result) }
         } catch let e as I2Error {
             return result.fatal(e)
         } catch {
@@ -169,8 +175,9 @@ public enum RetrieveEngine: Engine {
     /// One instance of an item, as the C-FIND listed it.
     struct Listed { var sopClass, sop, series, study, patient: String }
 
-    /// C-GET of each item into the store at o.output, what is there already skipped.
-    static func get(_ items: [RetrieveItem], _ o: RetrieveOptions, _ result: Reporter) throws {
+    /// Each item into the store at o.output, what is there already skipped: by C-GET, or (o.port) by
+    /// C-MOVE to a storage SCP of our own that runs for the duration.
+    static func fetch(_ items: [RetrieveItem], _ o: RetrieveOptions, _ result: Reporter) throws {
         let context = result.context
         let root = o.output!
         var store = InstanceStore(root: root)
@@ -200,13 +207,17 @@ public enum RetrieveEngine: Engine {
             })
         }
         finder.release()
-        // One association for the instances: the GET model, and every storage SOP class listed with us as
-        // its SCP, uncompressed (a node decompresses what it holds compressed; nothing is transcoded lossily).
-        let classes = Array(Set(listed.joined().map(\.sopClass).filter { !$0.isEmpty })).sorted()
-        guard classes.count < 128 else { throw I2Error(.usage, "the items hold \(classes.count) SOP classes: more than one association carries (127); retrieve them in parts") }
-        let getter = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout, dimse: o.dimseTimeout,
-                                          model: studyRootGet, more: classes.map { PresentationContext($0, NodeRequest.plain, scpRole: true) })
-        defer { getter.release() }
+        let transport: Transport
+        if let port = o.port {
+            transport = try MoveHere(o, port: port, store: store, incoming: incoming, result: result)
+        } else {
+            // One association for the instances: the GET model, and every storage SOP class listed with us
+            // as its SCP, uncompressed (a node decompresses what it holds compressed; nothing lossy).
+            let classes = Array(Set(listed.joined().map(\.sopClass).filter { !$0.isEmpty })).sorted()
+            guard classes.count < 128 else { throw I2Error(.usage, "the items hold \(classes.count) SOP classes: more than one association carries (127); retrieve them in parts") }
+            transport = try GetHere(o, classes: classes, store: store, incoming: incoming, result: result)
+        }
+        defer { transport.close() }
         var fetchedTotal = 0, presentTotal = 0
         for (item, instances) in zip(items, listed) {
             if context.stop.isStopped { break }
@@ -231,20 +242,10 @@ public enum RetrieveEngine: Engine {
             var stored = 0, failed = 0, refused: [String] = []
             var status: UInt16 = 0
             for keys in requests {
-                let r = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-GET") {
-                    try getter.get(model: studyRootGet, keys: keys, incoming: incoming) { tmp, _, sop in
-                        switch store.store(temporary: tmp, sopInstanceUID: sop) {
-                        case .stored(let path, _, _, _), .identical(let path):
-                            stored += 1
-                            result.output(path, ["event": .string("stored"), "sop_instance_uid": .string(sop)])
-                            return (0, "")
-                        case .refused(let answer):
-                            refused.append("\(sop): \(answer.comment)")
-                            return (answer.status, answer.comment)
-                        }
-                    }
-                }
+                let r = try transport.fetch(keys)
+                stored += r.stored
                 failed += r.failed
+                refused += r.refused
                 if r.status != 0 { status = r.status }
             }
             fetchedTotal += stored
@@ -256,5 +257,124 @@ public enum RetrieveEngine: Engine {
             }
         }
         context.events.info("\(fetchedTotal) instance\(fetchedTotal == 1 ? "" : "s") fetched from \(o.node.label) into \(root), \(presentTotal) already there")
+    }
+}
+
+/// How fetched instances arrive: what one request stored, failed, refused.
+private protocol Transport {
+    func fetch(_ keys: [(Tag, String)]) throws -> (stored: Int, failed: Int, refused: [String], status: UInt16)
+    func close()
+}
+
+/// C-GET: the instances come on our own association.
+private final class GetHere: Transport {
+    let association: Association
+    let o: RetrieveOptions, store: InstanceStore, incoming: String, result: Reporter
+
+    init(_ o: RetrieveOptions, classes: [String], store: InstanceStore, incoming: String, result: Reporter) throws {
+        association = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout, dimse: o.dimseTimeout,
+                                           model: RetrieveEngine.studyRootGet,
+                                           more: classes.map { PresentationContext($0, NodeRequest.plain, scpRole: true) })
+        (self.o, self.store, self.incoming, self.result) = (o, store, incoming, result)
+    }
+
+    func fetch(_ keys: [(Tag, String)]) throws -> (stored: Int, failed: Int, refused: [String], status: UInt16) {
+        var stored = 0, refused: [String] = []
+        let r = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-GET") {
+            try association.get(model: RetrieveEngine.studyRootGet, keys: keys, incoming: incoming) { tmp, _, sop in
+                let answer = RetrieveEngine.place(tmp, sop: sop, store: self.store, result: self.result)
+                if answer.status == 0 { stored += 1 } else { refused.append("\(sop): \(answer.comment)") }
+                return answer
+            }
+        }
+        return (stored, r.failed, refused, r.status)
+    }
+
+    func close() { association.release() }
+}
+
+/// C-MOVE to i2 itself: a storage SCP of our own (our calling AE title, o.port) runs for the duration;
+/// each request waits until the instances the node reports sent have arrived, at most o.moveWait.
+private final class MoveHere: Transport, @unchecked Sendable {
+    let association: Association
+    let o: RetrieveOptions
+    let stop = StopToken()
+    let thread: Thread
+    let lock = NSCondition()
+    var arrived = 0, refused: [String] = [], listening = false, failure: Error?
+
+    init(_ o: RetrieveOptions, port: Int, store: InstanceStore, incoming: String, result: Reporter) throws {
+        self.o = o
+        var config = StoreSCPConfig(incomingDirectory: incoming)
+        config.aeTitle = o.callingAE
+        config.port = port
+        config.drainSeconds = 5
+        let scpBox = Box()
+        let scp = StoreSCP(config: config, stopFlag: stop.flag, handler: { [scpBox] received in
+            let answer = RetrieveEngine.place(received.temporaryPath, sop: received.sopInstanceUID, store: store, result: result)
+            scpBox.owner?.arrive(answer.status == 0 ? nil : "\(received.sopInstanceUID): \(answer.comment)")
+            return answer.status == 0 ? .success : .outOfResources(answer.comment)
+        }, log: { level, peer, message in
+            if level != .info { result.context.events.send(.log(level, (peer.map { $0 + ": " } ?? "") + message)) }
+        }, ready: { [scpBox] in scpBox.owner?.ready() })
+        thread = Thread { [scpBox] in
+            do { try scp.run() } catch { scpBox.owner?.failed(error) }
+        }
+        association = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout,
+                                           dimse: o.dimseTimeout, model: RetrieveEngine.studyRootMove)
+        scpBox.owner = self
+        thread.start()
+        lock.lock()
+        while !listening && failure == nil { lock.wait() }
+        let error = failure
+        lock.unlock()
+        if let error { association.abort(); throw error }
+    }
+
+    final class Box: @unchecked Sendable { weak var owner: MoveHere? }
+
+    func ready() { lock.lock(); listening = true; lock.broadcast(); lock.unlock() }
+    func failed(_ e: Error) { lock.lock(); failure = e; lock.broadcast(); lock.unlock() }
+    func arrive(_ refusal: String?) {
+        lock.lock()
+        if let r = refusal { refused.append(r) } else { arrived += 1 }
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    func fetch(_ keys: [(Tag, String)]) throws -> (stored: Int, failed: Int, refused: [String], status: UInt16) {
+        lock.lock()
+        let before = arrived, refusedBefore = refused.count
+        lock.unlock()
+        let r = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-MOVE") {
+            try association.move(model: RetrieveEngine.studyRootMove, keys: keys, destination: o.callingAE)
+        }
+        // The node may report success before every sub-operation's instance has reached us.
+        let expected = r.completed + r.warning
+        let deadline = Date().addingTimeInterval(o.moveWait)
+        lock.lock()
+        while arrived - before < expected && Date() < deadline { lock.wait(until: deadline) }
+        let stored = arrived - before, newRefused = Array(refused[refusedBefore...])
+        lock.unlock()
+        return (stored, r.failed, newRefused, r.status)
+    }
+
+    func close() {
+        association.release()
+        stop.stop()
+        while !thread.isFinished { usleep(10_000) }
+    }
+}
+
+extension RetrieveEngine {
+    /// An arrived instance into the store, its path printed: the answer its sender gets.
+    static func place(_ tmp: String, sop: String, store: InstanceStore, result: Reporter) -> (status: UInt16, comment: String) {
+        switch store.store(temporary: tmp, sopInstanceUID: sop) {
+        case .stored(let path, _, _, _), .identical(let path):
+            result.output(path, ["event": .string("stored"), "sop_instance_uid": .string(sop)])
+            return (0, "")
+        case .refused(let answer):
+            return (answer.status, answer.comment)
+        }
     }
 }
