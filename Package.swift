@@ -33,10 +33,12 @@ let package = Package(
             linkerSettings: [.linkedLibrary("niftiio"), .linkedLibrary("znz"), .linkedLibrary("z"),
                              .linkedLibrary("deflate"), .linkedLibrary("m")]
         ),
+        // libcurl for DICOMweb, loaded on first use (CCurl.h says why): its header at build time only.
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]),
         .target(name: "I2Model"),
         .target(name: "I2DICOM", dependencies: ["CDCMTK", "CDCMTKLoader", "I2Model"]),
         .target(name: "I2NIfTI", dependencies: ["CNIfTI", "I2Model"]),
-        .target(name: "I2Core", dependencies: ["I2Model", "I2DICOM", "I2NIfTI"]),
+        .target(name: "I2Core", dependencies: ["I2Model", "I2DICOM", "I2NIfTI", "CCurl"]),
         .target(name: "I2CLI", dependencies: ["I2Core"]),
         .executableTarget(name: "i2", dependencies: ["I2CLI"]),
         .target(name: "I2TestSupport", path: "Tests/I2TestSupport"),

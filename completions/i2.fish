@@ -18,7 +18,7 @@ complete -c i2 -n __fish_use_subcommand -a convert -d 'Convert between DICOM ser
 complete -c i2 -n __fish_use_subcommand -a send -d 'Send DICOM files to a PACS (C-STORE SCU), or check it with C-ECHO'
 complete -c i2 -n __fish_use_subcommand -a seg2nifti -d 'Convert a DICOM-SEG or RT Structure Set to a label map with dcmqi-style JSON metadata'
 complete -c i2 -n __fish_use_subcommand -a nifti2seg -d 'Convert a label map to a DICOM-SEG, RT Structure Set, overlay series or measurement report on its source series'
-complete -c i2 -n __fish_use_subcommand -a query -d 'Find patients, studies, series or instances on a DICOM node (C-FIND SCU)'
+complete -c i2 -n __fish_use_subcommand -a query -d 'Find patients, studies, series or instances on a DICOM node (C-FIND SCU) or a DICOMweb server (QIDO-RS)'
 complete -c i2 -n __fish_use_subcommand -a retrieve -d 'Fetch studies, series or instances from a DICOM node (C-GET SCU), or have it send them to another node (C-MOVE SCU)'
 complete -c i2 -n __fish_use_subcommand -a help -d 'Print the help of a subcommand'
 complete -c i2 -n __fish_use_subcommand -s h -l help -d 'Print help and exit'
@@ -138,7 +138,7 @@ complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -s 0 -l null -d 'Separ
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from nifti2seg' -a '(__i2_complete_files nii nii.gz nrrd mha mhd)'
 
-complete -c i2 -n '__fish_seen_subcommand_from query' -l from -x -d 'The node to query: AET@HOST:PORT, or a node name from the node file'
+complete -c i2 -n '__fish_seen_subcommand_from query' -l from -x -d 'The node to query: AET@HOST:PORT (C-FIND), an http(s):// DICOMweb base URL (QIDO-RS), or a node name from the node file'
 complete -c i2 -n '__fish_seen_subcommand_from query' -l level -x -a 'patient study series instance' -d 'What to list: patient, study, series or instance'
 complete -c i2 -n '__fish_seen_subcommand_from query' -s a -l aet -x -d 'Our (calling) AE title, as the node knows us'
 complete -c i2 -n '__fish_seen_subcommand_from query' -l patient-id -x -d 'PatientID to match (wildcards * and ? allowed)'

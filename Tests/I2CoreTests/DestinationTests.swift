@@ -125,9 +125,25 @@ final class DestinationTests: XCTestCase {
     func testNodeFileForms() throws {
         let f = write(#"{"s": "S@h1:11", "o": {"aet": "O", "host": "h2", "port": "12", "calling_aet": "ME"}, "v6": "V@[::1]:13"}"#, to: "n.json")
         let nodes = try NodeFile.load(f)
-        XCTAssertEqual(nodes["s"], Destination(aeTitle: "S", host: "h1", port: 11))
-        XCTAssertEqual(nodes["o"], Destination(aeTitle: "O", host: "h2", port: 12, callingAE: "ME"), "port as a string, calling_aet")
-        XCTAssertEqual(nodes["v6"]?.host, "::1")
+        XCTAssertEqual(nodes["s"], .dimse(Destination(aeTitle: "S", host: "h1", port: 11)))
+        XCTAssertEqual(nodes["o"], .dimse(Destination(aeTitle: "O", host: "h2", port: 12, callingAE: "ME")), "port as a string, calling_aet")
+        if case .dimse(let d)? = nodes["v6"] { XCTAssertEqual(d.host, "::1") } else { XCTFail("v6: \(String(describing: nodes["v6"]))") }
         XCTAssertEqual(nodes.count, 3)
+    }
+
+    /// DICOMweb nodes: a URL with basic credentials or a token (never both), or the URL alone; a DIMSE-only
+    /// command refuses them by name.
+    func testNodeFileDICOMwebForms() throws {
+        let f = write(#"{"a": {"url": "https://pacs.example.org/dicom-web/", "username": "u", "password": "p"}, "b": {"url": "http://h:8042/dicom-web", "token": "T", "ca": "/etc/ca.pem"}, "c": "https://x.example/dw"}"#, to: "w.json")
+        let nodes = try NodeFile.load(f)
+        XCTAssertEqual(nodes["a"], .web(try WebEndpoint(url: "https://pacs.example.org/dicom-web", auth: .basic(user: "u", password: "p"))))
+        XCTAssertEqual(nodes["b"], .web(try WebEndpoint(url: "http://h:8042/dicom-web", auth: .bearer("T"), caFile: "/etc/ca.pem")))
+        XCTAssertEqual(nodes["c"], .web(try WebEndpoint(url: "https://x.example/dw")))
+        for bad in [#"{"x": {"url": "https://h/dw", "token": "T", "username": "u", "password": "p"}}"#, #"{"x": {"url": "https://h/dw", "username": "u"}}"#,
+                    #"{"x": {"url": "ftp://h/dw"}}"#] {
+            assertUsage(try NodeFile.load(write(bad, to: "bad.json")), mentions: ["node 'x'"])
+        }
+        assertUsage(try Destination.resolve("a", environment: ["I2_NODES": f]), mentions: ["DICOMweb node"])
+        XCTAssertEqual(try Node.resolve("https://h.example/dw/"), .web(try WebEndpoint(url: "https://h.example/dw")))
     }
 }

@@ -141,20 +141,35 @@ final class OrthancPeer {
     let httpPort: Int
     let directory = TestSupport.tempDirectory()
     let process: PeerProcess
+    /// The user REST calls authenticate as, when Orthanc requires it.
+    private(set) var credentials: (key: String, value: String)?
+    var dicomWebURL: String { "http://127.0.0.1:\(httpPort)/dicom-web" }
 
     /// `modalities`: name → (AE title, host, port) that Orthanc may send to (POST /modalities/NAME/store).
-    init(aeTitle: String = "ORTHANC", modalities: [String: (aet: String, host: String, port: Int)] = [:]) throws {
+    /// `dicomWeb`: with the DICOMweb plugin (Debian orthanc-dicomweb) at /dicom-web; `users`: HTTP basic
+    /// authentication required, for these users and passwords (REST calls of the tests use the first).
+    init(aeTitle: String = "ORTHANC", modalities: [String: (aet: String, host: String, port: Int)] = [:], dicomWeb: Bool = false,
+         users: [String: String] = [:]) throws {
         let exe = try Peers.tool("Orthanc", package: "orthanc")
         self.aeTitle = aeTitle
         dicomPort = try Peers.freePort()
         httpPort = try Peers.freePort()
-        let config: [String: Any] = [
+        var config: [String: Any] = [
             "Name": "i2-test", "StorageDirectory": directory + "/db", "IndexDirectory": directory + "/db",
             "HttpPort": httpPort, "DicomPort": dicomPort, "DicomAet": aeTitle,
-            "RemoteAccessAllowed": false, "AuthenticationEnabled": false,
+            "RemoteAccessAllowed": false, "AuthenticationEnabled": !users.isEmpty, "RegisteredUsers": users,
             "DicomCheckCalledAet": true, "StrictAetComparison": true, "Plugins": [String](),
             "DicomModalities": modalities.mapValues { [$0.aet, $0.host, $0.port] as [Any] },
         ]
+        if dicomWeb {
+            let plugin = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+            guard FileManager.default.fileExists(atPath: plugin) else {
+                throw TestSupport.Missing("the Orthanc DICOMweb plugin is not installed: apt-get install -y orthanc-dicomweb")
+            }
+            config["Plugins"] = [plugin]
+            config["DicomWeb"] = ["Enable": true, "Root": "/dicom-web/"]
+        }
+        credentials = users.sorted { $0.key < $1.key }.first
         let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted])
         try data.write(to: URL(fileURLWithPath: directory + "/orthanc.json"))
         process = try PeerProcess(exe, [directory + "/orthanc.json"], log: directory + "/orthanc.log")
@@ -195,6 +210,9 @@ final class OrthancPeer {
         req.httpMethod = method
         req.httpBody = body
         req.timeoutInterval = 30
+        if let c = credentials {
+            req.setValue("Basic " + Data("\(c.key):\(c.value)".utf8).base64EncodedString(), forHTTPHeaderField: "Authorization")
+        }
         nonisolated(unsafe) var result: Result<Data, Error> = .failure(PeerError("no answer"))
         let done = DispatchSemaphore(value: 0)
         URLSession.shared.dataTask(with: req) { data, response, error in

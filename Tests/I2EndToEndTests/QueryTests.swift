@@ -10,8 +10,10 @@ final class QueryTests: E2ECase {
     /// Orthanc that knows us (AE I2: Orthanc answers C-FIND only to known modalities), holding two
     /// studies: the 3-slice CT as it is (patient 99000, 20030417, accession 03086212), and a copy as
     /// another patient's study (P-B, 20260115, accession ACC2, "THORAX LOW DOSE").
-    func orthancWithTwoStudies(extra: [String: (aet: String, host: String, port: Int)] = [:], i2Port: Int = 11112) throws -> (OrthancPeer, a: [String], b: [String]) {
-        let orthanc = try OrthancPeer(modalities: extra.merging(["i2": (aet: "I2", host: "127.0.0.1", port: i2Port)]) { a, _ in a })
+    func orthancWithTwoStudies(extra: [String: (aet: String, host: String, port: Int)] = [:], i2Port: Int = 11112, dicomWeb: Bool = false,
+                               users: [String: String] = [:]) throws -> (OrthancPeer, a: [String], b: [String]) {
+        let orthanc = try OrthancPeer(modalities: extra.merging(["i2": (aet: "I2", host: "127.0.0.1", port: i2Port)]) { a, _ in a },
+                                      dicomWeb: dicomWeb, users: users)
         addTeardownBlock { orthanc.stop() }
         let source = ["01", "02", "03"].map { TestSupport.fixture("dcmqi/ct-3slice/\($0).dcm") }
         let dcmodify = try TestSupport.tool("dcmodify", package: "dcmtk")
@@ -185,5 +187,37 @@ final class QueryTests: E2ECase {
         // The port is taken (by Orthanc's own DICOM port): a storage error before the C-MOVE.
         let busy = try E2E.i2(["retrieve", "--from", a.address, "-o", dir, "--port", String(a.dicomPort), "1.2.826.0.1.3680043.8.498.77.1"], expect: 1)
         XCTAssertTrue(busy.stderr.contains(String(a.dicomPort)), busy.stderr)
+    }
+
+    /// QIDO-RS against Orthanc's DICOMweb plugin, with HTTP basic authentication from the node file (never
+    /// the command line): the same rows as C-FIND gives for the same studies; wrong or missing
+    /// credentials are refused (4) naming the HTTP status; QIDO-RS has no patient level (2).
+    func testQueryOverQIDORSWithTheNodeFilesCredentials() throws {
+        let (orthanc, a, _) = try orthancWithTwoStudies(dicomWeb: true, users: ["alice": "secret"])
+        let nodes = path("nodes.json")
+        try #"{"web": {"url": "\#(orthanc.dicomWebURL)", "username": "alice", "password": "secret"}, "wrong": {"url": "\#(orthanc.dicomWebURL)", "username": "alice", "password": "nope"}}"#
+            .write(toFile: nodes, atomically: true, encoding: .utf8)
+        func query(_ args: [String], expect: Int32 = 0) throws -> TestSupport.Result {
+            let r = try TestSupport.run(TestSupport.i2Path, ["query"] + args, environment: ["I2_NODES": nodes])
+            XCTAssertEqual(r.status, expect, "\(args): \(r.stderr)")
+            return r
+        }
+        let web = try query(["--from", "web"])
+        let dimse = try query(["--from", orthanc.address])
+        XCTAssertEqual(E2E.lines(web.stdout).count, 2)
+        XCTAssertEqual(web.stdout, dimse.stdout, "QIDO-RS and C-FIND rows differ")
+        let studyA = try uid(a[0], "0020,000d")
+        let series = try query(["--from", "web", "--level", "series", "--study", studyA, "--json"])
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(E2E.lines(series.stdout).first?.utf8 ?? "".utf8)) as? [String: Any])
+        XCTAssertEqual(object["Modality"] as? String, "CT")
+        XCTAssertEqual(object["StudyInstanceUID"] as? String, studyA)
+        XCTAssertEqual(try query(["--from", "web", "--patient-id", "P-*", "--study-date", "20260101-"]).stdout.components(separatedBy: "\t").first,
+                       "1.2.826.0.1.3680043.8.498.77.1")
+        let wrong = try query(["--from", "wrong"], expect: 4)
+        XCTAssertTrue(wrong.stderr.contains("HTTP 401"), wrong.stderr)
+        XCTAssertFalse(wrong.stderr.contains("nope"), "the password is not shown")
+        try query(["--from", orthanc.dicomWebURL], expect: 4)
+        try query(["--from", "web", "--level", "patient"], expect: 2)
+        try query(["--from", "http://127.0.0.1:\(try Peers.freePort())/dicom-web", "--connect-timeout", "2"], expect: 3)
     }
 }

@@ -3,8 +3,8 @@
 import I2Core
 
 enum Query {
-    static let from = Flag("from", value: "NODE", summary: "The node to query: AET@HOST:PORT, or a node name from the node file",
-                           details: "As `i2 send --to` takes it (see NODE FILE in i2-send(1)); a node's calling_aet is our AE title towards it.")
+    static let from = Flag("from", value: "NODE", summary: "The node to query: AET@HOST:PORT (C-FIND), an http(s):// DICOMweb base URL (QIDO-RS), or a node name from the node file",
+                           details: "As `i2 send --to` takes it (see NODE FILE in i2-send(1)); a node's calling_aet is our AE title towards it; a DICOMweb node's credentials come from the node file only.")
     static let level = Flag("level", value: "LEVEL", summary: "What to list: patient, study, series or instance",
                             details: "Study Root Query/Retrieve (Patient Root for `patient`). Some archives answer series and instance queries only within one study: give --study then.",
                             choices: QueryLevel.allCases.map(\.rawValue), defaultValue: "study")
@@ -31,9 +31,9 @@ enum Query {
 
     static let command = Command(
         name: "query",
-        summary: "Find patients, studies, series or instances on a DICOM node (C-FIND SCU)",
+        summary: "Find patients, studies, series or instances on a DICOM node (C-FIND SCU) or a DICOMweb server (QIDO-RS)",
         description: """
-        Sends one C-FIND to a DICOM node and prints the matches. Filters combine (all must match); without filters every item of the level matches, which on a large archive may be refused or cut short by the node.
+        Sends one C-FIND to a DICOM node, or one QIDO-RS request to a DICOMweb server, and prints the matches. Filters combine (all must match); without filters every item of the level matches, which on a large archive may be refused or cut short by the node.
         No match is not an error (exit 0, nothing on stdout). A node that cannot be reached, that rejects the association or that answers the query with a failure status ends the run with the same exit statuses as i2 send.
         """,
         flags: [from, level, aet, patientID, accession, study, modality, studyDate, description, CommonFlags.json, connectTimeout, acseTimeout, dimseTimeout],
@@ -50,8 +50,8 @@ enum Query {
 
     @Sendable static func run(_ args: ParsedArguments, _ run: Invocation) throws -> Report {
         guard let node = args.given(from) else { throw I2Error(.usage, "needs --from AET@HOST:PORT or --from NODE") }
-        var o = QueryOptions(node: try Destination.resolve(node))
-        o.callingAE = try Send.callingAE(args, aet, node: o.node)
+        var o = QueryOptions(node: try Node.resolve(node))
+        if case .dimse(let d) = o.node { o.callingAE = try Send.callingAE(args, aet, node: d) }
         o.level = QueryLevel(rawValue: args.value(level)!) ?? .study
         o.patientID = args.given(patientID)
         o.accession = args.given(accession)

@@ -29,7 +29,7 @@ public enum QueryLevel: String, CaseIterable, Sendable {
 }
 
 public struct QueryOptions: Sendable {
-    public var node: Destination
+    public var node: Node
     public var callingAE = "I2"
     public var level = QueryLevel.study
     public var patientID: String?
@@ -43,7 +43,7 @@ public struct QueryOptions: Sendable {
     public var connectTimeout = 10
     public var acseTimeout = 30
     public var dimseTimeout = 60
-    public init(node: Destination) { self.node = node }
+    public init(node: Node) { self.node = node }
 
     /// The C-FIND identifier: the level, every column as a return key, the filters as matching keys.
     func keys() throws -> [(Tag, String)] {
@@ -78,34 +78,98 @@ public struct QueryOptions: Sendable {
 public enum QueryEngine: Engine {
     public static func run(_ o: QueryOptions, _ context: EngineContext) -> Report {
         let result = Reporter(context)
+        let label: String
+        switch o.node { case .dimse(let d): label = d.label; case .web(let w): label = w.label }
         do {
             let keys = try o.keys()
-            let association = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout,
-                                                   dimse: o.dimseTimeout, model: o.level.model)
-            defer { association.release() }
-            let answer = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-FIND") {
-                try association.find(model: o.level.model, keys: keys)
+            let matches: [[Tag: String]]
+            switch o.node {
+            case .dimse(let node): matches = try find(keys, node: node, o, context)
+            case .web(let node): matches = try qido(keys, node: node, o)
             }
-            // Success, or Cancel after matches (a peer that limits its answers says so with a warning).
-            guard answer.status == 0x0000 || answer.status == 0xFE00 else {
-                let why = answer.comment.isEmpty ? "" : ": \(answer.comment)"
-                throw I2Error(.rejected, peer: o.node.address, "the C-FIND failed with status 0x\(String(answer.status, radix: 16, uppercase: true))\(why)")
-            }
-            if answer.status == 0xFE00 { context.events.warning("\(o.node.label) cancelled the query: the matches may be incomplete") }
             let columns = o.level.columns
-            let rows = answer.matches.map { m in (m, columns.map { m[$0] ?? "" }.joined(separator: "\t")) }
+            let rows = matches.map { m in (m, columns.map { m[$0] ?? "" }.joined(separator: "\t")) }
                 .sorted { $0.1 < $1.1 }
             for (m, row) in rows {
                 var fields: [String: JSONValue] = ["QueryRetrieveLevel": .string(o.level.dicom)]
                 for tag in columns { fields[tag.keyword] = m[tag].map { .string($0) } ?? .null }
                 result.record(row, fields)
             }
-            context.events.info("\(rows.count) \(o.level.rawValue) match\(rows.count == 1 ? "" : "es") on \(o.node.label)")
+            context.events.info("\(rows.count) \(o.level.rawValue) match\(rows.count == 1 ? "" : "es") on \(label)")
         } catch let e as I2Error {
             return result.fatal(e)
         } catch {
-            return result.fatal(I2Error(.internal, peer: o.node.address, "\(error)"))
+            return result.fatal(I2Error(.internal, peer: label, "\(error)"))
         }
         return result.finish()
+    }
+
+    /// C-FIND.
+    static func find(_ keys: [(Tag, String)], node: Destination, _ o: QueryOptions, _ context: EngineContext) throws -> [[Tag: String]] {
+        let association = try NodeRequest.open(node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout,
+                                               dimse: o.dimseTimeout, model: o.level.model)
+        defer { association.release() }
+        let answer = try NodeRequest.refusing(node, callingAE: o.callingAE, "C-FIND") {
+            try association.find(model: o.level.model, keys: keys)
+        }
+        // Success, or Cancel after matches (a peer that limits its answers says so with a warning).
+        guard answer.status == 0x0000 || answer.status == 0xFE00 else {
+            let why = answer.comment.isEmpty ? "" : ": \(answer.comment)"
+            throw I2Error(.rejected, peer: node.address, "the C-FIND failed with status 0x\(String(answer.status, radix: 16, uppercase: true))\(why)")
+        }
+        if answer.status == 0xFE00 { context.events.warning("\(node.label) cancelled the query: the matches may be incomplete") }
+        return answer.matches
+    }
+
+    /// QIDO-RS (PS3.18 10.6): the filters as query parameters by keyword, every column as an includefield,
+    /// the DICOM JSON answer's values read by tag (PN as its alphabetic group).
+    static func qido(_ keys: [(Tag, String)], node: WebEndpoint, _ o: QueryOptions) throws -> [[Tag: String]] {
+        let resource: String
+        switch o.level {
+        case .patient: throw I2Error(.usage, "QIDO-RS has no patient level: query --level study on a DICOMweb node")
+        case .study: resource = "studies"
+        case .series: resource = "series"
+        case .instance: resource = "instances"
+        }
+        var parameters: [String] = []
+        for (tag, value) in keys where tag != .queryRetrieveLevel {
+            parameters.append(value.isEmpty ? "includefield=\(tag.keyword)" : "\(tag.keyword)=\(HTTP.encode(value))")
+        }
+        let url = node.url + "/" + resource + "?" + parameters.joined(separator: "&")
+        let r = try HTTP.request("GET", url, peer: node.label, headers: ["Accept: application/dicom+json"], auth: node.auth,
+                                 connectTimeout: o.connectTimeout, timeout: o.dimseTimeout, maxBody: 256 << 20, caFile: node.caFile)
+        if r.status == 204 { return [] }
+        guard r.isSuccess else { throw WebStatus.error(r, node: node, what: "the QIDO-RS query") }
+        guard let array = try? JSONSerialization.jsonObject(with: Data(r.body)) as? [[String: Any]] else {
+            throw I2Error(.rejected, peer: node.label, "the QIDO-RS answer is not a JSON array of DICOM JSON objects")
+        }
+        let tags = o.level.columns
+        return array.map { object in
+            var m: [Tag: String] = [:]
+            for tag in tags {
+                guard let element = object[String(format: "%04X%04X", tag.group, tag.element)] as? [String: Any],
+                      let values = element["Value"] as? [Any] else { continue }
+                m[tag] = values.map { v -> String in
+                    if let p = v as? [String: Any] { return p["Alphabetic"] as? String ?? "" }
+                    if let n = v as? NSNumber { return n.stringValue }
+                    return v as? String ?? ""
+                }.joined(separator: "\\")
+            }
+            return m
+        }
+    }
+}
+
+/// An HTTP status that is not success, as the error the contract has for it: refused (401, 403 and
+/// other 4xx: the node will not do it) or unreachable (5xx, 429: the node cannot now).
+enum WebStatus {
+    static func error(_ r: HTTPResponse, node: WebEndpoint, what: String) -> I2Error {
+        let text = String(decoding: r.body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let detail = "\(what) was answered with HTTP \(r.status)" + (text.isEmpty ? "" : ": \(text)")
+        switch r.status {
+        case 401, 403: return I2Error(.rejected, peer: node.label, detail + " (the node file's username/password or token)")
+        case 429, 500...599: return I2Error(network: .unreachable, peer: node.label, detail)
+        default: return I2Error(.rejected, peer: node.label, detail)
+        }
     }
 }

@@ -47,20 +47,10 @@ public struct Destination: Sendable, Equatable {
     /// A destination from the command line: an address, or a node name from the node file.
     public static func resolve(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Destination {
         if let d = try parse(text) { return d }
-        let candidates = NodeFile.candidates(environment: environment)
-        guard let file = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            if let forced = environment["I2_NODES"], !forced.isEmpty {
-                throw I2Error(.usage, "I2_NODES names \(forced), which does not exist")
-            }
-            throw I2Error(.usage, "'\(text)' is not AET@HOST:PORT, and there is no node file to look it up in (looked for \(candidates.joined(separator: ", ")); see 'man i2-send')")
+        switch try NodeFile.named(text, environment: environment) {
+        case .dimse(let d): return d
+        case .web(let w): throw I2Error(.usage, "node '\(text)' is a DICOMweb node (\(w.url)): this command speaks DIMSE only")
         }
-        let nodes = try NodeFile.load(file)
-        guard var d = nodes[text] else {
-            let known = nodes.keys.sorted()
-            throw I2Error(.usage, "no node named '\(text)' in \(file)" + (known.isEmpty ? "" : " (it has: \(known.joined(separator: ", ")))"))
-        }
-        d.name = text
-        return d
     }
 
     /// 1 to 16 characters, no backslash or control characters (PS3.5 AE value representation).
@@ -72,9 +62,10 @@ public struct Destination: Sendable, Equatable {
     }
 }
 
-/// The node file: a JSON object mapping names to nodes, each either
+/// The node file: a JSON object mapping names to nodes, each either DIMSE,
 /// `{"aet": "ORTHANC", "host": "pacs.example.org", "port": 4242, "calling_aet": "I2"}` ("calling_aet" optional)
-/// or the string "ORTHANC@pacs.example.org:4242".
+/// or the string "ORTHANC@pacs.example.org:4242"; or DICOMweb, `{"url": "https://…/dicom-web", "username": …,
+/// "password": …}` or `"token"` (both optional; "ca": a CA bundle to trust), or the URL as a string.
 public enum NodeFile {
     /// Where the node file is looked for, in order: $I2_NODES alone when set; otherwise the user's, then the system's.
     public static func candidates(environment: [String: String]) -> [String] {
@@ -84,25 +75,58 @@ public enum NodeFile {
         return [config + "/i2/nodes.json", "/etc/i2/nodes.json"]
     }
 
-    public static func load(_ path: String) throws -> [String: Destination] {
+    /// The node named `text` in the node file.
+    public static func named(_ text: String, environment: [String: String]) throws -> Node {
+        let candidates = candidates(environment: environment)
+        guard let file = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            if let forced = environment["I2_NODES"], !forced.isEmpty {
+                throw I2Error(.usage, "I2_NODES names \(forced), which does not exist")
+            }
+            throw I2Error(.usage, "'\(text)' is not AET@HOST:PORT, and there is no node file to look it up in (looked for \(candidates.joined(separator: ", ")); see 'man i2-send')")
+        }
+        let nodes = try load(file)
+        guard let node = nodes[text] else {
+            let known = nodes.keys.sorted()
+            throw I2Error(.usage, "no node named '\(text)' in \(file)" + (known.isEmpty ? "" : " (it has: \(known.joined(separator: ", ")))"))
+        }
+        switch node {
+        case .dimse(var d): d.name = text; return .dimse(d)
+        case .web(var w): w.name = text; return .web(w)
+        }
+    }
+
+    public static func load(_ path: String) throws -> [String: Node] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw I2Error(.usage, path: path, "cannot read the node file")
         }
         guard let top = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw I2Error(.usage, path: path, "the node file must be a JSON object mapping node names to nodes")
         }
-        var nodes: [String: Destination] = [:]
+        var nodes: [String: Node] = [:]
         for (name, value) in top {
             func bad(_ why: String) -> I2Error { I2Error(.usage, path: path, "node '\(name)': \(why)") }
             if let text = value as? String {
+                if text.hasPrefix("http://") || text.hasPrefix("https://") {
+                    do { nodes[name] = .web(try WebEndpoint(url: text)) } catch let e as I2Error { throw bad(e.detail) }
+                    continue
+                }
                 let parsed: Destination?
                 do { parsed = try Destination.parse(text) } catch let e as I2Error { throw bad(e.detail) }
-                guard let d = parsed else { throw bad("'\(text)' is not AET@HOST:PORT") }
-                nodes[name] = d
+                guard let d = parsed else { throw bad("'\(text)' is not AET@HOST:PORT or an http(s):// URL") }
+                nodes[name] = .dimse(d)
                 continue
             }
-            guard let o = value as? [String: Any] else { throw bad("expected an object or \"AET@HOST:PORT\"") }
-            guard let aet = o["aet"] as? String else { throw bad("\"aet\" (the node's AE title) is missing") }
+            guard let o = value as? [String: Any] else { throw bad("expected an object, \"AET@HOST:PORT\" or a URL") }
+            if let url = o["url"] as? String {
+                // DICOMweb: basic authentication or a bearer token, never both.
+                let user = o["username"] as? String, password = o["password"] as? String, token = o["token"] as? String
+                guard token == nil || (user == nil && password == nil) else { throw bad("\"token\" and \"username\"/\"password\" exclude each other") }
+                guard (user == nil) == (password == nil) else { throw bad("\"username\" and \"password\" go together") }
+                let auth: WebEndpoint.Auth? = token.map { .bearer($0) } ?? user.map { .basic(user: $0, password: password ?? "") }
+                do { nodes[name] = .web(try WebEndpoint(url: url, auth: auth, caFile: o["ca"] as? String)) } catch let e as I2Error { throw bad(e.detail) }
+                continue
+            }
+            guard let aet = o["aet"] as? String else { throw bad("\"aet\" (the node's AE title) or \"url\" (a DICOMweb base URL) is missing") }
             guard let host = o["host"] as? String, !host.isEmpty else { throw bad("\"host\" is missing") }
             guard let port = (o["port"] as? Int) ?? (o["port"] as? String).flatMap(Int.init), (1...65535).contains(port) else {
                 throw bad("\"port\" must be a number from 1 to 65535")
@@ -112,7 +136,7 @@ public enum NodeFile {
                 try Destination.validateAETitle(aet, what: "\"aet\"")
                 if let c = calling { try Destination.validateAETitle(c, what: "\"calling_aet\"") }
             } catch let e as I2Error { throw bad(e.detail) }
-            nodes[name] = Destination(aeTitle: aet, host: host, port: port, callingAE: calling)
+            nodes[name] = .dimse(Destination(aeTitle: aet, host: host, port: port, callingAE: calling))
         }
         return nodes
     }
