@@ -106,7 +106,8 @@ public enum SegToNifti: Engine {
         }
     }
 
-    /// `pixels` is the pixel data in memory; or, for a label map already decoded, nil with `labelMap`.
+    /// `pixels` is the pixel data in memory; or, for a label map already decoded (SegFrames.labelMap, in
+    /// dcm2niix order), nil with `labelMap`.
     static func convert(_ o: Seg2NiftiOptions, _ seg: SegmentationObject, _ grid: SegGrid, pixels: UnsafeBufferPointer<UInt8>?,
                         labelMap: Volume? = nil, format: FileFormat, probability: Bool, json: BackgroundJSON? = nil,
                         wrote: (String) -> Void) throws -> [String] {
@@ -133,7 +134,7 @@ public enum SegToNifti: Engine {
             }
             metadata.segmentAttributesFileMapping = names
         } else {
-            let volume = dcm2niixOrder(try labelMap ?? SegFrames.labelMap(seg, pixels: pixels!, grid: grid, threshold: o.threshold))
+            let volume = try labelMap ?? SegFrames.labelMap(seg, pixels: pixels!, grid: grid, threshold: o.threshold)   // dcm2niix order
             outputs.append((o.output, { volume }))
             metadata = labelMapMetadata(seg)
         }
@@ -167,9 +168,9 @@ public enum SegToNifti: Engine {
     }
 
     /// The frames' rows reversed, grid adjusted: the voxel order `i2 convert` gives a DICOM series
-    /// (dcm2niix's), so a label map overlays the converted image array for array.
-    static func dcm2niixOrder(_ v: Volume) -> Volume {
-        var v = v
+    /// (dcm2niix's), so a label map overlays the converted image array for array. Consuming: reversed in
+    /// place, not copied.
+    static func dcm2niixOrder(_ v: consuming Volume) -> Volume {
         v.reverse(axis: 1)
         return v
     }
