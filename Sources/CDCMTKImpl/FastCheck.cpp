@@ -3,9 +3,13 @@
 #include "FastHeader.hpp"
 #include "Shim.hpp"
 
+#include "CDCMTKSegRead.h"
+
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -61,6 +65,41 @@ struct Checker {
         }
         if (k >= 0 || o) differ(where + ": element counts differ");
     }
+
+    /// A SEG's per-frame and per-segment arrays as the index gives them (when it answers) and as DCMTK's walk does.
+    void compareSeg(DcmDataset *ds) {
+        int perFrame = h.top(0x52009230), segments = h.top(0x00620002);
+        if (perFrame < 0 && segments < 0) return;
+        int frames = perFrame >= 0 && h.nodes[perFrame].kind == i2dcm::FastNode::Sequence ? (int)h.itemCount(perFrame) : 1;
+        struct Frames {
+            std::vector<int32_t> segment, count;
+            std::vector<double> position;
+            std::vector<char> uids;
+            std::vector<uint32_t> index;
+            explicit Frames(int n) : segment(n), count(n), position(3 * n), uids((size_t)n * I2DCM_UID_SLOT), index((size_t)n * I2DCM_MAX_INDEX) {}
+            bool operator==(const Frames &o) const {
+                for (size_t i = 0; i < position.size(); i++)
+                    if (!(position[i] == o.position[i] || (std::isnan(position[i]) && std::isnan(o.position[i])))) return false;
+                for (size_t i = 0; i < segment.size(); i++)
+                    if (strcmp(&uids[i * I2DCM_UID_SLOT], &o.uids[i * I2DCM_UID_SLOT]) != 0 ||
+                        memcmp(&index[i * I2DCM_MAX_INDEX], &o.index[i * I2DCM_MAX_INDEX], (size_t)count[i] * 4) != 0) return false;
+                return segment == o.segment && count == o.count;
+            }
+        } fast(frames), slow(frames);
+        int fastItems = 0;
+        char err[256];
+        if (i2dcm::fastSegFrames(h, frames, fast.segment.data(), fast.position.data(), fast.uids.data(), fast.index.data(), fast.count.data(), fastItems)) {
+            int items = i2dcm::segFrames(ds, frames, slow.segment.data(), slow.position.data(), slow.uids.data(), slow.index.data(), slow.count.data(), err, sizeof err);
+            if (items != fastItems || !(fast == slow)) differ("SEG per-frame arrays differ from DCMTK's");
+        }
+        int n = segments >= 0 && h.nodes[segments].kind == i2dcm::FastNode::Sequence ? (int)h.itemCount(segments) : 0;
+        std::vector<int32_t> fastNumber(n), slowNumber(n);
+        std::vector<int64_t> fastLabel(n), slowLabel(n);
+        int fastCount = 0;
+        if (i2dcm::fastSegSegments(h, n, fastNumber.data(), fastLabel.data(), fastCount) &&
+            (i2dcm::segSegments(ds, n, slowNumber.data(), slowLabel.data()) != fastCount || fastNumber != slowNumber || fastLabel != slowLabel))
+            differ("SEG segment numbers or original labels differ from DCMTK's");
+    }
 };
 
 }  // namespace
@@ -81,6 +120,7 @@ extern "C" int i2dcmx_fast_check(const char *path, char *report, size_t reportle
     DcmDataset *ds = ff.getDataset();
     if (DcmXfer(ds->getOriginalXfer()).getXferID() != fast->transferSyntax) c.differ("transfer syntax differs");
     c.compare(-1, ds, "");
+    c.compareSeg(ds);
     snprintf(report, reportlen, "%s", c.report.c_str());
     return c.differences;
 }

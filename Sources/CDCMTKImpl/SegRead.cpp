@@ -25,9 +25,8 @@ static DcmItem *macro(DcmItem *frame, DcmItem *shared, const DcmTagKey &seq) {
     return m ? m : firstItem(shared, seq);
 }
 
-extern "C" int i2dcmx_seg_frames(i2dcmx_file *f, int count, int32_t *segment, double *position, char *source_uids,
-                                uint32_t *index, int32_t *index_count, char *err, size_t errlen) {
-    DcmDataset *ds = f->dcm().getDataset();
+int i2dcm::segFrames(DcmDataset *ds, int count, int32_t *segment, double *position, char *source_uids, uint32_t *index,
+                     int32_t *index_count, char *err, size_t errlen) {
     for (int i = 0; i < count; i++) {
         segment[i] = -1;
         position[3 * i] = position[3 * i + 1] = position[3 * i + 2] = NAN;
@@ -84,6 +83,11 @@ extern "C" int i2dcmx_seg_frames(i2dcmx_file *f, int count, int32_t *segment, do
     return (int)items;
 }
 
+extern "C" int i2dcmx_seg_frames(i2dcmx_file *f, int count, int32_t *segment, double *position, char *source_uids,
+                                uint32_t *index, int32_t *index_count, char *err, size_t errlen) {
+    return i2dcm::segFrames(f->dcm().getDataset(), count, segment, position, source_uids, index, index_count, err, errlen);
+}
+
 /// The original label value under private creator "i2" in `item`, or -1.
 static int64_t originalLabel(DcmItem *item) {
     for (Uint16 block = 0x10; block <= 0xFF; block++) {
@@ -104,9 +108,9 @@ static int64_t originalLabel(DcmItem *item) {
     return -1;
 }
 
-extern "C" int i2dcmx_seg_segments(i2dcmx_file *f, int count, int32_t *number, int64_t *original_label) {
+int i2dcm::segSegments(DcmDataset *ds, int count, int32_t *number, int64_t *original_label) {
     DcmSequenceOfItems *seq = nullptr;
-    if (f->dcm().getDataset()->findAndGetSequence(DCM_SegmentSequence, seq).bad() || !seq) return -1;
+    if (ds->findAndGetSequence(DCM_SegmentSequence, seq).bad() || !seq) return -1;
     int i = 0;
     for (DcmObject *obj = seq->nextInContainer(nullptr); obj && i < count; obj = seq->nextInContainer(obj), i++) {
         DcmItem *item = OFstatic_cast(DcmItem *, obj);
@@ -115,6 +119,10 @@ extern "C" int i2dcmx_seg_segments(i2dcmx_file *f, int count, int32_t *number, i
         original_label[i] = originalLabel(item);
     }
     return (int)seq->card();
+}
+
+extern "C" int i2dcmx_seg_segments(i2dcmx_file *f, int count, int32_t *number, int64_t *original_label) {
+    return i2dcm::segSegments(f->dcm().getDataset(), count, number, original_label);
 }
 
 extern "C" const void *i2dcmx_seg_pixel_data(i2dcmx_file *f, size_t *len) {

@@ -82,6 +82,11 @@ DcmElement *topLevel(i2dcmx_file *f, const DcmTagKey &key);
 /// findAndGetElement(key, el, searchIntoSub) finds), or null.
 DcmElement *firstNested(i2dcmx_file *f, const DcmTagKey &key);
 
+/// CDCMTKSegRead.h's SEG walks over a data set (SegRead.cpp); FastCheck.cpp compares the fast index's with them.
+int segFrames(DcmDataset *ds, int count, int32_t *segment, double *position, char *source_uids, uint32_t *index,
+              int32_t *index_count, char *err, size_t errlen);
+int segSegments(DcmDataset *ds, int count, int32_t *number, int64_t *original_label);
+
 /// The file meta information (group 0002) as the one meta reader finds it.
 struct Meta {
     bool part10 = false;            // the file has the preamble and "DICM"

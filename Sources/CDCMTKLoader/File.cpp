@@ -279,16 +279,26 @@ extern "C" int i2dcm_tables_check(char *report, size_t reportlen) { return libra
 
 extern "C" int i2dcm_seg_frames(i2dcm_file *f, int count, int32_t *segment, double *position, char *source_uids, uint32_t *index,
                                 int32_t *index_count, char *err, size_t errlen) {
+    int result;
+    if (f->fast && i2dcm::fastSegFrames(*f->fast, count, segment, position, source_uids, index, index_count, result)) return result;
     return library().seg_frames(f->dcm(), count, segment, position, source_uids, index, index_count, err, errlen);
 }
 
 extern "C" int i2dcm_seg_segments(i2dcm_file *f, int count, int32_t *number, int64_t *original_label) {
+    int result;
+    if (f->fast && i2dcm::fastSegSegments(*f->fast, count, number, original_label, result)) return result;
     return library().seg_segments(f->dcm(), count, number, original_label);
 }
 
 extern "C" const void *i2dcm_seg_pixel_data(i2dcm_file *f, size_t *len) { return library().seg_pixel_data(f->dcm(), len); }
 
 extern "C" int i2dcm_seg_pixel_read(i2dcm_file *f, size_t offset, size_t n, void *dst, size_t *len, char *err, size_t errlen) {
+    if (f->fast && n == 0) {   // the length only: the index has it
+        if (len) *len = 0;
+        if (f->fast->pixelKind != 0) return 1;
+        if (len) *len = (size_t)f->fast->pixelBytes;
+        return I2DCM_OK;
+    }
     return library().seg_pixel_read(f->dcm(), offset, n, dst, len, err, errlen);
 }
 

@@ -96,6 +96,8 @@ void preload() {
 
 }  // namespace i2dcm
 
+extern "C" void i2dcm_preload(void) { i2dcm::preload(); }
+
 extern "C" int i2dcm_prepare_environment(void) {
     i2dcm::environmentFixed = true;
     const char *path = getenv("DCMDICTPATH");

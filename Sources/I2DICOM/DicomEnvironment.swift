@@ -10,6 +10,9 @@ public enum DicomEnvironment {
     /// Call first thing, before any thread starts.
     public static func prepare() { setsDictionaryPath = i2dcm_prepare_environment() == 1 }
 
+    /// Loads DCMTK on a thread of its own now, for a command that will write through it (i2dcm_preload).
+    public static func preload() { i2dcm_preload() }
+
     /// `environment` for a command i2 runs: without the DCMDICTPATH i2 set for itself.
     public static func forChild(_ environment: [String: String]) -> [String: String] {
         guard setsDictionaryPath, environment["DCMDICTPATH"] == "/dev/null" else { return environment }

@@ -102,17 +102,21 @@ public struct Volume: Sendable {
         let blocks = data.count / (run * n)                    // everything above the axis (slices, volumes)
         data.withUnsafeMutableBytes { raw in
             guard let base = raw.baseAddress else { return }
-            let tmp = UnsafeMutableRawPointer.allocate(byteCount: run, alignment: 16)
-            defer { tmp.deallocate() }
-            for b in 0..<blocks {
-                let block = base + b * run * n
-                for i in 0..<(n / 2) {
-                    let p = block + i * run, q = block + (n - 1 - i) * run
-                    tmp.copyMemory(from: p, byteCount: run)
-                    p.copyMemory(from: q, byteCount: run)
-                    q.copyMemory(from: tmp, byteCount: run)
-                }
-            }
+            for b in 0..<blocks { Volume.reverseRuns(base + b * run * n, run: run, count: n) }
+        }
+    }
+
+    /// Reverses the order of `count` runs of `run` bytes at `base`, in place: the voxel move of
+    /// `reverse`, for callers that reverse a slice while it is in cache.
+    public static func reverseRuns(_ base: UnsafeMutableRawPointer, run: Int, count n: Int) {
+        guard n > 1 else { return }
+        let tmp = UnsafeMutableRawPointer.allocate(byteCount: run, alignment: 16)
+        defer { tmp.deallocate() }
+        for i in 0..<(n / 2) {
+            let p = base + i * run, q = base + (n - 1 - i) * run
+            tmp.copyMemory(from: p, byteCount: run)
+            p.copyMemory(from: q, byteCount: run)
+            q.copyMemory(from: tmp, byteCount: run)
         }
     }
 

@@ -36,8 +36,11 @@ final class Seg2NiftiFramesTests: XCTestCase {
         return out
     }
 
+    /// SegFrames.labelMap's result (dcm2niix order: each frame's rows reversed) back in the frames' row order.
     func labelMap(_ s: SegmentationObject, pixels: [UInt8], grid: SegGrid, threshold: Double) throws -> Volume {
-        try pixels.withUnsafeBufferPointer { try SegFrames.labelMap(s, pixels: $0, grid: grid, threshold: threshold) }
+        var v = try pixels.withUnsafeBufferPointer { try SegFrames.labelMap(s, pixels: $0, grid: grid, threshold: threshold) }
+        v.reverse(axis: 1)
+        return v
     }
     func segmentMask(_ s: SegmentationObject, _ n: Int, pixels: [UInt8], grid: SegGrid, threshold: Double, probability: Bool) throws -> Volume {
         try pixels.withUnsafeBufferPointer { try SegFrames.segment(s, n, pixels: $0, grid: grid, threshold: threshold, probability: probability) }
@@ -60,6 +63,14 @@ final class Seg2NiftiFramesTests: XCTestCase {
             XCTAssertEqual(v.data[1 * plane + p], a[p] ? 1 : 0)
             XCTAssertEqual(v.data[2 * plane + p], 0)
         }
+        // As decoded: rows reversed, the grid with them (what `i2 convert` gives the series).
+        let raw = try pack([a, b, a]).withUnsafeBufferPointer { try SegFrames.labelMap(s, pixels: $0, grid: grid, threshold: 0.5) }
+        var reversed = grid.volume
+        reversed.reverse(axis: 1, voxels: false)
+        XCTAssertEqual(raw.origin, reversed.origin)
+        XCTAssertEqual(raw.direction, reversed.direction)
+        XCTAssertEqual(raw.data[3 * plane + (rows - 1) * cols + 3], a[3] ? 1 : 0)
+        XCTAssertEqual(raw.data[3 * plane + 3], a[(rows - 1) * cols + 3] ? 1 : 0)
     }
 
     func testOverlapNamesBothSegments() throws {
@@ -84,7 +95,7 @@ final class Seg2NiftiFramesTests: XCTestCase {
         let slabbed = try px.withUnsafeBufferPointer { p in
             try SegFrames.labelMap(s, frames: { _, _ in (p, 0) }, grid: grid, threshold: 0.5, slabBytes: plane)
         }
-        XCTAssertEqual(slabbed.data, try labelMap(s, pixels: px, grid: grid, threshold: 0.5).data)
+        XCTAssertEqual(slabbed.data, try px.withUnsafeBufferPointer { try SegFrames.labelMap(s, pixels: $0, grid: grid, threshold: 0.5).data })
         // Overlaps on slice 0 (frame 4) and slice 3 (frame 3): a sequential pass meets frame 3's first.
         let bit = (0..<plane).map { $0 == 30 }
         let o = seg(zs: [6, 0, 6, 0], segments: [1, 1, 2, 2], entries: [segment(1), segment(2)])

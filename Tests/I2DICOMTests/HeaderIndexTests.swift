@@ -1,6 +1,7 @@
 // The fast header index (CDCMTK FastHeader.cpp) against DCMTK's own reading: every element of every
-// fixture the index takes must read the same both ways, most fixtures must be taken (else the fast
-// path silently fell back), and damaged variants must either be left to DCMTK or read the same.
+// fixture the index takes must read the same both ways (and a SEG's per-frame and segment arrays,
+// CDCMTK/FastSeg.cpp), most fixtures must be taken (else the fast path silently fell back), and
+// damaged variants must either be left to DCMTK or read the same.
 // HEADER_INDEX_CORPORA (colon-separated directories) widens the comparison, e.g. to dcm2niix's corpora.
 import Foundation
 import XCTest

@@ -117,6 +117,10 @@ int i2dcm_meta(const char *path, i2dcm_meta_info *meta, char *err, size_t errlen
 /// never calls this (the unit tests) gets the same dictionary by a brief set-and-unset instead.
 int i2dcm_prepare_environment(void);
 
+/// Starts loading libi2dcmtk.so (and DCMTK's set-up) on a thread of its own, for a command sure to need
+/// it: the load (~10 ms) then runs beside the command's other work instead of at its first DCMTK call.
+void i2dcm_preload(void);
+
 /// DCMTK's dictionary keyword for a tag ("" when it has none); returns its length.
 /// Why: so the tests can check that every keyword in I2DICOM's tag table is the one the standard (and
 /// DCMTK) uses.

@@ -96,6 +96,9 @@ public:
     long pixelFragments = 0, pixelBytes = 0;
     uint64_t pixelOffset = 0;     // native: where the value starts in the file
 
+    /// The stored bytes of leaf `node` (not the top-level pixel data), `nodes[node].length` of them.
+    const uint8_t *value(int node) const { return at(nodes[node].offset); }
+
     /// The private creator of (group, element) in `container` (-1: the data set), or "".
     std::string creatorOf(int container, uint16_t group, uint16_t element) const;
     /// The VR DCMTK gives node `n` (its own in explicit VR; the dictionary's, with the private creator, in implicit VR).
@@ -113,6 +116,12 @@ private:
     static bool isPixelData(const FastNode &n) { return n.parent < 0 && n.tag == 0x7FE00010; }
     const uint8_t *at(uint64_t offset) const { return offset >= tailStart && !tail.empty() ? tail.data() + (offset - tailStart) : head.data() + offset; }
 };
+
+/// CDCMTKSegRead.h's i2dcm_seg_frames and i2dcm_seg_segments answered from the index (FastSeg.cpp): true
+/// with `result` set, false when DCMTK must answer (anything but the plain layout, which it reads the same).
+bool fastSegFrames(const FastHeader &h, int count, int32_t *segment, double *position, char *source_uids, uint32_t *index,
+                   int32_t *index_count, int &result);
+bool fastSegSegments(const FastHeader &h, int count, int32_t *number, int64_t *original_label, int &result);
 
 /// With I2_FAST_DEBUG set, "i2: fast header: PATH: WHAT" on stderr: a file that silently took DCMTK's
 /// slower path is a performance bug worth seeing.

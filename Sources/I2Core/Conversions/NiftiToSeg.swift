@@ -101,6 +101,7 @@ public enum NiftiToSeg: Engine {
         if o.type == .labelmap, o.inputs.count > 1 {
             throw I2Error(.usage, "--type labelmap takes one label map: several masks may overlap, which a label map cannot hold")
         }
+        DicomEnvironment.preload()   // every object is written through DCMTK: loaded while the inputs are read
         // The label maps are read on one core while the reference headers are scanned on the others:
         // inflating a .nii.gz runs on one core only. Read errors are reported first.
         let read = ReadResult()
@@ -149,16 +150,17 @@ public enum NiftiToSeg: Engine {
                 throw I2Error(.badInput, path: o.inputs[i], "not on the grid of the reference series: \(why)")
             }
         }
-        let presence = try zip(volumes, o.inputs).map { try LabelScan.presence($0, path: $1) }
-        var plan = try SegPlan(options: o, metadata: metadata, presence: presence, warn: warn)
-        if plan.isEmpty && !o.writeEmptyResult { return .empty }
-        if plan.isEmpty { plan.recordEmpty(metadata: metadata, inputs: o.inputs.count) }
-        // The default UID seed hashes the label maps (one core, sequential): done while the data set is
-        // built, and the UIDs set last.
+        // The default UID seed hashes the label maps (one core, sequential): done while the labels are
+        // listed and the data set is built, and the UIDs set last.
         let hashing = DispatchGroup()
         if o.uidSeed == nil {
             DispatchQueue.global().async(group: hashing) { [volumes] in read.hashes = volumes.map { Hash.hex($0.data) } }
         }
+        let hashes = { hashing.wait(); return read.hashes }
+        let presence = try zip(volumes, o.inputs).map { try LabelScan.presence($0, path: $1) }
+        var plan = try SegPlan(options: o, metadata: metadata, presence: presence, warn: warn)
+        if plan.isEmpty && !o.writeEmptyResult { return .empty }
+        if plan.isEmpty { plan.recordEmpty(metadata: metadata, inputs: o.inputs.count) }
 
         if o.objects.count > 1 {
             var isDirectory: ObjCBool = false
@@ -169,17 +171,16 @@ public enum NiftiToSeg: Engine {
                 throw I2Error(.storage, path: o.output, "cannot create the output directory: \(error.localizedDescription)")
             }
         }
-        hashing.wait()
         // The SEG last: writing it frees the label maps the other objects are made from.
         var written: [DerivedObject: [String]] = [:]
         for object in o.objects.sorted(by: { ($0 == .seg ? 1 : 0) < ($1 == .seg ? 1 : 0) }) {
             switch object {
-            case .seg: try writeSEG(o, plan: plan, volumes: &volumes, ref: ref, metadata: metadata, hashes: read.hashes)
+            case .seg: try writeSEG(o, plan: plan, volumes: &volumes, ref: ref, metadata: metadata, hashes: hashes)
             case .rtstruct: try writeStructureSet(o, metadata: metadata, presence: presence, volumes: volumes, ref: ref,
-                                                  hashes: read.hashes, warn: warn)
-            case .sr: try writeReport(o, plan: plan, volumes: volumes, ref: ref, metadata: metadata, hashes: read.hashes)
+                                                  hashes: hashes(), warn: warn)
+            case .sr: try writeReport(o, plan: plan, volumes: volumes, ref: ref, metadata: metadata, hashes: hashes())
             case .overlay:
-                written[object] = try writeOverlay(o, plan: plan, volumes: volumes, ref: ref, metadata: metadata, hashes: read.hashes)
+                written[object] = try writeOverlay(o, plan: plan, volumes: volumes, ref: ref, metadata: metadata, hashes: hashes())
                 continue
             }
             written[object] = [o.path(of: object)]
@@ -187,16 +188,17 @@ public enum NiftiToSeg: Engine {
         return .written(o.objects.flatMap { written[$0] ?? [] })
     }
 
-    /// The DICOM-SEG of `plan` at o.path(of: .seg). Frees `volumes` once the frames are made.
+    /// The DICOM-SEG of `plan` at o.path(of: .seg). Frees `volumes` once the frames are made. `hashes`
+    /// waits for the label maps' hashes, needed only for the UIDs, once the data set is built.
     static func writeSEG(_ o: Nifti2SegOptions, plan: SegPlan, volumes: inout [Volume], ref: SegReference,
-                         metadata: SegmentMetadata, hashes: [String]) throws {
+                         metadata: SegmentMetadata, hashes: () -> [String]) throws {
         let output = o.path(of: .seg)
         var seg = Segmentation(segmentationType: o.type, segments: plan.segments, frames: plan.frames,
                                sourceSlices: ref.sources, rows: ref.stack.first.rows, columns: ref.stack.first.columns)
         try describe(&seg, o: o, ref: ref, metadata: metadata)
         let writer = try SegmentationWriter(seg, reference: ref.file, path: output)
         setUIDs(&seg, o: o, refSeries: ref.stack.first.seriesInstanceUID,
-                contentHashes: hashes + [contentOptions(o, sources: ref.sources)])
+                contentHashes: hashes() + [contentOptions(o, sources: ref.sources)])
         try writer.setUIDs(seg)
         if o.inputs.count > 1 {
             // Only masks can overlap; known from the voxels, and needed before the data set is saved.

@@ -106,7 +106,8 @@ public enum SegToNifti: Engine {
         }
     }
 
-    /// `pixels` is the pixel data in memory; or, for a label map already decoded, nil with `labelMap`.
+    /// `pixels` is the pixel data in memory; or, for a label map already decoded (SegFrames.labelMap, in
+    /// dcm2niix order), nil with `labelMap`.
     static func convert(_ o: Seg2NiftiOptions, _ seg: SegmentationObject, _ grid: SegGrid, pixels: UnsafeBufferPointer<UInt8>?,
                         labelMap: Volume? = nil, format: FileFormat, probability: Bool, json: BackgroundJSON? = nil,
                         wrote: (String) -> Void) throws -> [String] {
@@ -133,7 +134,8 @@ public enum SegToNifti: Engine {
             }
             metadata.segmentAttributesFileMapping = names
         } else {
-            let volume = dcm2niixOrder(try labelMap ?? SegFrames.labelMap(seg, pixels: pixels!, grid: grid, threshold: o.threshold), grid)
+            // Decoded with its rows reversed (dcm2niix's row order) already.
+            let volume = convertOrder(rowsReversed: try labelMap ?? SegFrames.labelMap(seg, pixels: pixels!, grid: grid, threshold: o.threshold), grid)
             outputs.append((o.output, { volume }))
             metadata = labelMapMetadata(seg)
         }
@@ -167,10 +169,22 @@ public enum SegToNifti: Engine {
     }
 
     /// The voxel order `i2 convert` gives the --ref series (Ortho.dcm2niixOrder), so a label map overlays
-    /// the converted image array for array; on the SEG's own grid, its rows reversed.
-    static func dcm2niixOrder(_ v: Volume, _ grid: SegGrid) -> Volume {
-        var v = v
+    /// the converted image array for array; on the SEG's own grid, its rows reversed. Consuming: reversed
+    /// in place, not copied.
+    static func dcm2niixOrder(_ v: consuming Volume, _ grid: SegGrid) -> Volume {
         Ortho.dcm2niixOrder(&v, first: grid.reference)
+        return v
+    }
+
+    /// A volume decoded with its rows already reversed (SegFrames.labelMap) in i2 convert's order for the
+    /// --ref series: GE reversed-polarity EPI keeps the DICOM rows, 3-D acquisitions are reoriented.
+    static func convertOrder(rowsReversed v: consuming Volume, _ grid: SegGrid) -> Volume {
+        guard let first = grid.reference else { return v }
+        if first.pepolarReversed {
+            v.reverse(axis: 1)                  // the rows back, the grid with them
+            v.reverse(axis: 1, voxels: false)   // and the grid as convert has it
+        }
+        if first.acquisition3D { Ortho.apply(&v) }
         return v
     }
 

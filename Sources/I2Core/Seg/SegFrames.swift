@@ -70,6 +70,8 @@ enum SegFrames {
     }
 
     /// One label map: each segment's voxels get its label (`labelID`). An overlap is an error naming both segments.
+    /// The label maps are in dcm2niix order (SegToNifti.dcm2niixOrder), made so as the frames are decoded:
+    /// reversing the whole volume afterwards is another pass over it.
     static func labelMap(_ seg: SegmentationObject, pixels: UnsafeBufferPointer<UInt8>, grid: SegGrid, threshold: Double) throws -> Volume {
         if seg.type == .labelmap {
             var v = grid.volume
@@ -81,6 +83,7 @@ enum SegFrames {
             case .uint16: try fillLabelMap(seg, pixels, grid, &v.data, UInt16.self)
             default: try fillLabelMap(seg, pixels, grid, &v.data, UInt32.self)
             }
+            v.reverse(axis: 1, voxels: false)
             return v
         }
         return try labelMap(seg, frames: { _, _ in (pixels, 0) }, grid: grid, threshold: threshold)
@@ -114,6 +117,7 @@ enum SegFrames {
         case .uint16: try fill(UInt16.self, seg, frames, grid, &v.data, threshold, slabBytes)
         default: try fill(UInt32.self, seg, frames, grid, &v.data, threshold, slabBytes)
         }
+        v.reverse(axis: 1, voxels: false)
         return v
     }
 
@@ -175,6 +179,10 @@ enum SegFrames {
                                 return
                             }
                         }
+                        // Rows reversed while the slice is in cache (dcm2niix order).
+                        if !onSlice[k].isEmpty {
+                            Volume.reverseRuns(UnsafeMutableRawPointer(out.baseAddress! + k * plane), run: seg.columns * MemoryLayout<T>.size, count: seg.rows)
+                        }
                     }
                 }
             }
@@ -199,14 +207,16 @@ enum SegFrames {
         let wide = seg.bitsAllocated == 16
         for i in 0..<seg.frameCount {
             let base = grid.sliceOfFrame[i] * plane
-            for p in 0..<plane {
-                let o = i * plane + p
-                let value = labelmapValue(px, o, wide: wide)
-                if value == 0 && table[0] == 0 { continue }
-                guard let label = table[value] else {
-                    throw I2Error(.badInput, path: seg.path, "frame \(i + 1) holds pixel value \(value), a segment number SegmentSequence does not describe")
+            for y in 0..<seg.rows {
+                let row = base + (seg.rows - 1 - y) * seg.columns   // rows reversed: dcm2niix order
+                for x in 0..<seg.columns {
+                    let value = labelmapValue(px, i * plane + y * seg.columns + x, wide: wide)
+                    if value == 0 && table[0] == 0 { continue }
+                    guard let label = table[value] else {
+                        throw I2Error(.badInput, path: seg.path, "frame \(i + 1) holds pixel value \(value), a segment number SegmentSequence does not describe")
+                    }
+                    out[row + x] = label
                 }
-                out[base + p] = label
             }
         }
     }
