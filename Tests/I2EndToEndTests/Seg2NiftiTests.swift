@@ -226,4 +226,34 @@ final class Seg2NiftiTests: E2ECase {
         try assertRefused([fixture("highdicom/seg_image_ct_binary.dcm"), "--ref", one], naming: "seg_image_ct_binary.dcm",
                           "which is not in the --ref series")
     }
+
+    /// dcmqi writes a SEG in its input NIfTI's orientation: for a label map in i2 convert's (dcm2niix's)
+    /// order, frames with their rows the other way than the CT's, and only the slices that hold labels.
+    /// seg2nifti --ref lays them into the CT's grid: the label map comes back array for array.
+    func testDcmqiSegInTheNiftiOrientationReadOntoTheReference() throws {
+        let s = try series()
+        let sparse = path("sparse.nii.gz")
+        _ = try E2E.pyCode("""
+            import sys, numpy as np, nibabel as nib
+            img = nib.load(sys.argv[1]); a = np.asanyarray(img.dataobj).copy()
+            a[:, :, :3] = 0; a[:, :, -2:] = 0; a[:, :, 6] = 0   # labels on some slices only, with a gap
+            nib.save(nib.Nifti1Image(a, img.affine), sys.argv[2])
+            """, [s.labels, sparse])
+        let seg = path("dcmqi.dcm")
+        let w = try TestSupport.run(try E2E.dcmqi("itkimage2segimage"), ["--inputImageList", sparse, "--inputDICOMDirectory", s.ct,
+                                                                          "--inputMetadata", s.meta, "--outputDICOM", seg])
+        XCTAssertEqual(w.status, 0, w.stderr + w.stdout)
+        let iop = try TestSupport.run(try TestSupport.tool("dcmdump", package: "dcmtk"), ["+P", "0020,0037", seg]).stdout
+        XCTAssertTrue(iop.contains("\\-1"), "dcmqi no longer writes the reversed rows this test is about: \(iop)")
+        try E2E.i2(["seg2nifti", seg, "--ref", s.ct, "-o", path("back.nii.gz")])
+        // dcmqi numbers the segments 1...N: each structure is compared by its name, voxel for voxel.
+        let c = try E2E.py(["rt_peers.py", "compare-by-name", path("back.nii.gz"), path("back.json"), sparse, s.meta])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let grid = try E2E.pyCode("""
+            import sys, numpy as np, nibabel as nib
+            a, b = nib.load(sys.argv[1]), nib.load(sys.argv[2])
+            print(a.shape == b.shape and np.allclose(a.affine, b.affine, atol=1e-4))
+            """, [path("back.nii.gz"), sparse])
+        XCTAssertEqual(grid, "True", "not on the grid of i2 convert's output")
+    }
 }

@@ -63,6 +63,47 @@ enum Ortho {
         if first?.acquisition3D == true { apply(&v) }
     }
 
+    /// The grid (no voxels) Ortho.dcm2niixOrder gives a volume of `first`'s series.
+    static func dcm2niixGrid(_ v: inout Volume, first: SliceHeader) {
+        v.data = []
+        v.reverse(axis: 1, voxels: false)
+        if first.acquisition3D, v.size[2] > 1, let p = plan(v) { apply(p, to: &v, voxels: false) }
+    }
+
+    /// `v` laid into the empty grid `target` (every voxel at its place in the world, zero elsewhere): its
+    /// axes must be the target's in some order, its voxels on the target's, and it must fit.
+    static func embed(_ v: Volume, into target: Volume, path: String) throws -> Volume {
+        func bad(_ why: String) -> I2Error { I2Error(.badInput, path: path, "its frames do not lie on the grid of the --ref series: \(why)") }
+        guard let plan = alignment(of: v, to: target.direction) else { throw bad("their axes are not the series' axes") }
+        var s = v
+        apply(plan, to: &s)
+        var offset = [0, 0, 0]
+        for a in 0..<3 {
+            guard abs(s.spacing[a] - target.spacing[a]) < 1e-3 || (s.size[a] == 1 && a == 2) else { throw bad("spacing differs along axis \(a)") }
+            let d = (s.origin - target.origin).dot(target.direction.column(a)) / target.spacing[a]
+            guard abs(d - d.rounded()) * target.spacing[a] < 1e-3 else { throw bad("offset by a fraction of a voxel along axis \(a)") }
+            offset[a] = Int(d.rounded())
+            guard offset[a] >= 0, offset[a] + s.size[a] <= target.size[a] else { throw bad("they reach outside the series along axis \(a)") }
+        }
+        var out = target
+        out.voxelType = s.voxelType
+        let bytes = s.voxelType.byteCount, (nx, ny) = (target.size[0], target.size[1])
+        out.data = [UInt8](repeating: 0, count: nx * ny * target.size[2] * bytes)
+        let run = s.size[0] * bytes
+        out.data.withUnsafeMutableBytes { dst in
+            s.data.withUnsafeBytes { src in
+                for z in 0..<s.size[2] {
+                    for y in 0..<s.size[1] {
+                        let from = (z * s.size[1] + y) * run
+                        let to = (((z + offset[2]) * ny + y + offset[1]) * nx + offset[0]) * bytes
+                        dst.baseAddress!.advanced(by: to).copyMemory(from: src.baseAddress!.advanced(by: from), byteCount: run)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     /// Applies dcm2niix's nii_setOrtho to a single 3-D volume of scalar voxels.
     static func apply(_ v: inout Volume) {
         guard v.size.count == 3 || (v.size.count == 4 && v.size[3] == 1), v.size[2] > 1, v.components == 1,

@@ -65,7 +65,17 @@ public enum SegToNifti: Engine {
         if o.probability && seg.type != .fractional {
             warn("\(o.input): --fractional probability applies to FRACTIONAL SEGs; this one is \(seg.type.rawValue)")
         }
-        let grid = try o.reference.map { try SegGrid.reference(seg, series: $0, strict: o.strict, warn: warn) } ?? SegGrid.own(seg)
+        let grid: SegGrid
+        if let dir = o.reference {
+            do { grid = try SegGrid.reference(seg, series: dir, strict: o.strict, warn: warn) } catch let e as I2Error {
+                // Frames in the series' planes but with their rows or columns the other way (dcmqi's) are
+                // decoded on their own grid and laid into the series' (SegGrid.embed); anything else stands.
+                guard let own = try SegGrid.embedding(seg, series: dir) else { throw e }
+                grid = own
+            }
+        } else {
+            grid = try SegGrid.own(seg)
+        }
         try checkFrames(seg, grid)
         // Checked here, naming the file the geometry came from: the writer could only name its output.
         guard grid.volume.affineLPS.joined().allSatisfy({ $0.isFinite }) else {
@@ -138,6 +148,9 @@ public enum SegToNifti: Engine {
             let volume = convertOrder(rowsReversed: try labelMap ?? SegFrames.labelMap(seg, pixels: pixels!, grid: grid, threshold: o.threshold), grid)
             outputs.append((o.output, { volume }))
             metadata = labelMapMetadata(seg)
+        }
+        if let target = grid.embed {
+            outputs = outputs.map { out in (out.path, { try Ortho.embed(try out.make(), into: target, path: seg.path) }) }
         }
         return try writeAll(outputs, json: { json?.bytes ?? [UInt8](metadata.encoded()) }, metaPath: metaPath, o: o, wrote: wrote)
     }

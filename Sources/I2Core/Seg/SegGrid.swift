@@ -13,6 +13,26 @@ struct SegGrid {
     /// The first slice of the --ref series (nil on the SEG's own grid): what decides i2 convert's voxel
     /// order for it (Ortho.dcm2niixOrder).
     var reference: SliceHeader? = nil
+    /// A SEG whose frames lie in the --ref series' planes with their rows or columns the other way (dcmqi
+    /// takes its input NIfTI's orientation, so its frames have the rows reversed against the images'):
+    /// decoded on its own grid, then laid into this grid (the --ref series' as i2 convert orders it).
+    var embed: Volume? = nil
+
+    /// The --ref grid for a SEG whose frames are not in the reference's in-plane orientation, or nil when
+    /// they are (then a frame that lies on no slice is misplaced, and that error stands).
+    static func embedding(_ seg: SegmentationObject, series dir: String) throws -> SegGrid? {
+        let ref = try ReferenceGrid(dir, object: seg.path, what: "SEG", referencing: Set(seg.frames.sourceUID.compactMap { $0 }),
+                                    series: Set(seg.referencedSeriesUIDs))
+        guard let iop = seg.orientation, iop.count == 6 else { return nil }
+        let f = ref.stack.first
+        let row = Vector3(iop[0], iop[1], iop[2]), column = Vector3(iop[3], iop[4], iop[5])
+        if (row - f.rowDirection).length < 1e-4 && (column - f.columnDirection).length < 1e-4 { return nil }
+        var own = try SegGrid.own(seg)
+        var target = ref.volume
+        Ortho.dcm2niixGrid(&target, first: f)
+        own.embed = target
+        return own
+    }
 
     var slices: Int { volume.size[2] }
 
