@@ -107,7 +107,7 @@ public final class NiftiImage {
         defer { Xznzclose(&file) }
         if znzseek(fp, offset, SEEK_SET) < 0 { throw Condition.error(.offsetPastEnd(offset), path: path) }
         var got = 0, corrupt = false
-        var data = [UInt8].uninitialized(total)   // huge pages: a 150 MB map read into 4 KB pages faults 38,000 times
+        var data = [UInt8].uninitialized(total)
         data.withUnsafeMutableBytes { buf in
             guard let base = buf.baseAddress else { return }
             // znzread takes at most 2^31 bytes per call on gz files; read in slices. It returns gzread's
