@@ -50,5 +50,4 @@ echo "== measurement report (TID 1500: volume, mean, min, max HU per segment)"
 measure "i2 seg"            "$i2" nifti2seg --ref "$work/ct" --meta "$work/meta.json" "$work/labels.nii.gz" --as seg -o "$work/out/seg.dcm"
 measure "i2 seg+sr"         "$i2" nifti2seg --ref "$work/ct" --meta "$work/meta.json" "$work/labels.nii.gz" --as seg,sr -o "$work/out/both"
 measure "highdicom sr"      "$py" Tests/Tools/write_sr_highdicom.py "$work/ct" "$work/labels.nii.gz" "$work/seg.dcm" "$work/out/hd-sr.dcm"
-python3 -c "import sys; t = [float(open('/tmp/i2-segbench-' + n).read()) for n in sys.argv[1:]]; sr = t[1] - t[0]; print(f'i2 report alone (seg+sr - seg): {sr:.3f} s (target < 1 s); highdicom, given the SEG: {t[2]:.3f} s ({t[2] / max(sr, 1e-3):.0f}x)')" i2-seg i2-seg+sr highdicom-sr
-rm -f /tmp/i2-segbench-*
+python3 -c "import sys; t = [float(open(sys.argv[1] + '/median-' + n).read()) for n in sys.argv[2:]]; sr = t[1] - t[0]; print(f'i2 report alone (seg+sr - seg): {sr:.3f} s (target < 1 s); highdicom, given the SEG: {t[2]:.3f} s ({t[2] / max(sr, 1e-3):.0f}x)')" "$work" i2-seg i2-seg+sr highdicom-sr

@@ -197,7 +197,7 @@ final class QueryTests: E2ECase {
         let nodes = path("nodes.json")
         try #"{"web": {"url": "\#(orthanc.dicomWebURL)", "username": "alice", "password": "secret"}, "wrong": {"url": "\#(orthanc.dicomWebURL)", "username": "alice", "password": "nope"}}"#
             .write(toFile: nodes, atomically: true, encoding: .utf8)
-        func query(_ args: [String], expect: Int32 = 0) throws -> TestSupport.Result {
+        @discardableResult func query(_ args: [String], expect: Int32 = 0) throws -> TestSupport.Result {
             let r = try TestSupport.run(TestSupport.i2Path, ["query"] + args, environment: ["I2_NODES": nodes])
             XCTAssertEqual(r.status, expect, "\(args): \(r.stderr)")
             return r

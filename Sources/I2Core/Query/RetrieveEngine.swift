@@ -353,7 +353,7 @@ private final class MoveHere: Transport, @unchecked Sendable {
         let expected = r.completed + r.warning
         let deadline = Date().addingTimeInterval(o.moveWait)
         lock.lock()
-        while arrived - before < expected && Date() < deadline { lock.wait(until: deadline) }
+        while arrived - before < expected && Date() < deadline { _ = lock.wait(until: deadline) }
         let stored = arrived - before, newRefused = Array(refused[refusedBefore...])
         lock.unlock()
         return (stored, r.failed, newRefused, r.status)
