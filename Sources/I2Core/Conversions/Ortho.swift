@@ -129,6 +129,12 @@ enum Ortho {
     /// reversed or not) and adjusts the grid, so every voxel stays where it is in the world. Without
     /// `voxels`, only the grid changes (for trying a grid against a reference before moving anything).
     static func apply(_ plan: [(axis: Int, reversed: Bool)], to v: inout Volume, voxels: Bool = true) {
+        // Axes in their order, some reversed (i2 convert's rows, another tool's slices): in place, where a
+        // moved copy would double the memory of a label map for a moment.
+        if plan.enumerated().allSatisfy({ $0.offset == $0.element.axis && (!$0.element.reversed || v.size[$0.offset] > 1) }) {
+            for (a, rev) in plan where rev { v.reverse(axis: a, voxels: voxels && !v.data.isEmpty) }
+            return
+        }
         let n = Array(v.size.prefix(3))
         var origin = v.origin
         for (a, rev) in plan where rev { origin = origin + v.direction.column(a) * (v.spacing[a] * Double(n[a] - 1)) }
