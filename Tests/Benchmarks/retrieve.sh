@@ -9,10 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-3}
-scratch=${I2_SCRATCH:-.build}
-swift build -c release --static-swift-stdlib --scratch-path "$scratch" >/dev/null
-i2=$PWD/$scratch/release/i2
-py=$PWD/.venv/bin/python3
+source Tests/Benchmarks/release.sh   # $i2 (release build), $py
 for t in Orthanc findscu getscu movescu curl; do command -v "$t" >/dev/null || { echo "missing: $t (apt-get install -y orthanc dcmtk curl)" >&2; exit 1; }; done
 
 work=$(mktemp -d)

@@ -14,10 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-3}
-scratch=${I2_SCRATCH:-.build}
-swift build -c release --static-swift-stdlib --scratch-path "$scratch" >/dev/null
-i2=$PWD/$scratch/release/i2
-py=$PWD/.venv/bin/python3
+source Tests/Benchmarks/release.sh   # $i2 (release build), $py
 pyrt=$PWD/.venv-rt/bin/python3
 "$py" -c "import rt_utils, nibabel" 2>/dev/null || { echo "missing: rt-utils in .venv (bash scripts/install-deps.sh)" >&2; exit 1; }
 "$pyrt" -c "import dcmrtstruct2nii" 2>/dev/null || { echo "missing: dcmrtstruct2nii in .venv-rt (bash scripts/install-deps.sh)" >&2; exit 1; }

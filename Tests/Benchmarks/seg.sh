@@ -18,10 +18,7 @@ runs=${1:-3}
 shift || true
 cases=("${@:-u8 u16 i32 sparse}")
 cases=(${cases[*]})
-scratch=${I2_SCRATCH:-.build}
-swift build -c release --static-swift-stdlib --scratch-path "$scratch" >/dev/null
-i2=$PWD/$scratch/release/i2
-py=$PWD/.venv/bin/python3
+source Tests/Benchmarks/release.sh   # $i2 (release build), $py
 for peer in itkimage2segimage segimage2itkimage; do
     [ -x ".venv/bin/$peer" ] || { echo "missing: pip install dcmqi into .venv (provides $peer)" >&2; exit 1; }
 done

@@ -8,10 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-3}
-scratch=${I2_SCRATCH:-.build}
-swift build -c release --static-swift-stdlib --scratch-path "$scratch" >/dev/null
-i2=$PWD/$scratch/release/i2
-py=$PWD/.venv/bin/python3
+source Tests/Benchmarks/release.sh   # $i2 (release build), $py
 "$py" -c "import highdicom" 2>/dev/null || { echo "missing: .venv/bin/pip install highdicom" >&2; exit 1; }
 dcmqi=$(dirname "$py")/segimage2itkimage
 [ -x "$dcmqi" ] || { echo "missing: .venv/bin/pip install dcmqi (segimage2itkimage)" >&2; exit 1; }
@@ -56,7 +53,7 @@ np.save(sys.argv[2], v.array)" "$work/seg.dcm" "$work/out/l.npy"
 "$i2" seg2nifti "$work/seg.dcm" -o "$work/check.nii" >/dev/null
 "$py" - "$work/check.nii" "$work/seg.dcm.labels.npy" <<'PY'
 import sys, numpy as np, nibabel as nib
-got = np.asanyarray(nib.load(sys.argv[1]).dataobj).transpose(2, 1, 0)
+got = np.asanyarray(nib.load(sys.argv[1]).dataobj).transpose(2, 1, 0)[:, ::-1, :]   # i2 writes dcm2niix order: rows reversed
 want = np.load(sys.argv[2])
 print("i2 label map equals the generated one:", np.array_equal(got, want))
 PY
