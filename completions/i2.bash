@@ -121,9 +121,10 @@ _i2_send() {
         --dimse-timeout) :; return ;;
         --idle-timeout) :; return ;;
         --max-pdu) :; return ;;
+        --batch-size) :; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '--to -a --aet --echo --json -0 --null --report --retries --retry-delay --connect-timeout --acse-timeout --dimse-timeout --idle-timeout --max-pdu -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '--to -a --aet --echo --json -0 --null --report --retries --retry-delay --connect-timeout --acse-timeout --dimse-timeout --idle-timeout --max-pdu --batch-size -h --help'; return; fi
     _i2_files ''
 }
 
@@ -185,7 +186,7 @@ _i2_query() {
 _i2_retrieve() {
     case $prev in
         --from) :; return ;;
-        --via) _i2_words 'get move'; return ;;
+        --via) _i2_words 'get move wado'; return ;;
         --output|-o) _i2_dirs; return ;;
         --port) :; return ;;
         --move-wait) :; return ;;

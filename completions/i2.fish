@@ -19,7 +19,7 @@ complete -c i2 -n __fish_use_subcommand -a send -d 'Send DICOM files to a PACS (
 complete -c i2 -n __fish_use_subcommand -a seg2nifti -d 'Convert a DICOM-SEG or RT Structure Set to a label map with dcmqi-style JSON metadata'
 complete -c i2 -n __fish_use_subcommand -a nifti2seg -d 'Convert a label map to a DICOM-SEG, RT Structure Set, overlay series or measurement report on its source series'
 complete -c i2 -n __fish_use_subcommand -a query -d 'Find patients, studies, series or instances on a DICOM node (C-FIND SCU) or a DICOMweb server (QIDO-RS)'
-complete -c i2 -n __fish_use_subcommand -a retrieve -d 'Fetch studies, series or instances from a DICOM node (C-GET SCU), or have it send them to another node (C-MOVE SCU)'
+complete -c i2 -n __fish_use_subcommand -a retrieve -d 'Fetch studies, series or instances from a DICOM node (C-GET or C-MOVE SCU, or WADO-RS), or have it send them to another node (C-MOVE SCU)'
 complete -c i2 -n __fish_use_subcommand -a help -d 'Print the help of a subcommand'
 complete -c i2 -n __fish_use_subcommand -s h -l help -d 'Print help and exit'
 complete -c i2 -n __fish_use_subcommand -s V -l version -d 'Print the version and exit'
@@ -89,9 +89,9 @@ complete -c i2 -n '__fish_seen_subcommand_from convert' -s 0 -l null -d 'Separat
 complete -c i2 -n '__fish_seen_subcommand_from convert' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -F
 
-complete -c i2 -n '__fish_seen_subcommand_from send' -l to -x -d 'Destination: AET@HOST:PORT, or a node name from the node file'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l to -x -d 'Destination: AET@HOST:PORT, a DICOMweb base URL (http(s)://…), or a node name from the node file'
 complete -c i2 -n '__fish_seen_subcommand_from send' -s a -l aet -x -d 'Our (calling) AE title, as the peer knows us'
-complete -c i2 -n '__fish_seen_subcommand_from send' -l echo -d 'Only check the destination with C-ECHO: exit 0 when it answers, 3 when it cannot be reached, 4 when it rejects us'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l echo -d 'Only check the destination (C-ECHO, or a QIDO-RS search on a DICOMweb node): exit 0 when it answers, 3 when it cannot be reached, 4 when it rejects us'
 complete -c i2 -n '__fish_seen_subcommand_from send' -l json -d 'Print one JSON object per line (with a "path" key) instead of each path'
 complete -c i2 -n '__fish_seen_subcommand_from send' -s 0 -l null -d 'Separate output paths with NUL instead of newline'
 complete -c i2 -n '__fish_seen_subcommand_from send' -l report -x -a '(__i2_complete_files json)' -d 'Write a JSON report of every file to FILE (atomically, at the end)'
@@ -102,6 +102,7 @@ complete -c i2 -n '__fish_seen_subcommand_from send' -l acse-timeout -x -d 'Wait
 complete -c i2 -n '__fish_seen_subcommand_from send' -l dimse-timeout -x -d 'Wait this long for each C-STORE or C-ECHO response, and for a stalled send'
 complete -c i2 -n '__fish_seen_subcommand_from send' -l idle-timeout -x -d 'Release an open association after this long without paths on stdin'
 complete -c i2 -n '__fish_seen_subcommand_from send' -l max-pdu -x -d 'Maximum PDU length we receive'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l batch-size -x -d 'STOW-RS: at most SIZE of files per request (e.g. 64M); a larger file goes alone'
 complete -c i2 -n '__fish_seen_subcommand_from send' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from send' -F
 
@@ -153,8 +154,8 @@ complete -c i2 -n '__fish_seen_subcommand_from query' -l acse-timeout -x -d 'Wai
 complete -c i2 -n '__fish_seen_subcommand_from query' -l dimse-timeout -x -d 'Wait this long for each C-FIND response'
 complete -c i2 -n '__fish_seen_subcommand_from query' -s h -l help -d 'Print help and exit'
 
-complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l from -x -d 'The node that holds the data: AET@HOST:PORT, or a node name from the node file'
-complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l via -x -a 'get move' -d 'How to retrieve: get (C-GET into -o DIR) or move (C-MOVE to --move-to)'
+complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l from -x -d 'The node that holds the data: AET@HOST:PORT, a DICOMweb base URL, or a node name from the node file'
+complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l via -x -a 'get move wado' -d 'How to retrieve: get (C-GET into -o DIR), move (C-MOVE to --move-to or to --port) or wado (WADO-RS into -o DIR)'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -s o -l output -x -a '(__fish_complete_directories)' -d 'Where C-GET stores the instances: DIR/PatientID/StudyUID/SeriesUID/SOPUID.dcm, as i2 receive'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l port -x -d 'C-MOVE to i2 itself: listen on PORT (as --aet) for the duration; the node must know that AE title at this host and PORT'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l move-wait -x -d 'C-MOVE to i2 itself: wait this long after the node'\''s final answer for instances it reports sent'

@@ -31,7 +31,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The marker names the package list, so a changed list installs again.
-peers="nibabel numpy pydicom highdicom dcmqi pylibjpeg pylibjpeg-rle rt-utils"
+peers="nibabel numpy pydicom highdicom dcmqi pylibjpeg pylibjpeg-rle rt-utils dicomweb-client"
 marker=".venv/.i2-peers-$(echo "$peers" | cksum | cut -d' ' -f1)"
 if [ "$mode" = all ] && [ ! -f "$marker" ]; then
     python3 -m venv .venv >&2

@@ -85,6 +85,8 @@ public struct RetrieveItem: Sendable, Equatable {
 
 public struct RetrieveOptions: Sendable {
     public var node: Destination
+    /// A DICOMweb node: listed by QIDO-RS, fetched by WADO-RS (`node` is then only its label).
+    public var web: WebEndpoint?
     public var callingAE = "I2"
     /// C-MOVE: the AE title the node sends to; nil: C-GET into `output`.
     public var moveTo: String?
@@ -104,6 +106,20 @@ public struct RetrieveOptions: Sendable {
     public var acseTimeout = 30
     public var dimseTimeout = 600
     public init(node: Destination) { self.node = node }
+
+    /// Options for either kind of node.
+    public init(node: Node) {
+        switch node {
+        case .dimse(let d): self.node = d
+        case .web(let w):
+            self.node = Destination(aeTitle: "", host: URL(string: w.url)?.host ?? "", port: URL(string: w.url)?.port ?? 0, name: w.name)
+            web = w
+        }
+    }
+
+    /// The node as messages name it.
+    var peerLabel: String { web?.label ?? node.label }
+    var peerAddress: String { web?.url ?? node.address }
 }
 
 public enum RetrieveEngine: Engine {
@@ -187,43 +203,42 @@ public enum RetrieveEngine: Engine {
         do { try FileManager.default.createDirectory(atPath: incoming, withIntermediateDirectories: true) } catch {
             throw I2Error(.storage, path: root, "cannot create the store: \(error.localizedDescription)")
         }
-        // What each item holds, by one C-FIND at the instance level.
-        let finder = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout,
-                                          dimse: o.dimseTimeout, model: studyRootFind)
-        var listed: [[Listed]] = []
-        for item in items {
-            var keys: [(Tag, String)] = [(.queryRetrieveLevel, "IMAGE"), (.studyInstanceUID, item.study ?? ""),
-                                         (.seriesInstanceUID, item.series ?? ""), (.sopInstanceUID, item.instance ?? ""),
-                                         (.sopClassUID, ""), (.patientID, "")]
-            if item.level == .study { keys[2].1 = "" }
-            let answer = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-FIND") { try finder.find(model: studyRootFind, keys: keys) }
-            guard answer.status == 0 else {
-                throw I2Error(.rejected, peer: o.node.address, "listing \(item.level.rawValue) \(item.uid) failed with status 0x\(String(answer.status, radix: 16, uppercase: true))")
-            }
-            listed.append(answer.matches.compactMap { m in
-                guard let sop = m[.sopInstanceUID], let series = m[.seriesInstanceUID], let study = m[.studyInstanceUID],
-                      [sop, series, study].allSatisfy(StoreLayout.isUID) else { return nil }
-                return Listed(sopClass: m[.sopClassUID] ?? "", sop: sop, series: series, study: study, patient: m[.patientID] ?? "")
-            })
-        }
-        finder.release()
+        // WADO-RS lists (QIDO-RS, which costs the node more than the fetch) only what the store may hold
+        // part of, or what the fetch path needs the study of: otherwise the answer is the listing.
+        let listed: [[Listed]?] = try o.web.map { web in
+            try items.map { $0.study == nil || storeHolds($0, root: root) ? try list([$0], web: web, o)[0] : nil }
+        } ?? list(items, o)
         let transport: Transport
-        if let port = o.port {
+        if let web = o.web {
+            transport = WadoHere(o, node: web, store: store, incoming: incoming, result: result)
+        } else if let port = o.port {
             transport = try MoveHere(o, port: port, store: store, incoming: incoming, result: result)
         } else {
             // One association for the instances: the GET model, and every storage SOP class listed with us
             // as its SCP, uncompressed (a node decompresses what it holds compressed; nothing lossy).
-            let classes = Array(Set(listed.joined().map(\.sopClass).filter { !$0.isEmpty })).sorted()
+            let classes = Array(Set(listed.compactMap { $0 }.joined().map(\.sopClass).filter { !$0.isEmpty })).sorted()
             guard classes.count < 128 else { throw I2Error(.usage, "the items hold \(classes.count) SOP classes: more than one association carries (127); retrieve them in parts") }
             transport = try GetHere(o, classes: classes, store: store, incoming: incoming, result: result)
         }
         defer { transport.close() }
         var fetchedTotal = 0, presentTotal = 0
-        for (item, instances) in zip(items, listed) {
+        for (item, listing) in zip(items, listed) {
             if context.stop.isStopped { break }
             let what = "\(item.level.rawValue) \(item.uid)"
+            guard let instances = listing else {
+                // Not listed (WADO-RS, none of it here): the whole item in one request, complete when the
+                // answer's closing boundary came and every part was stored.
+                let r = try transport.fetch(item.keys)
+                fetchedTotal += r.stored
+                context.events.info("\(what): \(r.stored) fetched, 0 already present, \(r.refused.count) failed")
+                if r.stored == 0 || !r.refused.isEmpty {
+                    result.failed(I2Error(.badInput, peer: o.peerAddress, "\(what): \(r.stored) instances arrived"
+                                          + (r.refused.isEmpty ? ": the node holds none" : "; not stored: " + r.refused.prefix(5).joined(separator: "; "))))
+                }
+                continue
+            }
             guard !instances.isEmpty else {
-                result.failed(I2Error(.badInput, peer: o.node.address, "\(what): the node lists no instance of it"))
+                result.failed(I2Error(.badInput, peer: o.peerAddress, "\(what): the node lists no instance of it"))
                 continue
             }
             func path(_ i: Listed) -> String { [root, StoreLayout.patientComponent(i.patient), i.study, i.series, i.sop + ".dcm"].joined(separator: "/") }
@@ -236,8 +251,13 @@ public enum RetrieveEngine: Engine {
                 context.events.info("\(what): 0 fetched, \(present.count) already present, 0 failed")
                 continue
             }
-            // The whole item in one request when none of it is here, else instance by instance.
-            let requests: [[(Tag, String)]] = present.isEmpty ? [item.keys]
+            // The whole item in one request when none of it is here, else instance by instance. The keys
+            // of the levels above come from the listing when the item did not carry them (WADO-RS paths
+            // need them; strict archives want them).
+            var whole = item
+            whole.study = whole.study ?? instances[0].study
+            if whole.level == .instance { whole.series = whole.series ?? instances[0].series }
+            let requests: [[(Tag, String)]] = present.isEmpty ? [whole.keys]
                 : missing.map { [(.queryRetrieveLevel, "IMAGE"), (.studyInstanceUID, $0.study), (.seriesInstanceUID, $0.series), (.sopInstanceUID, $0.sop)] }
             var stored = 0, failed = 0, refused: [String] = []
             var status: UInt16 = 0
@@ -251,17 +271,17 @@ public enum RetrieveEngine: Engine {
             fetchedTotal += stored
             context.events.info("\(what): \(stored) fetched, \(present.count) already present, \(failed) failed")
             if stored < missing.count || status != 0 {
-                result.failed(I2Error(.badInput, peer: o.node.address, "\(what): \(stored) of the \(missing.count) missing instances arrived"
+                result.failed(I2Error(.badInput, peer: o.peerAddress, "\(what): \(stored) of the \(missing.count) missing instances arrived"
                                       + (status != 0 ? " (status 0x\(String(status, radix: 16, uppercase: true)))" : "")
                                       + (refused.isEmpty ? "" : "; not stored: " + refused.prefix(5).joined(separator: "; "))))
             }
         }
-        context.events.info("\(fetchedTotal) instance\(fetchedTotal == 1 ? "" : "s") fetched from \(o.node.label) into \(root), \(presentTotal) already there")
+        context.events.info("\(fetchedTotal) instance\(fetchedTotal == 1 ? "" : "s") fetched from \(o.peerLabel) into \(root), \(presentTotal) already there")
     }
 }
 
 /// How fetched instances arrive: what one request stored, failed, refused.
-private protocol Transport {
+protocol Transport {
     func fetch(_ keys: [(Tag, String)]) throws -> (stored: Int, failed: Int, refused: [String], status: UInt16)
     func close()
 }
@@ -367,11 +387,63 @@ private final class MoveHere: Transport, @unchecked Sendable {
 }
 
 extension RetrieveEngine {
+    /// What each item holds, by one C-FIND at the instance level.
+    static func list(_ items: [RetrieveItem], _ o: RetrieveOptions) throws -> [[Listed]] {
+        let finder = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout,
+                                          dimse: o.dimseTimeout, model: studyRootFind)
+        defer { finder.release() }
+        return try items.map { item in
+            let answer = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-FIND") { try finder.find(model: studyRootFind, keys: [(.queryRetrieveLevel, "IMAGE")] + listingKeys(item)) }
+            guard answer.status == 0 else {
+                throw I2Error(.rejected, peer: o.node.address, "listing \(item.level.rawValue) \(item.uid) failed with status 0x\(String(answer.status, radix: 16, uppercase: true))")
+            }
+            return listed(answer.matches)
+        }
+    }
+
+    /// What each item holds, by QIDO-RS of its instances, page after page (offset) while pages bring new ones:
+    /// archives cap the matches of one search.
+    static func list(_ items: [RetrieveItem], web: WebEndpoint, _ o: RetrieveOptions) throws -> [[Listed]] {
+        try items.map { item in
+            var all: [Listed] = [], seen = Set<String>()
+            while true {
+                let page = listed(try QueryEngine.search(web, resource: "instances", keys: listingKeys(item), offset: all.count,
+                                                         connectTimeout: o.connectTimeout, timeout: o.dimseTimeout))
+                let new = page.filter { seen.insert($0.sop).inserted }
+                if new.isEmpty { return all }
+                all += new
+            }
+        }
+    }
+
+    /// Whether the store may hold part of `item`: its study's directory exists under some patient.
+    static func storeHolds(_ item: RetrieveItem, root: String) -> Bool {
+        guard let study = item.study else { return true }
+        let patients = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return patients.contains { !$0.hasPrefix(".") && FileManager.default.fileExists(atPath: root + "/" + $0 + "/" + study) }
+    }
+
+    /// The instance-level identifier that lists an item: its UIDs matched, the others returned.
+    static func listingKeys(_ item: RetrieveItem) -> [(Tag, String)] {
+        [(.studyInstanceUID, item.study ?? ""), (.seriesInstanceUID, item.level == .study ? "" : item.series ?? ""),
+         (.sopInstanceUID, item.level == .instance ? item.instance ?? "" : ""), (.sopClassUID, ""), (.patientID, "")]
+    }
+
+    static func listed(_ matches: [[Tag: String]]) -> [Listed] {
+        matches.compactMap { m in
+            guard let sop = m[.sopInstanceUID], let series = m[.seriesInstanceUID], let study = m[.studyInstanceUID],
+                  [sop, series, study].allSatisfy(StoreLayout.isUID) else { return nil }
+            return Listed(sopClass: m[.sopClassUID] ?? "", sop: sop, series: series, study: study, patient: m[.patientID] ?? "")
+        }
+    }
+
     /// An arrived instance into the store, its path printed: the answer its sender gets.
     static func place(_ tmp: String, sop: String, store: InstanceStore, result: Reporter) -> (status: UInt16, comment: String) {
         switch store.store(temporary: tmp, sopInstanceUID: sop) {
         case .stored(let path, _, _, _), .identical(let path):
-            result.output(path, ["event": .string("stored"), "sop_instance_uid": .string(sop)])
+            // Unknown before (WADO-RS): the stored name is the UID (a second copy's has "_N" after it).
+            let uid = sop.isEmpty ? String(path.split(separator: "/").last!.prefix { $0 != "_" && $0 != "." } ) : sop
+            result.output(path, ["event": .string("stored"), "sop_instance_uid": .string(uid)])
             return (0, "")
         case .refused(let answer):
             return (answer.status, answer.comment)

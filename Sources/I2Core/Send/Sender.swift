@@ -11,6 +11,10 @@ import I2Model
 
 public struct SendOptions: Sendable {
     public var destination: Destination
+    /// A DICOMweb node: the files go by STOW-RS (`destination` is then only its label).
+    public var web: WebEndpoint?
+    /// STOW-RS: at most this many bytes of files per request (one larger file goes alone).
+    public var batchBytes = 64 << 20
     public var callingAE = "I2"
     public var connectTimeout = 10
     public var acseTimeout = 30
@@ -31,6 +35,20 @@ public struct SendOptions: Sendable {
     /// Where the JSON report goes (atomically, at the end).
     public var reportPath: String?
     public init(destination: Destination) { self.destination = destination }
+
+    /// Options for either kind of node.
+    public init(node: Node) {
+        switch node {
+        case .dimse(let d): destination = d
+        case .web(let w):
+            destination = Destination(aeTitle: "", host: URL(string: w.url)?.host ?? "", port: URL(string: w.url)?.port ?? 0, name: w.name)
+            web = w
+        }
+    }
+
+    /// The node as messages name it.
+    public var peerLabel: String { web?.label ?? destination.label }
+    public var peerAddress: String { web?.url ?? destination.address }
 
     var parameters: AssociationParameters {
         var p = AssociationParameters(calledAE: destination.aeTitle, host: destination.host, port: destination.port)
@@ -120,7 +138,7 @@ public final class Sender {
         let (files, missing) = InputFiles.expand(inputs)
         for e in missing { finish(failed(e.path ?? "", e.detail)) }
         var items: [SendItem] = []
-        for (path, probe) in zip(files, probeAll(files)) {
+        for (path, probe) in zip(files, Sender.probeAll(files)) {
             switch probe {
             case .success(let p):
                 items.append(SendItem(index: nextIndex, path: path, sopClassUID: p.sopClassUID, sopInstanceUID: p.sopInstanceUID,
@@ -232,7 +250,7 @@ public final class Sender {
 
     // MARK: helpers
 
-    private func probeAll(_ files: [String]) -> [Result<DicomProbe, I2Error>] {
+    static func probeAll(_ files: [String]) -> [Result<DicomProbe, I2Error>] {
         var results = [Result<DicomProbe, I2Error>](repeating: .failure(I2Error(.badInput, "not probed")), count: files.count)
         results.withUnsafeMutableBufferPointer { buf in
             let base = buf.baseAddress!
