@@ -198,7 +198,7 @@ _i2_retrieve() {
         --dimse-timeout) :; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '--from --via -o --output --port --move-wait --move-to --level -a --aet --json -0 --null --connect-timeout --acse-timeout --dimse-timeout -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '--from --via -o --output --port --move-wait --move-to --no-fsync --level -a --aet --json -0 --null --connect-timeout --acse-timeout --dimse-timeout -h --help'; return; fi
     _i2_files ''
 }
 

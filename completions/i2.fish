@@ -160,6 +160,7 @@ complete -c i2 -n '__fish_seen_subcommand_from retrieve' -s o -l output -x -a '(
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l port -x -d 'C-MOVE to i2 itself: listen on PORT (as --aet) for the duration; the node must know that AE title at this host and PORT'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l move-wait -x -d 'C-MOVE to i2 itself: wait this long after the node'\''s final answer for instances it reports sent'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l move-to -x -d 'The AE title the node sends to (C-MOVE destination), e.g. another PACS'
+complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l no-fsync -d 'Do not make fetched instances durable before they are moved into place (faster; a power loss may lose printed ones)'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l level -x -a 'study series instance' -d 'What the UIDs (and tab-separated lines on stdin) are: study, series or instance'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -s a -l aet -x -d 'Our (calling) AE title, as the node knows us'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l json -d 'Print one JSON object per line (with a "path" key) instead of each path'

@@ -274,3 +274,47 @@ final class SilentPeer {
     }
     deinit { stop() }
 }
+
+/// DCMTK's dcmqrscp, a second query/retrieve SCP beside Orthanc: one AE (QRSCP, read-write: it stores
+/// what it is sent, so tests load it with i2 send), the move destinations it knows, generated config.
+final class DcmqrscpPeer {
+    let directory = TestSupport.tempDirectory()
+    let aeTitle = "QRSCP"
+    let port: Int
+    let process: PeerProcess
+
+    /// `destinations`: AE title → port on 127.0.0.1 that C-MOVE may send to.
+    init(destinations: [String: Int] = [:]) throws {
+        let exe = try Peers.tool("dcmqrscp", package: "dcmtk")
+        port = try Peers.freePort()
+        try FileManager.default.createDirectory(atPath: directory + "/db", withIntermediateDirectories: true)
+        let hosts = destinations.sorted { $0.key < $1.key }.enumerated()
+            .map { "host\($0.offset) = (\($0.element.key), 127.0.0.1, \($0.element.value))" }.joined(separator: "\n")
+        let config = """
+            NetworkTCPPort  = \(port)
+            MaxPDUSize      = 131072
+            MaxAssociations = 16
+            HostTable BEGIN
+            \(hosts)
+            HostTable END
+            VendorTable BEGIN
+            VendorTable END
+            AETable BEGIN
+            \(aeTitle) \(directory)/db RW (200, 1024mb) ANY
+            AETable END
+            """
+        try config.write(toFile: directory + "/dcmqrscp.cfg", atomically: true, encoding: .utf8)
+        // Its default fork per association: Debian's 3.6.7 crashes after the first release with --single-process.
+        process = try PeerProcess(exe, ["-c", directory + "/dcmqrscp.cfg"], log: directory + "/dcmqrscp.log", environment: ["TCP_NODELAY": "1"])
+        let p = port, proc = process
+        try Peers.wait("dcmqrscp on port \(p)", log: process.log) { proc.isRunning && Peers.accepts(p) }
+    }
+
+    var address: String { "\(aeTitle)@127.0.0.1:\(port)" }
+
+    func stop() {
+        process.stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+    deinit { stop() }
+}

@@ -17,6 +17,7 @@ enum Retrieve {
                                defaultValue: "30")
     static let moveTo = Flag("move-to", value: "AETITLE", summary: "The AE title the node sends to (C-MOVE destination), e.g. another PACS",
                              details: "Re-sends from archive A to PACS B: `i2 retrieve --from A --move-to B_AET UID`. The node must know B_AET.")
+    static let noFsync = Flag("no-fsync", summary: "Do not make fetched instances durable before they are moved into place (faster; a power loss may lose printed ones)")
     static let level = Flag("level", value: "LEVEL", summary: "What the UIDs (and tab-separated lines on stdin) are: study, series or instance",
                             details: "i2 query's JSON lines carry their level and need none. Lines of i2 query's tab-separated output carry the UIDs of the levels above too (strict archives need them for series and instance retrieves); UIDs given as arguments carry only their own.",
                             choices: ["study", "series", "instance"], defaultValue: "study")
@@ -34,7 +35,7 @@ enum Retrieve {
         With --move-to AE (C-MOVE): the node sends each item to that AE title; stdout gets the UID of each item sent completely (with --json: an object with the counts).
         Each item's counts (fetched or sent, already present, failed) go to stderr. An item with failed sub-operations, one that did not arrive whole, or one the node found nothing for fails that item (exit 1) and the others are still retrieved. A node that cannot be reached, rejects the association or does not know the destination ends the run (exit 3 or 4, as i2 send).
         """,
-        flags: [from, via, output, port, moveWait, moveTo, level, aet, CommonFlags.json, CommonFlags.null, connectTimeout, acseTimeout, dimseTimeout],
+        flags: [from, via, output, port, moveWait, moveTo, noFsync, level, aet, CommonFlags.json, CommonFlags.null, connectTimeout, acseTimeout, dimseTimeout],
         positionals: [Positional("UID", summary: "Study (or --level series/instance) UIDs; '-' reads i2 query output from stdin", variadic: true, optional: true)],
         examples: [
             ("i2 retrieve --from pacs -o in/ 1.2.3.4", "fetch one study into in/ (a rerun fetches only what is missing)"),
@@ -81,6 +82,7 @@ enum Retrieve {
                 throw I2Error(.usage, "--port is for --via move")
             }
         }
+        o.durable = !args.has(noFsync)
         o.callingAE = try Send.callingAE(args, aet, node: o.node)
         (o.connectTimeout, o.acseTimeout, o.dimseTimeout) = try Send.timeouts(args, connectTimeout, acseTimeout, dimseTimeout)
         let l = QueryLevel(rawValue: args.value(level)!) ?? .study

@@ -98,6 +98,8 @@ public struct RetrieveOptions: Sendable {
     /// C-MOVE to i2 itself: how long to wait after the node's final response for the instances it
     /// reports sent (a node may answer before its sub-operations have all arrived).
     public var moveWait: Double = 30
+    /// Make each instance durable before it is moved into place and printed (--no-fsync: not).
+    public var durable = true
     public var items: [RetrieveItem] = []
     /// Read more items (i2 query output) from this descriptor.
     public var stream: Int32?
@@ -161,6 +163,10 @@ public enum RetrieveEngine: Engine {
                     let counts = "\(r.completed) sent, \(r.failed) failed, \(r.warning) with warnings"
                     let what = "\(item.level.rawValue) \(item.uid)"
                     switch r.status {
+                    case 0x0000 where r.completed + r.warning + r.failed == 0:
+                        // Success without a single sub-operation (dcmqrscp's answer when it cannot reach the
+                        // destination): nothing reached it.
+                        result.failed(I2Error(.badInput, peer: o.node.address, "\(what): the node answered success but sent nothing: it holds no such \(item.level.rawValue), or could not reach \(destination)"))
                     case 0x0000:
                         moved += 1
                         context.events.info("\(what): \(counts) to \(destination)")
@@ -188,6 +194,16 @@ public enum RetrieveEngine: Engine {
 
     static let studyRootFind = "1.2.840.10008.5.1.4.1.2.2.1", studyRootGet = "1.2.840.10008.5.1.4.1.2.2.3"
 
+    /// The storage SOP classes a C-GET proposes when the listing did not name them all: images of every
+    /// modality, SEG, RT, SR, presentation states, encapsulated documents, waveforms (PS3.4 B.5).
+    static let commonStorageClasses: [String] = [
+        "1", "1.1", "1.1.1", "1.2", "1.2.1", "1.3", "2", "2.1", "2.2", "3.1", "4", "4.1", "4.2", "4.3", "4.4", "6.1", "6.2",
+        "7", "7.1", "7.2", "7.3", "7.4", "9.1.1", "9.1.2", "11.1", "11.2", "12.1", "12.1.1", "12.2", "12.2.1", "13.1.1", "13.1.2", "13.1.3",
+        "20", "30", "66", "66.1", "66.3", "66.4", "66.5", "67", "77.1.1", "77.1.2", "77.1.4", "77.1.5.1", "77.1.6",
+        "88.11", "88.22", "88.33", "88.34", "88.50", "88.59", "88.67", "104.1", "104.2", "128", "128.1", "130",
+        "481.1", "481.2", "481.3", "481.5", "481.8",
+    ].map { "1.2.840.10008.5.1.4.1.1." + $0 }
+
     /// One instance of an item, as the C-FIND listed it.
     struct Listed { var sopClass, sop, series, study, patient: String }
 
@@ -197,7 +213,7 @@ public enum RetrieveEngine: Engine {
         let context = result.context
         let root = o.output!
         var store = InstanceStore(root: root)
-        store.durable = true
+        store.durable = o.durable
         store.onDuplicate = .keepBoth
         let incoming = StoreLayout.incoming(root)
         do { try FileManager.default.createDirectory(atPath: incoming, withIntermediateDirectories: true) } catch {
@@ -216,7 +232,11 @@ public enum RetrieveEngine: Engine {
         } else {
             // One association for the instances: the GET model, and every storage SOP class listed with us
             // as its SCP, uncompressed (a node decompresses what it holds compressed; nothing lossy).
-            let classes = Array(Set(listed.compactMap { $0 }.joined().map(\.sopClass).filter { !$0.isEmpty })).sorted()
+            // A node whose C-FIND answers lack SOPClassUID (dcmqrscp's) gets the common storage classes too.
+            let all = listed.compactMap { $0 }.joined()
+            var known = Set(all.map(\.sopClass).filter { !$0.isEmpty })
+            if all.contains(where: { $0.sopClass.isEmpty }) { known.formUnion(commonStorageClasses) }
+            let classes = known.sorted()
             guard classes.count < 128 else { throw I2Error(.usage, "the items hold \(classes.count) SOP classes: more than one association carries (127); retrieve them in parts") }
             transport = try GetHere(o, classes: classes, store: store, incoming: incoming, result: result)
         }

@@ -36,7 +36,7 @@ final class WadoHere: Transport {
         }
         func commit() throws {
             guard !written.isEmpty else { return }
-            try AtomicFile.syncGroup(written, on: incoming)
+            if o.durable { try AtomicFile.syncGroup(written, on: incoming) }
             for w in written {
                 let answer = RetrieveEngine.place(w, sop: "", store: store, result: result)
                 if answer.status == 0 { stored += 1 } else { refused.append(answer.comment) }
