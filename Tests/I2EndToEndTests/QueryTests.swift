@@ -267,4 +267,26 @@ final class QueryTests: E2ECase {
         let moved = try E2E.i2(["retrieve", "--from", qr.address, "--move-to", "I2", "--level", "series", seriesA], expect: 1)
         XCTAssertTrue(moved.stderr.contains("series \(seriesA)"), moved.stderr)   // nobody listens at I2's port now
     }
+
+    /// C-MOVE into a running i2 receive (the node knows its AE title and port): the receiver stores
+    /// exactly the instances Orthanc lists for the study, each data set equal element by element.
+    func testRetrieveMovesIntoARunningI2Receive() throws {
+        let port = try Peers.freePort()
+        let receiver = try startReceiver(path("root"), ["--aet", "I2RX"], port: port)
+        let (a, source, copies) = try orthancWithTwoStudies(extra: ["rx": (aet: "I2RX", host: "127.0.0.1", port: port)])
+        let r = try E2E.i2(["retrieve", "--from", a.address, "--move-to", "I2RX", "1.2.826.0.1.3680043.8.498.77.1"])
+        XCTAssertEqual(E2E.lines(r.stdout), ["1.2.826.0.1.3680043.8.498.77.1"])
+        XCTAssertTrue(receiver.waitForPaths(3, timeout: 30), receiver.process.stderr)
+        let lookup = try JSONSerialization.jsonObject(with: try a.request("POST", "/tools/lookup", body: Data("1.2.826.0.1.3680043.8.498.77.1".utf8))) as? [[String: Any]]
+        let id = try XCTUnwrap(lookup?.first?["ID"] as? String)
+        let listed = try JSONSerialization.jsonObject(with: try a.get("/studies/\(id)/instances")) as? [[String: Any]] ?? []
+        let orthancSOPs = listed.compactMap { ($0["MainDicomTags"] as? [String: Any])?["SOPInstanceUID"] as? String }.sorted()
+        let stored = receiver.paths.map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension }.sorted()
+        XCTAssertEqual(stored, orthancSOPs)
+        let bySOP = Dictionary(uniqueKeysWithValues: try copies.map { (try uid($0, "0008,0018"), $0) })
+        for p in receiver.paths {
+            try RX.assertSameDataSet(p, try XCTUnwrap(bySOP[((p as NSString).lastPathComponent as NSString).deletingPathExtension]))
+        }
+        _ = source
+    }
 }
