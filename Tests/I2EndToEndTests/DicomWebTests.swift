@@ -89,7 +89,7 @@ final class DicomWebTests: E2ECase {
         XCTAssertTrue(again.stderr.contains("0 fetched, 300 already present"), again.stderr)
         // A study the node does not hold fails that item (1); wrong credentials end the run (4).
         let missing = try i2(["retrieve", "--from", "web", "-o", store, "1.2.3.999"], nodes: nodes, expect: 1)
-        XCTAssertTrue(missing.stderr.contains("study 1.2.3.999") && missing.stderr.contains("HTTP 404"), missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("study 1.2.3.999: the node lists no instance of it"), missing.stderr)
         try i2(["retrieve", "--from", "wrong", "-o", store, study300], nodes: nodes, expect: 4)
         try i2(["retrieve", "--from", "web", "--via", "get", "-o", store, study300], nodes: nodes, expect: 2)
         try i2(["retrieve", "--from", orthanc.dicomWebURL.replacingOccurrences(of: "http://", with: "X@"), "--via", "wado", "-o", store, study300],

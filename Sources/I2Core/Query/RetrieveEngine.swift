@@ -219,44 +219,52 @@ public enum RetrieveEngine: Engine {
         do { try FileManager.default.createDirectory(atPath: incoming, withIntermediateDirectories: true) } catch {
             throw I2Error(.storage, path: root, "cannot create the store: \(error.localizedDescription)")
         }
-        // WADO-RS lists (QIDO-RS, which costs the node more than the fetch) only what the store may hold
-        // part of, or what the fetch path needs the study of: otherwise the answer is the listing.
-        let listed: [[Listed]?] = try o.web.map { web in
-            try items.map { $0.study == nil || storeHolds($0, root: root) ? try list([$0], web: web, o)[0] : nil }
-        } ?? list(items, o)
+        let commit = GroupCommit(store: store, incoming: incoming, result: result)
+        // Listing (C-FIND or QIDO-RS at the instance level) can cost the node more than the fetch: only
+        // what the store may hold part of, or whose study UID the request needs, is listed first. The
+        // rest comes whole in one request, listed afterwards only if it did not arrive whole.
+        func listing(_ subset: [RetrieveItem]) throws -> [[Listed]] {
+            try o.web.map { try list(subset, web: $0, o) } ?? list(subset, o)
+        }
+        var listed = [[Listed]?](repeating: nil, count: items.count)
+        let toList = items.indices.filter { items[$0].study == nil || storeHolds(items[$0], root: root) }
+        for (i, l) in zip(toList, toList.isEmpty ? [] : try listing(toList.map { items[$0] })) { listed[i] = l }
+
+        // C-GET: one association for the instances: the GET model, and every storage SOP class listed with
+        // us as its SCP, uncompressed (a node decompresses what it holds compressed; nothing lossy); the
+        // common storage classes too for what was not listed or listed without SOPClassUID (dcmqrscp).
+        func getHere(_ listedNow: [Listed], unlisted: Bool) throws -> GetHere {
+            var known = Set(listedNow.map(\.sopClass).filter { !$0.isEmpty })
+            if unlisted || listedNow.contains(where: { $0.sopClass.isEmpty }) { known.formUnion(commonStorageClasses) }
+            guard known.count < 128 else { throw I2Error(.usage, "the items hold \(known.count) SOP classes: more than one association carries (127); retrieve them in parts") }
+            return try GetHere(o, classes: known.sorted(), commit: commit, incoming: incoming)
+        }
         let transport: Transport
         if let web = o.web {
-            transport = WadoHere(o, node: web, store: store, incoming: incoming, result: result)
+            transport = WadoHere(o, node: web, commit: commit, incoming: incoming)
         } else if let port = o.port {
-            transport = try MoveHere(o, port: port, store: store, incoming: incoming, result: result)
+            transport = try MoveHere(o, port: port, commit: commit, incoming: incoming, result: result)
         } else {
-            // One association for the instances: the GET model, and every storage SOP class listed with us
-            // as its SCP, uncompressed (a node decompresses what it holds compressed; nothing lossy).
-            // A node whose C-FIND answers lack SOPClassUID (dcmqrscp's) gets the common storage classes too.
-            let all = listed.compactMap { $0 }.joined()
-            var known = Set(all.map(\.sopClass).filter { !$0.isEmpty })
-            if all.contains(where: { $0.sopClass.isEmpty }) { known.formUnion(commonStorageClasses) }
-            let classes = known.sorted()
-            guard classes.count < 128 else { throw I2Error(.usage, "the items hold \(classes.count) SOP classes: more than one association carries (127); retrieve them in parts") }
-            transport = try GetHere(o, classes: classes, store: store, incoming: incoming, result: result)
+            transport = try getHere(listed.compactMap { $0 }.flatMap { $0 }, unlisted: listed.contains { $0 == nil })
         }
         defer { transport.close() }
         var fetchedTotal = 0, presentTotal = 0
-        for (item, listing) in zip(items, listed) {
+        for (index, item) in items.enumerated() {
             if context.stop.isStopped { break }
             let what = "\(item.level.rawValue) \(item.uid)"
-            guard let instances = listing else {
-                // Not listed (WADO-RS, none of it here): the whole item in one request, complete when the
-                // answer's closing boundary came and every part was stored.
+            var early = 0   // fetched whole before any listing
+            if listed[index] == nil {
                 let r = try transport.fetch(item.keys)
+                early = r.stored
                 fetchedTotal += r.stored
-                context.events.info("\(what): \(r.stored) fetched, 0 already present, \(r.refused.count) failed")
-                if r.stored == 0 || !r.refused.isEmpty {
-                    result.failed(I2Error(.badInput, peer: o.peerAddress, "\(what): \(r.stored) instances arrived"
-                                          + (r.refused.isEmpty ? ": the node holds none" : "; not stored: " + r.refused.prefix(5).joined(separator: "; "))))
+                if r.status == 0 && r.failed == 0 && r.refused.isEmpty && r.stored > 0 && r.stored >= (r.sent ?? 0) {
+                    context.events.info("\(what): \(r.stored) fetched, 0 already present, 0 failed")
+                    continue
                 }
-                continue
+                // Not whole (or nothing): listed now, and what is missing fetched instance by instance.
+                listed[index] = try listing([item])[0]
             }
+            let instances = listed[index]!
             guard !instances.isEmpty else {
                 result.failed(I2Error(.badInput, peer: o.peerAddress, "\(what): the node lists no instance of it"))
                 continue
@@ -264,11 +272,11 @@ public enum RetrieveEngine: Engine {
             func path(_ i: Listed) -> String { [root, StoreLayout.patientComponent(i.patient), i.study, i.series, i.sop + ".dcm"].joined(separator: "/") }
             let present = instances.filter { FileManager.default.fileExists(atPath: path($0)) }
             for i in present { result.output(path(i), ["event": .string("present"), "sop_instance_uid": .string(i.sop)]) }
-            presentTotal += present.count
+            presentTotal += present.count - early
             let presentSet = Set(present.map(\.sop))
             let missing = instances.filter { !presentSet.contains($0.sop) }
             if missing.isEmpty {
-                context.events.info("\(what): 0 fetched, \(present.count) already present, 0 failed")
+                context.events.info("\(what): \(early) fetched, \(present.count - early) already present, 0 failed")
                 continue
             }
             // The whole item in one request when none of it is here, else instance by instance. The keys
@@ -279,17 +287,23 @@ public enum RetrieveEngine: Engine {
             if whole.level == .instance { whole.series = whole.series ?? instances[0].series }
             let requests: [[(Tag, String)]] = present.isEmpty ? [whole.keys]
                 : missing.map { [(.queryRetrieveLevel, "IMAGE"), (.studyInstanceUID, $0.study), (.seriesInstanceUID, $0.series), (.sopInstanceUID, $0.sop)] }
+            // A C-GET association without the SOP class of a missing instance: one more that has it.
+            var itemTransport = transport
+            if let g = transport as? GetHere, !Set(missing.map(\.sopClass).filter { !$0.isEmpty }).isSubset(of: g.classes) {
+                itemTransport = try getHere(missing, unlisted: false)
+            }
+            defer { if itemTransport !== transport { itemTransport.close() } }
             var stored = 0, failed = 0, refused: [String] = []
             var status: UInt16 = 0
             for keys in requests {
-                let r = try transport.fetch(keys)
+                let r = try itemTransport.fetch(keys)
                 stored += r.stored
                 failed += r.failed
                 refused += r.refused
                 if r.status != 0 { status = r.status }
             }
             fetchedTotal += stored
-            context.events.info("\(what): \(stored) fetched, \(present.count) already present, \(failed) failed")
+            context.events.info("\(what): \(stored + early) fetched, \(present.count - early) already present, \(failed) failed")
             if stored < missing.count || status != 0 {
                 result.failed(I2Error(.badInput, peer: o.peerAddress, "\(what): \(stored) of the \(missing.count) missing instances arrived"
                                       + (status != 0 ? " (status 0x\(String(status, radix: 16, uppercase: true)))" : "")
@@ -297,112 +311,6 @@ public enum RetrieveEngine: Engine {
             }
         }
         context.events.info("\(fetchedTotal) instance\(fetchedTotal == 1 ? "" : "s") fetched from \(o.peerLabel) into \(root), \(presentTotal) already there")
-    }
-}
-
-/// How fetched instances arrive: what one request stored, failed, refused.
-protocol Transport {
-    func fetch(_ keys: [(Tag, String)]) throws -> (stored: Int, failed: Int, refused: [String], status: UInt16)
-    func close()
-}
-
-/// C-GET: the instances come on our own association.
-private final class GetHere: Transport {
-    let association: Association
-    let o: RetrieveOptions, store: InstanceStore, incoming: String, result: Reporter
-
-    init(_ o: RetrieveOptions, classes: [String], store: InstanceStore, incoming: String, result: Reporter) throws {
-        association = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout, dimse: o.dimseTimeout,
-                                           model: RetrieveEngine.studyRootGet,
-                                           more: classes.map { PresentationContext($0, NodeRequest.plain, scpRole: true) })
-        (self.o, self.store, self.incoming, self.result) = (o, store, incoming, result)
-    }
-
-    func fetch(_ keys: [(Tag, String)]) throws -> (stored: Int, failed: Int, refused: [String], status: UInt16) {
-        var stored = 0, refused: [String] = []
-        let r = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-GET") {
-            try association.get(model: RetrieveEngine.studyRootGet, keys: keys, incoming: incoming) { tmp, _, sop in
-                let answer = RetrieveEngine.place(tmp, sop: sop, store: self.store, result: self.result)
-                if answer.status == 0 { stored += 1 } else { refused.append("\(sop): \(answer.comment)") }
-                return answer
-            }
-        }
-        return (stored, r.failed, refused, r.status)
-    }
-
-    func close() { association.release() }
-}
-
-/// C-MOVE to i2 itself: a storage SCP of our own (our calling AE title, o.port) runs for the duration;
-/// each request waits until the instances the node reports sent have arrived, at most o.moveWait.
-private final class MoveHere: Transport, @unchecked Sendable {
-    let association: Association
-    let o: RetrieveOptions
-    let stop = StopToken()
-    let thread: Thread
-    let lock = NSCondition()
-    var arrived = 0, refused: [String] = [], listening = false, failure: Error?
-
-    init(_ o: RetrieveOptions, port: Int, store: InstanceStore, incoming: String, result: Reporter) throws {
-        self.o = o
-        var config = StoreSCPConfig(incomingDirectory: incoming)
-        config.aeTitle = o.callingAE
-        config.port = port
-        config.drainSeconds = 5
-        let scpBox = Box()
-        let scp = StoreSCP(config: config, stopFlag: stop.flag, handler: { [scpBox] received in
-            let answer = RetrieveEngine.place(received.temporaryPath, sop: received.sopInstanceUID, store: store, result: result)
-            scpBox.owner?.arrive(answer.status == 0 ? nil : "\(received.sopInstanceUID): \(answer.comment)")
-            return answer.status == 0 ? .success : .outOfResources(answer.comment)
-        }, log: { level, peer, message in
-            if level != .info { result.context.events.send(.log(level, (peer.map { $0 + ": " } ?? "") + message)) }
-        }, ready: { [scpBox] in scpBox.owner?.ready() })
-        thread = Thread { [scpBox] in
-            do { try scp.run() } catch { scpBox.owner?.failed(error) }
-        }
-        association = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout,
-                                           dimse: o.dimseTimeout, model: RetrieveEngine.studyRootMove)
-        scpBox.owner = self
-        thread.start()
-        lock.lock()
-        while !listening && failure == nil { lock.wait() }
-        let error = failure
-        lock.unlock()
-        if let error { association.abort(); throw error }
-    }
-
-    final class Box: @unchecked Sendable { weak var owner: MoveHere? }
-
-    func ready() { lock.lock(); listening = true; lock.broadcast(); lock.unlock() }
-    func failed(_ e: Error) { lock.lock(); failure = e; lock.broadcast(); lock.unlock() }
-    func arrive(_ refusal: String?) {
-        lock.lock()
-        if let r = refusal { refused.append(r) } else { arrived += 1 }
-        lock.broadcast()
-        lock.unlock()
-    }
-
-    func fetch(_ keys: [(Tag, String)]) throws -> (stored: Int, failed: Int, refused: [String], status: UInt16) {
-        lock.lock()
-        let before = arrived, refusedBefore = refused.count
-        lock.unlock()
-        let r = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-MOVE") {
-            try association.move(model: RetrieveEngine.studyRootMove, keys: keys, destination: o.callingAE)
-        }
-        // The node may report success before every sub-operation's instance has reached us.
-        let expected = r.completed + r.warning
-        let deadline = Date().addingTimeInterval(o.moveWait)
-        lock.lock()
-        while arrived - before < expected && Date() < deadline { _ = lock.wait(until: deadline) }
-        let stored = arrived - before, newRefused = Array(refused[refusedBefore...])
-        lock.unlock()
-        return (stored, r.failed, newRefused, r.status)
-    }
-
-    func close() {
-        association.release()
-        stop.stop()
-        while !thread.isFinished { usleep(10_000) }
     }
 }
 

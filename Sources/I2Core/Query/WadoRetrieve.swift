@@ -1,23 +1,25 @@
 // WADO-RS for i2 retrieve (PS3.18 10.4): each request is a GET of the item's resource (a study, a series,
 // or one instance) as multipart/related application/dicom in the transfer syntax the node holds it in
 // (transfer-syntax=*: nothing transcoded, nothing lossy). The answer is read as it arrives: each part
-// streams into a hidden file under the store's incoming directory and is then stored as i2 receive
-// stores an instance (rename into the layout), so memory stays flat and nothing half-written is ever
-// visible. Durability by group commit: the parts written are made durable together (one syncfs per 32
-// parts or 64 MiB, and at the end of each answer) before any of them is moved into place and printed,
-// where an fsync each would cost one journal commit (0.7 ms here) per instance.
+// streams into a hidden file under the store's incoming directory and is handed to GroupCommit (made
+// durable with the others of its group, then moved into place and printed), so memory stays flat and
+// nothing half-written is ever visible.
 import Foundation
 import I2DICOM
 import I2Model
 
 final class WadoHere: Transport {
-    let o: RetrieveOptions, node: WebEndpoint, store: InstanceStore, incoming: String, result: Reporter
+    let o: RetrieveOptions, node: WebEndpoint, commit: GroupCommit, incoming: String
 
-    init(_ o: RetrieveOptions, node: WebEndpoint, store: InstanceStore, incoming: String, result: Reporter) {
-        (self.o, self.node, self.store, self.incoming, self.result) = (o, node, store, incoming, result)
+    init(_ o: RetrieveOptions, node: WebEndpoint, commit: GroupCommit, incoming: String) {
+        (self.o, self.node, self.commit, self.incoming) = (o, node, commit, incoming)
     }
 
-    func fetch(_ keys: [(Tag, String)]) throws -> (stored: Int, failed: Int, refused: [String], status: UInt16) {
+    func fetch(_ keys: [(Tag, String)]) throws -> Fetched {
+        try commit.measuring { try request(keys) }
+    }
+
+    private func request(_ keys: [(Tag, String)]) throws -> Fetched {
         var uid: [Tag: String] = [:]
         for (tag, value) in keys { uid[tag] = value }
         let level = uid[.queryRetrieveLevel] ?? "STUDY"
@@ -25,28 +27,14 @@ final class WadoHere: Transport {
         if level != "STUDY" { url += "/series/" + (uid[.seriesInstanceUID] ?? "") }
         if level == "IMAGE" { url += "/instances/" + (uid[.sopInstanceUID] ?? "") }
 
-        var stored = 0, refused: [String] = []
+        var refused: [String] = []
         var reader: MultipartReader?
         var errorBody: [UInt8] = [], errorType = ""
         var fd: Int32 = -1, tmp = "", partType = ""
-        var written: [String] = [], writtenBytes = 0
-        defer {
-            if fd >= 0 { Glibc.close(fd); unlink(tmp) }
-            for w in written { unlink(w) }
-        }
-        func commit() throws {
-            guard !written.isEmpty else { return }
-            if o.durable { try AtomicFile.syncGroup(written, on: incoming) }
-            for w in written {
-                let answer = RetrieveEngine.place(w, sop: "", store: store, result: result)
-                if answer.status == 0 { stored += 1 } else { refused.append(answer.comment) }
-            }
-            (written, writtenBytes) = ([], 0)
-        }
+        defer { if fd >= 0 { Glibc.close(fd); unlink(tmp) } }
         let sink = MultipartReader.Sink(begin: { headers in
             partType = headers.first { $0.lowercased().hasPrefix("content-type:") }.map { String($0.dropFirst(13)).trimmingCharacters(in: .whitespaces) } ?? ""
-            // Not ".part": the store would fsync it alone (commit() makes the group durable).
-            tmp = self.incoming + "/wado-" + UUID().uuidString + ".wado"
+            tmp = self.incoming + "/.i2-\(getpid())-wado-" + UUID().uuidString + ".part"
             fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw I2Error(.storage, path: tmp, "cannot create: \(String(cString: strerror(errno)))") }
         }, data: { bytes in
@@ -54,7 +42,6 @@ final class WadoHere: Transport {
             while !rest.isEmpty {
                 let n = write(fd, rest.baseAddress, rest.count)
                 guard n > 0 else { throw I2Error(.storage, path: tmp, "cannot write: \(String(cString: strerror(errno)))") }
-                writtenBytes += n
                 rest = UnsafeRawBufferPointer(rebasing: rest[n...])
             }
         }, end: {
@@ -65,8 +52,7 @@ final class WadoHere: Transport {
                 refused.append("a part of type \(partType), not application/dicom")
                 return
             }
-            written.append(tmp)
-            if written.count >= 32 || writtenBytes >= 64 << 20 { try commit() }
+            self.commit.add(tmp, sop: "")
         })
         let download = HTTPDownload { chunk, status, type in
             guard (200..<300).contains(status) else {
@@ -83,9 +69,8 @@ final class WadoHere: Transport {
         }
         let r = try HTTP.request("GET", url, peer: node.label, headers: ["Accept: multipart/related; type=\"application/dicom\"; transfer-syntax=*"],
                                  auth: node.auth, download: download, connectTimeout: o.connectTimeout, timeout: o.dimseTimeout, caFile: node.caFile)
-        try commit()
         if r.status == 404 {
-            return (0, 0, ["the node has no such resource (HTTP 404 for \(url))"], 0)
+            return Fetched(refused: ["the node has no such resource (HTTP 404 for \(url))"])
         }
         guard r.isSuccess else {
             throw WebStatus.error(HTTPResponse(status: r.status, body: errorBody, contentType: errorType), node: node, what: "the WADO-RS request \(url)")
@@ -93,7 +78,7 @@ final class WadoHere: Transport {
         if r.status != 204 && reader?.isComplete != true {
             refused.append("the answer ended before its closing boundary (\(reader?.parts ?? 0) parts read)")
         }
-        return (stored, 0, refused, 0)
+        return Fetched(refused: refused)
     }
 
     func close() {}
