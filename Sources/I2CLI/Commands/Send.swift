@@ -39,15 +39,17 @@ enum Send {
         C-STOREs DICOM files to a DICOM node: files and directories (searched recursively; hidden files skipped), and with '-' paths read from stdin one per line, sent as they arrive. Files that are not DICOM are skipped with a warning.
         With --echo, only checks that the node answers C-ECHO.
         """,
-        flags: [to, aet, echo, CommonFlags.json, CommonFlags.null, report, retries, retryDelay, connectTimeout, acseTimeout, dimseTimeout, idleTimeout, maxPDU],
+        flags: [to, aet, echo, CommonFlags.json, CommonFlags.null, report, retries, retryDelay, connectTimeout, acseTimeout, dimseTimeout, idleTimeout, maxPDU]
+            + TLSFlags.flags(serving: false),
         positionals: [Positional("PATH", summary: "DICOM files or directories; '-' reads paths from stdin", variadic: true, optional: true)],
         examples: [
             ("i2 send --to ORTHANC@pacs.example.org:4242 results/", "send a folder over one association"),
             ("i2 send --to pacs --report sent.json seg.dcm", "send to the node 'pacs' of the node file, keep a JSON report"),
             ("find out -name '*.dcm' | i2 send --to pacs -", "send the paths read from stdin"),
             ("i2 send --echo --to pacs", "check that the node answers"),
+            ("i2 send --to PACS@pacs.example.org:2762 --tls --tls-ca ca.pem --tls-cert i2.pem --tls-key i2.key seg.dcm", "send over DICOM TLS"),
         ],
-        extraManSections: [("Behaviour", behaviour), ("Node file", nodeFile),
+        extraManSections: [("Behaviour", behaviour), ("Node file", nodeFile + "\n" + TLSFlags.nodeFile),
                            ("Environment", "I2_NODES: path of the node file (see NODE FILE). TCP_NODELAY: i2 sets it to 1 for DCMTK unless it is already set.")],
         exitStatuses: [.success, .partialFailure, .usage, .unreachable, .rejected, .interrupted], stop: .graceful,
         run: run)
@@ -56,6 +58,7 @@ enum Send {
         guard let target = args.given(to) else { throw I2Error(.usage, "needs --to AET@HOST:PORT or --to NODE") }
         var options = SendOptions(destination: try Destination.resolve(target))
         options.callingAE = try callingAE(args, aet, node: options.destination)
+        try TLSFlags.apply(args, to: &options.destination)
         options.retries = try args.int(retries, range: 0...100)
         options.retryDelay = try args.seconds(retryDelay, max: 3600)
         (options.connectTimeout, options.acseTimeout, options.dimseTimeout) = try timeouts(args, connectTimeout, acseTimeout, dimseTimeout)

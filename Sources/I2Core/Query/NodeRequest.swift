@@ -15,7 +15,13 @@ enum NodeRequest {
         p.connectTimeout = connect
         p.acseTimeout = acse
         p.dimseTimeout = dimse
-        return try Association(p, contexts: [PresentationContext(model, plain)] + more)
+        p.tls = node.tls
+        do {
+            return try Association(p, contexts: [PresentationContext(model, plain)] + more)
+        } catch var e as I2Error where e.cause == .tls || (e.cause == .aborted && node.tls == nil && Explain.plainOnTLS(e.detail)) {
+            e.detail = Explain.association(e, to: node, callingAE: callingAE, timeouts: (connect, acse))   // OpenSSL's words explained
+            throw e
+        }
     }
 
     /// Runs `request`; an abort in answer to it is how nodes refuse a caller they do not allow to query or

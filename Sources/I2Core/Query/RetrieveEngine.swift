@@ -309,6 +309,7 @@ private final class MoveHere: Transport, @unchecked Sendable {
         config.aeTitle = o.callingAE
         config.port = port
         config.drainSeconds = 5
+        config.tls = o.node.tls   // the node's C-STOREs to us: as secure as our association to it
         let scpBox = Box()
         let scp = StoreSCP(config: config, stopFlag: stop.flag, handler: { [scpBox] received in
             let answer = RetrieveEngine.place(received.temporaryPath, sop: received.sopInstanceUID, store: store, result: result)
