@@ -25,10 +25,10 @@ public struct TLSOptions: Sendable, Equatable {
     }
 
     /// Checks the settings for one side before any connection: the files exist and are readable, a
-    /// certificate comes with its key, the key is not passphrase-protected. `where` names the source
-    /// ("--tls-cert" or the node file) in the message. Throws a usage error.
+    /// certificate comes with its key, the key is not passphrase-protected. `source` names where the
+    /// settings came from (--tls, or a node of the node file) in the message. Throws a usage error.
     public func validate(serving: Bool, source: String = "--tls") throws {
-        func usage(_ s: String) -> I2Error { I2Error(.usage, s) }
+        func usage(_ s: String) -> I2Error { I2Error(.usage, s.hasPrefix(source) || source == "--tls" ? s : "\(source): \(s)") }
         if serving {
             guard certificate != nil, privateKey != nil else { throw usage("\(source): serving TLS needs --tls-cert and --tls-key (our certificate and its private key)") }
             if requirePeerCertificate && trusted == nil { throw usage("\(source): --tls-require-client-cert needs --tls-ca (the CA that signs the clients' certificates)") }
@@ -47,7 +47,7 @@ public struct TLSOptions: Sendable, Equatable {
             guard let data = FileManager.default.contents(atPath: path) else { throw usage("\(flag) \(path): cannot be read") }
             let text = String(decoding: data.prefix(64 * 1024), as: UTF8.self)
             guard text.contains("-----BEGIN ") else { throw usage("\(flag) \(path): not a PEM file (no -----BEGIN line)") }
-            if flag == "--tls-key" && (text.contains("ENCRYPTED") ) {
+            if flag == "--tls-key" && text.contains("ENCRYPTED") {
                 throw usage("--tls-key \(path): the key is protected by a passphrase, which i2 cannot ask for (it runs unattended): store it decrypted (openssl pkey -in KEY -out PLAIN) in a file only i2's user can read")
             }
         }

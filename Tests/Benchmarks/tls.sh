@@ -45,14 +45,16 @@ scp_start() {  # storescp [+tls] into a fresh directory on a free port: port, sc
 }
 scp_stop() { kill -TERM "$scp_pid" 2>/dev/null || true; wait "$scp_pid" 2>/dev/null || true; scp_pid=; }
 
-# run KEY MODE CMD...: CMD against a fresh storescp (MODE tls|plain) $runs times; median time, max peak RSS.
+# run KEY MODE CMD...: CMD (the word PORT replaced by storescp's port) against a fresh storescp (MODE
+# tls|plain) $runs times; prints the median time and the highest peak RSS.
 run() {
     local key=$1 mode=$2; shift 2
-    local times=() mems=() r t0 t1
+    local times=() mems=() r t0 t1 cmd a
     for r in $(seq "$runs"); do
         scp_start "$mode"
+        cmd=(); for a in "$@"; do cmd+=("${a//PORT/$port}"); done
         t0=$EPOCHREALTIME
-        /usr/bin/time -f %M -o "$work/mem" timeout 600 "$@" "$port" >/dev/null 2>"$work/err" || { cat "$work/err" "$work/scp.log" >&2; exit 1; }
+        /usr/bin/time -f %M -o "$work/mem" timeout 600 "${cmd[@]}" >/dev/null 2>"$work/err" || { cat "$work/err" "$work/scp.log" >&2; exit 1; }
         t1=$EPOCHREALTIME
         scp_stop
         n=$(find "$work/scp" -type f | wc -l)
@@ -67,12 +69,10 @@ open(out, "w").write(str(med))
 print(f"{key:<28} median {med:6.3f} s  (min {min(t):.3f}, max {max(t):.3f})  {300 / med:6.1f} instances/s  peak RSS {max(m) / 1024:6.1f} MiB")
 PY
 }
-# The commands end with the port (run appends it); i2's through `bash -c 'exec …'`, so /usr/bin/time measures i2 itself.
-export i2 pki work
 
 echo "300-slice 512x512 CT (~150 MiB) to storescp over loopback, $runs runs each, $(nproc) cores; i2: $i2"
-run "i2 send --tls" tls bash -c 'exec "$i2" send --tls --tls-ca "$pki/ca.pem" --tls-cert "$pki/scu.pem" --tls-key "$pki/scu.key" --to "STORESCP@127.0.0.1:$0" "$work/ct"'
-run "storescu +tls" tls storescu +tls "$pki/scu.key" "$pki/scu.pem" +cf "$pki/ca.pem" -aec STORESCP +sd 127.0.0.1
-run "i2 send (plain TCP)" plain bash -c 'exec "$i2" send --to "STORESCP@127.0.0.1:$0" "$work/ct"'
+run "i2 send --tls" tls "$i2" send --tls --tls-ca "$pki/ca.pem" --tls-cert "$pki/scu.pem" --tls-key "$pki/scu.key" --to STORESCP@127.0.0.1:PORT "$work/ct"
+run "storescu +tls" tls storescu +tls "$pki/scu.key" "$pki/scu.pem" +cf "$pki/ca.pem" -aec STORESCP +sd 127.0.0.1 PORT "$work/ct"
+run "i2 send (plain TCP)" plain "$i2" send --to STORESCP@127.0.0.1:PORT "$work/ct"
 python3 -c "a=float(open('$work/median.i2 send --tls').read()); b=float(open('$work/median.storescu +tls').read()); print(f'{\"speed i2 send --tls / storescu +tls\":<28} {b / a:5.2f}x  (target >= 1.0x)')"
 python3 -c "a=float(open('$work/median.i2 send --tls').read()); b=float(open('$work/median.i2 send (plain TCP)').read()); print(f'{\"cost of TLS for i2 send\":<28} {a / b:5.2f}x the plain time')"
