@@ -84,9 +84,16 @@ DcmTLSTransportLayer *makeTLSLayer(const i2dcm_tls *t, bool server, std::string 
     if (t->certificate && *t->certificate) {
         c = layer->setCertificateFile(t->certificate, DCF_Filetype_PEM);
         if (c.bad()) return fail(std::string("cannot use the certificate ") + t->certificate + ": " + failed(c));
-        c = layer->setPrivateKeyFile(t->private_key ? t->private_key : "", DCF_Filetype_PEM);
-        if (c.bad()) return fail(std::string("cannot use the private key ") + (t->private_key ? t->private_key : "") + ": " + failed(c) +
-                                 " (a passphrase-protected key is not supported: decrypt it into a file only i2's user can read)");
+        std::string key = t->private_key ? t->private_key : "";
+        c = layer->setPrivateKeyFile(key.c_str(), DCF_Filetype_PEM);
+        if (c.bad()) {
+            std::string why = failed(c);
+            if (why.find("key values mismatch") != std::string::npos)
+                return fail("the private key " + key + " does not belong to the certificate " + t->certificate);
+            bool passphrase = why.find("decrypt") != std::string::npos || why.find("password") != std::string::npos;
+            return fail("cannot use the private key " + key + ": " + why +
+                        (passphrase ? " (a passphrase-protected key is not supported: decrypt it into a file only i2's user can read)" : ""));
+        }
         if (!layer->checkPrivateKeyMatchesCertificate())
             return fail(std::string("the private key ") + t->private_key + " does not belong to the certificate " + t->certificate);
     }

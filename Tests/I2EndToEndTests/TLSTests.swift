@@ -146,4 +146,31 @@ final class TLSTests: E2ECase {
         XCTAssertTrue(r.waitForPaths(3, timeout: 20), r.process.stderr)
         XCTAssertTrue(r.process.stderr.contains("association from ORTHANC@127.0.0.1 over TLS"), r.process.stderr)
     }
+
+    /// i2 retrieve over TLS from Orthanc with DicomTlsEnabled: C-GET on our TLS association, and C-MOVE
+    /// to i2 itself, whose storage node for the duration serves TLS with the same settings.
+    func testRetrieveOverTLSByGetAndByMoveToItself() throws {
+        let pki = try TestPKI(path("pki"))
+        let port = try Peers.freePort()
+        let orthanc = try OrthancPeer(modalities: ["i2": ("I2", "127.0.0.1", port)],
+                                      tls: OrthancTLS(certificate: pki.path("b.pem"), key: pki.path("b.key"), trusted: pki.ca))
+        defer { orthanc.stop() }
+        for f in files { try orthanc.upload(f) }
+        let tls = pki.i2Flags("a")
+        let q = try TestSupport.i2(["query", "--from", orthanc.address] + tls)
+        XCTAssertEqual(q.status, 0, q.stderr)
+        let study = try XCTUnwrap(q.stdout.split(separator: "\n").first?.split(separator: "\t").first.map(String.init), q.stdout)
+        let got = try TestSupport.i2(["retrieve", "--from", orthanc.address, "-o", path("get"), study] + tls)
+        XCTAssertEqual(got.status, 0, got.stderr)
+        XCTAssertEqual(got.stdout.split(separator: "\n").count, 3, got.stdout)
+        XCTAssertTrue(got.stderr.contains("3 fetched, 0 already present, 0 failed"), got.stderr)
+        let moved = try TestSupport.i2(["retrieve", "--from", orthanc.address, "-o", path("move"), "--port", String(port), study] + tls)
+        XCTAssertEqual(moved.status, 0, moved.stderr)
+        XCTAssertEqual(moved.stdout.split(separator: "\n").count, 3, moved.stdout)
+        for p in (got.stdout + moved.stdout).split(separator: "\n") { XCTAssertTrue(FileManager.default.fileExists(atPath: String(p)), String(p)) }
+        // Without TLS the same node is refused, and says so.
+        let plain = try TestSupport.i2(["query", "--from", orthanc.address])
+        XCTAssertEqual(plain.status, 3, plain.stderr)
+        XCTAssertTrue(plain.stderr.contains("if the port speaks TLS, use --tls"), plain.stderr)
+    }
 }

@@ -18,8 +18,9 @@ enum NodeRequest {
         p.tls = node.tls
         do {
             return try Association(p, contexts: [PresentationContext(model, plain)] + more)
-        } catch var e as I2Error where e.cause == .tls || (e.cause == .aborted && node.tls == nil && Explain.plainOnTLS(e.detail)) {
-            e.detail = Explain.association(e, to: node, callingAE: callingAE, timeouts: (connect, acse))   // OpenSSL's words explained
+        } catch var e as I2Error where e.cause == .tls || e.cause == .aborted {
+            // OpenSSL's words explained; an abort may be a TLS port answering plain TCP, or the reverse.
+            e.detail = Explain.association(e, to: node, callingAE: callingAE, timeouts: (connect, acse))
             throw e
         }
     }
