@@ -173,4 +173,31 @@ final class TLSTests: E2ECase {
         XCTAssertEqual(plain.status, 3, plain.stderr)
         XCTAssertTrue(plain.stderr.contains("if the port speaks TLS, use --tls"), plain.stderr)
     }
+
+    /// Clients that stall hold no one else up: one that sent half a ClientHello, and one (openssl
+    /// s_client) that finished the handshake and never sends its association request. Both sit in
+    /// receive's hand-off path; storescu +tls is still served at once.
+    func testStalledTLSClientsDoNotBlockOthers() throws {
+        let pki = try TestPKI(path("pki"))
+        let r = try startReceiver(path("root"), pki.i2Flags("a") + ["--acse-timeout", "60", "--pdu-timeout", "60"])
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = Peers.loopback(r.port)
+        let connected = withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        XCTAssertTrue(connected)
+        let partialHello: [UInt8] = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]   // record and handshake headers, no body
+        XCTAssertEqual(partialHello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }, partialHello.count)
+        let openssl = try TestSupport.tool("openssl", package: "openssl")
+        let idle = try background(openssl, ["s_client", "-connect", "127.0.0.1:\(r.port)", "-CAfile", pki.ca, "-cert", pki.path("b.pem"),
+                                            "-key", pki.path("b.key"), "-ign_eof"])
+        XCTAssertTrue(idle.wait(timeout: 10) { out, _, _ in out.contains { $0.hasPrefix("New, TLSv1.") } }, idle.stderr)
+        let started = Date()
+        let good = try RX.storescu(r.port, files, pki.dcmtkFlags("b"))
+        XCTAssertEqual(good.status, 0, good.output)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10, "served while the stalled clients wait (their timeouts are 60 s)")
+        XCTAssertTrue(r.waitForPaths(3, timeout: 10), r.process.stderr)
+        XCTAssertNil(idle.status, "the idle TLS client is still connected")
+    }
 }
