@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: DICOM TLS send, i2 send --tls vs DCMTK `storescu +tls`, both into `storescp +tls` (TLS 1.2+,
 # client certificates required), the same generated 300-slice 512x512 CT in the same run; target >= 1.0x.
-# Also plain i2 send for the cost of TLS. Release build (release.sh), RUNS runs each (default 3); prints
-# medians, the ratio and each sender's peak memory (RSS). Certificates are made here with openssl; every
-# process runs on 127.0.0.1 and free high ports and is stopped by its PID.
+# Also plain i2 send for the cost of TLS. Release build (release.sh), RUNS runs each (default 3), the cases
+# interleaved within each run; prints medians of wall and CPU time, the ratios and each sender's peak
+# memory (RSS). Certificates are made here with openssl; every process runs on 127.0.0.1 and free high
+# ports and is stopped by its PID.
 # Usage: bash Tests/Benchmarks/tls.sh [RUNS]     (I2_SCRATCH=dir: swift build --scratch-path dir)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -45,34 +46,45 @@ scp_start() {  # storescp [+tls] into a fresh directory on a free port: port, sc
 }
 scp_stop() { kill -TERM "$scp_pid" 2>/dev/null || true; wait "$scp_pid" 2>/dev/null || true; scp_pid=; }
 
-# run KEY MODE CMD...: CMD (the word PORT replaced by storescp's port) against a fresh storescp (MODE
-# tls|plain) $runs times; prints the median time and the highest peak RSS.
-run() {
-    local key=$1 mode=$2; shift 2
-    local times=() mems=() r t0 t1 cmd a
-    for r in $(seq "$runs"); do
-        scp_start "$mode"
-        cmd=(); for a in "$@"; do cmd+=("${a//PORT/$port}"); done
+# The command of case KEY against storescp on PORT, as the array `cmd`; its storescp mode in `mode`.
+command_of() {
+    case $1 in
+    i2-tls) mode=tls; cmd=("$i2" send --tls --tls-ca "$pki/ca.pem" --tls-cert "$pki/scu.pem" --tls-key "$pki/scu.key" --to "STORESCP@127.0.0.1:$2" "$work/ct") ;;
+    storescu-tls) mode=tls; cmd=(storescu +tls "$pki/scu.key" "$pki/scu.pem" +cf "$pki/ca.pem" -aec STORESCP +sd 127.0.0.1 "$2" "$work/ct") ;;
+    i2-plain) mode=plain; cmd=("$i2" send --to "STORESCP@127.0.0.1:$2" "$work/ct") ;;
+    esac
+}
+cases=(i2-tls storescu-tls i2-plain)
+# Each run times every case in turn (interleaved, so a busy machine slows them alike), each into a fresh
+# storescp: wall time, CPU time (user + system) and peak RSS per case and run.
+for r in $(seq "$runs"); do
+    for key in "${cases[@]}"; do
+        command_of "$key" 0; scp_start "$mode"; command_of "$key" "$port"
         t0=$EPOCHREALTIME
-        /usr/bin/time -f %M -o "$work/mem" timeout 600 "${cmd[@]}" >/dev/null 2>"$work/err" || { cat "$work/err" "$work/scp.log" >&2; exit 1; }
+        /usr/bin/time -f "%M %U %S" -o "$work/mem" timeout 600 "${cmd[@]}" >/dev/null 2>"$work/err" || { cat "$work/err" "$work/scp.log" >&2; exit 1; }
         t1=$EPOCHREALTIME
         scp_stop
         n=$(find "$work/scp" -type f | wc -l)
         [ "$n" -eq 300 ] || { echo "$key: stored $n of 300" >&2; cat "$work/err" >&2; exit 1; }
-        times+=("$(python3 -c "print($t1 - $t0)")"); mems+=("$(tail -1 "$work/mem")")
+        echo "$t0 $t1 $(tail -1 "$work/mem")" >> "$work/runs.$key"
     done
-    python3 - "$key" "$work/median.$key" "${times[*]}" "${mems[*]}" <<'PY'
-import sys, statistics
-key, out, t, m = sys.argv[1], sys.argv[2], [float(x) for x in sys.argv[3].split()], [int(x) for x in sys.argv[4].split()]
-med = statistics.median(t)
-open(out, "w").write(str(med))
-print(f"{key:<28} median {med:6.3f} s  (min {min(t):.3f}, max {max(t):.3f})  {300 / med:6.1f} instances/s  peak RSS {max(m) / 1024:6.1f} MiB")
-PY
-}
+done
 
-echo "300-slice 512x512 CT (~150 MiB) to storescp over loopback, $runs runs each, $(nproc) cores; i2: $i2"
-run "i2 send --tls" tls "$i2" send --tls --tls-ca "$pki/ca.pem" --tls-cert "$pki/scu.pem" --tls-key "$pki/scu.key" --to STORESCP@127.0.0.1:PORT "$work/ct"
-run "storescu +tls" tls storescu +tls "$pki/scu.key" "$pki/scu.pem" +cf "$pki/ca.pem" -aec STORESCP +sd 127.0.0.1 PORT "$work/ct"
-run "i2 send (plain TCP)" plain "$i2" send --to STORESCP@127.0.0.1:PORT "$work/ct"
-python3 -c "a=float(open('$work/median.i2 send --tls').read()); b=float(open('$work/median.storescu +tls').read()); print(f'{\"speed i2 send --tls / storescu +tls\":<28} {b / a:5.2f}x  (target >= 1.0x)')"
-python3 -c "a=float(open('$work/median.i2 send --tls').read()); b=float(open('$work/median.i2 send (plain TCP)').read()); print(f'{\"cost of TLS for i2 send\":<28} {a / b:5.2f}x the plain time')"
+echo "300-slice 512x512 CT (~150 MiB) to storescp over loopback, $runs interleaved runs each, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg); i2: $i2"
+python3 - "$work" "${cases[@]}" <<'PY'
+import sys, statistics
+work, cases = sys.argv[1], sys.argv[2:]
+label = {"i2-tls": "i2 send --tls", "storescu-tls": "storescu +tls", "i2-plain": "i2 send (plain TCP)"}
+wall, cpu = {}, {}
+for k in cases:
+    rows = [l.split() for l in open(f"{work}/runs.{k}")]
+    t = [float(r[1]) - float(r[0]) for r in rows]
+    c = [float(r[3]) + float(r[4]) for r in rows]
+    m = [int(r[2]) for r in rows]
+    wall[k], cpu[k] = statistics.median(t), statistics.median(c)
+    print(f"{label[k]:<22} median {wall[k]:6.3f} s (min {min(t):.3f}, max {max(t):.3f})  {300 / wall[k]:6.1f} instances/s  "
+          f"CPU {cpu[k]:5.2f} s  peak RSS {max(m) / 1024:5.1f} MiB")
+print(f"{'speed i2 send --tls / storescu +tls':<40} {wall['storescu-tls'] / wall['i2-tls']:5.2f}x  (target >= 1.0x)")
+print(f"{'CPU storescu +tls / i2 send --tls':<40} {cpu['storescu-tls'] / cpu['i2-tls']:5.2f}x")
+print(f"{'cost of TLS for i2 send (wall)':<40} {wall['i2-tls'] / wall['i2-plain']:5.2f}x the plain time")
+PY
