@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <atomic>
 #include <cstdio>
@@ -556,7 +557,13 @@ extern "C" void i2dcmx_scu_close(i2dcm_scu_assoc *a, int abort) {
             int fd = socketOf(a);
             static const unsigned char pdu[10] = {0x07, 0, 0, 0, 0, 4, 0, 0, 0, 0};   // A-ABORT, service user
             if (fd >= 0) {
-                (void)send(fd, pdu, sizeof pdu, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (a->tls) {
+                    // Inside the TLS session (raw bytes would corrupt it), without blocking on a peer that stopped reading.
+                    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+                    (void)DUL_getTransportConnection(a->assoc->DULassociation)->write((void *)pdu, sizeof pdu);
+                } else {
+                    (void)send(fd, pdu, sizeof pdu, MSG_NOSIGNAL | MSG_DONTWAIT);
+                }
                 shutdown(fd, SHUT_RDWR);   // DCMTK's drop would otherwise wait for the peer to close (3 min)
             }
             ASC_dropSCPAssociation(a->assoc);
