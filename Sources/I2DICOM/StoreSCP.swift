@@ -20,6 +20,8 @@ public struct StoreSCPConfig: Sendable {
     public var maxPerPeer = 8
     public var pduTimeout = 30
     public var evictIdle = 10
+    /// nil: plain TCP; else TLS only.
+    public var tls: TLSOptions?
     public init(incomingDirectory: String) { self.incomingDirectory = incomingDirectory }
 }
 
@@ -82,17 +84,19 @@ public final class StoreSCP: @unchecked Sendable {
                 config.bindAddress.withCString { bind in
                     config.incomingDirectory.withCString { incoming in
                         callers.map { UnsafePointer($0) }.withUnsafeBufferPointer { list in
-                            var c = i2dcm_scp_config(
-                                ae_title: ae, bind_address: bind, port: Int32(config.port), incoming_dir: incoming,
-                                max_pdu: config.maxPDU, acse_timeout: Int32(config.acseTimeout),
-                                dimse_timeout: Int32(config.dimseTimeout), idle_timeout: Int32(config.idleTimeout),
-                                max_associations: Int32(config.maxAssociations),
-                                allowed_callers: list.baseAddress, allowed_count: Int32(list.count),
-                                min_free_bytes: config.minFreeBytes, drain_seconds: Int32(config.drainSeconds),
-                                max_per_peer: Int32(config.maxPerPeer), pdu_timeout: Int32(config.pduTimeout),
-                                evict_idle: Int32(config.evictIdle))
-                            let ctx = Unmanaged.passUnretained(self).toOpaque()
-                            return i2dcm_scp_run(&c, storeTrampoline, logTrampoline, readyTrampoline, ctx, stopFlag, err, errLength)
+                            TLSOptions.withC(config.tls) { tls in
+                                var c = i2dcm_scp_config(
+                                    ae_title: ae, bind_address: bind, port: Int32(config.port), incoming_dir: incoming,
+                                    max_pdu: config.maxPDU, acse_timeout: Int32(config.acseTimeout),
+                                    dimse_timeout: Int32(config.dimseTimeout), idle_timeout: Int32(config.idleTimeout),
+                                    max_associations: Int32(config.maxAssociations),
+                                    allowed_callers: list.baseAddress, allowed_count: Int32(list.count),
+                                    min_free_bytes: config.minFreeBytes, drain_seconds: Int32(config.drainSeconds),
+                                    max_per_peer: Int32(config.maxPerPeer), pdu_timeout: Int32(config.pduTimeout),
+                                    evict_idle: Int32(config.evictIdle), tls: tls)
+                                let ctx = Unmanaged.passUnretained(self).toOpaque()
+                                return i2dcm_scp_run(&c, storeTrampoline, logTrampoline, readyTrampoline, ctx, stopFlag, err, errLength)
+                            }
                         }
                     }
                 }

@@ -133,6 +133,13 @@ final class StoreSCPPeer {
     deinit { stop() }
 }
 
+/// Orthanc's DICOM TLS (1.9+): its certificate and key, the CAs it trusts, whether callers must
+/// present a certificate. With it, Orthanc's DICOM port speaks TLS only, and so do its modalities.
+struct OrthancTLS {
+    var certificate: String, key: String, trusted: String
+    var requireClientCertificate = true
+}
+
 /// Orthanc with a generated configuration in a temporary directory: REST on 127.0.0.1 without
 /// authentication, DICOM AE title `aeTitle` checked case-sensitively, and the given modalities.
 final class OrthancPeer {
@@ -149,7 +156,7 @@ final class OrthancPeer {
     /// `dicomWeb`: with the DICOMweb plugin (Debian orthanc-dicomweb) at /dicom-web; `users`: HTTP basic
     /// authentication required, for these users and passwords (REST calls of the tests use the first).
     init(aeTitle: String = "ORTHANC", modalities: [String: (aet: String, host: String, port: Int)] = [:], dicomWeb: Bool = false,
-         users: [String: String] = [:]) throws {
+         users: [String: String] = [:], tls: OrthancTLS? = nil) throws {
         let exe = try Peers.tool("Orthanc", package: "orthanc")
         self.aeTitle = aeTitle
         dicomPort = try Peers.freePort()
@@ -159,8 +166,17 @@ final class OrthancPeer {
             "HttpPort": httpPort, "DicomPort": dicomPort, "DicomAet": aeTitle,
             "RemoteAccessAllowed": false, "AuthenticationEnabled": !users.isEmpty, "RegisteredUsers": users,
             "DicomCheckCalledAet": true, "StrictAetComparison": true, "Plugins": [String](),
-            "DicomModalities": modalities.mapValues { [$0.aet, $0.host, $0.port] as [Any] },
+            "DicomModalities": modalities.mapValues { m -> Any in
+                tls == nil ? [m.aet, m.host, m.port] as [Any] : ["AET": m.aet, "Host": m.host, "Port": m.port, "UseDicomTls": true] as [String: Any]
+            },
         ]
+        if let tls {
+            config["DicomTlsEnabled"] = true
+            config["DicomTlsCertificate"] = tls.certificate
+            config["DicomTlsPrivateKey"] = tls.key
+            config["DicomTlsTrustedCertificates"] = tls.trusted
+            config["DicomTlsRemoteCertificateRequired"] = tls.requireClientCertificate
+        }
         if dicomWeb {
             let plugin = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
             guard FileManager.default.fileExists(atPath: plugin) else {

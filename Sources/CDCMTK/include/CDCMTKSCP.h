@@ -6,6 +6,7 @@
 #ifndef CDCMTK_SCP_H
 #define CDCMTK_SCP_H
 #include "CDCMTK.h"
+#include "CDCMTKTLS.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -27,6 +28,7 @@ typedef struct {
     int max_per_peer;               // simultaneous associations from one peer address; more are rejected as transient
     int pdu_timeout;                // seconds a PDU may take to arrive once it started (a dripping peer is dropped)
     int evict_idle;                 // when full: abort the longest-idle association idle at least this long (0: never)
+    const i2dcm_tls *tls;           // NULL: plain TCP; else TLS only (certificate and key required)
 } i2dcm_scp_config;
 
 /// A C-STORE whose data set was written completely to `tmp_path` (Part 10, as received).

@@ -35,7 +35,8 @@ enum Retrieve {
         With --move-to AE (C-MOVE): the node sends each item to that AE title; stdout gets the UID of each item sent completely (with --json: an object with the counts).
         Each item's counts (fetched or sent, already present, failed) go to stderr. An item with failed sub-operations, one that did not arrive whole, or one the node found nothing for fails that item (exit 1) and the others are still retrieved. A node that cannot be reached, rejects the association or does not know the destination ends the run (exit 3 or 4, as i2 send).
         """,
-        flags: [from, via, output, port, moveWait, moveTo, noFsync, level, aet, CommonFlags.json, CommonFlags.null, connectTimeout, acseTimeout, dimseTimeout],
+        flags: [from, via, output, port, moveWait, moveTo, noFsync, level, aet, CommonFlags.json, CommonFlags.null, connectTimeout, acseTimeout, dimseTimeout]
+            + TLSFlags.flags(serving: true),
         positionals: [Positional("UID", summary: "Study (or --level series/instance) UIDs; '-' reads i2 query output from stdin", variadic: true, optional: true)],
         examples: [
             ("i2 retrieve --from pacs -o in/ 1.2.3.4", "fetch one study into in/ (a rerun fetches only what is missing)"),
@@ -84,6 +85,12 @@ enum Retrieve {
         }
         o.durable = !args.has(noFsync)
         o.callingAE = try Send.callingAE(args, aet, node: o.node)
+        if o.web == nil { try TLSFlags.apply(args, to: &o.node) } else { try TLSFlags.refuseForWeb(args) }
+        if let tls = o.node.tls {
+            // C-MOVE to i2 itself over TLS: the node's C-STOREs come over TLS too, so we serve with a certificate.
+            if o.port != nil { try tls.validate(serving: true, source: "--port with TLS") }
+            else if tls.requirePeerCertificate { throw I2Error(.usage, "--tls-require-client-cert is for --port (where i2 serves)") }
+        }
         (o.connectTimeout, o.acseTimeout, o.dimseTimeout) = try Send.timeouts(args, connectTimeout, acseTimeout, dimseTimeout)
         let l = QueryLevel(rawValue: args.value(level)!) ?? .study
         o.streamLevel = l

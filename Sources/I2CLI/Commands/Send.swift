@@ -46,7 +46,8 @@ enum Send {
         To a DICOMweb node (a URL, or a node file entry with "url"), the files go by STOW-RS (see DICOMWEB).
         With --echo, only checks that the node answers C-ECHO (a DICOMweb node: a QIDO-RS search).
         """,
-        flags: [to, aet, echo, CommonFlags.json, CommonFlags.null, report, retries, retryDelay, connectTimeout, acseTimeout, dimseTimeout, idleTimeout, maxPDU, batchSize],
+        flags: [to, aet, echo, CommonFlags.json, CommonFlags.null, report, retries, retryDelay, connectTimeout, acseTimeout, dimseTimeout, idleTimeout, maxPDU, batchSize]
+            + TLSFlags.flags(serving: false),
         positionals: [Positional("PATH", summary: "DICOM files or directories; '-' reads paths from stdin", variadic: true, optional: true)],
         examples: [
             ("i2 send --to ORTHANC@pacs.example.org:4242 results/", "send a folder over one association"),
@@ -54,8 +55,9 @@ enum Send {
             ("find out -name '*.dcm' | i2 send --to pacs -", "send the paths read from stdin"),
             ("i2 send --echo --to pacs", "check that the node answers"),
             ("i2 send --to archive seg.dcm", "STOW-RS to the DICOMweb node 'archive' of the node file (its credentials stay there)"),
+            ("i2 send --to PACS@pacs.example.org:2762 --tls --tls-ca ca.pem --tls-cert i2.pem --tls-key i2.key seg.dcm", "send over DICOM TLS"),
         ],
-        extraManSections: [("Behaviour", behaviour), ("DICOMweb", dicomweb), ("Node file", nodeFile),
+        extraManSections: [("Behaviour", behaviour), ("DICOMweb", dicomweb), ("Node file", nodeFile + "\n" + TLSFlags.nodeFile),
                            ("Environment", "I2_NODES: path of the node file (see NODE FILE). TCP_NODELAY: i2 sets it to 1 for DCMTK unless it is already set.")],
         exitStatuses: [.success, .partialFailure, .usage, .unreachable, .rejected, .interrupted], stop: .graceful,
         run: run)
@@ -67,6 +69,7 @@ enum Send {
         let batch = try args.size(batchSize)
         guard batch >= 1 << 20, batch <= 1 << 40 else { throw I2Error(.usage, "--batch-size: at least 1M") }
         options.batchBytes = Int(batch)
+        if options.web == nil { try TLSFlags.apply(args, to: &options.destination) } else { try TLSFlags.refuseForWeb(args) }
         options.retries = try args.int(retries, range: 0...100)
         options.retryDelay = try args.seconds(retryDelay, max: 3600)
         (options.connectTimeout, options.acseTimeout, options.dimseTimeout) = try timeouts(args, connectTimeout, acseTimeout, dimseTimeout)

@@ -139,6 +139,7 @@ final class MoveHere: Transport, @unchecked Sendable {
         config.aeTitle = o.callingAE
         config.port = port
         config.drainSeconds = 5
+        config.tls = o.node.tls   // the node's C-STOREs to us: as secure as our association to it
         let scpBox = Box()
         let scp = StoreSCP(config: config, stopFlag: stop.flag, handler: { [scpBox] received in
             commit.add(received.temporaryPath, sop: received.sopInstanceUID)

@@ -57,6 +57,7 @@ public struct SendOptions: Sendable {
         p.acseTimeout = acseTimeout
         p.dimseTimeout = dimseTimeout
         p.maxPDU = maxPDU
+        p.tls = destination.tls
         return p
     }
 }
@@ -106,7 +107,7 @@ public final class Sender {
         association?.release()
         association = nil
         if stopping { summary.end = .interrupted }
-        else if !storedAny, let kind = lastFailure { summary.end = kind == .rejected ? .rejected : .unreachable }
+        else if !storedAny, let kind = lastFailure { summary.end = [.rejected, .tls].contains(kind) ? .rejected : .unreachable }
         summary.finished = Date()
         return summary
     }
@@ -116,7 +117,7 @@ public final class Sender {
         let peer = options.destination.address
         let verification = PresentationContext(SOPClass.verification, SendPlan.fallback)
         guard let a = open([verification]) else {
-            throw I2Error(lastFailure == .rejected ? .rejected : .unreachable, peer: peer, gaveUp ?? "no association")
+            throw I2Error([.rejected, .tls].contains(lastFailure) ? .rejected : .unreachable, peer: peer, gaveUp ?? "no association")
         }
         defer { a.release() }
         let status: UInt16
