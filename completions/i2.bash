@@ -58,9 +58,12 @@ _i2_receive() {
         --on-duplicate) _i2_words 'keep-both overwrite reject'; return ;;
         --min-free) :; return ;;
         --drain) :; return ;;
+        --tls-cert) _i2_files 'pem|crt'; return ;;
+        --tls-key) _i2_files 'pem|key'; return ;;
+        --tls-ca) _i2_files 'pem|crt'; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-a --aet -p --port --bind --allow --max-associations --max-per-peer --evict-idle --max-pdu --pdu-timeout --acse-timeout --dimse-timeout --idle-timeout --on-duplicate --no-fsync --min-free --drain --json -0 --null -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-a --aet -p --port --bind --allow --max-associations --max-per-peer --evict-idle --max-pdu --pdu-timeout --acse-timeout --dimse-timeout --idle-timeout --on-duplicate --no-fsync --min-free --drain --json -0 --null --tls --tls-cert --tls-key --tls-ca --tls-require-client-cert -h --help'; return; fi
     _i2_dirs
 }
 
@@ -122,9 +125,12 @@ _i2_send() {
         --idle-timeout) :; return ;;
         --max-pdu) :; return ;;
         --batch-size) :; return ;;
+        --tls-cert) _i2_files 'pem|crt'; return ;;
+        --tls-key) _i2_files 'pem|key'; return ;;
+        --tls-ca) _i2_files 'pem|crt'; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '--to -a --aet --echo --json -0 --null --report --retries --retry-delay --connect-timeout --acse-timeout --dimse-timeout --idle-timeout --max-pdu --batch-size -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '--to -a --aet --echo --json -0 --null --report --retries --retry-delay --connect-timeout --acse-timeout --dimse-timeout --idle-timeout --max-pdu --batch-size --tls --tls-cert --tls-key --tls-ca -h --help'; return; fi
     _i2_files ''
 }
 
@@ -178,9 +184,12 @@ _i2_query() {
         --connect-timeout) :; return ;;
         --acse-timeout) :; return ;;
         --dimse-timeout) :; return ;;
+        --tls-cert) _i2_files 'pem|crt'; return ;;
+        --tls-key) _i2_files 'pem|key'; return ;;
+        --tls-ca) _i2_files 'pem|crt'; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '--from --level -a --aet --patient-id --accession --study --modality --study-date --description --json --connect-timeout --acse-timeout --dimse-timeout -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '--from --level -a --aet --patient-id --accession --study --modality --study-date --description --json --connect-timeout --acse-timeout --dimse-timeout --tls --tls-cert --tls-key --tls-ca -h --help'; return; fi
 }
 
 _i2_retrieve() {
@@ -196,9 +205,12 @@ _i2_retrieve() {
         --connect-timeout) :; return ;;
         --acse-timeout) :; return ;;
         --dimse-timeout) :; return ;;
+        --tls-cert) _i2_files 'pem|crt'; return ;;
+        --tls-key) _i2_files 'pem|key'; return ;;
+        --tls-ca) _i2_files 'pem|crt'; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '--from --via -o --output --port --move-wait --move-to --no-fsync --level -a --aet --json -0 --null --connect-timeout --acse-timeout --dimse-timeout -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '--from --via -o --output --port --move-wait --move-to --no-fsync --level -a --aet --json -0 --null --connect-timeout --acse-timeout --dimse-timeout --tls --tls-cert --tls-key --tls-ca --tls-require-client-cert -h --help'; return; fi
     _i2_files ''
 }
 

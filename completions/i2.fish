@@ -44,6 +44,11 @@ complete -c i2 -n '__fish_seen_subcommand_from receive' -l min-free -x -d 'Refus
 complete -c i2 -n '__fish_seen_subcommand_from receive' -l drain -x -d 'On SIGINT/SIGTERM, let transfers in flight finish for at most this long'
 complete -c i2 -n '__fish_seen_subcommand_from receive' -l json -d 'Print one JSON object per line (with a "path" key) instead of each path'
 complete -c i2 -n '__fish_seen_subcommand_from receive' -s 0 -l null -d 'Separate output paths with NUL instead of newline'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l tls -d 'DICOM TLS (TLS 1.2 or newer, DICOM'\''s BCP 195 profile) instead of plain TCP'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l tls-cert -x -a '(__i2_complete_files pem crt)' -d 'Our certificate (PEM) for TLS'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l tls-key -x -a '(__i2_complete_files pem key)' -d 'The private key of --tls-cert (PEM, not passphrase-protected)'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l tls-ca -x -a '(__i2_complete_files pem crt)' -d 'The CA certificates to trust: a PEM bundle, or a directory of hashed certificates (openssl rehash)'
+complete -c i2 -n '__fish_seen_subcommand_from receive' -l tls-require-client-cert -d 'Serving TLS: refuse clients without a certificate signed by --tls-ca'
 complete -c i2 -n '__fish_seen_subcommand_from receive' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from receive' -a '(__fish_complete_directories)'
 
@@ -103,6 +108,10 @@ complete -c i2 -n '__fish_seen_subcommand_from send' -l dimse-timeout -x -d 'Wai
 complete -c i2 -n '__fish_seen_subcommand_from send' -l idle-timeout -x -d 'Release an open association after this long without paths on stdin'
 complete -c i2 -n '__fish_seen_subcommand_from send' -l max-pdu -x -d 'Maximum PDU length we receive'
 complete -c i2 -n '__fish_seen_subcommand_from send' -l batch-size -x -d 'STOW-RS: at most SIZE of files per request (e.g. 64M); a larger file goes alone'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l tls -d 'DICOM TLS (TLS 1.2 or newer, DICOM'\''s BCP 195 profile) instead of plain TCP'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l tls-cert -x -a '(__i2_complete_files pem crt)' -d 'Our certificate (PEM) for TLS'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l tls-key -x -a '(__i2_complete_files pem key)' -d 'The private key of --tls-cert (PEM, not passphrase-protected)'
+complete -c i2 -n '__fish_seen_subcommand_from send' -l tls-ca -x -a '(__i2_complete_files pem crt)' -d 'The CA certificates to trust: a PEM bundle, or a directory of hashed certificates (openssl rehash)'
 complete -c i2 -n '__fish_seen_subcommand_from send' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from send' -F
 
@@ -152,6 +161,10 @@ complete -c i2 -n '__fish_seen_subcommand_from query' -l json -d 'Print one JSON
 complete -c i2 -n '__fish_seen_subcommand_from query' -l connect-timeout -x -d 'Give up a TCP connection attempt after this long'
 complete -c i2 -n '__fish_seen_subcommand_from query' -l acse-timeout -x -d 'Wait this long for the node to accept, reject or release the association'
 complete -c i2 -n '__fish_seen_subcommand_from query' -l dimse-timeout -x -d 'Wait this long for each C-FIND response'
+complete -c i2 -n '__fish_seen_subcommand_from query' -l tls -d 'DICOM TLS (TLS 1.2 or newer, DICOM'\''s BCP 195 profile) instead of plain TCP'
+complete -c i2 -n '__fish_seen_subcommand_from query' -l tls-cert -x -a '(__i2_complete_files pem crt)' -d 'Our certificate (PEM) for TLS'
+complete -c i2 -n '__fish_seen_subcommand_from query' -l tls-key -x -a '(__i2_complete_files pem key)' -d 'The private key of --tls-cert (PEM, not passphrase-protected)'
+complete -c i2 -n '__fish_seen_subcommand_from query' -l tls-ca -x -a '(__i2_complete_files pem crt)' -d 'The CA certificates to trust: a PEM bundle, or a directory of hashed certificates (openssl rehash)'
 complete -c i2 -n '__fish_seen_subcommand_from query' -s h -l help -d 'Print help and exit'
 
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l from -x -d 'The node that holds the data: AET@HOST:PORT, a DICOMweb base URL, or a node name from the node file'
@@ -168,5 +181,10 @@ complete -c i2 -n '__fish_seen_subcommand_from retrieve' -s 0 -l null -d 'Separa
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l connect-timeout -x -d 'Give up a TCP connection attempt after this long'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l acse-timeout -x -d 'Wait this long for the node to accept, reject or release the association'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l dimse-timeout -x -d 'Wait this long for each C-MOVE response (a large study may take long between them)'
+complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l tls -d 'DICOM TLS (TLS 1.2 or newer, DICOM'\''s BCP 195 profile) instead of plain TCP'
+complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l tls-cert -x -a '(__i2_complete_files pem crt)' -d 'Our certificate (PEM) for TLS'
+complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l tls-key -x -a '(__i2_complete_files pem key)' -d 'The private key of --tls-cert (PEM, not passphrase-protected)'
+complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l tls-ca -x -a '(__i2_complete_files pem crt)' -d 'The CA certificates to trust: a PEM bundle, or a directory of hashed certificates (openssl rehash)'
+complete -c i2 -n '__fish_seen_subcommand_from retrieve' -l tls-require-client-cert -d 'Serving TLS: refuse clients without a certificate signed by --tls-ca'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -F
