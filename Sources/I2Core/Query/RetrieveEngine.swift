@@ -373,7 +373,7 @@ extension RetrieveEngine {
         case .stored(let path, _, _, _), .identical(let path):
             result.output(path, ["event": .string("stored"), "sop_instance_uid": .string(sop)])
             return (0, "")
-        case .refused(let answer):
+        case .refused(let answer, _):
             return (answer.status, answer.comment)
         }
     }

@@ -10,6 +10,7 @@ public struct SeriesState: Codable, Equatable, Sendable {
         case received       // files seen, not quiet yet
         case complete       // quiet; waiting for a run (first, retry after backoff, or rolled back on stop)
         case processing     // claimed (lock held) and the command is running
+        case submitted      // handed to a scheduler (Slurm) as job `job`; its accounting decides done/failed
         case done
         case failed         // retries exhausted; a later instance in the unit starts a follow-up run
     }
@@ -48,6 +49,9 @@ public struct SeriesState: Codable, Equatable, Sendable {
     public var created: String
     public var updated: String
     public var history: [Attempt] = []
+    /// The scheduler's job id while submitted (Slurm), and its last known state there (PENDING, RUNNING…).
+    public var job: String?
+    public var jobState: String?
 
     static let historyLimit = 20
 
@@ -55,6 +59,7 @@ public struct SeriesState: Codable, Equatable, Sendable {
         case version, status, command, key, directory, run, attempts, log, created, updated, history
         case lastExitStatus = "last_exit_status", handedFiles = "handed_files", handedNewest = "handed_newest_ns"
         case nextAttemptAt = "next_attempt_at"
+        case job, jobState = "job_state"
     }
 
     public init(directory: String, command: String) {
