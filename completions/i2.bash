@@ -207,13 +207,13 @@ _i2_retrieve() {
 
 _i2_status() {
     case $prev in
-        --state|-s) _i2_words 'received waiting complete processing submitted done failed'; return ;;
+        --state) _i2_words 'received waiting complete processing submitted done failed'; return ;;
         --exec|-e) :; return ;;
         --min-free) :; return ;;
         --max-failed) :; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '--json -s --state -e --exec --health --min-free --max-failed -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '--json --state -e --exec --health --min-free --max-failed -h --help'; return; fi
     _i2_dirs
 }
 

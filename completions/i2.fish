@@ -175,7 +175,7 @@ complete -c i2 -n '__fish_seen_subcommand_from retrieve' -s h -l help -d 'Print 
 complete -c i2 -n '__fish_seen_subcommand_from retrieve' -F
 
 complete -c i2 -n '__fish_seen_subcommand_from status' -l json -d 'Print one JSON object per line instead of tab-separated columns'
-complete -c i2 -n '__fish_seen_subcommand_from status' -s s -l state -x -a 'received waiting complete processing submitted done failed' -d 'Show only series in this state (repeatable)'
+complete -c i2 -n '__fish_seen_subcommand_from status' -l state -x -a 'received waiting complete processing submitted done failed' -d 'Show only series in this state (repeatable)'
 complete -c i2 -n '__fish_seen_subcommand_from status' -s e -l exec -x -d 'Only the states of this watch command (its --exec text, exactly)'
 complete -c i2 -n '__fish_seen_subcommand_from status' -l health -d 'Check the health rule instead of listing series (exit 1 when unhealthy)'
 complete -c i2 -n '__fish_seen_subcommand_from status' -l min-free -x -d 'Health: ROOT'\''s filesystem needs at least SIZE free (e.g. 500M, 2G)'

@@ -5,7 +5,7 @@ import I2Core
 
 enum Status {
     static let json = Flag("json", summary: "Print one JSON object per line instead of tab-separated columns")
-    static let state = Flag("state", short: "s", value: "STATE", summary: "Show only series in this state (repeatable)",
+    static let state = Flag("state", value: "STATE", summary: "Show only series in this state (repeatable)",
                             choices: StatusState.allCases.map(\.rawValue), repeatable: true)
     static let exec = Flag("exec", short: "e", value: "COMMAND", summary: "Only the states of this watch command (its --exec text, exactly)",
                            details: "Each watch command keeps its own state per series (keyed by a hash of its --exec text). Without --exec every command's state is listed, one line each, and a series no watch has recorded is listed as received.")
@@ -29,9 +29,20 @@ enum Status {
         """
 
     static let metricsList = """
-        receive --metrics-file: i2_receive_instances_total{outcome="stored|identical|rejected"} (C-STOREs received; identical: a re-sent copy, nothing to do), i2_receive_instances_rejected_total{reason} (answered with a failure status: low_space below --min-free, write_error spooling, storage_error fsync/mkdir/rename, unparseable, invalid_uid, duplicate with --on-duplicate reject), i2_receive_bytes_total (bytes of the stored files), i2_receive_associations_total (accepted), i2_receive_associations_open, i2_receive_associations_rejected_total{reason="malformed|called_ae|calling_ae|limit|no_presentation_context"}, i2_receive_accepting (1/0), i2_receive_storage_free_bytes, i2_receive_min_free_bytes, i2_receive_start_time_seconds.
-        watch --metrics-file: i2_watch_series_completed_total (runs started: units found complete and handed over, follow-ups included; retries not), i2_watch_series_done_total, i2_watch_series_retried_total (failed attempts that are retried), i2_watch_series_failed_total (failed for good), i2_watch_series_processing (commands running now), i2_watch_series{state} (units under ROOT by this command's recorded state, as this page lists them), i2_watch_slurm_jobs{state="pending|running"} (series submitted to Slurm), i2_watch_handover_lag_seconds (histogram: from a unit turning complete, newest file + --quiet or the watcher's start if later, to its run's start), i2_watch_tool_duration_seconds{outcome="done|failed"} (histogram: each command attempt's run time), i2_watch_storage_free_bytes.
-        Both: i2_metrics_writes_total, i2_metrics_write_duration_seconds (the previous rewrite's cost). Counters start at 0 with the process.
+        Written by receive and watch with --metrics-file, one file each. Counters start at 0 with the process.
+        i2_receive_instances_total{outcome}: C-STOREs received, by outcome: stored, identical (a re-sent copy, nothing to do), rejected (answered with a failure status).
+        i2_receive_instances_rejected_total{reason}: the rejected ones by reason: low_space (below --min-free), write_error (spooling failed), storage_error (fsync, mkdir or rename failed), unparseable, invalid_uid, duplicate (--on-duplicate reject).
+        i2_receive_bytes_total: bytes of the stored files.
+        i2_receive_associations_total, i2_receive_associations_open: associations accepted, and open now.
+        i2_receive_associations_rejected_total{reason}: association requests rejected: malformed, called_ae, calling_ae (--allow), limit (--max-associations, --max-per-peer), no_presentation_context.
+        i2_receive_accepting (1 or 0), i2_receive_storage_free_bytes, i2_receive_min_free_bytes, i2_receive_start_time_seconds.
+        i2_watch_series_completed_total: runs started (units found complete and handed over, follow-ups included, retries not).
+        i2_watch_series_done_total, i2_watch_series_retried_total, i2_watch_series_failed_total: attempts that ended done, that failed and are retried, and runs that failed for good.
+        i2_watch_series_processing: commands running now. i2_watch_series{state}: units under ROOT by this command's recorded state, as OUTPUT lists them.
+        i2_watch_slurm_jobs{state}: series submitted to Slurm, pending or running.
+        i2_watch_handover_lag_seconds (histogram): from a unit turning complete (newest file + --quiet, or the watcher's start if later) to its run's start.
+        i2_watch_tool_duration_seconds{outcome} (histogram): each command attempt's run time, done or failed.
+        i2_watch_storage_free_bytes; and in both files i2_metrics_writes_total and i2_metrics_write_duration_seconds (the previous rewrite's cost).
         """
 
     static let command = Command(

@@ -1,0 +1,87 @@
+// The Prometheus text exposition of Metrics (the format node_exporter's textfile collector parses),
+// and MetricsWriter's rewrites: whole files only, counters never going down.
+import Foundation
+import XCTest
+import I2TestSupport
+@testable import I2Core
+
+final class MetricsTests: XCTestCase {
+    func testTextExpositionOfEachKind() {
+        let m = Metrics()
+        m.declare("i2_test_total", .counter, "Things\nseen \\ counted")
+        m.declare("i2_test_open", .gauge, "Open now")
+        m.declare("i2_test_seconds", .histogram, "Durations", buckets: [1, 0.5])
+        m.add("i2_test_total", [("reason", "a \"quoted\"\nvalue")], 2)
+        m.add("i2_test_total", [("reason", "plain")])
+        m.add("i2_test_total", [("reason", "plain")], -5)   // a counter never goes down
+        m.set("i2_test_open", [], 3)
+        m.observe("i2_test_seconds", [("outcome", "done")], 0.25)
+        m.observe("i2_test_seconds", [("outcome", "done")], 0.75)
+        m.observe("i2_test_seconds", [("outcome", "done")], 9)
+        XCTAssertEqual(m.text(), """
+            # HELP i2_test_total Things\\nseen \\\\ counted
+            # TYPE i2_test_total counter
+            i2_test_total{reason="a \\"quoted\\"\\nvalue"} 2
+            i2_test_total{reason="plain"} 1
+            # HELP i2_test_open Open now
+            # TYPE i2_test_open gauge
+            i2_test_open 3
+            # HELP i2_test_seconds Durations
+            # TYPE i2_test_seconds histogram
+            i2_test_seconds_bucket{outcome="done",le="0.5"} 1
+            i2_test_seconds_bucket{outcome="done",le="1"} 2
+            i2_test_seconds_bucket{outcome="done",le="+Inf"} 3
+            i2_test_seconds_sum{outcome="done"} 10
+            i2_test_seconds_count{outcome="done"} 3
+
+            """)
+    }
+
+    func testNumbersAndClearedGauges() {
+        XCTAssertEqual(Metrics.number(300), "300")
+        XCTAssertEqual(Metrics.number(0.008), "0.008")
+        XCTAssertEqual(Metrics.number(68_461_019_136), "68461019136")
+        XCTAssertEqual(Metrics.number(.infinity), "+Inf")
+        let m = Metrics()
+        m.declare("g", .gauge, "g")
+        m.set("g", [("state", "a")], 1)
+        m.clear("g")
+        m.set("g", [("state", "b")], 2)
+        XCTAssertEqual(m.text(), "# HELP g g\n# TYPE g gauge\ng{state=\"b\"} 2\n")
+    }
+
+    func testWriterRewritesWholeFilesAndCountersOnlyGrow() throws {
+        let dir = TestSupport.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/m.prom"
+        let r = ReceiveMetrics()
+        let w = MetricsWriter(path: path, metrics: r.metrics, interval: 0.02, events: .none) { r.storage(free: 5, minFree: 1, accepting: true) }
+        w.start()
+        var seen: [Double] = []
+        for i in 0..<50 {
+            r.stored(bytes: 10)
+            if i == 10 { r.rejected("invalid_uid") }
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            XCTAssertTrue(text.hasSuffix("\n") && text.contains("# TYPE i2_receive_bytes_total counter"))
+            let line = text.split(separator: "\n").first { $0.hasPrefix("i2_receive_instances_total{outcome=\"stored\"} ") }
+            seen.append(Double(line?.split(separator: " ").last ?? "") ?? -1)
+            usleep(2_000)
+        }
+        w.stop()
+        XCTAssertEqual(seen, seen.sorted(), "a counter went down between rewrites")
+        let final = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertTrue(final.contains("i2_receive_instances_total{outcome=\"stored\"} 50\n"), final)
+        XCTAssertTrue(final.contains("i2_receive_bytes_total 500\n"))
+        XCTAssertTrue(final.contains("i2_receive_instances_rejected_total{reason=\"invalid_uid\"} 1\n"))
+        XCTAssertTrue(final.contains("i2_receive_accepting 1\n"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["m.prom"], "no temporary left")
+    }
+
+    func testAges() {
+        XCTAssertEqual(SeriesStatus.age(45), "45s")
+        XCTAssertEqual(SeriesStatus.age(192), "3m12s")
+        XCTAssertEqual(SeriesStatus.age(7500), "2h05m")
+        XCTAssertEqual(SeriesStatus.age(273_600), "3d04h")
+        XCTAssertEqual(SeriesStatus.age(-3), "0s")
+    }
+}
