@@ -85,3 +85,23 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(SeriesStatus.age(-3), "0s")
     }
 }
+
+/// WatchClock formats and parses the state files' timestamps itself (Foundation's ISO 8601 formatter
+/// cost i2 status most of its time); the text must stay what that formatter wrote and read.
+final class WatchClockTests: XCTestCase {
+    func testTimestampsAsFoundationWritesThem() {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for t in [0.0, 1_796_295_772.704, 1_796_295_772.9999, 951_782_400.5, 4_102_444_799.001] {
+            let mine = WatchClock.timestamp(t)
+            XCTAssertEqual(mine.count, 24, mine)
+            XCTAssertEqual(f.date(from: mine)!.timeIntervalSince1970, (t * 1000).rounded() / 1000, accuracy: 1e-6, mine)
+            XCTAssertEqual(WatchClock.seconds(mine)!, (t * 1000).rounded() / 1000, accuracy: 1e-6, mine)
+        }
+        XCTAssertEqual(WatchClock.timestamp(1_796_295_772.704), "2026-12-03T11:02:52.704Z")
+        XCTAssertEqual(WatchClock.seconds("2026-12-03T11:02:52Z"), 1_796_295_772)
+        XCTAssertEqual(WatchClock.seconds("2026-12-03T12:02:52.5+01:00"), 1_796_295_772.5, "other spellings: Foundation's parser")
+        XCTAssertNil(WatchClock.seconds("2026-12-03"))
+        XCTAssertNil(WatchClock.seconds("not a time"))
+    }
+}

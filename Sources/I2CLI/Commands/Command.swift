@@ -66,7 +66,7 @@ extension ParsedArguments {
     /// --metrics-file (its directory checked now: a typo fails at start, not silently every 5 s) and --metrics-interval.
     func metrics() throws -> (file: String?, interval: Double) {
         let interval = try seconds(CommonFlags.metricsInterval, max: 3600)
-        if interval < 0.1 { throw I2Error(.usage, "--metrics-interval: at least 0.1 s") }
+        if interval < 0.05 { throw I2Error(.usage, "--metrics-interval: at least 0.05 s") }
         guard let file = given(CommonFlags.metricsFile) else { return (nil, interval) }
         let dir = (file as NSString).deletingLastPathComponent
         var isDir: ObjCBool = false

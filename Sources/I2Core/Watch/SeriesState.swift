@@ -138,15 +138,48 @@ public enum WatchKey {
 /// Wall-clock helpers (state files hold ISO 8601 times for people and epoch seconds for arithmetic).
 public enum WatchClock {
     public static func now() -> Double { Date().timeIntervalSince1970 }
+
+    /// "2026-12-03T11:02:52.704Z" (UTC, milliseconds), as ISO8601DateFormatter with fractional seconds
+    /// writes it, but formatted here: Foundation's formatter goes through ICU and clones a formatter per
+    /// call, which made i2 status spend most of its time on timestamps (2,000 series: 1 s).
     public static func timestamp(_ t: Double = now()) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date(timeIntervalSince1970: t))
+        let total = Int64((t * 1000).rounded())   // to the millisecond, as the formatter does
+        var whole = time_t(total / 1000)
+        let ms = Int(total % 1000)
+        var parts = tm()
+        gmtime_r(&whole, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), ms)
     }
-    /// The inverse of `timestamp`; nil for anything else.
+
+    /// The inverse of `timestamp` (any number of fraction digits, or none); other ISO 8601 spellings
+    /// go to Foundation's parser; nil for anything else.
     public static func seconds(_ timestamp: String) -> Double? {
+        let u = Array(timestamp.utf8)
+        func digits(_ from: Int, _ count: Int) -> Int? {
+            guard from + count <= u.count else { return nil }
+            var v = 0
+            for c in u[from..<from + count] { guard c >= 48 && c <= 57 else { return nil }; v = v * 10 + Int(c - 48) }
+            return v
+        }
+        if u.count >= 20, u[4] == 45, u[7] == 45, u[10] == 84, u[13] == 58, u[16] == 58, u.last == 90,
+           let y = digits(0, 4), let mo = digits(5, 2), let d = digits(8, 2), let h = digits(11, 2), let mi = digits(14, 2), let sec = digits(17, 2) {
+            var fraction = 0.0
+            if u.count > 20 {
+                guard u[19] == 46, u.count > 21, let f = digits(20, u.count - 21) else { return foundation(timestamp) }
+                fraction = Double(f) / pow(10, Double(u.count - 21))
+            }
+            var parts = tm()
+            parts.tm_year = Int32(y - 1900); parts.tm_mon = Int32(mo - 1); parts.tm_mday = Int32(d)
+            parts.tm_hour = Int32(h); parts.tm_min = Int32(mi); parts.tm_sec = Int32(sec)
+            return Double(timegm(&parts)) + fraction
+        }
+        return foundation(timestamp)
+    }
+
+    private static func foundation(_ timestamp: String) -> Double? {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.date(from: timestamp)?.timeIntervalSince1970
+        return (f.date(from: timestamp) ?? ISO8601DateFormatter().date(from: timestamp))?.timeIntervalSince1970
     }
 }

@@ -52,18 +52,25 @@ public enum SeriesStatus {
     /// one entry per state file. Unreadable state files are returned as problems, not guessed at.
     /// `ages`: false skips the stat of every file of a series without a state (its age and file count
     /// are then unknown): the metrics thread needs only the states.
-    public static func scan(_ root: String, key: String? = nil, ages: Bool = true) -> (entries: [SeriesStatusEntry], problems: [I2Error]) {
+    /// `cache`: entries of state files unchanged since the last scan (same inode, size and mtime) are
+    /// not decoded again (watch's metrics thread rescans every few seconds).
+    public static func scan(_ root: String, key: String? = nil, ages: Bool = true, cache: StatusCache? = nil) -> (entries: [SeriesStatusEntry], problems: [I2Error]) {
         var entries: [SeriesStatusEntry] = [], problems: [I2Error] = []
         func states(_ dir: String, _ names: [String]) -> [SeriesStatusEntry] {
             names.filter { $0.hasPrefix(".i2-watch-") && $0.hasSuffix(".json") }.compactMap { name in
                 if let key, name != ".i2-watch-\(key).json" { return nil }
                 let path = dir + "/" + name
+                var st = stat()
+                let id = stat(path, &st) == 0 ? StatusCache.Identity(st) : nil
+                if let cache, let id, let e = cache.entry(path, id) { return e }
                 do {
                     guard let s = try SeriesState.load(path) else { return nil }   // replaced meanwhile
-                    return SeriesStatusEntry(directory: dir, state: StatusState(s.status), since: WatchClock.seconds(s.updated) ?? 0,
+                    let e = SeriesStatusEntry(directory: dir, state: StatusState(s.status), since: WatchClock.seconds(s.updated) ?? 0,
                                              files: s.handedFiles, run: s.run, attempts: s.attempts, log: s.log, job: s.job,
                                              jobState: s.jobState, command: s.command, lastExitStatus: s.lastExitStatus,
                                              retryAt: s.status == .complete ? s.nextAttemptAt : nil)
+                    if let cache, let id { cache.store(path, id, e) }
+                    return e
                 } catch {
                     problems.append(error as? I2Error ?? I2Error(.badInput, path: path, "\(error)"))
                     return nil
@@ -95,6 +102,7 @@ public enum SeriesStatus {
                 }
             }
         }
+        cache?.endScan()
         return (entries.sorted { $0.directory < $1.directory }, problems)
     }
 
@@ -106,4 +114,24 @@ public enum SeriesStatus {
         if s < 86400 { return "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" }
         return "\(s / 86400)d\(String(format: "%02d", s % 86400 / 3600))h"
     }
+}
+
+/// State files' entries from the previous scan, by path, with what identifies the file's content.
+public final class StatusCache: @unchecked Sendable {
+    struct Identity: Equatable {
+        var inode: UInt64, size: Int64, mtime: Int64
+        init(_ st: stat) { inode = UInt64(st.st_ino); size = Int64(st.st_size); mtime = SeriesScanner.ns(st.st_mtim) }
+    }
+    private var entries: [String: (Identity, SeriesStatusEntry)] = [:]
+    private var seen = Set<String>()
+    public init() {}
+
+    func entry(_ path: String, _ id: Identity) -> SeriesStatusEntry? {
+        guard let (known, e) = entries[path], known == id else { return nil }
+        seen.insert(path)
+        return e
+    }
+    func store(_ path: String, _ id: Identity, _ e: SeriesStatusEntry) { entries[path] = (id, e); seen.insert(path) }
+    /// Forgets the files this scan did not see (deleted series).
+    func endScan() { entries = entries.filter { seen.contains($0.key) }; seen = [] }
 }

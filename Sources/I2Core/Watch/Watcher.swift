@@ -37,9 +37,9 @@ public enum WatchService: Engine {
         if let path = o.metricsFile {
             let m = WatchMetrics()
             watcher.metrics = m
-            let root = o.root, key = watcher.key
+            let root = o.root, key = watcher.key, cache = StatusCache()
             writer = MetricsWriter(path: path, metrics: m.metrics, interval: o.metricsInterval, events: context.events) {
-                m.refresh(SeriesStatus.scan(root, key: key, ages: false).entries, free: freeBytes(root))
+                m.refresh(SeriesStatus.scan(root, key: key, ages: false, cache: cache).entries, free: freeBytes(root))
             }
             writer?.start()
         }
