@@ -64,7 +64,8 @@ enum Status {
 
     @Sendable static func run(_ args: ParsedArguments, _ run: Invocation) throws -> Report {
         guard args.positionals.count == 1 else { throw I2Error(.usage, "needs exactly one ROOT directory") }
-        var o = StatusOptions(root: args.positionals[0])
+        let given = args.positionals[0]
+        var o = StatusOptions(root: given.count > 1 && given.hasSuffix("/") ? String(given.dropLast()) : given)
         o.states = Set(args.all(state).compactMap(StatusState.init(rawValue:)))
         o.command = args.given(exec)
         o.health = args.has(health)

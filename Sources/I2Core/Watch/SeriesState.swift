@@ -152,8 +152,10 @@ public enum WatchClock {
                       Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), ms)
     }
 
-    /// The inverse of `timestamp` (any number of fraction digits, or none); other ISO 8601 spellings
-    /// go to Foundation's parser; nil for anything else.
+    /// The inverse of `timestamp` (up to 9 fraction digits, or none); nil for anything else. Only i2
+    /// writes these (older versions through ISO8601DateFormatter, in the same form), so nothing else is
+    /// parsed: Foundation's parser even dies of SIGFPE (inside ICU) on a fraction of 40 digits, which a
+    /// damaged state file could hold.
     public static func seconds(_ timestamp: String) -> Double? {
         let u = Array(timestamp.utf8)
         func digits(_ from: Int, _ count: Int) -> Int? {
@@ -166,7 +168,7 @@ public enum WatchClock {
            let y = digits(0, 4), let mo = digits(5, 2), let d = digits(8, 2), let h = digits(11, 2), let mi = digits(14, 2), let sec = digits(17, 2) {
             var fraction = 0.0
             if u.count > 20 {
-                guard u[19] == 46, u.count > 21, let f = digits(20, u.count - 21) else { return foundation(timestamp) }
+                guard u[19] == 46, u.count > 21, u.count <= 30, let f = digits(20, u.count - 21) else { return nil }
                 fraction = Double(f) / pow(10, Double(u.count - 21))
             }
             var parts = tm()
@@ -174,12 +176,6 @@ public enum WatchClock {
             parts.tm_hour = Int32(h); parts.tm_min = Int32(mi); parts.tm_sec = Int32(sec)
             return Double(timegm(&parts)) + fraction
         }
-        return foundation(timestamp)
-    }
-
-    private static func foundation(_ timestamp: String) -> Double? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return (f.date(from: timestamp) ?? ISO8601DateFormatter().date(from: timestamp))?.timeIntervalSince1970
+        return nil
     }
 }
