@@ -71,6 +71,7 @@ struct Server {
     /// must not flood the log).
     void log(int level, const std::string &peer, const std::string &msg) { if (logfn) logfn(ctx, level, peer.c_str(), msg.c_str()); }
     void log(int level, const std::string &msg) { log(level, "", msg); }
+    void event(int kind, const char *reason = nullptr) { if (cfg->event) cfg->event(ctx, kind, reason); }
 
     unsigned long open(int fd, const std::string &peer) {
         std::lock_guard<std::mutex> g(lock);
@@ -392,6 +393,7 @@ bool handleStore(Server &s, T_ASC_Association *assoc, T_DIMSE_Message &msg, T_AS
         if (cond.bad()) { s.log(2, peer, label + ": transfer of " + req.AffectedSOPInstanceUID + " failed: " + cond.text()); return false; }
         rsp.DimseStatus = STATUS_STORE_Refused_OutOfResources;
         comment = lowSpace ? "free space below the configured minimum" : std::string("cannot create file: ") + strerror(spoolError);
+        s.event(I2DCM_SCP_INSTANCE_REFUSED, lowSpace ? "low_space" : "write_error");
         s.log(2, peer, label + ": C-STORE " + req.AffectedSOPInstanceUID + " answered with failure: " + comment);
     } else {
         SpoolStream *stream = new SpoolStream(fd);
@@ -411,6 +413,7 @@ bool handleStore(Server &s, T_ASC_Association *assoc, T_DIMSE_Message &msg, T_AS
             unlink(tmp);
             rsp.DimseStatus = STATUS_STORE_Refused_OutOfResources;
             comment = std::string("cannot write file: ") + strerror(error);
+            s.event(I2DCM_SCP_INSTANCE_REFUSED, "write_error");
             s.log(2, peer, label + ": C-STORE " + req.AffectedSOPInstanceUID + " answered with failure: " + comment);
         } else {
             char buf[256] = "";
@@ -540,6 +543,7 @@ void serveConnection(Server &s, unsigned long id, int fd, const std::string &pee
     std::string bad = s.tls ? "" : checkAssociateRQ(pdu, reason);
     if (!bad.empty()) {
         s.log(1, peer, "rejected the association request from " + peer + ": " + bad);
+        s.event(I2DCM_SCP_ASSOCIATION_REJECTED, "malformed");
         s.forget(id);
         rejectRaw(fd, pdu.size(), reason);
         return;
@@ -581,12 +585,15 @@ void serveConnection(Server &s, unsigned long id, int fd, const std::string &pee
     for (int i = 0; i < s.cfg->allowed_count; i++) if (caller == s.cfg->allowed_callers[i]) allowed = true;
     if (called != s.cfg->ae_title) {
         s.log(1, peer, "rejected " + label + ": called AE title '" + called + "' is not ours ('" + s.cfg->ae_title + "'; AE titles are case-sensitive)");
+        s.event(I2DCM_SCP_ASSOCIATION_REJECTED, "called_ae");
         reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER, ASC_REASON_SU_CALLEDAETITLENOTRECOGNIZED);
     } else if (!allowed) {
         s.log(1, peer, "rejected " + label + ": calling AE title '" + caller + "' is not on the allow-list");
+        s.event(I2DCM_SCP_ASSOCIATION_REJECTED, "calling_ae");
         reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER, ASC_REASON_SU_CALLINGAETITLENOTRECOGNIZED);
     } else if (std::string full = s.acquire(id); !full.empty()) {
         s.log(1, peer, "rejected " + label + ": " + full);
+        s.event(I2DCM_SCP_ASSOCIATION_REJECTED, "limit");
         reject(assoc, ASC_RESULT_REJECTEDTRANSIENT, ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED, ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED);
     } else {
         // Accept verification and every storage SOP class, each in the first transfer syntax the caller
@@ -610,9 +617,11 @@ void serveConnection(Server &s, unsigned long id, int fd, const std::string &pee
         if (ASC_countAcceptedPresentationContexts(params) == 0) {
             s.forget(id);
             s.log(1, peer, "rejected " + label + ": it proposed no storage SOP class or transfer syntax we accept");
+            s.event(I2DCM_SCP_ASSOCIATION_REJECTED, "no_presentation_context");
             reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER, ASC_REASON_SU_NOREASON);
         } else if (ASC_acknowledgeAssociation(assoc).good()) {
             s.log(0, peer, "association from " + label + (s.tls ? " over TLS" : ""));
+            s.event(I2DCM_SCP_ASSOCIATION_ACCEPTED);
             for (;;) {
                 T_DIMSE_Message msg;
                 T_ASC_PresentationContextID presID = 0;
@@ -656,6 +665,7 @@ void serveConnection(Server &s, unsigned long id, int fd, const std::string &pee
                 s.serving(id, false);
                 if (!ok) { abortNow(s, id, assoc, fd); break; }
             }
+            s.event(I2DCM_SCP_ASSOCIATION_ENDED);
         }
     }
     s.forget(id);

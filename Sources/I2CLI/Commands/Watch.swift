@@ -29,6 +29,7 @@ enum Watch {
         Orphans: each command runs under a small supervising shell (/bin/sh) that, when the command ends, writes its exit status to SERIES/.i2-watch-KEY.exit (atomically and fsync'ed), whether or not the watcher that started it is still alive. A watcher that finds a series 'processing' waits while the orphaned command runs (it holds the claim), then records the outcome that command left: exit status 0 is done, and the series is never run again; a non-zero status is a failed attempt under the retry policy (see Retries). A command that ended without a record (killed together with its watcher, or never started) counts as an interrupted attempt and is retried under the same policy, the backoff counted from when it started; a warning says so.
         Stopping: on SIGINT or SIGTERM no new work starts; commands in flight get --stop-grace seconds to end (their outcome is recorded), then their process group is killed and the series is left 'complete' (that attempt not counted) so the next start runs it again.
         Without --exec, each completed series directory is printed on stdout and recorded as done.
+        Status and metrics: i2 status ROOT lists every series by the state recorded here; --metrics-file writes Prometheus metrics (runs, outcomes, hand-over lag, command durations, series by state), listed in i2-status(1), METRICS.
         """
 
     static let command = Command(
@@ -38,7 +39,7 @@ enum Watch {
         Watches ROOT (as written by i2 receive) and hands each series over once it is complete, that is quiet for --quiet seconds: runs --exec for it, or prints its directory on stdout. Every series has a durable state next to its files, so a restart neither reprocesses nor forgets, late instances trigger a recorded follow-up run, failures are retried with backoff, and several watchers can share one ROOT. A watcher killed outright (kill -9) loses nothing and repeats nothing: a command it left running keeps the series claimed, and its exit status, recorded by a supervising shell, is adopted by the next watcher, so a series whose command succeeded is never run again.
         Runs until SIGINT or SIGTERM (exit 0), or with --once until what is complete now has been handled.
         """,
-        flags: [exec, quiet, poll, group, retries, retryDelay, jobs, once, stopGrace, CommonFlags.null],
+        flags: [exec, quiet, poll, group, retries, retryDelay, jobs, once, stopGrace, CommonFlags.metricsFile, CommonFlags.metricsInterval, CommonFlags.null],
         positionals: [Positional("ROOT", summary: "The directory i2 receive stores into", completion: .directory)],
         examples: [
             ("i2 watch /data/incoming --exec 'i2 process --force --tool threshold {series} -o /data/out/ | i2 send --to pacs -'", "segment each series as it completes and send the result to the PACS (--force: a follow-up run replaces the result)"),
@@ -72,6 +73,7 @@ enum Watch {
         o.jobs = try args.int(jobs, range: 1...256)
         o.once = args.has(once)
         o.stopGrace = try args.seconds(stopGrace, max: 86400)
+        (o.metricsFile, o.metricsInterval) = try args.metrics()
         run.terminal.nulSeparated = args.has(CommonFlags.null)
         return WatchService.run(o, run.context)
     }

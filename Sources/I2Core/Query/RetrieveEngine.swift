@@ -373,7 +373,7 @@ extension RetrieveEngine {
             let uid = sop.isEmpty ? String(path.split(separator: "/").last!.prefix { $0 != "_" && $0 != "." } ) : sop
             result.output(path, ["event": .string("stored"), "sop_instance_uid": .string(uid)])
             return (0, "")
-        case .refused(let answer):
+        case .refused(let answer, _):
             return (answer.status, answer.comment)
         }
     }

@@ -55,7 +55,7 @@ extension Watcher {
             if !t.isNewer(than: (st.handedFiles, st.handedNewest)) { return .settled(st.handedFiles, st.handedNewest) }
         case .complete:
             if let at = st.nextAttemptAt, at > now { return .retryAt(at) }
-        case .received, .processing:
+        case .received, .processing, .submitted:   // submitted: only --dispatch slurm writes it
             break
         }
         return nil
@@ -85,7 +85,7 @@ extension Watcher {
         let newRun: Bool
         switch s.status {
         case .received, .done, .failed: newRun = true
-        case .complete, .processing: newRun = s.run == 0   // processing: settleOrphan has counted that attempt
+        case .complete, .processing, .submitted: newRun = s.run == 0   // processing: settleOrphan has counted that attempt
         }
         if newRun { s.run += 1; s.attempts = 0 }
         s.attempts += 1
@@ -98,9 +98,12 @@ extension Watcher {
         guard save(s) else { lock.release(); t.notBefore = WatchClock.now() + 60; dropCandidate(dir); return }
         t.markedReceived = true
 
+        // Lag from turning complete, or from this watcher's start for what was complete before it.
+        if newRun { metrics?.started(lag: WatchClock.now() - max(Double(t.snapshot.newest) / 1e9 + options.quiet, startedAt)) }
         guard let template = options.command else {
             // Pipeline mode: handing over is printing the directory.
             handOver(dir)
+            metrics?.outcome(.done)
             s.status = .done
             s.lastExitStatus = 0
             s.record(.init(run: s.run, attempt: s.attempts, followUp: followUp, status: "done", exitStatus: 0,
@@ -121,6 +124,7 @@ extension Watcher {
                                        environment: environment(t, s, followUp: followUp), logPath: s.log, lockFD: lock.fd)
             lock.note(child: p.pid)
             jobs[dir] = Job(t, lock, s, p)
+            metrics?.processing(jobs.count)
             log(.info, "\(dir): run \(s.run)\(followUp ? " (follow-up)" : "") attempt \(s.attempts) started (pid \(p.pid))")
         } catch {
             RunningCommand.appendLog(s.log, "=== \(error)\n")
@@ -139,11 +143,13 @@ extension Watcher {
         let t = job.tracked, dir = t.snapshot.directory
         var s = job.state
         RunningCommand.appendLog(s.log, "=== exit status \(exitStatus)\n")
+        if job.process != nil { metrics?.attempt(seconds: WatchClock.now() - (WatchClock.seconds(job.started) ?? WatchClock.now()), exitStatus: exitStatus) }
         recordOutcome(&s, t, exitStatus: exitStatus, started: job.started, retryFrom: WatchClock.now())
         _ = save(s)
         unlink(WatchKey.exitPath(dir, key))   // the state holds the outcome now
         job.lock.release()
         jobs[dir] = nil
+        metrics?.processing(jobs.count)
         if s.status != .complete {
             t.settled = (s.handedFiles, s.handedNewest)
             dropCandidate(dir)
@@ -178,6 +184,7 @@ extension Watcher {
             s.nextAttemptAt = nil
             reporter.failed(I2Error(.toolFailed, path: dir, "failed after \(s.attempts) attempt\(s.attempts == 1 ? "" : "s") (\(what)); log: \(s.log)"))
         }
+        metrics?.outcome(s.status)
     }
 
     func format(_ seconds: Double) -> String {
@@ -210,6 +217,7 @@ extension Watcher {
             log(.warning, "\(dir): command stopped at shutdown; left 'complete' to run again")
         }
         jobs.removeAll()
+        metrics?.processing(0)
     }
 
     /// Notes "received" on disk for a unit seen with files but not quiet yet (first time, or new files

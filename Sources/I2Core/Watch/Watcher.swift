@@ -20,6 +20,9 @@ public struct WatchOptions: Sendable {
     /// ROOT as the user wrote it: printed paths start with it (the pipeline contract: paths as given),
     /// while {series} and the state use the absolute `root`.
     public var shownRoot: String?
+    /// Prometheus text exposition rewritten every `metricsInterval` seconds (nil: none).
+    public var metricsFile: String?
+    public var metricsInterval: Double = 5
     public init(root: String) { self.root = root }
 }
 
@@ -30,6 +33,17 @@ public enum WatchService: Engine {
     public static func run(_ o: WatchOptions, _ context: EngineContext) -> Report {
         let reporter = Reporter(context)
         let watcher = Watcher(options: o, reporter: reporter)
+        var writer: MetricsWriter?
+        if let path = o.metricsFile {
+            let m = WatchMetrics()
+            watcher.metrics = m
+            let root = o.root, key = watcher.key, cache = StatusCache()
+            writer = MetricsWriter(path: path, metrics: m.metrics, interval: o.metricsInterval, events: context.events) {
+                m.refresh(SeriesStatus.scan(root, key: key, ages: false, cache: cache).entries, free: freeBytes(root))
+            }
+            writer?.start()
+        }
+        defer { writer?.stop() }
         context.events.info("watching \(o.root): \(o.group == .study ? "studies" : "series") quiet for \(o.quiet) s \(o.command == nil ? "are printed" : "are handed to the command")\(o.once ? " (once)" : "")")
         watcher.run()
         context.events.info("stopped")
@@ -79,6 +93,8 @@ public final class Watcher {
     var tracked: [String: Tracked] = [:]
     var jobs: [String: Job] = [:]
     var onceCandidates: Set<String>?
+    var metrics: WatchMetrics?
+    let startedAt = WatchClock.now()
 
     public init(options: WatchOptions, reporter: Reporter) {
         self.options = options
