@@ -136,21 +136,11 @@ public final class Sender {
     private func send(_ inputs: [String]) {
         gaveUp = nil
         streak = 0
-        let (files, missing) = InputFiles.expand(inputs)
-        for e in missing { finish(failed(e.path ?? "", e.detail)) }
         var items: [SendItem] = []
-        for (path, probe) in zip(files, Sender.probeAll(files)) {
-            switch probe {
-            case .success(let p):
-                items.append(SendItem(index: nextIndex, path: path, sopClassUID: p.sopClassUID, sopInstanceUID: p.sopInstanceUID,
-                                      transferSyntax: p.transferSyntax))
-                nextIndex += 1
-            case .failure(let e) where e.kind == .notDICOM:
-                log(.warning, "\(path): skipped, not a DICOM file")
-                finish(FileOutcome(path: path, status: .skipped))
-            case .failure(let e):
-                finish(failed(path, e.detail))
-            }
+        for (path, p) in Sender.probed(inputs, log: log, finish: finish) {
+            items.append(SendItem(index: nextIndex, path: path, sopClassUID: p.sopClassUID, sopInstanceUID: p.sopInstanceUID,
+                                  transferSyntax: p.transferSyntax))
+            nextIndex += 1
         }
         total += items.count
         // What the open association already covers goes first, on it; the rest gets new associations.
@@ -250,6 +240,29 @@ public final class Sender {
     }
 
     // MARK: helpers
+
+    /// The DICOM files behind `inputs` with their probes; every other input finished here: missing or
+    /// unreadable ones failed, files that are not DICOM skipped with a warning. Shared by both senders.
+    static func probed(_ inputs: [String], log: (LogLevel, String) -> Void, finish: (FileOutcome) -> Void) -> [(String, DicomProbe)] {
+        func failed(_ path: String, _ why: String) -> FileOutcome {
+            var o = FileOutcome(path: path, status: .failed)
+            o.comment = why
+            return o
+        }
+        let (files, missing) = InputFiles.expand(inputs)
+        for e in missing { finish(failed(e.path ?? "", e.detail)) }
+        var found: [(String, DicomProbe)] = []
+        for (path, probe) in zip(files, probeAll(files)) {
+            switch probe {
+            case .success(let p): found.append((path, p))
+            case .failure(let e) where e.kind == .notDICOM:
+                log(.warning, "\(path): skipped, not a DICOM file")
+                finish(FileOutcome(path: path, status: .skipped))
+            case .failure(let e): finish(failed(path, e.detail))
+            }
+        }
+        return found
+    }
 
     static func probeAll(_ files: [String]) -> [Result<DicomProbe, I2Error>] {
         var results = [Result<DicomProbe, I2Error>](repeating: .failure(I2Error(.badInput, "not probed")), count: files.count)

@@ -59,23 +59,14 @@ final class StowSender {
     private func send(_ inputs: [String]) {
         gaveUp = nil
         streak = 0
-        let (files, missing) = InputFiles.expand(inputs)
-        for e in missing { finish(failed(e.path ?? "", e.detail)) }
         var items: [Item] = []
-        for (path, probe) in zip(files, Sender.probeAll(files)) {
-            switch probe {
-            case .success(let p):
-                guard Self.isPart10(path) else {
-                    finish(failed(path, "not a DICOM Part 10 file (no file meta information): STOW-RS carries Part 10 files only", probe: p))
-                    continue
-                }
-                items.append(Item(path: path, size: Int(InputFiles.size(path) ?? 0), probe: p))
-            case .failure(let e) where e.kind == .notDICOM:
-                context.events.send(.log(.warning, "\(path): skipped, not a DICOM file"))
-                finish(FileOutcome(path: path, status: .skipped))
-            case .failure(let e):
-                finish(failed(path, e.detail))
+        let found = Sender.probed(inputs, log: { self.context.events.send(.log($0, $1)) }, finish: finish)
+        for (path, p) in found {
+            guard Self.isPart10(path) else {
+                finish(failed(path, "not a DICOM Part 10 file (no file meta information): STOW-RS carries Part 10 files only", probe: p))
+                continue
             }
+            items.append(Item(path: path, size: Int(InputFiles.size(path) ?? 0), probe: p))
         }
         total += items.count
         var batch: [Item] = [], bytes = 0
