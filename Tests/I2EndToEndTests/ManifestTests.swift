@@ -31,19 +31,6 @@ final class ManifestTests: E2ECase {
         return r
     }
 
-    /// Every file under `root`, dot-files included: relative path → bytes.
-    func tree(_ root: String) throws -> [String: Data] {
-        var out: [String: Data] = [:]
-        let e = FileManager.default.enumerator(atPath: root)
-        while let rel = e?.nextObject() as? String {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: root + "/" + rel, isDirectory: &isDir), !isDir.boolValue {
-                out[rel] = try Data(contentsOf: URL(fileURLWithPath: root + "/" + rel))
-            }
-        }
-        return out
-    }
-
     /// The output directories (first path component) that stdout's paths fall in.
     func directories(_ stdout: String, under out: String) -> Set<String> {
         Set(E2E.lines(stdout).map { String($0.dropFirst(out.count + 1).split(separator: "/")[0]) })
@@ -55,7 +42,7 @@ final class ManifestTests: E2ECase {
         try writeManifest("# eight series\n\n" + series[0] + "\r\n" + series[1...].joined(separator: "\n") + "\n  " + series[0] + "/  \n")
         let single = try i2(["convert", "--manifest", "m.txt", "one/"])
         XCTAssertTrue(single.stderr.contains("m.txt:11: \(series[0])/ repeats line 3"), single.stderr)
-        let one = try tree(path("one"))
+        let one = try E2E.tree(path("one"))
         XCTAssertEqual(Set(one.keys.map { $0.split(separator: "/")[0] }).count, 8, one.keys.sorted().description)
         XCTAssertEqual(one.count, 8 * 3, "image, sidecar and done-record per series: \(one.keys.sorted())")
         XCTAssertEqual(E2E.lines(single.stdout).count, 16)
@@ -67,14 +54,14 @@ final class ManifestTests: E2ECase {
         }
         XCTAssertEqual(printed.count, Set(printed).count, "a path printed by two shards")
         XCTAssertEqual(Set(printed), Set(E2E.lines(single.stdout)))
-        XCTAssertEqual(try tree(path("three")), one, "the shards' tree differs from the single run's")
+        XCTAssertEqual(try E2E.tree(path("three")), one, "the shards' tree differs from the single run's")
     }
 
     func testReRunSkipsWhatIsValidAndRedoesExactlyWhatIsNot() throws {
         let series = try makeSeries(6)
         try writeManifest(series.joined(separator: "\n") + "\n")
         let first = try i2(["convert", "--manifest", "m.txt", "out/"])
-        let before = try tree(path("out"))
+        let before = try E2E.tree(path("out"))
         let dirs = try E2E.list(path("out"))
         XCTAssertEqual(dirs.count, 6)
 
@@ -99,7 +86,7 @@ final class ManifestTests: E2ECase {
         XCTAssertTrue(redo.stderr.contains("6 series: 4 converted, 2 already done, 0 failed"), redo.stderr)
         XCTAssertTrue(redo.stderr.contains("output \(image) is missing, truncated or changed"), redo.stderr)
         XCTAssertTrue(redo.stderr.contains("the input changed"), redo.stderr)
-        let after = try tree(path("out"))
+        let after = try E2E.tree(path("out"))
         for d in [truncated, deleted, unrecorded] + untouched {
             XCTAssertEqual(after.filter { $0.key.hasPrefix(d + "/") }, before.filter { $0.key.hasPrefix(d + "/") }, "\(d) differs from the first run")
         }
@@ -112,7 +99,7 @@ final class ManifestTests: E2ECase {
         let nrrd = try i2(["convert", "--manifest", "m.txt", "--format", "nrrd", "out/"])
         XCTAssertTrue(nrrd.stderr.contains("6 series: 6 converted"), nrrd.stderr)
         XCTAssertTrue(nrrd.stderr.contains("made with other options"), nrrd.stderr)
-        XCTAssertEqual(try tree(path("out")).keys.filter { $0.hasSuffix(".nii.gz") }, [])
+        XCTAssertEqual(try E2E.tree(path("out")).keys.filter { $0.hasSuffix(".nii.gz") }, [])
         XCTAssertEqual(first.status, 0)
     }
 
@@ -163,7 +150,7 @@ final class ManifestTests: E2ECase {
                 printed += E2E.lines(r.stdout).map { "one/" + $0.dropFirst(out.count + 1) }
             }
             XCTAssertEqual(printed.sorted(), E2E.lines(single.stdout).sorted())
-            XCTAssertEqual(try tree(path(out)), try tree(path("one")))
+            XCTAssertEqual(try E2E.tree(path(out)), try E2E.tree(path("one")))
         }
         // --shard wins over the environment; a list of ids that is no range needs --shard.
         let list = ["SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "9", "SLURM_ARRAY_TASK_COUNT": "3"]
