@@ -105,16 +105,18 @@ final class ManifestTests: E2ECase {
 
     func testMissingDirectoriesFailByLineAndTheOthersConvert() throws {
         let series = try makeSeries(2)
-        try writeManifest("\(series[0])\n# gone:\nin/no-such\n\(series[1])\n/also/missing\n")
+        try "not a series".write(toFile: path("plain.txt"), atomically: true, encoding: .utf8)
+        try writeManifest("\(series[0])\n# gone:\nin/no-such\n\(series[1])\n/also/missing\nplain.txt\n")
         let r = try i2(["convert", "--manifest", "m.txt", "out/"], expect: 1)
         let errors = E2E.errorLines(r.stderr)
-        XCTAssertEqual(errors.count, 2, r.stderr)
-        XCTAssertTrue(errors.contains { $0.contains("in/no-such") && $0.contains("m.txt:3:") }, r.stderr)
-        XCTAssertTrue(errors.contains { $0.contains("/also/missing") && $0.contains("m.txt:5:") }, r.stderr)
+        XCTAssertEqual(errors.count, 3, r.stderr)
+        XCTAssertTrue(errors.contains { $0.contains("in/no-such") && $0.contains("m.txt:3: no such series directory") }, r.stderr)
+        XCTAssertTrue(errors.contains { $0.contains("/also/missing") && $0.contains("m.txt:5: no such series directory") }, r.stderr)
+        XCTAssertTrue(errors.contains { $0.contains("plain.txt") && $0.contains("m.txt:6: not a directory") }, r.stderr)
         XCTAssertEqual(try E2E.list(path("out")).count, 2)
-        XCTAssertTrue(r.stderr.contains("4 series: 2 converted, 0 already done, 2 failed"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("5 series: 2 converted, 0 already done, 3 failed"), r.stderr)
         let again = try i2(["convert", "--manifest", "m.txt", "out/"], expect: 1)
-        XCTAssertTrue(again.stderr.contains("4 series: 0 converted, 2 already done, 2 failed"), again.stderr)
+        XCTAssertTrue(again.stderr.contains("5 series: 0 converted, 2 already done, 3 failed"), again.stderr)
     }
 
     func testManifestFromStdinWithJSONRecordsAndSummary() throws {

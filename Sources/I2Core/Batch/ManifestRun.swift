@@ -93,7 +93,8 @@ public enum ManifestRun: Engine {
         let events = result.events
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: input, isDirectory: &isDir), isDir.boolValue else {
-            result.failed(I2Error(.notFound, path: input, "\(at): no such series directory"))
+            let exists = FileManager.default.fileExists(atPath: input)
+            result.failed(I2Error(exists ? .badInput : .notFound, path: input, "\(at): " + (exists ? "not a directory (a manifest lists series directories)" : "no such series directory")))
             return .failed
         }
         let final = out + "/" + name
