@@ -95,9 +95,11 @@ _i2_process() {
         --timeout) :; return ;;
         --work) _i2_dirs; return ;;
         --describe) _i2_words 'threshold'; return ;;
+        --manifest) _i2_files ''; return ;;
+        --shard) :; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-t --tool -o --output --param --timeout --work --keep-work --force --describe -0 --null -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-t --tool -o --output --param --timeout --work --keep-work --force --describe --manifest --shard -0 --null --json -h --help'; return; fi
     _i2_dirs
 }
 
@@ -110,9 +112,11 @@ _i2_convert() {
         --tilt) _i2_words 'shear resample'; return ;;
         --ref|-r) _i2_dirs; return ;;
         --compression-level) _i2_words '1 2 3 4 5 6 7 8 9'; return ;;
+        --manifest) _i2_files ''; return ;;
+        --shard) :; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-o --output -f --format -s --series -l --list -n --name --no-sidecar --sidecar-identifiers --tilt --equalize -r --ref --force --compression-level --allow-outside-data -0 --null -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-o --output -f --format -s --series -l --list -n --name --no-sidecar --sidecar-identifiers --tilt --equalize -r --ref --force --compression-level --manifest --shard --allow-outside-data -0 --null --json -h --help'; return; fi
     _i2_files ''
 }
 

@@ -78,7 +78,10 @@ complete -c i2 -n '__fish_seen_subcommand_from process' -l work -x -a '(__fish_c
 complete -c i2 -n '__fish_seen_subcommand_from process' -l keep-work -d 'Keep the work directory after success too'
 complete -c i2 -n '__fish_seen_subcommand_from process' -l force -d 'Replace an existing result for a series'
 complete -c i2 -n '__fish_seen_subcommand_from process' -l describe -x -a 'threshold' -d 'Print a built-in tool'\''s description (JSON) and exit: a template for your own'
+complete -c i2 -n '__fish_seen_subcommand_from process' -l manifest -r -F -d 'Run over the series directories listed in FILE, one per line ('\''-'\'': stdin)'
+complete -c i2 -n '__fish_seen_subcommand_from process' -l shard -x -d 'Convert only shard K of N of the manifest (K from 1)'
 complete -c i2 -n '__fish_seen_subcommand_from process' -s 0 -l null -d 'Separate output paths with NUL instead of newline'
+complete -c i2 -n '__fish_seen_subcommand_from process' -l json -d 'Print one JSON object per line (with a "path" key) instead of each path'
 complete -c i2 -n '__fish_seen_subcommand_from process' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from process' -a '(__fish_complete_directories)'
 
@@ -94,8 +97,11 @@ complete -c i2 -n '__fish_seen_subcommand_from convert' -l equalize -d 'Resample
 complete -c i2 -n '__fish_seen_subcommand_from convert' -s r -l ref -x -a '(__fish_complete_directories)' -d 'Write a derived DICOM series on the grid of IMAGE, copying patient and study from this series'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -l force -d 'Overwrite existing output files'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -l compression-level -x -a '1 2 3 4 5 6 7 8 9' -d 'gzip level for .nii.gz and compressed outputs (1-9)'
+complete -c i2 -n '__fish_seen_subcommand_from convert' -l manifest -r -F -d 'Run over the series directories listed in FILE, one per line ('\''-'\'': stdin)'
+complete -c i2 -n '__fish_seen_subcommand_from convert' -l shard -x -d 'Convert only shard K of N of the manifest (K from 1)'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -l allow-outside-data -d 'Read a detached NRRD/MetaImage data file outside the header'\''s folder'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -s 0 -l null -d 'Separate output paths with NUL instead of newline'
+complete -c i2 -n '__fish_seen_subcommand_from convert' -l json -d 'Print one JSON object per line (with a "path" key) instead of each path'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -s h -l help -d 'Print help and exit'
 complete -c i2 -n '__fish_seen_subcommand_from convert' -F
 

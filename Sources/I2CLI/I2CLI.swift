@@ -46,7 +46,7 @@ public enum I2CLI {
             return usageError("\(cmd.name): \(error)")
         }
         if parsed.has(CommonFlags.help) { StandardOutput.write(Help.command(cmd)); return 0 }
-        if cmd.stop == .immediate {
+        if cmd.stop == .immediate && !(cmd.gracefulWith.map(parsed.has) ?? false) {
             // Roll back the item in hand (temporaries, a tool's process group), then exit as shells expect.
             stop.onStop { TempFiles.removeAll(); _exit(128 + (stop.signal == 0 ? SIGTERM : stop.signal)) }
         }

@@ -88,6 +88,19 @@ enum E2E {
         return out + "/" + pick
     }
 
+    /// Every file under `root`, dot-files included: relative path → bytes (whole output trees compared).
+    static func tree(_ root: String) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        let e = FileManager.default.enumerator(atPath: root)
+        while let rel = e?.nextObject() as? String {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: root + "/" + rel, isDirectory: &isDir), !isDir.boolValue {
+                out[rel] = try Data(contentsOf: URL(fileURLWithPath: root + "/" + rel))
+            }
+        }
+        return out
+    }
+
     /// Every entry of a directory, dot-files included, sorted.
     static func list(_ dir: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: dir).sorted()

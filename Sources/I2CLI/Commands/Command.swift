@@ -25,11 +25,14 @@ public struct Command: Sendable {
     public var extraManSections: [(title: String, body: String)]
     public var exitStatuses: [ExitStatus]
     public var stop: StopBehaviour
+    /// With this flag given, an `.immediate` command stops gracefully instead (convert --manifest: a
+    /// batch ends after the series in hand, so its done-record keeps a re-run exact).
+    public var gracefulWith: Flag?
     public var run: @Sendable (ParsedArguments, Invocation) throws -> Report
 
     public init(name: String, summary: String, description: String, flags: [Flag], positionals: [Positional],
                 examples: [(command: String, meaning: String)] = [], extraManSections: [(title: String, body: String)] = [],
-                exitStatuses: [ExitStatus] = ExitStatus.general, stop: StopBehaviour = .immediate,
+                exitStatuses: [ExitStatus] = ExitStatus.general, stop: StopBehaviour = .immediate, gracefulWith: Flag? = nil,
                 run: @escaping @Sendable (ParsedArguments, Invocation) throws -> Report) {
         self.name = name
         self.summary = summary
@@ -40,6 +43,7 @@ public struct Command: Sendable {
         self.extraManSections = extraManSections
         self.exitStatuses = exitStatuses
         self.stop = stop
+        self.gracefulWith = gracefulWith
         self.run = run
     }
 

@@ -51,12 +51,13 @@ enum Convert {
         OUTPUT is a directory when it ends with '/' or already is one; otherwise its extension must be one of the formats above (anything else is a usage error, exit status 2).
         With --ref, an image is written back as a derived DICOM series into the output directory.
         Each written path is printed on stdout; logs go to stderr. An input of '-' reads paths from stdin, one per line.
+        Archive-scale batches: --manifest FILE OUT_DIR/ converts the series directories FILE lists, each into its own OUT_DIR/NAME-HASH/, skipping those already converted completely (a done-record in each output directory), and --shard K/N (or a Slurm array's task id) splits the list between tasks; see --manifest and --shard, and the README for an sbatch array script.
         Voxel values follow dcm2niix. NIfTI from DICOM keeps the stored integers and puts RescaleSlope/RescaleIntercept into scl_slope/scl_inter, so the scaled values (what nibabel's get_fdata returns) equal dcm2niix's: 8-bit data is uint8, 16-bit signed int16, 16-bit unsigned int16 when BitsStored is below 16 (else uint16), 32-bit int32. Bits above BitsStored are cleared in unsigned data (12-bit data ranges 0-4095) and sign-extended in signed data; dcm2niix instead masks 12-bit signed data to 0-4095, losing its sign, a deliberate difference (it also keeps such bits for other widths). When the rescale differs between the slices of one volume, the values are scaled into float32 with scl_slope 1. Philips images with the private MR scale slope (tag 2005,100E) get Philips' precise floating-point values (value = (stored x RescaleSlope + RescaleIntercept) / (RescaleSlope x ScaleSlope)), per frame in enhanced files, and the sidecar records PhilipsRescaleSlope, PhilipsRescaleIntercept, PhilipsScaleSlope and UsePhilipsFloatNotDisplayScaling (1), as dcm2niix does by default.
         NRRD, MetaImage and NumPy have no scaling field: they get the values themselves (integers in the stored type, int16 or int32 when they fit, else float32), so converting them back to NIfTI gives the same values.
         Reading: headers of plain Part 10 files in little-endian transfer syntaxes (implicit or explicit VR, native or encapsulated pixel data) are indexed straight from their bytes in one read up to the pixel data, whose value is read later by offset into its place in the volume; DCMTK reads whatever that index does not take (big endian, deflate, files without the Part 10 preamble, damaged files, values whose text it builds otherwise) and decodes compressed pixel data. Both readings give the same values (checked element by element over the test fixtures); FL and FD values are read as text from their binary values with 9 and 17 significant digits, which read back exactly (DCMTK's own text can lose the last digits). i2 loads its DCMTK library (libi2dcmtk.so, installed with it) only when a file needs DCMTK, so converting plain files starts in a few milliseconds. Environment: I2_DCMTK_ONLY=1 has DCMTK read every file; I2_FAST_DEBUG=1 names on stderr each file the index leaves to DCMTK, and why; I2_DCMTK_LIBRARY names the library's path. Series convert side by side, one per core, except that a volume over 64 MiB converts alone (so memory stays that of one volume) and the volumes of one multi-frame file convert one after the other (they share its parsed header); outputs are reported in series order.
         Colour images (SamplesPerPixel 3, RGB; YBR in compressed files is decoded to RGB) become NIfTI RGB24 (R, G, B interleaved per voxel, either PlanarConfiguration), as dcm2niix writes them; NRRD gets a first axis of 3 ('kinds: RGB-color domain domain domain'), MetaImage 'ElementNumberOfChannels = 3', NumPy a last axis of 3 (arr[k, j, i, c], sidecar axes k, j, i, c); all three are read back as RGB.
         """,
-        flags: [output, format, series, list, pattern, noSidecar, sidecarIdentifiers, tilt, equalize, ref, force, level, CommonFlags.allowOutsideData, CommonFlags.null],
+        flags: [output, format, series, list, pattern, noSidecar, sidecarIdentifiers, tilt, equalize, ref, force, level, ManifestFlags.manifest, ManifestFlags.shard, CommonFlags.allowOutsideData, CommonFlags.null, CommonFlags.json],
         positionals: [
             Positional("INPUT", summary: "DICOM directory or files, or an image file; '-' reads paths from stdin", variadic: true),
             Positional("OUTPUT", summary: "Output file (format from its extension) or directory (ending in '/', or existing)", optional: true),
@@ -66,12 +67,17 @@ enum Convert {
             ("i2 convert --list study/", "list the series and volumes in a folder"),
             ("i2 convert study/ out/ --format nrrd", "one NRRD per series into out/"),
             ("i2 convert mask.nii.gz derived/ --ref ct/", "a result image back to a DICOM series"),
+            ("i2 convert --manifest series.txt --shard 3/16 out/", "shard 3 of 16 of a list of series directories (in a Slurm array: the shard comes from SLURM_ARRAY_TASK_*)"),
         ],
-        exitStatuses: ExitStatus.general + [.interrupted],
+        exitStatuses: ExitStatus.general + [.interrupted], gracefulWith: ManifestFlags.manifest,
         run: run)
 
     @Sendable static func run(_ args: ParsedArguments, _ run: Invocation) throws -> Report {
         Allocator.tuneForBatch()   // many files read, then exit
+        run.terminal.nulSeparated = args.has(CommonFlags.null)
+        run.terminal.json = args.has(CommonFlags.json)
+        if let file = args.given(ManifestFlags.manifest) { return try manifest(file, args, run) }
+        if args.has(ManifestFlags.shard) { throw I2Error(.usage, "--shard applies with --manifest") }
         var positionals = args.positionals
         var outputPath = args.given(output)
         if outputPath == nil && !args.has(list) {
@@ -79,7 +85,6 @@ enum Convert {
             outputPath = positionals.removeLast()
         }
         guard !positionals.isEmpty else { throw I2Error(.usage, "needs at least one INPUT") }
-        run.terminal.nulSeparated = args.has(CommonFlags.null)
         let inputs = args.expandingStdin(positionals)
         if inputs.isEmpty { throw I2Error(.badInput, "no input: '-' read no paths from stdin") }
         if args.has(list) {
@@ -91,8 +96,11 @@ enum Convert {
             }
             return Conversion.list(inputs: inputs, EngineContext(events: sink, stop: run.context.stop))
         }
+        return Conversion.run(try options(args, inputs: inputs, output: outputPath ?? ""), run.context)
+    }
 
-        var options = ConvertOptions(inputs: inputs, output: outputPath ?? "")
+    static func options(_ args: ParsedArguments, inputs: [String], output: String) throws -> ConvertOptions {
+        var options = ConvertOptions(inputs: inputs, output: output)
         options.formatInDirectory = args.choice(format)
         options.seriesFilter = args.all(series)
         options.namePattern = args.value(pattern)!
@@ -104,6 +112,27 @@ enum Convert {
         options.overwrite = args.has(force)
         options.read.allowOutsideData = args.has(CommonFlags.allowOutsideData)
         options.write.compressionLevel = try args.int(level, range: 1...9)
-        return Conversion.run(options, run.context)
+        return options
+    }
+
+    /// --manifest FILE OUTDIR/: each listed series converted into OUTDIR/NAME-HASH/ (ManifestRun).
+    static func manifest(_ file: String, _ args: ParsedArguments, _ run: Invocation) throws -> Report {
+        if args.has(list) || args.has(ref) { throw I2Error(.usage, "--manifest converts series directories: not with --\(args.has(list) ? "list" : "ref")") }
+        let outputs = args.given(output).map { [$0] + args.positionals } ?? args.positionals
+        guard outputs.count == 1, let out = outputs.first else {
+            throw I2Error(.usage, "with --manifest, give only the output directory (the series come from the manifest)")
+        }
+        if file == "-" && out == "-" { throw I2Error(.usage, "the output directory cannot be '-'") }
+        let base = try options(args, inputs: [], output: "")
+        var recipe = base
+        recipe.overwrite = false   // each series is converted into an empty directory
+        var o = try ManifestFlags.options(args, file: file, output: out, recipe: "convert " + String(reflecting: recipe)) { input, dir, context in
+            var one = base
+            one.inputs = [input]
+            one.output = dir + "/"
+            return Conversion.run(one, context)
+        }
+        o.force = args.has(force)
+        return ManifestRun.run(o, run.context)
     }
 }

@@ -66,8 +66,9 @@ enum Process {
         For each series directory: checks that the tool accepts the series (else skips it with the reason), converts the series into the input the tool wants, runs the tool in a work directory with its output in a log, and turns what it wrote into DICOM objects in the series' study: DICOM-SEG, Encapsulated PDF, a derived series, or DICOM files of its own. The paths of the DICOM files produced are printed on stdout, one per line, ready for `| i2 send --to PACS -`.
         A tool is built in (threshold) or described by a JSON file (see TOOL DESCRIPTION). A tool that fails, times out, writes nothing or writes a label map on another grid makes that series fail: one error naming the series, the reason and the log; nothing is produced for it; the other series go on.
         Series directories may also come on stdin ('-'), one per line, as i2 watch prints them.
+        With --manifest FILE (and --shard K/N, or a Slurm array's task id), the series directories FILE lists are processed each into its own OUT_DIR/NAME-HASH/ (holding the <SeriesInstanceUID>-<tool>/ result), skipping those already done with the same tool, tool description and parameters (see --manifest). A series the tool does not accept is recorded as done with no result. In this mode SIGTERM lets the tool in hand finish (a second signal stops it at once).
         """,
-        flags: [tool, output, param, timeout, work, keepWork, force, describe, CommonFlags.null],
+        flags: [tool, output, param, timeout, work, keepWork, force, describe, ManifestFlags.manifest, ManifestFlags.shard, CommonFlags.null, CommonFlags.json],
         positionals: [Positional("SERIES_DIR", summary: "A directory holding one series; '-' reads directories from stdin", variadic: true,
                                  completion: .directory)],
         examples: [
@@ -77,6 +78,7 @@ enum Process {
             ("i2 watch /data/in --exec 'i2 process --force --tool threshold {series} -o /data/out | i2 send --to pacs -'", "from i2 watch: --force, so a follow-up run replaces the earlier result"),
             ("i2 process --tool totalseg.json --timeout 1800 ct/ -o results/", "a tool described in JSON"),
             ("i2 process --describe threshold > mytool.json", "start your own tool description"),
+            ("i2 process --tool threshold --manifest series.txt --shard 2/8 -o results/", "shard 2 of 8 of a list of series directories"),
         ],
         extraManSections: [("TOOL DESCRIPTION", schema), ("EXAMPLE TOOL", example), ("RESULTS", layout),
                            ("BUILT-IN TOOLS", "threshold: for CT series, voxels with lower <= HU <= upper (parameters lower, default 300, and upper, default none) become one segment described as bone (SCT 272673000, category Tissue SCT 85756007), written as a BINARY DICOM-SEG. It works on the converted volume in memory and needs nothing else installed. `i2 process --describe threshold` prints its description.")],
@@ -91,9 +93,12 @@ enum Process {
         }
         guard let toolName = args.given(tool) else { throw I2Error(.usage, "needs a tool: --tool threshold or --tool TOOL.json") }
         guard let out = args.given(output) else { throw I2Error(.usage, "needs an output directory: -o OUT_DIR") }
-        guard !args.positionals.isEmpty else { throw I2Error(.usage, "needs at least one SERIES_DIR (or '-' to read them from stdin)") }
+        let manifest = args.given(ManifestFlags.manifest)
+        if manifest == nil && args.has(ManifestFlags.shard) { throw I2Error(.usage, "--shard applies with --manifest") }
+        if manifest != nil && !args.positionals.isEmpty { throw I2Error(.usage, "with --manifest, the series come from the manifest: give no SERIES_DIR") }
+        guard manifest != nil || !args.positionals.isEmpty else { throw I2Error(.usage, "needs at least one SERIES_DIR (or '-' to read them from stdin)") }
         let series = args.expandingStdin(args.positionals)
-        if series.isEmpty { run.context.events.warning("nothing to process: '-' read no series directories from stdin") }
+        if series.isEmpty && manifest == nil { run.context.events.warning("nothing to process: '-' read no series directories from stdin") }
         let spec: ToolSpec
         if toolName.hasSuffix(".json") || toolName.contains("/") {
             do { spec = try ToolSpec.load(path: toolName) } catch let e as I2Error { throw I2Error(.usage, e.description) }
@@ -113,6 +118,16 @@ enum Process {
         o.keepWork = args.has(keepWork)
         o.overwrite = args.has(force)
         run.terminal.nulSeparated = args.has(CommonFlags.null)
-        return ProcessRun.run(o, run.context)
+        run.terminal.json = args.has(CommonFlags.json)
+        guard let file = manifest else { return ProcessRun.run(o, run.context) }
+        let base = o
+        var m = try ManifestFlags.options(args, file: file, output: out, recipe: o.recipe) { input, dir, context in
+            var one = base
+            one.series = [input]
+            one.output = dir
+            return ProcessRun.run(one, context)
+        }
+        m.force = o.overwrite
+        return ManifestRun.run(m, run.context)
     }
 }

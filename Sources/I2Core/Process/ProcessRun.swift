@@ -188,3 +188,12 @@ struct SeriesInput {
         return path
     }
 }
+
+extension ProcessOptions {
+    /// What a batch run (ManifestRun) records as the recipe: the tool's description, the parameters
+    /// and the timeout; not the series, output or work places, which differ per series.
+    public var recipe: String {
+        let params = parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        return "process \(tool.name) description:\(Hash.hex([UInt8](tool.json))) parameters:\(params) timeout:\(timeout.map { "\($0)" } ?? "none")"
+    }
+}
