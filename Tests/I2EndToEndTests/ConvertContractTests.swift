@@ -41,6 +41,10 @@ final class ConvertContractTests: E2ECase {
         let r = try E2E.i2(["convert", "-", "ct.nii.gz"], stdin: listing, cwd: dir)
         XCTAssertEqual(r.stdout, "ct.nii.gz\nct.json\n")
         try E2E.assertSameImage(path("ct.nii.gz"), try E2E.reference(path("ct"), into: path("ref")))
+        // The same list with Windows line ends (CRLF): the same volume.
+        let crlf = try E2E.i2(["convert", "-", "crlf.nii.gz"], stdin: listing.replacingOccurrences(of: "\n", with: "\r\n"), cwd: dir)
+        XCTAssertEqual(crlf.stdout, "crlf.nii.gz\ncrlf.json\n")
+        try E2E.assertSameImage(path("crlf.nii.gz"), path("ct.nii.gz"))
     }
 
     /// ct-3slice + pydicom-ct2 in one folder: two lines, one per series (UIDs read with pydicom), no file.

@@ -4,9 +4,9 @@ import Foundation
 enum StandardInput {
     static func paths() -> [String] {
         let data = FileHandle.standardInput.readDataToEndOfFile()
-        let text = String(decoding: data, as: UTF8.self)
-        let sep: Character = text.contains("\0") ? "\0" : "\n"
-        return text.split(separator: sep).map { String($0).trimmingSuffixCR }.filter { !$0.isEmpty }
+        // Split as bytes: in a Swift String "\r\n" is one Character, so splitting on "\n" kept CRLF lines together.
+        let sep: UInt8 = data.contains(0) ? 0 : 0x0A
+        return data.split(separator: sep).map { String(decoding: $0, as: UTF8.self).trimmingSuffixCR }.filter { !$0.isEmpty }
     }
 }
 
