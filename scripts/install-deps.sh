@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 build_pkgs=(libdcmtk-dev libopenjp2-7-dev libcharls-dev libnifti-dev libniftiio-dev libznz-dev zlib1g-dev libdeflate-dev libcurl4-openssl-dev pkg-config)
 demo_pkgs=(orthanc curl jq)
-peer_pkgs=(dcmtk dcm2niix dicom3tools nifti-bin plastimatch orthanc orthanc-dicomweb curl jq bash-completion zsh fish pigz python3-venv time groff-base)
+peer_pkgs=(dcmtk dcm2niix dicom3tools nifti-bin plastimatch orthanc orthanc-dicomweb curl jq bash-completion zsh fish pigz python3-venv time groff-base
+           slurm-wlm slurm-client slurmdbd munge mariadb-server)
 
 mode=${1:-all}
 case "$mode" in
