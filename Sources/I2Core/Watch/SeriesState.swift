@@ -24,8 +24,10 @@ public struct SeriesState: Codable, Equatable, Sendable {
         public var files: Int
         public var started: String
         public var finished: String?
+        /// The Slurm job id of the attempt (--dispatch slurm).
+        public var job: String?
         enum CodingKeys: String, CodingKey {
-            case run, attempt, status, files, started, finished
+            case run, attempt, status, files, started, finished, job
             case followUp = "follow_up", exitStatus = "exit_status"
         }
     }
@@ -45,6 +47,11 @@ public struct SeriesState: Codable, Equatable, Sendable {
     public var handedFiles = 0
     public var handedNewest: Int64 = 0
     public var nextAttemptAt: Double?      // seconds since 1970; set while a retry waits for its backoff
+    /// --dispatch slurm: the current (or last) attempt's Slurm job id, recorded after sbatch answered.
+    public var job: String?
+    /// --dispatch slurm: the job name of the current attempt, recorded before sbatch runs (the intent a
+    /// restarted watcher looks up in squeue/sacct when it finds no job id: submitted or not?).
+    public var jobName: String?
     public var created: String
     public var updated: String
     public var history: [Attempt] = []
@@ -52,9 +59,9 @@ public struct SeriesState: Codable, Equatable, Sendable {
     static let historyLimit = 20
 
     enum CodingKeys: String, CodingKey {
-        case version, status, command, key, directory, run, attempts, log, created, updated, history
+        case version, status, command, key, directory, run, attempts, log, created, updated, history, job
         case lastExitStatus = "last_exit_status", handedFiles = "handed_files", handedNewest = "handed_newest_ns"
-        case nextAttemptAt = "next_attempt_at"
+        case nextAttemptAt = "next_attempt_at", jobName = "job_name"
     }
 
     public init(directory: String, command: String) {
