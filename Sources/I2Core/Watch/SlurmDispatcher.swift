@@ -39,7 +39,7 @@ final class SlurmAttempt: RunningAttempt {
     init(jobID: String) { self.jobID = jobID }
 }
 
-final class SlurmDispatcher {
+public final class SlurmDispatcher {
     let options: SlurmOptions
     let key: String
     let log: (LogLevel, String) -> Void
@@ -134,6 +134,20 @@ final class SlurmDispatcher {
             return .notSubmitted
         } catch {
             return .unknown("\(error)")
+        }
+    }
+
+    /// Before the first series: sbatch, squeue and sacct answer (sacct needs Slurm's accounting, without
+    /// which no job's end could ever be learnt). A plain error naming the client and what it said.
+    public static func preflight(_ options: SlurmOptions) throws {
+        let d = SlurmDispatcher(options, key: "", interval: 0) { _, _ in }
+        for argv in [["sbatch", "--version"], ["squeue", "--noheader", "--me"],
+                     ["sacct", "--noheader", "--allocations", "--starttime=now", "--format=JobID"]] {
+            let r = try d.client(argv)
+            guard r.status == 0 else {
+                let hint = argv[0] == "sacct" ? " (--dispatch slurm learns how jobs ended from Slurm's accounting: slurmdbd must be set up)" : ""
+                throw I2Error(.unreachable, "\(argv.joined(separator: " ")) failed (exit \(r.status)): \(oneLine(r.stderr + r.stdout))\(hint)")
+            }
         }
     }
 
