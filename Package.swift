@@ -7,7 +7,7 @@
 import PackageDescription
 
 let dcmtkLibs = ["dcmjpeg", "ijg8", "ijg12", "ijg16", "dcmimgle",
-                 "dcmnet", "dcmdata", "oflog", "ofstd"]
+                 "dcmtls", "dcmnet", "dcmdata", "oflog", "ofstd"]
 
 let package = Package(
     name: "i2",
@@ -26,7 +26,7 @@ let package = Package(
             dependencies: ["CDCMTK"],
             // -static-stdlib: no libswiftCore.so (NoSwiftRuntime.cpp says why).
             linkerSettings: [.unsafeFlags(["-static-stdlib"])] + dcmtkLibs.map { .linkedLibrary($0) }
-                + [.linkedLibrary("openjp2"), .linkedLibrary("CharLS"), .linkedLibrary("z"), .linkedLibrary("stdc++")]
+                + [.linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("openjp2"), .linkedLibrary("CharLS"), .linkedLibrary("z"), .linkedLibrary("stdc++")]
         ),
         .target(
             name: "CNIfTI",

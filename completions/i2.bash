@@ -35,7 +35,7 @@ _i2_words_and_files() {
 
 _i2_top() {
     case $prev in
-        --generate) _i2_words 'man complete-bash complete-zsh complete-fish readme-exit-status man-receive man-watch man-process man-convert man-send man-seg2nifti man-nifti2seg man-query man-retrieve'; return ;;
+        --generate) _i2_words 'man complete-bash complete-zsh complete-fish readme-exit-status man-receive man-watch man-process man-convert man-send man-seg2nifti man-nifti2seg man-query man-retrieve man-status'; return ;;
     esac
     $split && return
     if [[ $cur == -* ]]; then _i2_words '-h --help -V --version --generate'; return; fi
@@ -58,9 +58,14 @@ _i2_receive() {
         --on-duplicate) _i2_words 'keep-both overwrite reject'; return ;;
         --min-free) :; return ;;
         --drain) :; return ;;
+        --metrics-file) _i2_files 'prom'; return ;;
+        --metrics-interval) :; return ;;
+        --tls-cert) _i2_files 'pem|crt'; return ;;
+        --tls-key) _i2_files 'pem|key'; return ;;
+        --tls-ca) _i2_files 'pem|crt'; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-a --aet -p --port --bind --allow --max-associations --max-per-peer --evict-idle --max-pdu --pdu-timeout --acse-timeout --dimse-timeout --idle-timeout --on-duplicate --no-fsync --min-free --drain --json -0 --null -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-a --aet -p --port --bind --allow --max-associations --max-per-peer --evict-idle --max-pdu --pdu-timeout --acse-timeout --dimse-timeout --idle-timeout --on-duplicate --no-fsync --min-free --drain --metrics-file --metrics-interval --json -0 --null --tls --tls-cert --tls-key --tls-ca --tls-require-client-cert -h --help'; return; fi
     _i2_dirs
 }
 
@@ -81,9 +86,11 @@ _i2_watch() {
         --time-limit) :; return ;;
         --sbatch-arg) :; return ;;
         --sbatch-script) _i2_files ''; return ;;
+        --metrics-file) _i2_files 'prom'; return ;;
+        --metrics-interval) :; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-e --exec --quiet --poll --group --retries --retry-delay -j --jobs --once --stop-grace --dispatch --partition --account --gpus --time-limit --sbatch-arg --sbatch-script --cancel-on-stop -0 --null -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-e --exec --quiet --poll --group --retries --retry-delay -j --jobs --once --stop-grace --dispatch --partition --account --gpus --time-limit --sbatch-arg --sbatch-script --cancel-on-stop --metrics-file --metrics-interval -0 --null -h --help'; return; fi
     _i2_dirs
 }
 
@@ -128,9 +135,13 @@ _i2_send() {
         --dimse-timeout) :; return ;;
         --idle-timeout) :; return ;;
         --max-pdu) :; return ;;
+        --batch-size) :; return ;;
+        --tls-cert) _i2_files 'pem|crt'; return ;;
+        --tls-key) _i2_files 'pem|key'; return ;;
+        --tls-ca) _i2_files 'pem|crt'; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '--to -a --aet --echo --json -0 --null --report --retries --retry-delay --connect-timeout --acse-timeout --dimse-timeout --idle-timeout --max-pdu -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '--to -a --aet --echo --json -0 --null --report --retries --retry-delay --connect-timeout --acse-timeout --dimse-timeout --idle-timeout --max-pdu --batch-size --tls --tls-cert --tls-key --tls-ca -h --help'; return; fi
     _i2_files ''
 }
 
@@ -184,15 +195,18 @@ _i2_query() {
         --connect-timeout) :; return ;;
         --acse-timeout) :; return ;;
         --dimse-timeout) :; return ;;
+        --tls-cert) _i2_files 'pem|crt'; return ;;
+        --tls-key) _i2_files 'pem|key'; return ;;
+        --tls-ca) _i2_files 'pem|crt'; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '--from --level -a --aet --patient-id --accession --study --modality --study-date --description --json --connect-timeout --acse-timeout --dimse-timeout -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '--from --level -a --aet --patient-id --accession --study --modality --study-date --description --json --connect-timeout --acse-timeout --dimse-timeout --tls --tls-cert --tls-key --tls-ca -h --help'; return; fi
 }
 
 _i2_retrieve() {
     case $prev in
         --from) :; return ;;
-        --via) _i2_words 'get move'; return ;;
+        --via) _i2_words 'get move wado'; return ;;
         --output|-o) _i2_dirs; return ;;
         --port) :; return ;;
         --move-wait) :; return ;;
@@ -202,10 +216,25 @@ _i2_retrieve() {
         --connect-timeout) :; return ;;
         --acse-timeout) :; return ;;
         --dimse-timeout) :; return ;;
+        --tls-cert) _i2_files 'pem|crt'; return ;;
+        --tls-key) _i2_files 'pem|key'; return ;;
+        --tls-ca) _i2_files 'pem|crt'; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '--from --via -o --output --port --move-wait --move-to --level -a --aet --json -0 --null --connect-timeout --acse-timeout --dimse-timeout -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '--from --via -o --output --port --move-wait --move-to --no-fsync --level -a --aet --json -0 --null --connect-timeout --acse-timeout --dimse-timeout --tls --tls-cert --tls-key --tls-ca --tls-require-client-cert -h --help'; return; fi
     _i2_files ''
+}
+
+_i2_status() {
+    case $prev in
+        --state) _i2_words 'received waiting complete processing submitted done failed'; return ;;
+        --exec|-e) :; return ;;
+        --min-free) :; return ;;
+        --max-failed) :; return ;;
+    esac
+    $split && return
+    if [[ $cur == -* ]]; then _i2_words '--json --state -e --exec --health --min-free --max-failed -h --help'; return; fi
+    _i2_dirs
 }
 
 _i2() {
@@ -220,12 +249,12 @@ _i2() {
         [[ $prev == = ]] && prev=${words[cword-2]}   # --opt=val split by COMP_WORDBREAKS
     fi
     if ((cword == 1)); then
-        if [[ $cur == -* ]]; then _i2_top; else _i2_words 'receive watch process convert send seg2nifti nifti2seg query retrieve help'; fi
+        if [[ $cur == -* ]]; then _i2_top; else _i2_words 'receive watch process convert send seg2nifti nifti2seg query retrieve status help'; fi
         return
     fi
     case ${words[1]} in
         -*) _i2_top ;;
-        help) ((cword == 2)) && _i2_words 'receive watch process convert send seg2nifti nifti2seg query retrieve' ;;
+        help) ((cword == 2)) && _i2_words 'receive watch process convert send seg2nifti nifti2seg query retrieve status' ;;
         receive) _i2_receive ;;
         watch) _i2_watch ;;
         process) _i2_process ;;
@@ -235,6 +264,7 @@ _i2() {
         nifti2seg) _i2_nifti2seg ;;
         query) _i2_query ;;
         retrieve) _i2_retrieve ;;
+        status) _i2_status ;;
     esac
 }
 

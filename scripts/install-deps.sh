@@ -6,9 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build_pkgs=(libdcmtk-dev libopenjp2-7-dev libcharls-dev libnifti-dev libniftiio-dev libznz-dev zlib1g-dev libdeflate-dev libcurl4-openssl-dev pkg-config)
+build_pkgs=(libdcmtk-dev libopenjp2-7-dev libcharls-dev libnifti-dev libniftiio-dev libznz-dev zlib1g-dev libdeflate-dev libcurl4-openssl-dev libssl-dev pkg-config)
 demo_pkgs=(orthanc curl jq)
-peer_pkgs=(dcmtk dcm2niix dicom3tools nifti-bin plastimatch orthanc orthanc-dicomweb curl jq bash-completion zsh fish pigz python3-venv time groff-base
+peer_pkgs=(dcmtk dcm2niix dicom3tools nifti-bin plastimatch orthanc orthanc-dicomweb curl jq bash-completion zsh fish pigz python3-venv time groff-base openssl prometheus
            slurm-wlm slurm-client slurmdbd munge mariadb-server)
 
 mode=${1:-all}
@@ -32,7 +32,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The marker names the package list, so a changed list installs again.
-peers="nibabel numpy pydicom highdicom dcmqi pylibjpeg pylibjpeg-rle rt-utils"
+peers="nibabel numpy pydicom highdicom dcmqi pylibjpeg pylibjpeg-rle rt-utils dicomweb-client"
 marker=".venv/.i2-peers-$(echo "$peers" | cksum | cut -d' ' -f1)"
 if [ "$mode" = all ] && [ ! -f "$marker" ]; then
     python3 -m venv .venv >&2

@@ -47,11 +47,23 @@ typedef struct {
     char *data;
     size_t len, cap, max;
     int overflow;
+    CURL *curl;
+    i2curl_writer writer;   // when set, the body goes there instead
+    void *writer_ctx;
+    int writer_stopped;
 } buffer;
 
 static size_t collect(char *p, size_t size, size_t n, void *ctx) {
     buffer *b = (buffer *)ctx;
     size_t add = size * n;
+    if (b->writer) {
+        long status = 0;
+        char *ct = NULL;
+        lib.easy_getinfo(b->curl, CURLINFO_RESPONSE_CODE, &status);
+        lib.easy_getinfo(b->curl, CURLINFO_CONTENT_TYPE, &ct);
+        if (b->writer(p, add, status, ct ? ct : "", b->writer_ctx) != 0) { b->writer_stopped = 1; return 0; }
+        return add;
+    }
     if (b->len + add > b->max) { b->overflow = 1; return 0; }   // aborts the transfer
     if (b->len + add + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 65536;
@@ -77,8 +89,20 @@ static int say(char *err, size_t errlen, int code, const char *fmt, ...) {
     return code;
 }
 
+typedef struct {
+    i2curl_reader reader;
+    void *ctx;
+} source;
+
+static size_t feed(char *p, size_t size, size_t n, void *ctx) {
+    source *s = (source *)ctx;
+    size_t got = s->reader(p, size * n, s->ctx);
+    return got == (size_t)-1 ? CURL_READFUNC_ABORT : got;
+}
+
 int i2curl_request(const char *method, const char *url, const char *const *headers, int header_count, const char *user,
-                   const char *password, const void *body, size_t body_len, long connect_timeout, long timeout,
+                   const char *password, const void *body, size_t body_len, i2curl_reader reader, void *reader_ctx,
+                   i2curl_writer writer, void *writer_ctx, long connect_timeout, long timeout,
                    size_t max_body, const char *ca_file, i2curl_response *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     pthread_once(&once, load);
@@ -87,7 +111,8 @@ int i2curl_request(const char *method, const char *url, const char *const *heade
     if (!c) return say(err, errlen, I2CURL_FAILED, "curl_easy_init failed");
     struct curl_slist *list = NULL;
     for (int i = 0; i < header_count; i++) list = lib.slist_append(list, headers[i]);
-    buffer b = {0, 0, 0, max_body, 0};
+    buffer b = {0, 0, 0, max_body, 0, c, writer, writer_ctx, 0};
+    source src = {reader, reader_ctx};
     lib.easy_setopt(c, CURLOPT_URL, url);
     lib.easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     lib.easy_setopt(c, CURLOPT_HTTPHEADER, list);
@@ -107,7 +132,14 @@ int i2curl_request(const char *method, const char *url, const char *const *heade
     if (body) {
         lib.easy_setopt(c, CURLOPT_POSTFIELDS, body);
         lib.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    } else if (reader) {
+        lib.easy_setopt(c, CURLOPT_POST, 1L);
+        lib.easy_setopt(c, CURLOPT_READFUNCTION, feed);
+        lib.easy_setopt(c, CURLOPT_READDATA, &src);
+        lib.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        lib.easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);   // fewer, larger reads of the files
     }
+    if (writer) lib.easy_setopt(c, CURLOPT_BUFFERSIZE, 512L << 10);
     CURLcode rc = lib.easy_perform(c);
     int outcome = I2CURL_OK;
     if (rc != CURLE_OK) {
@@ -119,7 +151,10 @@ int i2curl_request(const char *method, const char *url, const char *const *heade
         case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CACERT_BADFILE:
         case CURLE_SSL_CERTPROBLEM:
             outcome = say(err, errlen, I2CURL_TLS, "TLS: %s", why); break;
+        case CURLE_ABORTED_BY_CALLBACK:
+            outcome = say(err, errlen, I2CURL_FAILED, "the request body could not be read"); break;
         case CURLE_WRITE_ERROR:
+            if (b.writer_stopped) { outcome = say(err, errlen, I2CURL_FAILED, "the answer could not be stored"); break; }
             if (b.overflow) { outcome = say(err, errlen, I2CURL_TOO_LARGE, "the answer exceeds %zu bytes", max_body); break; }
             /* fall through */
         default: outcome = say(err, errlen, I2CURL_FAILED, "%s", why); break;

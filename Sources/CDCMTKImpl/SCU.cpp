@@ -4,6 +4,7 @@
 // without waiting) are what make a batch as fast as the peer allows.
 #include "CDCMTKSCU.h"
 #include "Shim.hpp"
+#include "TLS.hpp"
 
 #include <dcmtk/dcmnet/assoc.h>
 #include <dcmtk/dcmnet/dimse.h>
@@ -11,11 +12,14 @@
 #include <dcmtk/dcmnet/dul.h>
 #include <dcmtk/dcmnet/dcmtrans.h>
 
+#include <openssl/err.h>
+
 #include <netdb.h>
 #include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <atomic>
 #include <cstdio>
@@ -31,6 +35,7 @@ struct i2dcm_scu_assoc {
     T_ASC_Network *net = nullptr;
     T_ASC_Association *assoc = nullptr;
     int dimseTimeout = 60;
+    bool tls = false;
 };
 
 namespace {
@@ -53,6 +58,7 @@ bool isUncompressed(const char *ts) {
 
 int classify(const OFCondition &c) {
     if (c.code() == DULC_TCPINITERROR) return I2DCM_NET_UNREACHABLE;
+    if (c.module() == OFM_dcmtls || (c.module() == OFM_dcmnet && c.code() == DULC_TLSERROR)) return I2DCM_NET_TLS;
     if (c.code() == DULC_READTIMEOUT || c == DIMSE_NODATAAVAILABLE) return I2DCM_NET_TIMEOUT;
     if (c == DUL_ASSOCIATIONREJECTED) return I2DCM_NET_REJECTED;
     return I2DCM_NET_ABORTED;
@@ -95,11 +101,18 @@ int socketOf(i2dcm_scu_assoc *a) {
 /// False when nothing arrived within the DIMSE timeout.
 bool acknowledgeAnswer(i2dcm_scu_assoc *a, int fd) {
     if (fd < 0) return true;
+    int on = 1;
+    if (a->tls) {
+        // Over TLS the answer may already sit decrypted in OpenSSL's buffer, where poll cannot see it.
+        DcmTransportConnection *t = DUL_getTransportConnection(a->assoc->DULassociation);
+        if (!t->networkDataAvailable(a->dimseTimeout)) return false;
+        setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
+        return true;
+    }
     pollfd p{fd, POLLIN, 0};
     int r;
     do { r = poll(&p, 1, a->dimseTimeout * 1000); } while (r < 0 && errno == EINTR);
     if (r == 0) return false;
-    int on = 1;
     if (r > 0) setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
     return true;   // an error is for DCMTK's read to report
 }
@@ -163,6 +176,20 @@ extern "C" i2dcm_scu_assoc *i2dcmx_scu_open(const i2dcm_scu_params *p, const i2d
     T_ASC_Parameters *params = nullptr;
     if (c.good()) c = ASC_createAssociationParameters(&params, p->max_pdu);
     if (c.bad()) { say(err, errlen, std::string("cannot set up the DICOM network: ") + c.text()); i2dcmx_scu_close(a, 1); return nullptr; }
+    if (p->tls) {
+        std::string why;
+        DcmTLSTransportLayer *layer = i2dcm::makeTLSLayer(p->tls, false, why);
+        if (!layer) {
+            *outcome = I2DCM_NET_TLS;
+            say(err, errlen, why);
+            ASC_destroyAssociationParameters(&params);
+            i2dcmx_scu_close(a, 1);
+            return nullptr;
+        }
+        ASC_setTransportLayer(a->net, layer, 1);   // the network owns it from now on
+        ASC_setTransportLayerType(params, OFTrue);
+        a->tls = true;
+    }
     char self[256] = "localhost";
     gethostname(self, sizeof self - 1);
     ASC_setAPTitles(params, p->calling_ae, p->called_ae, nullptr);
@@ -189,6 +216,14 @@ extern "C" i2dcm_scu_assoc *i2dcmx_scu_open(const i2dcm_scu_params *p, const i2d
             rej->result = r.result; rej->source = r.source; rej->reason = r.reason;
             OFString text;
             say(err, errlen, ASC_printRejectParameters(text, &r).c_str());
+        } else if (*outcome == I2DCM_NET_TLS) {
+            // The words the caller explains: OpenSSL's reason (certificate verify failed, an alert, an unexpected EOF).
+            std::string queue;
+            while (unsigned long e = ERR_get_error()) {
+                const char *r = ERR_reason_error_string(e);
+                if (r) queue += std::string(queue.empty() ? "" : "; ") + r;
+            }
+            say(err, errlen, queue.empty() ? std::string(c.text()) : std::string(c.text()) + ": " + queue);
         } else {
             say(err, errlen, c.text());
         }
@@ -522,7 +557,13 @@ extern "C" void i2dcmx_scu_close(i2dcm_scu_assoc *a, int abort) {
             int fd = socketOf(a);
             static const unsigned char pdu[10] = {0x07, 0, 0, 0, 0, 4, 0, 0, 0, 0};   // A-ABORT, service user
             if (fd >= 0) {
-                (void)send(fd, pdu, sizeof pdu, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (a->tls) {
+                    // Inside the TLS session (raw bytes would corrupt it), without blocking on a peer that stopped reading.
+                    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+                    (void)DUL_getTransportConnection(a->assoc->DULassociation)->write((void *)pdu, sizeof pdu);
+                } else {
+                    (void)send(fd, pdu, sizeof pdu, MSG_NOSIGNAL | MSG_DONTWAIT);
+                }
                 shutdown(fd, SHUT_RDWR);   // DCMTK's drop would otherwise wait for the peer to close (3 min)
             }
             ASC_dropSCPAssociation(a->assoc);

@@ -2,8 +2,12 @@
 // each connection gets a thread that waits until the complete A-ASSOCIATE-RQ has arrived (so a
 // half-open or garbage connection never blocks anyone else), then hands the socket to DCMTK via
 // dcmExternalSocketHandle (a process-wide setting, hence the short critical section around it).
+// With TLS the handshake also runs on that thread, before the hand-off (TLS.hpp's HandshakenLayer),
+// and the critical section ends as soon as DCMTK has taken the socket, so a client that stalls in
+// the handshake or in its request holds only its own thread (until the --pdu-timeout watchdog).
 #include "CDCMTKSCP.h"
 #include "Shim.hpp"
+#include "TLS.hpp"
 
 #include <dcmtk/dcmnet/assoc.h>
 #include <dcmtk/dcmnet/dimse.h>
@@ -54,6 +58,7 @@ struct Server {
     i2dcm_scp_log_fn logfn;
     void *ctx;
     T_ASC_Network *net = nullptr;
+    i2dcm::HandshakenLayer *tls = nullptr;   // TLS only; owned by `net`
     std::mutex handoff;                 // guards dcmExternalSocketHandle
     std::atomic<int> threads{0};        // connections being served (drained on stop)
     std::atomic<unsigned long> counter{0};
@@ -66,6 +71,7 @@ struct Server {
     /// must not flood the log).
     void log(int level, const std::string &peer, const std::string &msg) { if (logfn) logfn(ctx, level, peer.c_str(), msg.c_str()); }
     void log(int level, const std::string &msg) { log(level, "", msg); }
+    void event(int kind, const char *reason = nullptr) { if (cfg->event) cfg->event(ctx, kind, reason); }
 
     unsigned long open(int fd, const std::string &peer) {
         std::lock_guard<std::mutex> g(lock);
@@ -194,6 +200,7 @@ bool awaitAssociateRQ(int fd, int timeoutSeconds, volatile int *stop, std::strin
         if (n < 0) { if (errno == EAGAIN || errno == EINTR) continue; why = strerror(errno); return false; }
         if (n >= 6 && need == 6) {
             memcpy(head, buf.data(), 6);
+            if (head[0] == 0x16) { why = "it began a TLS handshake, and this port speaks plain TCP (i2 receive --tls serves TLS)"; return false; }
             if (head[0] != 0x01) { why = "not a DICOM association request (PDU type " + std::to_string(head[0]) + ")"; return false; }
             size_t len = ((size_t)head[2] << 24) | ((size_t)head[3] << 16) | ((size_t)head[4] << 8) | head[5];
             if (len > dcmAssociatePDUSizeLimit.get()) { why = "association request too large"; return false; }
@@ -204,6 +211,28 @@ bool awaitAssociateRQ(int fd, int timeoutSeconds, volatile int *stop, std::strin
         if (closed) { why = "connection closed in the middle of an association request"; return false; }
         // Partial PDU: wait for more bytes (poll would return at once on the same data, so sleep briefly).
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+}
+
+/// With TLS: waits until the first byte has arrived and checks that it starts a TLS handshake (a
+/// handshake record, 0x16), so a plain-TCP sender is named in the log instead of failing in OpenSSL.
+bool awaitTLSHello(int fd, int timeoutSeconds, volatile int *stop, std::string &why) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
+    for (;;) {
+        long ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+        if (ms <= 0) { why = "no TLS handshake within the ACSE timeout"; return false; }
+        if (*stop) { why = "stopping"; return false; }
+        pollfd p{fd, POLLIN, 0};
+        int r = poll(&p, 1, (int)std::min<long>(ms, 200));
+        if (r <= 0) continue;
+        unsigned char first = 0;
+        ssize_t n = recv(fd, &first, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0) { why = "connection closed before a TLS handshake"; return false; }
+        if (n < 0) { if (errno == EAGAIN || errno == EINTR) continue; why = strerror(errno); return false; }
+        if (first == 0x16) return true;
+        why = first == 0x01 ? "it sent a plain-TCP association request to this TLS port (the sender must use TLS)"
+                            : "not a TLS handshake (first byte " + std::to_string(first) + ")";
+        return false;
     }
 }
 
@@ -364,6 +393,7 @@ bool handleStore(Server &s, T_ASC_Association *assoc, T_DIMSE_Message &msg, T_AS
         if (cond.bad()) { s.log(2, peer, label + ": transfer of " + req.AffectedSOPInstanceUID + " failed: " + cond.text()); return false; }
         rsp.DimseStatus = STATUS_STORE_Refused_OutOfResources;
         comment = lowSpace ? "free space below the configured minimum" : std::string("cannot create file: ") + strerror(spoolError);
+        s.event(I2DCM_SCP_INSTANCE_REFUSED, lowSpace ? "low_space" : "write_error");
         s.log(2, peer, label + ": C-STORE " + req.AffectedSOPInstanceUID + " answered with failure: " + comment);
     } else {
         SpoolStream *stream = new SpoolStream(fd);
@@ -383,6 +413,7 @@ bool handleStore(Server &s, T_ASC_Association *assoc, T_DIMSE_Message &msg, T_AS
             unlink(tmp);
             rsp.DimseStatus = STATUS_STORE_Refused_OutOfResources;
             comment = std::string("cannot write file: ") + strerror(error);
+            s.event(I2DCM_SCP_INSTANCE_REFUSED, "write_error");
             s.log(2, peer, label + ": C-STORE " + req.AffectedSOPInstanceUID + " answered with failure: " + comment);
         } else {
             char buf[256] = "";
@@ -433,6 +464,8 @@ int vetNextCommand(Server &s, T_ASC_Association *assoc, int fd, std::string &why
         why = checkCommandFragment((const unsigned char *)pdv.data, pdv.fragmentLength, pdv.lastPDV);
         return why.empty() ? 1 : -1;
     }
+    // Over TLS the socket carries ciphertext: DCMTK's read (with its one-second timeout) does the waiting.
+    if (s.tls) return 1;
     pollfd p{fd, POLLIN, 0};
     int r = poll(&p, 1, 1000);
     if (r == 0 || (r < 0 && errno == EINTR)) return 0;
@@ -476,19 +509,41 @@ void abortNow(Server &s, unsigned long id, T_ASC_Association *assoc, int fd) {
     ASC_abortAssociation(assoc);
 }
 
+/// The hand-off's end, once DCMTK has taken the socket (TLS: inside ASC_receiveAssociation).
+void handedOff(void *lock) {
+    dcmExternalSocketHandle.set(-1);
+    static_cast<std::unique_lock<std::mutex> *>(lock)->unlock();
+}
+
 void serveConnection(Server &s, unsigned long id, int fd, const std::string &peer) {
     std::string why;
     std::vector<unsigned char> pdu;
-    if (!awaitAssociateRQ(fd, s.cfg->acse_timeout, s.stop, why, pdu)) {
+    DcmTransportConnection *session = nullptr;
+    if (s.tls) {
+        // The association request arrives encrypted: the raw checks below cannot read it, DCMTK parses it.
+        bool hello = awaitTLSHello(fd, s.cfg->acse_timeout, s.stop, why);
+        if (hello) {
+            s.reading(id, true);   // the watchdog bounds a handshake that stalls
+            session = s.tls->handshake(fd, why);
+            s.reading(id, false);
+        }
+        if (!session) {
+            s.log(1, peer, "TLS connection from " + peer + " refused: " + why);
+            s.forget(id);
+            close(fd);
+            return;
+        }
+    } else if (!awaitAssociateRQ(fd, s.cfg->acse_timeout, s.stop, why, pdu)) {
         s.log(1, peer, "connection from " + peer + " dropped: " + why);
         s.forget(id);
         close(fd);
         return;
     }
     unsigned char reason = 1;
-    std::string bad = checkAssociateRQ(pdu, reason);
+    std::string bad = s.tls ? "" : checkAssociateRQ(pdu, reason);
     if (!bad.empty()) {
         s.log(1, peer, "rejected the association request from " + peer + ": " + bad);
+        s.event(I2DCM_SCP_ASSOCIATION_REJECTED, "malformed");
         s.forget(id);
         rejectRaw(fd, pdu.size(), reason);
         return;
@@ -496,10 +551,19 @@ void serveConnection(Server &s, unsigned long id, int fd, const std::string &pee
     T_ASC_Association *assoc = nullptr;
     OFCondition cond;
     {
-        std::lock_guard<std::mutex> lock(s.handoff);
+        std::unique_lock<std::mutex> lock(s.handoff);
         dcmExternalSocketHandle.set(fd);
-        cond = ASC_receiveAssociation(s.net, &assoc, s.cfg->max_pdu, nullptr, nullptr, OFFalse, DUL_BLOCK, s.cfg->acse_timeout);
-        dcmExternalSocketHandle.set(-1);
+        if (session) {
+            i2dcm::HandshakenLayer::prepare(session, handedOff, &lock);
+            s.reading(id, true);   // the request may still be arriving
+        }
+        cond = ASC_receiveAssociation(s.net, &assoc, s.cfg->max_pdu, nullptr, nullptr, session ? OFTrue : OFFalse, DUL_BLOCK,
+                                      s.cfg->acse_timeout);
+        if (session) {
+            s.reading(id, false);
+            if (DcmTransportConnection *left = i2dcm::HandshakenLayer::unclaimed()) delete left;   // closes fd
+        }
+        if (lock.owns_lock()) dcmExternalSocketHandle.set(-1);
     }
     if (cond.bad() || !assoc) {
         s.log(1, peer, "association request from " + peer + " failed: " + cond.text());
@@ -507,9 +571,10 @@ void serveConnection(Server &s, unsigned long id, int fd, const std::string &pee
         // socket (a TCP initialisation error): then the socket is still ours to close, else one
         // descriptor leaked per such connection. Any later failure leaves it to DCMTK's drop.
         s.forget(id);
-        bool ours = cond.module() == OFM_dcmnet && cond.code() == DULC_TCPINITERROR;
+        // With TLS, the session (and the socket) is DCMTK's once it took it, else closed above.
+        bool ours = !session && cond.module() == OFM_dcmnet && cond.code() == DULC_TCPINITERROR;
         if (assoc) { ASC_dropSCPAssociation(assoc); ASC_destroyAssociation(&assoc); }
-        if (ours || !assoc) close(fd);
+        if (!session && (ours || !assoc)) close(fd);
         return;
     }
     std::string caller = assoc->params->DULparams.callingAPTitle;
@@ -520,12 +585,15 @@ void serveConnection(Server &s, unsigned long id, int fd, const std::string &pee
     for (int i = 0; i < s.cfg->allowed_count; i++) if (caller == s.cfg->allowed_callers[i]) allowed = true;
     if (called != s.cfg->ae_title) {
         s.log(1, peer, "rejected " + label + ": called AE title '" + called + "' is not ours ('" + s.cfg->ae_title + "'; AE titles are case-sensitive)");
+        s.event(I2DCM_SCP_ASSOCIATION_REJECTED, "called_ae");
         reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER, ASC_REASON_SU_CALLEDAETITLENOTRECOGNIZED);
     } else if (!allowed) {
         s.log(1, peer, "rejected " + label + ": calling AE title '" + caller + "' is not on the allow-list");
+        s.event(I2DCM_SCP_ASSOCIATION_REJECTED, "calling_ae");
         reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER, ASC_REASON_SU_CALLINGAETITLENOTRECOGNIZED);
     } else if (std::string full = s.acquire(id); !full.empty()) {
         s.log(1, peer, "rejected " + label + ": " + full);
+        s.event(I2DCM_SCP_ASSOCIATION_REJECTED, "limit");
         reject(assoc, ASC_RESULT_REJECTEDTRANSIENT, ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED, ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED);
     } else {
         // Accept verification and every storage SOP class, each in the first transfer syntax the caller
@@ -549,9 +617,11 @@ void serveConnection(Server &s, unsigned long id, int fd, const std::string &pee
         if (ASC_countAcceptedPresentationContexts(params) == 0) {
             s.forget(id);
             s.log(1, peer, "rejected " + label + ": it proposed no storage SOP class or transfer syntax we accept");
+            s.event(I2DCM_SCP_ASSOCIATION_REJECTED, "no_presentation_context");
             reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER, ASC_REASON_SU_NOREASON);
         } else if (ASC_acknowledgeAssociation(assoc).good()) {
-            s.log(0, peer, "association from " + label);
+            s.log(0, peer, "association from " + label + (s.tls ? " over TLS" : ""));
+            s.event(I2DCM_SCP_ASSOCIATION_ACCEPTED);
             for (;;) {
                 T_DIMSE_Message msg;
                 T_ASC_PresentationContextID presID = 0;
@@ -595,6 +665,7 @@ void serveConnection(Server &s, unsigned long id, int fd, const std::string &pee
                 s.serving(id, false);
                 if (!ok) { abortNow(s, id, assoc, fd); break; }
             }
+            s.event(I2DCM_SCP_ASSOCIATION_ENDED);
         }
     }
     s.forget(id);
@@ -659,6 +730,17 @@ extern "C" int i2dcmx_scp_run(const i2dcm_scp_config *cfg, i2dcm_scp_store_fn st
         close(lfd);
         delete &s;
         return i2dcm::say(err, errlen, std::string("cannot initialise DICOM network: ") + cond.text(), I2DCM_STORAGE);
+    }
+    if (cfg->tls) {
+        DcmTLSTransportLayer *layer = i2dcm::makeTLSLayer(cfg->tls, true, why);
+        if (!layer) {
+            close(lfd);
+            ASC_dropNetwork(&s.net);
+            delete &s;
+            return i2dcm::say(err, errlen, "TLS: " + why, I2DCM_BAD_INPUT);
+        }
+        s.tls = new i2dcm::HandshakenLayer(layer);
+        ASC_setTransportLayer(s.net, s.tls, 1);
     }
     if (ready) ready(ctx);
     auto lastFdWarning = Clock::now() - std::chrono::hours(1);

@@ -20,6 +20,8 @@ public struct StoreSCPConfig: Sendable {
     public var maxPerPeer = 8
     public var pduTimeout = 30
     public var evictIdle = 10
+    /// nil: plain TCP; else TLS only.
+    public var tls: TLSOptions?
     public init(incomingDirectory: String) { self.incomingDirectory = incomingDirectory }
 }
 
@@ -53,6 +55,13 @@ public enum StoreAnswer: Sendable {
     }
 }
 
+/// What the SCP did before or around the handler, for receive's metrics.
+public enum StoreSCPEvent: Sendable, Equatable {
+    case associationAccepted, associationEnded
+    case associationRejected(reason: String)
+    /// A C-STORE answered with a failure before the handler saw it (free space, spool write).
+    case instanceRefused(reason: String)
+}
 
 public final class StoreSCP: @unchecked Sendable {
     let config: StoreSCPConfig
@@ -60,17 +69,20 @@ public final class StoreSCP: @unchecked Sendable {
     /// Level, the peer address the line concerns (nil for none), the line.
     let log: @Sendable (LogLevel, String?, String) -> Void
     let ready: @Sendable () -> Void
+    let event: @Sendable (StoreSCPEvent) -> Void
     /// The caller's stop flag (a StopToken's): non-zero asks `run` to stop accepting and drain.
     private let stopFlag: UnsafeMutablePointer<Int32>
 
     public init(config: StoreSCPConfig, stopFlag: UnsafeMutablePointer<Int32>,
                 handler: @escaping @Sendable (ReceivedInstance) -> StoreAnswer,
-                log: @escaping @Sendable (LogLevel, String?, String) -> Void, ready: @escaping @Sendable () -> Void = {}) {
+                log: @escaping @Sendable (LogLevel, String?, String) -> Void, ready: @escaping @Sendable () -> Void = {},
+                event: @escaping @Sendable (StoreSCPEvent) -> Void = { _ in }) {
         self.config = config
         self.stopFlag = stopFlag
         self.handler = handler
         self.log = log
         self.ready = ready
+        self.event = event
     }
 
     /// Serves until the stop flag is set; throws when the port cannot be opened.
@@ -82,17 +94,19 @@ public final class StoreSCP: @unchecked Sendable {
                 config.bindAddress.withCString { bind in
                     config.incomingDirectory.withCString { incoming in
                         callers.map { UnsafePointer($0) }.withUnsafeBufferPointer { list in
-                            var c = i2dcm_scp_config(
-                                ae_title: ae, bind_address: bind, port: Int32(config.port), incoming_dir: incoming,
-                                max_pdu: config.maxPDU, acse_timeout: Int32(config.acseTimeout),
-                                dimse_timeout: Int32(config.dimseTimeout), idle_timeout: Int32(config.idleTimeout),
-                                max_associations: Int32(config.maxAssociations),
-                                allowed_callers: list.baseAddress, allowed_count: Int32(list.count),
-                                min_free_bytes: config.minFreeBytes, drain_seconds: Int32(config.drainSeconds),
-                                max_per_peer: Int32(config.maxPerPeer), pdu_timeout: Int32(config.pduTimeout),
-                                evict_idle: Int32(config.evictIdle))
-                            let ctx = Unmanaged.passUnretained(self).toOpaque()
-                            return i2dcm_scp_run(&c, storeTrampoline, logTrampoline, readyTrampoline, ctx, stopFlag, err, errLength)
+                            TLSOptions.withC(config.tls) { tls in
+                                var c = i2dcm_scp_config(
+                                    ae_title: ae, bind_address: bind, port: Int32(config.port), incoming_dir: incoming,
+                                    max_pdu: config.maxPDU, acse_timeout: Int32(config.acseTimeout),
+                                    dimse_timeout: Int32(config.dimseTimeout), idle_timeout: Int32(config.idleTimeout),
+                                    max_associations: Int32(config.maxAssociations),
+                                    allowed_callers: list.baseAddress, allowed_count: Int32(list.count),
+                                    min_free_bytes: config.minFreeBytes, drain_seconds: Int32(config.drainSeconds),
+                                    max_per_peer: Int32(config.maxPerPeer), pdu_timeout: Int32(config.pduTimeout),
+                                    evict_idle: Int32(config.evictIdle), tls: tls, event: eventTrampoline)
+                                let ctx = Unmanaged.passUnretained(self).toOpaque()
+                                return i2dcm_scp_run(&c, storeTrampoline, logTrampoline, readyTrampoline, ctx, stopFlag, err, errLength)
+                            }
                         }
                     }
                 }
@@ -120,6 +134,18 @@ private let storeTrampoline: i2dcm_scp_store_fn = { ctx, tmp, caller, peer, sopC
 private let logTrampoline: i2dcm_scp_log_fn = { ctx, level, peer, message in
     let from = peer.map { String(cString: $0) } ?? ""
     instance(ctx).log(LogLevel(rawValue: Int(level) + 1) ?? .info, from.isEmpty ? nil : from, String(cString: message!))
+}
+
+private let eventTrampoline: i2dcm_scp_event_fn = { ctx, kind, reason in
+    let why = reason.map { String(cString: $0) } ?? ""
+    let e: StoreSCPEvent? = switch UInt32(kind) {
+    case I2DCM_SCP_ASSOCIATION_ACCEPTED.rawValue: .associationAccepted
+    case I2DCM_SCP_ASSOCIATION_ENDED.rawValue: .associationEnded
+    case I2DCM_SCP_ASSOCIATION_REJECTED.rawValue: .associationRejected(reason: why)
+    case I2DCM_SCP_INSTANCE_REFUSED.rawValue: .instanceRefused(reason: why)
+    default: nil
+    }
+    if let e { instance(ctx).event(e) }
 }
 
 private let readyTrampoline: @convention(c) (UnsafeMutableRawPointer?) -> Void = { ctx in instance(ctx).ready() }

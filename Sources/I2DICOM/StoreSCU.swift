@@ -34,6 +34,8 @@ public struct AssociationParameters: Sendable {
     public var acseTimeout = 30
     public var dimseTimeout = 60
     public var maxPDU = 131072
+    /// nil: plain TCP.
+    public var tls: TLSOptions?
     public init(calledAE: String, host: String, port: Int) {
         self.calledAE = calledAE
         self.host = host
@@ -78,7 +80,8 @@ public final class Association {
 
     /// Connects and negotiates; throws I2Error(network:) with the cause (and the rejection, if any).
     public init(_ p: AssociationParameters, contexts: [PresentationContext]) throws {
-        peer = "\(p.calledAE)@\(p.host):\(p.port)"
+        let peer = "\(p.calledAE)@\(p.host):\(p.port)"
+        self.peer = peer
         var rej = i2dcm_scu_rejection(result: 0, source: 0, reason: 0)
         // C strings for the call, freed after it (DCMTK copies what it keeps).
         var owned: [UnsafeMutablePointer<CChar>?] = []
@@ -92,15 +95,17 @@ public final class Association {
             return i2dcm_scu_context(abstract_syntax: dup(c.abstractSyntax), transfer_syntaxes: UnsafePointer(list),
                                      count: Int32(c.transferSyntaxes.count), scp_role: c.scpRole ? 1 : 0)
         }
-        var params = i2dcm_scu_params(calling_ae: dup(p.callingAE), called_ae: dup(p.calledAE), host: dup(p.host), port: Int32(p.port),
-                                      connect_timeout: Int32(p.connectTimeout), acse_timeout: Int32(p.acseTimeout),
-                                      dimse_timeout: Int32(p.dimseTimeout), max_pdu: p.maxPDU)
         var h: OpaquePointer?
         let rejection = { I2Error.Rejection(result: Int(rej.result), source: Int(rej.source), reason: Int(rej.reason)) }
-        try Condition.network(peer: peer, rejection: rejection) { err, len in
-            var outcome = Int32(I2DCM_NET_ABORTED)
-            h = i2dcm_scu_open(&params, &cs, Int32(cs.count), &outcome, &rej, err, len)
-            return h != nil ? Int32(I2DCM_OK) : outcome == Int32(I2DCM_OK) ? Int32(I2DCM_NET_ABORTED) : outcome
+        try TLSOptions.withC(p.tls) { tls in
+            var params = i2dcm_scu_params(calling_ae: dup(p.callingAE), called_ae: dup(p.calledAE), host: dup(p.host), port: Int32(p.port),
+                                          connect_timeout: Int32(p.connectTimeout), acse_timeout: Int32(p.acseTimeout),
+                                          dimse_timeout: Int32(p.dimseTimeout), max_pdu: p.maxPDU, tls: tls)
+            try Condition.network(peer: peer, rejection: rejection) { err, len in
+                var outcome = Int32(I2DCM_NET_ABORTED)
+                h = i2dcm_scu_open(&params, &cs, Int32(cs.count), &outcome, &rej, err, len)
+                return h != nil ? Int32(I2DCM_OK) : outcome == Int32(I2DCM_OK) ? Int32(I2DCM_NET_ABORTED) : outcome
+            }
         }
         handle = h
         proposed = contexts

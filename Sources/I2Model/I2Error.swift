@@ -18,7 +18,7 @@ public struct I2Error: Error, CustomStringConvertible, Sendable, Equatable {
 
     /// For network failures: what exactly happened, so a caller can tell transient from permanent.
     public enum NetworkCause: Int32, Sendable {
-        case unresolved = 1, unreachable, timeout, rejected, aborted, noContext, unreadable
+        case unresolved = 1, unreachable, timeout, rejected, aborted, noContext, unreadable, tls
     }
 
     /// An A-ASSOCIATE-RJ: result (1 permanent, 2 transient), source (1-3) and reason, as in the PDU.
@@ -45,7 +45,7 @@ public struct I2Error: Error, CustomStringConvertible, Sendable, Equatable {
     public init(network cause: NetworkCause, peer: String? = nil, _ detail: String, rejection: Rejection? = nil) {
         let kind: Kind
         switch cause {
-        case .rejected, .noContext: kind = .rejected
+        case .rejected, .noContext, .tls: kind = .rejected
         case .unreadable: kind = .badInput
         default: kind = .unreachable
         }

@@ -1,15 +1,17 @@
 # Shared by the SEG and RTSTRUCT benchmarks (source it): expects $runs, $work and $labels_bytes.
 # measure NAME COMMAND...: runs the command $runs times into a fresh $work/out; prints the median wall
 # time (perf_counter: /usr/bin/time's 10 ms steps are a third of a 30 ms run) and the peak memory (the
-# child's own rusage), and records the median under NAME for ratio.
+# child's own rusage), and records the median under NAME for ratio. $before, when set, is a shell command
+# run (untimed) before each run: e.g. emptying the server a send goes to.
 measure() {
-    python3 - "$1" "$runs" "$work" "$labels_bytes" "${@:2}" <<'PY' || exit 1
+    BEFORE=${before:-} python3 - "$1" "$runs" "$work" "$labels_bytes" "${@:2}" <<'PY' || exit 1
 import os, shutil, statistics, subprocess, sys, time
 name, runs, work, vol, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5:]
 out = os.path.join(work, "out")
 times, peak = [], 0
 for _ in range(runs):
     shutil.rmtree(out, ignore_errors=True); os.mkdir(out)
+    if os.environ.get("BEFORE"): subprocess.run(os.environ["BEFORE"], shell=True, check=True)
     with open(os.path.join(work, "err"), "w+") as err:
         start = time.perf_counter()
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: query and retrieve against a real Orthanc on 127.0.0.1 holding a generated 300-slice 512x512
 # CT (from Tests/Fixtures/dcmqi/ct-3slice/01.dcm): i2 query vs DCMTK's findscu (study level), i2 retrieve
-# (C-GET into i2 receive's layout, fsync'ed) vs DCMTK's getscu (C-GET into a flat directory, no fsync),
+# (C-GET into i2 receive's layout, fsync'ed; and --no-fsync) vs DCMTK's getscu (C-GET into a flat directory, no fsync),
 # i2 retrieve --port (C-MOVE to itself) vs movescu --port, and i2 retrieve when everything is already there
 # (the resume path: one C-FIND, nothing fetched). Prints medians, ratios and peak memory.
 # Release build. Usage: bash Tests/Benchmarks/retrieve.sh [RUNS]   (I2_SCRATCH: swift build scratch path)
@@ -20,6 +20,8 @@ cat > "$work/orthanc.json" <<EOF
   "DicomAet": "ORTHANC", "RemoteAccessAllowed": false, "AuthenticationEnabled": false, "Plugins": [],
   "DicomModalities": { "i2": ["I2", "127.0.0.1", $back] } }
 EOF
+# TCP_NODELAY=1 for Orthanc and for DCMTK's tools alike (DCMTK leaves Nagle on unless told).
+export TCP_NODELAY=1
 Orthanc "$work/orthanc.json" > "$work/orthanc.log" 2>&1 &
 orthanc=$!
 trap 'kill $orthanc 2>/dev/null; wait $orthanc 2>/dev/null; rm -rf "$work"' EXIT
@@ -38,10 +40,12 @@ measure "dcmtk findscu"     findscu -aet I2 -aec ORTHANC -S -k QueryRetrieveLeve
 ratio i2-query dcmtk-findscu "target <= 1"
 echo "== retrieve by C-GET"
 measure "i2 retrieve-get"   "$i2" retrieve --from "ORTHANC@127.0.0.1:$dicom" -o "$work/out/i2" "$study"
+measure "i2 retrieve-get no-fsync" "$i2" retrieve --from "ORTHANC@127.0.0.1:$dicom" -o "$work/out/i2" --no-fsync "$study"
 measure "dcmtk getscu"      getscu -aet I2 -aec ORTHANC -S -k QueryRetrieveLevel=STUDY -k StudyInstanceUID="$study" -od "$work/out" 127.0.0.1 "$dicom"
 ratio i2-retrieve-get dcmtk-getscu "target <= 1"
 echo "== retrieve by C-MOVE to ourselves (Orthanc knows I2 at port $back)"
 measure "i2 retrieve-move"  "$i2" retrieve --from "ORTHANC@127.0.0.1:$dicom" -o "$work/out/i2" --port "$back" "$study"
+measure "i2 retrieve-move no-fsync" "$i2" retrieve --from "ORTHANC@127.0.0.1:$dicom" -o "$work/out/i2" --port "$back" --no-fsync "$study"
 measure "dcmtk movescu"     movescu -aet I2 -aec ORTHANC -aem I2 --port "$back" -S -k QueryRetrieveLevel=STUDY -k StudyInstanceUID="$study" -od "$work/out" 127.0.0.1 "$dicom"
 ratio i2-retrieve-move dcmtk-movescu "target <= 1"
 echo "== retrieve again, everything already there (resume: one C-FIND, nothing fetched)"

@@ -1,6 +1,6 @@
 // Send destinations in-process (Send/Destination.swift): AET@HOST:PORT parsing (IPv6 in brackets),
 // the node file and where it is looked for ($I2_NODES alone, else $XDG_CONFIG_HOME or ~/.config, then
-// /etc), calling_aet, and bad node files reported as usage errors naming the file and the node.
+// /etc), calling_aet, "tls", and bad node files reported as usage errors naming the file and the node.
 import Foundation
 import XCTest
 @testable import I2Core
@@ -145,5 +145,26 @@ final class DestinationTests: XCTestCase {
         }
         assertUsage(try Destination.resolve("a", environment: ["I2_NODES": f]), mentions: ["DICOMweb node"])
         XCTAssertEqual(try Node.resolve("https://h.example/dw/"), .web(try WebEndpoint(url: "https://h.example/dw")))
+    }
+
+    /// A DIMSE node's "tls": true (TLS, certificates from the command line), an object naming them, or
+    /// false/absent (plain TCP); anything else is a usage error naming the node.
+    func testNodeFileTLSForms() throws {
+        let f = write(#"{"t": {"aet": "T", "host": "h", "port": 1, "tls": true}, "o": {"aet": "O", "host": "h", "port": 2, "tls": {"ca": "/ca.pem", "cert": "/c.pem", "key": "/k.pem"}}, "p": {"aet": "P", "host": "h", "port": 3, "tls": false}, "s": "S@h:4"}"#, to: "t.json")
+        let nodes = try NodeFile.load(f)
+        guard case .dimse(let t)? = nodes["t"], case .dimse(let o)? = nodes["o"], case .dimse(let p)? = nodes["p"], case .dimse(let s)? = nodes["s"] else {
+            return XCTFail("\(nodes)")
+        }
+        XCTAssertEqual(t.tls, TLSOptions())
+        XCTAssertEqual(o.tls, TLSOptions(certificate: "/c.pem", privateKey: "/k.pem", trusted: "/ca.pem"))
+        XCTAssertNil(p.tls)
+        XCTAssertNil(s.tls)
+        for bad in [#"{"x": {"aet": "X", "host": "h", "port": 1, "tls": "yes"}}"#, #"{"x": {"aet": "X", "host": "h", "port": 1, "tls": {"certificate": "/c"}}}"#,
+                    #"{"x": {"aet": "X", "host": "h", "port": 1, "tls": {"ca": 1}}}"#] {
+            assertUsage(try NodeFile.load(write(bad, to: "bad.json")), mentions: ["node 'x'", "\"tls\""])
+        }
+        // Command-line settings fill in over the node file's.
+        let merged = TLSOptions(trusted: "/other-ca.pem").merged(over: o.tls!)
+        XCTAssertEqual(merged, TLSOptions(certificate: "/c.pem", privateKey: "/k.pem", trusted: "/other-ca.pem"))
     }
 }

@@ -77,7 +77,7 @@ final class InstanceStoreTests: XCTestCase {
     }
 
     func assertRefused(_ o: InstanceStore.Outcome, status: UInt16, _ words: String, file: StaticString = #filePath, line: UInt = #line) {
-        guard case .refused(let answer) = o else { return XCTFail("not refused: \(o)", file: file, line: line) }
+        guard case .refused(let answer, _) = o else { return XCTFail("not refused: \(o)", file: file, line: line) }
         XCTAssertEqual(answer.status, status, file: file, line: line)
         XCTAssertTrue(answer.comment.contains(words), "'\(words)' not in '\(answer.comment)'", file: file, line: line)
     }

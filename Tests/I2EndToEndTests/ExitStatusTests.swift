@@ -61,7 +61,7 @@ final class ExitStatusTests: E2ECase {
         func add(_ c: String, _ code: String, _ expect: Int32, _ run: @escaping (ExitStatusTests) throws -> Int32) {
             s.append(Scenario(command: c, code: code, expect: expect, run: run))
         }
-        for c in ["receive", "watch", "process", "convert", "send", "seg2nifti", "nifti2seg", "query", "retrieve"] {
+        for c in ["receive", "watch", "process", "convert", "send", "seg2nifti", "nifti2seg", "query", "retrieve", "status"] {
             add(c, "2", 2) { t in try t.status([c, "--no-such-flag"]) }
         }
         // convert
@@ -121,6 +121,15 @@ final class ExitStatusTests: E2ECase {
             try FileManager.default.createDirectory(atPath: root + "/P/ST", withIntermediateDirectories: true)
             try E2E.copy(ct, root + "/P/ST/SE")
             return try t.status(["watch", "--once", "--quiet", "0", "--retries", "0", "--exec", "exit 3", root])
+        }
+        // status: a root with nothing failed (0), with a failed series (1)
+        add("status", "0", 0) { t in try t.status(["status", try t.mkdir("empty")]) }
+        add("status", "1", 1) { t in
+            let root = try t.mkdir("root")
+            try FileManager.default.createDirectory(atPath: root + "/P/ST", withIntermediateDirectories: true)
+            try E2E.copy(ct, root + "/P/ST/SE")
+            _ = try t.status(["watch", "--once", "--quiet", "0", "--retries", "0", "--exec", "exit 3", root])
+            return try t.status(["status", root])
         }
         // receive
         add("receive", "0", 0) { t in

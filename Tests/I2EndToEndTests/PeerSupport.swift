@@ -133,6 +133,13 @@ final class StoreSCPPeer {
     deinit { stop() }
 }
 
+/// Orthanc's DICOM TLS (1.9+): its certificate and key, the CAs it trusts, whether callers must
+/// present a certificate. With it, Orthanc's DICOM port speaks TLS only, and so do its modalities.
+struct OrthancTLS {
+    var certificate: String, key: String, trusted: String
+    var requireClientCertificate = true
+}
+
 /// Orthanc with a generated configuration in a temporary directory: REST on 127.0.0.1 without
 /// authentication, DICOM AE title `aeTitle` checked case-sensitively, and the given modalities.
 final class OrthancPeer {
@@ -149,7 +156,7 @@ final class OrthancPeer {
     /// `dicomWeb`: with the DICOMweb plugin (Debian orthanc-dicomweb) at /dicom-web; `users`: HTTP basic
     /// authentication required, for these users and passwords (REST calls of the tests use the first).
     init(aeTitle: String = "ORTHANC", modalities: [String: (aet: String, host: String, port: Int)] = [:], dicomWeb: Bool = false,
-         users: [String: String] = [:]) throws {
+         users: [String: String] = [:], tls: OrthancTLS? = nil) throws {
         let exe = try Peers.tool("Orthanc", package: "orthanc")
         self.aeTitle = aeTitle
         dicomPort = try Peers.freePort()
@@ -159,8 +166,17 @@ final class OrthancPeer {
             "HttpPort": httpPort, "DicomPort": dicomPort, "DicomAet": aeTitle,
             "RemoteAccessAllowed": false, "AuthenticationEnabled": !users.isEmpty, "RegisteredUsers": users,
             "DicomCheckCalledAet": true, "StrictAetComparison": true, "Plugins": [String](),
-            "DicomModalities": modalities.mapValues { [$0.aet, $0.host, $0.port] as [Any] },
+            "DicomModalities": modalities.mapValues { m -> Any in
+                tls == nil ? [m.aet, m.host, m.port] as [Any] : ["AET": m.aet, "Host": m.host, "Port": m.port, "UseDicomTls": true] as [String: Any]
+            },
         ]
+        if let tls {
+            config["DicomTlsEnabled"] = true
+            config["DicomTlsCertificate"] = tls.certificate
+            config["DicomTlsPrivateKey"] = tls.key
+            config["DicomTlsTrustedCertificates"] = tls.trusted
+            config["DicomTlsRemoteCertificateRequired"] = tls.requireClientCertificate
+        }
         if dicomWeb {
             let plugin = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
             guard FileManager.default.fileExists(atPath: plugin) else {
@@ -271,6 +287,50 @@ final class SilentPeer {
         close(fd)
         accepted.forEach { close($0) }
         accepted = []
+    }
+    deinit { stop() }
+}
+
+/// DCMTK's dcmqrscp, a second query/retrieve SCP beside Orthanc: one AE (QRSCP, read-write: it stores
+/// what it is sent, so tests load it with i2 send), the move destinations it knows, generated config.
+final class DcmqrscpPeer {
+    let directory = TestSupport.tempDirectory()
+    let aeTitle = "QRSCP"
+    let port: Int
+    let process: PeerProcess
+
+    /// `destinations`: AE title → port on 127.0.0.1 that C-MOVE may send to.
+    init(destinations: [String: Int] = [:]) throws {
+        let exe = try Peers.tool("dcmqrscp", package: "dcmtk")
+        port = try Peers.freePort()
+        try FileManager.default.createDirectory(atPath: directory + "/db", withIntermediateDirectories: true)
+        let hosts = destinations.sorted { $0.key < $1.key }.enumerated()
+            .map { "host\($0.offset) = (\($0.element.key), 127.0.0.1, \($0.element.value))" }.joined(separator: "\n")
+        let config = """
+            NetworkTCPPort  = \(port)
+            MaxPDUSize      = 131072
+            MaxAssociations = 16
+            HostTable BEGIN
+            \(hosts)
+            HostTable END
+            VendorTable BEGIN
+            VendorTable END
+            AETable BEGIN
+            \(aeTitle) \(directory)/db RW (200, 1024mb) ANY
+            AETable END
+            """
+        try config.write(toFile: directory + "/dcmqrscp.cfg", atomically: true, encoding: .utf8)
+        // Its default fork per association: Debian's 3.6.7 crashes after the first release with --single-process.
+        process = try PeerProcess(exe, ["-c", directory + "/dcmqrscp.cfg"], log: directory + "/dcmqrscp.log", environment: ["TCP_NODELAY": "1"])
+        let p = port, proc = process
+        try Peers.wait("dcmqrscp on port \(p)", log: process.log) { proc.isRunning && Peers.accepts(p) }
+    }
+
+    var address: String { "\(aeTitle)@127.0.0.1:\(port)" }
+
+    func stop() {
+        process.stop()
+        try? FileManager.default.removeItem(atPath: directory)
     }
     deinit { stop() }
 }

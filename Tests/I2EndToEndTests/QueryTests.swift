@@ -32,7 +32,15 @@ final class QueryTests: E2ECase {
     }
 
     func query(_ orthanc: OrthancPeer, _ args: [String], expect: Int32 = 0) throws -> [[String]] {
-        let r = try E2E.i2(["query", "--from", orthanc.address] + args, expect: expect)
+        try query(orthanc.address, args, expect: expect)
+    }
+
+    func query(_ qr: DcmqrscpPeer, _ args: [String], expect: Int32 = 0) throws -> [[String]] {
+        try query(qr.address, args, expect: expect)
+    }
+
+    func query(_ address: String, _ args: [String], expect: Int32 = 0) throws -> [[String]] {
+        let r = try E2E.i2(["query", "--from", address] + args, expect: expect)
         return E2E.lines(r.stdout).map { $0.components(separatedBy: "\t") }
     }
 
@@ -219,5 +227,66 @@ final class QueryTests: E2ECase {
         try query(["--from", orthanc.dicomWebURL], expect: 4)
         try query(["--from", "web", "--level", "patient"], expect: 2)
         try query(["--from", "http://127.0.0.1:\(try Peers.freePort())/dicom-web", "--connect-timeout", "2"], expect: 3)
+    }
+
+    /// The same checks against a second SCP, DCMTK's dcmqrscp (loaded by i2 send): each filter it indexes,
+    /// every level, C-GET and C-MOVE to i2 itself giving data sets equal element by element to the files
+    /// sent, and the standard's 0xA801 for a move destination it does not know, named in plain words.
+    func testTheSameChecksAgainstDcmqrscp() throws {
+        let movePort = try Peers.freePort()
+        let qr = try DcmqrscpPeer(destinations: ["I2": movePort])
+        addTeardownBlock { qr.stop() }
+        let (orthanc, a, b) = try orthancWithTwoStudies()
+        orthanc.stop()
+        try E2E.i2(["send", "--to", qr.address] + a + b)
+        let studyA = try uid(a[0], "0020,000d"), seriesA = try uid(a[0], "0020,000e")
+        XCTAssertEqual(try query(qr, []).map { $0[0] }, [studyA, "1.2.826.0.1.3680043.8.498.77.1"].sorted())
+        for filter in [["--patient-id", "P-B"], ["--patient-id", "P-*"], ["--accession", "ACC2"], ["--study-date", "20260101-20260131"],
+                       ["--study-date", "20250101-"], ["--description", "*LOW*"], ["--study", "1.2.826.0.1.3680043.8.498.77.1"]] {
+            XCTAssertEqual(try query(qr, filter).map { $0[0] }, ["1.2.826.0.1.3680043.8.498.77.1"], "\(filter)")
+        }
+        XCTAssertEqual(try query(qr, ["--level", "series", "--study", studyA, "--modality", "CT"]).map { [$0[0], $0[1], $0[3]] }, [[seriesA, studyA, "CT"]])
+        XCTAssertEqual(try query(qr, ["--level", "instance", "--study", studyA]).map { $0[0] }, try a.map { try uid($0, "0008,0018") }.sorted())
+        XCTAssertEqual(try query(qr, ["--level", "patient"]).map { $0[0] }, ["99000", "P-B"])
+
+        // C-GET, then C-MOVE to ourselves: every instance, each data set as sent.
+        let bySOP = Dictionary(uniqueKeysWithValues: try (a + b).map { (try uid($0, "0008,0018"), $0) })
+        for (name, extra) in [("get", [String]()), ("move", ["--port", String(movePort)])] {
+            let dir = path("store-\(name)")
+            let r = try E2E.i2(["retrieve", "--from", qr.address, "-o", dir] + extra + [studyA, "1.2.826.0.1.3680043.8.498.77.1"])
+            let paths = E2E.lines(r.stdout)
+            XCTAssertEqual(paths.count, 6, r.stderr)
+            for p in paths {
+                let sop = ((p as NSString).lastPathComponent as NSString).deletingPathExtension
+                try RX.assertSameDataSet(p, try XCTUnwrap(bySOP[sop], p))
+            }
+        }
+        // A move destination dcmqrscp does not know: 0xA801, named.
+        let unknown = try E2E.i2(["retrieve", "--from", qr.address, "--move-to", "NOWHERE", studyA], expect: 4)
+        XCTAssertTrue(unknown.stderr.contains("does not know the move destination NOWHERE"), unknown.stderr)
+        let moved = try E2E.i2(["retrieve", "--from", qr.address, "--move-to", "I2", "--level", "series", seriesA], expect: 1)
+        XCTAssertTrue(moved.stderr.contains("series \(seriesA)"), moved.stderr)   // nobody listens at I2's port now
+    }
+
+    /// C-MOVE into a running i2 receive (the node knows its AE title and port): the receiver stores
+    /// exactly the instances Orthanc lists for the study, each data set equal element by element.
+    func testRetrieveMovesIntoARunningI2Receive() throws {
+        let port = try Peers.freePort()
+        let receiver = try startReceiver(path("root"), ["--aet", "I2RX"], port: port)
+        let (a, source, copies) = try orthancWithTwoStudies(extra: ["rx": (aet: "I2RX", host: "127.0.0.1", port: port)])
+        let r = try E2E.i2(["retrieve", "--from", a.address, "--move-to", "I2RX", "1.2.826.0.1.3680043.8.498.77.1"])
+        XCTAssertEqual(E2E.lines(r.stdout), ["1.2.826.0.1.3680043.8.498.77.1"])
+        XCTAssertTrue(receiver.waitForPaths(3, timeout: 30), receiver.process.stderr)
+        let lookup = try JSONSerialization.jsonObject(with: try a.request("POST", "/tools/lookup", body: Data("1.2.826.0.1.3680043.8.498.77.1".utf8))) as? [[String: Any]]
+        let id = try XCTUnwrap(lookup?.first?["ID"] as? String)
+        let listed = try JSONSerialization.jsonObject(with: try a.get("/studies/\(id)/instances")) as? [[String: Any]] ?? []
+        let orthancSOPs = listed.compactMap { ($0["MainDicomTags"] as? [String: Any])?["SOPInstanceUID"] as? String }.sorted()
+        let stored = receiver.paths.map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension }.sorted()
+        XCTAssertEqual(stored, orthancSOPs)
+        let bySOP = Dictionary(uniqueKeysWithValues: try copies.map { (try uid($0, "0008,0018"), $0) })
+        for p in receiver.paths {
+            try RX.assertSameDataSet(p, try XCTUnwrap(bySOP[((p as NSString).lastPathComponent as NSString).deletingPathExtension]))
+        }
+        _ = source
     }
 }

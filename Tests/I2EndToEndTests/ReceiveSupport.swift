@@ -212,14 +212,17 @@ enum RX {
     }
 
     /// Anything under ROOT that should not outlive a transfer: .part files and dot-entries other than
-    /// the (then empty) .i2-incoming directory.
+    /// the (then empty) .i2-incoming directory and receive's heartbeats.
     static func leftovers(_ root: String) -> [String] {
-        var bad = files(root).filter { $0.hasSuffix(".part") || $0.split(separator: "/").contains { $0.hasPrefix(".") } }
+        var bad = files(root).filter { !isHeartbeat($0) && ($0.hasSuffix(".part") || $0.split(separator: "/").contains { $0.hasPrefix(".") }) }
         if let names = try? FileManager.default.contentsOfDirectory(atPath: root) {
-            bad += names.filter { $0.hasPrefix(".") && $0 != ".i2-incoming" }
+            bad += names.filter { $0.hasPrefix(".") && $0 != ".i2-incoming" && !isHeartbeat($0) }
         }
         return Array(Set(bad)).sorted()
     }
+
+    /// ROOT/.i2-receive-PORT.json, which a receiver keeps up to date (and leaves behind, saying it stopped).
+    static func isHeartbeat(_ relative: String) -> Bool { relative.hasPrefix(".i2-receive-") && relative.hasSuffix(".json") && !relative.contains("/") }
 
     /// The bytes after the file meta information (the data set as it was encoded).
     static func dataSetBytes(_ path: String) throws -> Data {

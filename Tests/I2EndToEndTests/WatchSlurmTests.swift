@@ -166,7 +166,7 @@ final class WatchSlurmTests: XCTestCase {
         let series = try addSeries(2)
         let count = out + "/count"
         let exec = "echo {series} >> \(count)"
-        // Held jobs (never run) leave both series 'processing' with a job id when the watcher stops.
+        // Held jobs (never run) leave both series 'submitted' with a job id when the watcher stops.
         let w = try watcher(["--sbatch-arg=--hold", "--exec", exec])
         XCTAssertTrue(w.wait(timeout: 60) { _, err, _ in err.filter { $0.contains("submitted as Slurm job") }.count == 2 }, w.stderr)
         XCTAssertEqual(w.stop(SIGTERM), 0, w.stderr)
@@ -231,7 +231,7 @@ final class WatchSlurmTests: XCTestCase {
         XCTAssertEqual(w.stop(), 0)
     }
 
-    /// SIGTERM leaves the job running (state 'processing' with its id); the next watcher adopts it and
+    /// SIGTERM leaves the job running (state 'submitted' with its id); the next watcher adopts it and
     /// records its end; nothing is submitted twice.
     func testSigtermLeavesJobsRunningAndTheNextWatcherAdoptsThem() throws {
         let series = try addSeries(2)
@@ -241,7 +241,7 @@ final class WatchSlurmTests: XCTestCase {
         XCTAssertTrue(w.wait(timeout: 60) { _, err, _ in err.filter { $0.contains("submitted as Slurm job") }.count == 2 }, w.stderr)
         XCTAssertEqual(w.stop(SIGTERM), 0, w.stderr)
         XCTAssertTrue(w.stderr.contains("2 Slurm job(s) keep running; the next i2 watch adopts them"), w.stderr)
-        for rel in series { XCTAssertEqual(try state(rel)["status"] as? String, "processing", rel) }
+        for rel in series { XCTAssertEqual(try state(rel)["status"] as? String, "submitted", rel) }
         let r = try once(["--exec", exec])
         XCTAssertEqual(r.status, 0, r.stderr)
         let adopted = E2E.lines(r.stderr).filter { $0.contains("adopted Slurm job") || $0.contains("ended after its watcher was gone") }

@@ -28,12 +28,20 @@ typedef struct {
     char content_type[256];
 } i2curl_response;
 
+/// Streams a request body: fills `buf` with up to `len` bytes; returns the count, 0 at the end,
+/// (size_t)-1 to abort the request.
+typedef size_t (*i2curl_reader)(char *buf, size_t len, void *ctx);
+/// Streams an answer's body: `status` and `content_type` are the answer's; non-zero aborts the request.
+typedef int (*i2curl_writer)(const char *data, size_t len, long status, const char *content_type, void *ctx);
+
 /// One request. `headers`: "Name: value" lines. `user`/`password` (basic) may be NULL. A body of
-/// `body_len` bytes is sent when `body` is not NULL (or comes from `body_file` at `body_offset`... not
-/// used: bodies are in memory). Timeouts in seconds (0: none for `timeout`). The answer's body is
-/// bounded by `max_body` bytes. `ca_file`: a CA bundle to trust instead of the system's (NULL: system).
+/// `body_len` bytes is sent when `body` is not NULL, or read from `reader` when it is not NULL. Timeouts
+/// in seconds (0: none for `timeout`). The answer's body goes to `writer` when it is not NULL (out->body
+/// stays empty), else into out->body, bounded by `max_body` bytes. `ca_file`: a CA bundle to trust
+/// instead of the system's (NULL: system).
 int i2curl_request(const char *method, const char *url, const char *const *headers, int header_count, const char *user,
-                   const char *password, const void *body, size_t body_len, long connect_timeout, long timeout,
+                   const char *password, const void *body, size_t body_len, i2curl_reader reader, void *reader_ctx,
+                   i2curl_writer writer, void *writer_ctx, long connect_timeout, long timeout,
                    size_t max_body, const char *ca_file, i2curl_response *out, char *err, size_t errlen);
 void i2curl_free(i2curl_response *r);
 

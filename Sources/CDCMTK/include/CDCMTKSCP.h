@@ -6,9 +6,20 @@
 #ifndef CDCMTK_SCP_H
 #define CDCMTK_SCP_H
 #include "CDCMTK.h"
+#include "CDCMTKTLS.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/// What the SCP did that a Swift metrics counter wants to know about (receive's --metrics-file).
+/// `reason` is a short snake_case key for the rejections, NULL otherwise.
+typedef enum {
+    I2DCM_SCP_ASSOCIATION_ACCEPTED = 0,
+    I2DCM_SCP_ASSOCIATION_ENDED = 1,      // an accepted association ended (released, aborted, dropped)
+    I2DCM_SCP_ASSOCIATION_REJECTED = 2,
+    I2DCM_SCP_INSTANCE_REFUSED = 3        // a C-STORE refused before Swift saw it (free space, spool write)
+} i2dcm_scp_event_kind;
+typedef void (*i2dcm_scp_event_fn)(void *ctx, int kind, const char *reason);
 
 typedef struct {
     const char *ae_title;           // our AE title; associations calling another one are rejected
@@ -27,6 +38,8 @@ typedef struct {
     int max_per_peer;               // simultaneous associations from one peer address; more are rejected as transient
     int pdu_timeout;                // seconds a PDU may take to arrive once it started (a dripping peer is dropped)
     int evict_idle;                 // when full: abort the longest-idle association idle at least this long (0: never)
+    const i2dcm_tls *tls;           // NULL: plain TCP; else TLS only (certificate and key required)
+    i2dcm_scp_event_fn event;       // NULL: none; called on association threads with the run's ctx
 } i2dcm_scp_config;
 
 /// A C-STORE whose data set was written completely to `tmp_path` (Part 10, as received).

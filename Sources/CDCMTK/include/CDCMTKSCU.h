@@ -6,6 +6,7 @@
 #ifndef CDCMTK_SCU_H
 #define CDCMTK_SCU_H
 #include "CDCMTK.h"
+#include "CDCMTKTLS.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -21,6 +22,7 @@ typedef struct {
     int acse_timeout;       // seconds to wait for A-ASSOCIATE-AC/RJ and A-RELEASE-RP
     int dimse_timeout;      // seconds to wait for a C-STORE/C-ECHO response; also bounds a stalled send
     long max_pdu;           // our maximum receive PDU length
+    const i2dcm_tls *tls;   // NULL: plain TCP; else TLS, verifying the peer's certificate against tls->trusted
 } i2dcm_scu_params;
 
 /// One presentation context to propose: an abstract syntax and its transfer syntaxes, in order.
@@ -41,6 +43,7 @@ enum {
     I2DCM_NET_ABORTED = 5,       // peer aborted, closed the connection, or broke the protocol (transient)
     I2DCM_NET_NO_CONTEXT = 6,    // store: no accepted presentation context can carry this file (permanent)
     I2DCM_NET_UNREADABLE = 7,    // store: the file cannot be read or encoded (permanent)
+    I2DCM_NET_TLS = 8,           // no TLS session: handshake failed (certificate not trusted, plain-TCP peer) or bad settings (permanent)
 };
 
 typedef struct {

@@ -2,12 +2,12 @@
 
 public enum CommandTable {
     /// Each subcommand by name, built when asked for: a run builds only its own command and flags
-    /// (all nine with their help texts cost ~0.3 ms at every start). CommandTableTests checks the names.
+    /// (all ten with their help texts cost ~0.3 ms at every start). CommandTableTests checks the names.
     static let builders: [(name: String, build: () -> Command)] = [
         ("receive", { Receive.command }), ("watch", { Watch.command }), ("process", { Process.command }),
         ("convert", { Convert.command }), ("send", { Send.command }), ("seg2nifti", { Seg2Nifti.command }),
         ("nifti2seg", { Nifti2Seg.command }), ("query", { Query.command }),
-        ("retrieve", { Retrieve.command }),
+        ("retrieve", { Retrieve.command }), ("status", { Status.command }),
     ]
 
     public static var all: [Command] { builders.map { $0.build() } }

@@ -36,7 +36,8 @@ enum Query {
         Sends one C-FIND to a DICOM node, or one QIDO-RS request to a DICOMweb server, and prints the matches. Filters combine (all must match); without filters every item of the level matches, which on a large archive may be refused or cut short by the node.
         No match is not an error (exit 0, nothing on stdout). A node that cannot be reached, that rejects the association or that answers the query with a failure status ends the run with the same exit statuses as i2 send.
         """,
-        flags: [from, level, aet, patientID, accession, study, modality, studyDate, description, CommonFlags.json, connectTimeout, acseTimeout, dimseTimeout],
+        flags: [from, level, aet, patientID, accession, study, modality, studyDate, description, CommonFlags.json, connectTimeout, acseTimeout, dimseTimeout]
+            + TLSFlags.flags(serving: false),
         positionals: [],
         examples: [
             ("i2 query --from pacs --patient-id 12345", "the patient's studies"),
@@ -51,7 +52,13 @@ enum Query {
     @Sendable static func run(_ args: ParsedArguments, _ run: Invocation) throws -> Report {
         guard let node = args.given(from) else { throw I2Error(.usage, "needs --from AET@HOST:PORT or --from NODE") }
         var o = QueryOptions(node: try Node.resolve(node))
-        if case .dimse(let d) = o.node { o.callingAE = try Send.callingAE(args, aet, node: d) }
+        if case .dimse(var d) = o.node {
+            o.callingAE = try Send.callingAE(args, aet, node: d)
+            try TLSFlags.apply(args, to: &d)
+            o.node = .dimse(d)
+        } else {
+            try TLSFlags.refuseForWeb(args)
+        }
         o.level = QueryLevel(rawValue: args.value(level)!) ?? .study
         o.patientID = args.given(patientID)
         o.accession = args.given(accession)

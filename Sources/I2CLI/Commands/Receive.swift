@@ -36,14 +36,19 @@ enum Receive {
         Listens for DICOM associations and stores every received instance, as received (no transcoding), under ROOT/<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm. Accepts C-ECHO and C-STORE for every storage SOP class, in the usual transfer syntaxes (implicit/explicit little endian, big endian, deflated, JPEG family, JPEG-LS, JPEG 2000, RLE).
         Each data set is streamed to a hidden temporary file under ROOT/.i2-incoming, fsync'ed, renamed into place, and only then answered with success (an instance acknowledged just before a crash is moved into place at the next start); when it cannot be stored (disk full, permissions, free space below --min-free) the sender gets 0xA700 (out of resources). PatientID is made safe as a path component; UIDs must be UIDs.
         Hostile or broken senders cannot take the node down or lock others out: an association request with a blank AE title, a presentation context without transfer syntax or an over-long UID is rejected at once; one host holds at most --max-per-peer associations; when every slot is taken, the association idle longest (at least --evict-idle seconds) is aborted for the newcomer; a PDU that stalls mid-way for --pdu-timeout seconds drops its connection; a data set nested more than 256 sequences deep is refused (0xC000) before it is parsed; a command set holding anything but group 0000 elements of defined length, in one PDV of at most 64 kB, aborts its association before DCMTK parses it. stderr takes at most 20 lines per peer address a minute; past that the lines are counted, and one line says how many were suppressed (with the first line logged after that minute, or at exit). At the open-file limit, receive says so on stderr and backs off instead of spinning.
+        With --tls, every connection must open with a TLS handshake (TLS 1.2 or newer): a plain-TCP sender, a failed handshake or (with --tls-require-client-cert) a client certificate that --tls-ca does not verify is logged with the peer's address and the connection closed. The handshake runs on the connection's own thread, so a client stalling in it holds no one else up (--pdu-timeout bounds it). The association request and command sets then arrive encrypted, so the raw checks above (blank AE titles, malformed presentation contexts, command sets) are left to DCMTK's own parser; with --tls-require-client-cert only holders of a certificate your CA signed reach it.
         An acknowledged instance that cannot be stored at the next start (it cannot be parsed, or parsing it ended the previous start) is moved unchanged to ROOT/.i2-quarantine/ and reported on stderr, never deleted and never parsed again.
+        Health: every --metrics-interval seconds (5 by default) receive rewrites a heartbeat, ROOT/.i2-receive-PORT.json (its pid, host, AE title, whether it is accepting, free bytes, --min-free), atomically; when it stops it writes it once more with accepting false. i2 status --health reads it (see i2-status(1)). With --metrics-file the same thread writes the metrics (see i2-status(1), METRICS).
         Each stored file's path is printed on stdout when it becomes visible (--json: one object per line); associations and errors go to stderr. Runs until SIGINT or SIGTERM, then stops accepting, lets transfers in flight finish (--drain) and exits 0.
         """,
-        flags: [aet, port, bind, allow, maxAssociations, maxPerPeer, evictIdle, maxPDU, pduTimeout, acseTimeout, dimseTimeout, idleTimeout, onDuplicate, noFsync, minFree, drain, CommonFlags.json, CommonFlags.null],
+        flags: [aet, port, bind, allow, maxAssociations, maxPerPeer, evictIdle, maxPDU, pduTimeout, acseTimeout, dimseTimeout, idleTimeout, onDuplicate, noFsync, minFree, drain, CommonFlags.metricsFile, CommonFlags.metricsInterval, CommonFlags.json, CommonFlags.null]
+            + TLSFlags.flags(serving: true),
         positionals: [Positional("ROOT", summary: "Directory the instances are stored under (created if missing)", completion: .directory)],
         examples: [
             ("i2 receive --aet I2 --port 11112 /data/incoming", "store what a PACS sends to I2@this-host:11112"),
             ("i2 receive --bind 127.0.0.1 --allow ORTHANC /data/incoming", "only local, only from ORTHANC"),
+            ("i2 receive --tls --tls-cert i2.pem --tls-key i2.key --tls-ca ca.pem --tls-require-client-cert --port 2762 /data/incoming", "DICOM TLS, only for clients with a certificate from ca.pem"),
+            ("i2 receive --min-free 2G --metrics-file /var/lib/prometheus/node-exporter/i2-receive.prom /data/incoming", "metrics for node_exporter's textfile collector"),
         ],
         stop: .graceful,
         run: run)
@@ -66,8 +71,10 @@ enum Receive {
         o.network.idleTimeout = try args.int(idleTimeout, range: 1...86400)
         o.network.drainSeconds = try args.int(drain, range: 0...86400)
         o.network.minFreeBytes = try args.size(minFree)
+        o.network.tls = try TLSFlags.serving(args)
         o.durable = !args.has(noFsync)
         o.onDuplicate = args.choice(onDuplicate)
+        (o.metricsFile, o.metricsInterval) = try args.metrics()
         run.terminal.json = args.has(CommonFlags.json)
         run.terminal.nulSeparated = args.has(CommonFlags.null)
         return ReceiveService.run(o, run.context)

@@ -23,8 +23,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .success: return "everything asked for was done"
         case .partialFailure: return "some inputs failed (each was reported on stderr with its path); the others were done"
         case .usage: return "usage error: unknown option, bad value, missing argument, or an unusable tool description"
-        case .unreachable: return "send only: the destination could not be reached (connection refused, no route, host unknown, or no DICOM answer within the timeouts) or aborted every association, after the retries; nothing was stored"
-        case .rejected: return "send only: the destination rejected the association (for example an unknown called or calling AE title); nothing was stored"
+        case .unreachable: return "the node could not be reached (connection refused, no route, host unknown, no answer within the timeouts, HTTP 5xx or 429 from a DICOMweb node) or aborted every association, after the retries; send: nothing was stored"
+        case .rejected: return "the node refused us: it rejected the association (for example an unknown called or calling AE title), the TLS handshake failed (an untrusted certificate, a plain-TCP peer), or a DICOMweb node answered 401, 403 or another refusal (wrong credentials); send: nothing was stored"
         case .emptyResult: return "nifti2seg only: every label of the input is empty, so no SEG was written (--empty-result seg writes one that records it)"
         case .interrupted: return "stopped by signal N (130: SIGINT, 143: SIGTERM) before everything asked for was done; the item in hand was finished or rolled back. receive and watch exit 0 after a clean stop"
         }

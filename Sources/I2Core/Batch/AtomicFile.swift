@@ -85,6 +85,21 @@ public enum AtomicFile {
         if what.contains(.directory) { try sync(URL(fileURLWithPath: final).deletingLastPathComponent().path) }
     }
 
+    /// Everything written to the filesystem holding `path` made durable at once (syncfs(2)): one journal
+    /// commit for a group of files where an fsync each costs one commit each. Falls back to fsync of
+    /// each of `files` where syncfs cannot be had.
+    public static func syncGroup(_ files: [String], on path: String) throws {
+        typealias SyncFS = @convention(c) (Int32) -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "syncfs") {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw I2Error(.storage, path: path, "cannot open for syncfs: \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            if unsafeBitCast(symbol, to: SyncFS.self)(fd) == 0 { return }
+            throw I2Error(.storage, path: path, "syncfs failed: \(String(cString: strerror(errno)))")
+        }
+        for f in files { try sync(f) }
+    }
+
     /// fsync of a file or directory.
     public static func sync(_ path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -15,7 +15,14 @@ enum NodeRequest {
         p.connectTimeout = connect
         p.acseTimeout = acse
         p.dimseTimeout = dimse
-        return try Association(p, contexts: [PresentationContext(model, plain)] + more)
+        p.tls = node.tls
+        do {
+            return try Association(p, contexts: [PresentationContext(model, plain)] + more)
+        } catch var e as I2Error where e.cause == .tls || e.cause == .aborted {
+            // OpenSSL's words explained; an abort may be a TLS port answering plain TCP, or the reverse.
+            e.detail = Explain.association(e, to: node, callingAE: callingAE, timeouts: (connect, acse))
+            throw e
+        }
     }
 
     /// Runs `request`; an abort in answer to it is how nodes refuse a caller they do not allow to query or

@@ -131,19 +131,28 @@ public enum QueryEngine: Engine {
         case .series: resource = "series"
         case .instance: resource = "instances"
         }
+        return try search(node, resource: resource, keys: keys.filter { $0.0 != .queryRetrieveLevel },
+                          connectTimeout: o.connectTimeout, timeout: o.dimseTimeout)
+    }
+
+    /// One QIDO-RS search of `resource` (studies, series, instances): keys with a value match, the others
+    /// are returned (includefield); each match's values of those tags.
+    static func search(_ node: WebEndpoint, resource: String, keys: [(Tag, String)], offset: Int = 0,
+                       connectTimeout: Int, timeout: Int) throws -> [[Tag: String]] {
         var parameters: [String] = []
-        for (tag, value) in keys where tag != .queryRetrieveLevel {
+        for (tag, value) in keys {
             parameters.append(value.isEmpty ? "includefield=\(tag.keyword)" : "\(tag.keyword)=\(HTTP.encode(value))")
         }
+        if offset > 0 { parameters.append("offset=\(offset)") }
         let url = node.url + "/" + resource + "?" + parameters.joined(separator: "&")
         let r = try HTTP.request("GET", url, peer: node.label, headers: ["Accept: application/dicom+json"], auth: node.auth,
-                                 connectTimeout: o.connectTimeout, timeout: o.dimseTimeout, maxBody: 256 << 20, caFile: node.caFile)
+                                 connectTimeout: connectTimeout, timeout: timeout, maxBody: 256 << 20, caFile: node.caFile)
         if r.status == 204 { return [] }
         guard r.isSuccess else { throw WebStatus.error(r, node: node, what: "the QIDO-RS query") }
         guard let array = try? JSONSerialization.jsonObject(with: Data(r.body)) as? [[String: Any]] else {
             throw I2Error(.rejected, peer: node.label, "the QIDO-RS answer is not a JSON array of DICOM JSON objects")
         }
-        let tags = o.level.columns
+        let tags = keys.map(\.0)
         return array.map { object in
             var m: [Tag: String] = [:]
             for tag in tags {
@@ -167,7 +176,8 @@ enum WebStatus {
         let text = String(decoding: r.body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         let detail = "\(what) was answered with HTTP \(r.status)" + (text.isEmpty ? "" : ": \(text)")
         switch r.status {
-        case 401, 403: return I2Error(.rejected, peer: node.label, detail + " (the node file's username/password or token)")
+        case 401: return I2Error(.rejected, peer: node.label, "\(what) was refused (HTTP 401 Unauthorized): the node does not accept our credentials; check the username/password or token of this node in the node file")
+        case 403: return I2Error(.rejected, peer: node.label, "\(what) was refused (HTTP 403 Forbidden): the node file's credentials for this node do not allow it")
         case 429, 500...599: return I2Error(network: .unreachable, peer: node.label, detail)
         default: return I2Error(.rejected, peer: node.label, detail)
         }

@@ -85,6 +85,8 @@ public struct RetrieveItem: Sendable, Equatable {
 
 public struct RetrieveOptions: Sendable {
     public var node: Destination
+    /// A DICOMweb node: listed by QIDO-RS, fetched by WADO-RS (`node` is then only its label).
+    public var web: WebEndpoint?
     public var callingAE = "I2"
     /// C-MOVE: the AE title the node sends to; nil: C-GET into `output`.
     public var moveTo: String?
@@ -96,6 +98,8 @@ public struct RetrieveOptions: Sendable {
     /// C-MOVE to i2 itself: how long to wait after the node's final response for the instances it
     /// reports sent (a node may answer before its sub-operations have all arrived).
     public var moveWait: Double = 30
+    /// Make each instance durable before it is moved into place and printed (--no-fsync: not).
+    public var durable = true
     public var items: [RetrieveItem] = []
     /// Read more items (i2 query output) from this descriptor.
     public var stream: Int32?
@@ -104,6 +108,20 @@ public struct RetrieveOptions: Sendable {
     public var acseTimeout = 30
     public var dimseTimeout = 600
     public init(node: Destination) { self.node = node }
+
+    /// Options for either kind of node.
+    public init(node: Node) {
+        switch node {
+        case .dimse(let d): self.node = d
+        case .web(let w):
+            self.node = Destination(aeTitle: "", host: URL(string: w.url)?.host ?? "", port: URL(string: w.url)?.port ?? 0, name: w.name)
+            web = w
+        }
+    }
+
+    /// The node as messages name it.
+    var peerLabel: String { web?.label ?? node.label }
+    var peerAddress: String { web?.url ?? node.address }
 }
 
 public enum RetrieveEngine: Engine {
@@ -145,6 +163,10 @@ public enum RetrieveEngine: Engine {
                     let counts = "\(r.completed) sent, \(r.failed) failed, \(r.warning) with warnings"
                     let what = "\(item.level.rawValue) \(item.uid)"
                     switch r.status {
+                    case 0x0000 where r.completed + r.warning + r.failed == 0:
+                        // Success without a single sub-operation (dcmqrscp's answer when it cannot reach the
+                        // destination): nothing reached it.
+                        result.failed(I2Error(.badInput, peer: o.node.address, "\(what): the node answered success but sent nothing: it holds no such \(item.level.rawValue), or could not reach \(destination)"))
                     case 0x0000:
                         moved += 1
                         context.events.info("\(what): \(counts) to \(destination)")
@@ -172,6 +194,16 @@ public enum RetrieveEngine: Engine {
 
     static let studyRootFind = "1.2.840.10008.5.1.4.1.2.2.1", studyRootGet = "1.2.840.10008.5.1.4.1.2.2.3"
 
+    /// The storage SOP classes a C-GET proposes when the listing did not name them all: images of every
+    /// modality, SEG, RT, SR, presentation states, encapsulated documents, waveforms (PS3.4 B.5).
+    static let commonStorageClasses: [String] = [
+        "1", "1.1", "1.1.1", "1.2", "1.2.1", "1.3", "2", "2.1", "2.2", "3.1", "4", "4.1", "4.2", "4.3", "4.4", "6.1", "6.2",
+        "7", "7.1", "7.2", "7.3", "7.4", "9.1.1", "9.1.2", "11.1", "11.2", "12.1", "12.1.1", "12.2", "12.2.1", "13.1.1", "13.1.2", "13.1.3",
+        "20", "30", "66", "66.1", "66.3", "66.4", "66.5", "67", "77.1.1", "77.1.2", "77.1.4", "77.1.5.1", "77.1.6",
+        "88.11", "88.22", "88.33", "88.34", "88.50", "88.59", "88.67", "104.1", "104.2", "128", "128.1", "130",
+        "481.1", "481.2", "481.3", "481.5", "481.8",
+    ].map { "1.2.840.10008.5.1.4.1.1." + $0 }
+
     /// One instance of an item, as the C-FIND listed it.
     struct Listed { var sopClass, sop, series, study, patient: String }
 
@@ -181,199 +213,167 @@ public enum RetrieveEngine: Engine {
         let context = result.context
         let root = o.output!
         var store = InstanceStore(root: root)
-        store.durable = true
+        store.durable = o.durable
         store.onDuplicate = .keepBoth
         let incoming = StoreLayout.incoming(root)
         do { try FileManager.default.createDirectory(atPath: incoming, withIntermediateDirectories: true) } catch {
             throw I2Error(.storage, path: root, "cannot create the store: \(error.localizedDescription)")
         }
-        // What each item holds, by one C-FIND at the instance level.
-        let finder = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout,
-                                          dimse: o.dimseTimeout, model: studyRootFind)
-        var listed: [[Listed]] = []
-        for item in items {
-            var keys: [(Tag, String)] = [(.queryRetrieveLevel, "IMAGE"), (.studyInstanceUID, item.study ?? ""),
-                                         (.seriesInstanceUID, item.series ?? ""), (.sopInstanceUID, item.instance ?? ""),
-                                         (.sopClassUID, ""), (.patientID, "")]
-            if item.level == .study { keys[2].1 = "" }
-            let answer = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-FIND") { try finder.find(model: studyRootFind, keys: keys) }
-            guard answer.status == 0 else {
-                throw I2Error(.rejected, peer: o.node.address, "listing \(item.level.rawValue) \(item.uid) failed with status 0x\(String(answer.status, radix: 16, uppercase: true))")
-            }
-            listed.append(answer.matches.compactMap { m in
-                guard let sop = m[.sopInstanceUID], let series = m[.seriesInstanceUID], let study = m[.studyInstanceUID],
-                      [sop, series, study].allSatisfy(StoreLayout.isUID) else { return nil }
-                return Listed(sopClass: m[.sopClassUID] ?? "", sop: sop, series: series, study: study, patient: m[.patientID] ?? "")
-            })
+        let commit = GroupCommit(store: store, incoming: incoming, result: result)
+        // Listing (C-FIND or QIDO-RS at the instance level) can cost the node more than the fetch: only
+        // what the store may hold part of, or whose study UID the request needs, is listed first. The
+        // rest comes whole in one request, listed afterwards only if it did not arrive whole.
+        func listing(_ subset: [RetrieveItem]) throws -> [[Listed]] {
+            try o.web.map { try list(subset, web: $0, o) } ?? list(subset, o)
         }
-        finder.release()
+        var listed = [[Listed]?](repeating: nil, count: items.count)
+        let toList = items.indices.filter { items[$0].study == nil || storeHolds(items[$0], root: root) }
+        for (i, l) in zip(toList, toList.isEmpty ? [] : try listing(toList.map { items[$0] })) { listed[i] = l }
+
+        // C-GET: one association for the instances: the GET model, and every storage SOP class listed with
+        // us as its SCP, uncompressed (a node decompresses what it holds compressed; nothing lossy); the
+        // common storage classes too for what was not listed or listed without SOPClassUID (dcmqrscp).
+        func getHere(_ listedNow: [Listed], unlisted: Bool) throws -> GetHere {
+            var known = Set(listedNow.map(\.sopClass).filter { !$0.isEmpty })
+            if unlisted || listedNow.contains(where: { $0.sopClass.isEmpty }) { known.formUnion(commonStorageClasses) }
+            guard known.count < 128 else { throw I2Error(.usage, "the items hold \(known.count) SOP classes: more than one association carries (127); retrieve them in parts") }
+            return try GetHere(o, classes: known.sorted(), commit: commit, incoming: incoming)
+        }
         let transport: Transport
-        if let port = o.port {
-            transport = try MoveHere(o, port: port, store: store, incoming: incoming, result: result)
+        if let web = o.web {
+            transport = WadoHere(o, node: web, commit: commit, incoming: incoming)
+        } else if let port = o.port {
+            transport = try MoveHere(o, port: port, commit: commit, incoming: incoming, result: result)
         } else {
-            // One association for the instances: the GET model, and every storage SOP class listed with us
-            // as its SCP, uncompressed (a node decompresses what it holds compressed; nothing lossy).
-            let classes = Array(Set(listed.joined().map(\.sopClass).filter { !$0.isEmpty })).sorted()
-            guard classes.count < 128 else { throw I2Error(.usage, "the items hold \(classes.count) SOP classes: more than one association carries (127); retrieve them in parts") }
-            transport = try GetHere(o, classes: classes, store: store, incoming: incoming, result: result)
+            transport = try getHere(listed.compactMap { $0 }.flatMap { $0 }, unlisted: listed.contains { $0 == nil })
         }
         defer { transport.close() }
         var fetchedTotal = 0, presentTotal = 0
-        for (item, instances) in zip(items, listed) {
+        for (index, item) in items.enumerated() {
             if context.stop.isStopped { break }
             let what = "\(item.level.rawValue) \(item.uid)"
+            var early = 0   // fetched whole before any listing
+            if listed[index] == nil {
+                let r = try transport.fetch(item.keys)
+                early = r.stored
+                fetchedTotal += r.stored
+                if r.status == 0 && r.failed == 0 && r.refused.isEmpty && r.stored > 0 && r.stored >= (r.sent ?? 0) {
+                    context.events.info("\(what): \(r.stored) fetched, 0 already present, 0 failed")
+                    continue
+                }
+                // Not whole (or nothing): listed now, and what is missing fetched instance by instance.
+                listed[index] = try listing([item])[0]
+            }
+            let instances = listed[index]!
             guard !instances.isEmpty else {
-                result.failed(I2Error(.badInput, peer: o.node.address, "\(what): the node lists no instance of it"))
+                result.failed(I2Error(.badInput, peer: o.peerAddress, "\(what): the node lists no instance of it"))
                 continue
             }
             func path(_ i: Listed) -> String { [root, StoreLayout.patientComponent(i.patient), i.study, i.series, i.sop + ".dcm"].joined(separator: "/") }
             let present = instances.filter { FileManager.default.fileExists(atPath: path($0)) }
             for i in present { result.output(path(i), ["event": .string("present"), "sop_instance_uid": .string(i.sop)]) }
-            presentTotal += present.count
+            presentTotal += present.count - early
             let presentSet = Set(present.map(\.sop))
             let missing = instances.filter { !presentSet.contains($0.sop) }
             if missing.isEmpty {
-                context.events.info("\(what): 0 fetched, \(present.count) already present, 0 failed")
+                context.events.info("\(what): \(early) fetched, \(present.count - early) already present, 0 failed")
                 continue
             }
-            // The whole item in one request when none of it is here, else instance by instance.
-            let requests: [[(Tag, String)]] = present.isEmpty ? [item.keys]
+            // The whole item in one request when none of it is here, else instance by instance. The keys
+            // of the levels above come from the listing when the item did not carry them (WADO-RS paths
+            // need them; strict archives want them).
+            var whole = item
+            whole.study = whole.study ?? instances[0].study
+            if whole.level == .instance { whole.series = whole.series ?? instances[0].series }
+            let requests: [[(Tag, String)]] = present.isEmpty ? [whole.keys]
                 : missing.map { [(.queryRetrieveLevel, "IMAGE"), (.studyInstanceUID, $0.study), (.seriesInstanceUID, $0.series), (.sopInstanceUID, $0.sop)] }
+            // A C-GET association without the SOP class of a missing instance: one more that has it.
+            var itemTransport = transport
+            if let g = transport as? GetHere, !Set(missing.map(\.sopClass).filter { !$0.isEmpty }).isSubset(of: g.classes) {
+                itemTransport = try getHere(missing, unlisted: false)
+            }
+            defer { if itemTransport !== transport { itemTransport.close() } }
             var stored = 0, failed = 0, refused: [String] = []
             var status: UInt16 = 0
             for keys in requests {
-                let r = try transport.fetch(keys)
+                let r = try itemTransport.fetch(keys)
                 stored += r.stored
                 failed += r.failed
                 refused += r.refused
                 if r.status != 0 { status = r.status }
             }
             fetchedTotal += stored
-            context.events.info("\(what): \(stored) fetched, \(present.count) already present, \(failed) failed")
+            context.events.info("\(what): \(stored + early) fetched, \(present.count - early) already present, \(failed) failed")
             if stored < missing.count || status != 0 {
-                result.failed(I2Error(.badInput, peer: o.node.address, "\(what): \(stored) of the \(missing.count) missing instances arrived"
+                result.failed(I2Error(.badInput, peer: o.peerAddress, "\(what): \(stored) of the \(missing.count) missing instances arrived"
                                       + (status != 0 ? " (status 0x\(String(status, radix: 16, uppercase: true)))" : "")
                                       + (refused.isEmpty ? "" : "; not stored: " + refused.prefix(5).joined(separator: "; "))))
             }
         }
-        context.events.info("\(fetchedTotal) instance\(fetchedTotal == 1 ? "" : "s") fetched from \(o.node.label) into \(root), \(presentTotal) already there")
-    }
-}
-
-/// How fetched instances arrive: what one request stored, failed, refused.
-private protocol Transport {
-    func fetch(_ keys: [(Tag, String)]) throws -> (stored: Int, failed: Int, refused: [String], status: UInt16)
-    func close()
-}
-
-/// C-GET: the instances come on our own association.
-private final class GetHere: Transport {
-    let association: Association
-    let o: RetrieveOptions, store: InstanceStore, incoming: String, result: Reporter
-
-    init(_ o: RetrieveOptions, classes: [String], store: InstanceStore, incoming: String, result: Reporter) throws {
-        association = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout, dimse: o.dimseTimeout,
-                                           model: RetrieveEngine.studyRootGet,
-                                           more: classes.map { PresentationContext($0, NodeRequest.plain, scpRole: true) })
-        (self.o, self.store, self.incoming, self.result) = (o, store, incoming, result)
-    }
-
-    func fetch(_ keys: [(Tag, String)]) throws -> (stored: Int, failed: Int, refused: [String], status: UInt16) {
-        var stored = 0, refused: [String] = []
-        let r = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-GET") {
-            try association.get(model: RetrieveEngine.studyRootGet, keys: keys, incoming: incoming) { tmp, _, sop in
-                let answer = RetrieveEngine.place(tmp, sop: sop, store: self.store, result: self.result)
-                if answer.status == 0 { stored += 1 } else { refused.append("\(sop): \(answer.comment)") }
-                return answer
-            }
-        }
-        return (stored, r.failed, refused, r.status)
-    }
-
-    func close() { association.release() }
-}
-
-/// C-MOVE to i2 itself: a storage SCP of our own (our calling AE title, o.port) runs for the duration;
-/// each request waits until the instances the node reports sent have arrived, at most o.moveWait.
-private final class MoveHere: Transport, @unchecked Sendable {
-    let association: Association
-    let o: RetrieveOptions
-    let stop = StopToken()
-    let thread: Thread
-    let lock = NSCondition()
-    var arrived = 0, refused: [String] = [], listening = false, failure: Error?
-
-    init(_ o: RetrieveOptions, port: Int, store: InstanceStore, incoming: String, result: Reporter) throws {
-        self.o = o
-        var config = StoreSCPConfig(incomingDirectory: incoming)
-        config.aeTitle = o.callingAE
-        config.port = port
-        config.drainSeconds = 5
-        let scpBox = Box()
-        let scp = StoreSCP(config: config, stopFlag: stop.flag, handler: { [scpBox] received in
-            let answer = RetrieveEngine.place(received.temporaryPath, sop: received.sopInstanceUID, store: store, result: result)
-            scpBox.owner?.arrive(answer.status == 0 ? nil : "\(received.sopInstanceUID): \(answer.comment)")
-            return answer.status == 0 ? .success : .outOfResources(answer.comment)
-        }, log: { level, peer, message in
-            if level != .info { result.context.events.send(.log(level, (peer.map { $0 + ": " } ?? "") + message)) }
-        }, ready: { [scpBox] in scpBox.owner?.ready() })
-        thread = Thread { [scpBox] in
-            do { try scp.run() } catch { scpBox.owner?.failed(error) }
-        }
-        association = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout,
-                                           dimse: o.dimseTimeout, model: RetrieveEngine.studyRootMove)
-        scpBox.owner = self
-        thread.start()
-        lock.lock()
-        while !listening && failure == nil { lock.wait() }
-        let error = failure
-        lock.unlock()
-        if let error { association.abort(); throw error }
-    }
-
-    final class Box: @unchecked Sendable { weak var owner: MoveHere? }
-
-    func ready() { lock.lock(); listening = true; lock.broadcast(); lock.unlock() }
-    func failed(_ e: Error) { lock.lock(); failure = e; lock.broadcast(); lock.unlock() }
-    func arrive(_ refusal: String?) {
-        lock.lock()
-        if let r = refusal { refused.append(r) } else { arrived += 1 }
-        lock.broadcast()
-        lock.unlock()
-    }
-
-    func fetch(_ keys: [(Tag, String)]) throws -> (stored: Int, failed: Int, refused: [String], status: UInt16) {
-        lock.lock()
-        let before = arrived, refusedBefore = refused.count
-        lock.unlock()
-        let r = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-MOVE") {
-            try association.move(model: RetrieveEngine.studyRootMove, keys: keys, destination: o.callingAE)
-        }
-        // The node may report success before every sub-operation's instance has reached us.
-        let expected = r.completed + r.warning
-        let deadline = Date().addingTimeInterval(o.moveWait)
-        lock.lock()
-        while arrived - before < expected && Date() < deadline { _ = lock.wait(until: deadline) }
-        let stored = arrived - before, newRefused = Array(refused[refusedBefore...])
-        lock.unlock()
-        return (stored, r.failed, newRefused, r.status)
-    }
-
-    func close() {
-        association.release()
-        stop.stop()
-        while !thread.isFinished { usleep(10_000) }
+        context.events.info("\(fetchedTotal) instance\(fetchedTotal == 1 ? "" : "s") fetched from \(o.peerLabel) into \(root), \(presentTotal) already there")
     }
 }
 
 extension RetrieveEngine {
+    /// What each item holds, by one C-FIND at the instance level.
+    static func list(_ items: [RetrieveItem], _ o: RetrieveOptions) throws -> [[Listed]] {
+        let finder = try NodeRequest.open(o.node, callingAE: o.callingAE, connect: o.connectTimeout, acse: o.acseTimeout,
+                                          dimse: o.dimseTimeout, model: studyRootFind)
+        defer { finder.release() }
+        return try items.map { item in
+            let answer = try NodeRequest.refusing(o.node, callingAE: o.callingAE, "C-FIND") { try finder.find(model: studyRootFind, keys: [(.queryRetrieveLevel, "IMAGE")] + listingKeys(item)) }
+            guard answer.status == 0 else {
+                throw I2Error(.rejected, peer: o.node.address, "listing \(item.level.rawValue) \(item.uid) failed with status 0x\(String(answer.status, radix: 16, uppercase: true))")
+            }
+            return listed(answer.matches)
+        }
+    }
+
+    /// What each item holds, by QIDO-RS of its instances, page after page (offset) while pages bring new ones:
+    /// archives cap the matches of one search.
+    static func list(_ items: [RetrieveItem], web: WebEndpoint, _ o: RetrieveOptions) throws -> [[Listed]] {
+        try items.map { item in
+            var all: [Listed] = [], seen = Set<String>()
+            while true {
+                let page = listed(try QueryEngine.search(web, resource: "instances", keys: listingKeys(item), offset: all.count,
+                                                         connectTimeout: o.connectTimeout, timeout: o.dimseTimeout))
+                let new = page.filter { seen.insert($0.sop).inserted }
+                if new.isEmpty { return all }
+                all += new
+            }
+        }
+    }
+
+    /// Whether the store may hold part of `item`: its study's directory exists under some patient.
+    static func storeHolds(_ item: RetrieveItem, root: String) -> Bool {
+        guard let study = item.study else { return true }
+        let patients = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return patients.contains { !$0.hasPrefix(".") && FileManager.default.fileExists(atPath: root + "/" + $0 + "/" + study) }
+    }
+
+    /// The instance-level identifier that lists an item: its UIDs matched, the others returned.
+    static func listingKeys(_ item: RetrieveItem) -> [(Tag, String)] {
+        [(.studyInstanceUID, item.study ?? ""), (.seriesInstanceUID, item.level == .study ? "" : item.series ?? ""),
+         (.sopInstanceUID, item.level == .instance ? item.instance ?? "" : ""), (.sopClassUID, ""), (.patientID, "")]
+    }
+
+    static func listed(_ matches: [[Tag: String]]) -> [Listed] {
+        matches.compactMap { m in
+            guard let sop = m[.sopInstanceUID], let series = m[.seriesInstanceUID], let study = m[.studyInstanceUID],
+                  [sop, series, study].allSatisfy(StoreLayout.isUID) else { return nil }
+            return Listed(sopClass: m[.sopClassUID] ?? "", sop: sop, series: series, study: study, patient: m[.patientID] ?? "")
+        }
+    }
+
     /// An arrived instance into the store, its path printed: the answer its sender gets.
     static func place(_ tmp: String, sop: String, store: InstanceStore, result: Reporter) -> (status: UInt16, comment: String) {
         switch store.store(temporary: tmp, sopInstanceUID: sop) {
         case .stored(let path, _, _, _), .identical(let path):
-            result.output(path, ["event": .string("stored"), "sop_instance_uid": .string(sop)])
+            // Unknown before (WADO-RS): the stored name is the UID (a second copy's has "_N" after it).
+            let uid = sop.isEmpty ? String(path.split(separator: "/").last!.prefix { $0 != "_" && $0 != "." } ) : sop
+            result.output(path, ["event": .string("stored"), "sop_instance_uid": .string(uid)])
             return (0, "")
-        case .refused(let answer):
+        case .refused(let answer, _):
             return (answer.status, answer.comment)
         }
     }

@@ -24,7 +24,15 @@ public struct InstanceStore: Sendable {
     public enum Outcome: Sendable {
         case stored(path: String, patient: String, study: String, series: String)
         case identical(path: String)                  // re-sent identical instance: nothing to do
-        case refused(StoreAnswer)
+        case refused(StoreAnswer, Refusal)
+    }
+
+    /// Why an instance was refused, as receive's metrics count it (a label value: snake_case).
+    public enum Refusal: String, CaseIterable, Sendable {
+        case storage = "storage_error"      // fsync, mkdir or rename failed (0xA700)
+        case unparseable                    // not a DICOM data set we can read (0xC000)
+        case invalidUID = "invalid_uid"     // Study/Series/SOP Instance UID missing or not a UID (0xC000)
+        case duplicate                      // --on-duplicate reject, other content under this SOP UID (0xC000)
     }
 
     /// Moves the data set at `temporary` into place. The temporary file is gone afterwards in every case
@@ -39,14 +47,14 @@ public struct InstanceStore: Sendable {
             // The one fsync of this instance (see the top of the file).
             do { try AtomicFile.move(current, to: done, sync: .file) } catch {
                 if !FileManager.default.fileExists(atPath: current) { current = done }   // renamed, fsync failed
-                return .refused(.outOfResources(Self.reason(error)))
+                return .refused(.outOfResources(Self.reason(error)), .storage)
             }
             current = done
         }
         let file: DicomFile
         do { file = try DicomFile(path: current) } catch {
             refused = true
-            return .refused(.cannotUnderstand("data set cannot be parsed: \((error as? I2Error)?.detail ?? "\(error)")"))
+            return .refused(.cannotUnderstand("data set cannot be parsed: \((error as? I2Error)?.detail ?? "\(error)")"), .unparseable)
         }
         let sop = file.string(.sopInstanceUID) ?? expected
         let study = file.string(.studyInstanceUID) ?? ""
@@ -54,11 +62,11 @@ public struct InstanceStore: Sendable {
         for (name, uid) in [("SOPInstanceUID", sop), ("StudyInstanceUID", study), ("SeriesInstanceUID", series)]
         where !StoreLayout.isUID(uid) {
             refused = true
-            return .refused(.cannotUnderstand("\(name) is missing or not a valid UID"))
+            return .refused(.cannotUnderstand("\(name) is missing or not a valid UID"), .invalidUID)
         }
         let patient = file.string(.patientID) ?? ""
         let dir = [root, StoreLayout.patientComponent(patient), study, series].joined(separator: "/")
-        if let reason = Directories.create(dir) { return .refused(.outOfResources(reason)) }
+        if let reason = Directories.create(dir) { return .refused(.outOfResources(reason), .storage) }
 
         // The stored copies of this SOP Instance UID: <SOP>.dcm, then <SOP>_2.dcm, <SOP>_3.dcm, …
         let variants = [dir + "/" + sop + ".dcm"] + (2...).lazy.map { "\(dir)/\(sop)_\($0).dcm" }
@@ -68,14 +76,14 @@ public struct InstanceStore: Sendable {
             if let same = variants.first(where: { DataSetBytes.equal($0, current) }) { return .identical(path: same) }
             switch onDuplicate {
             case .reject:
-                return .refused(.cannotUnderstand("an instance with this SOP Instance UID and other content is stored"))
+                return .refused(.cannotUnderstand("an instance with this SOP Instance UID and other content is stored"), .duplicate)
             case .overwrite:
                 break
             case .keepBoth:
                 target = "\(dir)/\(sop)_\(variants.count + 1).dcm"
             }
         }
-        do { try AtomicFile.move(current, to: target) } catch { return .refused(.outOfResources(Self.reason(error))) }
+        do { try AtomicFile.move(current, to: target) } catch { return .refused(.outOfResources(Self.reason(error)), .storage) }
         moved = true
         return .stored(path: target, patient: patient, study: study, series: series)
     }
@@ -112,7 +120,7 @@ public struct InstanceStore: Sendable {
                 switch store(temporary: recovering, sopInstanceUID: "", keepRefused: true) {
                 case .stored(let p, _, _, _): stored(p)
                 case .identical: break
-                case .refused(let answer):
+                case .refused(let answer, _):
                     if FileManager.default.fileExists(atPath: recovering) { toQuarantine(recovering, answer.comment) }
                 }
             } else {

@@ -11,6 +11,8 @@ public struct Destination: Sendable, Equatable {
     public var callingAE: String?
     /// The node's name when it came from the node file.
     public var name: String?
+    /// DICOM TLS: from --tls, or the node file's "tls" (then the node requires it). nil: plain TCP.
+    public var tls: TLSOptions?
 
     public init(aeTitle: String, host: String, port: Int, callingAE: String? = nil, name: String? = nil) {
         self.aeTitle = aeTitle
@@ -64,7 +66,7 @@ public struct Destination: Sendable, Equatable {
 
 /// The node file: a JSON object mapping names to nodes, each either DIMSE,
 /// `{"aet": "ORTHANC", "host": "pacs.example.org", "port": 4242, "calling_aet": "I2"}` ("calling_aet" optional)
-/// or the string "ORTHANC@pacs.example.org:4242"; or DICOMweb, `{"url": "https://…/dicom-web", "username": …,
+/// or the string "ORTHANC@pacs.example.org:4242" ("tls": true or {"ca", "cert", "key"}: the node requires DICOM TLS); or DICOMweb, `{"url": "https://…/dicom-web", "username": …,
 /// "password": …}` or `"token"` (both optional; "ca": a CA bundle to trust), or the URL as a string.
 public enum NodeFile {
     /// Where the node file is looked for, in order: $I2_NODES alone when set; otherwise the user's, then the system's.
@@ -92,6 +94,21 @@ public enum NodeFile {
         switch node {
         case .dimse(var d): d.name = text; return .dimse(d)
         case .web(var w): w.name = text; return .web(w)
+        }
+    }
+
+    /// A DIMSE node's "tls": absent or false (plain TCP), true (TLS, certificates from the command line),
+    /// or {"ca", "cert", "key"} (each optional).
+    static func tls(_ value: Any?, _ bad: (String) -> I2Error) throws -> TLSOptions? {
+        switch value {
+        case nil: return nil
+        case let on as Bool: return on ? TLSOptions() : nil
+        case let o as [String: Any]:
+            let unknown = Set(o.keys).subtracting(["ca", "cert", "key"])
+            guard unknown.isEmpty else { throw bad("\"tls\" takes \"ca\", \"cert\" and \"key\", not \(unknown.sorted().joined(separator: ", "))") }
+            for k in ["ca", "cert", "key"] where o[k] != nil && !(o[k] is String) { throw bad("\"tls\": \"\(k)\" must be a path") }
+            return TLSOptions(certificate: o["cert"] as? String, privateKey: o["key"] as? String, trusted: o["ca"] as? String)
+        default: throw bad("\"tls\" must be true, false or an object {\"ca\", \"cert\", \"key\"}")
         }
     }
 
@@ -136,7 +153,9 @@ public enum NodeFile {
                 try Destination.validateAETitle(aet, what: "\"aet\"")
                 if let c = calling { try Destination.validateAETitle(c, what: "\"calling_aet\"") }
             } catch let e as I2Error { throw bad(e.detail) }
-            nodes[name] = .dimse(Destination(aeTitle: aet, host: host, port: port, callingAE: calling))
+            var node = Destination(aeTitle: aet, host: host, port: port, callingAE: calling)
+            node.tls = try tls(o["tls"], bad)
+            nodes[name] = .dimse(node)
         }
         return nodes
     }

@@ -6,17 +6,19 @@ import Foundation
 public enum SendEngine: Engine {
     public static func run(_ options: SendOptions, _ context: EngineContext) -> Report {
         let result = Reporter(context)
-        let sender = Sender(options: options, context: context)
-        let d = options.destination
+        let dimse = Sender(options: options, context: context)
+        let stow = options.web.map { StowSender(options: options, node: $0, context: context) }
+        let (label, address) = (options.peerLabel, options.peerAddress)
         if options.echoOnly {
             let start = Date()
-            do { try sender.echo() } catch let e as I2Error { return result.fatal(e) } catch {
-                return result.fatal(I2Error(.internal, peer: d.address, "\(error)"))
+            do { try stow?.echo() ?? dimse.echo() } catch let e as I2Error { return result.fatal(e) } catch {
+                return result.fatal(I2Error(.internal, peer: address, "\(error)"))
             }
-            context.events.info("\(d.label) answered C-ECHO in \(Int(Date().timeIntervalSince(start) * 1000)) ms")
+            context.events.info("\(label) answered \(stow == nil ? "C-ECHO" : "a QIDO-RS search") in \(Int(Date().timeIntervalSince(start) * 1000)) ms")
             return result.finish()
         }
-        let summary = sender.run(paths: options.paths, stream: options.stream.map { PathStream(fd: $0) })
+        let stream = options.stream.map { PathStream(fd: $0) }
+        let summary = stow?.run(paths: options.paths, stream: stream) ?? dimse.run(paths: options.paths, stream: stream)
         var report = result.finish()
         report.produced = summary.outcomes.filter(\.wasStored).count
         report.failures = summary.failed.map(\.error)
@@ -29,15 +31,15 @@ public enum SendEngine: Engine {
             }
         }
         switch summary.end {
-        case .unreachable: report.fatal = I2Error(.unreachable, peer: d.address, "nothing stored: " + (summary.associationError ?? "unreachable"))
-        case .rejected: report.fatal = I2Error(.rejected, peer: d.address, "nothing stored: " + (summary.associationError ?? "rejected"))
+        case .unreachable: report.fatal = I2Error(.unreachable, peer: address, "nothing stored: " + (summary.associationError ?? "unreachable"))
+        case .rejected: report.fatal = I2Error(.rejected, peer: address, "nothing stored: " + (summary.associationError ?? "rejected"))
         case .interrupted, .completed: break
         }
         let stored = summary.count(.stored) + summary.count(.warning)
         if !failed.isEmpty {
-            context.events.error("\(failed.count) of \(summary.outcomes.filter { $0.status != .skipped }.count) files not stored on \(d.label)")
+            context.events.error("\(failed.count) of \(summary.outcomes.filter { $0.status != .skipped }.count) files not stored on \(label)")
         } else if stored > 0 {
-            context.events.info("\(stored) file\(stored == 1 ? "" : "s") stored on \(d.label)")
+            context.events.info("\(stored) file\(stored == 1 ? "" : "s") stored on \(label)")
         } else if summary.end == .completed {
             context.events.warning("nothing to send: no DICOM files among the inputs")
         }

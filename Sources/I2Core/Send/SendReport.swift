@@ -78,6 +78,8 @@ public struct SendSummary: Sendable {
         case interrupted    // SIGINT/SIGTERM: the file in hand was finished, the rest not sent
     }
     public var destination: Destination
+    /// Set when the destination was a DICOMweb node (STOW-RS).
+    public var web: WebEndpoint?
     public var callingAE: String
     public var outcomes: [FileOutcome] = []
     public var end = End.completed
@@ -93,10 +95,11 @@ public struct SendSummary: Sendable {
     public var json: [String: Any] {
         let iso = ISO8601DateFormatter()
         var dest: [String: Any] = ["aet": destination.aeTitle, "host": destination.host, "port": destination.port]
+        if let w = web { dest = ["url": w.url] }
         if let n = destination.name { dest["name"] = n }
         return [
-            "destination": dest, "calling_aet": callingAE, "result": end.rawValue,
-            "association_error": associationError ?? NSNull(), "associations": associations,
+            "destination": dest, "calling_aet": web == nil ? callingAE : NSNull(), "result": end.rawValue,
+            "association_error": associationError ?? NSNull(), web == nil ? "associations" : "requests": associations,
             "started": iso.string(from: started), "finished": iso.string(from: finished),
             "counts": ["stored": count(.stored), "warning": count(.warning), "failed": count(.failed), "skipped": count(.skipped)],
             "files": outcomes.map(\.json),

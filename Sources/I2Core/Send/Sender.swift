@@ -11,6 +11,10 @@ import I2Model
 
 public struct SendOptions: Sendable {
     public var destination: Destination
+    /// A DICOMweb node: the files go by STOW-RS (`destination` is then only its label).
+    public var web: WebEndpoint?
+    /// STOW-RS: at most this many bytes of files per request (one larger file goes alone).
+    public var batchBytes = 64 << 20
     public var callingAE = "I2"
     public var connectTimeout = 10
     public var acseTimeout = 30
@@ -32,6 +36,20 @@ public struct SendOptions: Sendable {
     public var reportPath: String?
     public init(destination: Destination) { self.destination = destination }
 
+    /// Options for either kind of node.
+    public init(node: Node) {
+        switch node {
+        case .dimse(let d): destination = d
+        case .web(let w):
+            destination = Destination(aeTitle: "", host: URL(string: w.url)?.host ?? "", port: URL(string: w.url)?.port ?? 0, name: w.name)
+            web = w
+        }
+    }
+
+    /// The node as messages name it.
+    public var peerLabel: String { web?.label ?? destination.label }
+    public var peerAddress: String { web?.url ?? destination.address }
+
     var parameters: AssociationParameters {
         var p = AssociationParameters(calledAE: destination.aeTitle, host: destination.host, port: destination.port)
         p.callingAE = callingAE
@@ -39,6 +57,7 @@ public struct SendOptions: Sendable {
         p.acseTimeout = acseTimeout
         p.dimseTimeout = dimseTimeout
         p.maxPDU = maxPDU
+        p.tls = destination.tls
         return p
     }
 }
@@ -88,7 +107,7 @@ public final class Sender {
         association?.release()
         association = nil
         if stopping { summary.end = .interrupted }
-        else if !storedAny, let kind = lastFailure { summary.end = kind == .rejected ? .rejected : .unreachable }
+        else if !storedAny, let kind = lastFailure { summary.end = [.rejected, .tls].contains(kind) ? .rejected : .unreachable }
         summary.finished = Date()
         return summary
     }
@@ -98,7 +117,7 @@ public final class Sender {
         let peer = options.destination.address
         let verification = PresentationContext(SOPClass.verification, SendPlan.fallback)
         guard let a = open([verification]) else {
-            throw I2Error(lastFailure == .rejected ? .rejected : .unreachable, peer: peer, gaveUp ?? "no association")
+            throw I2Error([.rejected, .tls].contains(lastFailure) ? .rejected : .unreachable, peer: peer, gaveUp ?? "no association")
         }
         defer { a.release() }
         let status: UInt16
@@ -117,21 +136,11 @@ public final class Sender {
     private func send(_ inputs: [String]) {
         gaveUp = nil
         streak = 0
-        let (files, missing) = InputFiles.expand(inputs)
-        for e in missing { finish(failed(e.path ?? "", e.detail)) }
         var items: [SendItem] = []
-        for (path, probe) in zip(files, probeAll(files)) {
-            switch probe {
-            case .success(let p):
-                items.append(SendItem(index: nextIndex, path: path, sopClassUID: p.sopClassUID, sopInstanceUID: p.sopInstanceUID,
-                                      transferSyntax: p.transferSyntax))
-                nextIndex += 1
-            case .failure(let e) where e.kind == .notDICOM:
-                log(.warning, "\(path): skipped, not a DICOM file")
-                finish(FileOutcome(path: path, status: .skipped))
-            case .failure(let e):
-                finish(failed(path, e.detail))
-            }
+        for (path, p) in Sender.probed(inputs, log: log, finish: finish) {
+            items.append(SendItem(index: nextIndex, path: path, sopClassUID: p.sopClassUID, sopInstanceUID: p.sopInstanceUID,
+                                  transferSyntax: p.transferSyntax))
+            nextIndex += 1
         }
         total += items.count
         // What the open association already covers goes first, on it; the rest gets new associations.
@@ -232,7 +241,30 @@ public final class Sender {
 
     // MARK: helpers
 
-    private func probeAll(_ files: [String]) -> [Result<DicomProbe, I2Error>] {
+    /// The DICOM files behind `inputs` with their probes; every other input finished here: missing or
+    /// unreadable ones failed, files that are not DICOM skipped with a warning. Shared by both senders.
+    static func probed(_ inputs: [String], log: (LogLevel, String) -> Void, finish: (FileOutcome) -> Void) -> [(String, DicomProbe)] {
+        func failed(_ path: String, _ why: String) -> FileOutcome {
+            var o = FileOutcome(path: path, status: .failed)
+            o.comment = why
+            return o
+        }
+        let (files, missing) = InputFiles.expand(inputs)
+        for e in missing { finish(failed(e.path ?? "", e.detail)) }
+        var found: [(String, DicomProbe)] = []
+        for (path, probe) in zip(files, probeAll(files)) {
+            switch probe {
+            case .success(let p): found.append((path, p))
+            case .failure(let e) where e.kind == .notDICOM:
+                log(.warning, "\(path): skipped, not a DICOM file")
+                finish(FileOutcome(path: path, status: .skipped))
+            case .failure(let e): finish(failed(path, e.detail))
+            }
+        }
+        return found
+    }
+
+    static func probeAll(_ files: [String]) -> [Result<DicomProbe, I2Error>] {
         var results = [Result<DicomProbe, I2Error>](repeating: .failure(I2Error(.badInput, "not probed")), count: files.count)
         results.withUnsafeMutableBufferPointer { buf in
             let base = buf.baseAddress!

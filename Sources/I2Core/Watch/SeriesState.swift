@@ -10,6 +10,7 @@ public struct SeriesState: Codable, Equatable, Sendable {
         case received       // files seen, not quiet yet
         case complete       // quiet; waiting for a run (first, retry after backoff, or rolled back on stop)
         case processing     // claimed (lock held) and the command is running
+        case submitted      // handed to a scheduler (Slurm) as job `job`; its accounting decides done/failed
         case done
         case failed         // retries exhausted; a later instance in the unit starts a follow-up run
     }
@@ -55,13 +56,16 @@ public struct SeriesState: Codable, Equatable, Sendable {
     public var created: String
     public var updated: String
     public var history: [Attempt] = []
+    /// The job's last known state in Slurm (PENDING, RUNNING…; once ended, how: COMPLETED, FAILED…).
+    public var jobState: String?
 
     static let historyLimit = 20
 
     enum CodingKeys: String, CodingKey {
-        case version, status, command, key, directory, run, attempts, log, created, updated, history, job
+        case version, status, command, key, directory, run, attempts, log, created, updated, history
         case lastExitStatus = "last_exit_status", handedFiles = "handed_files", handedNewest = "handed_newest_ns"
         case nextAttemptAt = "next_attempt_at", jobName = "job_name"
+        case job, jobState = "job_state"
     }
 
     public init(directory: String, command: String) {
@@ -140,15 +144,44 @@ public enum WatchKey {
 /// Wall-clock helpers (state files hold ISO 8601 times for people and epoch seconds for arithmetic).
 public enum WatchClock {
     public static func now() -> Double { Date().timeIntervalSince1970 }
+
+    /// "2026-12-03T11:02:52.704Z" (UTC, milliseconds), as ISO8601DateFormatter with fractional seconds
+    /// writes it, but formatted here: Foundation's formatter goes through ICU and clones a formatter per
+    /// call, which made i2 status spend most of its time on timestamps (2,000 series: 1 s).
     public static func timestamp(_ t: Double = now()) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date(timeIntervalSince1970: t))
+        let total = Int64((t * 1000).rounded())   // to the millisecond, as the formatter does
+        var whole = time_t(total / 1000)
+        let ms = Int(total % 1000)
+        var parts = tm()
+        gmtime_r(&whole, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), ms)
     }
-    /// The inverse of `timestamp`; nil for anything else.
+
+    /// The inverse of `timestamp` (up to 9 fraction digits, or none); nil for anything else. Only i2
+    /// writes these (older versions through ISO8601DateFormatter, in the same form), so nothing else is
+    /// parsed: Foundation's parser even dies of SIGFPE (inside ICU) on a fraction of 40 digits, which a
+    /// damaged state file could hold.
     public static func seconds(_ timestamp: String) -> Double? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.date(from: timestamp)?.timeIntervalSince1970
+        let u = Array(timestamp.utf8)
+        func digits(_ from: Int, _ count: Int) -> Int? {
+            guard from + count <= u.count else { return nil }
+            var v = 0
+            for c in u[from..<from + count] { guard c >= 48 && c <= 57 else { return nil }; v = v * 10 + Int(c - 48) }
+            return v
+        }
+        if u.count >= 20, u[4] == 45, u[7] == 45, u[10] == 84, u[13] == 58, u[16] == 58, u.last == 90,
+           let y = digits(0, 4), let mo = digits(5, 2), let d = digits(8, 2), let h = digits(11, 2), let mi = digits(14, 2), let sec = digits(17, 2) {
+            var fraction = 0.0
+            if u.count > 20 {
+                guard u[19] == 46, u.count > 21, u.count <= 30, let f = digits(20, u.count - 21) else { return nil }
+                fraction = Double(f) / pow(10, Double(u.count - 21))
+            }
+            var parts = tm()
+            parts.tm_year = Int32(y - 1900); parts.tm_mon = Int32(mo - 1); parts.tm_mday = Int32(d)
+            parts.tm_hour = Int32(h); parts.tm_min = Int32(mi); parts.tm_sec = Int32(sec)
+            return Double(timegm(&parts)) + fraction
+        }
+        return nil
     }
 }

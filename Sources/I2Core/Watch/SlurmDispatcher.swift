@@ -31,6 +31,8 @@ public struct SlurmOptions: Sendable, Equatable {
 /// One Slurm job of an attempt, as the watch loop polls it (its state comes from SlurmDispatcher.refresh).
 final class SlurmAttempt: RunningAttempt {
     let jobID: String
+    /// Slurm's state of the job as last seen: squeue's while it runs, sacct's once it ended.
+    var state: String?
     var ended = false
     var exitStatus: Int32?
     var why: String?
@@ -89,6 +91,7 @@ public final class SlurmDispatcher {
         lastQuery = WatchClock.now()
         let live: [String: String]
         do { live = try queue() } catch { return log(.warning, "\(error); will ask again") }
+        for a in open { if let l = live[a.jobID] { a.state = String(l.split(separator: "|")[0]) } }
         let gone = open.filter { live[$0.jobID].map { !Self.isTerminal($0) } != true }
         guard !gone.isEmpty else { return }
         let records: [String: (state: String, exit: String)]
@@ -96,6 +99,7 @@ public final class SlurmDispatcher {
         for a in gone {
             if let r = records[a.jobID], Self.isTerminal(r.state) {
                 a.ended = true
+                a.state = r.state
                 a.exitStatus = Self.exitStatus(state: r.state, exitCode: r.exit)
                 a.why = a.exitStatus == 0 ? nil : "Slurm job \(a.jobID) \(r.state), exit code \(r.exit)"
             } else if live[a.jobID] == nil && records[a.jobID] == nil {

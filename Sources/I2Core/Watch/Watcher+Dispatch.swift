@@ -48,13 +48,22 @@ extension Watcher {
             }
         }
         let id = s.job ?? ""
+        s.status = .submitted
+        s.jobState = "PENDING"
         _ = save(s)   // if this fails, the job is still found by its recorded name
         RunningCommand.appendLog(s.log, "=== Slurm job \(id) (\(s.jobName ?? ""))\n")
         jobs[dir] = Job(t, lock, s, SlurmAttempt(jobID: id))
         log(.info, "\(dir): run \(s.run)\(followUp ? " (follow-up)" : "") attempt \(s.attempts) submitted as Slurm job \(id)")
     }
 
-    /// A unit left 'processing' with a Slurm job (or the intent of one) by a watcher that is gone; the
+    /// Records the job's Slurm state (PENDING, RUNNING) in the unit's state when it changed, for i2 status and the metrics.
+    func noteJobState(_ job: Job) {
+        guard let a = job.attempt as? SlurmAttempt, !a.ended, let js = a.state, js != job.state.jobState else { return }
+        job.state.jobState = js
+        _ = save(job.state)
+    }
+
+    /// A unit left 'submitted' with a Slurm job (or 'processing' with the intent of one) by a watcher that is gone; the
     /// claim is ours. Returns the state to go on with: settled from Slurm's accounting, or ready to
     /// submit the same attempt again when it never reached Slurm. nil: the job runs on and is now
     /// ours to poll, or Slurm could not be asked (the claim is released, to look again later).
@@ -70,13 +79,16 @@ extension Watcher {
         case .found(let a):
             s.job = a.jobID
             if a.ended {
+                if let js = a.state { s.jobState = js }
                 log(.info, "\(dir): \(which) (Slurm job \(a.jobID)) ended after its watcher was gone; recording that outcome")
                 RunningCommand.appendLog(s.log, "=== exit status \(a.exitStatus.map(String.init) ?? "unknown") (\(a.why ?? "Slurm job \(a.jobID) COMPLETED"); seen by a later watcher)\n")
                 recordOutcome(&s, t, exitStatus: a.exitStatus, started: st.updated, retryFrom: now, why: a.why)
                 _ = save(s)
                 return s
             }
-            if st.job == nil { _ = save(s) }   // the id was known only to Slurm until now
+            s.status = .submitted
+            if let js = a.state { s.jobState = js }
+            if s != st { _ = save(s) }   // e.g. the id was known only to Slurm until now
             jobs[dir] = Job(t, lock, s, a, started: st.updated)
             t.markedReceived = true
             log(.info, "\(dir): adopted Slurm job \(a.jobID) (\(which)), submitted by an earlier watcher")
@@ -95,7 +107,7 @@ extension Watcher {
         }
     }
 
-    /// On SIGINT/SIGTERM: Slurm jobs run on without us (their state stays 'processing' with the job id,
+    /// On SIGINT/SIGTERM: Slurm jobs run on without us (their state stays 'submitted' with the job id,
     /// and the next watcher adopts them), or with --cancel-on-stop are cancelled, waited for up to
     /// --stop-grace, and left 'complete' (that attempt not counted) to run again.
     func stopSlurmJobs() {
@@ -121,6 +133,7 @@ extension Watcher {
                                files: s.handedFiles, started: job.started, finished: WatchClock.timestamp(), job: a.jobID))
                 s.attempts -= 1
                 s.status = .complete
+                s.jobState = a.state
                 s.nextAttemptAt = nil
                 RunningCommand.appendLog(s.log, "=== Slurm job \(a.jobID) cancelled at the watcher's shutdown; will run again\n")
                 _ = save(s)

@@ -31,7 +31,7 @@ extension Watcher {
             // 'processing' with the lock free: the watcher that started the command is gone, and so is
             // the command (it holds the lock while it runs). Take its recorded outcome, or count the attempt.
             // With a Slurm job recorded (or its intent), Slurm knows: adopt the job, or take its end.
-            if let st = old, st.status == .processing {
+            if let st = old, st.status == .processing || st.status == .submitted {
                 if st.job != nil || st.jobName != nil {
                     guard let s = adoptSlurmJob(st, t, lock, now: now) else { return }
                     old = s
@@ -63,7 +63,7 @@ extension Watcher {
             if !t.isNewer(than: (st.handedFiles, st.handedNewest)) { return .settled(st.handedFiles, st.handedNewest) }
         case .complete:
             if let at = st.nextAttemptAt, at > now { return .retryAt(at) }
-        case .received, .processing:
+        case .received, .processing, .submitted:   // submitted: only --dispatch slurm writes it
             break
         }
         return nil
@@ -93,7 +93,7 @@ extension Watcher {
         let newRun: Bool
         switch s.status {
         case .received, .done, .failed: newRun = true
-        case .complete, .processing: newRun = s.run == 0   // processing: settleOrphan has counted that attempt
+        case .complete, .processing, .submitted: newRun = s.run == 0   // processing: settleOrphan has counted that attempt
         }
         if newRun { s.run += 1; s.attempts = 0 }
         s.attempts += 1
@@ -109,9 +109,12 @@ extension Watcher {
         guard save(s) else { lock.release(); t.notBefore = WatchClock.now() + 60; dropCandidate(dir); return }
         t.markedReceived = true
 
+        // Lag from turning complete, or from this watcher's start for what was complete before it.
+        if newRun { metrics?.started(lag: WatchClock.now() - max(Double(t.snapshot.newest) / 1e9 + options.quiet, startedAt)) }
         guard let template = options.command else {
             // Pipeline mode: handing over is printing the directory.
             handOver(dir)
+            metrics?.outcome(.done)
             s.status = .done
             s.lastExitStatus = 0
             s.record(.init(run: s.run, attempt: s.attempts, followUp: followUp, status: "done", exitStatus: 0,
@@ -133,6 +136,7 @@ extension Watcher {
                                        environment: environment(t, s, followUp: followUp), logPath: s.log, lockFD: lock.fd)
             lock.note(child: p.pid)
             jobs[dir] = Job(t, lock, s, LocalAttempt(p))
+            metrics?.processing(jobs.count)
             log(.info, "\(dir): run \(s.run)\(followUp ? " (follow-up)" : "") attempt \(s.attempts) started (pid \(p.pid))")
         } catch {
             RunningCommand.appendLog(s.log, "=== \(error)\n")
@@ -142,8 +146,11 @@ extension Watcher {
 
     /// Records the outcome of every command (or Slurm job) that ended.
     func reap() {
-        let onSlurm = jobs.values.compactMap { $0.attempt as? SlurmAttempt }
-        if !onSlurm.isEmpty { slurm.refresh(onSlurm) }
+        let onSlurm = jobs.values.filter { $0.attempt is SlurmAttempt }
+        if !onSlurm.isEmpty {
+            slurm.refresh(onSlurm.compactMap { $0.attempt as? SlurmAttempt })
+            for job in onSlurm { noteJobState(job) }
+        }
         for (_, job) in jobs where job.attempt?.ended ?? true {
             finish(job, exitStatus: job.attempt.map { $0.exitStatus } ?? 127, why: job.attempt?.why)
         }
@@ -153,12 +160,15 @@ extension Watcher {
     func finish(_ job: Job, exitStatus: Int32?, why: String? = nil) {
         let t = job.tracked, dir = t.snapshot.directory
         var s = job.state
+        if let a = job.attempt as? SlurmAttempt, let final = a.state { s.jobState = final }
         RunningCommand.appendLog(s.log, "=== exit status \(exitStatus.map(String.init) ?? "unknown")\(why.map { " (\($0))" } ?? "")\n")
+        if let e = exitStatus, job.attempt != nil { metrics?.attempt(seconds: WatchClock.now() - (WatchClock.seconds(job.started) ?? WatchClock.now()), exitStatus: e) }
         recordOutcome(&s, t, exitStatus: exitStatus, started: job.started, retryFrom: WatchClock.now(), why: why)
         _ = save(s)
         unlink(WatchKey.exitPath(dir, key))   // the state holds the outcome now
         job.lock.release()
         jobs[dir] = nil
+        metrics?.processing(jobs.count)
         if s.status != .complete {
             t.settled = (s.handedFiles, s.handedNewest)
             dropCandidate(dir)
@@ -193,6 +203,7 @@ extension Watcher {
             s.nextAttemptAt = nil
             reporter.failed(I2Error(.toolFailed, path: dir, "failed after \(s.attempts) attempt\(s.attempts == 1 ? "" : "s") (\(what)); log: \(s.log)"))
         }
+        metrics?.outcome(s.status)
     }
 
     func format(_ seconds: Double) -> String {
@@ -226,6 +237,7 @@ extension Watcher {
             log(.warning, "\(dir): command stopped at shutdown; left 'complete' to run again")
         }
         jobs.removeAll()
+        metrics?.processing(0)
     }
 
     /// Notes "received" on disk for a unit seen with files but not quiet yet (first time, or new files

@@ -23,6 +23,9 @@ public struct WatchOptions: Sendable {
     /// Where --exec runs: here as a child process, or as a Slurm job (`slurm`).
     public var dispatch: WatchDispatch = .local
     public var slurm = SlurmOptions()
+    /// Prometheus text exposition rewritten every `metricsInterval` seconds (nil: none).
+    public var metricsFile: String?
+    public var metricsInterval: Double = 5
     public init(root: String) { self.root = root }
 }
 
@@ -35,6 +38,17 @@ public enum WatchService: Engine {
     public static func run(_ o: WatchOptions, _ context: EngineContext) -> Report {
         let reporter = Reporter(context)
         let watcher = Watcher(options: o, reporter: reporter)
+        var writer: MetricsWriter?
+        if let path = o.metricsFile {
+            let m = WatchMetrics()
+            watcher.metrics = m
+            let root = o.root, key = watcher.key, cache = StatusCache()
+            writer = MetricsWriter(path: path, metrics: m.metrics, interval: o.metricsInterval, events: context.events) {
+                m.refresh(SeriesStatus.scan(root, key: key, ages: false, cache: cache).entries, free: freeBytes(root))
+            }
+            writer?.start()
+        }
+        defer { writer?.stop() }
         context.events.info("watching \(o.root): \(o.group == .study ? "studies" : "series") quiet for \(o.quiet) s \(o.command == nil ? "are printed" : "are handed to the command")\(o.once ? " (once)" : "")")
         watcher.run()
         context.events.info("stopped")
@@ -87,6 +101,8 @@ public final class Watcher {
     /// Submits and polls Slurm jobs: with --dispatch slurm, or made on first need to settle a job an
     /// earlier watcher (with --dispatch slurm) left behind.
     lazy var slurm: SlurmDispatcher = SlurmDispatcher(options.slurm, key: key, interval: max(options.poll, 0.5)) { [unowned self] in self.log($0, $1) }
+    var metrics: WatchMetrics?
+    let startedAt = WatchClock.now()
 
     public init(options: WatchOptions, reporter: Reporter) {
         self.options = options

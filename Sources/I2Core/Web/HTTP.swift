@@ -12,10 +12,29 @@ public struct HTTPResponse: Sendable {
     public var isSuccess: Bool { (200..<300).contains(status) }
 }
 
+/// A request body read as it is sent: `length` bytes in all, `read` fills the buffer it is given and
+/// returns the count (0 at the end); a throw aborts the request and is rethrown.
+public final class HTTPUpload {
+    let length: Int
+    let read: (UnsafeMutableRawBufferPointer) throws -> Int
+    var failure: Error?
+    public init(length: Int, read: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) { (self.length, self.read) = (length, read) }
+}
+
+/// An answer's body taken as it arrives: `chunk` gets each piece with the HTTP status and content type;
+/// a throw aborts the request and is rethrown.
+public final class HTTPDownload {
+    let chunk: (UnsafeRawBufferPointer, Int, String) throws -> Void
+    var failure: Error?
+    public init(chunk: @escaping (UnsafeRawBufferPointer, Int, String) throws -> Void) { self.chunk = chunk }
+}
+
 public enum HTTP {
-    /// One request to `url`. `peer` names the node in errors. The answer is bounded by `maxBody` bytes.
+    /// One request to `url`. `peer` names the node in errors. The answer is bounded by `maxBody` bytes,
+    /// unless `download` takes it as it arrives (then the response's body is empty).
     public static func request(_ method: String, _ url: String, peer: String, headers: [String] = [], auth: WebEndpoint.Auth? = nil,
-                               body: [UInt8]? = nil, connectTimeout: Int = 10, timeout: Int = 600, maxBody: Int = 1 << 31,
+                               body: [UInt8]? = nil, upload: HTTPUpload? = nil, download: HTTPDownload? = nil,
+                               connectTimeout: Int = 10, timeout: Int = 600, maxBody: Int = 1 << 31,
                                caFile: String? = nil) throws -> HTTPResponse {
         var lines = headers
         var user: String?, password: String?
@@ -28,13 +47,27 @@ public enum HTTP {
         var err = [CChar](repeating: 0, count: 512)
         let owned = lines.map { strdup($0) }
         defer { owned.forEach { free($0) } }
+        let reader: i2curl_reader = { buf, len, ctx in
+            let u = Unmanaged<HTTPUpload>.fromOpaque(ctx!).takeUnretainedValue()
+            do { return try u.read(UnsafeMutableRawBufferPointer(start: buf, count: len)) } catch { u.failure = error; return -1 }
+        }
+        let writer: i2curl_writer = { data, len, status, type, ctx in
+            let d = Unmanaged<HTTPDownload>.fromOpaque(ctx!).takeUnretainedValue()
+            do { try d.chunk(UnsafeRawBufferPointer(start: data, count: len), status, String(cString: type!)); return 0 } catch { d.failure = error; return 1 }
+        }
         let outcome: Int32 = owned.map { UnsafePointer($0) }.withUnsafeBufferPointer { h in
             (body ?? []).withUnsafeBytes { b in
-                i2curl_request(method, url, h.baseAddress, Int32(h.count), user, password, body == nil ? nil : (b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)),
-                               b.count, connectTimeout, timeout, maxBody, caFile, &response, &err, err.count)
+                withExtendedLifetime((upload, download)) {
+                    i2curl_request(method, url, h.baseAddress, Int32(h.count), user, password,
+                                   body == nil ? nil : (b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)), body == nil ? upload?.length ?? 0 : b.count,
+                                   upload == nil ? nil : reader, upload.map { Unmanaged.passUnretained($0).toOpaque() },
+                                   download == nil ? nil : writer, download.map { Unmanaged.passUnretained($0).toOpaque() },
+                                   connectTimeout, timeout, maxBody, caFile, &response, &err, err.count)
+                }
             }
         }
         defer { i2curl_free(&response) }
+        if let e = upload?.failure ?? download?.failure { throw e }
         let why = String(cString: err)
         switch Int(outcome) {
         case I2CURL_OK: break
