@@ -79,11 +79,18 @@ _i2_watch() {
         --retry-delay) :; return ;;
         --jobs|-j) :; return ;;
         --stop-grace) :; return ;;
+        --dispatch) _i2_words 'local slurm'; return ;;
+        --partition) :; return ;;
+        --account) :; return ;;
+        --gpus) :; return ;;
+        --time-limit) :; return ;;
+        --sbatch-arg) :; return ;;
+        --sbatch-script) _i2_files ''; return ;;
         --metrics-file) _i2_files 'prom'; return ;;
         --metrics-interval) :; return ;;
     esac
     $split && return
-    if [[ $cur == -* ]]; then _i2_words '-e --exec --quiet --poll --group --retries --retry-delay -j --jobs --once --stop-grace --metrics-file --metrics-interval -0 --null -h --help'; return; fi
+    if [[ $cur == -* ]]; then _i2_words '-e --exec --quiet --poll --group --retries --retry-delay -j --jobs --once --stop-grace --dispatch --partition --account --gpus --time-limit --sbatch-arg --sbatch-script --cancel-on-stop --metrics-file --metrics-interval -0 --null -h --help'; return; fi
     _i2_dirs
 }
 

@@ -89,6 +89,40 @@ final class WatchStateTests: XCTestCase {
         XCTAssertEqual((json["history"] as? [[String: Any]])?.first?["follow_up"] as? Bool, false)
     }
 
+    /// --dispatch slurm's fields: the job id and the intent's job name, at the top and per attempt.
+    func testSlurmJobFieldsRoundTrip() throws {
+        let dir = TestSupport.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var s = SeriesState(directory: dir, command: "run {series}")
+        s.job = "42"
+        s.jobName = "i2-0123abcd-00000000beef"
+        s.record(.init(run: 1, attempt: 1, followUp: false, status: "failed", exitStatus: 3, files: 1, started: "t", job: "41"))
+        let path = dir + "/.i2-watch-x.json"
+        try s.save(path)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        XCTAssertEqual(json["job"] as? String, "42")
+        XCTAssertEqual(json["job_name"] as? String, "i2-0123abcd-00000000beef")
+        XCTAssertEqual((json["history"] as? [[String: Any]])?.first?["job"] as? String, "41")
+        let back = try XCTUnwrap(try SeriesState.load(path))
+        XCTAssertEqual(back.job, "42")
+        XCTAssertEqual(back.jobName, s.jobName)
+        XCTAssertEqual(back.history, s.history)
+    }
+
+    /// How Slurm's end states map onto exit statuses: only COMPLETED is success.
+    func testSlurmStatesMapOntoExitStatuses() {
+        XCTAssertEqual(SlurmDispatcher.exitStatus(state: "COMPLETED", exitCode: "0:0"), 0)
+        XCTAssertEqual(SlurmDispatcher.exitStatus(state: "FAILED", exitCode: "3:0"), 3)
+        XCTAssertEqual(SlurmDispatcher.exitStatus(state: "CANCELLED", exitCode: "0:15"), 143)
+        XCTAssertEqual(SlurmDispatcher.exitStatus(state: "CANCELLED", exitCode: "0:0"), 1)   // cancelled while pending
+        XCTAssertEqual(SlurmDispatcher.exitStatus(state: "TIMEOUT", exitCode: "0:0"), 1)
+        XCTAssertEqual(SlurmDispatcher.exitStatus(state: "OUT_OF_MEMORY", exitCode: "0:125"), 253)
+        for s in ["PENDING", "RUNNING", "COMPLETING", "REQUEUED", "SUSPENDED", "RUNNING|i2-x"] { XCTAssertFalse(SlurmDispatcher.isTerminal(s), s) }
+        for s in ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "PREEMPTED"] {
+            XCTAssertTrue(SlurmDispatcher.isTerminal(s), s)
+        }
+    }
+
     func testUnknownStatusIsAnError() throws {
         let dir = TestSupport.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

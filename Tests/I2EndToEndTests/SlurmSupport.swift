@@ -36,14 +36,15 @@ final class SlurmCluster {
         try TestSupport.run(try Peers.tool(name, package: "slurm-client"), args, environment: environment)
     }
 
-    /// sacct's record of each job of this cluster: job id → (name, state, exit code), allocations only.
+    /// sacct's record of each job of this cluster: job id → (name, state, exit code), allocations only;
+    /// the state is its first word ("CANCELLED by 0" is CANCELLED).
     func accounting() throws -> [String: (name: String, state: String, exitCode: String)] {
         let r = try client("sacct", ["-X", "-n", "-P", "--starttime=2000-01-01", "-o", "JobID,JobName,State,ExitCode"])
         guard r.status == 0 else { throw PeerError("sacct failed: \(r.stderr)") }
         var jobs: [String: (name: String, state: String, exitCode: String)] = [:]
         for line in r.stdout.split(separator: "\n") {
             let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            if f.count == 4 { jobs[f[0]] = (f[1], f[2], f[3]) }
+            if f.count == 4 { jobs[f[0]] = (f[1], String(f[2].split(separator: " ").first ?? ""), f[3]) }
         }
         return jobs
     }

@@ -118,13 +118,22 @@ launch() {   # launch NAME COMMAND...
     echo $! >"$PIDS/$name.pid"
 }
 
+# Whether our child PID has exited (gone, or a zombie not yet waited for). Not `ours`: for a moment
+# after launch the PID is still the subshell about to exec the daemon, whose arguments don't name DIR/.
+exited() {
+    local state
+    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || :
+    [ -z "$state" ] || [ "$state" = Z ]
+}
+
 # Polls `CHECK...` every 0.1 s up to TIMEOUT seconds while daemon NAME lives.
 wait_for() {   # wait_for WHAT NAME TIMEOUT CHECK...
-    local what=$1 name=$2 timeout=$3 i; shift 3
+    local what=$1 name=$2 timeout=$3 i pid st; shift 3
+    pid=$(cat "$PIDS/$name.pid")
     for ((i = 0; i < timeout * 10; i++)); do
         "$@" >>"$DIR/log/start.log" 2>&1 && return 0
-        if [ -n "$name" ] && ! ours "$name" >/dev/null; then
-            local st=0; wait "$(cat "$PIDS/$name.pid")" || st=$?
+        if exited "$pid"; then
+            st=0; wait "$pid" || st=$?
             die "$name exited (status $st) while waiting for $what"
         fi
         sleep 0.1

@@ -18,6 +18,20 @@ enum Watch {
     static let once = Flag("once", summary: "Handle the series that are complete now, then exit (for cron)",
                            details: "Quiet is measured from the files' change times. Series still receiving are left for the next run. Waits for the retries of what it started. Every series it does not hand over is named on stderr with the reason: empty, not quiet yet (with the seconds left), already done (or failed) with this command, waiting for a retry, or claimed by another watcher.")
     static let stopGrace = Flag("stop-grace", value: "SECONDS", summary: "On SIGINT/SIGTERM, wait this long for running commands before killing them", defaultValue: "30")
+    static let dispatch = Flag("dispatch", value: "WHERE", summary: "Run --exec here (local) or submit it as a Slurm batch job per series (slurm)",
+                               details: "With `slurm`, each attempt is submitted with sbatch (found in PATH, configured as for any Slurm client: SLURM_CONF) instead of being run here; see Slurm below.",
+                               choices: WatchDispatch.allCases.map(\.rawValue), defaultValue: WatchDispatch.local.rawValue)
+    static let partition = Flag("partition", value: "NAME", summary: "With --dispatch slurm: sbatch --partition")
+    static let account = Flag("account", value: "NAME", summary: "With --dispatch slurm: sbatch --account")
+    static let gpus = Flag("gpus", value: "N", summary: "With --dispatch slurm: sbatch --gpus (e.g. 1, or a100:2)")
+    static let timeLimit = Flag("time-limit", value: "TIME", summary: "With --dispatch slurm: sbatch --time (e.g. 30, 2:00:00, 1-0)",
+                                details: "A job that Slurm stops at its time limit (TIMEOUT) is a failed attempt.")
+    static let sbatchArg = Flag("sbatch-arg", value: "ARG", summary: "With --dispatch slurm: one more sbatch argument (repeatable; write --sbatch-arg=--mem=4G)",
+                                repeatable: true)
+    static let sbatchScript = Flag("sbatch-script", value: "FILE", summary: "With --dispatch slurm: the batch script template (with {command})",
+                                   details: "The file's text, with {command} replaced by the --exec command line (its placeholders already replaced) and {series}, {study}, {patient}, {root} and {log} by shell-quoted paths, is the job's script: #SBATCH lines, module loads and the like go there. Without it the script is `#!/bin/bash`, `set -o pipefail` and the command.",
+                                   completion: .file(extensions: []))
+    static let cancelOnStop = Flag("cancel-on-stop", summary: "With --dispatch slurm: on SIGINT/SIGTERM, scancel the jobs in flight (by default they run on and the next watcher adopts them)")
 
     static let behaviour = """
         Each series has its own quiet timer: ROOT/<patient>/<study>/<series> is complete once --quiet seconds have passed without a new visible file in it (files are the non-hidden regular files; i2 receive writes instances under ROOT/.i2-incoming and renames them into place, so any visible file is whole). One busy sender never holds up another series.
@@ -29,6 +43,7 @@ enum Watch {
         Orphans: each command runs under a small supervising shell (/bin/sh) that, when the command ends, writes its exit status to SERIES/.i2-watch-KEY.exit (atomically and fsync'ed), whether or not the watcher that started it is still alive. A watcher that finds a series 'processing' waits while the orphaned command runs (it holds the claim), then records the outcome that command left: exit status 0 is done, and the series is never run again; a non-zero status is a failed attempt under the retry policy (see Retries). A command that ended without a record (killed together with its watcher, or never started) counts as an interrupted attempt and is retried under the same policy, the backoff counted from when it started; a warning says so.
         Stopping: on SIGINT or SIGTERM no new work starts; commands in flight get --stop-grace seconds to end (their outcome is recorded), then their process group is killed and the series is left 'complete' (that attempt not counted) so the next start runs it again.
         Without --exec, each completed series directory is printed on stdout and recorded as done.
+        Slurm: with --dispatch slurm each attempt is a batch job. Before sbatch runs, the state records the job's name (i2-KEYPREFIX-NONCE, new for each attempt: the intent); once sbatch answers, the job id (`job` in the state, and in each attempt of its history) and the status 'submitted', with Slurm's view of the job in `job_state` (PENDING, RUNNING; at the end COMPLETED, FAILED…); the job's comment is `i2 watch SERIES`, its stdout and stderr are appended to the series' log (sbatch --open-mode=append), and it runs in the watcher's working directory with the watcher's environment plus the I2_* variables (sbatch's default --export=ALL). Whether a job still runs comes from squeue, how it ended from sacct (Slurm's accounting, which must be enabled): COMPLETED is done; FAILED (its exit code), CANCELLED (scancel), TIMEOUT, OUT_OF_MEMORY, NODE_FAIL and the like are failed attempts under --retries, and a job that ends failed for good is reported with its job id and log. --jobs limits the jobs submitted and not yet ended (default 100 with --dispatch slurm). A watcher killed outright loses nothing and submits nothing twice: the next watcher finds the job by its recorded id, or by its recorded name in squeue and sacct when the watcher died between sbatch and recording the id, and adopts it (still running) or records how it ended; only an attempt Slurm never received is submitted (again). On SIGINT or SIGTERM the jobs in flight keep running and stay 'submitted' in their state, to be adopted by the next watcher; with --cancel-on-stop they are cancelled with scancel, waited for up to --stop-grace, and left 'complete' to run again. The series' files must be readable at the same paths on the nodes (a shared filesystem). Before anything is submitted, sbatch, squeue and sacct are each asked once; when one fails (not installed, no controller, accounting off) the watcher exits with that error.
         Status and metrics: i2 status ROOT lists every series by the state recorded here; --metrics-file writes Prometheus metrics (runs, outcomes, hand-over lag, command durations, series by state), listed in i2-status(1), METRICS.
         """
 
@@ -39,11 +54,13 @@ enum Watch {
         Watches ROOT (as written by i2 receive) and hands each series over once it is complete, that is quiet for --quiet seconds: runs --exec for it, or prints its directory on stdout. Every series has a durable state next to its files, so a restart neither reprocesses nor forgets, late instances trigger a recorded follow-up run, failures are retried with backoff, and several watchers can share one ROOT. A watcher killed outright (kill -9) loses nothing and repeats nothing: a command it left running keeps the series claimed, and its exit status, recorded by a supervising shell, is adopted by the next watcher, so a series whose command succeeded is never run again.
         Runs until SIGINT or SIGTERM (exit 0), or with --once until what is complete now has been handled.
         """,
-        flags: [exec, quiet, poll, group, retries, retryDelay, jobs, once, stopGrace, CommonFlags.metricsFile, CommonFlags.metricsInterval, CommonFlags.null],
+        flags: [exec, quiet, poll, group, retries, retryDelay, jobs, once, stopGrace, dispatch, partition, account, gpus, timeLimit,
+                sbatchArg, sbatchScript, cancelOnStop, CommonFlags.metricsFile, CommonFlags.metricsInterval, CommonFlags.null],
         positionals: [Positional("ROOT", summary: "The directory i2 receive stores into", completion: .directory)],
         examples: [
             ("i2 watch /data/incoming --exec 'i2 process --force --tool threshold {series} -o /data/out/ | i2 send --to pacs -'", "segment each series as it completes and send the result to the PACS (--force: a follow-up run replaces the result)"),
             ("i2 watch --quiet 30 /data/incoming | xargs -n1 echo", "print each completed series directory"),
+            ("i2 watch --dispatch slurm --partition gpu --gpus 1 --time-limit 1:00:00 --exec 'i2 process --force --tool totalseg {series} -o /shared/out/' /shared/incoming", "submit each completed series as a Slurm GPU job; the job id is kept in the series' state"),
             ("i2 watch --once --group study --exec 'sbatch run.sh {series}' /data/incoming", "from cron: submit each complete study to Slurm"),
         ],
         extraManSections: [("Behaviour", behaviour)],
@@ -70,10 +87,31 @@ enum Watch {
         o.group = args.choice(group)
         o.retries = try args.int(retries, range: 0...100)
         o.retryDelay = try args.seconds(retryDelay, max: 3600)
-        o.jobs = try args.int(jobs, range: 1...256)
         o.once = args.has(once)
         o.stopGrace = try args.seconds(stopGrace, max: 86400)
         (o.metricsFile, o.metricsInterval) = try args.metrics()
+        o.dispatch = args.choice(dispatch)
+        // Jobs on a cluster wait in its queue, not here: many may be in flight.
+        o.jobs = args.given(jobs) == nil && o.dispatch == .slurm ? 100 : try args.int(jobs, range: 1...256)
+        let slurmOnly = [partition, account, gpus, timeLimit, sbatchArg, sbatchScript, cancelOnStop].filter { args.has($0) }
+        if o.dispatch == .local, let f = slurmOnly.first { throw I2Error(.usage, "--\(f.long) needs --dispatch slurm") }
+        if o.dispatch == .slurm {
+            guard o.command != nil else { throw I2Error(.usage, "--dispatch slurm needs --exec (the command each job runs)") }
+            o.slurm.partition = args.given(partition)
+            o.slurm.account = args.given(account)
+            o.slurm.gpus = args.given(gpus)
+            o.slurm.timeLimit = args.given(timeLimit)
+            o.slurm.extraArguments = args.all(sbatchArg)
+            o.slurm.cancelOnStop = args.has(cancelOnStop)
+            if let path = args.given(sbatchScript) {
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw I2Error(.notFound, path: path, "cannot read the --sbatch-script template")
+                }
+                guard text.contains("{command}") else { throw I2Error(.usage, path: path, "--sbatch-script: the template has no {command}") }
+                o.slurm.template = text
+            }
+            try SlurmDispatcher.preflight(o.slurm)
+        }
         run.terminal.nulSeparated = args.has(CommonFlags.null)
         return WatchService.run(o, run.context)
     }

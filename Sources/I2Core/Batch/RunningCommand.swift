@@ -21,18 +21,22 @@ public final class RunningCommand {
     /// when process fails, not only when send does; else POSIX sh, whose pipeline status is the last command's.
     public static let shell: [String] = access("/bin/bash", X_OK) == 0 ? ["/bin/bash", "-o", "pipefail", "-c"] : ["/bin/sh", "-c"]
 
-    /// Starts `argv` (argv[0] searched in PATH when it has no '/'), optionally in `directory`.
+    /// Starts `argv` (argv[0] searched in PATH when it has no '/'), optionally in `directory`; its stdout
+    /// goes to `output` when given (a client whose answer is read back), else to the log with stderr.
     public init(argv: [String], environment: [String: String], logPath: String, lockFD: Int32? = nil,
-                directory: String? = nil) throws {
+                directory: String? = nil, output: String? = nil) throws {
         guard let program = argv.first, !program.isEmpty else { throw I2Error(.usage, "empty command") }
         let logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         if logFD < 0 { throw I2Error(.storage, path: logPath, "cannot open the log: \(String(cString: strerror(errno)))") }
         defer { close(logFD) }
+        let outFD = output.map { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) } ?? logFD
+        if outFD < 0 { throw I2Error(.storage, path: output, "cannot open: \(String(cString: strerror(errno)))") }
+        defer { if outFD != logFD { close(outFD) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, logFD, 1)
+        posix_spawn_file_actions_adddup2(&actions, outFD, 1)
         posix_spawn_file_actions_adddup2(&actions, logFD, 2)
         if let d = directory {
             guard let addchdir = Self.addchdir else { throw I2Error(.internal, "cannot start \(program) in \(d): no posix_spawn_file_actions_addchdir_np") }

@@ -25,8 +25,10 @@ public struct SeriesState: Codable, Equatable, Sendable {
         public var files: Int
         public var started: String
         public var finished: String?
+        /// The Slurm job id of the attempt (--dispatch slurm).
+        public var job: String?
         enum CodingKeys: String, CodingKey {
-            case run, attempt, status, files, started, finished
+            case run, attempt, status, files, started, finished, job
             case followUp = "follow_up", exitStatus = "exit_status"
         }
     }
@@ -46,11 +48,15 @@ public struct SeriesState: Codable, Equatable, Sendable {
     public var handedFiles = 0
     public var handedNewest: Int64 = 0
     public var nextAttemptAt: Double?      // seconds since 1970; set while a retry waits for its backoff
+    /// --dispatch slurm: the current (or last) attempt's Slurm job id, recorded after sbatch answered.
+    public var job: String?
+    /// --dispatch slurm: the job name of the current attempt, recorded before sbatch runs (the intent a
+    /// restarted watcher looks up in squeue/sacct when it finds no job id: submitted or not?).
+    public var jobName: String?
     public var created: String
     public var updated: String
     public var history: [Attempt] = []
-    /// The scheduler's job id while submitted (Slurm), and its last known state there (PENDING, RUNNING…).
-    public var job: String?
+    /// The job's last known state in Slurm (PENDING, RUNNING…; once ended, how: COMPLETED, FAILED…).
     public var jobState: String?
 
     static let historyLimit = 20
@@ -58,7 +64,7 @@ public struct SeriesState: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case version, status, command, key, directory, run, attempts, log, created, updated, history
         case lastExitStatus = "last_exit_status", handedFiles = "handed_files", handedNewest = "handed_newest_ns"
-        case nextAttemptAt = "next_attempt_at"
+        case nextAttemptAt = "next_attempt_at", jobName = "job_name"
         case job, jobState = "job_state"
     }
 

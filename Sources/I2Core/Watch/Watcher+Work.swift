@@ -30,7 +30,15 @@ extension Watcher {
             var old = loadState(dir)
             // 'processing' with the lock free: the watcher that started the command is gone, and so is
             // the command (it holds the lock while it runs). Take its recorded outcome, or count the attempt.
-            if let st = old, st.status == .processing { old = settleOrphan(st, t, now: now) }
+            // With a Slurm job recorded (or its intent), Slurm knows: adopt the job, or take its end.
+            if let st = old, st.status == .processing || st.status == .submitted {
+                if st.job != nil || st.jobName != nil {
+                    guard let s = adoptSlurmJob(st, t, lock, now: now) else { return }
+                    old = s
+                } else {
+                    old = settleOrphan(st, t, now: now)
+                }
+            }
             if let st = old, let why = nothingToDo(st, t, now) { lock.release(); explainIdle(dir, st, why, now: now); return defer_(t, why) }
             start(t, lock, old)
         }
@@ -94,6 +102,9 @@ extension Watcher {
         s.lastExitStatus = nil
         s.handedFiles = t.snapshot.files
         s.handedNewest = t.snapshot.newest
+        // The intent goes to disk before sbatch runs (see SlurmDispatcher).
+        s.job = nil
+        s.jobName = options.dispatch == .slurm && options.command != nil ? slurm.newJobName() : nil
         let followUp = s.run > 1
         guard save(s) else { lock.release(); t.notBefore = WatchClock.now() + 60; dropCandidate(dir); return }
         t.markedReceived = true
@@ -117,13 +128,14 @@ extension Watcher {
         let cmd = WatchCommand.expand(template, unit: t.snapshot, root: scanner.root, log: s.log)
         let header = "\n=== i2 watch \(WatchClock.timestamp()): \(dir) run \(s.run)\(followUp ? " (follow-up)" : "") attempt \(s.attempts), \(t.snapshot.files) files\n=== \(cmd)\n"
         RunningCommand.appendLog(s.log, header)
+        if options.dispatch == .slurm { return submit(t, lock, s, cmd, followUp: followUp) }
         let exitFile = WatchKey.exitPath(dir, key)
         unlink(exitFile)   // an earlier attempt's record must not pass for this one's
         do {
             let p = try RunningCommand(argv: WatchCommand.supervised(cmd, exitFile: exitFile, run: s.run, attempt: s.attempts),
                                        environment: environment(t, s, followUp: followUp), logPath: s.log, lockFD: lock.fd)
             lock.note(child: p.pid)
-            jobs[dir] = Job(t, lock, s, p)
+            jobs[dir] = Job(t, lock, s, LocalAttempt(p))
             metrics?.processing(jobs.count)
             log(.info, "\(dir): run \(s.run)\(followUp ? " (follow-up)" : "") attempt \(s.attempts) started (pid \(p.pid))")
         } catch {
@@ -132,19 +144,26 @@ extension Watcher {
         }
     }
 
-    /// Records the outcome of every command that ended.
+    /// Records the outcome of every command (or Slurm job) that ended.
     func reap() {
-        for (_, job) in jobs where job.process?.poll() ?? true {
-            finish(job, exitStatus: job.process?.exitStatus ?? 127)
+        let onSlurm = jobs.values.filter { $0.attempt is SlurmAttempt }
+        if !onSlurm.isEmpty {
+            slurm.refresh(onSlurm.compactMap { $0.attempt as? SlurmAttempt })
+            for job in onSlurm { noteJobState(job) }
+        }
+        for (_, job) in jobs where job.attempt?.ended ?? true {
+            finish(job, exitStatus: job.attempt.map { $0.exitStatus } ?? 127, why: job.attempt?.why)
         }
     }
 
-    func finish(_ job: Job, exitStatus: Int32) {
+    /// `exitStatus` nil: the attempt ended without a known status (a job Slurm lost).
+    func finish(_ job: Job, exitStatus: Int32?, why: String? = nil) {
         let t = job.tracked, dir = t.snapshot.directory
         var s = job.state
-        RunningCommand.appendLog(s.log, "=== exit status \(exitStatus)\n")
-        if job.process != nil { metrics?.attempt(seconds: WatchClock.now() - (WatchClock.seconds(job.started) ?? WatchClock.now()), exitStatus: exitStatus) }
-        recordOutcome(&s, t, exitStatus: exitStatus, started: job.started, retryFrom: WatchClock.now())
+        if let a = job.attempt as? SlurmAttempt, let final = a.state { s.jobState = final }
+        RunningCommand.appendLog(s.log, "=== exit status \(exitStatus.map(String.init) ?? "unknown")\(why.map { " (\($0))" } ?? "")\n")
+        if let e = exitStatus, job.attempt != nil { metrics?.attempt(seconds: WatchClock.now() - (WatchClock.seconds(job.started) ?? WatchClock.now()), exitStatus: e) }
+        recordOutcome(&s, t, exitStatus: exitStatus, started: job.started, retryFrom: WatchClock.now(), why: why)
         _ = save(s)
         unlink(WatchKey.exitPath(dir, key))   // the state holds the outcome now
         job.lock.release()
@@ -164,7 +183,7 @@ extension Watcher {
         s.lastExitStatus = exitStatus
         s.record(.init(run: s.run, attempt: s.attempts, followUp: s.run > 1,
                        status: exitStatus == 0 ? "done" : exitStatus == nil ? "interrupted" : "failed", exitStatus: exitStatus,
-                       files: s.handedFiles, started: started, finished: WatchClock.timestamp()))
+                       files: s.handedFiles, started: started, finished: WatchClock.timestamp(), job: s.job))
         let what = why ?? "exit status \(exitStatus.map(String.init) ?? "unknown")"
         if exitStatus == 0 {
             s.status = .done
@@ -195,6 +214,7 @@ extension Watcher {
     /// process groups and roll the unit back to 'complete' (the attempt is not counted), so the next
     /// start runs it again instead of recording an outcome nobody saw.
     func stopJobs() {
+        stopSlurmJobs()
         let end = WatchClock.now() + options.stopGrace
         if !jobs.isEmpty { log(.info, "stopping: waiting up to \(options.stopGrace) s for \(jobs.count) command(s)") }
         while !jobs.isEmpty && WatchClock.now() < end {
@@ -202,7 +222,7 @@ extension Watcher {
             usleep(50_000)
         }
         for (dir, job) in jobs {
-            guard let p = job.process else { continue }
+            guard let p = (job.attempt as? LocalAttempt)?.command else { continue }
             p.terminate(grace: 2)
             var s = job.state
             s.record(.init(run: s.run, attempt: s.attempts, followUp: s.run > 1, status: "stopped", exitStatus: p.exitStatus,

@@ -20,11 +20,16 @@ public struct WatchOptions: Sendable {
     /// ROOT as the user wrote it: printed paths start with it (the pipeline contract: paths as given),
     /// while {series} and the state use the absolute `root`.
     public var shownRoot: String?
+    /// Where --exec runs: here as a child process, or as a Slurm job (`slurm`).
+    public var dispatch: WatchDispatch = .local
+    public var slurm = SlurmOptions()
     /// Prometheus text exposition rewritten every `metricsInterval` seconds (nil: none).
     public var metricsFile: String?
     public var metricsInterval: Double = 5
     public init(root: String) { self.root = root }
 }
+
+public enum WatchDispatch: String, CaseIterable, Sendable { case local, slurm }
 
 /// The watch service: runs a Watcher until the stop token is set (or, with `once`, until what was
 /// complete at the start is handled). Units that failed for good are the report's failures with
@@ -83,16 +88,19 @@ public final class Watcher {
         let tracked: Tracked
         let lock: SeriesLock
         var state: SeriesState
-        let process: RunningCommand?      // nil: the command could not even be started
+        let attempt: RunningAttempt?      // nil: the command could not even be started (or submitted)
         let started: String
-        init(_ t: Tracked, _ l: SeriesLock, _ s: SeriesState, _ p: RunningCommand?) {
-            tracked = t; lock = l; state = s; process = p; started = WatchClock.timestamp()
+        init(_ t: Tracked, _ l: SeriesLock, _ s: SeriesState, _ a: RunningAttempt?, started: String = WatchClock.timestamp()) {
+            tracked = t; lock = l; state = s; attempt = a; self.started = started
         }
     }
 
     var tracked: [String: Tracked] = [:]
     var jobs: [String: Job] = [:]
     var onceCandidates: Set<String>?
+    /// Submits and polls Slurm jobs: with --dispatch slurm, or made on first need to settle a job an
+    /// earlier watcher (with --dispatch slurm) left behind.
+    lazy var slurm: SlurmDispatcher = SlurmDispatcher(options.slurm, key: key, interval: max(options.poll, 0.5)) { [unowned self] in self.log($0, $1) }
     var metrics: WatchMetrics?
     let startedAt = WatchClock.now()
 
