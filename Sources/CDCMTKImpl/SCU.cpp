@@ -484,8 +484,7 @@ extern "C" int i2dcmx_scu_get(i2dcm_scu_assoc *a, const char *model, const char 
         uint16_t status = STATUS_STORE_Refused_OutOfResources;
         char why[512] = "";
         {
-            DcmFileFormat ff(ds);   // copies the data set; the meta header names its class, instance and syntax
-            delete ds;
+            DcmFileFormat ff(ds, OFFalse);   // takes the data set over (no copy); the meta header names its class, instance and syntax
             E_TransferSyntax xfer = DcmXfer(pc.acceptedTransferSyntax).getXfer();
             if (ff.saveFile(path.c_str(), xfer, EET_ExplicitLength, EGL_recalcGL, EPD_noChange, 0, 0, EWM_fileformat).good()) {
                 status = store(ctx, path.c_str(), sreq.AffectedSOPClassUID, sreq.AffectedSOPInstanceUID, why, sizeof why);

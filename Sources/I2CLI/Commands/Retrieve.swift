@@ -100,6 +100,7 @@ enum Retrieve {
         o.stream = args.positionals.contains("-") ? 0 : nil
         run.terminal.json = args.has(CommonFlags.json)
         run.terminal.nulSeparated = args.has(CommonFlags.null)
+        Allocator.tuneForBatch()   // one data set after another: heap blocks reused, not mapped and faulted in each time
         return RetrieveEngine.run(o, run.context)
     }
 }

@@ -21,15 +21,18 @@ protocol Transport: AnyObject {
 
 /// Arrived instances made durable together and then stored as i2 receive stores them (rename into the
 /// layout) and printed: one syncfs per 32 instances or 64 MiB, and at the end of each request, where an
-/// fsync each costs one journal commit per instance. Nothing is printed before it is durable; a crash
-/// leaves only hidden files in the incoming directory; the node keeps its copy, so a rerun fetches
-/// whatever did not make it.
+/// fsync each costs one journal commit per instance. A full group is committed on a queue of its own
+/// while the next one arrives, so the flush to disk overlaps the transfer. Nothing is printed before it
+/// is durable; a crash leaves only hidden files in the incoming directory; the node keeps its copy, so a
+/// rerun fetches whatever did not make it.
 final class GroupCommit: @unchecked Sendable {
     private let store: InstanceStore
     private let durable: Bool
     private let incoming: String
     private let result: Reporter
     private let lock = NSLock()
+    /// Serial: groups are committed in arrival order, one at a time.
+    private let queue = DispatchQueue(label: "i2.retrieve.commit")
     private var pending: [(path: String, sop: String)] = []
     private var bytes = 0
     private var stored = 0, refused: [String] = []
@@ -43,17 +46,21 @@ final class GroupCommit: @unchecked Sendable {
 
     /// An arrived file (the data set complete); commits when the group is full. `sop` may be "" (unknown yet).
     func add(_ path: String, sop: String) {
-        let size = Int((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)??.intValue ?? 0)
+        // stat(2), not FileManager's attributes: those read /etc/passwd and /etc/group for the owner's names.
+        var st = stat()
+        let size = stat(path, &st) == 0 ? Int(st.st_size) : 0
         lock.lock()
         pending.append((path, sop))
         bytes += size
         let full = pending.count >= 32 || bytes >= 64 << 20
         lock.unlock()
-        if full { commit() }
+        if full { queue.async { self.commitPending() } }
     }
 
-    /// Makes what arrived durable, then moves it into place and prints it.
-    func commit() {
+    /// Makes everything that arrived durable, moves it into place and prints it; returns when done.
+    func commit() { queue.sync { commitPending() } }
+
+    private func commitPending() {
         lock.lock()
         let group = pending
         (pending, bytes) = ([], 0)
