@@ -128,6 +128,7 @@ final class DicomWebTests: E2ECase {
             XCTAssertTrue(rerun.stderr.contains("\(300 - before.count) fetched, \(before.count) already present, 0 failed"), "\(method): \(rerun.stderr)")
             XCTAssertEqual(E2E.lines(rerun.stdout).count, 300)
             XCTAssertEqual(try assertVisibleAreComplete(store, index), Set(index.keys), method)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store + "/.i2-incoming"), [], "\(method): the killed run's partial files")
         }
     }
 }

@@ -219,6 +219,10 @@ public enum RetrieveEngine: Engine {
         do { try FileManager.default.createDirectory(atPath: incoming, withIntermediateDirectories: true) } catch {
             throw I2Error(.storage, path: root, "cannot create the store: \(error.localizedDescription)")
         }
+        // What a killed retrieve (or receive) left in the incoming directory: partial files removed, as receive does at start.
+        store.recover(incoming: incoming, quarantine: StoreLayout.quarantine(root), stored: { _ in }, quarantined: { path, why in
+            context.events.warning("quarantined \(path): \(why)")
+        })
         let commit = GroupCommit(store: store, incoming: incoming, result: result)
         // Listing (C-FIND or QIDO-RS at the instance level) can cost the node more than the fetch: only
         // what the store may hold part of, or whose study UID the request needs, is listed first. The
