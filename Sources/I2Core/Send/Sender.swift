@@ -46,6 +46,9 @@ public struct SendOptions: Sendable {
         }
     }
 
+    /// Seconds before retry `n` (1, 2, …): --retry-delay doubled for each further one, at most `maxRetryDelay`.
+    func backoff(_ n: Int) -> Double { min(retryDelay * pow(2, Double(n - 1)), maxRetryDelay) }
+
     /// The node as messages name it.
     public var peerLabel: String { web?.label ?? destination.label }
     public var peerAddress: String { web?.url ?? destination.address }
@@ -204,7 +207,7 @@ public final class Sender {
     }
 
     /// Seconds to wait before retry `n` (1, 2, …): --retry-delay doubled for each further one, at most `maxRetryDelay`.
-    private func backoff(_ n: Int) -> Double { min(options.retryDelay * pow(2, Double(n - 1)), options.maxRetryDelay) }
+    private func backoff(_ n: Int) -> Double { options.backoff(n) }
 
     /// Opens an association, retrying transient failures with backoff while the batch's streak of
     /// failures allows. nil when it gave up (`gaveUp` says why).
@@ -304,10 +307,12 @@ public final class Sender {
         }
     }
 
-    /// Sleeps `seconds`, waking early on a stop request.
-    private func pause(_ seconds: Double) {
+    private func pause(_ seconds: Double) { Self.pause(seconds, stop: context.stop) }
+
+    /// Sleeps `seconds`, waking early on a stop request (both senders' backoff).
+    static func pause(_ seconds: Double, stop: StopToken) {
         let until = Date().addingTimeInterval(seconds)
-        while !stopping, Date() < until { usleep(UInt32(min(0.05, max(0, until.timeIntervalSinceNow)) * 1_000_000)) }
+        while !stop.isStopped, Date() < until { usleep(UInt32(min(0.05, max(0, until.timeIntervalSinceNow)) * 1_000_000)) }
     }
 
     private func format(_ s: Double) -> String { s == s.rounded() ? String(Int(s)) : String(format: "%.1f", s) }

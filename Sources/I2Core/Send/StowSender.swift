@@ -124,10 +124,9 @@ final class StowSender {
                     lastFailure = e.cause
                     gaveUp = why
                 } else {
-                    let delay = min(options.retryDelay * pow(2, Double(streak - 1)), options.maxRetryDelay)
+                    let delay = options.backoff(streak)
                     context.events.send(.log(.warning, "\(e.detail); sending the batch of \(batch.count) again in \(delay) s (retry \(streak) of \(options.retries))"))
-                    let until = Date().addingTimeInterval(delay)
-                    while !stopping, Date() < until { usleep(50_000) }
+                    Sender.pause(delay, stop: context.stop)
                 }
             } catch let e as I2Error where e.kind == .rejected {
                 // Refused without an HTTP answer (an untrusted certificate): later requests would be too.
