@@ -28,6 +28,9 @@ struct i2dcmx_file {
     /// walked every item of an enhanced file (5,000+ frames) each time. Read-only files only.
     std::unordered_map<Uint32, DcmObject *> nested;
     bool nestedBuilt = false;
+    /// A Segmentation's PerFrameFunctionalGroupsSequence, encoded (explicit VR little endian, undefined
+    /// lengths) by i2dcmx_seg_put_frames and written after the data set by i2dcmx_seg_save.
+    std::string perFrameEncoded;
     /// Every function that changes the data set calls this first: the indexes may point at freed elements.
     void changing() { readOnly = false; indexed = false; index.clear(); nestedBuilt = false; nested.clear(); }
 };

@@ -7,20 +7,45 @@ extension NiftiImage {
     /// Reads a .nii or .nii.gz into a Volume (LPS), with intensity scaling applied.
     public static func readVolume(path: String) throws -> Volume {
         let image = try NiftiImage(path: path)
-        let rgb = image.datatypeCode == Int(DT_RGB24)   // dcm2niix's colour output: uint8 R, G, B per voxel
-        guard let type = rgb ? .uint8 : image.voxelType else {
+        var volume = try image.grid()
+        volume.data = try image.readData()
+        if volume.components == 3 { return volume }   // scl_* do not apply to RGB
+        applyScaling(&volume, slope: image.sclSlope, inter: image.sclInter)
+        return volume
+    }
+
+    /// A single-file .nii whose voxels can be used where they lie in the file (native byte order, no
+    /// scaling, scalar, whole, aligned to the voxel size): its grid (no data), the file mapped, and where
+    /// the voxels start in it. nil for anything else, which `readVolume` reads (and reports).
+    public static func mapVolume(path: String) throws -> (volume: Volume, file: MappedFile, offset: Int)? {
+        let image = try NiftiImage(path: path)
+        let n = image.nim.pointee
+        let volume = try image.grid()
+        let offset = Int(n.iname_offset), bytes = volume.voxelType.byteCount
+        guard volume.components == 1, let iname = n.iname, String(cString: iname) == path, nifti_is_gzfile(iname) == 0,
+              n.swapsize <= 1 || n.byteorder == nifti_short_order(),
+              image.sclSlope == 0 || !image.sclSlope.isFinite || (image.sclSlope == 1 && image.sclInter == 0),
+              offset >= 348, offset % bytes == 0, let file = MappedFile(path: path),
+              file.bytes.count - offset >= volume.byteCount else { return nil }
+        return (volume, file, offset)
+    }
+
+    /// The volume this header describes (size, type, geometry), without voxels.
+    private func grid() throws -> Volume {
+        let rgb = datatypeCode == Int(DT_RGB24)   // dcm2niix's colour output: uint8 R, G, B per voxel
+        guard let type = rgb ? .uint8 : voxelType else {
             throw I2Error(.badInput, path: path,
-                          "unsupported NIfTI datatype \(image.datatypeName) (code \(image.datatypeCode)); "
+                          "unsupported NIfTI datatype \(datatypeName) (code \(datatypeCode)); "
                           + "i2 reads uint8, int8, uint16, int16, uint32, int32, float32, float64 and RGB24")
         }
-        let d = image.dims
+        let d = dims
         if d[4...].contains(where: { $0 > 1 }) {
             throw I2Error(.badInput, path: path,
                           "NIfTI images with more than 4 dimensions are not supported (dim[1...7] = \(d))")
         }
         let size = d[3] > 1 ? Array(d[0..<4]) : Array(d[0..<3])
 
-        let affine = image.affineRAS
+        let affine = affineRAS
         guard affine.joined().allSatisfy({ $0.isFinite }) else {
             throw I2Error(.badInput, path: path, "the voxel-to-world transform has non-finite entries")
         }
@@ -29,11 +54,9 @@ extension NiftiImage {
         spacing = spacing.map { $0 > 0 ? $0 : 1 }
         if !(origin.x.isFinite && origin.y.isFinite && origin.z.isFinite) { origin = .zero }
 
-        var volume = Volume(size: size, spacing: spacing, origin: origin, direction: direction,
-                            voxelType: type, data: try image.readData())
-        if image.timeStep.isFinite && image.timeStep > 0 { volume.timeStep = image.timeStep }
-        if rgb { volume.components = 3; return volume }   // scl_* do not apply to RGB
-        applyScaling(&volume, slope: image.sclSlope, inter: image.sclInter)
+        var volume = Volume(size: size, spacing: spacing, origin: origin, direction: direction, voxelType: type, data: [])
+        if timeStep.isFinite && timeStep > 0 { volume.timeStep = timeStep }
+        if rgb { volume.components = 3 }
         return volume
     }
 

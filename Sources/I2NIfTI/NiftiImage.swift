@@ -6,7 +6,7 @@ import Foundation
 import I2Model
 
 public final class NiftiImage {
-    private let nim: UnsafeMutablePointer<nifti_image>
+    let nim: UnsafeMutablePointer<nifti_image>
     public let path: String
 
     /// Reads and validates the header of a .nii / .nii.gz. Voxels are read later by `readData()`.

@@ -17,6 +17,15 @@ final class HashTests: XCTestCase {
         XCTAssertNotEqual(Hash.hex(""), Hash.hex([0]), "the length counts")
     }
 
+    /// The digest is what i2 has always computed: UIDs seeded from it must not change between versions,
+    /// or a rerun after an upgrade adds a second SEG to the PACS instead of replacing the first. The
+    /// values come from an independent Python implementation of the algorithm in Hash.swift's header.
+    func testDigestMatchesAnIndependentImplementation() {
+        XCTAssertEqual(Hash.hex([]), "11d21a5a830afe0eeda5e9acf13b8a9e")
+        XCTAssertEqual(Hash.hex("abc"), "3ff41e8df7ea9da66c413138d9b2da3d")
+        XCTAssertEqual(Hash.hex(Array(0..<100)), "659c918a6d4c34745ff21feea1cb7604")
+    }
+
     func testNoCollisionsAmongNearIdenticalInputs() {
         var seen = Set<[UInt8]>()
         var n = 0

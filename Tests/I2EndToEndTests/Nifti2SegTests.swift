@@ -127,28 +127,48 @@ final class Nifti2SegTests: E2ECase {
     /// A label map stored with its axes in another order (reversed columns or slices, other tools'
     /// orders; permuted, as dcm2niix reorients 3-D acquisitions such as a sagittal MPRAGE to the nearest
     /// RAS order) still lies on the reference grid: it is placed by its geometry, and reads back as the
-    /// label map in i2 convert's order, voxel for voxel.
+    /// label map in i2 convert's order, voxel for voxel. Each order both compressed and as a plain .nii,
+    /// whose voxels are scanned where they lie in the file (mapped) rather than read and moved; and the
+    /// SEG's UIDs depend on the labels, not on the order or the form they came in.
     func testLabelMapWithAxesInAnotherOrderIsPlacedByItsGeometry() throws {
         let labels = try makeFourLabelMap(), ref = fixture("23x38x3/image")
-        for (flips, order) in [("0", "0,1,2"), ("2", "0,1,2"), ("0,2", "0,1,2"), ("", "1,0,2"), ("1", "2,0,1"), ("0,1,2", "2,1,0")] {
-            let name = "f\(flips)-p\(order)".replacingOccurrences(of: ",", with: "")
-            let moved = path(name + ".nii.gz")
-            _ = try E2E.pyCode("""
-                import sys, numpy as np, nibabel as nib
-                img = nib.load(sys.argv[1]); a = np.asanyarray(img.dataobj); affine = img.affine.copy()
-                for ax in [int(x) for x in sys.argv[3].split(",") if x]:
+        let original = path("original.dcm")
+        try E2E.i2(["nifti2seg", "--ref", ref, "--meta", Self.fourLabels, labels, "-o", original])
+        let orders = [("", "0,1,2"), ("0", "0,1,2"), ("1", "0,1,2"), ("2", "0,1,2"), ("1,2", "0,1,2"), ("0,2", "0,1,2"),
+                      ("", "1,0,2"), ("1", "2,0,1"), ("0,1,2", "2,1,0")]
+        let cases = orders.flatMap { o in [".nii.gz", ".nii"].map { (o.0, o.1, "f\(o.0)-p\(o.1)".replacingOccurrences(of: ",", with: "") + $0.replacingOccurrences(of: ".", with: "-"), $0) } }
+        _ = try E2E.pyCode("""
+            import sys, numpy as np, nibabel as nib
+            img = nib.load(sys.argv[1])
+            for spec in sys.argv[2:]:
+                flips, order, out = spec.split(";")
+                a = np.asanyarray(img.dataobj); affine = img.affine.copy()
+                for ax in [int(x) for x in flips.split(",") if x]:
                     a = np.flip(a, ax)
                     affine[:3, 3] += affine[:3, ax] * (a.shape[ax] - 1)
                     affine[:3, ax] *= -1
-                order = [int(x) for x in sys.argv[4].split(",")]
+                order = [int(x) for x in order.split(",")]
                 a = np.transpose(a, order); affine[:3, :3] = affine[:3, order]
-                nib.save(nib.Nifti1Image(np.ascontiguousarray(a), affine), sys.argv[2])
-                """, [labels, moved, flips, order])
-            let seg = path(name + ".dcm"), back = path(name + "-back.nii.gz")
+                nib.save(nib.Nifti1Image(np.ascontiguousarray(a), affine), out)
+            """, [labels] + cases.map { "\($0.0);\($0.1);" + path($0.2 + $0.3) })
+        var segs = [original]
+        for (_, _, name, suffix) in cases {
+            let moved = path(name + suffix), seg = path(name + ".dcm"), back = path(name + "-back.nii.gz")
             try E2E.i2(["nifti2seg", "--ref", ref, "--meta", Self.fourLabels, moved, "-o", seg])
             try E2E.i2(["seg2nifti", seg, "-o", back, "--ref", ref])
             try E2E.assertSameImage(back, labels)
+            // With the overlay the maps are read as volumes and moved into the frames' order instead.
+            let dir = path(name + "-objects")
+            try E2E.i2(["nifti2seg", "--ref", ref, "--meta", Self.fourLabels, moved, "--as", "seg,overlay", "-o", dir])
+            segs += [seg, dir + "/seg.dcm"]
         }
+        let uids = try E2E.pyCode("""
+            import sys, pydicom
+            for p in sys.argv[1:]:
+                d = pydicom.dcmread(p, stop_before_pixels=True); print(d.SeriesInstanceUID, d.SOPInstanceUID)
+            """, segs)
+        XCTAssertEqual(Set(E2E.lines(uids)).count, 1, "the same labels on the same slices, however stored or read: \(uids)")
+        XCTAssertEqual(E2E.lines(uids).count, segs.count)
     }
 
     /// A 3-D acquisition (Philips enhanced B0 map): i2 convert reorients it as dcm2niix does (its columns

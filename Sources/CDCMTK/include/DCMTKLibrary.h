@@ -17,7 +17,7 @@ typedef struct i2dcmx_file i2dcmx_file;
 typedef struct i2dcmx_frames i2dcmx_frames;
 
 /// Bumped with any change to the list or to a struct it passes (6: TLS settings in the SCU and SCP structs; 7: the SCP event callback): the loader refuses a library built from another list.
-#define I2DCMTK_LIBRARY_VERSION 7
+#define I2DCMTK_LIBRARY_VERSION 8
 
 // X(return type, name, parameters, arguments)
 #define I2DCMTK_FUNCTIONS(X) \

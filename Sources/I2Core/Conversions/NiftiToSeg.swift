@@ -58,10 +58,9 @@ public enum Nifti2SegOutcome: Sendable, Equatable {
     case empty
 }
 
-/// The label maps and their content hashes, each handed from a worker thread after DispatchGroup.wait.
+/// The label maps, handed from a worker thread after DispatchGroup.wait.
 private final class ReadResult: @unchecked Sendable {
-    var value: Result<[Volume], Error> = .failure(CancellationError())
-    var hashes: [String] = []
+    var value: Result<[LabelMap], Error> = .failure(CancellationError())
 }
 
 public enum NiftiToSeg: Engine {
@@ -104,30 +103,34 @@ public enum NiftiToSeg: Engine {
         DicomEnvironment.preload()   // every object is written through DCMTK: loaded while the inputs are read
         // The label maps are read on one core while the reference headers are scanned on the others:
         // inflating a .nii.gz runs on one core only. Read errors are reported first.
+        // The overlay and the report read the label maps as volumes in the frames' order; the SEG and the
+        // structure set scan them as they are stored: a plain .nii mapped, not read.
+        let asVolumes = o.objects.contains(.overlay) || o.objects.contains(.sr)
         let read = ReadResult()
         let reading = DispatchGroup()
         DispatchQueue.global().async(group: reading) {
             read.value = Result {
-                try o.inputs.map { path -> Volume in
+                try o.inputs.map { path -> LabelMap in
                     guard FileManager.default.fileExists(atPath: path) else { throw I2Error(.storage, path: path, "no such file") }
-                    let v = try VolumeIO.read(path: path, options: o.read)
+                    let m = try LabelMap.read(path: path, options: o.read, map: !asVolumes)
+                    let v = m.grid
                     guard v.size.count == 3 || (v.size.count == 4 && v.size[3] == 1) else {
                         throw I2Error(.badInput, path: path, "a \(v.size.count)-D image: a label map must be 3-D")
                     }
                     guard v.components == 1 else { throw I2Error(.badInput, path: path, "an RGB image: a label map must be scalar") }
-                    return v
+                    return m
                 }
             }
         }
         let candidates = Result { try SegReference.scan(o.reference, threads: ProcessInfo.processInfo.activeProcessorCount - 1) }
         reading.wait()
-        var volumes = try read.value.get()
+        var maps = try read.value.get()
         read.value = .failure(CancellationError())   // the only reference left: reversing rows below is in place, not a copy
         guard FileManager.default.fileExists(atPath: o.reference) else {
             throw I2Error(.storage, path: o.reference, "reference series: no such file or directory")
         }
         let ref: SegReference
-        do { ref = try SegReference.select(candidates.get(), matching: volumes[0]) } catch let e as I2Error {
+        do { ref = try SegReference.select(candidates.get(), matching: maps[0].grid) } catch let e as I2Error {
             // A label map drawn on `i2 convert`'s output lies on the reference grid in another axis order:
             // dcm2niix's (the rows reversed; 3-D acquisitions reoriented to the nearest RAS order, which
             // may permute the axes), or another tool's (slices stored the other way). Any order whose
@@ -135,29 +138,24 @@ public enum NiftiToSeg: Engine {
             // so a match is exact, and every voxel stays where it is.
             var found: (SegReference, [(axis: Int, reversed: Bool)])?
             for stack in try candidates.get().stacks {
-                guard let plan = Ortho.alignment(of: volumes[0], to: SeriesAssembly.geometry(stack).direction) else { continue }
-                var grid = volumes[0]
-                grid.data = []   // the grid only
+                guard let plan = Ortho.alignment(of: maps[0].grid, to: SeriesAssembly.geometry(stack).direction) else { continue }
+                var grid = maps[0].grid
                 Ortho.apply(plan, to: &grid, voxels: false)
                 if let r = try? SegReference.select(candidates.get(), matching: grid) { found = (r, plan); break }
             }
             guard let (r, plan) = found else { throw e.at(o.inputs[0]) }
             ref = r
-            for i in volumes.indices { Ortho.apply(plan, to: &volumes[i]) }
+            for i in maps.indices { maps[i].align(plan, moveVoxels: asVolumes) }
         }
-        for (i, v) in volumes.enumerated().dropFirst() {
-            if let why = SegReference.mismatch(v, stack: ref.stack, geometry: ref.geometry) {
+        for (i, m) in maps.enumerated().dropFirst() {
+            if let why = SegReference.mismatch(m.grid, stack: ref.stack, geometry: ref.geometry) {
                 throw I2Error(.badInput, path: o.inputs[i], "not on the grid of the reference series: \(why)")
             }
         }
-        // The default UID seed hashes the label maps (one core, sequential): done while the labels are
-        // listed and the data set is built, and the UIDs set last.
-        let hashing = DispatchGroup()
-        if o.uidSeed == nil {
-            DispatchQueue.global().async(group: hashing) { [volumes] in read.hashes = volumes.map { Hash.hex($0.data) } }
-        }
-        let hashes = { hashing.wait(); return read.hashes }
-        let presence = try zip(volumes, o.inputs).map { try LabelScan.presence($0, path: $1) }
+        // The labels per slice, and each map's content hash for the default UID seed.
+        let scans = try zip(maps, o.inputs).map { try LabelScan.presence($0, path: $1) }
+        let presence = scans.map(\.labels)
+        let hashes = scans.map(\.hash)
         var plan = try SegPlan(options: o, metadata: metadata, presence: presence, warn: warn)
         if plan.isEmpty && !o.writeEmptyResult { return .empty }
         if plan.isEmpty { plan.recordEmpty(metadata: metadata, inputs: o.inputs.count) }
@@ -175,12 +173,12 @@ public enum NiftiToSeg: Engine {
         var written: [DerivedObject: [String]] = [:]
         for object in o.objects.sorted(by: { ($0 == .seg ? 1 : 0) < ($1 == .seg ? 1 : 0) }) {
             switch object {
-            case .seg: try writeSEG(o, plan: plan, volumes: &volumes, ref: ref, metadata: metadata, hashes: hashes)
-            case .rtstruct: try writeStructureSet(o, metadata: metadata, presence: presence, volumes: volumes, ref: ref,
-                                                  hashes: hashes(), warn: warn)
-            case .sr: try writeReport(o, plan: plan, volumes: volumes, ref: ref, metadata: metadata, hashes: hashes())
+            case .seg: try writeSEG(o, plan: plan, volumes: &maps, ref: ref, metadata: metadata, hashes: hashes)
+            case .rtstruct: try writeStructureSet(o, metadata: metadata, presence: presence, volumes: maps, ref: ref,
+                                                  hashes: hashes, warn: warn)
+            case .sr: try writeReport(o, plan: plan, volumes: maps.map(\.volume), ref: ref, metadata: metadata, hashes: hashes)
             case .overlay:
-                written[object] = try writeOverlay(o, plan: plan, volumes: volumes, ref: ref, metadata: metadata, hashes: hashes())
+                written[object] = try writeOverlay(o, plan: plan, volumes: maps.map(\.volume), ref: ref, metadata: metadata, hashes: hashes)
                 continue
             }
             written[object] = [o.path(of: object)]
@@ -188,21 +186,21 @@ public enum NiftiToSeg: Engine {
         return .written(o.objects.flatMap { written[$0] ?? [] })
     }
 
-    /// The DICOM-SEG of `plan` at o.path(of: .seg). Frees `volumes` once the frames are made. `hashes`
-    /// waits for the label maps' hashes, needed only for the UIDs, once the data set is built.
-    static func writeSEG(_ o: Nifti2SegOptions, plan: SegPlan, volumes: inout [Volume], ref: SegReference,
-                         metadata: SegmentMetadata, hashes: () -> [String]) throws {
+    /// The DICOM-SEG of `plan` at o.path(of: .seg). Frees `volumes` once the frames are made. `hashes`:
+    /// the label maps' content hashes, for the default UID seed.
+    static func writeSEG(_ o: Nifti2SegOptions, plan: SegPlan, volumes: inout [LabelMap], ref: SegReference,
+                         metadata: SegmentMetadata, hashes: [String]) throws {
         let output = o.path(of: .seg)
         var seg = Segmentation(segmentationType: o.type, segments: plan.segments, frames: plan.frames,
                                sourceSlices: ref.sources, rows: ref.stack.first.rows, columns: ref.stack.first.columns)
         try describe(&seg, o: o, ref: ref, metadata: metadata)
         let writer = try SegmentationWriter(seg, reference: ref.file, path: output)
         setUIDs(&seg, o: o, refSeries: ref.stack.first.seriesInstanceUID,
-                contentHashes: hashes() + [contentOptions(o, sources: ref.sources)])
+                contentHashes: hashes + [contentOptions(o, sources: ref.sources)])
         try writer.setUIDs(seg)
         if o.inputs.count > 1 {
             // Only masks can overlap; known from the voxels, and needed before the data set is saved.
-            try writer.setOverlap(plan.overlap(volumes, npix: seg.rows * seg.columns) ? .yes : .no)
+            try writer.setOverlap(plan.overlap(volumes) ? .yes : .no)
         }
         try AtomicFile.write(to: output) { tmp in
             let npix = seg.rows * seg.columns
@@ -308,7 +306,7 @@ public enum NiftiToSeg: Engine {
 
     /// The RT Structure Set of the label maps at o.path(of: .rtstruct): the segments a BINARY SEG without
     /// empty frames would have, as ROIs with their contours.
-    static func writeStructureSet(_ o: Nifti2SegOptions, metadata: SegmentMetadata, presence: [[[Int]]], volumes: [Volume],
+    static func writeStructureSet(_ o: Nifti2SegOptions, metadata: SegmentMetadata, presence: [[[Int]]], volumes: [LabelMap],
                                   ref: SegReference, hashes: [String], warn: (String) -> Void) throws {
         var binary = o
         binary.type = .binary

@@ -8,7 +8,7 @@ import I2Model
 enum ContourPlan {
     /// The ROIs and contours of `plan` (a BINARY plan) over `volumes`, on the grid of `seg` (its source
     /// slices, orientation and pixel spacing). Slices are traced on every core.
-    static func structureSet(_ plan: SegPlan, volumes: [Volume], seg: Segmentation) throws -> StructureSet {
+    static func structureSet(_ plan: SegPlan, volumes: [LabelMap], seg: Segmentation) throws -> StructureSet {
         var set = StructureSet()
         set.sourceSlices = seg.sourceSlices
         set.rois = plan.segments.map { s in

@@ -99,7 +99,7 @@ struct SegPlan {
     }
 
     /// Whether any voxel belongs to segments of two inputs (several masks; one label map cannot overlap).
-    func overlap(_ volumes: [Volume], npix: Int) -> Bool {
+    func overlap(_ volumes: [LabelMap]) -> Bool {
         guard volumes.count > 1 else { return false }
         var occupied = [UInt8](repeating: 0, count: (volumes[0].voxelCount + 7) / 8)
         var found = false
@@ -107,7 +107,7 @@ struct SegPlan {
             for (file, v) in volumes.enumerated() {
                 segmentOf[file].withUnsafeBufferPointer { so in
                     LabelScan.typed(v) { labels in
-                        for k in 0..<slices where labels.occupy(slice: k, npix: npix, segmentOf: so.baseAddress!, occupied: occ.baseAddress!) {
+                        for k in 0..<slices where labels.occupy(slice: k, segmentOf: so.baseAddress!, occupied: occ.baseAddress!) {
                             found = true
                         }
                     }
@@ -120,7 +120,7 @@ struct SegPlan {
     /// Makes every frame's pixels, slices in parallel, and hands each frame once to `emit(frame, bytes)`
     /// (from worker threads): BINARY bits LSB first, padded to a whole byte; LABELMAP 8/16-bit segment
     /// numbers. A worker holds one slice's frames at a time, so the pixel data is never whole in memory.
-    func produce(_ volumes: [Volume], seg: Segmentation, emit: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+    func produce(_ volumes: [LabelMap], seg: Segmentation, emit: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
         guard !frames.isEmpty else { return }
         let npix = seg.rows * seg.columns
         let labelmap = type == .labelmap
@@ -144,7 +144,7 @@ struct SegPlan {
                         if labelmap {
                             LabelScan.typed(volumes[0]) { labels in
                                 numberOf.withUnsafeBufferPointer { nb in
-                                    labels.labels(slice: k, npix: npix, numberOf: nb.baseAddress!, into: buffer.baseAddress!, sixteen: seg.bitsAllocated == 16)
+                                    labels.labels(slice: k, numberOf: nb.baseAddress!, into: buffer.baseAddress!, sixteen: seg.bitsAllocated == 16)
                                 }
                             }
                         } else {
@@ -154,7 +154,7 @@ struct SegPlan {
                                 segmentOf[file].withUnsafeBufferPointer { so in
                                     placeOf.withUnsafeBufferPointer { po in
                                         LabelScan.typed(v) { labels in
-                                            labels.pack(slice: k, npix: npix, segmentOf: so.baseAddress!, frameOf: po.baseAddress!,
+                                            labels.pack(slice: k, segmentOf: so.baseAddress!, frameOf: po.baseAddress!,
                                                         frameBits: frameBytes * 8, bits: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
                                         }
                                     }
@@ -176,7 +176,7 @@ struct SegPlan {
 
     /// The native pixel data whole (BINARY frames packed across byte boundaries): for frames whose pixel
     /// count is not a multiple of 8, where frames share bytes and cannot be written one by one.
-    func packed(_ volumes: [Volume], seg: Segmentation) -> [UInt8] {
+    func packed(_ volumes: [LabelMap], seg: Segmentation) -> [UInt8] {
         let npix = seg.rows * seg.columns
         var bits = [UInt8](repeating: 0, count: seg.pixelDataLength)
         var frameOf = [Int32](repeating: -1, count: max(segments.count, 1) * slices)   // [slice][segment]
@@ -187,7 +187,7 @@ struct SegPlan {
                     segmentOf[file].withUnsafeBufferPointer { so in
                         LabelScan.typed(v) { labels in
                             for k in 0..<slices {
-                                labels.pack(slice: k, npix: npix, segmentOf: so.baseAddress!, frameOf: fo.baseAddress! + k * max(segments.count, 1),
+                                labels.pack(slice: k, segmentOf: so.baseAddress!, frameOf: fo.baseAddress! + k * max(segments.count, 1),
                                             frameBits: npix, bits: out.baseAddress!)
                             }
                         }
