@@ -188,19 +188,48 @@ public enum Gzip {
     /// member by member straight into the result. nil when the stream does not decompress to exactly
     /// skip + count bytes (callers then read with zlib, which says what is wrong).
     public static func inflateFile(_ path: String, skip: Int, count: Int) -> [UInt8]? {
+        guard count > 0 else { return nil }
+        return withMembers(path) { inflate in
+            // i2 writes the NIfTI header as a member of its own: when the first member is exactly the
+            // skipped part, the rest inflates straight into place; otherwise it is moved down afterwards.
+            var header = [UInt8](repeating: 0, count: skip)
+            if skip > 0, header.withUnsafeMutableBytes(inflate) {
+                var out = [UInt8].uninitialized(count)
+                return out.withUnsafeMutableBytes(inflate) ? out : nil
+            }
+            return nil
+        } ?? withMembers(path) { inflate in
+            var out = [UInt8].uninitialized(skip + count)
+            guard out.withUnsafeMutableBytes(inflate) else { return nil }
+            if skip > 0 {
+                out.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: $0.baseAddress! + skip, byteCount: count) }
+                out.removeLast(skip)
+            }
+            return out
+        }
+    }
+
+    /// The decompressed gzip file at `path` into `out`, which its members must fill (with libdeflate);
+    /// false when they do not.
+    public static func inflateFile(_ path: String, into out: UnsafeMutableRawBufferPointer) -> Bool {
+        out.count > 0 && withMembers(path) { inflate in inflate(out) ? true : nil } == true
+    }
+
+    /// Maps the file and runs `body` with a function that inflates the next members until they fill a
+    /// buffer exactly (false when they do not); nil when the file cannot be mapped or `body` gives nil.
+    private static func withMembers<R>(_ path: String, _ body: ((UnsafeMutableRawBufferPointer) -> Bool) -> R?) -> R? {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, st.st_size > 0, count > 0,
+        guard fstat(fd, &st) == 0, st.st_size > 0,
               let map = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else { return nil }
         defer { munmap(map, Int(st.st_size)) }
         guard let d = libdeflate_alloc_decompressor() else { return nil }
         defer { libdeflate_free_decompressor(d) }
         let input = UnsafeRawBufferPointer(start: map, count: Int(st.st_size))
         var consumed = 0
-        /// Inflates the members that fill `out` exactly; false when they do not.
-        func inflate(into out: UnsafeMutableRawBufferPointer) -> Bool {
+        return body { out in
             var filled = 0
             while filled < out.count && consumed < input.count {
                 var used = 0, made = 0
@@ -212,20 +241,5 @@ public enum Gzip {
             }
             return filled == out.count
         }
-        // i2 writes the NIfTI header as a member of its own: when the first member is exactly the
-        // skipped part, the rest inflates straight into place; otherwise it is moved down afterwards.
-        var header = [UInt8](repeating: 0, count: skip)
-        if skip > 0, header.withUnsafeMutableBytes(inflate) {
-            var out = [UInt8].uninitialized(count)
-            return out.withUnsafeMutableBytes(inflate) ? out : nil
-        }
-        consumed = 0
-        var out = [UInt8].uninitialized(skip + count)
-        guard out.withUnsafeMutableBytes(inflate) else { return nil }
-        if skip > 0 {
-            out.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: $0.baseAddress! + skip, byteCount: count) }
-            out.removeLast(skip)
-        }
-        return out
     }
 }

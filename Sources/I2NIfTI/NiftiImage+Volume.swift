@@ -1,6 +1,7 @@
 // Volume ⇄ NIfTI-1: dimensions, datatypes, scl_slope/scl_inter, and geometry. NIfTI stores a voxel →
 // RAS affine; Volume is LPS, so the affine is flipped on the way in and out (Geometry.flipLPSRAS).
 internal import CNIfTI
+import Foundation
 import I2Model
 
 extension NiftiImage {
@@ -14,19 +15,28 @@ extension NiftiImage {
         return volume
     }
 
-    /// A single-file .nii whose voxels can be used where they lie in the file (native byte order, no
-    /// scaling, scalar, whole, aligned to the voxel size): its grid (no data), the file mapped, and where
-    /// the voxels start in it. nil for anything else, which `readVolume` reads (and reports).
-    public static func mapVolume(path: String) throws -> (volume: Volume, file: MappedFile, offset: Int)? {
+    /// A .nii or .nii.gz whose voxels can be used as stored (native byte order, no scaling, scalar, whole,
+    /// aligned to the voxel size), outside a Swift array: its grid (no data), the bytes, and where the
+    /// voxels start in them. A .nii is mapped; a .nii.gz is inflated into memory whose pages another
+    /// thread faults in ahead of the inflater. nil for anything else, which `readVolume` reads (and reports).
+    public static func mapVolume(path: String) throws -> (volume: Volume, bytes: MappedBytes, offset: Int)? {
         let image = try NiftiImage(path: path)
         let n = image.nim.pointee
         let volume = try image.grid()
         let offset = Int(n.iname_offset), bytes = volume.voxelType.byteCount
-        guard volume.components == 1, let iname = n.iname, String(cString: iname) == path, nifti_is_gzfile(iname) == 0,
+        guard volume.components == 1, let iname = n.iname, String(cString: iname) == path,
               n.swapsize <= 1 || n.byteorder == nifti_short_order(),
               image.sclSlope == 0 || !image.sclSlope.isFinite || (image.sclSlope == 1 && image.sclInter == 0),
-              offset >= 348, offset % bytes == 0, let file = MappedFile(path: path),
-              file.bytes.count - offset >= volume.byteCount else { return nil }
+              offset >= 348, offset % bytes == 0 else { return nil }
+        if nifti_is_gzfile(iname) != 0 {
+            // A claim beyond what deflate can expand to is refused by readData, with its message.
+            var st = stat()
+            guard stat(iname, &st) == 0, volume.byteCount / 1032 <= Int(st.st_size),
+                  let memory = MappedBytes(anonymous: offset + volume.byteCount),
+                  Gzip.inflateFile(path, into: memory.bytes) else { return nil }
+            return (volume, memory, offset)
+        }
+        guard let file = MappedBytes(file: path), file.bytes.count - offset >= volume.byteCount else { return nil }
         return (volume, file, offset)
     }
 

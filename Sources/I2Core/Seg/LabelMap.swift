@@ -1,6 +1,6 @@
-// LabelMap: a label map as nifti2seg scans it. The voxels are read into memory, or for a plain .nii
-// used where they lie: the file's pages mapped read-only, so a 157 MB map is neither copied nor
-// zero-filled first. `grid` is the geometry in the reference frames' order; the stored array may run
+// LabelMap: a label map as nifti2seg scans it. The voxels are read into memory, or for a NIfTI file
+// held as MappedBytes: a .nii's pages mapped read-only, so a 157 MB map is neither copied nor
+// zero-filled first; a .nii.gz inflated into memory faulted in ahead of the inflater. `grid` is the geometry in the reference frames' order; the stored array may run
 // the other way along rows (i2 convert's and dcm2niix's order) or slices (another tool's), which the
 // scans (LabelBuffer) follow instead of moving the voxels. Orders that permute or mirror within rows
 // are moved into frame order once (Ortho.apply), as are maps the overlay and the report read as volumes.
@@ -11,7 +11,7 @@ struct LabelMap {
     /// The geometry on the frames' grid (no voxels).
     private(set) var grid: Volume
     private var owned: [UInt8]
-    private var mapped: (file: MappedFile, offset: Int)?
+    private var mapped: (bytes: MappedBytes, offset: Int)?
     /// The stored rows run against the frames' rows (the last row first).
     private(set) var rowsReversed = false
     /// The stored slices run against the frames' slices.
@@ -24,15 +24,15 @@ struct LabelMap {
         self.init(grid: grid, owned: v.data, mapped: nil)
     }
 
-    private init(grid: Volume, owned: [UInt8], mapped: (file: MappedFile, offset: Int)?) {
+    private init(grid: Volume, owned: [UInt8], mapped: (bytes: MappedBytes, offset: Int)?) {
         self.grid = grid
         self.owned = owned
         self.mapped = mapped
     }
 
-    /// Reads `path`; a plain .nii with `map` is mapped when its voxels can be used as stored.
+    /// Reads `path`; a NIfTI file with `map` is held as MappedBytes when its voxels can be used as stored.
     static func read(path: String, options: ReadOptions, map: Bool) throws -> LabelMap {
-        if map, FileFormat(path: path) == .nifti, let (grid, file, offset) = try NiftiImage.mapVolume(path: path) {
+        if map, [.nifti, .niftiGz].contains(FileFormat(path: path)), let (grid, file, offset) = try NiftiImage.mapVolume(path: path) {
             return LabelMap(grid: grid, owned: [], mapped: (file, offset))
         }
         var v = try VolumeIO.read(path: path, options: options)
