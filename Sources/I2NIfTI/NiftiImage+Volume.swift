@@ -33,11 +33,20 @@ extension NiftiImage {
             var st = stat()
             guard stat(iname, &st) == 0, volume.byteCount / 1032 <= Int(st.st_size),
                   let memory = MappedBytes(anonymous: offset + volume.byteCount),
-                  Gzip.inflateFile(path, into: memory.bytes) else { return nil }
+                  Gzip.inflateFile(path, into: memory.bytes), Self.startsWithHeader(memory.bytes) else { return nil }
             return (volume, memory, offset)
         }
-        guard let file = MappedBytes(file: path), file.bytes.count - offset >= volume.byteCount else { return nil }
+        // The bytes must be the header nifticlib read: a gzip stream named .nii (which znzlib inflates
+        // unasked) would otherwise be taken for voxels.
+        guard let file = MappedBytes(file: path), file.bytes.count - offset >= volume.byteCount, Self.startsWithHeader(file.bytes) else { return nil }
         return (volume, file, offset)
+    }
+
+    /// Whether `bytes` start with a NIfTI-1 or NIfTI-2 header (sizeof_hdr 348 or 540, either byte order).
+    static func startsWithHeader(_ bytes: UnsafeMutableRawBufferPointer) -> Bool {
+        guard bytes.count >= 4 else { return false }
+        let size = bytes.loadUnaligned(as: UInt32.self)
+        return [348, 540].contains(size) || [348, 540].contains(size.byteSwapped)
     }
 
     /// The volume this header describes (size, type, geometry), without voxels.
