@@ -81,7 +81,7 @@ enum StructureSetToNifti {
             var v = grid.volume
             v.voxelType = type
             v.data = try [UInt8].allocated(npix * slices * type.byteCount, for: path)
-            v.data.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) }
+            v.data.withUnsafeMutableBytes([UInt8].zeroFill)
             return v
         }
         let descriptions = order.map { r -> SegmentDescription in

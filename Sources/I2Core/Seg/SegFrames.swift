@@ -77,7 +77,7 @@ enum SegFrames {
             var v = grid.volume
             let labels = seg.segments.map(\.description.labelID)
             v.voxelType = labelType(labels)
-            v.data = [UInt8](repeating: 0, count: v.voxelCount * v.voxelType.byteCount)
+            v.data = [UInt8].zeroed(v.voxelCount * v.voxelType.byteCount)
             switch v.voxelType {
             case .uint8: try fillLabelMap(seg, pixels, grid, &v.data, UInt8.self)
             case .uint16: try fillLabelMap(seg, pixels, grid, &v.data, UInt16.self)
@@ -110,8 +110,8 @@ enum SegFrames {
         var v = grid.volume
         let labels = seg.segments.map(\.description.labelID)
         v.voxelType = labelType(labels)
-        // Uninitialised: each slab zeroes its own part, so the pages are first touched on all cores.
-        v.data = [UInt8].uninitialized(v.voxelCount * v.voxelType.byteCount)
+        // Zero pages not yet touched: only the slices that frames land on are written (by all cores).
+        v.data = [UInt8].zeroed(v.voxelCount * v.voxelType.byteCount)
         switch v.voxelType {
         case .uint8: try fill(UInt8.self, seg, frames, grid, &v.data, threshold, slabBytes)
         case .uint16: try fill(UInt16.self, seg, frames, grid, &v.data, threshold, slabBytes)
@@ -153,7 +153,6 @@ enum SegFrames {
             failures.withUnsafeMutableBufferPointer { failed in
                 DispatchQueue.concurrentPerform(iterations: slabs) { slab in
                     let slices = (slab * slabSlices)..<min(grid.slices, (slab + 1) * slabSlices)
-                    (out.baseAddress! + slices.lowerBound * plane).initialize(repeating: 0, count: slices.count * plane)
                     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: scratchBytes, alignment: 8)
                     defer { scratch.deallocate() }
                     for k in slices {
@@ -244,7 +243,7 @@ enum SegFrames {
                         threshold: Double, probability: Bool) throws -> Volume {
         var v = grid.volume
         v.voxelType = probability ? .float32 : .uint8
-        v.data = [UInt8](repeating: 0, count: v.voxelCount * v.voxelType.byteCount)
+        v.data = [UInt8].zeroed(v.voxelCount * v.voxelType.byteCount)
         let plane = seg.rows * seg.columns
         let cut = probability ? 1 : cutoff(seg, threshold: threshold)
         let scale = 1 / Float(seg.maximumFractionalValue)
