@@ -40,7 +40,17 @@ let package = Package(
         .target(name: "I2NIfTI", dependencies: ["CNIfTI", "I2Model"]),
         .target(name: "I2Core", dependencies: ["I2Model", "I2DICOM", "I2NIfTI", "CCurl"]),
         .target(name: "I2CLI", dependencies: ["I2Core"]),
-        .executableTarget(name: "i2", dependencies: ["I2CLI"]),
+        // Start-up cost of each run (issue 10), in the release build (made with --static-swift-stdlib):
+        // linked non-PIE, so the loader applies none of the ~75,000 relative relocations a PIE of this
+        // size carries (Swift metadata, Foundation's tables) on pages it must copy to write; and with
+        // libstdc++ and the unwinder linked in (link/libstdc++.so says how). Not in debug builds: a
+        // non-PIE executable on the shared Swift runtime makes the loader warn on stderr about its
+        // protected functions.
+        .executableTarget(
+            name: "i2", dependencies: ["I2CLI"], exclude: ["link"],
+            linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie", "-L", Context.packageDirectory + "/Sources/i2/link"],
+                                          .when(configuration: .release))]
+        ),
         .target(name: "I2TestSupport", path: "Tests/I2TestSupport"),
         .testTarget(name: "I2ModelTests", dependencies: ["I2Model", "I2TestSupport"]),
         .testTarget(name: "I2DICOMTests", dependencies: ["I2DICOM", "I2TestSupport"]),
