@@ -50,7 +50,7 @@ enum LabelScan {
             present.withUnsafeMutableBufferPointer { out in
                 bad.withUnsafeMutableBufferPointer { badOut in
                     let o = out.baseAddress!, b = badOut.baseAddress!
-                    let chunks = min(nz, ProcessInfo.processInfo.activeProcessorCount * 2)
+                    let chunks = min(nz, Processors.active * 2)
                     DispatchQueue.concurrentPerform(iterations: max(chunks, 1)) { c in
                         var stamp = [Int32](repeating: -1, count: maxLabel + 1)
                         var k = c
