@@ -14,10 +14,10 @@ public enum CommandTable {
 
     public static func named(_ name: String) -> Command? { builders.first { $0.name == name }?.build() }
 
-    /// Flags of `i2` itself.
+    /// Flags of `i2` itself. `--generate`'s choices take the names alone: `i2 --version` builds no command.
     public static let versionFlag = Flag("version", short: "V", summary: "Print the version and exit")
     public static let generateFlag = Flag("generate", value: "WHAT", summary: "Print a generated file: the man pages or a shell completion script",
              details: "`man` prints man/i2.1; `man-SUB` prints man/i2-SUB.1; `complete-bash`, `complete-zsh` and `complete-fish` print the completion scripts. This is how man/ and completions/ are regenerated.",
-             choices: ["man", "complete-bash", "complete-zsh", "complete-fish", "readme-exit-status"] + all.map { "man-" + $0.name })
+             choices: ["man", "complete-bash", "complete-zsh", "complete-fish", "readme-exit-status"] + builders.map { "man-" + $0.name })
     public static let topFlags: [Flag] = [CommonFlags.help, versionFlag, generateFlag]
 }

@@ -62,7 +62,7 @@ struct DicomScan {
 
     /// Reads the headers of `files` (in parallel: DCMTK parsing dominates for big series), on `threads`
     /// threads (default: one per core).
-    init(files: [String], threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    init(files: [String], threads: Int = Processors.active) {
         var results = [Result<[SliceHeader], I2Error>?](repeating: nil, count: files.count)
         var damaged = [String?](repeating: nil, count: files.count)
         let firstFiles = FirstFiles()

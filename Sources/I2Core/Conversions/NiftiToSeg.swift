@@ -122,7 +122,7 @@ public enum NiftiToSeg: Engine {
                 }
             }
         }
-        let candidates = Result { try SegReference.scan(o.reference, threads: ProcessInfo.processInfo.activeProcessorCount - 1) }
+        let candidates = Result { try SegReference.scan(o.reference, threads: Processors.active - 1) }
         reading.wait()
         var maps = try read.value.get()
         read.value = .failure(CancellationError())   // the only reference left: reversing rows below is in place, not a copy

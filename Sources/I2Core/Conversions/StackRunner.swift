@@ -35,7 +35,7 @@ enum StackRunner {
     /// Runs `job(i)` for i in 0..<count, starting them in `order` (a permutation of the indices; default
     /// 0, 1, ...), and returns the results in index order; nil for jobs not started because `stop` was set.
     static func run<T>(_ count: Int, cost: (Int) -> Int, order: [Int]? = nil, stop: StopToken,
-                       threads: Int = ProcessInfo.processInfo.activeProcessorCount, _ job: (Int) -> T) -> [T?] {
+                       threads: Int = Processors.active, _ job: (Int) -> T) -> [T?] {
         let order = order ?? Array(0..<count)
         precondition(order.count == count, "the start order is a permutation of the jobs")
         var results = [T?](repeating: nil, count: count)

@@ -38,7 +38,7 @@ final class OutputFile {
     /// gzip input per round: Gzip.compress keeps every compressed member in memory until it returns, so
     /// a large volume is fed in windows (several 4 MB chunks per core) and written as it goes, keeping
     /// peak memory near volume + one window instead of volume + its compressed copy.
-    static let gzipWindow = max(32 << 20, ProcessInfo.processInfo.activeProcessorCount * (8 << 20))
+    static let gzipWindow = max(32 << 20, Processors.active * (8 << 20))
 
     init(_ path: String) throws {
         self.path = path

@@ -67,7 +67,7 @@ public enum BuiltinTools {
         guard lower <= upper else { throw I2Error(.usage, "threshold: lower (\(lower)) is above upper (\(upper))") }
         let n = v.size[0] * v.size[1] * v.size[2]
         var labels = [UInt8](repeating: 0, count: n)
-        let chunks = max(1, min(ProcessInfo.processInfo.activeProcessorCount, n / 1_000_000))
+        let chunks = max(1, min(Processors.active, n / 1_000_000))
         let per = (n + chunks - 1) / chunks
         labels.withUnsafeMutableBufferPointer { out in
             DispatchQueue.concurrentPerform(iterations: chunks) { c in

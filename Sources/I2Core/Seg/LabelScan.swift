@@ -60,7 +60,7 @@ enum LabelScan {
                 bad.withUnsafeMutableBufferPointer { badOut in
                     sums.withUnsafeMutableBufferPointer { sumOut in
                         let o = out.baseAddress!, b = badOut.baseAddress!, s = sumOut.baseAddress!
-                        let chunks = min(nz, ProcessInfo.processInfo.activeProcessorCount * 2)
+                        let chunks = min(nz, Processors.active * 2)
                         DispatchQueue.concurrentPerform(iterations: max(chunks, 1)) { c in
                             var stamp = [Int32](repeating: -1, count: maxLabel + 1)
                             var k = c

@@ -130,7 +130,7 @@ struct SegPlan {
         for (i, f) in frames.enumerated() { framesOn[f.slice].append(i) }
         let most = framesOn.map(\.count).max() ?? 0
         let numberOf = labelmap ? segmentOf[0].map { $0 < 0 ? Int32(0) : $0 + 1 } : []
-        let workers = min(slices, ProcessInfo.processInfo.activeProcessorCount)
+        let workers = min(slices, Processors.active)
         var failure = [Error?](repeating: nil, count: workers)
         failure.withUnsafeMutableBufferPointer { failed in
             let failedBase = failed.baseAddress!
