@@ -137,16 +137,30 @@ public enum Conversion: Engine {
             return directory == nil ? nil : Naming.name(options.namePattern, stack: stack, info: info)
         }
         let distinct = Set(names.compactMap { $0 }).count == names.compactMap({ $0 }).count && names.allSatisfy { $0.map { !usedNames.contains($0) } ?? true }
-        // Stacks of one multi-frame file (echoes, magnitude/phase) go one by one instead: they share its
-        // parsed header (the sidecar's LastFile below), which side by side each would parse again.
-        let ownFiles = Set(stacks.map(\.first.path)).count == stacks.count
-        if distinct && ownFiles && stacks.count > 1 {
-            scan.keptFile = nil   // each stack opens its own first file: a parsed file is not shared between threads
-            let longestFirst = kept.indices.sorted { StackRunner.work(kept[$0]) > StackRunner.work(kept[$1]) }
-            let outcomes = StackRunner.run(stacks.count, cost: { StackRunner.bytes(kept[$0]) }, order: longestFirst, stop: context.stop) { i in
-                convertStack(kept[i], diffusion: plans[i], name: names[i], directory: directory, scan: scan, options: options, last: nil)
+        // Stacks of one multi-frame file (echoes, magnitude/phase) go one by one, in a group of their own:
+        // they share its parsed header (the sidecar's LastFile), which side by side each would parse
+        // again. The groups convert side by side, results reported in stack order.
+        var groups: [[Int]] = [], groupOf: [String: Int] = [:]
+        for i in stacks.indices {
+            if let g = groupOf[stacks[i].first.path] { groups[g].append(i) } else { groupOf[stacks[i].first.path] = groups.count; groups.append([i]) }
+        }
+        if distinct && groups.count > 1 {
+            let kept0 = scan.keptFile
+            scan.keptFile = nil   // a parsed file is not shared between threads: the kept one goes to its file's group only
+            let work = groups.map { $0.map { StackRunner.work(kept[$0]) }.reduce(0, +) }
+            let longestFirst = groups.indices.sorted { work[$0] > work[$1] }
+            let outcomes = StackRunner.run(groups.count, cost: { g in groups[g].map { StackRunner.bytes(kept[$0]) }.max() ?? 0 },
+                                           order: longestFirst, stop: context.stop) { g -> [StackOutcome?] in
+                let own = kept0.flatMap { $0.path == stacks[groups[g][0]].first.path ? $0 : nil }
+                let last = options.sidecar && groups[g].count > 1 ? Sidecar.LastFile(own) : nil
+                return groups[g].map { i in
+                    context.stop.isStopped ? nil
+                        : convertStack(kept[i], diffusion: plans[i], name: names[i], directory: directory, scan: scan, options: options, last: last)
+                }
             }
-            for outcome in outcomes {
+            var byStack = [StackOutcome?](repeating: nil, count: stacks.count)
+            for (g, group) in groups.enumerated() { for (j, i) in group.enumerated() { byStack[i] = outcomes[g]?[j] } }
+            for outcome in byStack {
                 guard let outcome else { continue }   // stopped before it started
                 report(outcome, name: nil, usedNames: &usedNames)
             }
