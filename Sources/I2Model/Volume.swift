@@ -222,8 +222,8 @@ extension Array where Element == UInt8 {
     /// `count` zero bytes whose pages are not touched: the whole pages inside are given back to the
     /// kernel (MADV_DONTNEED: a private anonymous page then reads as zero until it is written), only the
     /// partial pages at either end are cleared. A sparse label map of 75 MB is mostly pages nobody
-    /// writes; zero-filling them, or reading them afterwards, cost 18,000 page faults, most of the time
-    /// of a sparse seg2nifti.
+    /// writes; zero-filling them cost 18,000 page faults, most of the time of a sparse seg2nifti. Call
+    /// `mapUntouched` once the writing is done.
     public static func zeroed(_ count: Int) -> [UInt8] {
         var out = uninitialized(count)
         out.withUnsafeMutableBytes(zeroFill)
@@ -232,18 +232,30 @@ extension Array where Element == UInt8 {
 
     /// Zeroes `raw` (private anonymous memory, as malloc's) as `zeroed` does.
     public static func zeroFill(_ raw: UnsafeMutableRawBufferPointer) {
-        guard let base = raw.baseAddress else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE))), at = Int(bitPattern: base)
-        let start = (at + page - 1) / page * page, end = (at + raw.count) / page * page
-        if end > start, madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED) == 0 {
-            // Every page mapped to the kernel's zero page at once (MADV_POPULATE_READ, Linux 5.14), so
-            // reading the untouched ones (a writer scanning for zero runs) takes no fault each.
-            _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, 22)
-            base.initializeMemory(as: UInt8.self, repeating: 0, count: start - at)
-            UnsafeMutableRawPointer(bitPattern: end)!.initializeMemory(as: UInt8.self, repeating: 0, count: at + raw.count - end)
+        guard let (base, start, end) = pages(raw) else { raw.initializeMemory(as: UInt8.self, repeating: 0); return }
+        if madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED) == 0 {
+            base.initializeMemory(as: UInt8.self, repeating: 0, count: start - Int(bitPattern: base))
+            UnsafeMutableRawPointer(bitPattern: end)!.initializeMemory(as: UInt8.self, repeating: 0, count: Int(bitPattern: base) + raw.count - end)
         } else {
             raw.initializeMemory(as: UInt8.self, repeating: 0)
         }
+    }
+
+    /// After writing into `zeroed` memory: the pages nothing wrote mapped to the kernel's zero page at
+    /// once (MADV_POPULATE_READ, Linux 5.14; a no-op where refused), so a reader of the whole buffer (the
+    /// .nii.gz writer's zero scan) takes no fault for each. Not before writing: a write to a page mapped
+    /// that way must replace it, and with other threads running each replacement interrupts every core.
+    public static func mapUntouched(_ raw: UnsafeRawBufferPointer) {
+        guard let (_, start, end) = pages(UnsafeMutableRawBufferPointer(mutating: raw)) else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, 22)
+    }
+
+    /// The whole pages inside `raw`: its base and their start and end addresses; nil when there are none.
+    private static func pages(_ raw: UnsafeMutableRawBufferPointer) -> (UnsafeMutableRawPointer, Int, Int)? {
+        guard let base = raw.baseAddress else { return nil }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE))), at = Int(bitPattern: base)
+        let start = (at + page - 1) / page * page, end = (at + raw.count) / page * page
+        return end > start ? (base, start, end) : nil
     }
 }
 

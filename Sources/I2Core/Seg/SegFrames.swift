@@ -84,6 +84,7 @@ enum SegFrames {
             default: try fillLabelMap(seg, pixels, grid, &v.data, UInt32.self)
             }
             v.reverse(axis: 1, voxels: false)
+            v.data.withUnsafeBytes([UInt8].mapUntouched)   // for the writer's zero scan
             return v
         }
         return try labelMap(seg, frames: { _, _ in (pixels, 0) }, grid: grid, threshold: threshold)
@@ -118,6 +119,7 @@ enum SegFrames {
         default: try fill(UInt32.self, seg, frames, grid, &v.data, threshold, slabBytes)
         }
         v.reverse(axis: 1, voxels: false)
+        v.data.withUnsafeBytes([UInt8].mapUntouched)   // for the writer's zero scan
         return v
     }
 
@@ -156,6 +158,9 @@ enum SegFrames {
                     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: scratchBytes, alignment: 8)
                     defer { scratch.deallocate() }
                     for k in slices {
+                        // A slice frames land on is written whole (its rows reversed below): its pages
+                        // taken by writing first, so none is first mapped to the zero page by a read.
+                        if !onSlice[k].isEmpty { (out.baseAddress! + k * plane).update(repeating: 0, count: plane) }
                         for i in onSlice[k] {
                             var pixel = -1
                             do {
@@ -273,6 +278,7 @@ enum SegFrames {
                 }
             }
         }
+        v.data.withUnsafeBytes([UInt8].mapUntouched)   // for the writer's zero scan
         return v
     }
 }
