@@ -36,7 +36,7 @@ enum Hash {
     static func hex(_ text: String) -> String { hex(Array(text.utf8)) }
 
     /// murmur3's fmix64: every input bit flips each output bit with probability about 1/2.
-    private static func fmix(_ x: UInt64) -> UInt64 {
+    @inline(__always) static func fmix(_ x: UInt64) -> UInt64 {
         var k = x
         k ^= k >> 33; k = k &* 0xFF51_AFD7_ED55_8CCD
         k ^= k >> 33; k = k &* 0xC4CE_B9FE_1A85_EC53

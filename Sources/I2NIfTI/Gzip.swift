@@ -189,16 +189,17 @@ public enum Gzip {
     /// skip + count bytes (callers then read with zlib, which says what is wrong).
     public static func inflateFile(_ path: String, skip: Int, count: Int) -> [UInt8]? {
         guard count > 0 else { return nil }
-        return withMembers(path) { inflate in
-            // i2 writes the NIfTI header as a member of its own: when the first member is exactly the
-            // skipped part, the rest inflates straight into place; otherwise it is moved down afterwards.
+        // i2 writes the NIfTI header as a member of its own: when the first member is exactly the
+        // skipped part, the rest inflates straight into place (a failure there is final: .some(nil));
+        // otherwise (nil) the whole stream is inflated and moved down afterwards.
+        let separate: [UInt8]?? = withMembers(path) { inflate in
             var header = [UInt8](repeating: 0, count: skip)
-            if skip > 0, header.withUnsafeMutableBytes(inflate) {
-                var out = [UInt8].uninitialized(count)
-                return out.withUnsafeMutableBytes(inflate) ? out : nil
-            }
-            return nil
-        } ?? withMembers(path) { inflate in
+            guard skip > 0, header.withUnsafeMutableBytes(inflate) else { return nil }
+            var out = [UInt8].uninitialized(count)
+            return .some(out.withUnsafeMutableBytes(inflate) ? out : nil)
+        }
+        if let result = separate { return result }
+        return withMembers(path) { inflate in
             var out = [UInt8].uninitialized(skip + count)
             guard out.withUnsafeMutableBytes(inflate) else { return nil }
             if skip > 0 {

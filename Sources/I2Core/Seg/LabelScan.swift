@@ -86,14 +86,10 @@ enum LabelScan {
         return (present, Hash.hex(hashed))
     }
 
-    /// murmur3's fmix64 of (pixel, label) packed into one word: a bijection, so two labelled voxels never
-    /// mix alike.
+    /// Hash.fmix (murmur3's fmix64) of (pixel, label) packed into one word: a bijection, so two
+    /// labelled voxels never mix alike.
     @inline(__always) static func mix(pixel: Int, label: Int) -> UInt64 {
-        var k = (UInt64(truncatingIfNeeded: pixel) << 16 | UInt64(truncatingIfNeeded: label)) &+ 0x9E37_79B9_7F4A_7C15
-        k ^= k >> 33; k = k &* 0xFF51_AFD7_ED55_8CCD
-        k ^= k >> 33; k = k &* 0xC4CE_B9FE_1A85_EC53
-        k ^= k >> 33
-        return k
+        Hash.fmix((UInt64(truncatingIfNeeded: pixel) << 16 | UInt64(truncatingIfNeeded: label)) &+ 0x9E37_79B9_7F4A_7C15)
     }
 }
 
